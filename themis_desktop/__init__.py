@@ -1,0 +1,3 @@
+"""Themis Desktop: the upgrade console for ThemisDB."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from themis_desktop.cli import main
+
+raise SystemExit(main())

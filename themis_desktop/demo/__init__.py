@@ -1,0 +1,1 @@
+"""The demo instance: a ThemisDB-compatible server for demo mode and tests."""
