@@ -8,7 +8,7 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(autouse=True)
@@ -38,3 +38,25 @@ def no_thread_left_running():
             break
         time.sleep(0.02)
     assert not extra, f"threads left running: {[t.name for t in extra]}"
+
+
+@pytest.fixture
+def start_demo_node(tmp_path):
+    """Start real demo nodes on loopback: `start_demo_node(version="1.7.3", tokens=...)`."""
+    from themis_desktop.demo.node import DemoNode, NodeOptions
+
+    started = []
+
+    def start(version: str = "1.7.3", **options):
+        options.setdefault("data_size_mb", 1)
+        options.setdefault("workload", False)
+        node = DemoNode(
+            NodeOptions(version=version, data_dir=tmp_path / f"node-{len(started) + 1}", **options)
+        )
+        node.start()
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.stop()

@@ -1,0 +1,115 @@
+"""The journal: schema versioning, profiles without secrets, sessions and events."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from themis_desktop.core.journal import SCHEMA_VERSION, Journal, JournalError
+from themis_desktop.core.profiles import NodeEndpoint, Profile
+
+
+@pytest.fixture
+def journal(tmp_path):
+    with Journal(tmp_path / "journal.sqlite") as j:
+        yield j
+
+
+def test_new_journal_is_at_the_current_schema_in_wal_mode(journal):
+    assert journal.schema_version == SCHEMA_VERSION
+    assert journal.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_default_location_is_the_app_data_dir(isolated_home):
+    with Journal() as j:
+        assert j.path == isolated_home / "journal.sqlite"
+
+
+def test_profile_round_trips_with_its_nodes_in_order(journal):
+    profile = Profile(
+        "prod",
+        nodes=(
+            NodeEndpoint(
+                "db1:8765", data_dir="/var/lib/themisdb", config_path="/etc/themisdb/config.yaml"
+            ),
+            NodeEndpoint("https://db2:8765", name="db2"),
+        ),
+        verify_tls=False,
+        ca_file="/etc/ssl/ca.pem",
+    )
+    saved = journal.save_profile(profile)
+    loaded = journal.profile("prod")
+    assert loaded == saved
+    assert [n.url for n in loaded.nodes] == ["http://db1:8765", "https://db2:8765"]
+
+
+def test_saving_a_profile_again_updates_it(journal):
+    journal.save_profile(Profile("lab", nodes=(NodeEndpoint("a:1"),)))
+    journal.save_profile(Profile("lab", nodes=(NodeEndpoint("b:2"),)))
+    assert [p.name for p in journal.profiles()] == ["lab"]
+    assert journal.profile("lab").nodes[0].url == "http://b:2"
+
+
+def test_journal_has_no_column_for_a_token(journal):
+    columns = {c.name for table in journal.db.tables for c in table.columns}
+    assert not {c for c in columns if "token" in c or "password" in c or "secret" in c}
+
+
+def test_deleting_a_profile_keeps_its_sessions(journal):
+    profile = journal.save_profile(Profile("old", nodes=(NodeEndpoint("a:1"),)))
+    session = journal.start_session(profile, "1.6.2", "1.7.3", user="ana")
+    assert journal.delete_profile("old")
+    assert journal.profile("old") is None
+    assert journal.session(session.id).profile_id is None
+
+
+def test_session_start_is_an_event(journal):
+    session = journal.start_session(None, "1.7.3", "1.8.1", user="ana")
+    events = journal.events(session_id=session.id)
+    assert [(e.type, e.user) for e in events] == [("session.started", "ana")]
+    assert session.state == "planned"
+
+
+def test_events_keep_order_type_and_data(journal):
+    journal.add_event("node.down", "refused", node="node-1", data={"kind": "refused"})
+    journal.add_event("node.up", node="node-1")
+    events = journal.events(types=["node.down"])
+    assert len(events) == 1
+    assert events[0].data == {"kind": "refused"}
+    assert events[0].ts.endswith("Z")
+    assert [e.type for e in journal.events()] == ["node.down", "node.up"]
+
+
+def test_events_survive_reopening(tmp_path):
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as j:
+        j.add_event("note", "kept")
+    with Journal(path) as j:
+        assert [e.message for e in j.events()] == ["kept"]
+
+
+def test_read_only_journal_refuses_writes(tmp_path):
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as j:
+        j.add_event("note", "x")
+    with Journal(path, read_only=True) as j:
+        assert len(j.events()) == 1
+        with pytest.raises(sqlite3.OperationalError):
+            j.add_event("note", "y")
+
+
+def test_journal_from_a_newer_app_is_refused(tmp_path):
+    path = tmp_path / "j.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(JournalError, match="newer Themis Desktop"):
+        Journal(path)
+
+
+def test_garbage_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "j.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(JournalError, match="cannot be opened"):
+        Journal(path)
+    assert path.read_bytes().startswith(b"this is not sqlite")

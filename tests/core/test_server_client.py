@@ -1,0 +1,237 @@
+"""The ThemisDB client against real servers on loopback: both eras, redirects, every error."""
+
+from __future__ import annotations
+
+import pytest
+import trustme
+
+from tests.core.loopback import canned_http, free_port, silent_listener
+from themis_desktop.core import errors
+from themis_desktop.core.server import ThemisClient, build_info_version, normalize_url
+
+
+def test_era_b_version_comes_from_the_version_route(start_demo_node):
+    node = start_demo_node("1.7.3")
+    with ThemisClient(node.url) as client:
+        info = client.version()
+    assert info.version == "1.7.3"
+    assert info.source == "version-route"
+    assert info.edition
+    assert info.build is not None and info.build.build_type
+    assert info.api_version and info.api_version.startswith("v")
+    assert info.supported_api_versions
+
+
+def test_era_a_version_falls_back_to_capabilities_when_metrics_need_a_token(start_demo_node):
+    node = start_demo_node("1.0.2", tokens={"admin": "secret-admin"})
+    with ThemisClient(node.url) as client:
+        info = client.version()
+    assert (info.version, info.source) == ("1.0.2", "capabilities")
+
+
+def test_build_info_is_read_from_a_real_exposition(start_demo_node):
+    node = start_demo_node("1.5.0")
+    with ThemisClient(node.url) as client:
+        assert build_info_version(client.metrics_text()) == "1.5.0"
+
+
+def test_build_info_of_garbage_is_none():
+    assert build_info_version('themis_build_info{version="1.2" 1 2 3 {{') is None
+    assert build_info_version("no such metric 1") is None
+
+
+def test_health_stats_and_readiness_of_era_b(start_demo_node):
+    node = start_demo_node("1.4.2")
+    with ThemisClient(node.url) as client:
+        health = client.health()
+        ready = client.ready()
+        stats = client.stats()
+    assert health.healthy and health.uptime_seconds >= 0
+    assert ready.ready and "storage_available" in ready.checks
+    assert stats.threads is None  # era B dropped server.threads
+    assert stats.rocksdb.estimate_num_keys > 0
+    assert set(stats.rocksdb.files_per_level) >= {"L0", "L6"}
+
+
+def test_era_a_has_no_readiness_route_but_has_threads(start_demo_node):
+    node = start_demo_node("1.1.0")
+    with ThemisClient(node.url) as client:
+        with pytest.raises(errors.NotFound):
+            client.ready()
+        assert client.stats().threads is not None
+
+
+def test_versioned_routing_redirects_are_followed_and_remembered(start_demo_node):
+    node = start_demo_node("1.8.0")
+    with ThemisClient(node.url) as client:
+        assert client.version().version == "1.8.0"
+        assert client.prefix == "/v1"
+        assert client.health().healthy
+
+
+def test_post_survives_the_redirect_with_its_body(start_demo_node, tmp_path):
+    node = start_demo_node("1.8.1", tokens={"admin": "tok"})
+    target = tmp_path / "checkpoint-1"
+    with ThemisClient(node.url, "tok") as client:
+        result = client.admin_backup(str(target))
+    assert result.directory == str(target)
+    assert (target / "CURRENT").is_file()
+
+
+def test_backup_and_restore_round_trip(start_demo_node, tmp_path):
+    node = start_demo_node("1.7.3", tokens={"admin": "tok"})
+    marker = node.data_path / "MARKER"
+    marker.write_text("before")
+    checkpoint = tmp_path / "cp"
+    with ThemisClient(node.url, "tok") as client:
+        client.admin_backup(str(checkpoint))
+        marker.write_text("after")
+        assert client.admin_restore(str(checkpoint)).restored_from == str(checkpoint)
+    assert marker.read_text() == "before"
+
+
+def test_existing_checkpoint_directory_is_a_server_failure(start_demo_node, tmp_path):
+    node = start_demo_node("1.7.3")
+    with ThemisClient(node.url) as client, pytest.raises(errors.ServerFailure) as caught:
+        client.admin_backup(str(tmp_path))
+    assert "Failed to create checkpoint" in str(caught.value)
+    assert caught.value.status == 500
+
+
+def test_missing_token_is_unauthorized_and_says_to_add_one(start_demo_node):
+    node = start_demo_node("1.7.3", tokens={"admin": "tok"})
+    with ThemisClient(node.url) as client, pytest.raises(errors.Unauthorized) as caught:
+        client.admin_backup("/tmp/x")
+    assert caught.value.status == 401
+    assert "add one in the connection profile" in str(caught.value)
+
+
+def test_wrong_scope_is_forbidden(start_demo_node):
+    node = start_demo_node("1.7.3", tokens={"admin": "adm", "readonly": "ro"})
+    with ThemisClient(node.url, "ro") as client, pytest.raises(errors.Forbidden) as caught:
+        client.admin_backup("/tmp/x")
+    assert caught.value.status == 403
+    assert "admin" in caught.value.hint
+
+
+def test_token_never_shows_in_repr_or_errors(start_demo_node):
+    node = start_demo_node("1.7.3", tokens={"admin": "adm"})
+    with ThemisClient(node.url, "very-secret-token") as client:
+        with pytest.raises(errors.Forbidden) as caught:
+            client.config()
+        assert "very-secret-token" not in repr(client)
+    assert "very-secret-token" not in str(caught.value)
+
+
+def test_refused_connection():
+    with ThemisClient(f"http://127.0.0.1:{free_port()}") as client:
+        with pytest.raises(errors.ConnectionRefused) as caught:
+            client.health()
+    assert "8765" in caught.value.hint
+
+
+def test_unknown_host():
+    with ThemisClient("http://themis-node.invalid:8765") as client:
+        with pytest.raises(errors.HostNotFound):
+            client.health()
+
+
+def test_hung_server_times_out():
+    with silent_listener() as url, ThemisClient(url, timeout=0.3) as client:
+        with pytest.raises(errors.ConnectTimeout) as caught:
+            client.health()
+    assert "0.3 s" in str(caught.value)
+
+
+def test_missing_route_is_not_found(start_demo_node):
+    node = start_demo_node("1.0.2")
+    with ThemisClient(node.url) as client, pytest.raises(errors.NotFound):
+        client.ready()
+
+
+def test_server_error_carries_the_servers_message():
+    body = b'{"error": true, "message": "RocksDB is closed", "status_code": 500}'
+    with canned_http(500, body) as url, ThemisClient(url) as client:
+        with pytest.raises(errors.ServerFailure) as caught:
+            client.health()
+    assert "RocksDB is closed" in str(caught.value)
+
+
+def test_html_instead_of_json_is_malformed():
+    with canned_http(200, b"<html>proxy login</html>", "text/html") as url:
+        with ThemisClient(url) as client, pytest.raises(errors.MalformedResponse) as caught:
+            client.health()
+    assert "not JSON" in str(caught.value)
+
+
+def test_json_of_the_wrong_shape_is_malformed():
+    with canned_http(200, b'{"server": "nope"}') as url, ThemisClient(url) as client:
+        with pytest.raises(errors.MalformedResponse):
+            client.stats()
+
+
+def test_rate_limit_says_how_long_to_wait():
+    body = b'{"error": true, "message": "Too Many Requests", "status_code": 429}'
+    with canned_http(429, body) as url, ThemisClient(url) as client:
+        with pytest.raises(errors.RateLimited):
+            client.health()
+
+
+def test_version_unknown_when_no_route_tells_it():
+    body = b'{"error": true, "message": "Endpoint not found", "status_code": 404}'
+    with canned_http(404, body) as url, ThemisClient(url) as client:
+        with pytest.raises(errors.VersionUnknown):
+            client.version()
+
+
+@pytest.fixture(scope="module")
+def tls_ca():
+    return trustme.CA()
+
+
+def _tls_node(start_demo_node, tls_ca, tmp_path):
+    cert = tls_ca.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file = tmp_path / "server.pem", tmp_path / "server.key"
+    cert.cert_chain_pems[0].write_to_path(cert_file)
+    cert.private_key_pem.write_to_path(key_file)
+    return start_demo_node("1.7.3", tls_cert=cert_file, tls_key=key_file)
+
+
+def test_untrusted_certificate_is_a_tls_failure(start_demo_node, tls_ca, tmp_path):
+    node = _tls_node(start_demo_node, tls_ca, tmp_path)
+    assert node.url.startswith("https://")
+    with ThemisClient(node.url) as client, pytest.raises(errors.TlsFailure) as caught:
+        client.health()
+    assert "CA file" in caught.value.hint
+
+
+def test_ca_file_makes_the_certificate_trusted(start_demo_node, tls_ca, tmp_path):
+    node = _tls_node(start_demo_node, tls_ca, tmp_path)
+    ca_file = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(ca_file)
+    with ThemisClient(node.url, ca_file=str(ca_file)) as client:
+        assert client.health().healthy
+
+
+def test_https_to_a_plain_http_node_says_to_use_http(start_demo_node):
+    node = start_demo_node("1.7.3")
+    with ThemisClient(node.url.replace("http://", "https://")) as client:
+        with pytest.raises(errors.TlsFailure) as caught:
+            client.health()
+    assert "http://" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("localhost:8765", "http://localhost:8765"),
+        ("https://db.example:9/", "https://db.example:9"),
+    ],
+)
+def test_addresses_are_normalized(given, expected):
+    assert normalize_url(given) == expected
+
+
+def test_nonsense_address_is_rejected():
+    with pytest.raises(ValueError):
+        normalize_url("ftp://x")

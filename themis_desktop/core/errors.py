@@ -1,0 +1,71 @@
+"""Errors of the ThemisDB client: one class per failure, each saying what to do next."""
+
+from __future__ import annotations
+
+
+class ThemisError(Exception):
+    """A request to a ThemisDB node failed.
+
+    `str(error)` is the full message for users: what happened, what it means, what to do.
+    """
+
+    kind = "error"
+
+    def __init__(self, url: str, what: str, hint: str, status: int | None = None) -> None:
+        self.url = url
+        self.what = what
+        self.hint = hint
+        self.status = status
+        super().__init__(f"{what} ({url}). {hint}")
+
+
+class ConnectionRefused(ThemisError):
+    kind = "refused"
+
+
+class ConnectTimeout(ThemisError):
+    kind = "timeout"
+
+
+class HostNotFound(ThemisError):
+    kind = "dns"
+
+
+class TlsFailure(ThemisError):
+    kind = "tls"
+
+
+class Unauthorized(ThemisError):
+    kind = "unauthorized"
+
+
+class Forbidden(ThemisError):
+    kind = "forbidden"
+
+
+class NotFound(ThemisError):
+    kind = "not-found"
+
+
+class RateLimited(ThemisError):
+    kind = "rate-limited"
+
+
+class RequestRejected(ThemisError):
+    """The server answered 4xx to what we sent (bad body, existing directory, …)."""
+
+    kind = "rejected"
+
+
+class ServerFailure(ThemisError):
+    kind = "server-error"
+
+
+class MalformedResponse(ThemisError):
+    kind = "malformed"
+
+
+class VersionUnknown(ThemisError):
+    """No route told us the version: the user must say which one it runs."""
+
+    kind = "version-unknown"

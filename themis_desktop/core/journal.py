@@ -1,0 +1,350 @@
+"""The journal: one SQLite file (WAL) with profiles, upgrade sessions and events.
+
+Open one `Journal` per thread. The schema is versioned with `PRAGMA user_version`;
+`MIGRATIONS[i]` takes the file from version i to i + 1.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from themis_desktop.core.paths import journal_path
+from themis_desktop.core.profiles import NodeEndpoint, Profile
+
+
+def utc_now() -> str:
+    """Current time as the journal stores it: ISO 8601 UTC with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["profiles"].create(
+        {
+            "id": int,
+            "name": str,
+            "verify_tls": int,
+            "ca_file": str,
+            "demo": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"name"},
+    )
+    db["profiles"].create_index(["name"], unique=True)
+    db["profile_nodes"].create(
+        {
+            "id": int,
+            "profile_id": int,
+            "position": int,
+            "name": str,
+            "url": str,
+            "data_dir": str,
+            "config_path": str,
+            "version_override": str,
+        },
+        pk="id",
+        foreign_keys=[("profile_id", "profiles", "id")],
+    )
+    db["sessions"].create(
+        {
+            "id": int,
+            "profile_id": int,
+            "from_version": str,
+            "to_version": str,
+            "state": str,
+            "created_at": str,
+            "created_by": str,
+            "ended_at": str,
+        },
+        pk="id",
+        foreign_keys=[("profile_id", "profiles", "id")],
+    )
+    db["events"].create(
+        {
+            "id": int,
+            "session_id": int,
+            "ts": str,
+            "type": str,
+            "user": str,
+            "node": str,
+            "message": str,
+            "data": str,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+    db["events"].create_index(["session_id", "ts"])
+    db["events"].create_index(["type"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class JournalError(Exception):
+    """The journal file cannot be used (newer schema, read-only, corrupt)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    ts: str
+    type: str
+    session_id: int | None = None
+    user: str | None = None
+    node: str | None = None
+    message: str = ""
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    profile_id: int | None
+    from_version: str
+    to_version: str
+    state: str
+    created_at: str
+    created_by: str
+    ended_at: str | None = None
+
+
+class Journal:
+    """Typed access to the journal file."""
+
+    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+        self.path = Path(path) if path else journal_path()
+        self.read_only = read_only
+        try:
+            if read_only:
+                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if not read_only:
+                self.db.enable_wal()
+                self.db.execute("PRAGMA busy_timeout = 5000")
+            self._check_and_migrate()
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(
+                f"The journal {self.path} cannot be opened: {exc}. "
+                "If it was copied from elsewhere, check that the copy is complete."
+            ) from exc
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _check_and_migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"The journal {self.path} was written by a newer Themis Desktop "
+                f"(schema {version}, this one knows {SCHEMA_VERSION}). Update the app to open it."
+            )
+        if version == SCHEMA_VERSION or self.read_only:
+            return
+        with self.db.conn:
+            for step in MIGRATIONS[version:]:
+                step(self.db)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- profiles ---------------------------------------------------------------
+
+    def save_profile(self, profile: Profile) -> Profile:
+        """Insert or update (by name) a profile and its nodes."""
+        now = utc_now()
+        row = {
+            "name": profile.name,
+            "verify_tls": int(profile.verify_tls),
+            "ca_file": profile.ca_file,
+            "demo": int(profile.demo),
+            "updated_at": now,
+        }
+        with self.db.conn:
+            existing = self._profile_id(profile.name) or profile.id
+            if existing:
+                self.db["profiles"].update(existing, row)
+                profile_id = existing
+            else:
+                profile_id = self.db["profiles"].insert({**row, "created_at": now}).last_pk
+            self.db["profile_nodes"].delete_where("profile_id = ?", [profile_id])
+            self.db["profile_nodes"].insert_all(
+                {
+                    "profile_id": profile_id,
+                    "position": i,
+                    "name": n.name,
+                    "url": n.url,
+                    "data_dir": n.data_dir,
+                    "config_path": n.config_path,
+                    "version_override": n.version_override,
+                }
+                for i, n in enumerate(profile.nodes)
+            )
+        return profile.with_id(profile_id)
+
+    def _profile_id(self, name: str) -> int | None:
+        rows = list(self.db["profiles"].rows_where("name = ?", [name], select="id"))
+        return rows[0]["id"] if rows else None
+
+    def profiles(self) -> list[Profile]:
+        return [self._load_profile(row) for row in self.db["profiles"].rows_where(order_by="name")]
+
+    def profile(self, name: str) -> Profile | None:
+        rows = list(self.db["profiles"].rows_where("name = ?", [name]))
+        return self._load_profile(rows[0]) if rows else None
+
+    def _load_profile(self, row: dict[str, Any]) -> Profile:
+        nodes = self.db["profile_nodes"].rows_where(
+            "profile_id = ?", [row["id"]], order_by="position"
+        )
+        return Profile(
+            name=row["name"],
+            nodes=tuple(
+                NodeEndpoint(
+                    url=n["url"],
+                    name=n["name"],
+                    data_dir=n["data_dir"],
+                    config_path=n["config_path"],
+                    version_override=n["version_override"],
+                )
+                for n in nodes
+            ),
+            verify_tls=bool(row["verify_tls"]),
+            ca_file=row["ca_file"],
+            demo=bool(row["demo"]),
+            id=row["id"],
+        )
+
+    def delete_profile(self, name: str) -> bool:
+        profile_id = self._profile_id(name)
+        if profile_id is None:
+            return False
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE sessions SET profile_id = NULL WHERE profile_id = ?", [profile_id]
+            )
+            self.db["profile_nodes"].delete_where("profile_id = ?", [profile_id])
+            self.db["profiles"].delete(profile_id)
+        return True
+
+    # -- sessions and events ----------------------------------------------------
+
+    def start_session(
+        self, profile: Profile | None, from_version: str, to_version: str, user: str | None = None
+    ) -> Session:
+        user = user or current_user()
+        with self.db.conn:
+            session_id = (
+                self.db["sessions"]
+                .insert(
+                    {
+                        "profile_id": profile.id if profile else None,
+                        "from_version": from_version,
+                        "to_version": to_version,
+                        "state": "planned",
+                        "created_at": utc_now(),
+                        "created_by": user,
+                    }
+                )
+                .last_pk
+            )
+            self._insert_event(
+                session_id,
+                "session.started",
+                user,
+                None,
+                f"Upgrade session {from_version} → {to_version}",
+                None,
+            )
+        return self.session(session_id)
+
+    def session(self, session_id: int) -> Session:
+        return Session(**self.db["sessions"].get(session_id))
+
+    def sessions(self) -> list[Session]:
+        return [Session(**row) for row in self.db["sessions"].rows_where(order_by="id")]
+
+    def add_event(
+        self,
+        type: str,
+        message: str = "",
+        *,
+        session_id: int | None = None,
+        node: str | None = None,
+        data: dict[str, Any] | None = None,
+        user: str | None = None,
+    ) -> int:
+        """Append an event; returns its id."""
+        with self.db.conn:
+            return self._insert_event(session_id, type, user or current_user(), node, message, data)
+
+    def _insert_event(
+        self,
+        session_id: int | None,
+        type: str,
+        user: str,
+        node: str | None,
+        message: str,
+        data: dict[str, Any] | None,
+    ) -> int:
+        return (
+            self.db["events"]
+            .insert(
+                {
+                    "session_id": session_id,
+                    "ts": utc_now(),
+                    "type": type,
+                    "user": user,
+                    "node": node,
+                    "message": message,
+                    "data": json.dumps(data, sort_keys=True) if data is not None else None,
+                }
+            )
+            .last_pk
+        )
+
+    def events(
+        self, *, session_id: int | None = None, types: Iterable[str] | None = None
+    ) -> list[Event]:
+        where, params = [], []
+        if session_id is not None:
+            where.append("session_id = ?")
+            params.append(session_id)
+        if types:
+            types = list(types)
+            where.append(f"type IN ({', '.join('?' * len(types))})")
+            params += types
+        rows = self.db["events"].rows_where(" AND ".join(where) or None, params, order_by="id")
+        return [
+            Event(**{**row, "data": json.loads(row["data"]) if row["data"] else None})
+            for row in rows
+        ]

@@ -1,0 +1,48 @@
+"""Connection profiles: which nodes make up an installation and how to reach them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from themis_desktop.core.server import ThemisClient, normalize_url
+
+
+@dataclass(frozen=True)
+class NodeEndpoint:
+    """One node: its URL and, for file-level backups, its data dir and config on this host."""
+
+    url: str
+    name: str = ""
+    data_dir: str | None = None
+    config_path: str | None = None
+    version_override: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", normalize_url(self.url))
+        if not self.name:
+            object.__setattr__(self, "name", self.url.split("://", 1)[1])
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named installation. Holds no secret: the token is in the `TokenStore`."""
+
+    name: str
+    nodes: tuple[NodeEndpoint, ...] = field(default_factory=tuple)
+    verify_tls: bool = True
+    ca_file: str | None = None
+    demo: bool = False
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("a profile needs a name")
+        object.__setattr__(self, "nodes", tuple(self.nodes))
+
+    def with_id(self, profile_id: int) -> Profile:
+        return replace(self, id=profile_id)
+
+    def client(self, node: NodeEndpoint, token: str | None, timeout: float = 5.0) -> ThemisClient:
+        return ThemisClient(
+            node.url, token, verify_tls=self.verify_tls, ca_file=self.ca_file, timeout=timeout
+        )

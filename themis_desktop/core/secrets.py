@@ -1,0 +1,54 @@
+"""Tokens live in the OS keyring; with no keyring backend, in memory for this run only."""
+
+from __future__ import annotations
+
+import contextlib
+
+import keyring
+import keyring.errors
+from keyring.backends import fail, null
+
+SERVICE = "themis-desktop"
+
+
+class TokenStore:
+    """Keeps one bearer token per connection profile, never in the journal."""
+
+    def __init__(self) -> None:
+        self._memory: dict[str, str] = {}
+
+    @property
+    def persistent(self) -> bool:
+        """True when tokens survive a restart (a real keyring backend exists)."""
+        backend = keyring.get_keyring()
+        return not isinstance(backend, fail.Keyring | null.Keyring)
+
+    def get(self, profile: str) -> str | None:
+        if profile in self._memory:
+            return self._memory[profile]
+        if not self.persistent:
+            return None
+        try:
+            return keyring.get_password(SERVICE, profile)
+        except keyring.errors.KeyringError:
+            return None
+
+    def set(self, profile: str, token: str | None) -> bool:
+        """Store (or with None, forget) a token. Returns True when it was persisted."""
+        self._memory.pop(profile, None)
+        if self.persistent:
+            try:
+                if token:
+                    keyring.set_password(SERVICE, profile, token)
+                else:
+                    self._delete(profile)
+                return True
+            except keyring.errors.KeyringError:
+                pass
+        if token:
+            self._memory[profile] = token
+        return False
+
+    def _delete(self, profile: str) -> None:
+        with contextlib.suppress(keyring.errors.PasswordDeleteError):
+            keyring.delete_password(SERVICE, profile)

@@ -1,0 +1,340 @@
+"""HTTP client for one ThemisDB node: typed results, clear errors, both API eras."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from themis_desktop import __version__
+from themis_desktop.core import errors
+from themis_desktop.core.server_models import (
+    BackupResult,
+    Health,
+    Readiness,
+    RestoreResult,
+    ShapeError,
+    Stats,
+    VersionInfo,
+)
+
+_REDIRECTS = {301, 302, 307, 308}
+_MAX_REDIRECTS = 3
+
+
+def normalize_url(url: str) -> str:
+    """`host:port` or `http://host:port/` → `http://host:port` (no trailing slash)."""
+    url = url.strip()
+    if "://" not in url:
+        url = "http://" + url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not a ThemisDB node address: {url!r} (expected http(s)://host:port)")
+    return url.rstrip("/")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        todo += [item.__cause__, item.__context__]
+
+
+class ThemisClient:
+    """Talks to one node. Follows `/v1/` redirects (1.8+) and remembers the prefix."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        verify_tls: bool = True,
+        ca_file: str | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        self.url = normalize_url(url)
+        self._token = token or None
+        self._timeout = timeout
+        verify: bool | ssl.SSLContext = verify_tls
+        if verify_tls and ca_file:
+            verify = ssl.create_default_context(cafile=ca_file)
+        self._http = httpx.Client(
+            base_url=self.url,
+            verify=verify,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            follow_redirects=False,
+            headers={"User-Agent": f"themis-desktop/{__version__}"},
+        )
+        self.prefix = ""
+        self._version: VersionInfo | None = None
+
+    def __repr__(self) -> str:  # never shows the token
+        return f"ThemisClient({self.url!r}, token={'set' if self._token else 'none'})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ThemisClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- routes -----------------------------------------------------------------
+
+    def version(self, refresh: bool = False) -> VersionInfo:
+        """The node's version: `/version`, then `themis_build_info`, then `/api/capabilities`."""
+        if self._version and not refresh:
+            return self._version
+        try:
+            info = self._parse(
+                VersionInfo.from_version_route, self._json("GET", "/version"), "/version"
+            )
+        except errors.NotFound:
+            info = self._version_from_metrics() or self._version_from_capabilities()
+        self._version = info
+        return info
+
+    def health(self) -> Health:
+        return self._parse(Health.from_json, self._json("GET", "/health"), "/health")
+
+    def ready(self) -> Readiness:
+        """Readiness with its checks (era B). Era A nodes raise `NotFound`."""
+        data = self._json("GET", "/health/ready", ok=(200, 503))
+        return self._parse(Readiness.from_json, data, "/health/ready")
+
+    def stats(self) -> Stats:
+        return self._parse(Stats.from_json, self._json("GET", "/stats"), "/stats")
+
+    def metrics_text(self) -> str:
+        return self._request("GET", "/metrics").text
+
+    def config(self) -> dict[str, Any]:
+        data = self._json("GET", "/config")
+        if not isinstance(data, dict):
+            raise self._malformed("/config", "the config is not a JSON object")
+        return data
+
+    def admin_backup(self, directory: str) -> BackupResult:
+        """Ask the node for a RocksDB checkpoint into `directory` on its own host."""
+        data = self._json("POST", "/admin/backup", body={"directory": directory})
+        return self._parse(BackupResult.from_json, data, "/admin/backup")
+
+    def admin_restore(self, directory: str) -> RestoreResult:
+        """Replace the node's live database with a checkpoint (destructive on the server)."""
+        data = self._json("POST", "/admin/restore", body={"directory": directory})
+        return self._parse(RestoreResult.from_json, data, "/admin/restore")
+
+    # -- version fallbacks ------------------------------------------------------
+
+    def _version_from_metrics(self) -> VersionInfo | None:
+        try:
+            text = self.metrics_text()
+        except (errors.NotFound, errors.Unauthorized, errors.Forbidden):
+            return None
+        version = build_info_version(text)
+        return VersionInfo(version=version, source="build-info") if version else None
+
+    def _version_from_capabilities(self) -> VersionInfo:
+        try:
+            data = self._json("GET", "/api/capabilities")
+        except errors.NotFound:
+            raise errors.VersionUnknown(
+                self.url,
+                "The node does not tell its version (/version, themis_build_info and "
+                "/api/capabilities are all missing)",
+                "Enter the version it runs in the connection profile.",
+            ) from None
+        return self._parse(VersionInfo.from_capabilities, data, "/api/capabilities")
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _json(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        ok: tuple[int, ...] = (200,),
+    ) -> Any:
+        response = self._request(method, path, body, ok)
+        try:
+            return response.json()
+        except ValueError:
+            snippet = response.text[:80].replace("\n", " ")
+            raise self._malformed(path, f"the answer is not JSON: {snippet!r}") from None
+
+    def _parse(self, parser: Any, data: Any, path: str) -> Any:
+        try:
+            return parser(data)
+        except ShapeError as exc:
+            raise self._malformed(path, str(exc)) from None
+
+    def _malformed(self, path: str, detail: str) -> errors.MalformedResponse:
+        return errors.MalformedResponse(
+            self.url + path,
+            f"The node's answer to {path} does not look like ThemisDB's: {detail}",
+            "Check that the address points at a ThemisDB server and not at a proxy or "
+            "another service.",
+        )
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        ok: tuple[int, ...] = (200,),
+    ) -> httpx.Response:
+        target = self.prefix + path
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        for _ in range(_MAX_REDIRECTS + 1):
+            try:
+                response = self._http.request(method, target, json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                raise self._transport_error(exc, path) from None
+            if response.status_code in _REDIRECTS:
+                target = self._follow(response, path)
+                continue
+            if response.status_code in ok:
+                return response
+            raise self._status_error(response, path)
+        raise self._malformed(path, "too many redirects")
+
+    def _follow(self, response: httpx.Response, path: str) -> str:
+        """Next target of a redirect; learns a `/v1`-style prefix. Never leaves the node."""
+        location = response.headers.get("location", "")
+        parts = urlsplit(location)
+        if parts.netloc and parts.netloc != urlsplit(self.url).netloc:
+            raise self._malformed(path, f"it redirects to another host ({location})")
+        new_path = parts.path + (f"?{parts.query}" if parts.query else "")
+        if parts.path.endswith(path) and len(parts.path) > len(path):
+            self.prefix = parts.path[: -len(path)]
+        return new_path
+
+    def _transport_error(self, exc: httpx.HTTPError, path: str) -> errors.ThemisError:
+        url = self.url + path
+        timeout = self._timeout
+        if isinstance(exc, httpx.TimeoutException):
+            return errors.ConnectTimeout(
+                url,
+                f"No answer within {timeout:g} s",
+                "The node may be overloaded, stopped halfway, or behind a firewall that drops "
+                "packets. Check the host and port, then retry.",
+            )
+        for cause in _causes(exc):
+            if isinstance(cause, ssl.SSLError):
+                return self._tls_error(url, cause)
+            if isinstance(cause, socket.gaierror):
+                return errors.HostNotFound(
+                    url,
+                    f"The host name {urlsplit(self.url).hostname!r} could not be resolved",
+                    "Check the spelling of the address, or use the node's IP address.",
+                )
+            if isinstance(cause, ConnectionRefusedError):
+                return errors.ConnectionRefused(
+                    url,
+                    "The connection was refused",
+                    "Nothing listens on that port: the server is stopped or uses another port "
+                    "(default 8765; see server.port in its config.yaml). Start it or fix the "
+                    "address.",
+                )
+        text = str(exc)
+        if "SSL" in text or "certificate" in text.lower():
+            return self._tls_error(url, exc)
+        if isinstance(exc, httpx.RemoteProtocolError) and self.url.startswith("http://"):
+            hint = "If the node uses TLS, connect with https:// instead of http://."
+        else:
+            hint = "Retry; if it persists, check the node's log (themis_server.log)."
+        return errors.ServerFailure(
+            url, f"The connection failed: {text or type(exc).__name__}", hint
+        )
+
+    def _tls_error(self, url: str, cause: BaseException) -> errors.TlsFailure:
+        text = str(cause)
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            hint = (
+                "The node's certificate is not trusted. Set the CA file that signed it in the "
+                "connection profile (verification stays on)."
+            )
+        elif "WRONG_VERSION_NUMBER" in text or "record layer" in text:
+            hint = "The node does not speak TLS on that port: connect with http:// instead."
+        else:
+            hint = "Check the node's TLS set-up and the CA file in the connection profile."
+        return errors.TlsFailure(url, f"The TLS handshake failed: {text}", hint)
+
+    def _status_error(self, response: httpx.Response, path: str) -> errors.ThemisError:
+        url = self.url + path
+        status = response.status_code
+        message = _server_message(response)
+        if status == 401:
+            hint = (
+                "The node requires a token: add one in the connection profile."
+                if not self._token
+                else "The token is malformed or was refused: re-enter it in the connection profile."
+            )
+            return errors.Unauthorized(url, f"Authentication required ({message})", hint, status)
+        if status == 403:
+            return errors.Forbidden(
+                url,
+                f"The token may not use {path} ({message})",
+                "Use a token of a role with that scope (admin for backups and restores).",
+                status,
+            )
+        if status == 404:
+            return errors.NotFound(
+                url,
+                f"The node has no route {path}",
+                "The server's version may not offer it, or the address is not a ThemisDB node.",
+                status,
+            )
+        if status == 429:
+            wait = response.headers.get("retry-after", "a minute")
+            return errors.RateLimited(
+                url, "Too many requests", f"Wait {wait} s before retrying.", status
+            )
+        if 400 <= status < 500:
+            return errors.RequestRejected(
+                url, f"The node rejected the request: {message}", "Check the values sent.", status
+            )
+        return errors.ServerFailure(
+            url,
+            f"The server failed with HTTP {status}: {message}",
+            "Look at the node's log (themis_server.log) for the cause, then retry.",
+            status,
+        )
+
+
+def _server_message(response: httpx.Response) -> str:
+    """The `message` (or `error`) of a ThemisDB error body, else a short text."""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:120].strip() or response.reason_phrase
+    if isinstance(data, dict):
+        for key in ("message", "error"):
+            if isinstance(data.get(key), str):
+                return data[key]
+    return response.reason_phrase
+
+
+def build_info_version(metrics_text: str) -> str | None:
+    """The `version` label of `themis_build_info` in a Prometheus exposition, if any."""
+    if "themis_build_info" not in metrics_text:
+        return None
+    try:
+        for family in text_string_to_metric_families(metrics_text):
+            for sample in family.samples:
+                if sample.name == "themis_build_info" and sample.labels.get("version"):
+                    return sample.labels["version"]
+    except ValueError:
+        return None
+    return None

@@ -1,0 +1,203 @@
+"""Typed answers of a ThemisDB node, parsed from the real server's JSON (both eras)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+VersionSource = Literal["version-route", "build-info", "capabilities", "user"]
+
+
+class ShapeError(ValueError):
+    """The JSON did not have the shape of the real server's answer."""
+
+
+def _obj(data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ShapeError(f"{where} is not a JSON object")
+    return data
+
+
+def _num(data: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ShapeError(f"{where}.{key} is missing or not a number")
+    return value
+
+
+def _str(data: dict[str, Any], key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise ShapeError(f"{where}.{key} is missing or not a string")
+    return value
+
+
+def _opt_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    compiler: str | None = None
+    compiler_version: str | None = None
+    build_type: str | None = None
+    timestamp: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What a node says about its version; `source` tells which route said it."""
+
+    version: str
+    source: VersionSource
+    edition: str | None = None
+    build: BuildInfo | None = None
+    api_version: str | None = None
+    supported_api_versions: tuple[str, ...] = ()
+
+    @classmethod
+    def from_version_route(cls, data: Any) -> VersionInfo:
+        data = _obj(data, "/version")
+        edition = data.get("edition")
+        edition_name = _opt_str(edition, "name") if isinstance(edition, dict) else None
+        build = data.get("build")
+        build_info = (
+            BuildInfo(**{k: _opt_str(build, k) for k in BuildInfo.__dataclass_fields__})
+            if isinstance(build, dict)
+            else None
+        )
+        api = data.get("api_version")
+        api_string = _opt_str(api, "string") if isinstance(api, dict) else None
+        supported = tuple(
+            f"{v.get('major')}.{v.get('minor')}.{v.get('patch')}"
+            for v in data.get("supported_api_versions") or []
+            if isinstance(v, dict)
+        )
+        return cls(
+            version=_str(data, "version", "/version"),
+            source="version-route",
+            edition=edition_name,
+            build=build_info,
+            api_version=api_string,
+            supported_api_versions=supported,
+        )
+
+    @classmethod
+    def from_capabilities(cls, data: Any) -> VersionInfo:
+        server = _obj(_obj(data, "/api/capabilities").get("server"), "/api/capabilities.server")
+        return cls(version=_str(server, "version", "server"), source="capabilities")
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str
+    uptime_seconds: float
+    database: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.status == "healthy"
+
+    @classmethod
+    def from_json(cls, data: Any) -> Health:
+        data = _obj(data, "/health")
+        return cls(
+            status=_str(data, "status", "/health"),
+            uptime_seconds=_num(data, "uptime_seconds", "/health", 0),
+            database=_opt_str(data, "database"),
+        )
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    status: str
+    checks: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Readiness:
+        data = _obj(data, "/health/ready")
+        status = _str(data, "status", "/health/ready")
+        checks = data.get("checks")
+        return cls(
+            ready=status == "ready",
+            status=status,
+            checks=checks if isinstance(checks, dict) else {},
+        )
+
+
+@dataclass(frozen=True)
+class RocksDBStats:
+    block_cache_usage_bytes: float = 0
+    block_cache_capacity_bytes: float = 0
+    estimate_num_keys: float = 0
+    estimate_live_data_size_bytes: float = 0
+    estimate_pending_compaction_bytes: float = 0
+    num_running_compactions: float = 0
+    num_running_flushes: float = 0
+    memtable_size_bytes: float = 0
+    cur_size_all_mem_tables_bytes: float = 0
+    files_per_level: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any) -> RocksDBStats:
+        data = _obj(data, "/stats.storage.rocksdb")
+        numbers = {
+            name: _num(data, name, "rocksdb", 0)
+            for name in cls.__dataclass_fields__
+            if name != "files_per_level"
+        }
+        levels = data.get("files_per_level")
+        files = (
+            {str(k): int(v) for k, v in levels.items() if isinstance(v, int | float)}
+            if isinstance(levels, dict)
+            else {}
+        )
+        return cls(**numbers, files_per_level=files)
+
+
+@dataclass(frozen=True)
+class Stats:
+    uptime_seconds: float
+    total_requests: float
+    total_errors: float
+    queries_per_second: float
+    threads: int | None
+    rocksdb: RocksDBStats
+    raw_stats: str = ""
+
+    @classmethod
+    def from_json(cls, data: Any) -> Stats:
+        data = _obj(data, "/stats")
+        server = _obj(data.get("server"), "/stats.server")
+        storage = _obj(data.get("storage", {}), "/stats.storage")
+        threads = server.get("threads")
+        return cls(
+            uptime_seconds=_num(server, "uptime_seconds", "server", 0),
+            total_requests=_num(server, "total_requests", "server", 0),
+            total_errors=_num(server, "total_errors", "server", 0),
+            queries_per_second=_num(server, "queries_per_second", "server", 0),
+            threads=int(threads) if isinstance(threads, int | float) else None,
+            rocksdb=RocksDBStats.from_json(storage.get("rocksdb", {})),
+            raw_stats=storage.get("raw_stats") or "",
+        )
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    directory: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> BackupResult:
+        return cls(directory=_str(_obj(data, "/admin/backup"), "directory", "/admin/backup"))
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    restored_from: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> RestoreResult:
+        data = _obj(data, "/admin/restore")
+        return cls(restored_from=_str(data, "restored_from", "/admin/restore"))
