@@ -235,3 +235,22 @@ def test_addresses_are_normalized(given, expected):
 def test_nonsense_address_is_rejected():
     with pytest.raises(ValueError):
         normalize_url("ftp://x")
+
+
+def test_build_info_prefers_the_real_line_over_the_collectors_duplicate():
+    text = (
+        'themis_build_info{version="1.8.1",build_type="Release",compiler="GNU",edition="community"} 1\n'
+        "# TYPE themis_build_info gauge\n"
+        'themis_build_info{version="0.1.0"} 1\n'
+        'query_latency_ms{table="t"}{quantile="0.5"} 3\n'
+    )
+    assert build_info_version(text) == "1.8.1"
+    reordered = 'themis_build_info{version="0.1.0"} 1\n' + text.splitlines()[0]
+    assert build_info_version(reordered) == "1.8.1"
+
+
+def test_version_with_a_build_id_suffix_is_cleaned():
+    from themis_desktop.core.server_models import VersionInfo
+
+    info = VersionInfo.from_version_route({"version": "1.8.0 (9b1e2c)"})
+    assert info.version == "1.8.0"

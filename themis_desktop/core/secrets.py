@@ -33,10 +33,13 @@ class TokenStore:
         except keyring.errors.KeyringError:
             return None
 
-    def set(self, profile: str, token: str | None) -> bool:
-        """Store (or with None, forget) a token. Returns True when it was persisted."""
+    def set(self, profile: str, token: str | None, persist: bool = True) -> bool:
+        """Store (or with None, forget) a token. Returns True when it was persisted.
+
+        `persist=False` keeps it in memory only (throwaway tokens such as the demo's).
+        """
         self._memory.pop(profile, None)
-        if self.persistent:
+        if persist and self.persistent:
             try:
                 if token:
                     keyring.set_password(SERVICE, profile, token)

@@ -327,14 +327,20 @@ def _server_message(response: httpx.Response) -> str:
 
 
 def build_info_version(metrics_text: str) -> str | None:
-    """The `version` label of `themis_build_info` in a Prometheus exposition, if any."""
-    if "themis_build_info" not in metrics_text:
-        return None
-    try:
-        for family in text_string_to_metric_families(metrics_text):
-            for sample in family.samples:
-                if sample.name == "themis_build_info" and sample.labels.get("version"):
-                    return sample.labels["version"]
-    except ValueError:
-        return None
-    return None
+    """The version label of the real `themis_build_info` line, if any.
+
+    Newer servers print a second, hard-coded `themis_build_info{version="0.1.0"}` from
+    another collector, and some of their lines are not valid exposition: each candidate
+    line is parsed on its own, and the one with a `build_type` label wins.
+    """
+    candidates: list[dict[str, str]] = []
+    for line in metrics_text.splitlines():
+        if not line.startswith("themis_build_info"):
+            continue
+        try:
+            for family in text_string_to_metric_families(line + "\n"):
+                candidates += [s.labels for s in family.samples if s.labels.get("version")]
+        except ValueError:
+            continue
+    candidates.sort(key=lambda labels: "build_type" not in labels)
+    return candidates[0]["version"] if candidates else None

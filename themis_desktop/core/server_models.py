@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,6 +31,17 @@ def _str(data: dict[str, Any], key: str, where: str) -> str:
     if not isinstance(value, str):
         raise ShapeError(f"{where}.{key} is missing or not a string")
     return value
+
+
+_LEADING_VERSION = re.compile(r"v?(\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.]+)?)")
+
+
+def clean_version(text: str) -> str:
+    """`"1.8.0 (3f2c…)"` → `"1.8.0"`: servers may append a build id to the version."""
+    match = _LEADING_VERSION.match(text.strip())
+    if not match:
+        raise ShapeError(f"version {text!r} is not a version number")
+    return match.group(1)
 
 
 def _opt_str(data: dict[str, Any], key: str) -> str | None:
@@ -75,7 +87,7 @@ class VersionInfo:
             if isinstance(v, dict)
         )
         return cls(
-            version=_str(data, "version", "/version"),
+            version=clean_version(_str(data, "version", "/version")),
             source="version-route",
             edition=edition_name,
             build=build_info,
@@ -86,7 +98,7 @@ class VersionInfo:
     @classmethod
     def from_capabilities(cls, data: Any) -> VersionInfo:
         server = _obj(_obj(data, "/api/capabilities").get("server"), "/api/capabilities.server")
-        return cls(version=_str(server, "version", "server"), source="capabilities")
+        return cls(version=clean_version(_str(server, "version", "server")), source="capabilities")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,41 @@
+"""`themis-desktop --demo`: a 3-node demo cluster at 1.7 in its own process, connected."""
+
+from __future__ import annotations
+
+import pytest
+
+from themis_desktop.core.server import ThemisClient
+from themis_desktop.ui.demo_mode import DEMO_PROFILE, DemoMode
+
+
+@pytest.mark.slow
+def test_demo_mode_connects_and_shows_three_nodes(qtbot, main_window):
+    demo = DemoMode(main_window.workspace, data_size_mb=2, parent=main_window)
+    try:
+        with qtbot.waitSignal(demo.sig_ready, timeout=60_000) as blocker:
+            demo.start()
+        profile = blocker.args[0]
+        assert profile.demo and profile.name == DEMO_PROFILE
+        assert len(profile.nodes) == 3
+        assert len({n.url for n in profile.nodes}) == 3
+        overview = main_window.pages["overview"]
+        qtbot.waitUntil(
+            lambda: (
+                len(overview.cards) == 3
+                and all(
+                    c.version.text() == "v1.7.3" and c.pill.property("state") == "up"
+                    for c in overview.cards
+                )
+            ),
+            timeout=15_000,
+        )
+        assert main_window.header.demo_badge.isVisible()
+        assert "demo instance" in main_window.windowTitle()
+        token = main_window.workspace.tokens.get(DEMO_PROFILE)
+        with ThemisClient(profile.nodes[0].url, token) as client:  # the demo's admin token works
+            assert client.config()
+    finally:
+        main_window.workspace.stop()
+        demo.stop()
+    assert not demo.launcher.running
+    assert not demo.data_dir.exists()

@@ -1,0 +1,79 @@
+"""The background helper delivers results, errors and progress in the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import QThread
+
+from themis_desktop.core.journal import Journal
+from themis_desktop.ui.tasks import TaskManager
+
+
+@pytest.fixture
+def tasks(tmp_path):
+    manager = TaskManager(tmp_path / "journal.sqlite")
+    yield manager
+    assert manager.shutdown()
+
+
+def test_result_arrives_in_the_gui_thread(qtbot, tasks):
+    seen = {}
+
+    def on_done(value):
+        seen["value"] = value
+        seen["gui_thread"] = QThread.currentThread() is qtbot_app_thread()
+
+    def work():
+        seen["worker"] = threading.current_thread() is not threading.main_thread()
+        return 42
+
+    task = tasks.run(work, on_done=on_done)
+    with qtbot.waitSignal(task.sig_finished, timeout=5000):
+        pass
+    assert seen == {"worker": True, "value": 42, "gui_thread": True}
+
+
+def qtbot_app_thread():
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance().thread()
+
+
+def test_exceptions_are_delivered_not_swallowed(qtbot, tasks):
+    def boom():
+        raise OSError("disk on fire")
+
+    task = tasks.run(boom)
+    with qtbot.waitSignal(task.sig_failed, timeout=5000) as blocker:
+        pass
+    assert isinstance(blocker.args[0], OSError)
+
+
+def test_progress_and_cancel(qtbot, tasks):
+    started = threading.Event()
+
+    def long_job(progress, cancelled):
+        for i in range(1000):
+            progress(i, 1000)
+            started.set()
+            if cancelled.wait(0.01):
+                return "cancelled"
+        return "finished"
+
+    task = tasks.run(long_job, with_progress=True)
+    with qtbot.waitSignal(task.sig_progress, timeout=5000):
+        pass
+    task.cancel()
+    with qtbot.waitSignal(task.sig_done, timeout=5000) as blocker:
+        pass
+    assert blocker.args == ["cancelled"]
+
+
+def test_journal_work_runs_with_its_own_connection(qtbot, tasks):
+    task = tasks.run_journal(lambda j: j.add_event("note", "from worker"))
+    with qtbot.waitSignal(task.sig_done, timeout=5000):
+        pass
+    with Journal(tasks.journal_path) as journal:
+        assert [e.message for e in journal.events()] == ["from worker"]

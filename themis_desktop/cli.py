@@ -1,0 +1,175 @@
+"""The command line: the GUI by default, and every operation as a subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from themis_desktop import __version__
+
+TOKEN_ENV = "THEMIS_DESKTOP_TOKEN"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="themis-desktop",
+        description="Upgrade console for ThemisDB. Without a command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"themis-desktop {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start a 3-node demo instance (v1.7.3) and connect to it",
+    )
+    parser.add_argument("--demo-version", default="1.7.3", help="version of the demo instance")
+    parser.add_argument("--profile", help="connect to this saved connection profile")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    from themis_desktop.demo.main import add_arguments as add_demo_arguments
+
+    demo = commands.add_parser("demo-server", help="run the demo ThemisDB server in the foreground")
+    add_demo_arguments(demo)
+
+    status = commands.add_parser("status", help="version, health and stats of nodes")
+    _add_target_arguments(status)
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
+    actions = profiles.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="list saved profiles")
+    add = actions.add_parser("add", help="add or replace a profile")
+    add.add_argument("name")
+    add.add_argument("urls", nargs="+", metavar="URL")
+    add.add_argument("--ca-file")
+    add.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    add.add_argument(
+        "--token-env", metavar="VAR", help="store the token read from this environment variable"
+    )
+    remove = actions.add_parser("remove", help="remove a profile (its sessions stay)")
+    remove.add_argument("name")
+    return parser
+
+
+def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("urls", nargs="*", metavar="URL", help="node addresses (http://host:port)")
+    parser.add_argument("--profile", dest="target_profile", help="use a saved profile's nodes")
+    parser.add_argument(
+        "--token-env",
+        default=TOKEN_ENV,
+        metavar="VAR",
+        help=f"environment variable holding the bearer token (default {TOKEN_ENV})",
+    )
+    parser.add_argument("--ca-file", help="CA certificate (PEM) to verify TLS with")
+    parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    parser.add_argument("--timeout", type=float, default=5.0)
+
+
+def _target_profile(args: argparse.Namespace):
+    """The profile named by --profile, or an ad-hoc one from the URLs."""
+    from themis_desktop.core.journal import Journal
+    from themis_desktop.core.profiles import NodeEndpoint, Profile
+    from themis_desktop.core.secrets import TokenStore
+
+    token = os.environ.get(args.token_env)
+    if args.target_profile:
+        with Journal() as journal:
+            profile = journal.profile(args.target_profile)
+        if profile is None:
+            raise SystemExit(
+                f"themis-desktop: no profile named {args.target_profile!r} "
+                "(see `themis-desktop profiles list`)"
+            )
+        return profile, token or TokenStore().get(profile.name)
+    if not args.urls:
+        raise SystemExit("themis-desktop: give node URLs or --profile NAME")
+    nodes = tuple(NodeEndpoint(url) for url in args.urls)
+    return Profile("command line", nodes, verify_tls=not args.insecure, ca_file=args.ca_file), token
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from themis_desktop.core.formatting import human_duration
+    from themis_desktop.core.node_status import poll_node
+
+    profile, token = _target_profile(args)
+
+    def poll(node):
+        with profile.client(node, token, timeout=args.timeout) as client:
+            return poll_node(client, node.name, node.version_override)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(poll, profile.nodes))
+    if args.json:
+        print(json.dumps([_status_json(s) for s in statuses], indent=2))
+    else:
+        for s in statuses:
+            version = f"v{s.version.version} ({s.version.source})" if s.version else "version ?"
+            line = f"{s.name:<22} {s.state:<10} {version:<28}"
+            if s.up:
+                qps = f"{s.stats.queries_per_second:.1f} q/s" if s.stats else ""
+                line += f" up {human_duration(s.health.uptime_seconds):<12} {qps}"
+            print(line.rstrip())
+            for text in ([s.error] if s.error else []) + list(s.notes):
+                print(f"    {text}")
+    return 0 if all(s.up for s in statuses) else 1
+
+
+def _status_json(status: Any) -> dict[str, Any]:
+    data = asdict(status)
+    data["state"] = status.state
+    return data
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    from themis_desktop.core.journal import Journal
+    from themis_desktop.core.profiles import NodeEndpoint, Profile
+    from themis_desktop.core.secrets import TokenStore
+
+    with Journal() as journal:
+        if args.action == "list":
+            for profile in journal.profiles():
+                urls = ", ".join(n.url for n in profile.nodes)
+                print(f"{profile.name}: {urls}")
+            return 0
+        if args.action == "remove":
+            if not journal.delete_profile(args.name):
+                print(f"themis-desktop: no profile named {args.name!r}", file=sys.stderr)
+                return 1
+            TokenStore().set(args.name, None)
+            return 0
+        try:
+            nodes = tuple(NodeEndpoint(url) for url in args.urls)
+        except ValueError as exc:
+            print(f"themis-desktop: {exc}", file=sys.stderr)
+            return 2
+        profile = journal.save_profile(
+            Profile(args.name, nodes, verify_tls=not args.insecure, ca_file=args.ca_file)
+        )
+    if args.token_env:
+        token = os.environ.get(args.token_env)
+        if not token:
+            print(f"themis-desktop: ${args.token_env} is empty; no token stored", file=sys.stderr)
+        elif not TokenStore().set(profile.name, token):
+            print("themis-desktop: no OS keyring here; the token was not stored", file=sys.stderr)
+    print(f"saved profile {profile.name!r} with {len(profile.nodes)} node(s)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo-server":
+        from themis_desktop.demo.main import run
+
+        return run(args)
+    if args.command == "status":
+        return cmd_status(args)
+    if args.command == "profiles":
+        return cmd_profiles(args)
+    from themis_desktop.ui.app import run_gui
+
+    return run_gui(demo=args.demo, profile=args.profile, demo_version=args.demo_version)

@@ -1,0 +1,126 @@
+"""Start the demo instance as a separate server process, like a real deployment."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class DemoLaunchError(RuntimeError):
+    """The demo instance did not come up."""
+
+
+@dataclass(frozen=True)
+class LaunchedNode:
+    name: str
+    url: str
+    version: str
+    data_dir: Path
+
+
+def demo_command(*args: str) -> list[str]:
+    """The command line of `themis-desktop demo-server ARGS`, also inside a frozen build."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "demo-server", *args]
+    return [sys.executable, "-m", "themis_desktop", "demo-server", *args]
+
+
+def parse_node_line(line: str) -> LaunchedNode:
+    """`node-1 http://127.0.0.1:43121 version 1.7.3 data /tmp/x/node-1` → LaunchedNode."""
+    parts = line.split(maxsplit=5)
+    if len(parts) != 6 or parts[2] != "version" or parts[4] != "data":
+        raise ValueError(f"not a demo node line: {line!r}")
+    return LaunchedNode(parts[0], parts[1], parts[3], Path(parts[5]))
+
+
+class DemoLauncher:
+    """Runs `demo-server` in a child process; `start()` blocks until its nodes listen."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        nodes: int = 3,
+        version: str = "1.7.3",
+        *extra_args: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`env` adds variables to the child's environment (e.g. THEMIS_TOKEN_ADMIN)."""
+        self.data_dir = Path(data_dir)
+        self.env = {**os.environ, **(env or {})}
+        self.args = [
+            "--port",
+            "0",
+            "--nodes",
+            str(nodes),
+            "--version",
+            version,
+            "--data-dir",
+            str(self.data_dir),
+            *extra_args,
+        ]
+        self.process: subprocess.Popen[str] | None = None
+        self.nodes: list[LaunchedNode] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader: threading.Thread | None = None
+
+    def start(self, timeout: float = 60.0) -> list[LaunchedNode]:
+        self.process = subprocess.Popen(
+            demo_command(*self.args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=self.env,
+        )
+        self._reader = threading.Thread(target=self._read, name="demo-launcher", daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                self.stop()
+                raise DemoLaunchError(
+                    f"the demo instance did not start within {timeout:g} s"
+                ) from None
+            if line is None:
+                stderr = self.process.stderr.read() if self.process.stderr else ""
+                self.stop()
+                raise DemoLaunchError(f"the demo instance exited at start: {stderr.strip()[-500:]}")
+            if line.strip() == "ready":
+                return self.nodes
+            self.nodes.append(parse_node_line(line.strip()))
+
+    def _read(self) -> None:
+        assert self.process and self.process.stdout
+        for line in self.process.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM (what systemd sends), then kill if it does not exit in time."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream:
+                stream.close()
+        if self._reader:
+            self._reader.join(timeout)
+        self.process = None

@@ -1,0 +1,68 @@
+"""Start the GUI: application object, style, main window, optional demo mode."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from themis_desktop.core.journal import Journal, JournalError
+from themis_desktop.core.paths import journal_path
+from themis_desktop.core.resources import resource
+from themis_desktop.core.secrets import TokenStore
+from themis_desktop.ui.demo_mode import DemoMode
+from themis_desktop.ui.main_window import MainWindow
+from themis_desktop.ui.settings import settings
+from themis_desktop.ui.tasks import TaskManager
+from themis_desktop.ui.workspace import Workspace
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("Themis Desktop")
+    app.setDesktopFileName("themis-desktop")
+    app.setWindowIcon(QIcon(str(resource("icons", "themis-desktop.svg"))))
+    style = resource("style.qss")
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def build_main_window(poll_interval_ms: int | None = None) -> MainWindow:
+    tasks = TaskManager(journal_path())
+    kwargs = {"poll_interval_ms": poll_interval_ms} if poll_interval_ms else {}
+    workspace = Workspace(tasks, TokenStore(), **kwargs)
+    window = MainWindow(workspace)
+    tasks.setParent(window)
+    workspace.setParent(window)
+    return window
+
+
+def run_gui(demo: bool = False, profile: str | None = None, demo_version: str = "1.7.3") -> int:
+    app = application()
+    try:
+        Journal().close()  # create or migrate it now, so a broken journal is said up front
+    except JournalError as exc:
+        QMessageBox.critical(None, "Themis Desktop", str(exc))
+        return 2
+    window = build_main_window()
+    window.show()
+    demo_mode = None
+    if demo:
+        demo_mode = DemoMode(window.workspace, version=demo_version, parent=window)
+        demo_mode.start()
+    else:
+        name = profile or settings().value("last_profile")
+        if name:
+            with Journal() as journal:
+                found = journal.profile(str(name))
+            if found:
+                window.workspace.connect_profile(found)
+            elif profile:
+                window.statusBar().showMessage(f"No profile named “{profile}”.", 8000)
+    try:
+        return app.exec()
+    finally:
+        if demo_mode:
+            demo_mode.stop()

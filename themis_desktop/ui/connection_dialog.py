@@ -1,0 +1,328 @@
+"""Connection dialog: create, test, save and connect connection profiles."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from themis_desktop.core.journal import Journal
+from themis_desktop.core.node_status import NodeStatus, poll_node
+from themis_desktop.core.profiles import NodeEndpoint, Profile
+from themis_desktop.core.secrets import TokenStore
+from themis_desktop.ui.settings import restore_window_state, save_window_state
+from themis_desktop.ui.tasks import TaskManager
+
+COLUMNS = ("URL", "Name", "Data dir (this host)", "Config file")
+
+
+class ConnectionDialog(QDialog):
+    """Edits profiles in the journal and tokens in the token store."""
+
+    sig_connect = Signal(object)  # Profile
+    sig_profiles_loaded = Signal(list)
+    sig_tested = Signal(list)  # list[NodeStatus]
+
+    def __init__(self, tasks: TaskManager, tokens: TokenStore, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Connection profiles")
+        self.tasks = tasks
+        self.tokens = tokens
+        self.profiles: dict[str, Profile] = {}
+        self._wanted: str | None = None
+
+        self.profile_list = QListWidget()
+        self.profile_list.setMaximumWidth(200)
+        self.profile_list.currentTextChanged.connect(self._on_list_current_changed)
+        new_button = QPushButton("New profile")
+        new_button.clicked.connect(self.new_profile)
+
+        self.name = QLineEdit(placeholderText="e.g. production")
+        self.nodes = QTableWidget(0, len(COLUMNS))
+        self.nodes.setHorizontalHeaderLabels(COLUMNS)
+        self.nodes.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.nodes.verticalHeader().hide()
+        add_node = QPushButton("Add node")
+        add_node.clicked.connect(lambda: self.add_node_row())
+        remove_node = QPushButton("Remove node")
+        remove_node.clicked.connect(self._remove_selected_node)
+        self.token = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.token.setPlaceholderText("bearer token (admin for backups), empty if auth is off")
+        show_token = QCheckBox("Show")
+        show_token.toggled.connect(
+            lambda on: self.token.setEchoMode(
+                QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password
+            )
+        )
+        token_note = QLabel(
+            "Kept in the OS keyring."
+            if tokens.persistent
+            else "No OS keyring here: the token is kept in memory until the app closes.",
+            objectName="muted",
+        )
+        self.verify_tls = QCheckBox("Verify TLS certificates")
+        self.verify_tls.setChecked(True)
+        self.ca_file = QLineEdit(placeholderText="CA file (PEM) for a private CA — optional")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_ca)
+        self.feedback = QLabel("", objectName="feedback")
+        self.feedback.setWordWrap(True)
+        self.feedback.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.test_button = QPushButton("Test")
+        self.test_button.clicked.connect(self.test_connection)
+        self.save_button = QPushButton("Save")
+        self.save_button.clicked.connect(lambda: self.save())
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.clicked.connect(self.delete_current)
+        self.connect_button = QPushButton("Connect", default=True)
+        self.connect_button.clicked.connect(self.connect_current)
+        close = QPushButton("Close")
+        close.clicked.connect(self.reject)
+
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        node_buttons = QHBoxLayout()
+        node_buttons.addWidget(add_node)
+        node_buttons.addWidget(remove_node)
+        node_buttons.addStretch()
+        form.addRow("Nodes", self.nodes)
+        form.addRow("", node_buttons)
+        token_row = QHBoxLayout()
+        token_row.addWidget(self.token)
+        token_row.addWidget(show_token)
+        form.addRow("Token", token_row)
+        form.addRow("", token_note)
+        form.addRow("TLS", self.verify_tls)
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca_file)
+        ca_row.addWidget(browse)
+        form.addRow("CA file", ca_row)
+
+        buttons = QHBoxLayout()
+        for button in (self.test_button, self.delete_button):
+            buttons.addWidget(button)
+        buttons.addStretch()
+        for button in (close, self.save_button, self.connect_button):
+            buttons.addWidget(button)
+        left = QVBoxLayout()
+        left.addWidget(self.profile_list)
+        left.addWidget(new_button)
+        right = QVBoxLayout()
+        right.addLayout(form)
+        right.addWidget(self.feedback)
+        right.addLayout(buttons)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left)
+        layout.addLayout(right, 1)
+        if not restore_window_state(self, "connection_dialog"):
+            self.resize(860, 480)
+        self.new_profile()
+        self.reload()
+
+    # -- loading ----------------------------------------------------------------
+
+    def reload(self) -> None:
+        self.tasks.run_journal(
+            Journal.profiles, on_done=self._on_profiles_loaded, on_failed=self._show_error
+        )
+
+    def select_profile(self, name: str) -> None:
+        self._wanted = name
+        self._select_in_list(name)
+
+    def _on_profiles_loaded(self, profiles: list[Profile]) -> None:
+        self.profiles = {p.name: p for p in profiles}
+        self.profile_list.blockSignals(True)
+        self.profile_list.clear()
+        self.profile_list.addItems(sorted(self.profiles))
+        self.profile_list.blockSignals(False)
+        if self._wanted:
+            self._select_in_list(self._wanted)
+        self.sig_profiles_loaded.emit(profiles)
+
+    def _select_in_list(self, name: str) -> None:
+        matches = self.profile_list.findItems(name, Qt.MatchFlag.MatchExactly)
+        if matches:
+            self.profile_list.setCurrentItem(matches[0])
+
+    def _on_list_current_changed(self, name: str) -> None:
+        if name in self.profiles:
+            self.show_profile(self.profiles[name])
+
+    def show_profile(self, profile: Profile) -> None:
+        self.name.setText(profile.name)
+        self.nodes.setRowCount(0)
+        for node in profile.nodes:
+            self.add_node_row(node)
+        self.token.setText(self.tokens.get(profile.name) or "")
+        self.verify_tls.setChecked(profile.verify_tls)
+        self.ca_file.setText(profile.ca_file or "")
+        self.feedback.clear()
+
+    def new_profile(self) -> None:
+        self.profile_list.clearSelection()
+        self.name.clear()
+        self.nodes.setRowCount(0)
+        self.add_node_row()
+        self.token.clear()
+        self.verify_tls.setChecked(True)
+        self.ca_file.clear()
+        self.feedback.clear()
+        self.name.setFocus()
+
+    def add_node_row(self, node: NodeEndpoint | None = None) -> None:
+        row = self.nodes.rowCount()
+        self.nodes.insertRow(row)
+        values = (
+            (node.url, node.name, node.data_dir or "", node.config_path or "")
+            if node
+            else ("http://127.0.0.1:8765", "", "", "")
+        )
+        for column, value in enumerate(values):
+            self.nodes.setItem(row, column, QTableWidgetItem(value))
+
+    def _remove_selected_node(self) -> None:
+        rows = sorted({index.row() for index in self.nodes.selectedIndexes()}, reverse=True)
+        for row in rows or [self.nodes.rowCount() - 1]:
+            self.nodes.removeRow(row)
+
+    def _browse_ca(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "CA certificate", "", "PEM (*.pem *.crt);;All (*)"
+        )
+        if path:
+            self.ca_file.setText(path)
+
+    # -- actions ----------------------------------------------------------------
+
+    def profile_from_form(self) -> Profile:
+        """The profile as edited; raises ValueError with a message for the user."""
+        nodes = []
+        for row in range(self.nodes.rowCount()):
+            cells = [
+                (self.nodes.item(row, c).text().strip() if self.nodes.item(row, c) else "")
+                for c in range(len(COLUMNS))
+            ]
+            if not cells[0]:
+                continue
+            nodes.append(
+                NodeEndpoint(
+                    url=cells[0],
+                    name=cells[1],
+                    data_dir=cells[2] or None,
+                    config_path=cells[3] or None,
+                )
+            )
+        if not nodes:
+            raise ValueError("Add at least one node URL (e.g. http://db1:8765).")
+        names = [n.name for n in nodes]
+        if len(set(names)) != len(names):
+            raise ValueError("Two nodes have the same name: give each node its own name.")
+        previous = self.profiles.get(self.name.text().strip())
+        return Profile(
+            name=self.name.text().strip(),
+            nodes=tuple(nodes),
+            verify_tls=self.verify_tls.isChecked(),
+            ca_file=self.ca_file.text().strip() or None,
+            id=previous.id if previous else None,
+        )
+
+    def _checked_profile(self) -> Profile | None:
+        try:
+            return self.profile_from_form()
+        except ValueError as exc:
+            self._show_error(exc)
+            return None
+
+    def save(self, then_connect: bool = False) -> None:
+        profile = self._checked_profile()
+        if profile is None:
+            return
+        persisted = self.tokens.set(profile.name, self.token.text().strip() or None)
+
+        def saved(result: Profile) -> None:
+            self._wanted = result.name
+            note = "" if persisted or not self.token.text() else " (token kept in memory only)"
+            self.feedback.setText(f"Saved “{result.name}”{note}.")
+            self.feedback.setProperty("error", False)
+            self.reload()
+            if then_connect:
+                self.sig_connect.emit(result)
+                self.accept()
+
+        self.tasks.run_journal(
+            lambda j: j.save_profile(profile), on_done=saved, on_failed=self._show_error
+        )
+
+    def connect_current(self) -> None:
+        self.save(then_connect=True)
+
+    def delete_current(self) -> None:
+        name = self.name.text().strip()
+        if name not in self.profiles:
+            self.new_profile()
+            return
+        self.tokens.set(name, None)
+
+        def deleted(_: bool) -> None:
+            self._wanted = None
+            self.new_profile()
+            self.feedback.setText(f"Deleted “{name}”. Its past sessions stay in the journal.")
+            self.reload()
+
+        self.tasks.run_journal(
+            lambda j: j.delete_profile(name), on_done=deleted, on_failed=self._show_error
+        )
+
+    def test_connection(self) -> None:
+        profile = self._checked_profile()
+        if profile is None:
+            return
+        token = self.token.text().strip() or None
+        self.test_button.setEnabled(False)
+        self.feedback.setText("Testing…")
+
+        def probe() -> list[NodeStatus]:
+            results = []
+            for node in profile.nodes:
+                with profile.client(node, token, timeout=3.0) as client:
+                    results.append(poll_node(client, node.name))
+            return results
+
+        self.tasks.run(probe, on_done=self._on_tested, on_failed=self._show_error)
+
+    def _on_tested(self, results: list[NodeStatus]) -> None:
+        self.test_button.setEnabled(True)
+        lines = []
+        for status in results:
+            if status.up:
+                version = status.version.version if status.version else "version unknown"
+                lines.append(f"✔ {status.name}: {status.state}, v{version}")
+                lines += [f"    {note}" for note in status.notes]
+            else:
+                lines.append(f"✘ {status.name}: {status.error}")
+        self.feedback.setText("\n".join(lines))
+        self.sig_tested.emit(results)
+
+    def _show_error(self, error: object) -> None:
+        self.test_button.setEnabled(True)
+        self.feedback.setText(f"✘ {error}")
+
+    def done(self, result: int) -> None:
+        save_window_state(self, "connection_dialog")
+        super().done(result)

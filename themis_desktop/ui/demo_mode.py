@@ -1,0 +1,79 @@
+"""Demo mode: start the demo instance in the background and connect to it."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from themis_desktop.core.profiles import NodeEndpoint, Profile
+from themis_desktop.demo.launcher import DemoLauncher, LaunchedNode
+from themis_desktop.ui.workspace import Workspace
+
+DEMO_PROFILE = "Demo instance"
+
+
+class DemoMode(QObject):
+    """Owns the demo server process and its temporary data dir for the app's lifetime."""
+
+    sig_ready = Signal(object)  # Profile
+    sig_failed = Signal(str)
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        nodes: int = 3,
+        version: str = "1.7.3",
+        data_size_mb: float = 64,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.data_dir = Path(tempfile.mkdtemp(prefix="themis-demo-"))
+        self.token = secrets.token_urlsafe(24)
+        self.launcher = DemoLauncher(
+            self.data_dir,
+            nodes,
+            version,
+            "--data-size-mb",
+            str(data_size_mb),
+            env={"THEMIS_TOKEN_ADMIN": self.token},
+        )
+
+    def start(self) -> None:
+        self.workspace.sig_message.emit("Starting the demo instance…")
+        self.workspace.tasks.run(
+            self.launcher.start,
+            on_done=self._on_launcher_started,
+            on_failed=self._on_launcher_failed,
+        )
+
+    def _on_launcher_started(self, nodes: list[LaunchedNode]) -> None:
+        profile = Profile(
+            DEMO_PROFILE,
+            nodes=tuple(
+                NodeEndpoint(
+                    n.url,
+                    name=n.name,
+                    data_dir=str(n.data_dir / "data"),
+                    config_path=str(n.data_dir / "config.yaml"),
+                )
+                for n in nodes
+            ),
+            demo=True,
+        )
+        self.workspace.tokens.set(DEMO_PROFILE, self.token, persist=False)
+        self.workspace.connect_profile(profile)
+        self.workspace.sig_message.emit(f"Demo instance started: {len(nodes)} nodes")
+        self.sig_ready.emit(profile)
+
+    def _on_launcher_failed(self, error: Exception) -> None:
+        self.workspace.sig_message.emit(f"The demo instance could not start: {error}")
+        self.sig_failed.emit(str(error))
+
+    def stop(self) -> None:
+        self.launcher.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)

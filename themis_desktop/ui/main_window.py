@@ -1,0 +1,163 @@
+"""The main window: header of nodes, sidebar of pages, status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from themis_desktop import __version__
+from themis_desktop.core.node_status import NodeStatus
+from themis_desktop.core.profiles import Profile
+from themis_desktop.ui.connection_dialog import ConnectionDialog
+from themis_desktop.ui.pages.overview import OverviewPage
+from themis_desktop.ui.settings import restore_window_state, save_window_state, settings
+from themis_desktop.ui.widgets.node_strip import NodeStrip
+from themis_desktop.ui.workspace import Workspace
+
+WINDOW_KEY = "main_window"
+
+
+class MainWindow(QMainWindow):
+    sig_closing = Signal()
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.setWindowTitle("Themis Desktop")
+        self.setMinimumSize(QSize(900, 560))
+
+        self.header = NodeStrip()
+        self.header.connect_button.clicked.connect(self.open_connection_dialog)
+        self.sidebar = QListWidget(objectName="sidebar")
+        self.sidebar.setFixedWidth(190)
+        self.stack = QStackedWidget()
+        self.pages: dict[str, QWidget] = {}
+        overview = OverviewPage(workspace)
+        overview.sig_connect_requested.connect(self.open_connection_dialog)
+        self.add_page("overview", overview)
+        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self.sidebar)
+        body.addWidget(self.stack, 1)
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.header)
+        outer.addLayout(body, 1)
+        self.setCentralWidget(central)
+
+        self.poll_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.poll_label)
+        if not workspace.tokens.persistent:
+            warning = QLabel("No OS keyring: tokens are kept in memory only")
+            warning.setObjectName("muted")
+            self.statusBar().addPermanentWidget(warning)
+        self._build_menus()
+
+        workspace.sig_profile_changed.connect(self._on_workspace_profile_changed)
+        workspace.sig_node_status.connect(self._on_workspace_node_status)
+        workspace.sig_message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self._on_workspace_profile_changed(workspace.profile)
+        self._restore()
+
+    def add_page(self, key: str, page: QWidget) -> None:
+        self.pages[key] = page
+        self.stack.addWidget(page)
+        item = QListWidgetItem(getattr(page, "TITLE", key.title()))
+        item.setData(Qt.ItemDataRole.UserRole, key)
+        self.sidebar.addItem(item)
+
+    def show_page(self, key: str) -> None:
+        self.sidebar.setCurrentRow(list(self.pages).index(key))
+
+    @property
+    def current_page(self) -> str:
+        return list(self.pages)[max(0, self.stack.currentIndex())]
+
+    def open_connection_dialog(self) -> ConnectionDialog:
+        dialog = ConnectionDialog(self.workspace.tasks, self.workspace.tokens, self)
+        dialog.sig_connect.connect(self._on_dialog_connect)
+        if self.workspace.profile and not self.workspace.profile.demo:
+            dialog.select_profile(self.workspace.profile.name)
+        dialog.open()
+        return dialog
+
+    def _on_dialog_connect(self, profile: Profile) -> None:
+        settings().setValue("last_profile", profile.name)
+        self.workspace.connect_profile(profile)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Connection…", "Ctrl+K", self.open_connection_dialog)
+        self._action(
+            file_menu, "&Refresh now", QKeySequence.StandardKey.Refresh, self.workspace.poll_now
+        )
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        view_menu = self.menuBar().addMenu("&View")
+        for number, key in enumerate(self.pages, start=1):
+            title = getattr(self.pages[key], "TITLE", key)
+            self._action(view_menu, title, f"Ctrl+{number}", lambda k=key: self.show_page(k))
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About Themis Desktop", None, self._show_about)
+
+    def _action(self, menu, text, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Themis Desktop",
+            f"<b>Themis Desktop {__version__}</b><p>The upgrade console for ThemisDB: "
+            "version path, guides, live metrics, verified backups and the rollback window.</p>",
+        )
+
+    def _on_workspace_profile_changed(self, profile: Profile | None) -> None:
+        self.header.show_profile(profile)
+        title = "Themis Desktop"
+        if profile:
+            title += f" — {profile.name}" + (" (demo instance)" if profile.demo else "")
+        self.setWindowTitle(title)
+
+    def _on_workspace_node_status(self, index: int, status: NodeStatus) -> None:
+        self.header.show_status(index, status)
+        statuses = [s for s in self.workspace.statuses if s]
+        down = [s.name for s in statuses if not s.up]
+        self.poll_label.setText(
+            f"{len(down)} node(s) down: {', '.join(down)}"
+            if down
+            else f"{len(statuses)} node(s) up"
+        )
+
+    def _restore(self) -> None:
+        if not restore_window_state(self, WINDOW_KEY):
+            self.resize(1180, 760)
+        last = settings().value("last_page", "overview")
+        self.show_page(last if last in self.pages else "overview")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        save_window_state(self, WINDOW_KEY)
+        settings().setValue("last_page", self.current_page)
+        self.workspace.stop()
+        self.sig_closing.emit()
+        super().closeEvent(event)

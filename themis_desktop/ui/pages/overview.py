@@ -1,0 +1,102 @@
+"""Overview page: one card per node of the connected profile."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from themis_desktop.core.node_status import NodeStatus
+from themis_desktop.core.profiles import Profile
+from themis_desktop.ui.widgets.node_card import NodeCard
+from themis_desktop.ui.workspace import Workspace
+
+COLUMNS = 3
+
+
+class OverviewPage(QWidget):
+    TITLE = "Overview"
+
+    sig_connect_requested = Signal()
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.cards: list[NodeCard] = []
+        self.heading = QLabel("Overview", objectName="pageTitle")
+        self.summary = QLabel("", objectName="muted")
+        self.empty = QWidget()
+        empty_layout = QVBoxLayout(self.empty)
+        empty_layout.addWidget(
+            QLabel(
+                "Not connected to any ThemisDB node.\n"
+                "Open a connection profile, or start the app with --demo to try it on the "
+                "demo instance.",
+                objectName="muted",
+            )
+        )
+        connect = QPushButton("Connect…")
+        connect.clicked.connect(self.sig_connect_requested)
+        empty_layout.addWidget(connect, alignment=Qt.AlignmentFlag.AlignLeft)
+        empty_layout.addStretch()
+
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setSpacing(14)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(self.grid_host)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.empty)
+        layout.addWidget(scroll, 1)
+
+        workspace.sig_profile_changed.connect(self._on_workspace_profile_changed)
+        workspace.sig_node_status.connect(self._on_workspace_node_status)
+        self._on_workspace_profile_changed(workspace.profile)
+
+    def _on_workspace_profile_changed(self, profile: Profile | None) -> None:
+        for card in self.cards:
+            card.deleteLater()
+        self.cards = []
+        self.empty.setVisible(profile is None)
+        if profile is None:
+            self.summary.setText("")
+            return
+        for i, node in enumerate(profile.nodes):
+            card = NodeCard(node)
+            self.cards.append(card)
+            self.grid.addWidget(card, i // COLUMNS, i % COLUMNS)
+        self._update_summary()
+
+    def _on_workspace_node_status(self, index: int, status: NodeStatus) -> None:
+        if index < len(self.cards):
+            self.cards[index].show_status(status)
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        profile = self.workspace.profile
+        if profile is None:
+            return
+        statuses = [s for s in self.workspace.statuses if s is not None]
+        up = sum(s.up for s in statuses)
+        versions = sorted({s.version.version for s in statuses if s.version})
+        parts = [f"{profile.name}", f"{len(profile.nodes)} node(s)"]
+        if statuses:
+            parts.append(f"{up} up, {len(statuses) - up} down")
+        if versions:
+            parts.append("version " + ", ".join(versions))
+            if len(versions) > 1:
+                parts.append("mixed versions")
+        self.summary.setText(" · ".join(parts))

@@ -1,0 +1,35 @@
+"""Preferences in QSettings, and the one helper that saves and restores window state."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QMainWindow, QWidget
+
+ORGANIZATION = "themis-desktop"
+APPLICATION = "themis-desktop"
+
+
+def settings() -> QSettings:
+    """The app's settings store (an INI file in the user's config folder)."""
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+    )
+
+
+def save_window_state(widget: QWidget, key: str) -> None:
+    store = settings()
+    store.setValue(f"{key}/geometry", widget.saveGeometry())
+    if isinstance(widget, QMainWindow):
+        store.setValue(f"{key}/state", widget.saveState())
+
+
+def restore_window_state(widget: QWidget, key: str) -> bool:
+    """Restore geometry (and dock/toolbar state); False when nothing was saved."""
+    store = settings()
+    geometry = store.value(f"{key}/geometry")
+    if not isinstance(geometry, QByteArray | bytes) or not widget.restoreGeometry(geometry):
+        return False
+    state = store.value(f"{key}/state")
+    if isinstance(widget, QMainWindow) and isinstance(state, QByteArray | bytes):
+        widget.restoreState(state)
+    return True

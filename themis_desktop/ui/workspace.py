@@ -1,0 +1,116 @@
+"""The GUI's model: the connected profile and the live status of its nodes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from themis_desktop.core.journal import Journal
+from themis_desktop.core.node_status import NodeStatus, poll_node
+from themis_desktop.core.profiles import Profile
+from themis_desktop.core.secrets import TokenStore
+from themis_desktop.core.server import ThemisClient
+from themis_desktop.ui.tasks import TaskManager
+
+POLL_INTERVAL_MS = 2000
+POLL_TIMEOUT_S = 2.0
+
+
+class Workspace(QObject):
+    """Polls every node of the connected profile in the background; never blocks the GUI."""
+
+    sig_profile_changed = Signal(object)  # Profile | None
+    sig_node_status = Signal(int, object)  # node index, NodeStatus
+    sig_message = Signal(str)
+
+    def __init__(
+        self,
+        tasks: TaskManager,
+        tokens: TokenStore,
+        poll_interval_ms: int = POLL_INTERVAL_MS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.tokens = tokens
+        self.profile: Profile | None = None
+        self.statuses: list[NodeStatus | None] = []
+        self._clients: list[ThemisClient] = []
+        self._retired: list[ThemisClient] = []  # may still serve a poll in flight
+        self._in_flight: set[int] = set()
+        self._generation = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(poll_interval_ms)
+        self._timer.timeout.connect(self.poll_now)
+
+    def connect_profile(self, profile: Profile | None) -> None:
+        """Switch to `profile` (None disconnects) and poll it at once."""
+        self._retired += self._clients
+        self._clients = []
+        self._in_flight.clear()
+        self._generation += 1
+        self.profile = profile
+        self.statuses = [None] * (len(profile.nodes) if profile else 0)
+        if profile:
+            token = self.tokens.get(profile.name)
+            self._clients = [
+                profile.client(n, token, timeout=POLL_TIMEOUT_S) for n in profile.nodes
+            ]
+            self._timer.start()
+            self.poll_now()
+        else:
+            self._timer.stop()
+        self.sig_profile_changed.emit(profile)
+
+    def poll_now(self) -> None:
+        if not self.profile:
+            return
+        for index, (node, client) in enumerate(zip(self.profile.nodes, self._clients, strict=True)):
+            if index in self._in_flight:
+                continue  # the previous poll of this node is still waiting for an answer
+            self._in_flight.add(index)
+            generation = self._generation
+            self.tasks.run(
+                poll_node,
+                client,
+                node.name,
+                node.version_override,
+                on_done=lambda status, i=index, g=generation: self._on_poll_done(i, g, status),
+                on_failed=lambda exc, i=index, g=generation: self._on_poll_failed(i, g, exc),
+            )
+
+    def _on_poll_done(self, index: int, generation: int, status: NodeStatus) -> None:
+        self._in_flight.discard(index)
+        if generation != self._generation:
+            return  # an answer for a profile we have left
+        previous = self.statuses[index]
+        self.statuses[index] = status
+        if previous is None or previous.up != status.up:
+            self._journal_transition(status, first=previous is None)
+        self.sig_node_status.emit(index, status)
+
+    def _on_poll_failed(self, index: int, generation: int, exc: Exception) -> None:
+        if generation == self._generation:
+            self._in_flight.discard(index)
+            self.sig_message.emit(f"Polling failed unexpectedly: {exc!r}")
+
+    def _journal_transition(self, status: NodeStatus, first: bool) -> None:
+        if first and status.up:
+            return
+        kind = "node.up" if status.up else "node.down"
+        message = status.error or f"{status.name} answers again"
+        data = {"url": status.url, "error_kind": status.error_kind}
+
+        def write(journal: Journal) -> int:
+            return journal.add_event(kind, message, node=status.name, data=data)
+
+        self.tasks.run_journal(write)
+        self.sig_message.emit(f"{status.name}: {'up' if status.up else 'down'}")
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._generation += 1
+        self.tasks.shutdown()
+        for client in self._clients + self._retired:
+            client.close()
+        self._clients, self._retired = [], []
+        self._in_flight.clear()
