@@ -1,0 +1,204 @@
+"""Route sets and JSON shapes per era, over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+ERA_B_ONLY = ["/health/live", "/health/ready", "/version"]
+NOT_FOUND = {"error": True, "message": "Endpoint not found", "status_code": 404}
+
+
+def test_health_is_the_same_in_both_eras_and_never_tells_the_version(make_node, client):
+    for version in ("1.2.0", "1.7.3"):
+        c = client(make_node(version))
+        for path in ("/health", "/"):
+            r = c.get(path)
+            assert r.status_code == 200
+            assert r.headers["server"] == "THEMIS/0.1.0"
+            assert r.headers["content-type"] == "application/json"
+            body = r.json()
+            assert body["status"] == "healthy"
+            assert body["version"] == "0.1.0"
+            assert body["database"] == "themis"
+            assert isinstance(body["uptime_seconds"], int)
+
+
+def test_era_a_route_set(make_node, client):
+    c = client(make_node("1.2.0"))
+    for path in ERA_B_ONLY:
+        r = c.get(path)
+        assert r.status_code == 404
+        assert r.json() == NOT_FOUND
+    caps = c.get("/api/capabilities").json()
+    assert caps["server"] == {"version": "1.2.0", "threads": 8}
+    r = c.get("/api/updates")
+    assert r.status_code == 503
+    assert r.json() == {"error": "Update checker not enabled", "status": 503}
+
+
+def test_era_b_route_set(make_node, client):
+    c = client(make_node("1.3.0"))
+    assert c.get("/api/capabilities").status_code == 404
+    live = c.get("/health/live").json()
+    assert live["status"] == "alive"
+    ready = c.get("/health/ready")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert set(body["checks"]) == {
+        "server_running",
+        "storage_available",
+        "active_connections",
+        "active_requests",
+        "memory_rss_bytes",
+    }
+    assert body["checks"]["memory_rss_bytes"] > 0
+    updates = c.get("/api/updates").json()
+    assert updates["status"] == "up_to_date"
+    assert updates["current_version"] == "1.3.0"
+    assert set(updates["latest_release"]) == {
+        "version",
+        "tag_name",
+        "name",
+        "published_at",
+        "url",
+        "prerelease",
+    }
+    assert c.post("/api/updates/check").json()["status"] == "up_to_date"
+    assert c.put("/api/updates/config", json={"auto_download": True}).json()["auto_download"]
+
+
+def test_version_document(make_node, client):
+    c = client(make_node("1.5.2"))
+    body = c.get("/version").json()
+    assert body["version"] == "1.5.2"
+    assert {"name", "type"} <= set(body["edition"])
+    assert set(body["build"]) == {"compiler", "compiler_version", "build_type", "timestamp"}
+    assert body["build"]["build_type"] == "Release"
+    assert "compiled_in" in body["modules"]
+    assert body["api_version"] == {"major": 1, "minor": 5, "patch": 2, "string": "v1.5.2"}
+    supported = body["supported_api_versions"]
+    assert all(set(v) == {"major", "minor", "patch"} for v in supported)
+    assert {"major": 1, "minor": 5, "patch": 2} in supported
+    assert max((v["major"], v["minor"]) for v in supported) == (1, 5)
+
+
+def test_ready_is_503_when_the_data_directory_is_gone(make_node, client):
+    node = make_node("1.4.0")
+    c = client(node)
+    for p in node.data_path.iterdir():
+        p.unlink()
+    node.data_path.rmdir()
+    r = c.get("/health/ready")
+    assert r.status_code == 503
+    assert r.json()["status"] == "not_ready"
+    assert r.json()["checks"]["storage_available"] is False
+
+
+def test_stats_shape_per_era(make_node, client):
+    rocks_keys = {
+        "block_cache_usage_bytes",
+        "block_cache_capacity_bytes",
+        "estimate_num_keys",
+        "estimate_live_data_size_bytes",
+        "estimate_pending_compaction_bytes",
+        "num_running_compactions",
+        "num_running_flushes",
+        "memtable_size_bytes",
+        "cur_size_all_mem_tables_bytes",
+        "files_per_level",
+    }
+    for version, threads in (("1.1.0", True), ("1.6.0", False)):
+        body = client(make_node(version)).get("/stats").json()
+        server_keys = {"uptime_seconds", "total_requests", "total_errors", "queries_per_second"}
+        assert set(body["server"]) == server_keys | ({"threads"} if threads else set())
+        rocks = body["storage"]["rocksdb"]
+        assert set(rocks) == rocks_keys
+        assert list(rocks["files_per_level"]) == [f"L{i}" for i in range(7)]
+        assert rocks["estimate_num_keys"] > 0
+        assert rocks["estimate_live_data_size_bytes"] > 500_000
+        assert "Compaction Stats" in body["storage"]["raw_stats"]
+
+
+def test_unknown_route_and_query_strings(make_node, client):
+    a, b = client(make_node("1.0.0")), client(make_node("1.7.0"))
+    for c in (a, b):
+        r = c.get("/no/such/route")
+        assert r.status_code == 404
+        assert r.json() == NOT_FOUND
+        assert r.headers["server"] == "THEMIS/0.1.0"
+    assert a.get("/metrics?x=1").status_code == 404  # era A matches the whole target
+    assert a.get("/stats?pretty=1").status_code == 404
+    assert b.get("/metrics?x=1").status_code == 200  # era B ignores the query
+    assert a.post("/stats").status_code == 404  # wrong method: no such route
+
+
+def test_versioned_routing_from_1_8(make_node, client):
+    node = make_node("1.8.0")
+    c = client(node)
+    r = c.get("/health")
+    assert r.status_code == 301
+    assert r.headers["location"] == "/v1/health"
+    r = c.get("/metrics?name=x")
+    assert r.status_code == 301
+    assert r.headers["location"] == "/v1/metrics?name=x"
+    assert c.get("/v1/version").json()["version"] == "1.8.0"
+    assert c.get("/v1/health").json()["status"] == "healthy"
+    assert c.get("/v1/no/such").json() == NOT_FOUND
+    followed = client(node, follow_redirects=True).get("/stats")
+    assert followed.status_code == 200
+    assert "server" in followed.json()
+    # 1.7 does not redirect
+    assert client(make_node("1.7.3")).get("/health").status_code == 200
+
+
+def test_oversized_body_is_413(make_node, client):
+    c = client(make_node("1.7.3"))
+    r = c.post("/config", content=b"x" * (10 * 1024 * 1024 + 1))
+    assert r.status_code == 413
+    assert r.json()["status_code"] == 413
+
+
+def test_config_read_and_merge(make_node, client):
+    import yaml
+
+    node = make_node("1.7.3")
+    c = client(node)
+    cfg = c.get("/config").json()
+    assert cfg["storage"]["rocksdb_path"] == str(node.data_path)
+    assert cfg["server"]["port"] == node.port
+    r = c.post("/config", json={"storage": {"block_cache_size_mb": 1024}})
+    assert r.status_code == 200
+    assert r.json()["storage"]["block_cache_size_mb"] == 1024
+    assert r.json()["storage"]["memtable_size_mb"] == 512  # merged, not replaced
+    on_disk = yaml.safe_load(node.config_path.read_text())
+    assert on_disk["storage"]["block_cache_size_mb"] == 1024
+    assert c.post("/config", content=b"").json()["message"] == "Invalid JSON"
+
+
+@pytest.mark.parametrize("version", ["1.2.0", "1.7.3"])
+def test_probe_route(make_node, client, version):
+    c = client(make_node(version))
+    r = c.get("/entities/user:7")
+    assert r.status_code == 200
+    assert r.json()["key"] == "user:7"
+    assert "value" in r.json()
+    r = c.get("/entities/user:999999999")
+    assert r.status_code == 404
+    assert r.json() == {"error": True, "message": "Entity not found", "status_code": 404}
+
+
+def test_probe_follows_the_error_rate_and_latency(make_node, client):
+    c = client(make_node("1.7.3", error_rate=1.0))
+    r = c.get("/entities/user:1")
+    assert r.status_code == 500
+    assert r.json()["error"] is True
+    stats = c.get("/stats").json()
+    assert stats["server"]["total_errors"] >= 1
+
+    slow = client(make_node("1.7.3", latency_factor=25.0))  # median ~50 ms
+    fast = client(make_node("1.7.3"))
+    slow_t = sorted(slow.get("/entities/user:1").elapsed.total_seconds() for _ in range(5))
+    fast_t = sorted(fast.get("/entities/user:1").elapsed.total_seconds() for _ in range(5))
+    assert slow_t[2] > 0.02
+    assert fast_t[2] < slow_t[2] / 3

@@ -1,0 +1,122 @@
+"""Request dispatch: versioned routing, rate limit, route table per era, auth, counting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from themis_desktop.demo import handlers
+from themis_desktop.demo.auth import scope_for
+from themis_desktop.demo.handlers import NodeContext
+from themis_desktop.demo.messages import (
+    BadRequest,
+    Request,
+    Response,
+    error_response,
+    json_response,
+)
+from themis_desktop.demo.ratelimit import RateLimiter
+
+ANY = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+GET = frozenset({"GET", "HEAD"})
+POST = frozenset({"POST"})
+PUT = frozenset({"PUT"})
+
+
+@dataclass(frozen=True)
+class Route:
+    methods: frozenset[str]
+    path: str
+    handler: Callable[[NodeContext, Request], Response]
+    eras: str = "AB"
+    prefix: bool = False  # match every path under `path`
+
+    def matches(self, method: str, path: str) -> bool:
+        hit = path.startswith(self.path) if self.prefix else path == self.path
+        return hit and method in self.methods
+
+
+ROUTES = (
+    Route(ANY, "/", handlers.health),
+    Route(ANY, "/health", handlers.health),
+    Route(GET, "/health/live", handlers.live, "B"),
+    Route(GET, "/health/ready", handlers.ready, "B"),
+    Route(GET, "/version", handlers.version, "B"),
+    Route(GET, "/api/capabilities", handlers.capabilities, "A"),
+    Route(GET, "/stats", handlers.stats),
+    Route(GET, "/metrics", handlers.metrics_text),
+    Route(GET, "/config", handlers.get_config),
+    Route(POST, "/config", handlers.post_config),
+    Route(POST, "/admin/backup", handlers.backup),
+    Route(POST, "/admin/restore", handlers.restore),
+    Route(GET, "/api/updates", handlers.updates),
+    Route(POST, "/api/updates/check", handlers.updates),
+    Route(GET | PUT, "/api/updates/config", handlers.updates),
+    Route(GET, "/entities/", handlers.entity, prefix=True),
+)
+
+
+class App:
+    """One node's request handling, independent of the HTTP transport."""
+
+    def __init__(self, ctx: NodeContext, limiter: RateLimiter | None = None):
+        self.ctx = ctx
+        self.era = ctx.info.era
+        self.limiter = limiter or RateLimiter()
+        self.routes = [r for r in ROUTES if self.era in r.eras]
+
+    def handle(self, req: Request) -> Response:
+        """Answer one request and count it (requests, errors >= 500, era-A latency)."""
+        started = time.perf_counter()
+        state = self.ctx.state
+        with state.lock:
+            state.active_requests += 1
+        try:
+            response = self._dispatch(req)
+        except BadRequest as exc:
+            response = error_response(400, str(exc))
+        except Exception as exc:  # a handler bug must not kill the connection
+            self.ctx.log.error(f"Unhandled error in {req.method} {req.target}: {exc!r}")
+            response = error_response(500, f"Internal server error: {exc}")
+        finally:
+            with state.lock:
+                state.active_requests -= 1
+        elapsed_us = np.array([(time.perf_counter() - started) * 1e6])
+        state.record_requests(elapsed_us, 1 if response.status >= 500 else 0)
+        return response
+
+    def _dispatch(self, req: Request) -> Response:
+        path, _, query = req.target.partition("?")
+        if self.ctx.info.versioned_routing:
+            if path != "/v1" and not path.startswith("/v1/"):
+                location = "/v1" + path + (f"?{query}" if query else "")
+                return json_response(
+                    301,
+                    {"message": "API moved to versioned path", "location": location},
+                    {"Location": location},
+                )
+            path = path[3:] or "/"
+        # era A routes on the whole target: a query string makes it a different (unknown) route
+        req.path = path if self.era == "B" else path + (f"?{query}" if query else "")
+
+        retry_after = self.limiter.check(req.client_ip)
+        if retry_after is not None:
+            self.ctx.state.add(rate_limit_rejected=1)
+            response = error_response(429, "Rate limit exceeded")
+            response.headers["Retry-After"] = str(retry_after)
+            return response
+
+        route = next((r for r in self.routes if r.matches(req.method, req.path)), None)
+        if route is None:
+            return error_response(404, "Endpoint not found")
+        scope = scope_for(self.era, req.method, req.path)
+        if scope is not None and self.ctx.auth.enabled:
+            denial = self.ctx.auth.check(req.header("authorization"), scope)
+            if denial is not None:
+                self.ctx.state.add(**{denial.counter: 1})
+                return json_response(denial.status, denial.body, denial.headers)
+            self.ctx.state.add(authz_success=1)
+        return route.handler(self.ctx, req)

@@ -1,0 +1,247 @@
+"""Route handlers: each takes the node's context and a request, returns a response."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import numpy as np
+
+from themis_desktop.demo import checkpoint, config, metrics, versions
+from themis_desktop.demo.auth import Auth
+from themis_desktop.demo.messages import (
+    PROMETHEUS,
+    BadRequest,
+    Request,
+    Response,
+    error_response,
+    json_object,
+    json_response,
+    update_error,
+)
+from themis_desktop.demo.serverlog import ServerLog
+from themis_desktop.demo.state import NodeState
+from themis_desktop.demo.storage import RocksStore, StorageError
+from themis_desktop.demo.versions import Profile, VersionInfo
+
+_KEY_RE = re.compile(r"^[a-z]+:(\d+)$")
+
+
+@dataclass
+class NodeContext:
+    """What the handlers of one running node share."""
+
+    info: VersionInfo
+    data_dir: Path
+    config_path: Path
+    config: dict[str, Any]
+    state: NodeState
+    store: RocksStore
+    log: ServerLog
+    auth: Auth
+    profile: Callable[[], Profile]
+    vector: tuple[int, int] = (0, 0)  # vectors, dimension
+    lock: threading.Lock = field(default_factory=threading.Lock)  # config and update settings
+    rng: np.random.Generator = field(default_factory=np.random.default_rng)
+    update_settings: dict[str, Any] = field(
+        default_factory=lambda: {
+            "enabled": True,
+            "check_interval_hours": 24,
+            "github_repo": "makr-code/ThemisDB",
+            "include_prereleases": False,
+            "auto_download": False,
+        }
+    )
+    last_update_check: str = field(default_factory=lambda: _now_iso())
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def health(ctx: NodeContext, req: Request) -> Response:
+    body = {
+        "status": "healthy",
+        "version": "0.1.0",  # hard-coded in every real release
+        "database": "themis",
+        "uptime_seconds": ctx.state.uptime_seconds(),
+    }
+    return json_response(200, body)
+
+
+def live(ctx: NodeContext, req: Request) -> Response:
+    checks = {"server_running": True, "uptime_seconds": ctx.state.uptime_seconds()}
+    return json_response(200, {"status": "alive", "checks": checks})
+
+
+def ready(ctx: NodeContext, req: Request) -> Response:
+    storage_ok = ctx.store.available and (ctx.store.path / "CURRENT").is_file()
+    checks = {
+        "server_running": True,
+        "storage_available": storage_ok,
+        "active_connections": ctx.state.active_connections,
+        "active_requests": ctx.state.active_requests,
+        "memory_rss_bytes": _rss_bytes(),
+    }
+    status = 200 if storage_ok else 503
+    return json_response(
+        status, {"status": "ready" if storage_ok else "not_ready", "checks": checks}
+    )
+
+
+def _rss_bytes() -> int:
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def version(ctx: NodeContext, req: Request) -> Response:
+    return json_response(200, versions.version_document(ctx.info), pretty=True)
+
+
+def capabilities(ctx: NodeContext, req: Request) -> Response:
+    threads = int(ctx.config["server"]["worker_threads"])
+    return json_response(200, versions.capabilities_document(ctx.info, threads))
+
+
+def stats(ctx: NodeContext, req: Request) -> Response:
+    snap = ctx.state.snapshot()
+    server = {
+        "uptime_seconds": snap["uptime_seconds"],
+        "total_requests": snap["total_requests"],
+        "total_errors": snap["total_errors"],
+        "queries_per_second": snap["qps"],
+    }
+    if ctx.info.era == "A":
+        server["threads"] = int(ctx.config["server"]["worker_threads"])
+    return json_response(200, {"server": server, "storage": ctx.store.stats()}, pretty=True)
+
+
+def metrics_text(ctx: NodeContext, req: Request) -> Response:
+    snap = ctx.state.snapshot()
+    snap["vector_count"], snap["vector_dimension"] = ctx.vector
+    text = metrics.exposition(ctx.info, snap, ctx.store.stats(), ctx.auth.enabled)
+    return Response(200, text.encode(), PROMETHEUS)
+
+
+def get_config(ctx: NodeContext, req: Request) -> Response:
+    with ctx.lock:
+        return json_response(200, ctx.config, pretty=True)
+
+
+def post_config(ctx: NodeContext, req: Request) -> Response:
+    """Merge the posted object into the config and rewrite config.yaml (applies on restart)."""
+    update = json_object(req.body)
+    with ctx.lock:
+        ctx.config = config.merge(ctx.config, update)
+        config.save(ctx.config_path, ctx.config)
+        ctx.log.info(f"Configuration updated via API: keys {sorted(update)}")
+        return json_response(200, ctx.config)
+
+
+def _directory(ctx: NodeContext, value: Any) -> Path:
+    if not isinstance(value, str) or not value:
+        raise BadRequest("Field 'directory' must be a non-empty string")
+    path = Path(value)
+    return path if path.is_absolute() else ctx.data_dir / path  # data_dir is the working dir
+
+
+def backup(ctx: NodeContext, req: Request) -> Response:
+    """A RocksDB checkpoint of the database (not config, not vector index)."""
+    body = json_object(req.body)
+    dest = _directory(ctx, body.get("directory", f"backup_{int(time.time())}"))
+    try:
+        with ctx.store.lock:
+            checkpoint.create_checkpoint(ctx.store.path, dest)
+    except OSError as exc:
+        ctx.log.error(f"Checkpoint at {dest} failed: {exc}")
+        return error_response(500, f"Failed to create checkpoint at {dest}")
+    ctx.log.info(f"Checkpoint created at {dest}")
+    return json_response(200, {"status": "ok", "directory": str(dest)})
+
+
+def restore(ctx: NodeContext, req: Request) -> Response:
+    """Close the DB, delete the whole data dir, copy the checkpoint in, reopen (no safety net)."""
+    body = json_object(req.body)
+    if "directory" not in body:
+        raise BadRequest("Missing required field: directory")
+    src = _directory(ctx, body["directory"])
+    failure = None
+    with ctx.store.lock:  # the workload waits: paused until the database is back
+        ctx.log.warning(f"Restoring database from {src}: current data will be deleted")
+        ctx.store.close()
+        try:
+            checkpoint.restore_checkpoint(src, ctx.store.path)
+        except (OSError, ValueError) as exc:
+            failure = f"Failed to restore from {src}: {exc}"
+        try:
+            ctx.store.open()
+        except (OSError, StorageError) as exc:
+            failure = failure or f"Restore from {src} failed, database cannot be opened: {exc}"
+    if failure:
+        ctx.log.error(failure)
+        return error_response(500, failure)
+    ctx.log.info(f"Database restored from {src}")
+    return json_response(200, {"status": "ok", "restored_from": str(src)})
+
+
+def _update_status(ctx: NodeContext) -> dict[str, Any]:
+    v = ctx.info.text
+    return {
+        "status": "up_to_date",
+        "current_version": v,
+        "latest_release": {
+            "version": v,
+            "tag_name": f"v{v}",
+            "name": f"ThemisDB v{v}",
+            "published_at": versions.build_timestamp(ctx.info),
+            "url": f"https://github.com/makr-code/ThemisDB/releases/tag/v{v}",
+            "prerelease": bool(ctx.info.suffix),
+        },
+        "last_check_time": ctx.last_update_check,
+    }
+
+
+def updates(ctx: NodeContext, req: Request) -> Response:
+    """`/api/updates*`: era B answers (always up to date), era A has no update checker."""
+    if ctx.info.era == "A":
+        return update_error(503, "Update checker not enabled")
+    with ctx.lock:
+        if req.path == "/api/updates/check":
+            ctx.last_update_check = _now_iso()
+        if req.path == "/api/updates/config":
+            if req.method == "PUT":
+                ctx.update_settings = config.merge(ctx.update_settings, json_object(req.body))
+            return json_response(200, ctx.update_settings)
+        return json_response(200, _update_status(ctx))
+
+
+def entity(ctx: NodeContext, req: Request) -> Response:
+    """`GET /entities/<key>`: the probe route, with the version's latency and error rate."""
+    key = unquote(req.path[len("/entities/") :])
+    if not key:
+        return error_response(400, "Missing entity key")
+    profile = ctx.profile()
+    time.sleep(ctx.rng.lognormal(np.log(profile.median_ms / 1000.0), profile.sigma))
+    if ctx.rng.random() < profile.error_rate:
+        return error_response(500, "Internal server error")
+    match = _KEY_RE.match(key)
+    with ctx.store.lock:
+        known = ctx.store.available and match is not None and int(match[1]) < ctx.store.num_keys()
+    if not known:
+        return error_response(404, "Entity not found")
+    value = f"demo-value-{zlib.crc32(key.encode()):08x}"
+    return json_response(200, {"key": key, "value": value})

@@ -1,0 +1,46 @@
+"""`themis_server.log`: the node's own log file, in the real server's line format."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime
+from pathlib import Path
+
+_TAIL_BYTES = 4 << 20
+_START_RE = re.compile(r"\] \[info\] ThemisDB server v(\S+) starting")
+
+
+class ServerLog:
+    """Append-only, thread-safe log: `[2026-11-26 14:50:04.123] [info] message`."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def write(self, level: str, message: str) -> None:
+        """Append one line at `level` (info, warning, error, debug)."""
+        stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        line = f"[{stamp}] [{level}] {message}\n"
+        with self._lock, self.path.open("a", encoding="utf-8") as f:
+            f.write(line)
+
+    def info(self, message: str) -> None:
+        self.write("info", message)
+
+    def warning(self, message: str) -> None:
+        self.write("warning", message)
+
+    def error(self, message: str) -> None:
+        self.write("error", message)
+
+    def last_started_version(self) -> str | None:
+        """The version named by the last start-up line, if the log has one."""
+        try:
+            with self.path.open("rb") as f:
+                f.seek(max(0, f.seek(0, 2) - _TAIL_BYTES))
+                text = f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return None
+        found = _START_RE.findall(text)
+        return found[-1] if found else None

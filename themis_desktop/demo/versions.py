@@ -1,0 +1,159 @@
+"""What a demo node looks like as a given ThemisDB version: era, build facts, latency profile."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+
+_VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:[-+.]?([0-9A-Za-z.+-]+))?$")
+
+COMPILER = "GCC"
+COMPILER_VERSION = "13.2.0"
+BUILD_TYPE = "Release"
+EDITION = "community"
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A parsed `X.Y.Z[-suffix]` server version."""
+
+    text: str
+    major: int
+    minor: int
+    patch: int
+    suffix: str = ""
+
+    @property
+    def era(self) -> str:
+        """ "A" for the late-2025 server (< 1.3), "B" from 1.3 on."""
+        return "A" if (self.major, self.minor) < (1, 3) else "B"
+
+    @property
+    def versioned_routing(self) -> bool:
+        """From 1.8 every unversioned path answers 301 -> /v1/<path>."""
+        return (self.major, self.minor) >= (1, 8)
+
+    @property
+    def memtable_default_mb(self) -> int:
+        """Default `storage.memtable_size_mb`: 128, 512 from 1.5."""
+        return 512 if (self.major, self.minor) >= (1, 5) else 128
+
+
+def parse_version(text: str) -> VersionInfo:
+    """Parse `X.Y.Z[-suffix]`; raise ValueError for anything else."""
+    match = _VERSION_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"not a server version (expected X.Y.Z[-suffix]): {text!r}")
+    major, minor, patch, suffix = match.groups()
+    return VersionInfo(text.strip(), int(major), int(minor), int(patch), suffix or "")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Latency/error behaviour of a node: lognormal latency, Bernoulli errors."""
+
+    median_ms: float
+    sigma: float
+    error_rate: float
+
+
+def default_profile(version: str) -> Profile:
+    """Every version is healthy by default, with a small, stable per-version variation."""
+    spread = zlib.crc32(version.encode()) % 1000 / 1000.0  # 0..1, same for the same version
+    return Profile(median_ms=1.8 + 0.4 * spread, sigma=0.45, error_rate=0.0008 + 0.0004 * spread)
+
+
+def _lookup(table: dict[str, float], version: str) -> float | None:
+    """Exact version first, then its `X.Y` line."""
+    if version in table:
+        return table[version]
+    line = ".".join(version.split(".")[:2])
+    return table.get(line)
+
+
+def resolve_profile(
+    version: str,
+    latency_factor: float = 1.0,
+    error_rate: float | None = None,
+    latency_factors: dict[str, float] | None = None,
+    error_rates: dict[str, float] | None = None,
+) -> Profile:
+    """The default profile of `version`, with per-node and per-version overrides applied."""
+    base = default_profile(version)
+    factor = latency_factor * (_lookup(latency_factors or {}, version) or 1.0)
+    rate = error_rate if error_rate is not None else _lookup(error_rates or {}, version)
+    rate = base.error_rate if rate is None else min(1.0, max(0.0, rate))
+    return Profile(median_ms=base.median_ms * factor, sigma=base.sigma, error_rate=rate)
+
+
+def build_timestamp(info: VersionInfo) -> str:
+    """A stable, plausible build time for the version (2025-10 for 1.0 onwards)."""
+    month = 10 + info.minor + 12 * (info.major - 1)
+    year, month = 2025 + (month - 1) // 12, (month - 1) % 12 + 1
+    day = 1 + min(info.patch * 3, 27)
+    return f"{year:04d}-{month:02d}-{day:02d}T09:{info.patch * 7 % 60:02d}:00Z"
+
+
+MODULES = (
+    ("storage", "RocksDB storage engine", True),
+    ("query", "AQL query engine", True),
+    ("vector", "HNSW vector index", True),
+    ("graph", "Graph traversal", True),
+    ("timeseries", "Time-series store", True),
+    ("llm", "Embedded LLM inference (opt-in build flag)", False),
+    ("gpu", "GPU acceleration", False),
+    ("enterprise", "Enterprise features", False),
+)
+
+
+def version_document(info: VersionInfo) -> dict:
+    """The era-B `GET /version` body."""
+    compiled = [{"name": n, "description": d} for n, d, on in MODULES if on]
+    disabled = [{"name": n, "description": d} for n, d, on in MODULES if not on]
+    last_v1 = info.minor if info.major == 1 else 8
+    supported = [{"major": 1, "minor": m, "patch": 0} for m in range(last_v1 + 1)]
+    if info.major >= 2:
+        supported += [{"major": info.major, "minor": m, "patch": 0} for m in range(info.minor + 1)]
+    api = {"major": info.major, "minor": info.minor, "patch": info.patch}
+    if api not in supported:
+        supported.append(dict(api))
+    return {
+        "version": info.text,
+        "edition": {
+            "name": "Community Edition",
+            "type": EDITION,
+            "gpu_max_vram_gb": 0,
+            "sharding_max_nodes": 3,
+        },
+        "build": {
+            "compiler": COMPILER,
+            "compiler_version": COMPILER_VERSION,
+            "build_type": BUILD_TYPE,
+            "timestamp": build_timestamp(info),
+        },
+        "modules": {
+            "compiled_in": compiled,
+            "not_compiled": disabled,
+            "total": len(MODULES),
+            "compiled_count": len(compiled),
+            "disabled_count": len(disabled),
+        },
+        "api_version": {**api, "string": f"v{info.major}.{info.minor}.{info.patch}"},
+        "supported_api_versions": supported,
+    }
+
+
+def capabilities_document(info: VersionInfo, threads: int) -> dict:
+    """The era-A `GET /api/capabilities` body."""
+    return {
+        "server": {"version": info.text, "threads": threads},
+        "geo": {
+            "enabled": False,
+            "enterprise_compiled": False,
+            "accel": {"simd_compiled": True, "gpu_compiled": False},
+            "plugins_compiled": {"geos": False, "h3": False},
+        },
+        "vector": {"gpu_compiled": False},
+        "schema_awareness": {"enabled": False},
+    }

@@ -1,0 +1,99 @@
+"""The synthetic workload: simulated client traffic that moves a node's counters and gauges."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from themis_desktop.demo.serverlog import ServerLog
+from themis_desktop.demo.state import NodeState
+from themis_desktop.demo.storage import RocksStore
+from themis_desktop.demo.versions import Profile
+
+TICK_SECONDS = 0.1  # one batch per tick keeps the thread at ~1 % CPU
+RATE_RANGE = (50.0, 200.0)  # simulated requests per second
+WRITE_SHARE = 0.3
+
+
+class Workload:
+    """A thread that, every tick, simulates a batch of requests against the node."""
+
+    def __init__(
+        self,
+        state: NodeState,
+        store: RocksStore,
+        profile: Callable[[], Profile],
+        log: ServerLog,
+        name: str = "workload",
+    ):
+        self.state = state
+        self.store = store
+        self.profile = profile
+        self.log = log
+        self.rng = np.random.default_rng()
+        self.rate = float(self.rng.uniform(80.0, 160.0))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop and join (idempotent)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            try:
+                self.tick()
+            except OSError as exc:  # e.g. the data directory vanished under the node
+                with self.store.lock:
+                    if self.store.available:
+                        self.store.available = False
+                        self.log.error(f"Storage background error, database now read-only: {exc}")
+
+    def tick(self) -> None:
+        """Simulate one tick's worth of requests."""
+        rng = self.rng
+        self.rate = min(max(self.rate + rng.normal(0.0, 3.0), RATE_RANGE[0]), RATE_RANGE[1])
+        n = int(rng.poisson(self.rate * TICK_SECONDS))
+        profile = self.profile()
+        latencies = rng.lognormal(math.log(profile.median_ms * 1000.0), profile.sigma, n)
+        errors = int(rng.binomial(n, profile.error_rate)) if n else 0
+        self.state.record_requests(latencies, errors)
+
+        writes = int(rng.binomial(n, WRITE_SHARE)) if n else 0
+        reads = n - writes
+        with self.store.lock:
+            events = self.store.tick(writes, reads)
+        for event in events:
+            self.log.info(event)
+
+        pages = int(rng.binomial(reads, 0.05)) if reads else 0
+        self.state.record_page_fetches(rng.lognormal(math.log(3.0), 0.6, pages))
+        self.state.add(
+            cursor_anchor_hits=pages,
+            range_scan_steps=int(rng.poisson(12 * reads)) if reads else 0,
+            policy_eval=n,
+            policy_allow=n - errors,
+            policy_deny=errors,
+            vector_searches=int(rng.binomial(reads, 0.1)) if reads else 0,
+            sse_events_sent=writes,
+            trace_spans=3 * n,
+            rate_limit_allowed=n,
+        )
+        if rng.random() < 0.0005:  # an index rebuild now and then (~every 3 min)
+            with self.store.lock:
+                entities = self.store.num_keys()
+            self.state.add(
+                index_rebuilds=1, index_rebuild_ms=entities // 2000, index_rebuild_entities=entities
+            )
+            self.log.info(f"Index rebuild finished: {entities} entities")
+        with self.state.lock:
+            self.state.gauges["active_spans"] = int(rng.integers(0, 12))
+            self.state.gauges["sse_connections"] = int(rng.integers(1, 4))
