@@ -55,3 +55,23 @@ def test_fixed_base_port(tmp_path):
         base = probe.nodes[0].port  # a port that was just free
     with DemoCluster(tmp_path / "c", nodes=2, port=base, data_size_mb=1, workload=False) as cl:
         assert [n.port for n in cl.nodes] == [base, base + 1]
+
+
+def test_version_profiles_show_a_regression_after_restart(tmp_path):
+    def median_probe(url: str) -> float:
+        with httpx.Client(base_url=url) as c:
+            times = sorted(c.get("/entities/user:1").elapsed.total_seconds() for _ in range(5))
+        return times[2]
+
+    cluster = DemoCluster(
+        tmp_path, nodes=1, version="1.7.3", data_size_mb=1, workload=False,
+        latency_factors={"1.8": 25.0}, error_rates={"1.8.0": 0.0},
+    )  # fmt: skip
+    with cluster:
+        before = median_probe(cluster.urls[0])
+        node = cluster.restart_node(0, version="1.8.0")
+        after = median_probe(node.url + "/v1")
+        assert after > 0.02
+        assert after > 3 * before
+        node.set_profile(latency_factor=1.0)
+        assert median_probe(node.url + "/v1") < after / 3

@@ -132,7 +132,7 @@ def stats(ctx: NodeContext, req: Request) -> Response:
 
 def metrics_text(ctx: NodeContext, req: Request) -> Response:
     snap = ctx.state.snapshot()
-    snap["vector_count"], snap["vector_dimension"] = ctx.vector
+    snap["vectors"] = ctx.vector
     text = metrics.exposition(ctx.info, snap, ctx.store.stats(), ctx.auth.enabled)
     return Response(200, text.encode(), PROMETHEUS)
 

@@ -128,9 +128,14 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = _install_signal_handlers(stop)
     try:
-        cluster.start()
+        try:
+            cluster.start()
+        except OSError as exc:  # e.g. the port is taken
+            print(f"demo-server: cannot start: {exc}", file=sys.stderr)
+            return 1
         for node in cluster.nodes:
-            print(f"{node.options.name} {node.url} version {node.version} data {node.data_dir}")
+            line = f"{node.options.name} {node.url} version {node.version} data {node.data_dir}"
+            print(line, flush=True)
         print("ready", flush=True)
         while not stop.wait(0.5):
             pass

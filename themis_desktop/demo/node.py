@@ -108,7 +108,11 @@ class DemoNode:
     def set_profile(
         self, latency_factor: float | None = None, error_rate: float | None = None
     ) -> None:
-        """Change the latency/error profile of the running node (e.g. to stage a regression)."""
+        """Change the running node's profile (e.g. to stage a regression).
+
+        `latency_factor` multiplies the version's default median latency; `error_rate` is
+        the share (0..1) of probe requests and simulated requests that fail.
+        """
         base = versions.default_profile(self.version)
         median = base.median_ms * latency_factor if latency_factor is not None else None
         self.profile = Profile(
