@@ -68,6 +68,11 @@ class App:
         self.limiter = limiter or RateLimiter()
         self.routes = [r for r in ROUTES if self.era in r.eras]
 
+    def count_connection(self, delta: int) -> None:
+        """An HTTP connection opened (+1) or closed (-1): /health/ready reports the count."""
+        with self.ctx.state.lock:
+            self.ctx.state.active_connections += delta
+
     def handle(self, req: Request) -> Response:
         """Answer one request and count it (requests, errors >= 500, era-A latency)."""
         started = time.perf_counter()

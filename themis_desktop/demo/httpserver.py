@@ -26,9 +26,12 @@ class DemoHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, address: tuple[str, int], app: App, ssl_context: ssl.SSLContext | None = None
+        self,
+        address: tuple[str, int],
+        app: App | None,
+        ssl_context: ssl.SSLContext | None = None,
     ):
-        self.app = app
+        self.app = app  # may be set after binding, before serve_forever()
         self._lock = threading.Lock()
         self._conns: set[socket.socket] = set()
         self._handler_threads: set[threading.Thread] = set()
@@ -117,12 +120,10 @@ class Handler(BaseHTTPRequestHandler):
         except BaseException:
             self.server.track(self.request, False)
             raise
-        with self.server.app.ctx.state.lock:
-            self.server.app.ctx.state.active_connections += 1
+        self.server.app.count_connection(+1)
 
     def finish(self) -> None:
-        with self.server.app.ctx.state.lock:
-            self.server.app.ctx.state.active_connections -= 1
+        self.server.app.count_connection(-1)
         try:
             super().finish()
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import ssl
@@ -20,7 +21,6 @@ from themis_desktop.demo.httpserver import DemoHTTPServer
 from themis_desktop.demo.serverlog import ServerLog
 from themis_desktop.demo.state import NodeState
 from themis_desktop.demo.storage import RocksStore
-from themis_desktop.demo.versions import Profile
 from themis_desktop.demo.workload import Workload
 
 VECTOR_COUNT = 256
@@ -71,6 +71,7 @@ class DemoNode:
         self._workload: Workload | None = None
         self._store: RocksStore | None = None
         self._log = ServerLog(self.data_dir / "themis_server.log")
+        self._auth = Auth(options.tokens)  # unknown roles fail here, before anything starts
 
     # ---- public facts ---------------------------------------------------------
 
@@ -113,13 +114,11 @@ class DemoNode:
         `latency_factor` multiplies the version's default median latency; `error_rate` is
         the share (0..1) of probe requests and simulated requests that fail.
         """
-        base = versions.default_profile(self.version)
-        median = base.median_ms * latency_factor if latency_factor is not None else None
-        self.profile = Profile(
-            median_ms=median if median is not None else self.profile.median_ms,
-            sigma=self.profile.sigma,
-            error_rate=self.profile.error_rate if error_rate is None else error_rate,
-        )
+        if latency_factor is not None:
+            median = versions.default_profile(self.version).median_ms * latency_factor
+            self.profile = dataclasses.replace(self.profile, median_ms=median)
+        if error_rate is not None:
+            self.profile = dataclasses.replace(self.profile, error_rate=error_rate)
 
     # ---- life cycle -----------------------------------------------------------
 
@@ -142,7 +141,7 @@ class DemoNode:
             if existing
             else f"No configuration file found; writing defaults to {self.config_path}"
         )
-        server = DemoHTTPServer((opts.host, opts.port), None, self._ssl_context())  # type: ignore[arg-type]
+        server = DemoHTTPServer((opts.host, opts.port), None, self._ssl_context())
         try:
             self.port = server.server_address[1]
             cfg = config.effective(self.info, self.data_dir, opts.host, self.port, existing)
@@ -152,7 +151,7 @@ class DemoNode:
         except BaseException:
             server.server_close()
             raise
-        auth = Auth(opts.tokens)
+        auth = self._auth
         for role in opts.tokens:
             log.info(f"Auth: {role.upper()} token configured ({ROLE_ENV[role]})")
         if not auth.enabled:
