@@ -22,7 +22,8 @@ def test_status_json_of_an_era_a_node_and_a_down_node(capsys, start_demo_node):
     down = f"http://127.0.0.1:{free_port()}"
     assert main(["status", "--json", node.url, down]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data[0]["version"]["version"] == "1.0.2"
+    assert data[0]["version"]["version"] == "1.0.0"
+    assert data[0]["version"]["exact"] is False
     assert data[0]["state"] == "up"
     assert data[1]["state"] == "down" and data[1]["error_kind"] == "refused"
 

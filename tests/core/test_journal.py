@@ -113,3 +113,19 @@ def test_garbage_file_is_a_clear_error(tmp_path):
     with pytest.raises(JournalError, match="cannot be opened"):
         Journal(path)
     assert path.read_bytes().startswith(b"this is not sqlite")
+
+
+def test_many_threads_opening_a_new_journal_migrate_it_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "fresh.sqlite"
+
+    def open_and_write(i):
+        with Journal(path) as j:
+            return j.add_event("note", str(i))
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(open_and_write, range(16)))
+    assert len(set(ids)) == 16
+    with Journal(path) as j:
+        assert j.schema_version == SCHEMA_VERSION

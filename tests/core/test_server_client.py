@@ -26,7 +26,8 @@ def test_era_a_version_falls_back_to_capabilities_when_metrics_need_a_token(star
     node = start_demo_node("1.0.2", tokens={"admin": "secret-admin"})
     with ThemisClient(node.url) as client:
         info = client.version()
-    assert (info.version, info.source) == ("1.0.2", "capabilities")
+    # era A's /api/capabilities names a fixed 1.0.0: it tells the era, not the release
+    assert (info.version, info.source, info.exact) == ("1.0.0", "capabilities", False)
 
 
 def test_build_info_is_read_from_a_real_exposition(start_demo_node):
@@ -239,7 +240,8 @@ def test_nonsense_address_is_rejected():
 
 def test_build_info_prefers_the_real_line_over_the_collectors_duplicate():
     text = (
-        'themis_build_info{version="1.8.1",build_type="Release",compiler="GNU",edition="community"} 1\n'
+        'themis_build_info{version="1.8.1",build_type="Release",compiler="GCC",'
+        'edition="COMMUNITY"} 1\n'
         "# TYPE themis_build_info gauge\n"
         'themis_build_info{version="0.1.0"} 1\n'
         'query_latency_ms{table="t"}{quantile="0.5"} 3\n'
@@ -254,3 +256,16 @@ def test_version_with_a_build_id_suffix_is_cleaned():
 
     info = VersionInfo.from_version_route({"version": "1.8.0 (9b1e2c)"})
     assert info.version == "1.8.0"
+
+
+def test_the_exact_version_set_by_the_user_wins_over_an_era_a_guess(start_demo_node):
+    from themis_desktop.core.node_status import poll_node
+
+    node = start_demo_node("1.2.0")
+    with ThemisClient(node.url) as client:
+        guessed = poll_node(client, "n")
+        told = poll_node(client, "n", version_override="1.2.0")
+    assert (guessed.version.version, guessed.version.exact) == ("1.0.0", False)
+    assert any("exact version" in note for note in guessed.notes)
+    assert (told.version.version, told.version.source) == ("1.2.0", "user")
+    assert not told.notes

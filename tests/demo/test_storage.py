@@ -11,7 +11,10 @@ import zstandard
 
 from themis_desktop.demo import DemoNode, NodeOptions, sstgen
 
-LOG_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] \[(info|warning|error)\] \S")
+LOG_LINE = re.compile(
+    r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] \[themis\] "
+    r"\[(info|warning|error)\] \[thread \d+\] \S"
+)
 
 
 def test_node_folder_layout(make_node):
@@ -57,9 +60,10 @@ def test_server_log_format(make_node):
     lines = (node.data_dir / "themis_server.log").read_text().splitlines()
     assert lines and all(LOG_LINE.match(line) for line in lines)
     text = "\n".join(lines)
-    assert f"[info] Server listening on 127.0.0.1:{node.port}" in text
+    assert f"Server listening on 127.0.0.1:{node.port}" in text
+    assert "Version: 1.7.3" in text  # era B logs its real version (era A a fixed 0.1.0)
     assert "ThemisDB server v1.7.3 starting" in text
-    assert "[warning] Auth disabled" in text
+    assert "Auth disabled" in text
 
 
 def test_synthetic_data_compresses_like_real_data():

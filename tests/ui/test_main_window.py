@@ -29,11 +29,12 @@ def test_nodes_of_both_eras_show_version_and_health(qtbot, main_window, start_de
     profile = Profile("lab", (NodeEndpoint(old.url, "old"), NodeEndpoint(new.url, "new")))
     main_window.workspace.connect_profile(profile)
     cards = _wait_for_cards(qtbot, main_window, lambda c: c.pill.property("state") == "up")
-    assert [c.version.text() for c in cards] == ["v1.0.2", "v1.7.3"]
+    assert [c.version.text() for c in cards] == ["≈ v1.0.0", "v1.7.3"]
+    assert "exact version" in cards[0].message.text()
     assert "API v" in cards[1].build.text()
     assert cards[1].values["keys"].text() != "—"
     assert "mixed versions" in main_window.pages["overview"].summary.text()
-    assert [chip.text() for chip in main_window.header.chips] == ["● old v1.0.2", "● new v1.7.3"]
+    assert [chip.text() for chip in main_window.header.chips] == ["● old ≈ v1.0.0", "● new v1.7.3"]
 
 
 def test_unreachable_node_is_down_with_the_reason_and_the_event_is_journaled(qtbot, main_window):
@@ -68,12 +69,12 @@ def test_window_geometry_and_last_page_are_remembered(qtbot):
     first = build_main_window()
     qtbot.addWidget(first)
     first.show()
-    first.resize(1000, 640)
-    qtbot.waitUntil(lambda: first.width() == 1000)
+    first.resize(780, 560)  # within the offscreen screen (800x600)
+    qtbot.waitUntil(lambda: first.width() == 780)
     first.close()
     second = build_main_window()
     qtbot.addWidget(second)
     second.show()
-    assert (second.width(), second.height()) == (1000, 640)
+    assert (second.width(), second.height()) == (780, 560)
     assert second.current_page == "overview"
     second.close()

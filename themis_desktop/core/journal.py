@@ -172,10 +172,16 @@ class Journal:
             )
         if version == SCHEMA_VERSION or self.read_only:
             return
-        with self.db.conn:
-            for step in MIGRATIONS[version:]:
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")  # another thread or process may be migrating too
+        try:
+            for step in MIGRATIONS[self.schema_version :]:
                 step(self.db)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
 
     # -- profiles ---------------------------------------------------------------
 

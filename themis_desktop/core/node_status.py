@@ -56,12 +56,17 @@ def poll_node(client: ThemisClient, name: str, version_override: str | None = No
     try:
         version = client.version()
     except errors.VersionUnknown as exc:
-        if version_override:
-            version = VersionInfo(version=version_override, source="user")
-        else:
+        if not version_override:
             notes.append(str(exc))
     except errors.ThemisError as exc:
         notes.append(f"version: {exc}")
+    if version_override and (version is None or not version.exact):
+        version = VersionInfo(version=version_override, source="user")
+    elif version is not None and not version.exact:
+        notes.append(
+            f"This node runs a release before 1.3; it reports {version.version}, which may not be "
+            "its exact version. Enter the exact version in the connection profile."
+        )
     readiness = None
     try:
         readiness = client.ready()

@@ -59,7 +59,11 @@ class BuildInfo:
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """What a node says about its version; `source` tells which route said it."""
+    """What a node says about its version; `source` tells which route said it.
+
+    `exact` is False when the route only tells the era: `/api/capabilities` of servers
+    before 1.3 always says "1.0.0", whatever release they are.
+    """
 
     version: str
     source: VersionSource
@@ -67,6 +71,7 @@ class VersionInfo:
     build: BuildInfo | None = None
     api_version: str | None = None
     supported_api_versions: tuple[str, ...] = ()
+    exact: bool = True
 
     @classmethod
     def from_version_route(cls, data: Any) -> VersionInfo:
@@ -98,7 +103,8 @@ class VersionInfo:
     @classmethod
     def from_capabilities(cls, data: Any) -> VersionInfo:
         server = _obj(_obj(data, "/api/capabilities").get("server"), "/api/capabilities.server")
-        return cls(version=clean_version(_str(server, "version", "server")), source="capabilities")
+        version = clean_version(_str(server, "version", "server"))
+        return cls(version=version, source="capabilities", exact=False)
 
 
 @dataclass(frozen=True)

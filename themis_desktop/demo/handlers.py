@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -243,5 +244,5 @@ def entity(ctx: NodeContext, req: Request) -> Response:
         known = ctx.store.available and match is not None and int(match[1]) < ctx.store.num_keys()
     if not known:
         return error_response(404, "Entity not found")
-    value = f"demo-value-{zlib.crc32(key.encode()):08x}"
-    return json_response(200, {"key": key, "value": value})
+    blob = json.dumps({"id": match[1], "checksum": f"{zlib.crc32(key.encode()):08x}"})
+    return json_response(200, {"key": key, "blob": blob})

@@ -70,10 +70,12 @@ class DemoLauncher:
         self._reader: threading.Thread | None = None
 
     def start(self, timeout: float = 60.0) -> list[LaunchedNode]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._stderr = (self.data_dir / "demo-server.stderr.log").open("w+", encoding="utf-8")
         self.process = subprocess.Popen(
             demo_command(*self.args),
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,  # a file, not a pipe: nobody must drain it
             stdin=subprocess.DEVNULL,
             text=True,
             env=self.env,
@@ -90,9 +92,11 @@ class DemoLauncher:
                     f"the demo instance did not start within {timeout:g} s"
                 ) from None
             if line is None:
-                stderr = self.process.stderr.read() if self.process.stderr else ""
+                self.process.wait()
+                self._stderr.seek(0)
+                lines = self._stderr.read().strip().splitlines() or ["no message"]
                 self.stop()
-                raise DemoLaunchError(f"the demo instance exited at start: {stderr.strip()[-500:]}")
+                raise DemoLaunchError(f"the demo instance exited at start: {lines[-1][-500:]}")
             if line.strip() == "ready":
                 return self.nodes
             self.nodes.append(parse_node_line(line.strip()))
@@ -118,9 +122,9 @@ class DemoLauncher:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream:
-                stream.close()
+        if self.process.stdout:
+            self.process.stdout.close()
+        self._stderr.close()
         if self._reader:
             self._reader.join(timeout)
         self.process = None

@@ -48,12 +48,23 @@ _INDEX = (
         "range_scan_steps",
     ),
 )
-_ERA_A_TAIL = (
-    ("vector_index_searches_total", "Vector searches served", "vector_searches"),
-    ("sse_events_sent_total", "SSE events sent", "sse_events_sent"),
-    ("sse_events_dropped_total", "SSE events dropped (slow clients)", "sse_events_dropped"),
+_RATE_LIMIT = (  # era A only; SSE families appear only with features.cdc, off by default
+    ("rate_limit_requests_total", "Requests seen by the rate limiter", "rate_limit_allowed"),
     ("rate_limit_allowed_total", "Requests allowed by the rate limiter", "rate_limit_allowed"),
-    ("rate_limit_rejected_total", "Requests rejected by the rate limiter", "rate_limit_rejected"),
+    (
+        "rate_limit_rejected_total",
+        "Requests rejected by the rate limiter (429)",
+        "rate_limit_rejected",
+    ),
+)
+# Era B servers append a second collector's block that repeats `themis_build_info` with a
+# hard-coded version: clients must not take the version from it.
+_COLLECTOR_BLOCK = (
+    "# === ThemisDB Subsystem Metrics (MetricsCollector) ===",
+    "# ThemisDB Metrics",
+    "# HELP themis_build_info Build information",
+    "# TYPE themis_build_info gauge",
+    'themis_build_info{version="0.1.0"} 1',
 )
 _ROCKSDB_GAUGES = (  # (metric, key in the rocksdb stats, help text)
     ("block_cache_usage_bytes", "block_cache_usage_bytes", "RocksDB block cache usage in bytes"),
@@ -151,6 +162,7 @@ def exposition(info: VersionInfo, snap: dict, storage: dict, auth_enabled: bool)
         )
         active = snap["gauges"].get("active_spans", 0)
         out.metric("themis_trace_active_spans", "gauge", "Number of currently active spans", active)
+        out.lines += _COLLECTOR_BLOCK
         return "\n".join(out.lines) + "\n"
 
     cumulative, total, count = snap["page_fetch"]
@@ -161,13 +173,16 @@ def exposition(info: VersionInfo, snap: dict, storage: dict, auth_enabled: bool)
     out.buckets("vccdb_page_fetch_time_ms_bucket", PAGE_FETCH_BOUNDS_MS, cumulative)
     out.metric("vccdb_page_fetch_time_ms_sum", "counter", "Total page fetch time (ms)", total)
     out.metric("vccdb_page_fetch_time_ms_count", "counter", "Total cursor pages fetched", count)
-    out.metric("vccdb_vector_index_vectors", "gauge", "Vectors in the index", snap["vectors"][0])
-    out.metric("vccdb_vector_index_dimension", "gauge", "Vector dimension", snap["vectors"][1])
-    out.metric(
-        "vccdb_sse_active_connections",
-        "gauge",
-        "Open SSE change-feed connections",
-        snap["gauges"].get("sse_connections", 0),
-    )
-    out.counters_of("vccdb", _ERA_A_TAIL)
+    vectors, dimension = snap["vectors"]
+    out.metric("vccdb_vector_index_vectors_total", "gauge", "Vectors in the index", vectors)
+    out.metric("vccdb_vector_index_dimension", "gauge", "Vector dimension", dimension)
+    out.metric("vccdb_vector_index_hnsw_enabled", "gauge", "HNSW index enabled (1/0)", 1)
+    out.counters_of("vccdb", _RATE_LIMIT)
+    for name in ("ip", "user"):
+        out.metric(
+            f"vccdb_rate_limit_active_{name}_buckets",
+            "gauge",
+            f"Active rate-limit buckets per {name}",
+            1 if name == "ip" else 0,
+        )
     return "\n".join(out.lines) + "\n"

@@ -129,6 +129,8 @@ class DemoNode:
         opts, log = self.options, self._log
         self.data_dir.mkdir(parents=True, exist_ok=True)
         previous = log.last_started_version()
+        log.info("=== Themis Multi-Model Database API Server ===")
+        log.info(f"Version: {self.version if self.info.era == 'B' else '0.1.0'}")
         log.info(
             f"ThemisDB server v{self.version} starting (build {versions.BUILD_TYPE}, "
             f"{versions.COMPILER} {versions.COMPILER_VERSION}, edition {versions.EDITION})"

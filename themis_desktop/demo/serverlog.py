@@ -8,11 +8,14 @@ from datetime import datetime
 from pathlib import Path
 
 _TAIL_BYTES = 4 << 20
-_START_RE = re.compile(r"\] \[info\] ThemisDB server v(\S+) starting")
+_START_RE = re.compile(r"\[info\] \[thread \d+\] ThemisDB server v(\S+) starting")
 
 
 class ServerLog:
-    """Append-only, thread-safe log: `[2026-11-26 14:50:04.123] [info] message`."""
+    """Append-only, thread-safe log in the server's spdlog pattern:
+
+    `[2026-11-26 14:50:04.123] [themis] [info] [thread 4242] message`
+    """
 
     def __init__(self, path: Path):
         self.path = path
@@ -21,7 +24,7 @@ class ServerLog:
     def write(self, level: str, message: str) -> None:
         """Append one line at `level` (info, warning, error, debug)."""
         stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-        line = f"[{stamp}] [{level}] {message}\n"
+        line = f"[{stamp}] [themis] [{level}] [thread {threading.get_native_id()}] {message}\n"
         with self._lock, self.path.open("a", encoding="utf-8") as f:
             f.write(line)
 

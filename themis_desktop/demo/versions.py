@@ -11,7 +11,7 @@ _VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:[-+.]?([0-9A-Za-z.+-]+))?$")
 COMPILER = "GCC"
 COMPILER_VERSION = "13.2.0"
 BUILD_TYPE = "Release"
-EDITION = "community"
+EDITION = "COMMUNITY"  # the compile-time edition string
 
 
 @dataclass(frozen=True)
@@ -87,23 +87,27 @@ def resolve_profile(
     return Profile(median_ms=base.median_ms * factor, sigma=base.sigma, error_rate=rate)
 
 
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
 def build_timestamp(info: VersionInfo) -> str:
-    """A stable, plausible build time for the version (2025-10 for 1.0 onwards)."""
+    """A stable, plausible build time in C++ `__DATE__ __TIME__` form: `Mar 12 2026 10:00:00`."""
     month = 10 + info.minor + 12 * (info.major - 1)
     year, month = 2025 + (month - 1) // 12, (month - 1) % 12 + 1
     day = 1 + min(info.patch * 3, 27)
-    return f"{year:04d}-{month:02d}-{day:02d}T09:{info.patch * 7 % 60:02d}:00Z"
+    return f"{_MONTHS[month - 1]} {day:2d} {year:04d} 09:{info.patch * 7 % 60:02d}:00"
 
 
-MODULES = (
-    ("storage", "RocksDB storage engine", True),
-    ("query", "AQL query engine", True),
-    ("vector", "HNSW vector index", True),
-    ("graph", "Graph traversal", True),
-    ("timeseries", "Time-series store", True),
-    ("llm", "Embedded LLM inference (opt-in build flag)", False),
-    ("gpu", "GPU acceleration", False),
-    ("enterprise", "Enterprise features", False),
+MODULES = (  # names as the real build reports them; descriptions are ours
+    ("Storage Engine", "RocksDB key-value storage", True),
+    ("Vector Index", "HNSW approximate nearest-neighbour search", True),
+    ("Graph Index", "Adjacency index for graph traversals", True),
+    ("Secondary Index", "Secondary and range indexes", True),
+    ("HTTP/2 Protocol", "HTTP/2 transport (opt-in since 1.3)", False),
+    ("WebSocket Protocol", "WebSocket transport (opt-in since 1.3)", False),
+    ("LLM Integration", "Embedded LLM inference (opt-in build flag since 1.3)", False),
+    ("CUDA Backend", "GPU acceleration through CUDA", False),
+    ("OpenTelemetry Tracing", "OTLP trace export", False),
 )
 
 
@@ -121,10 +125,10 @@ def version_document(info: VersionInfo) -> dict:
     return {
         "version": info.text,
         "edition": {
-            "name": "Community Edition",
+            "name": EDITION,
             "type": EDITION,
-            "gpu_max_vram_gb": 0,
-            "sharding_max_nodes": 3,
+            "gpu_max_vram_gb": 8,
+            "sharding_max_nodes": 5,
         },
         "build": {
             "compiler": COMPILER,
@@ -145,9 +149,9 @@ def version_document(info: VersionInfo) -> dict:
 
 
 def capabilities_document(info: VersionInfo, threads: int) -> dict:
-    """The era-A `GET /api/capabilities` body."""
+    """The era-A `GET /api/capabilities` body: its server version is a fixed "1.0.0"."""
     return {
-        "server": {"version": info.text, "threads": threads},
+        "server": {"version": "1.0.0", "threads": threads},
         "geo": {
             "enabled": False,
             "enterprise_compiled": False,
@@ -155,5 +159,4 @@ def capabilities_document(info: VersionInfo, threads: int) -> dict:
             "plugins_compiled": {"geos": False, "h3": False},
         },
         "vector": {"gpu_compiled": False},
-        "schema_awareness": {"enabled": False},
     }

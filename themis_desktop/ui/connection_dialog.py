@@ -27,7 +27,7 @@ from themis_desktop.core.secrets import TokenStore
 from themis_desktop.ui.settings import restore_window_state, save_window_state
 from themis_desktop.ui.tasks import TaskManager
 
-COLUMNS = ("URL", "Name", "Data dir (this host)", "Config file")
+COLUMNS = ("URL", "Name", "Data dir (this host)", "Config file", "Version (if not detected)")
 
 
 class ConnectionDialog(QDialog):
@@ -189,9 +189,15 @@ class ConnectionDialog(QDialog):
         row = self.nodes.rowCount()
         self.nodes.insertRow(row)
         values = (
-            (node.url, node.name, node.data_dir or "", node.config_path or "")
+            (
+                node.url,
+                node.name,
+                node.data_dir or "",
+                node.config_path or "",
+                node.version_override or "",
+            )
             if node
-            else ("http://127.0.0.1:8765", "", "", "")
+            else ("http://127.0.0.1:8765", "", "", "", "")
         )
         for column, value in enumerate(values):
             self.nodes.setItem(row, column, QTableWidgetItem(value))
@@ -301,7 +307,7 @@ class ConnectionDialog(QDialog):
             results = []
             for node in profile.nodes:
                 with profile.client(node, token, timeout=3.0) as client:
-                    results.append(poll_node(client, node.name))
+                    results.append(poll_node(client, node.name, node.version_override))
             return results
 
         self.tasks.run(probe, on_done=self._on_tested, on_failed=self._show_error)

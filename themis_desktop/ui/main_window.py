@@ -35,7 +35,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.workspace = workspace
         self.setWindowTitle("Themis Desktop")
-        self.setMinimumSize(QSize(900, 560))
+        self.setMinimumSize(QSize(720, 480))
 
         self.header = NodeStrip()
         self.header.connect_button.clicked.connect(self.open_connection_dialog)

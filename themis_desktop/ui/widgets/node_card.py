@@ -70,7 +70,7 @@ class NodeCard(QFrame):
     def show_status(self, status: NodeStatus) -> None:
         self.pill.set_state(status.state)
         version = status.version
-        self.version.setText(f"v{version.version}" if version else "version ?")
+        self.version.setText(version_label(status))
         self.version.setToolTip(f"detected from {version.source}" if version else "")
         self.build.setText(_build_line(status))
         text = status.error or "\n".join(status.notes)
@@ -109,6 +109,14 @@ class NodeCard(QFrame):
             self.cache.setFormat("no data")
         for key, label in self.values.items():
             label.setText(shown[key])
+
+
+def version_label(status: NodeStatus) -> str:
+    """`v1.7.3`; `≈ v1.0.0` when the node only told its era; `version ?` when unknown."""
+    version = status.version
+    if version is None:
+        return "version ?"
+    return f"v{version.version}" if version.exact else f"≈ v{version.version}"
 
 
 def _build_line(status: NodeStatus) -> str:

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.profiles import Profile
+from themis_desktop.ui.widgets.node_card import version_label
 from themis_desktop.ui.widgets.state_pill import StatePill
 
 
@@ -49,7 +50,7 @@ class NodeStrip(QWidget):
             return
         chip = self.chips[index]
         chip.set_state(status.state)
-        version = f" v{status.version.version}" if status.version else ""
+        version = f" {version_label(status)}" if status.version else ""
         chip.setText(f"● {status.name}{version}")
         chip.setToolTip(
             f"{status.url}\n{status.state}" + (f"\n{status.error}" if status.error else "")
