@@ -23,9 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="start a 3-node demo instance (v1.7.3) and connect to it",
+        help="start a 3-node demo instance (v1.7.0) and connect to it",
     )
-    parser.add_argument("--demo-version", default="1.7.3", help="version of the demo instance")
+    parser.add_argument("--demo-version", default="1.7.0", help="version of the demo instance")
     parser.add_argument("--profile", help="connect to this saved connection profile")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -106,7 +106,7 @@ def test_argument_defaults_and_profiles():
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args([])
-    assert (args.port, args.version, args.nodes, args.host) == (8765, "1.7.3", 1, "127.0.0.1")
+    assert (args.port, args.version, args.nodes, args.host) == (8765, "1.7.0", 1, "127.0.0.1")
     assert args.data_dir is None and not args.no_workload
     args = parser.parse_args(
         ["--latency-factor", "1.8.0=3", "--latency-factor", "1.7=1.5", "--error-rate", "1.8.0=0.05"]

@@ -23,7 +23,7 @@ def test_demo_mode_connects_and_shows_three_nodes(qtbot, main_window):
             lambda: (
                 len(overview.cards) == 3
                 and all(
-                    c.version.text() == "v1.7.3" and c.pill.property("state") == "up"
+                    c.version.text() == "v1.7.0" and c.pill.property("state") == "up"
                     for c in overview.cards
                 )
             ),

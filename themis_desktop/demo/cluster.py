@@ -20,7 +20,7 @@ class DemoCluster:
         self,
         base_dir: Path,
         nodes: int = 3,
-        version: str = "1.7.3",
+        version: str = "1.7.0",
         port: int = 0,
         **node_kwargs: Any,
     ):

@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--version",
         type=_checked_version,
-        default="1.7.3",
-        help="ThemisDB version to speak, X.Y.Z[-suffix] (default 1.7.3)",
+        default="1.7.0",
+        help="ThemisDB version to speak, X.Y.Z[-suffix] (default 1.7.0, the last 1.7 release)",
     )
     parser.add_argument(
         "--data-dir",

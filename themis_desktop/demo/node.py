@@ -31,7 +31,7 @@ class NodeOptions:
     """How to run a node. `latency_factors`/`error_rates` set the profile of given versions
     (key "1.8.0" or a whole line "1.8"); `latency_factor`/`error_rate` apply on top/instead."""
 
-    version: str = "1.7.3"
+    version: str = "1.7.0"
     data_dir: Path | None = None  # None: a temporary folder, deleted again by stop()
     host: str = "127.0.0.1"
     port: int = 0

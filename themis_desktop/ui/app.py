@@ -39,7 +39,7 @@ def build_main_window(poll_interval_ms: int | None = None) -> MainWindow:
     return window
 
 
-def run_gui(demo: bool = False, profile: str | None = None, demo_version: str = "1.7.3") -> int:
+def run_gui(demo: bool = False, profile: str | None = None, demo_version: str = "1.7.0") -> int:
     app = application()
     try:
         Journal().close()  # create or migrate it now, so a broken journal is said up front

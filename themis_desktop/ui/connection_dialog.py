@@ -27,7 +27,14 @@ from themis_desktop.core.secrets import TokenStore
 from themis_desktop.ui.settings import restore_window_state, save_window_state
 from themis_desktop.ui.tasks import TaskManager
 
-COLUMNS = ("URL", "Name", "Data dir (this host)", "Config file", "Version (if not detected)")
+COLUMNS = ("URL", "Name", "Data dir", "Config file", "Version")
+COLUMN_TIPS = (
+    "Address of the node, e.g. http://db1:8765 or https://db1:8765",
+    "A short name for the node (defaults to host:port)",
+    "The node's RocksDB directory on this host, for file-level backups (optional)",
+    "The node's config.yaml on this host, backed up with the data (optional)",
+    "The exact version, for servers before 1.3 that do not report it (optional)",
+)
 
 
 class ConnectionDialog(QDialog):
@@ -54,7 +61,10 @@ class ConnectionDialog(QDialog):
         self.name = QLineEdit(placeholderText="e.g. production")
         self.nodes = QTableWidget(0, len(COLUMNS))
         self.nodes.setHorizontalHeaderLabels(COLUMNS)
+        for column, tip in enumerate(COLUMN_TIPS):
+            self.nodes.horizontalHeaderItem(column).setToolTip(tip)
         self.nodes.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.nodes.horizontalHeader().setMinimumSectionSize(90)
         self.nodes.verticalHeader().hide()
         add_node = QPushButton("Add node")
         add_node.clicked.connect(lambda: self.add_node_row())

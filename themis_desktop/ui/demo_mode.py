@@ -26,7 +26,7 @@ class DemoMode(QObject):
         self,
         workspace: Workspace,
         nodes: int = 3,
-        version: str = "1.7.3",
+        version: str = "1.7.0",
         data_size_mb: float = 64,
         parent: QObject | None = None,
     ) -> None:

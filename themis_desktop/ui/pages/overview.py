@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
@@ -17,7 +18,7 @@ from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.widgets.node_card import NodeCard
 from themis_desktop.ui.workspace import Workspace
 
-COLUMNS = 3
+CARD_WIDTH = 320  # for choosing how many cards fit side by side
 
 
 class OverviewPage(QWidget):
@@ -29,6 +30,7 @@ class OverviewPage(QWidget):
         super().__init__()
         self.workspace = workspace
         self.cards: list[NodeCard] = []
+        self._columns = 0
         self.heading = QLabel("Overview", objectName="pageTitle")
         self.summary = QLabel("", objectName="muted")
         self.empty = QWidget()
@@ -50,7 +52,7 @@ class OverviewPage(QWidget):
         self.grid = QGridLayout(self.grid_host)
         self.grid.setSpacing(14)
         self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        scroll = QScrollArea()
+        scroll = QScrollArea(objectName="cards")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(self.grid_host)
@@ -74,11 +76,26 @@ class OverviewPage(QWidget):
         if profile is None:
             self.summary.setText("")
             return
-        for i, node in enumerate(profile.nodes):
-            card = NodeCard(node)
-            self.cards.append(card)
-            self.grid.addWidget(card, i // COLUMNS, i % COLUMNS)
+        self.cards = [NodeCard(node) for node in profile.nodes]
+        self._columns = 0
+        self._place_cards()
         self._update_summary()
+
+    def _place_cards(self) -> None:
+        """Lay the cards out in as many columns as the page's width allows."""
+        columns = max(1, min(len(self.cards), self.width() // CARD_WIDTH))
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for card in self.cards:
+            self.grid.removeWidget(card)
+        for i, card in enumerate(self.cards):
+            self.grid.addWidget(card, i // columns, i % columns, Qt.AlignmentFlag.AlignTop)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.cards:
+            self._place_cards()
 
     def _on_workspace_node_status(self, index: int, status: NodeStatus) -> None:
         if index < len(self.cards):

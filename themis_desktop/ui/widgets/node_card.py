@@ -28,7 +28,8 @@ class NodeCard(QFrame):
     def __init__(self, node: NodeEndpoint) -> None:
         super().__init__()
         self.setObjectName("nodeCard")
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(280)
+        self.setMaximumWidth(420)
         self.name = QLabel(node.name, objectName="cardTitle")
         self.pill = StatePill()
         self.version = QLabel("…", objectName="cardVersion")
@@ -36,14 +37,17 @@ class NodeCard(QFrame):
         self.url = QLabel(node.url, objectName="muted")
         self.url.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.build = QLabel("", objectName="muted")
+        self.build.setWordWrap(True)
         self.values: dict[str, QLabel] = {}
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
-        for i, (key, title) in enumerate(_FIELDS):
+        grid.setVerticalSpacing(3)
+        for row, (key, title) in enumerate(_FIELDS):
             value = QLabel("—", objectName="value")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight)
             self.values[key] = value
-            grid.addWidget(QLabel(title, objectName="muted"), i // 2, (i % 2) * 2)
-            grid.addWidget(value, i // 2, (i % 2) * 2 + 1)
+            grid.addWidget(QLabel(title, objectName="muted"), row, 0)
+            grid.addWidget(value, row, 1)
         self.cache = QProgressBar()
         self.cache.setTextVisible(True)
         self.cache.setMaximumHeight(16)
@@ -65,7 +69,6 @@ class NodeCard(QFrame):
         layout.addWidget(QLabel("Block cache", objectName="muted"))
         layout.addWidget(self.cache)
         layout.addWidget(self.message)
-        layout.addStretch()
 
     def show_status(self, status: NodeStatus) -> None:
         self.pill.set_state(status.state)
