@@ -130,6 +130,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     from themis_desktop.core.profiles import NodeEndpoint, Profile
     from themis_desktop.core.secrets import TokenStore
 
+    token = os.environ.get(args.token_env) if getattr(args, "token_env", None) else None
     with Journal() as journal:
         if args.action == "list":
             for profile in journal.profiles():
@@ -148,10 +149,15 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             print(f"themis-desktop: {exc}", file=sys.stderr)
             return 2
         profile = journal.save_profile(
-            Profile(args.name, nodes, verify_tls=not args.insecure, ca_file=args.ca_file)
+            Profile(
+                args.name,
+                nodes,
+                verify_tls=not args.insecure,
+                ca_file=args.ca_file,
+                uses_auth=bool(token),
+            )
         )
     if args.token_env:
-        token = os.environ.get(args.token_env)
         if not token:
             print(f"themis-desktop: ${args.token_env} is empty; no token stored", file=sys.stderr)
         elif not TokenStore().set(profile.name, token):

@@ -78,3 +78,26 @@ def test_window_geometry_and_last_page_are_remembered(qtbot):
     assert (second.width(), second.height()) == (780, 560)
     assert second.current_page == "overview"
     second.close()
+
+
+def test_a_token_no_keyring_kept_is_asked_for_and_used(qtbot, main_window, start_demo_node):
+    from themis_desktop.core import errors
+
+    node = start_demo_node("1.7.3", tokens={"admin": "adm-token"})
+    profile = Profile("secured", (NodeEndpoint(node.url, "n1"),), uses_auth=True)
+    main_window.workspace.connect_profile(profile)
+    dialog = main_window.token_dialog
+    assert dialog.isVisible()
+    dialog.setTextValue("adm-token")
+    with qtbot.waitSignal(main_window.workspace.sig_profile_changed, timeout=5000):
+        dialog.accept()
+    assert main_window.workspace.tokens.get("secured") == "adm-token"
+    client = main_window.workspace._clients[0]
+    assert client.config()  # the admin-only route works with the token given
+    with Profile("x", (NodeEndpoint(node.url),)).client(profile.nodes[0], None) as anonymous:
+        try:
+            anonymous.config()
+        except errors.Unauthorized:
+            pass
+        else:
+            raise AssertionError("the node should refuse /config without a token")

@@ -41,6 +41,7 @@ def _v1(db: sqlite_utils.Database) -> None:
             "verify_tls": int,
             "ca_file": str,
             "demo": int,
+            "uses_auth": int,
             "created_at": str,
             "updated_at": str,
         },
@@ -193,6 +194,7 @@ class Journal:
             "verify_tls": int(profile.verify_tls),
             "ca_file": profile.ca_file,
             "demo": int(profile.demo),
+            "uses_auth": int(profile.uses_auth),
             "updated_at": now,
         }
         with self.db.conn:
@@ -247,6 +249,7 @@ class Journal:
             verify_tls=bool(row["verify_tls"]),
             ca_file=row["ca_file"],
             demo=bool(row["demo"]),
+            uses_auth=bool(row["uses_auth"]),
             id=row["id"],
         )
 

@@ -32,6 +32,7 @@ class Profile:
     verify_tls: bool = True
     ca_file: str | None = None
     demo: bool = False
+    uses_auth: bool = False  # its nodes want a bearer token (kept in the TokenStore, not here)
     id: int | None = None
 
     def __post_init__(self) -> None:

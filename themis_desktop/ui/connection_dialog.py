@@ -255,6 +255,7 @@ class ConnectionDialog(QDialog):
             nodes=tuple(nodes),
             verify_tls=self.verify_tls.isChecked(),
             ca_file=self.ca_file.text().strip() or None,
+            uses_auth=bool(self.token.text().strip()),
             id=previous.id if previous else None,
         )
 

@@ -6,7 +6,9 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -101,6 +103,27 @@ class MainWindow(QMainWindow):
         settings().setValue("last_profile", profile.name)
         self.workspace.connect_profile(profile)
 
+    def ask_token(self, profile: Profile) -> QInputDialog:
+        """Ask for a profile's token that no keyring kept; reconnect with it when given."""
+        where = "in the OS keyring" if self.workspace.tokens.persistent else "in memory only"
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Token needed")
+        dialog.setLabelText(
+            f"“{profile.name}” uses a bearer token, and none is stored on this machine.\n"
+            f"Enter it to allow backups and admin actions (kept {where})."
+        )
+        dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+
+        def accepted(token: str) -> None:
+            if token.strip() and self.workspace.profile == profile:
+                self.workspace.tokens.set(profile.name, token.strip())
+                self.workspace.connect_profile(profile)
+
+        dialog.textValueSelected.connect(accepted)
+        dialog.open()
+        self.token_dialog = dialog
+        return dialog
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Connection…", "Ctrl+K", self.open_connection_dialog)
@@ -133,6 +156,8 @@ class MainWindow(QMainWindow):
         )
 
     def _on_workspace_profile_changed(self, profile: Profile | None) -> None:
+        if profile and profile.uses_auth and self.workspace.tokens.get(profile.name) is None:
+            self.ask_token(profile)
         self.header.show_profile(profile)
         title = "Themis Desktop"
         if profile:
