@@ -1,0 +1,179 @@
+"""Read release catalogue files (YAML) with line numbers for every complaint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from themis_desktop.core.paths import app_data_dir
+from themis_desktop.core.resources import resource
+from themis_desktop.core.versions import (
+    REVERSIBILITY,
+    Catalogue,
+    Release,
+    ReleaseLine,
+    VersionError,
+    parse_version,
+)
+
+USER_CATALOGUE = "releases.yaml"
+_LINE = "__line__"
+_CONFIDENCE = ("high", "medium", "low")
+
+
+class CatalogueError(ValueError):
+    """A catalogue file is malformed: the message names the file, the line and the reason."""
+
+    def __init__(self, path: Path, line: int | None, reason: str) -> None:
+        self.path, self.line, self.reason = path, line, reason
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {reason}")
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that records each mapping's line and keeps dates as text."""
+
+
+def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    data = loader.construct_mapping(node, deep=True)
+    data[_LINE] = node.start_mark.line + 1
+    return data
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: node.value)
+
+
+def read_file(path: Path) -> list[ReleaseLine]:
+    """The release lines of one catalogue file."""
+    return [_line(path, item) for item in _entries(path)]
+
+
+def _entries(path: Path) -> list[dict[str, Any]]:
+    """The raw line entries of a file, each knowing its file and line number."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+    except OSError as exc:
+        raise CatalogueError(path, None, f"cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CatalogueError(
+            path, mark.line + 1 if mark else None, f"not valid YAML: {problem}"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("lines"), list):
+        raise CatalogueError(path, 1, "expected a mapping with a 'lines' list")
+    if data.get("format", 1) != 1:
+        raise CatalogueError(path, data[_LINE], f"unknown catalogue format {data.get('format')!r}")
+    for item in data["lines"]:
+        if not isinstance(item, dict):
+            raise CatalogueError(path, None, f"each entry of 'lines' must be a mapping: {item!r}")
+        item["__file__"] = path
+    return data["lines"]
+
+
+def _line(path: Path, item: dict[str, Any]) -> ReleaseLine:
+    path = item.get("__file__", path)
+    at = item[_LINE]
+
+    def fail(reason: str) -> CatalogueError:
+        return CatalogueError(path, at, reason)
+
+    name = str(item.get("line", ""))
+    try:
+        version = parse_version(name)
+    except VersionError:
+        raise fail(f"'line' must be MAJOR.MINOR, not {name!r}") from None
+    if f"{version.major}.{version.minor}" != name:
+        raise fail(f"'line' must be MAJOR.MINOR, not {name!r}")
+    reversibility = item.get("reversibility", "restore-backup")
+    if reversibility not in REVERSIBILITY:
+        raise fail(f"'reversibility' must be one of {', '.join(REVERSIBILITY)}")
+    releases = tuple(
+        sorted(
+            (
+                _release(r.get("__file__", path) if isinstance(r, dict) else path, name, r)
+                for r in item.get("releases") or []
+            ),
+            key=lambda r: r.version,
+        )
+    )
+    if not releases:
+        raise fail(f"line {name} has no releases")
+    return ReleaseLine(
+        name=name,
+        summary=str(item.get("summary", "")),
+        releases=releases,
+        breaking_changes=_texts(item, "breaking_changes", fail),
+        deprecations=_texts(item, "deprecations", fail),
+        guide=bool(item.get("guide", False)),
+        guide_note=str(item.get("guide_note", "")),
+        reversibility=reversibility,
+        reversibility_note=str(item.get("reversibility_note", "")),
+        required=bool(item.get("required", False)),
+        notes=str(item.get("notes", "")),
+    )
+
+
+def _texts(item: dict[str, Any], key: str, fail: Any) -> tuple[str, ...]:
+    value = item.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise fail(f"'{key}' must be a list of sentences")
+    return tuple(value)
+
+
+def _release(path: Path, line: str, item: Any) -> Release:
+    if not isinstance(item, dict) or "version" not in item:
+        raise CatalogueError(path, None, f"a release of line {line} needs a 'version'")
+    at = item[_LINE]
+    text = str(item["version"])
+    try:
+        version = parse_version(text)
+    except VersionError as exc:
+        raise CatalogueError(path, at, str(exc)) from None
+    if f"{version.major}.{version.minor}" != line:
+        raise CatalogueError(path, at, f"release {text} does not belong to line {line}")
+    confidence = item.get("confidence", "low")
+    if confidence not in _CONFIDENCE:
+        raise CatalogueError(path, at, f"'confidence' must be one of {', '.join(_CONFIDENCE)}")
+    return Release(
+        text=text,
+        version=version,
+        date=str(item.get("date", "")),
+        confidence=confidence,
+        summary=str(item.get("summary", "")),
+    )
+
+
+def merge(base: list[dict[str, Any]], extra: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`extra` adds lines and releases; for a line both have, the keys it names win."""
+    lines = {str(item.get("line")): item for item in base}
+    for item in extra:
+        name = str(item.get("line"))
+        if name not in lines:
+            lines[name] = item
+            continue
+        merged = {**lines[name], **{k: v for k, v in item.items() if k != "releases"}}
+        releases = {str(r.get("version")): r for r in lines[name].get("releases") or []}
+        for release in item.get("releases") or []:
+            if isinstance(release, dict):
+                release["__file__"] = item["__file__"]
+                releases[str(release.get("version"))] = release
+        merged["releases"] = list(releases.values())
+        lines[name] = merged
+    return list(lines.values())
+
+
+def load_catalogue(extra: Path | None = None) -> Catalogue:
+    """The bundled catalogue, plus `extra` or the user catalogue in the app data folder."""
+    bundled = resource(USER_CATALOGUE)
+    entries = _entries(bundled)
+    sources = [bundled]
+    user = extra or app_data_dir() / USER_CATALOGUE
+    if extra is not None or user.is_file():
+        entries = merge(entries, _entries(user))
+        sources.append(user)
+    lines = sorted((_line(bundled, item) for item in entries), key=lambda line: line.key)
+    return Catalogue(tuple(lines), tuple(sources))
