@@ -51,3 +51,51 @@ def test_program_prints_its_version():
     )
     assert result.returncode == 0
     assert result.stdout.startswith("themis-desktop ")
+
+
+def test_path_prints_the_stops_and_the_point_of_no_return(capsys):
+    assert main(["path", "--from", "1.5.0", "--to", "1.8"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    hops = [line for line in lines if line.startswith("  1.") or line.startswith("  2.")]
+    assert hops[0].startswith("  1. 1.5.0 → 1.7.0") and "no return" not in hops[0]
+    assert hops[1].startswith("  2. 1.7.0 → 1.8.2") and hops[1].endswith("← point of no return")
+
+
+def test_path_json_follows_the_documented_shape(capsys):
+    assert main(["path", "--from", "1.3.2", "--to", "1.4.x", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["from"] == "1.3.2" and data["to"] == "1.4.2" and data["skip_level"] is False
+    assert data["hops"] == [
+        {
+            "from": "1.3.2",
+            "to": "1.4.2",
+            "kind": "minor",
+            "guide": "available",
+            "breaking_changes": [],
+            "deprecations": ["BinaryQuantizer and LearnedQuantizer are marked deprecated."],
+            "reversibility": "binary-swap",
+            "required": False,
+        }
+    ]
+
+
+def test_path_skip_level_lists_the_conditions(capsys):
+    assert main(["path", "--from", "1.5", "--to", "1.9", "--skip-level", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["skip_level"] and len(data["conditions"]) == 5
+    assert data["hops"][0]["kind"] == "skip-level"
+
+
+def test_bad_input_exits_2_with_one_line(capsys):
+    assert main(["path", "--from", "1.8.2", "--to", "1.7"]) == 2
+    assert main(["path", "--from", "banana", "--to", "1.8"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2
+    assert "that is a rollback" in err[0] and "not a version number" in err[1]
+
+
+def test_a_malformed_catalogue_file_exits_2_naming_the_line(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('lines:\n  - line: "3.0"\n    releases:\n      - {version: 9.9.9}\n')
+    assert main(["path", "--from", "1.7", "--catalogue", str(bad)]) == 2
+    assert f"{bad}:4:" in capsys.readouterr().err

@@ -38,6 +38,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_arguments(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    path = commands.add_parser("path", help="plan the upgrade path between two versions")
+    path.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="X",
+        help="current version (1.7, v1.7.3, 1.8.0-rc1)",
+    )
+    path.add_argument(
+        "--to",
+        dest="target",
+        default="latest",
+        metavar="Y",
+        help="target version or line (default: latest)",
+    )
+    path.add_argument(
+        "--skip-level",
+        action="store_true",
+        help="plan the direct hop (not recommended) instead of the sequential path",
+    )
+    path.add_argument("--json", action="store_true")
+    path.add_argument("--catalogue", metavar="FILE", help="a user catalogue that extends ours")
+
+    releases = commands.add_parser("releases", help="the release catalogue")
+    releases.add_argument("--catalogue", metavar="FILE", help="a user catalogue that extends ours")
+
     profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
     actions = profiles.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="list saved profiles")
@@ -125,6 +151,65 @@ def _status_json(status: Any) -> dict[str, Any]:
     return data
 
 
+def _catalogue(args: argparse.Namespace):
+    from pathlib import Path
+
+    from themis_desktop.core.versions import Catalogue
+
+    return Catalogue.load(Path(args.catalogue) if args.catalogue else None)
+
+
+def cmd_path(args: argparse.Namespace) -> int:
+    from themis_desktop.core.catalogue_file import CatalogueError
+    from themis_desktop.core.upgrade_path import plan_upgrade
+    from themis_desktop.core.versions import VersionError
+
+    try:
+        plan = plan_upgrade(_catalogue(args), args.source, args.target, args.skip_level)
+    except (VersionError, CatalogueError) as exc:
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=2))
+        return 0
+    print(
+        f"Upgrade path {plan.current} → {plan.target}: {len(plan.hops)} hop(s), "
+        f"{plan.guides_missing} guide(s) missing, {plan.breaking_changes} breaking change(s)"
+    )
+    for number, hop in enumerate(plan.hops, start=1):
+        marker = "  ← point of no return" if number - 1 == plan.point_of_no_return else ""
+        print(
+            f"  {number}. {hop.title:<22} guide {hop.guide:<10} "
+            f"{len(hop.breaking_changes):>2} breaking  {hop.reversibility}{marker}"
+        )
+        for text in hop.breaking_changes:
+            print(f"       ! {text}")
+    for warning in plan.warnings:
+        print(f"warning: {warning}")
+    for number, condition in enumerate(plan.conditions, start=1):
+        print(f"  condition {number}: {condition}")
+    return 0
+
+
+def cmd_releases(args: argparse.Namespace) -> int:
+    from themis_desktop.core.catalogue_file import CatalogueError
+
+    try:
+        catalogue = _catalogue(args)
+    except CatalogueError as exc:
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 2
+    for line in catalogue.lines:
+        guide = "guide" if line.guide else "no guide"
+        print(f"{line.name:<5} {line.summary}  [{guide}, {line.reversibility}]")
+        for release in line.releases:
+            print(
+                f"      {release.text:<12} {release.date:<11} ({release.confidence})  "
+                f"{release.summary}"
+            )
+    return 0
+
+
 def cmd_profiles(args: argparse.Namespace) -> int:
     from themis_desktop.core.journal import Journal
     from themis_desktop.core.profiles import NodeEndpoint, Profile
@@ -167,7 +252,14 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        return _run(build_parser().parse_args(argv))
+    except BrokenPipeError:  # e.g. `themis-desktop releases | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "demo-server":
         from themis_desktop.demo.main import run
 
@@ -176,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_status(args)
     if args.command == "profiles":
         return cmd_profiles(args)
+    if args.command == "path":
+        return cmd_path(args)
+    if args.command == "releases":
+        return cmd_releases(args)
     from themis_desktop.ui.app import run_gui
 
     return run_gui(demo=args.demo, profile=args.profile, demo_version=args.demo_version)
