@@ -95,7 +95,25 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["events"].create_index(["type"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """Checklist state of guide steps per session and hop (see core/checklist.py)."""
+    db["checklist"].create(
+        {
+            "session_id": int,
+            "hop": str,
+            "step_id": str,
+            "state": str,
+            "at": str,
+            "user": str,
+            "note": str,
+            "reason": str,
+        },
+        pk=("session_id", "hop", "step_id"),
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -286,7 +304,7 @@ class Journal:
                 )
                 .last_pk
             )
-            self._insert_event(
+            self.insert_event(
                 session_id,
                 "session.started",
                 user,
@@ -314,9 +332,9 @@ class Journal:
     ) -> int:
         """Append an event; returns its id."""
         with self.db.conn:
-            return self._insert_event(session_id, type, user or current_user(), node, message, data)
+            return self.insert_event(session_id, type, user or current_user(), node, message, data)
 
-    def _insert_event(
+    def insert_event(
         self,
         session_id: int | None,
         type: str,
@@ -325,6 +343,7 @@ class Journal:
         message: str,
         data: dict[str, Any] | None,
     ) -> int:
+        """Append an event inside the caller's transaction (no commit of its own)."""
         return (
             self.db["events"]
             .insert(

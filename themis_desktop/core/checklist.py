@@ -1,0 +1,99 @@
+"""Checklist state of an upgrade session: which guide steps are done or skipped, when, by whom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from themis_desktop.core.journal import Journal, current_user, utc_now
+
+StepStateName = Literal["open", "done", "skipped"]
+
+
+@dataclass(frozen=True)
+class StepState:
+    hop: str
+    step_id: str
+    state: StepStateName
+    at: str
+    user: str
+    note: str = ""
+    reason: str = ""
+
+
+def set_step(
+    journal: Journal,
+    session_id: int,
+    hop: str,
+    step_id: str,
+    state: StepStateName,
+    *,
+    note: str | None = None,
+    reason: str = "",
+    user: str | None = None,
+) -> StepState:
+    """Record a step's new state (and an event); `note=None` keeps the existing note."""
+    if state == "skipped" and not reason.strip():
+        raise ValueError("a skipped step needs a reason")
+    user = user or current_user()
+    existing = _row(journal, (session_id, hop, step_id)) or {}
+    row = {
+        "session_id": session_id,
+        "hop": hop,
+        "step_id": step_id,
+        "state": state,
+        "at": utc_now(),
+        "user": user,
+        "note": note if note is not None else existing.get("note") or "",
+        "reason": reason if state == "skipped" else "",
+    }
+    with journal.db.conn:
+        journal.db["checklist"].upsert(row, pk=("session_id", "hop", "step_id"))
+        journal.insert_event(
+            session_id,
+            f"step.{state}",
+            user,
+            None,
+            f"{hop} {step_id}: {state}" + (f" ({reason})" if reason else ""),
+            {"hop": hop, "step_id": step_id, "note": row["note"]},
+        )
+    return _state(row)
+
+
+def set_note(journal: Journal, session_id: int, hop: str, step_id: str, note: str) -> StepState:
+    """Attach a note to a step without changing its state."""
+    existing = _row(journal, (session_id, hop, step_id)) or {}
+    return set_step(
+        journal,
+        session_id,
+        hop,
+        step_id,
+        existing.get("state", "open"),
+        note=note,
+        reason=existing.get("reason") or "",
+    )
+
+
+def states(journal: Journal, session_id: int) -> dict[tuple[str, str], StepState]:
+    """Every recorded step state of a session, keyed by (hop, step id)."""
+    rows = journal.db["checklist"].rows_where("session_id = ?", [session_id])
+    return {(r["hop"], r["step_id"]): _state(r) for r in rows}
+
+
+def _row(journal: Journal, key: tuple[int, str, str]) -> dict | None:
+    rows = list(
+        journal.db["checklist"].rows_where("session_id = ? AND hop = ? AND step_id = ?", list(key))
+    )
+    return rows[0] if rows else None
+
+
+def _state(row: dict) -> StepState:
+    return StepState(
+        row["hop"],
+        row["step_id"],
+        row["state"],
+        row["at"],
+        row["user"],
+        row["note"] or "",
+        row["reason"] or "",
+    )

@@ -1,0 +1,151 @@
+"""Check a guide against the migration-guide template; each finding has a line and a severity."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from markdown.extensions.toc import slugify, unique
+
+from themis_desktop.core.guides import PHASE_TITLES, PHASES, Heading, Step, phase_of
+
+Severity = Literal["error", "warning"]
+
+SECTIONS = (
+    "Overview",
+    "Breaking Changes",
+    "New Features",
+    "Deprecated Features",
+    "Step-by-Step Migration",
+    "Code Changes Required",
+    "Testing",
+    "Support",
+)
+STATUSES = ("complete", "draft")
+_TITLE = re.compile(r"^Migration Guide: v(\d+\.\d+) to v(\d+\.\d+)$")
+_LINK = re.compile(r"\]\(#([^)\s]+)\)")
+_FENCE_OPEN = re.compile(r"^\s*(```|~~~)\s*([\w+-]*)")
+_RAW_HTML = re.compile(
+    r"<\s*(script|iframe|object|embed|style|img|a|div|span|[a-z]+\s+on\w+=)", re.I
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: Path | None
+    line: int
+    severity: Severity
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '<guide>'}:{self.line}: {self.severity}: {self.message}"
+
+
+def slugs_of(headings: list[Heading] | tuple[Heading, ...]) -> set[str]:
+    """The anchors python-markdown's toc extension gives these headings."""
+    ids: set[str] = set()
+    return {unique(slugify(h.title, "-"), ids) for h in headings}
+
+
+def validate(
+    text: str,
+    first_line: int,
+    headings: list[Heading],
+    steps: list[Step],
+    meta: dict[str, Any],
+    meta_error: str | None,
+    path: Path | None = None,
+) -> list[Finding]:
+    """All findings, sorted by line."""
+    found: list[Finding] = []
+
+    def add(line: int, severity: Severity, message: str) -> None:
+        found.append(Finding(path, line, severity, message))
+
+    _check_meta(meta, meta_error, first_line, add)
+    _check_title(headings, meta, first_line, add)
+    _check_sections(headings, first_line + len(text.splitlines()), add)
+    _check_steps(headings, steps, add)
+    _check_text(text, first_line, slugs_of(headings), add)
+    return sorted(found, key=lambda f: (f.line, f.severity))
+
+
+def _check_meta(meta: dict[str, Any], error: str | None, first: int, add: Any) -> None:
+    if error:
+        add(1, "error", error)
+    elif not meta:
+        add(1, "warning", "no front matter (from, to, updated, status)")
+    elif meta.get("kind") != "best-practices":
+        for key in ("from", "to", "updated", "status"):
+            if key not in meta:
+                add(1, "warning", f"front matter lacks '{key}'")
+        if "status" in meta and meta["status"] not in STATUSES:
+            add(1, "warning", f"status should be one of {', '.join(STATUSES)}")
+
+
+def _check_title(headings: list[Heading], meta: dict[str, Any], first: int, add: Any) -> None:
+    titles = [h for h in headings if h.level == 1]
+    if not titles:
+        add(first, "error", "no title: the guide must start with '# Migration Guide: vX.Y to vX.Y'")
+        return
+    if meta.get("kind") == "best-practices":
+        return
+    match = _TITLE.match(titles[0].title)
+    if not match:
+        add(titles[0].line, "warning", "title should read 'Migration Guide: vX.Y to vX.Y'")
+    elif meta.get("from") and (match[1], match[2]) != (str(meta["from"]), str(meta.get("to"))):
+        add(titles[0].line, "warning", "title and front matter name different versions")
+
+
+def _check_sections(headings: list[Heading], end_line: int, add: Any) -> None:
+    present = [h for h in headings if h.level == 2]
+    names = [h.title for h in present]
+    expected_at = 0
+    for wanted in SECTIONS:
+        if wanted not in names:
+            later = [h.line for h in present if h.title in SECTIONS[SECTIONS.index(wanted) :]]
+            add(later[0] if later else end_line, "error", f"missing section '## {wanted}'")
+            continue
+        at = names.index(wanted)
+        if at < expected_at:
+            add(present[at].line, "error", f"section '## {wanted}' is out of order")
+        expected_at = max(expected_at, at)
+
+
+def _check_steps(headings: list[Heading], steps: list[Step], add: Any) -> None:
+    section = next(
+        (h for h in headings if h.level == 2 and "step-by-step" in h.title.lower()), None
+    )
+    if section is None:
+        return  # reported as a missing section
+    if not steps:
+        add(section.line, "error", "the Step-by-Step section has no checklist steps")
+    after = [h for h in headings if h.line > section.line]
+    end = next((h.line for h in after if h.level <= 2), 10**9)
+    phases = {phase_of(h.title): h for h in after if h.level >= 3 and h.line < end}
+    for phase in PHASES:
+        heading = phases.get(phase)
+        if heading is None:
+            add(section.line, "error", f"Step-by-Step lacks the phase '{PHASE_TITLES[phase]}'")
+        elif not any(s.phase == phase for s in steps):
+            add(heading.line, "warning", f"phase '{PHASE_TITLES[phase]}' has no steps")
+
+
+def _check_text(text: str, first: int, anchors: set[str], add: Any) -> None:
+    in_fence = False
+    for number, line in enumerate(text.splitlines(), start=first):
+        fence = _FENCE_OPEN.match(line)
+        if fence:
+            if not in_fence and not fence[2]:
+                add(number, "warning", "code block without a language")
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        for target in _LINK.findall(line):
+            if target not in anchors:
+                add(number, "error", f"link to '#{target}', which no heading defines")
+        if _RAW_HTML.search(line):
+            add(number, "warning", "raw HTML: it is shown as text, not rendered")

@@ -1,0 +1,166 @@
+"""Render guide Markdown to safe HTML that QTextBrowser (and a browser) shows well."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+import markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+from themis_desktop.core.guides import Guide
+
+_SAFE_SCHEMES = ("http://", "https://", "mailto:", "#", "copy:")
+_CHECKBOX = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\[([ xX])\]\s+", re.M)
+_TABLE = re.compile(r"<table>")
+_HEADING_LINE = re.compile(r"^#{1,6}\s")
+
+PAGE_STYLE = """
+body { font-family: 'DejaVu Sans', sans-serif; color: #1d2733; }
+h1 { font-size: 20pt; } h2 { font-size: 15pt; margin-top: 18px; } h3 { font-size: 12pt; }
+pre { background: #f3f5f8; padding: 6px; } code { font-family: 'DejaVu Sans Mono', monospace; }
+table { border-collapse: collapse; } th { background: #eef2f6; }
+.admonition { border-left: 4px solid #4c9aff; background: #eef4ff; padding: 4px 10px; }
+.admonition.warning, .admonition.danger { border-color: #a4161a; background: #fdf0ef; }
+a.copy { font-size: 8pt; color: #2a5db0; }
+"""
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    level: int
+    title: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str  # the body fragment
+    toc: tuple[TocEntry, ...] = ()
+    code_blocks: tuple[str, ...] = field(default_factory=tuple)
+
+    def page(self, title: str) -> str:
+        """A standalone HTML document."""
+        return (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{PAGE_STYLE}</style></head><body>{self.html}</body></html>"
+        )
+
+
+class _SafeLinks(Treeprocessor):
+    """Drops links and images whose target is not http(s), mailto or an anchor."""
+
+    def run(self, root: ET.Element) -> None:
+        for element in root.iter():
+            for attribute in ("href", "src"):
+                value = element.get(attribute)
+                if value is not None and _unsafe(attribute, value.strip().lower()):
+                    element.set(attribute, "#")
+
+
+def _unsafe(attribute: str, value: str) -> bool:
+    """Images only from http(s); links also relative, but never another scheme."""
+    if value.startswith(_SAFE_SCHEMES):
+        return False
+    return attribute == "src" or ":" in value.split("/")[0]
+
+
+class _Safety(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.preprocessors.deregister("html_block")  # raw HTML blocks become text
+        md.inlinePatterns.deregister("html")  # inline tags too
+        md.treeprocessors.register(_SafeLinks(md), "safe_links", 0)
+
+
+def _markdown() -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=[
+            "tables",
+            "pymdownx.highlight",
+            "pymdownx.superfences",
+            "toc",
+            "admonition",
+            "sane_lists",
+            _Safety(),
+        ],
+        extension_configs={
+            # inline styles: QTextBrowser has no stylesheet classes for Pygments
+            "pymdownx.highlight": {
+                "noclasses": True,
+                "pygments_style": "friendly",
+                "guess_lang": False,
+            },
+            "toc": {"permalink": False},
+        },
+        output_format="html",
+    )
+
+
+def _code_texts(text: str) -> list[str]:
+    """The text of every fenced code block, in order (for the copy buttons)."""
+    blocks, current, indent = [], None, 0
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith(("```", "~~~")):
+            if current is None:
+                current, indent = [], len(line) - len(stripped)
+            else:
+                blocks.append("\n".join(current))
+                current = None
+            continue
+        if current is not None:
+            current.append(line[indent:] if line[:indent].isspace() else line.lstrip())
+    return blocks
+
+
+def _separate_blocks(text: str) -> str:
+    """Blank lines around headings and after code fences, as CommonMark would read them:
+    python-markdown otherwise lets a table or list swallow the heading that follows."""
+    lines, out, in_fence = text.splitlines(), [], False
+    for i, line in enumerate(lines):
+        fence = line.lstrip().startswith(("```", "~~~"))
+        heading = not in_fence and not fence and _HEADING_LINE.match(line) is not None
+        if heading and out and out[-1].strip():
+            out.append("")
+        out.append(line)
+        if fence:
+            in_fence = not in_fence
+        if (heading or (fence and not in_fence)) and i + 1 < len(lines) and lines[i + 1].strip():
+            out.append("")
+    return "\n".join(out)
+
+
+def render_markdown(text: str) -> Rendered:
+    """Markdown → safe HTML with a table of contents and copy links for code blocks."""
+    md = _markdown()
+    text = _separate_blocks(text)
+    text = _CHECKBOX.sub(lambda m: m[1] + ("☑ " if m[2].strip() else "☐ "), text)
+    body = md.convert(text)
+    body = _TABLE.sub('<table border="1" cellspacing="0" cellpadding="5">', body)
+    blocks = _code_texts(text)
+    counter = iter(range(len(blocks)))
+
+    def copy_link(match: re.Match[str]) -> str:
+        index = next(counter, None)
+        if index is None:
+            return match[0]
+        return f'<p><a class="copy" href="copy:{index}">⧉ Copy</a></p>{match[0]}'
+
+    body = re.sub(r'<div class="highlight"', copy_link, body)
+    toc = tuple(_flatten(md.toc_tokens))  # type: ignore[attr-defined]
+    return Rendered(body, toc, tuple(blocks))
+
+
+def render_guide(guide: Guide) -> Rendered:
+    return render_markdown(guide.text)
+
+
+def _flatten(tokens: list[dict]) -> list[TocEntry]:
+    entries = []
+    for token in tokens:
+        entries.append(TocEntry(token["level"], html.unescape(token["name"]), token["id"]))
+        entries += _flatten(token.get("children", []))
+    return entries

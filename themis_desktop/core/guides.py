@@ -1,0 +1,223 @@
+"""Migration guides: load (with front matter), find their structure, extract checklist steps."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from themis_desktop.core.resources import guides_dir
+
+PHASES = ("pre-checks", "backup", "upgrade", "validation", "rollback")
+PHASE_TITLES = {
+    "pre-checks": "Pre-migration checks",
+    "backup": "Backup procedures",
+    "upgrade": "Upgrade steps",
+    "validation": "Post-migration validation",
+    "rollback": "Rollback procedure",
+}
+_PHASE_WORDS = (  # how a phase heading names itself, checked in this order
+    ("rollback", "rollback"),
+    ("pre-checks", "pre-migration"),
+    ("pre-checks", "pre-check"),
+    ("pre-checks", "preparation"),
+    ("backup", "backup"),
+    ("validation", "post-migration"),
+    ("validation", "validation"),
+    ("validation", "verif"),
+    ("upgrade", "upgrade"),
+    ("upgrade", "migration steps"),
+)
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s+(?:\[([ xX])\]\s+)?(.*)$")
+_EXPLICIT_ID = re.compile(r"\s*\{#([A-Za-z0-9_-]+)\}\s*$")
+
+
+class GuideError(OSError):
+    """A guide file cannot be read at all."""
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    title: str
+    line: int  # 1-based, in the whole file
+
+
+@dataclass(frozen=True)
+class Step:
+    """One checklist item of the Step-by-Step section."""
+
+    id: str
+    phase: str
+    text: str
+    body: str
+    line: int
+    hop: str = ""
+
+
+@dataclass(frozen=True)
+class Guide:
+    path: Path | None
+    text: str  # the Markdown without its front matter
+    meta: dict[str, Any]
+    body_start: int  # file line number of `text`'s first line
+    headings: tuple[Heading, ...]
+    steps: tuple[Step, ...]
+    findings: tuple[Any, ...] = field(default=())
+
+    @property
+    def title(self) -> str:
+        first = next((h for h in self.headings if h.level == 1), None)
+        return first.title if first else (self.path.stem if self.path else "Untitled guide")
+
+    @property
+    def hop(self) -> tuple[str, str] | None:
+        """(`from`, `to`) lines from the front matter or the title, when known."""
+        if self.meta.get("from") and self.meta.get("to"):
+            return str(self.meta["from"]), str(self.meta["to"])
+        match = re.search(r"v?(\d+\.\d+)\S*\s+to\s+v?(\d+\.\d+)", self.title)
+        return (match[1], match[2]) if match else None
+
+    @property
+    def status(self) -> str:
+        return str(self.meta.get("status", "unknown"))
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == "error" for f in self.findings)
+
+
+def split_front_matter(raw: str) -> tuple[dict[str, Any], str, int, str | None]:
+    """(meta, text, first line of text, error) — a missing front matter is no error."""
+    if not raw.startswith("---"):
+        return {}, raw, 1, None
+    lines = raw.splitlines(keepends=True)
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    if end is None:
+        return {}, raw, 1, "front matter starts with --- but never ends"
+    try:
+        meta = yaml.safe_load("".join(lines[1:end])) or {}
+    except yaml.YAMLError as exc:
+        return {}, "".join(lines[end + 1 :]), end + 2, f"front matter is not valid YAML: {exc}"
+    if not isinstance(meta, dict):
+        return {}, "".join(lines[end + 1 :]), end + 2, "front matter is not a mapping"
+    return {str(k): v for k, v in meta.items()}, "".join(lines[end + 1 :]), end + 2, None
+
+
+def headings_of(text: str, first_line: int = 1) -> list[Heading]:
+    """ATX headings outside fenced code blocks."""
+    found, in_fence = [], False
+    for number, line in enumerate(text.splitlines(), start=first_line):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        match = None if in_fence else _HEADING.match(line)
+        if match:
+            found.append(Heading(len(match[1]), match[2].strip(), number))
+    return found
+
+
+def phase_of(title: str) -> str | None:
+    lowered = title.lower()
+    return next((phase for phase, word in _PHASE_WORDS if word in lowered), None)
+
+
+def normalize(text: str) -> str:
+    """The comparison form of a step: lower case, no markup, single spaces."""
+    text = re.sub(r"[`*_\[\]()]", "", text.lower())
+    return re.sub(r"\s+", " ", text).strip(" .:;")
+
+
+def step_id(phase: str, text: str) -> str:
+    """A stable id from the phase and the step's own words, not its position."""
+    digest = hashlib.sha1(normalize(text).encode()).hexdigest()[:10]
+    return f"{phase}-{digest}"
+
+
+def extract_steps(
+    text: str, headings: list[Heading], first_line: int = 1, hop: str = ""
+) -> list[Step]:
+    """The list items under the phase headings of the Step-by-Step section."""
+    lines = text.splitlines()
+    section = _step_section(headings)
+    if section is None:
+        return []
+    start, end = section
+    items: list[dict[str, Any]] = []
+    phase, current, in_fence = None, None, False
+    for number in range(start + 1, min(end, first_line + len(lines))):
+        line = lines[number - first_line]
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            if current is not None:
+                current["body"].append(line)
+            continue
+        heading = None if in_fence else _HEADING.match(line)
+        if heading:
+            current = None
+            phase = phase_of(heading[2]) if len(heading[1]) >= 3 else None
+            continue
+        item = None if in_fence or line[:1] in (" ", "\t") else _ITEM.match(line)
+        if item and phase:
+            current = {"line": number, "phase": phase, "text": item[2].strip(), "body": [line]}
+            items.append(current)
+        elif current is not None and (in_fence or line[:1] in (" ", "\t") or not line.strip()):
+            current["body"].append(line)
+        elif line.strip():
+            current = None
+    return _finish(items, hop)
+
+
+def _finish(items: list[dict[str, Any]], hop: str) -> list[Step]:
+    result, seen = [], set()
+    for item in items:
+        explicit = _EXPLICIT_ID.search(item["text"])
+        text = _EXPLICIT_ID.sub("", item["text"])
+        ident = explicit[1] if explicit else step_id(item["phase"], text)
+        base, n = ident, 2
+        while ident in seen:
+            ident, n = f"{base}-{n}", n + 1
+        seen.add(ident)
+        body = "\n".join(item["body"]).rstrip()
+        result.append(Step(ident, item["phase"], text, body, item["line"], hop))
+    return result
+
+
+def _step_section(headings: list[Heading]) -> tuple[int, int] | None:
+    for i, heading in enumerate(headings):
+        if heading.level == 2 and "step-by-step" in heading.title.lower():
+            later = [h.line for h in headings[i + 1 :] if h.level <= 2]
+            return heading.line, later[0] if later else 10**9
+    return None
+
+
+def parse_guide(raw: str, path: Path | None = None) -> Guide:
+    """A guide from its Markdown; findings come from `guide_checks.validate`."""
+    from themis_desktop.core.guide_checks import validate
+
+    meta, text, first, meta_error = split_front_matter(raw)
+    headings = headings_of(text, first)
+    hop = "→".join(map(str, (meta.get("from"), meta.get("to")))) if meta.get("from") else ""
+    steps = extract_steps(text, headings, first, hop)
+    findings = validate(text, first, headings, steps, meta, meta_error, path)
+    return Guide(path, text, meta, first, tuple(headings), tuple(steps), tuple(findings))
+
+
+def load_guide(path: Path) -> Guide:
+    try:
+        raw = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise GuideError(f"{path}: cannot be read: {exc.strerror}") from None
+    return parse_guide(raw, Path(path))
+
+
+def load_folder(folder: Path | None = None) -> list[Guide]:
+    """Every `*.md` guide of a folder (default: the bundled guides), by file name."""
+    folder = Path(folder) if folder else guides_dir()
+    return [load_guide(p) for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md"]
