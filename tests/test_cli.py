@@ -99,3 +99,11 @@ def test_a_malformed_catalogue_file_exits_2_naming_the_line(capsys, tmp_path):
     bad.write_text('lines:\n  - line: "3.0"\n    releases:\n      - {version: 9.9.9}\n')
     assert main(["path", "--from", "1.7", "--catalogue", str(bad)]) == 2
     assert f"{bad}:4:" in capsys.readouterr().err
+
+
+def test_a_bad_address_or_ca_file_is_one_line_not_a_traceback(capsys, tmp_path):
+    assert main(["status", "ftp://x"]) == 2
+    assert "not a ThemisDB node address" in capsys.readouterr().err
+    assert main(["status", "--ca-file", str(tmp_path / "nope.pem"), "https://127.0.0.1:1"]) == 1
+    out = capsys.readouterr().out
+    assert "CA file" in out and "cannot be used" in out

@@ -252,11 +252,17 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from themis_desktop.core.journal import JournalError
+
+    args = build_parser().parse_args(argv)
     try:
-        return _run(build_parser().parse_args(argv))
+        return _run(args)
     except BrokenPipeError:  # e.g. `themis-desktop releases | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (ValueError, JournalError) as exc:  # bad addresses, a journal that cannot be used
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 2
 
 
 def _run(args: argparse.Namespace) -> int:

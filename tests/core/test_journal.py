@@ -129,3 +129,17 @@ def test_many_threads_opening_a_new_journal_migrate_it_once(tmp_path):
     assert len(set(ids)) == 16
     with Journal(path) as j:
         assert j.schema_version == SCHEMA_VERSION
+
+
+def test_a_failed_profile_save_leaves_the_old_profile_whole(journal, monkeypatch):
+    journal.save_profile(Profile("p", nodes=(NodeEndpoint("a:1"), NodeEndpoint("b:2"))))
+    table = journal.db["profile_nodes"]
+
+    def broken_insert_all(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(type(table), "insert_all", broken_insert_all)
+    with pytest.raises(sqlite3.OperationalError):
+        journal.save_profile(Profile("p", nodes=(NodeEndpoint("c:3"),)))
+    monkeypatch.undo()
+    assert [n.url for n in journal.profile("p").nodes] == ["http://a:1", "http://b:2"]

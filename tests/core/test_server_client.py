@@ -269,3 +269,55 @@ def test_the_exact_version_set_by_the_user_wins_over_an_era_a_guess(start_demo_n
     assert any("exact version" in note for note in guessed.notes)
     assert (told.version.version, told.version.source) == ("1.2.0", "user")
     assert not told.notes
+
+
+@pytest.mark.parametrize(("before", "after"), [("1.8.0", "1.7.3"), ("1.7.3", "1.8.0")])
+def test_the_same_client_follows_a_node_restarted_as_another_version(tmp_path, before, after):
+    from themis_desktop.demo.cluster import DemoCluster
+
+    with DemoCluster(tmp_path, nodes=1, version=before, data_size_mb=1, workload=False) as cluster:
+        with ThemisClient(cluster.urls[0]) as client:
+            assert client.health().healthy and client.version().version == before
+            cluster.restart_node(0, version=after)
+            assert client.health().healthy  # uptime went down: the client forgets
+            assert client.version().version == after
+            assert client.prefix == ("/v1" if after == "1.8.0" else "")
+
+
+def test_a_rollback_is_noticed_even_before_the_uptime_says_so(tmp_path):
+    from themis_desktop.demo.cluster import DemoCluster
+
+    with DemoCluster(tmp_path, nodes=1, version="1.8.0", data_size_mb=1, workload=False) as cluster:
+        with ThemisClient(cluster.urls[0]) as client:
+            client.version()
+            cluster.restart_node(0, version="1.7.3")
+            assert client.stats().rocksdb is not None  # /v1/stats 404 → retried unprefixed
+            assert client.prefix == ""
+
+
+def test_non_finite_or_misshapen_numbers_are_malformed_not_crashes():
+    body = b'{"server": {"uptime_seconds": 1e400, "total_requests": 1}, "storage": {}}'
+    with canned_http(200, body) as url, ThemisClient(url) as client:
+        with pytest.raises(errors.MalformedResponse, match="finite"):
+            client.stats()
+    body = b'{"version": "1.8.0", "supported_api_versions": 5}'
+    with canned_http(200, body) as url, ThemisClient(url) as client:
+        assert client.version().supported_api_versions == ()
+
+
+def test_missing_rocksdb_figures_are_no_data_not_zero():
+    body = b'{"server": {"uptime_seconds": 5}, "storage": {"rocksdb": {}}}'
+    with canned_http(200, body) as url, ThemisClient(url) as client:
+        rocks = client.stats().rocksdb
+    assert rocks.estimate_num_keys is None and rocks.block_cache_usage_bytes is None
+
+
+def test_addresses_with_credentials_are_refused():
+    with pytest.raises(ValueError, match="user name or password"):
+        normalize_url("http://admin:secret@db1:8765")
+
+
+def test_an_unusable_ca_file_is_a_tls_failure_at_request_time(tmp_path):
+    with ThemisClient("https://127.0.0.1:1", ca_file=str(tmp_path / "missing.pem")) as client:
+        with pytest.raises(errors.TlsFailure, match="cannot be used"):
+            client.health()

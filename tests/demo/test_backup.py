@@ -106,3 +106,21 @@ def test_restore_while_the_workload_runs(make_node, client, tmp_path):
     for _ in range(3):
         assert c.post("/admin/restore", json={"directory": str(dest)}).status_code == 200
     assert c.get("/health/ready").json()["status"] == "ready"
+
+
+def test_restore_refuses_a_parent_of_the_database_before_deleting_anything(make_node, client):
+    node = make_node("1.7.3")
+    c = client(node)
+    for directory in (".", str(node.data_dir), "/"):
+        r = c.post("/admin/restore", json={"directory": directory})
+        assert r.status_code == 500, directory
+    assert c.get("/health/ready").json()["status"] == "ready"
+
+
+def test_backup_never_deletes_a_foreign_tmp_directory(make_node, client, tmp_path):
+    node = make_node("1.7.3")
+    victim = tmp_path / "cp.tmp"
+    victim.mkdir()
+    (victim / "precious").write_text("keep me")
+    assert client(node).post("/admin/backup", json={"directory": str(tmp_path / "cp")}).is_success
+    assert (victim / "precious").read_text() == "keep me"

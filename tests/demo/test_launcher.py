@@ -38,3 +38,36 @@ def test_node_lines_are_parsed_including_paths_with_spaces():
     )
     with pytest.raises(ValueError):
         parse_node_line("ready")
+
+
+def test_the_demo_server_stops_when_its_parent_dies(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # a parent that starts the launcher, prints the child's pid, then is killed with SIGKILL
+    code = (
+        "import sys, os; from pathlib import Path;"
+        "from themis_desktop.demo.launcher import DemoLauncher;"
+        f"l = DemoLauncher(Path({str(tmp_path / 'd')!r}), 1, '1.7.0', '--data-size-mb', '1',"
+        " '--no-workload'); l.start(); print(l.process.pid, flush=True); sys.stdin.read()"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True
+    )
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    parent.stdout.close()
+    parent.stdin.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the orphaned demo server kept running")

@@ -54,6 +54,7 @@ def test_unreachable_node_is_down_with_the_reason_and_the_event_is_journaled(qtb
 def test_a_hung_node_does_not_freeze_the_window(qtbot, main_window):
     with silent_listener() as url:
         main_window.workspace.connect_profile(Profile("hung", (NodeEndpoint(url, "hung"),)))
+        assert main_window.workspace.tasks.busy == 1  # a poll is waiting on the hung node
         longest = 0.0
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
@@ -92,8 +93,9 @@ def test_a_token_no_keyring_kept_is_asked_for_and_used(qtbot, main_window, start
     with qtbot.waitSignal(main_window.workspace.sig_profile_changed, timeout=5000):
         dialog.accept()
     assert main_window.workspace.tokens.get("secured") == "adm-token"
-    client = main_window.workspace._clients[0]
-    assert client.config()  # the admin-only route works with the token given
+    token = main_window.workspace.tokens.get("secured")
+    with profile.client(profile.nodes[0], token) as client:
+        assert client.config()  # the admin-only route works with the token given
     with Profile("x", (NodeEndpoint(node.url),)).client(profile.nodes[0], None) as anonymous:
         try:
             anonymous.config()

@@ -47,7 +47,7 @@ def set_step(
         "note": note if note is not None else existing.get("note") or "",
         "reason": reason if state == "skipped" else "",
     }
-    with journal.db.conn:
+    with journal.transaction():
         journal.db["checklist"].upsert(row, pk=("session_id", "hop", "step_id"))
         journal.insert_event(
             session_id,

@@ -6,10 +6,11 @@ Open one `Journal` per thread. The schema is versioned with `PRAGMA user_version
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,8 +161,8 @@ class Journal:
             self.db = sqlite_utils.Database(conn)
             self.db.execute("PRAGMA foreign_keys = ON")
             if not read_only:
-                self.db.enable_wal()
                 self.db.execute("PRAGMA busy_timeout = 5000")
+                self.db.enable_wal()
             self._check_and_migrate()
         except sqlite3.DatabaseError as exc:
             raise JournalError(
@@ -171,6 +172,22 @@ class Journal:
 
     def close(self) -> None:
         self.db.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing writes. `BEGIN IMMEDIATE` takes the write lock up front, so two
+        writers wait for each other (busy timeout) instead of failing on a lock upgrade."""
+        if self.db.conn.in_transaction:
+            with self.db.atomic():  # nested: a savepoint
+                yield
+            return
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        self.db.conn.commit()
 
     def __enter__(self) -> Journal:
         return self
@@ -215,7 +232,7 @@ class Journal:
             "uses_auth": int(profile.uses_auth),
             "updated_at": now,
         }
-        with self.db.conn:
+        with self.transaction():
             existing = self._profile_id(profile.name) or profile.id
             if existing:
                 self.db["profiles"].update(existing, row)
@@ -275,7 +292,7 @@ class Journal:
         profile_id = self._profile_id(name)
         if profile_id is None:
             return False
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "UPDATE sessions SET profile_id = NULL WHERE profile_id = ?", [profile_id]
             )
@@ -289,7 +306,7 @@ class Journal:
         self, profile: Profile | None, from_version: str, to_version: str, user: str | None = None
     ) -> Session:
         user = user or current_user()
-        with self.db.conn:
+        with self.transaction():
             session_id = (
                 self.db["sessions"]
                 .insert(
@@ -331,7 +348,7 @@ class Journal:
         user: str | None = None,
     ) -> int:
         """Append an event; returns its id."""
-        with self.db.conn:
+        with self.transaction():
             return self.insert_event(session_id, type, user or current_user(), node, message, data)
 
     def insert_event(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from themis_desktop.core.server_models import (
 )
 
 _REDIRECTS = {301, 302, 307, 308}
+VERSION_TTL_S = 30.0  # re-detect the version at least this often (restarts may go unseen)
 _MAX_REDIRECTS = 3
 
 
@@ -35,6 +37,11 @@ def normalize_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not a ThemisDB node address: {url!r} (expected http(s)://host:port)")
+    if parts.username or parts.password:
+        raise ValueError(
+            "a node address must not carry a user name or password: put the token in the "
+            "connection profile instead"
+        )
     return url.rstrip("/")
 
 
@@ -66,8 +73,16 @@ class ThemisClient:
         self._token = token or None
         self._timeout = timeout
         verify: bool | ssl.SSLContext = verify_tls
+        self._setup_error: errors.ThemisError | None = None
         if verify_tls and ca_file:
-            verify = ssl.create_default_context(cafile=ca_file)
+            try:
+                verify = ssl.create_default_context(cafile=ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                self._setup_error = errors.TlsFailure(
+                    self.url,
+                    f"The CA file {ca_file} cannot be used ({exc})",
+                    "Choose the PEM file of the CA that signed the node's certificate.",
+                )
         self._http = httpx.Client(
             base_url=self.url,
             verify=verify,
@@ -77,6 +92,8 @@ class ThemisClient:
         )
         self.prefix = ""
         self._version: VersionInfo | None = None
+        self._uptime = -1.0
+        self._version_at = 0.0
 
     def __repr__(self) -> str:  # never shows the token
         return f"ThemisClient({self.url!r}, token={'set' if self._token else 'none'})"
@@ -94,7 +111,8 @@ class ThemisClient:
 
     def version(self, refresh: bool = False) -> VersionInfo:
         """The node's version: `/version`, then `themis_build_info`, then `/api/capabilities`."""
-        if self._version and not refresh:
+        fresh = time.monotonic() - self._version_at < VERSION_TTL_S
+        if self._version and fresh and not refresh:
             return self._version
         try:
             info = self._parse(
@@ -102,11 +120,21 @@ class ThemisClient:
             )
         except errors.NotFound:
             info = self._version_from_metrics() or self._version_from_capabilities()
-        self._version = info
+        self._version, self._version_at = info, time.monotonic()
         return info
 
     def health(self) -> Health:
-        return self._parse(Health.from_json, self._json("GET", "/health"), "/health")
+        """Health; an uptime that went down means a restart, maybe as another version."""
+        health = self._parse(Health.from_json, self._json("GET", "/health"), "/health")
+        if health.uptime_seconds < self._uptime:
+            self.forget()
+        self._uptime = health.uptime_seconds
+        return health
+
+    def forget(self) -> None:
+        """Drop what was learnt about the node (version, `/v1` prefix): it restarted."""
+        self._version = None
+        self.prefix = ""
 
     def ready(self) -> Readiness:
         """Readiness with its checks (era B). Era A nodes raise `NotFound`."""
@@ -176,7 +204,7 @@ class ThemisClient:
     def _parse(self, parser: Any, data: Any, path: str) -> Any:
         try:
             return parser(data)
-        except ShapeError as exc:
+        except (ShapeError, ValueError, TypeError, OverflowError) as exc:
             raise self._malformed(path, str(exc)) from None
 
     def _malformed(self, path: str, detail: str) -> errors.MalformedResponse:
@@ -194,6 +222,8 @@ class ThemisClient:
         body: dict[str, Any] | None = None,
         ok: tuple[int, ...] = (200,),
     ) -> httpx.Response:
+        if self._setup_error:
+            raise self._setup_error
         target = self.prefix + path
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         for _ in range(_MAX_REDIRECTS + 1):
@@ -206,6 +236,10 @@ class ThemisClient:
                 continue
             if response.status_code in ok:
                 return response
+            if response.status_code == 404 and self.prefix and target.startswith(self.prefix):
+                self.forget()  # rolled back to a version without versioned routing
+                target = path
+                continue
             raise self._status_error(response, path)
         raise self._malformed(path, "too many redirects")
 
@@ -217,7 +251,10 @@ class ThemisClient:
             raise self._malformed(path, f"it redirects to another host ({location})")
         new_path = parts.path + (f"?{parts.query}" if parts.query else "")
         if parts.path.endswith(path) and len(parts.path) > len(path):
-            self.prefix = parts.path[: -len(path)]
+            prefix = parts.path[: -len(path)]
+            if prefix != self.prefix:
+                self.forget()  # the routing changed: the node runs another version now
+                self.prefix = prefix
         return new_path
 
     def _transport_error(self, exc: httpx.HTTPError, path: str) -> errors.ThemisError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -21,9 +22,14 @@ def _obj(data: Any, where: str) -> dict[str, Any]:
 
 def _num(data: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ShapeError(f"{where}.{key} is missing or not a number")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ShapeError(f"{where}.{key} is missing or not a finite number")
     return value
+
+
+def _opt_num(data: dict[str, Any], key: str, where: str) -> float | None:
+    """A number that may be absent: None is "no data", never zero."""
+    return None if data.get(key) is None else _num(data, key, where)
 
 
 def _str(data: dict[str, Any], key: str, where: str) -> str:
@@ -42,6 +48,10 @@ def clean_version(text: str) -> str:
     if not match:
         raise ShapeError(f"version {text!r} is not a version number")
     return match.group(1)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _opt_str(data: dict[str, Any], key: str) -> str | None:
@@ -88,7 +98,7 @@ class VersionInfo:
         api_string = _opt_str(api, "string") if isinstance(api, dict) else None
         supported = tuple(
             f"{v.get('major')}.{v.get('minor')}.{v.get('patch')}"
-            for v in data.get("supported_api_versions") or []
+            for v in _list(data.get("supported_api_versions"))
             if isinstance(v, dict)
         )
         return cls(
@@ -147,28 +157,34 @@ class Readiness:
 
 @dataclass(frozen=True)
 class RocksDBStats:
-    block_cache_usage_bytes: float = 0
-    block_cache_capacity_bytes: float = 0
-    estimate_num_keys: float = 0
-    estimate_live_data_size_bytes: float = 0
-    estimate_pending_compaction_bytes: float = 0
-    num_running_compactions: float = 0
-    num_running_flushes: float = 0
-    memtable_size_bytes: float = 0
-    cur_size_all_mem_tables_bytes: float = 0
+    """RocksDB figures; None where the node did not report one ("no data", not zero)."""
+
+    block_cache_usage_bytes: float | None = None
+    block_cache_capacity_bytes: float | None = None
+    estimate_num_keys: float | None = None
+    estimate_live_data_size_bytes: float | None = None
+    estimate_pending_compaction_bytes: float | None = None
+    num_running_compactions: float | None = None
+    num_running_flushes: float | None = None
+    memtable_size_bytes: float | None = None
+    cur_size_all_mem_tables_bytes: float | None = None
     files_per_level: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Any) -> RocksDBStats:
         data = _obj(data, "/stats.storage.rocksdb")
         numbers = {
-            name: _num(data, name, "rocksdb", 0)
+            name: _opt_num(data, name, "rocksdb")
             for name in cls.__dataclass_fields__
             if name != "files_per_level"
         }
         levels = data.get("files_per_level")
         files = (
-            {str(k): int(v) for k, v in levels.items() if isinstance(v, int | float)}
+            {
+                str(k): int(v)
+                for k, v in levels.items()
+                if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            }
             if isinstance(levels, dict)
             else {}
         )

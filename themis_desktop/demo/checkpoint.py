@@ -26,10 +26,8 @@ def create_checkpoint(db_dir: Path, dest: Path) -> None:
     """
     if dest.exists():
         raise FileExistsError(str(dest))
-    tmp = dest.with_name(dest.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    tmp = dest.with_name(f"{dest.name}.checkpoint-{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    tmp.mkdir(parents=True)  # our own, fresh: nothing of anybody else is ever deleted
     try:
         for src in checkpoint_files(db_dir):
             target = tmp / src.name
@@ -50,15 +48,16 @@ def restore_checkpoint(src: Path, db_dir: Path) -> None:
     """Replace the database directory with a copy of checkpoint `src` (destructive).
 
     Like the real server: no safety copy. `src` must be an existing directory outside
-    `db_dir` (else ValueError/FileNotFoundError, before anything is deleted); then the
+    `db_dir` and not one of its parents (else ValueError or FileNotFoundError, before
+    anything is deleted: a demo must never copy "/" or its own node folder); then the
     whole `db_dir` is deleted and `src` copied in. The caller holds the store lock and
     has closed the database.
     """
     src, db_dir = src.resolve(), db_dir.resolve()
     if not src.is_dir():
         raise FileNotFoundError(f"checkpoint directory not found: {src}")
-    if src == db_dir or db_dir in src.parents:
-        raise ValueError(f"checkpoint {src} lies inside the database directory {db_dir}")
+    if src == db_dir or db_dir in src.parents or src in db_dir.parents:
+        raise ValueError(f"checkpoint {src} overlaps the database directory {db_dir}")
     if db_dir.exists():
         shutil.rmtree(db_dir)
     shutil.copytree(src, db_dir)

@@ -62,6 +62,7 @@ class DemoLauncher:
             version,
             "--data-dir",
             str(self.data_dir),
+            "--stop-on-stdin-eof",
             *extra_args,
         ]
         self.process: subprocess.Popen[str] | None = None
@@ -76,7 +77,7 @@ class DemoLauncher:
             demo_command(*self.args),
             stdout=subprocess.PIPE,
             stderr=self._stderr,  # a file, not a pipe: nobody must drain it
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,  # never written: its end closing tells the child to stop
             text=True,
             env=self.env,
         )
@@ -99,7 +100,13 @@ class DemoLauncher:
                 raise DemoLaunchError(f"the demo instance exited at start: {lines[-1][-500:]}")
             if line.strip() == "ready":
                 return self.nodes
-            self.nodes.append(parse_node_line(line.strip()))
+            try:
+                self.nodes.append(parse_node_line(line.strip()))
+            except ValueError as exc:
+                self.stop()
+                raise DemoLaunchError(
+                    f"the demo instance said something unexpected: {exc}"
+                ) from None
 
     def _read(self) -> None:
         assert self.process and self.process.stdout
@@ -122,9 +129,9 @@ class DemoLauncher:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stdout:
-            self.process.stdout.close()
-        self._stderr.close()
         if self._reader:
-            self._reader.join(timeout)
+            self._reader.join(timeout)  # the child has exited: its stdout is at EOF
+        for stream in (self.process.stdin, self.process.stdout, self._stderr):
+            if stream:
+                stream.close()
         self.process = None

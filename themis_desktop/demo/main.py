@@ -72,6 +72,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="initial database size of a new node (default 16)",
     )
     parser.add_argument(
+        "--stop-on-stdin-eof",
+        action="store_true",
+        help="stop when standard input closes (a parent process that started us has exited)",
+    )
+    parser.add_argument(
         "--no-workload",
         action="store_true",
         help="no synthetic traffic (counters move only with real requests)",
@@ -137,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
             line = f"{node.options.name} {node.url} version {node.version} data {node.data_dir}"
             print(line, flush=True)
         print("ready", flush=True)
+        if args.stop_on_stdin_eof:
+            _stop_when_stdin_closes(stop)
         while not stop.wait(0.5):
             pass
     finally:
@@ -146,6 +153,17 @@ def run(args: argparse.Namespace) -> int:
         if temp:
             shutil.rmtree(base, ignore_errors=True)
     return 0
+
+
+def _stop_when_stdin_closes(stop: threading.Event) -> None:
+    """Stop when the parent's end of our stdin closes: the parent exited, even if killed."""
+
+    def watch() -> None:
+        while sys.stdin.buffer.read(4096):
+            pass
+        stop.set()
+
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
 
 
 def _install_signal_handlers(stop: threading.Event) -> dict:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -39,6 +41,15 @@ def build_main_window(poll_interval_ms: int | None = None) -> MainWindow:
     return window
 
 
+def _close_on_signals(app: QApplication) -> None:
+    """SIGTERM/SIGINT close the windows cleanly (state saved, demo stopped) and quit."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.closeAllWindows())
+    wake = QTimer(app)  # lets the Python interpreter run its signal handlers
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+
+
 def run_gui(demo: bool = False, profile: str | None = None, demo_version: str = "1.7.0") -> int:
     app = application()
     try:
@@ -48,6 +59,7 @@ def run_gui(demo: bool = False, profile: str | None = None, demo_version: str = 
         return 2
     window = build_main_window()
     window.show()
+    _close_on_signals(app)
     demo_mode = None
     if demo:
         demo_mode = DemoMode(window.workspace, version=demo_version, parent=window)

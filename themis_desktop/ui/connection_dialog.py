@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,6 +26,7 @@ from themis_desktop.core.journal import Journal
 from themis_desktop.core.node_status import NodeStatus, poll_node
 from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.secrets import TokenStore
+from themis_desktop.core.server_models import ShapeError, clean_version
 from themis_desktop.ui.settings import restore_window_state, save_window_state
 from themis_desktop.ui.tasks import TaskManager
 
@@ -37,10 +40,21 @@ COLUMN_TIPS = (
 )
 
 
+def _exact_version(text: str) -> str | None:
+    """The version typed in the Version column, checked; None when empty."""
+    if not text:
+        return None
+    try:
+        return clean_version(text)
+    except ShapeError:
+        raise ValueError(f"“{text}” is not a version number (e.g. 1.2.0).") from None
+
+
 class ConnectionDialog(QDialog):
     """Edits profiles in the journal and tokens in the token store."""
 
     sig_connect = Signal(object)  # Profile
+    sig_saved = Signal(object)  # Profile
     sig_profiles_loaded = Signal(list)
     sig_tested = Signal(list)  # list[NodeStatus]
 
@@ -242,6 +256,7 @@ class ConnectionDialog(QDialog):
                     name=cells[1],
                     data_dir=cells[2] or None,
                     config_path=cells[3] or None,
+                    version_override=_exact_version(cells[4]),
                 )
             )
         if not nodes:
@@ -249,6 +264,9 @@ class ConnectionDialog(QDialog):
         names = [n.name for n in nodes]
         if len(set(names)) != len(names):
             raise ValueError("Two nodes have the same name: give each node its own name.")
+        ca_file = self.ca_file.text().strip()
+        if ca_file and not Path(ca_file).is_file():
+            raise ValueError(f"The CA file {ca_file} does not exist.")
         previous = self.profiles.get(self.name.text().strip())
         return Profile(
             name=self.name.text().strip(),
@@ -278,6 +296,8 @@ class ConnectionDialog(QDialog):
             self.feedback.setText(f"Saved “{result.name}”{note}.")
             self.feedback.setProperty("error", False)
             self.reload()
+            if not then_connect:
+                self.sig_saved.emit(result)
             if then_connect:
                 self.sig_connect.emit(result)
                 self.accept()

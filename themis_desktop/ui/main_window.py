@@ -93,11 +93,19 @@ class MainWindow(QMainWindow):
 
     def open_connection_dialog(self) -> ConnectionDialog:
         dialog = ConnectionDialog(self.workspace.tasks, self.workspace.tokens, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.sig_connect.connect(self._on_dialog_connect)
+        dialog.sig_saved.connect(self._on_dialog_saved)
         if self.workspace.profile and not self.workspace.profile.demo:
             dialog.select_profile(self.workspace.profile.name)
         dialog.open()
         return dialog
+
+    def _on_dialog_saved(self, profile: Profile) -> None:
+        """The connected profile was edited: poll it as it is now."""
+        current = self.workspace.profile
+        if current and not current.demo and current.name == profile.name:
+            self.workspace.connect_profile(profile)
 
     def _on_dialog_connect(self, profile: Profile) -> None:
         settings().setValue("last_profile", profile.name)

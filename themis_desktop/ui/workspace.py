@@ -35,8 +35,8 @@ class Workspace(QObject):
         self.profile: Profile | None = None
         self.statuses: list[NodeStatus | None] = []
         self._clients: list[ThemisClient] = []
-        self._retired: list[ThemisClient] = []  # may still serve a poll in flight
-        self._in_flight: set[int] = set()
+        self._retired: dict[int, list[ThemisClient]] = {}  # by generation, until idle
+        self._in_flight: set[tuple[int, int]] = set()  # (generation, node index)
         self._generation = 0
         self._timer = QTimer(self)
         self._timer.setInterval(poll_interval_ms)
@@ -44,17 +44,19 @@ class Workspace(QObject):
 
     def connect_profile(self, profile: Profile | None) -> None:
         """Switch to `profile` (None disconnects) and poll it at once."""
-        self._retired += self._clients
-        self._clients = []
-        self._in_flight.clear()
+        token = self.tokens.get(profile.name) if profile else None
+        clients = (
+            [profile.client(n, token, timeout=POLL_TIMEOUT_S) for n in profile.nodes]
+            if (profile)
+            else []
+        )
+        self._retired[self._generation] = self._clients
+        self._close_idle(self._generation)
         self._generation += 1
+        self._clients = clients
         self.profile = profile
-        self.statuses = [None] * (len(profile.nodes) if profile else 0)
+        self.statuses = [None] * len(clients)
         if profile:
-            token = self.tokens.get(profile.name)
-            self._clients = [
-                profile.client(n, token, timeout=POLL_TIMEOUT_S) for n in profile.nodes
-            ]
             self._timer.start()
             self.poll_now()
         else:
@@ -64,11 +66,11 @@ class Workspace(QObject):
     def poll_now(self) -> None:
         if not self.profile:
             return
+        generation = self._generation
         for index, (node, client) in enumerate(zip(self.profile.nodes, self._clients, strict=True)):
-            if index in self._in_flight:
+            if (generation, index) in self._in_flight:
                 continue  # the previous poll of this node is still waiting for an answer
-            self._in_flight.add(index)
-            generation = self._generation
+            self._in_flight.add((generation, index))
             self.tasks.run(
                 poll_node,
                 client,
@@ -79,8 +81,9 @@ class Workspace(QObject):
             )
 
     def _on_poll_done(self, index: int, generation: int, status: NodeStatus) -> None:
-        self._in_flight.discard(index)
+        self._in_flight.discard((generation, index))
         if generation != self._generation:
+            self._close_idle(generation)
             return  # an answer for a profile we have left
         previous = self.statuses[index]
         self.statuses[index] = status
@@ -89,9 +92,21 @@ class Workspace(QObject):
         self.sig_node_status.emit(index, status)
 
     def _on_poll_failed(self, index: int, generation: int, exc: Exception) -> None:
-        if generation == self._generation:
-            self._in_flight.discard(index)
-            self.sig_message.emit(f"Polling failed unexpectedly: {exc!r}")
+        self._in_flight.discard((generation, index))
+        if generation != self._generation:
+            self._close_idle(generation)
+            return
+        self.sig_message.emit(
+            f"Polling {self.profile.nodes[index].name if self.profile else 'a node'} failed "
+            f"because of an internal error ({exc!r}); polling goes on. Please report it."
+        )
+
+    def _close_idle(self, generation: int) -> None:
+        """Close a left profile's clients once none of their polls is in flight."""
+        if any(g == generation for g, _ in self._in_flight):
+            return
+        for client in self._retired.pop(generation, []):
+            client.close()
 
     def _journal_transition(self, status: NodeStatus, first: bool) -> None:
         if first and status.up:
@@ -110,7 +125,7 @@ class Workspace(QObject):
         self._timer.stop()
         self._generation += 1
         self.tasks.shutdown()
-        for client in self._clients + self._retired:
+        for client in self._clients + [c for group in self._retired.values() for c in group]:
             client.close()
-        self._clients, self._retired = [], []
+        self._clients, self._retired = [], {}
         self._in_flight.clear()

@@ -83,35 +83,37 @@ class NodeCard(QFrame):
 
     def _show_numbers(self, status: NodeStatus) -> None:
         stats, health = status.stats, status.health
-        uptime = health.uptime_seconds if health else None
         shown = dict.fromkeys(self.values, "—")
-        if uptime is not None:
-            shown["uptime"] = human_duration(uptime)
+        if health is not None:
+            shown["uptime"] = human_duration(health.uptime_seconds)
+        rocks = stats.rocksdb if stats else None
         if stats:
-            rocks = stats.rocksdb
             share = stats.total_errors / stats.total_requests if stats.total_requests else 0.0
             shown |= {
                 "qps": f"{stats.queries_per_second:.1f}",
                 "requests": human_count(stats.total_requests),
                 "errors": f"{human_count(stats.total_errors)} ({share:.2%})",
-                "keys": human_count(rocks.estimate_num_keys),
-                "live": human_bytes(rocks.estimate_live_data_size_bytes),
-                "compaction": human_bytes(rocks.estimate_pending_compaction_bytes),
+                "keys": _or_dash(human_count, rocks.estimate_num_keys),
+                "live": _or_dash(human_bytes, rocks.estimate_live_data_size_bytes),
+                "compaction": _or_dash(human_bytes, rocks.estimate_pending_compaction_bytes),
                 "l0": str(rocks.files_per_level.get("L0", "—")),
             }
-            capacity = max(1, int(rocks.block_cache_capacity_bytes))
+        used = rocks.block_cache_usage_bytes if rocks else None
+        capacity = rocks.block_cache_capacity_bytes if rocks else None
+        if used is not None and capacity:
             self.cache.setRange(0, 1000)
-            self.cache.setValue(int(1000 * rocks.block_cache_usage_bytes / capacity))
-            self.cache.setFormat(
-                f"{human_bytes(rocks.block_cache_usage_bytes)} of "
-                f"{human_bytes(rocks.block_cache_capacity_bytes)}"
-            )
+            self.cache.setValue(int(1000 * min(1.0, used / capacity)))
+            self.cache.setFormat(f"{human_bytes(used)} of {human_bytes(capacity)}")
         else:
             self.cache.setRange(0, 1)
             self.cache.setValue(0)
             self.cache.setFormat("no data")
         for key, label in self.values.items():
             label.setText(shown[key])
+
+
+def _or_dash(fmt, value: float | None) -> str:
+    return "—" if value is None else fmt(value)
 
 
 def version_label(status: NodeStatus) -> str:
