@@ -107,3 +107,47 @@ def test_a_bad_address_or_ca_file_is_one_line_not_a_traceback(capsys, tmp_path):
     assert main(["status", "--ca-file", str(tmp_path / "nope.pem"), "https://127.0.0.1:1"]) == 1
     out = capsys.readouterr().out
     assert "CA file" in out and "cannot be used" in out
+
+
+def test_guide_list_shows_every_bundled_hop_in_order(capsys):
+    assert main(["guide", "list"]) == 0
+    hops = [line.split()[0] for line in capsys.readouterr().out.splitlines() if "→" in line]
+    assert hops[:3] == ["1.0", "1.1", "1.2"] and hops.index("1.9") < hops.index("1.10")
+
+
+def test_guide_validate_reports_file_line_severity_and_exits_1_on_errors(capsys, tmp_path):
+    bad = tmp_path / "bad.md"
+    bad.write_text("# Notes\n\n```\nx\n```\n")
+    assert main(["guide", "validate", str(bad)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith(f"{bad}:1: warning: no front matter") for line in lines)
+    assert any(line.startswith(f"{bad}:") and ": error: missing section" in line for line in lines)
+    assert main(["guide", "validate", "guides"]) == 0
+
+
+def test_guide_render_writes_a_standalone_safe_page(tmp_path):
+    source = tmp_path / "g.md"
+    source.write_text("# Guide\n\n<script>alert(1)</script>\n\n| a |\n|---|\n| 1 |\n")
+    out = tmp_path / "g.html"
+    assert main(["guide", "render", str(source), "-o", str(out)]) == 0
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert '<table border="1"' in page
+
+
+def test_guide_steps_json_has_ids_and_phases(capsys):
+    assert main(["guide", "steps", "guides/v1.7-to-v1.8.md", "--json"]) == 0
+    steps = json.loads(capsys.readouterr().out)
+    assert {s["phase"] for s in steps} == {
+        "pre-checks",
+        "backup",
+        "upgrade",
+        "validation",
+        "rollback",
+    }
+    assert len({s["id"] for s in steps}) == len(steps)
+
+
+def test_guide_of_a_missing_file_exits_2(capsys, tmp_path):
+    assert main(["guide", "steps", str(tmp_path / "none.md")]) == 2
+    assert "cannot be read" in capsys.readouterr().err

@@ -64,6 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     releases = commands.add_parser("releases", help="the release catalogue")
     releases.add_argument("--catalogue", metavar="FILE", help="a user catalogue that extends ours")
 
+    guide = commands.add_parser("guide", help="list, validate, render migration guides")
+    guide_actions = guide.add_subparsers(dest="action", required=True)
+    guide_list = guide_actions.add_parser("list", help="the bundled guides with hop and status")
+    guide_list.add_argument("--folder", help="a folder of guides instead of the bundled ones")
+    validate = guide_actions.add_parser("validate", help="check guides against the template")
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="guide files or folders")
+    render = guide_actions.add_parser("render", help="a standalone HTML page of a guide")
+    render.add_argument("file", metavar="FILE")
+    render.add_argument("-o", "--output", required=True, metavar="OUT.html")
+    steps = guide_actions.add_parser("steps", help="the checklist items with ids and phases")
+    steps.add_argument("file", metavar="FILE")
+    steps.add_argument("--json", action="store_true")
+
     profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
     actions = profiles.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="list saved profiles")
@@ -210,6 +223,54 @@ def cmd_releases(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_guide(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from themis_desktop.core import guides
+
+    try:
+        if args.action == "list":
+            for guide in guides.load_folder(Path(args.folder) if args.folder else None):
+                hop = " → ".join(guide.hop) if guide.hop else "general"
+                errors = f", {guide.errors} error(s)" if guide.errors else ""
+                print(f"{hop:<14} {guide.status:<9} {guide.path.name}{errors}")
+            return 0
+        if args.action == "validate":
+            files = [p for arg in args.paths for p in _guide_files(Path(arg))]
+            findings = [f for path in files for f in guides.load_guide(path).findings]
+            for finding in findings:
+                print(finding)
+            failed = sum(f.severity == "error" for f in findings)
+            print(
+                f"{len(files)} guide(s), {failed} error(s), {len(findings) - failed} warning(s)",
+                file=sys.stderr,
+            )
+            return 1 if failed else 0
+        guide = guides.load_guide(Path(args.file))
+    except guides.GuideError as exc:
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 2
+    if args.action == "render":
+        from themis_desktop.core.guide_render import render_guide
+
+        page = render_guide(guide).page(guide.title)
+        Path(args.output).write_text(page, encoding="utf-8")
+        print(f"wrote {args.output}")
+        return 0
+    if args.json:
+        print(json.dumps([asdict(s) for s in guide.steps], indent=2))
+    else:
+        for step in guide.steps:
+            print(f"{step.id:<24} {step.phase:<11} {step.text}")
+    return 0
+
+
+def _guide_files(path):
+    if path.is_dir():
+        return sorted(p for p in path.glob("*.md") if p.name.lower() != "readme.md")
+    return [path]
+
+
 def cmd_profiles(args: argparse.Namespace) -> int:
     from themis_desktop.core.journal import Journal
     from themis_desktop.core.profiles import NodeEndpoint, Profile
@@ -278,6 +339,8 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_path(args)
     if args.command == "releases":
         return cmd_releases(args)
+    if args.command == "guide":
+        return cmd_guide(args)
     from themis_desktop.ui.app import run_gui
 
     return run_gui(demo=args.demo, profile=args.profile, demo_version=args.demo_version)

@@ -218,6 +218,16 @@ def load_guide(path: Path) -> Guide:
 
 
 def load_folder(folder: Path | None = None) -> list[Guide]:
-    """Every `*.md` guide of a folder (default: the bundled guides), by file name."""
+    """Every `*.md` guide of a folder (default: the bundled guides), in hop order; guides
+    without a hop (general documents) come last."""
     folder = Path(folder) if folder else guides_dir()
-    return [load_guide(p) for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md"]
+    found = [load_guide(p) for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md"]
+    return sorted(found, key=_hop_order)
+
+
+def _hop_order(guide: Guide) -> tuple:
+    hop = guide.hop
+    try:
+        return (0, *(tuple(int(x) for x in side.split(".")) for side in hop)) if hop else (1,)
+    except ValueError:
+        return (1,)
