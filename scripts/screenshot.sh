@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Screenshot the app on its demo instance under Xvfb: bash scripts/screenshot.sh OUT.png [SECONDS] [APP ARGS...]
+# THEMIS_SCREENSHOT_PAGE=versions (a page key) opens that page instead of the Overview.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-docs/screenshot.png}"; wait_s="${2:-10}"; shift $(( $# > 2 ? 2 : $# )) || true
@@ -8,6 +9,10 @@ Xvfb "$display" -screen 0 1280x820x24 >/dev/null 2>&1 &
 xvfb=$!
 home=$(mktemp -d)
 trap 'kill $app $xvfb 2>/dev/null; wait $app 2>/dev/null; rm -rf "$home"' EXIT
+if [ -n "${THEMIS_SCREENSHOT_PAGE:-}" ]; then  # the window reopens the page it was closed on
+  mkdir -p "$home/themis-desktop"
+  printf '[General]\nlast_page=%s\n' "$THEMIS_SCREENSHOT_PAGE" >"$home/themis-desktop/themis-desktop.ini"
+fi
 sleep 1
 DISPLAY="$display" THEMIS_DESKTOP_HOME="$home" XDG_CONFIG_HOME="$home" \
   .venv/bin/themis-desktop --demo "$@" >"$home/app.log" 2>&1 &
@@ -16,5 +21,5 @@ sleep "$wait_s"
 # fill the virtual screen with the window, then capture it
 DISPLAY="$display" xdotool search --name "Themis Desktop" windowsize 1280 800 windowmove 0 0 2>/dev/null || true
 sleep 1
-DISPLAY="$display" import -window root "$out"
+DISPLAY="$display" import -window root -crop 1280x800+0+0 +repage "$out"
 echo "wrote $out"

@@ -23,6 +23,7 @@ from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.connection_dialog import ConnectionDialog
 from themis_desktop.ui.pages.overview import OverviewPage
+from themis_desktop.ui.pages.version_graph import VersionGraphPage
 from themis_desktop.ui.settings import restore_window_state, save_window_state, settings
 from themis_desktop.ui.widgets.node_strip import NodeStrip
 from themis_desktop.ui.workspace import Workspace
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         overview = OverviewPage(workspace)
         overview.sig_connect_requested.connect(self.open_connection_dialog)
         self.add_page("overview", overview)
+        self.add_page("versions", VersionGraphPage(workspace))
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
 
         body = QHBoxLayout()

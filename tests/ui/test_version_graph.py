@@ -1,0 +1,282 @@
+"""The Versions page: graph, path from the server's version, hop and line notes, export."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage, QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from themis_desktop.core.profiles import NodeEndpoint, Profile
+from themis_desktop.core.upgrade_path import plan_upgrade
+from themis_desktop.core.versions import Catalogue, Release, ReleaseLine, parse_version
+from themis_desktop.ui.pages.version_graph import VersionGraphPage
+from themis_desktop.ui.widgets import graph_style as gs
+
+
+@pytest.fixture
+def catalogue():
+    return Catalogue.load()
+
+
+@pytest.fixture
+def page(qtbot, main_window):
+    main_window.show_page("versions")
+    page = main_window.pages["versions"]
+    qtbot.waitUntil(lambda: page.view.viewport().width() > 300)
+    return page
+
+
+def type_into(qtbot, edit, text):
+    """Replace a field's text as a user does, and confirm it with Enter."""
+    edit.selectAll()
+    qtbot.keyClick(edit, Qt.Key.Key_Delete)
+    qtbot.keyClicks(edit, text)
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
+def line_name(release):
+    return f"{release.line[0]}.{release.line[1]}"
+
+
+def click_scene_point(view, scene_point: QPointF):
+    view.centerOn(scene_point)
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(scene_point))
+
+
+def test_the_page_plans_from_the_oldest_up_node_to_the_target(
+    qtbot, main_window, page, start_demo_node, catalogue
+):
+    newer, older = start_demo_node("1.8.0"), start_demo_node("1.7.3")
+    nodes = (NodeEndpoint(newer.url, "n1"), NodeEndpoint(older.url, "n2"))
+    main_window.workspace.connect_profile(Profile("lab", nodes))
+    qtbot.waitUntil(lambda: page.server_version == ("1.7.3", True, 2), timeout=15_000)
+    assert page.plan is not None and page.plan.current.text == "1.7.3"
+    assert page.view.nodes[(1, 7)].current_text == "1.7.3"
+    assert "1.7.3 from lab (oldest of 2 nodes up)" in page.source_label.text()
+    assert page.from_edit.placeholderText() == "1.7.3"
+
+    for target in ("1.8", "2.4"):
+        type_into(qtbot, page.to_edit, target)
+        expected = plan_upgrade(catalogue, "1.7.3", target)
+        stops = page.view.path_stops()
+        assert stops == [(i, line_name(h.target)) for i, h in enumerate(expected.hops, 1)]
+        assert sum(edge.on_path for edge in page.view.edges.values()) == len(expected.hops)
+        assert page.view.nodes[expected.target.line].target_text == expected.target.text
+        assert f"Hops\n{len(expected.hops)}\n" in page.summary.toPlainText()
+    assert len(page.view.path_stops()) == 5  # 1.8, 1.9, 1.10, 2.0, 2.4: there is no 1.6
+
+    # a typed From overrides the server's version; clearing it goes back to the server's
+    type_into(qtbot, page.from_edit, "1.9")
+    assert page.plan.current.line == (1, 9)
+    assert "From overrides it" in page.source_label.text()
+    page.from_edit.clear()
+    assert page.plan.current.text == "1.7.3"
+
+
+def test_without_a_version_the_page_asks_for_one(page):
+    assert page.plan is None
+    assert page.view.path_stops() == []
+    assert "Type the version you run" in page.summary.toPlainText()
+    assert "Not connected" in page.source_label.text()
+    assert not page.error_label.isVisible()
+
+
+def test_clicking_an_edge_shows_that_hop_and_announces_it(qtbot, page, catalogue):
+    type_into(qtbot, page.from_edit, "1.7.0")
+    type_into(qtbot, page.to_edit, "1.9")
+    plan = plan_upgrade(catalogue, "1.7.0", "1.9")
+    assert plan.point_of_no_return == 0
+
+    edge = page.view.edges[(1, 8)]
+    with qtbot.waitSignal(page.sig_hop_activated) as blocker:
+        click_scene_point(page.view, edge.anchor())
+    assert blocker.args[0] == plan.hops[0]
+    assert page.panel.hop == plan.hops[0]
+    text = page.panel.toPlainText()
+    assert f"Hop 1 of 2: {plan.hops[0].title}" in text
+    assert "Point of no return" in text
+    assert "restore the backup taken before the hop" in text
+
+    # an edge off the path shows the sequential hop between the two lines' latest releases
+    with qtbot.waitSignal(page.sig_hop_activated) as blocker:
+        click_scene_point(page.view, page.view.edges[(1, 3)].anchor())
+    hop = blocker.args[0]
+    assert (hop.source.line, hop.target.line) == ((1, 2), (1, 3))
+    assert "Not a stop of the planned path" in page.panel.toPlainText()
+    assert len(hop.breaking_changes) == len(catalogue.line((1, 3)).breaking_changes)
+
+
+def test_clicking_a_line_shows_its_release_notes(qtbot, page, catalogue):
+    node = page.view.nodes[(1, 8)]
+    click_scene_point(page.view, node.box().center())
+    line = catalogue.line((1, 8))
+    assert page.panel.line == line and page.view.selected == (1, 8)
+    text = page.panel.toPlainText()
+    assert line.summary in text
+    for release in line.releases:
+        assert f"{release.text} · {release.date}" in text
+    for sentence in line.breaking_changes:
+        assert sentence in text
+    assert "Releases" in text
+
+
+def test_arrow_keys_move_the_selection_and_enter_opens_it(qtbot, page):
+    type_into(qtbot, page.from_edit, "1.4.2")
+    view = page.view
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.selected == (1, 4)  # the first key press starts at the current line
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.selected == (1, 5)
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert view.selected == (1, 3)
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    below = view.selected
+    assert view.nodes[below].pos().y() > view.nodes[(1, 3)].pos().y()
+    qtbot.keyClick(view, Qt.Key.Key_Up)
+    assert view.selected[0] == 1 and view.nodes[view.selected].pos().y() < (
+        view.nodes[below].pos().y()
+    )
+    with qtbot.waitSignal(view.sig_line_activated) as blocker:
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert blocker.args[0].key == view.selected
+    assert page.panel.line.key == view.selected
+
+
+def test_zoom_with_keys_and_ctrl_wheel_then_fit(qtbot, page):
+    view = page.view
+    view.fit_to_view()
+    fitted = view.transform().m11()
+    qtbot.keyClick(view, Qt.Key.Key_Plus)
+    assert view.transform().m11() == pytest.approx(fitted * 1.25)
+    assert not view.auto_fit
+    centre = QPointF(view.viewport().rect().center())
+    wheel = QWheelEvent(
+        centre,
+        QPointF(view.viewport().mapToGlobal(centre.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.ControlModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.viewport(), wheel)
+    assert view.transform().m11() == pytest.approx(fitted * 1.25 * 1.15)
+    qtbot.keyClick(view, Qt.Key.Key_F)
+    assert view.auto_fit and view.transform().m11() == pytest.approx(fitted)
+    shown = view.mapFromScene(view.sceneRect()).boundingRect()
+    assert view.viewport().rect().adjusted(-2, -2, 2, 2).contains(shown)
+
+
+def test_export_writes_a_valid_png_and_svg(qtbot, page, tmp_path):
+    type_into(qtbot, page.from_edit, "1.7.0")
+    png = page.export_png(tmp_path / "graph.png")
+    data = png.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 20_000
+    image = QImage(str(png))
+    assert not image.isNull()
+    assert image.width() >= page.view.sceneRect().width()
+
+    svg = page.export_svg(tmp_path / "graph.svg")
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    assert "2.4" in svg.read_text(encoding="utf-8")  # the line names are text, not pixels
+
+    with pytest.raises(OSError):
+        page.export_svg(tmp_path / "missing" / "graph.svg")
+
+
+def test_skip_level_draws_one_dashed_red_edge_and_lists_the_conditions(qtbot, page, catalogue):
+    type_into(qtbot, page.from_edit, "1.5.0")
+    type_into(qtbot, page.to_edit, "2.0")
+    page.skip_check.setChecked(True)
+    (edge,) = page.view.overlays
+    assert edge.kind == "skip-level"
+    assert edge.pen().style() == Qt.PenStyle.CustomDashLine and edge.pen().color() == gs.RED
+    assert not any(e.on_path for e in page.view.edges.values())
+    assert page.view.path_stops() == [(1, "2.0")]
+    text = page.summary.toPlainText()
+    plan = plan_upgrade(catalogue, "1.5.0", "2.0", skip_level=True)
+    assert "not recommended" in text
+    for condition in plan.conditions:
+        assert condition in text
+    with qtbot.waitSignal(page.sig_hop_activated) as blocker:
+        click_scene_point(page.view, edge.anchor())
+    assert blocker.args[0].kind == "skip-level"
+
+    page.skip_check.setChecked(False)
+    assert page.view.overlays == []
+    assert len(page.view.path_stops()) == len(plan_upgrade(catalogue, "1.5.0", "2.0").hops)
+
+
+def test_a_patch_upgrade_is_a_loop_on_its_line(qtbot, page):
+    type_into(qtbot, page.from_edit, "1.3.0")
+    type_into(qtbot, page.to_edit, "1.3.4")
+    (edge,) = page.view.overlays
+    assert edge.kind == "patch"
+    assert page.view.path_stops() == [(1, "1.3")]
+    assert page.view.nodes[(1, 3)].current_text == "1.3.0"
+
+
+def test_a_downgrade_shows_the_rollback_message(qtbot, page):
+    type_into(qtbot, page.from_edit, "2.0")
+    type_into(qtbot, page.to_edit, "1.8")
+    assert page.plan is None and page.view.path_stops() == []
+    assert page.error_label.isVisible()
+    assert "that is a rollback; see the rollback procedure" in page.error_label.text()
+    assert "restore the backup" in page.error_label.text()
+    assert page.view.nodes[(2, 0)].current_text and page.view.nodes[(1, 8)].target_text
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "message"),
+    [
+        ("from_edit", "1.x.y", "From: '1.x.y' is not a version number"),
+        ("to_edit", "3.1", "To: ThemisDB 3.1 is not in the release catalogue"),
+    ],
+)
+def test_a_bad_version_shows_the_error_in_the_page(qtbot, page, field, text, message):
+    type_into(qtbot, page.from_edit, "1.7.0")
+    type_into(qtbot, getattr(page, field), text)
+    assert page.error_label.isVisible()
+    assert message in page.error_label.text()
+    assert page.plan is None and "No plan" in page.summary.toPlainText()
+    type_into(qtbot, getattr(page, field), "1.8")
+    assert not page.error_label.isVisible() and page.plan is not None
+
+
+def synthetic_catalogue(majors: int = 3, minors: int = 15) -> Catalogue:
+    lines = []
+    for major in range(1, majors + 1):
+        for minor in range(minors):
+            text = f"{major}.{minor}.0"
+            release = Release(text, parse_version(text), "2026-01", "low")
+            lines.append(ReleaseLine(f"{major}.{minor}", f"Line {major}.{minor}", (release,)))
+    return Catalogue(tuple(lines))
+
+
+def test_a_catalogue_of_45_lines_wraps_into_rows_without_overlaps(qtbot, main_window):
+    page = VersionGraphPage(main_window.workspace, catalogue=synthetic_catalogue())
+    qtbot.addWidget(page)
+    page.resize(1100, 700)
+    page.show()
+    qtbot.waitExposed(page)
+    view = page.view
+    view.fit_to_view()
+    boxes = [node.box() for node in view.nodes.values()]
+    assert len(boxes) == 45
+    assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    columns = {round(box.left()) for box in boxes}
+    assert 2 <= len(columns) == view.columns < 15
+    rows_of_major_2 = {round(n.box().top()) for k, n in view.nodes.items() if k[0] == 2}
+    rows_of_major_1 = {round(n.box().top()) for k, n in view.nodes.items() if k[0] == 1}
+    assert min(rows_of_major_2) > max(rows_of_major_1)  # each major starts a new row
+    type_into(qtbot, page.from_edit, "1.2")
+    type_into(qtbot, page.to_edit, "3.14")
+    assert len(page.view.path_stops()) == 42
