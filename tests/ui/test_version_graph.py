@@ -68,6 +68,10 @@ def test_the_page_plans_from_the_oldest_up_node_to_the_target(
         assert page.view.nodes[expected.target.line].target_text == expected.target.text
         assert f"Hops\n{len(expected.hops)}\n" in page.summary.toPlainText()
     assert len(page.view.path_stops()) == 5  # 1.8, 1.9, 1.10, 2.0, 2.4: there is no 1.6
+    summary = page.summary.toPlainText()
+    assert "Rolling: none for the cluster; one node at a time" in summary
+    assert "this profile has one node" not in summary  # it has two
+    assert "How long a hop takes is not known" in summary
 
     # a typed From overrides the server's version; clearing it goes back to the server's
     type_into(qtbot, page.from_edit, "1.9")
@@ -280,3 +284,18 @@ def test_a_catalogue_of_45_lines_wraps_into_rows_without_overlaps(qtbot, main_wi
     type_into(qtbot, page.from_edit, "1.2")
     type_into(qtbot, page.to_edit, "3.14")
     assert len(page.view.path_stops()) == 42
+
+
+def test_ctrl_plus_and_minus_zoom_anywhere_in_the_page(qtbot, page):
+    main = page.window()
+    main.activateWindow()
+    qtbot.waitUntil(main.isActiveWindow)
+    page.to_edit.setFocus()
+    qtbot.waitUntil(page.to_edit.hasFocus)
+    page.view.fit_to_view()
+    fitted = page.view.transform().m11()
+    qtbot.keyClick(page.to_edit, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert page.view.transform().m11() == pytest.approx(fitted * 1.25)
+    qtbot.keyClick(page.to_edit, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert page.view.transform().m11() == pytest.approx(fitted)
+    assert page.to_edit.text() == "latest"  # the field did not take the keys

@@ -54,7 +54,7 @@ class VersionGraphPage(QWidget):
         self.catalogue = catalogue
         self.plan: Plan | None = None
         self.server_version: tuple[str, bool, int] | None = None  # text, exact, nodes up
-        self._inputs: tuple[str, str, bool] | None = None
+        self._inputs: tuple[str, str, bool, int | None] | None = None
         self._panel_follows_plan = True  # until the user opens a line or a hop
 
         self.source_label = QLabel("", objectName="muted")
@@ -143,8 +143,9 @@ class VersionGraphPage(QWidget):
         typed = self.from_edit.text().strip()
         from_text = typed or (self.server_version[0] if self.server_version else "")
         to_text = self.to_edit.text().strip() or "latest"
-        inputs = (from_text, to_text, self.skip_check.isChecked())
-        if inputs == self._inputs:
+        nodes = len(self.workspace.profile.nodes) if self.workspace.profile else None
+        inputs = (from_text, to_text, self.skip_check.isChecked(), nodes)
+        if inputs == self._inputs:  # nothing to redraw
             return
         self._inputs = inputs
         errors: list[str] = [self.load_error] if self.load_error else []
@@ -169,7 +170,6 @@ class VersionGraphPage(QWidget):
         self.view.show_plan(current, target, plan)
         self.error_label.setText("\n".join(errors))
         self.error_label.setVisible(bool(errors))
-        nodes = len(self.workspace.profile.nodes) if self.workspace.profile else None
         if self._panel_follows_plan:
             if plan and plan.hops:
                 self.panel.show_hop(plan.hops[0], 1, len(plan.hops), plan.point_of_no_return == 0)
