@@ -252,3 +252,22 @@ def test_combined_guide_merges_duplicates_and_names_missing_hops():
     markdown = skip.markdown()
     assert markdown.startswith("# Upgrade 1.7.0 → 1.9.1 (skip-level)")
     assert "- [ ] Install 1.9.1. *(1.8→1.9)*" in markdown
+
+
+def test_the_best_practices_document_has_before_during_after_steps():
+    from themis_desktop.core.guides import load_folder
+
+    general = next(g for g in load_folder() if g.meta.get("kind") == "best-practices")
+    assert general.findings == () and general.hop is None
+    assert {s.phase for s in general.steps} == {"pre-checks", "upgrade", "validation"}
+    assert any("48 hours" in s.text for s in general.steps if s.phase == "validation")
+
+
+def test_every_bundled_guide_follows_the_template():
+    from themis_desktop.core.guides import load_folder
+
+    guides = load_folder()
+    assert len(guides) == 12
+    assert [str(f) for g in guides for f in g.findings] == []
+    complete = {g.hop for g in guides if g.status == "complete" and g.hop}
+    assert complete == {("1.3", "1.4"), ("1.7", "1.8")}

@@ -54,7 +54,7 @@ def test_unreachable_node_is_down_with_the_reason_and_the_event_is_journaled(qtb
 def test_a_hung_node_does_not_freeze_the_window(qtbot, main_window):
     with silent_listener() as url:
         main_window.workspace.connect_profile(Profile("hung", (NodeEndpoint(url, "hung"),)))
-        assert main_window.workspace.tasks.busy == 1  # a poll is waiting on the hung node
+        assert main_window.workspace.polls_in_flight == 1  # a poll waits on the hung node
         longest = 0.0
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:

@@ -32,6 +32,7 @@ _PHASE_WORDS = (  # how a phase heading names itself, checked in this order
     ("upgrade", "upgrade"),
     ("upgrade", "migration steps"),
 )
+_GENERAL_PHASES = {"before": "pre-checks", "during": "upgrade", "after": "validation"}
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s+(?:\[([ xX])\]\s+)?(.*)$")
@@ -141,11 +142,16 @@ def step_id(phase: str, text: str) -> str:
 
 
 def extract_steps(
-    text: str, headings: list[Heading], first_line: int = 1, hop: str = ""
+    text: str,
+    headings: list[Heading],
+    first_line: int = 1,
+    hop: str = "",
+    best_practices: bool = False,
 ) -> list[Step]:
-    """The list items under the phase headings of the Step-by-Step section."""
+    """The list items under the phase headings of the Step-by-Step section; for the
+    best-practices document, under its Before / During / After Migration sections."""
     lines = text.splitlines()
-    section = _step_section(headings)
+    section = (0, 10**9) if best_practices else _step_section(headings)
     if section is None:
         return []
     start, end = section
@@ -161,7 +167,14 @@ def extract_steps(
         heading = None if in_fence else _HEADING.match(line)
         if heading:
             current = None
-            phase = phase_of(heading[2]) if len(heading[1]) >= 3 else None
+            if best_practices:
+                phase = (
+                    _GENERAL_PHASES.get(heading[2].split()[0].lower())
+                    if len(heading[1]) == 2
+                    else None
+                )
+            else:
+                phase = phase_of(heading[2]) if len(heading[1]) >= 3 else None
             continue
         item = None if in_fence or line[:1] in (" ", "\t") else _ITEM.match(line)
         if item and phase:
@@ -204,7 +217,8 @@ def parse_guide(raw: str, path: Path | None = None) -> Guide:
     meta, text, first, meta_error = split_front_matter(raw)
     headings = headings_of(text, first)
     hop = "→".join(map(str, (meta.get("from"), meta.get("to")))) if meta.get("from") else ""
-    steps = extract_steps(text, headings, first, hop)
+    general = meta.get("kind") == "best-practices"
+    steps = extract_steps(text, headings, first, hop, best_practices=general)
     findings = validate(text, first, headings, steps, meta, meta_error, path)
     return Guide(path, text, meta, first, tuple(headings), tuple(steps), tuple(findings))
 

@@ -22,6 +22,7 @@ from themis_desktop import __version__
 from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.connection_dialog import ConnectionDialog
+from themis_desktop.ui.pages.guides import GuidesPage
 from themis_desktop.ui.pages.overview import OverviewPage
 from themis_desktop.ui.pages.version_graph import VersionGraphPage
 from themis_desktop.ui.settings import restore_window_state, save_window_state, settings
@@ -49,7 +50,11 @@ class MainWindow(QMainWindow):
         overview = OverviewPage(workspace)
         overview.sig_connect_requested.connect(self.open_connection_dialog)
         self.add_page("overview", overview)
-        self.add_page("versions", VersionGraphPage(workspace))
+        versions = VersionGraphPage(workspace)
+        versions.sig_plan_changed.connect(workspace.set_plan)  # the path the guides follow
+        workspace.set_plan(versions.plan)
+        self.add_page("versions", versions)
+        self.add_page("guides", GuidesPage(workspace))
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
 
         body = QHBoxLayout()
@@ -187,6 +192,12 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         if not restore_window_state(self, WINDOW_KEY):
             self.resize(1180, 760)
+        session = settings().value("session_id")
+        if session not in (None, ""):
+            self.workspace.set_session(int(session))
+        self.workspace.sig_session_changed.connect(
+            lambda sid: settings().setValue("session_id", "" if sid is None else sid)
+        )
         last = settings().value("last_page", "overview")
         self.show_page(last if last in self.pages else "overview")
 

@@ -9,6 +9,7 @@ from themis_desktop.core.node_status import NodeStatus, poll_node
 from themis_desktop.core.profiles import Profile
 from themis_desktop.core.secrets import TokenStore
 from themis_desktop.core.server import ThemisClient
+from themis_desktop.core.upgrade_path import Plan
 from themis_desktop.ui.tasks import TaskManager
 
 POLL_INTERVAL_MS = 2000
@@ -21,6 +22,8 @@ class Workspace(QObject):
     sig_profile_changed = Signal(object)  # Profile | None
     sig_node_status = Signal(int, object)  # node index, NodeStatus
     sig_message = Signal(str)
+    sig_plan_changed = Signal(object)  # Plan | None: the upgrade path being prepared
+    sig_session_changed = Signal(object)  # int | None: the upgrade session's journal id
 
     def __init__(
         self,
@@ -33,6 +36,8 @@ class Workspace(QObject):
         self.tasks = tasks
         self.tokens = tokens
         self.profile: Profile | None = None
+        self.plan: Plan | None = None
+        self.session_id: int | None = None
         self.statuses: list[NodeStatus | None] = []
         self._clients: list[ThemisClient] = []
         self._retired: dict[int, list[ThemisClient]] = {}  # by generation, until idle
@@ -62,6 +67,22 @@ class Workspace(QObject):
         else:
             self._timer.stop()
         self.sig_profile_changed.emit(profile)
+
+    @property
+    def polls_in_flight(self) -> int:
+        """Polls of the connected profile still waiting for their answer."""
+        return sum(g == self._generation for g, _ in self._in_flight)
+
+    def set_plan(self, plan: Plan | None) -> None:
+        """The upgrade path other pages (guides, checklist) follow."""
+        self.plan = plan
+        self.sig_plan_changed.emit(plan)
+
+    def set_session(self, session_id: int | None) -> None:
+        """The upgrade session whose checklist and events the pages show."""
+        if session_id != self.session_id:
+            self.session_id = session_id
+            self.sig_session_changed.emit(session_id)
 
     def poll_now(self) -> None:
         if not self.profile:

@@ -1,0 +1,116 @@
+"""A rendered guide: table of contents, find bar, zoom, copy buttons, PDF export."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QTextDocument
+from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from themis_desktop.core.guide_render import PAGE_STYLE, Rendered
+
+
+class GuideView(QWidget):
+    """Shows one `Rendered` guide; `show_rendered` replaces it."""
+
+    sig_copied = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rendered: Rendered | None = None
+        self.title = ""
+        self.toc = QComboBox()
+        self.toc.setToolTip("Jump to a section")
+        self.toc.activated.connect(self._on_toc_activated)
+        self.browser = QTextBrowser()
+        self.browser.setOpenLinks(False)
+        self.browser.anchorClicked.connect(self._on_browser_anchor)
+        self.browser.document().setDefaultStyleSheet(PAGE_STYLE)
+        self.find = QLineEdit(placeholderText="Find in guide (Ctrl+F, Enter for next)")
+        self.find.returnPressed.connect(self.find_next)
+        self.find_status = QLabel("", objectName="muted")
+        zoom_in, zoom_out = QPushButton("A+"), QPushButton("A−")
+        zoom_in.setToolTip("Larger text (Ctrl++)")
+        zoom_out.setToolTip("Smaller text (Ctrl+-)")
+        zoom_in.clicked.connect(lambda: self.browser.zoomIn(1))
+        zoom_out.clicked.connect(lambda: self.browser.zoomOut(1))
+
+        top = QHBoxLayout()
+        top.addWidget(self.toc, 2)
+        top.addWidget(self.find, 2)
+        top.addWidget(self.find_status)
+        top.addWidget(zoom_out)
+        top.addWidget(zoom_in)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.browser, 1)
+        for keys, slot in (
+            (QKeySequence.StandardKey.Find, self._focus_find),
+            (QKeySequence.StandardKey.ZoomIn, lambda: self.browser.zoomIn(1)),
+            (QKeySequence.StandardKey.ZoomOut, lambda: self.browser.zoomOut(1)),
+            (QKeySequence.StandardKey.FindNext, self.find_next),
+        ):
+            QShortcut(QKeySequence(keys), self, activated=slot)
+
+    def show_rendered(self, rendered: Rendered, title: str) -> None:
+        self.rendered, self.title = rendered, title
+        self.browser.setHtml(rendered.html)
+        self.toc.blockSignals(True)
+        self.toc.clear()
+        for entry in rendered.toc:
+            self.toc.addItem("    " * (entry.level - 1) + entry.title, entry.anchor)
+        self.toc.blockSignals(False)
+
+    def show_message(self, text: str) -> None:
+        self.rendered, self.title = None, ""
+        self.toc.clear()
+        self.browser.setPlainText(text)
+
+    def find_next(self) -> bool:
+        """Find the next match of the find bar's text, wrapping around once."""
+        text = self.find.text()
+        if not text:
+            return False
+        found = self.browser.find(text)
+        if not found:
+            self.browser.moveCursor(self.browser.textCursor().MoveOperation.Start)
+            found = self.browser.find(text)
+        self.find_status.setText("" if found else "not found")
+        return found
+
+    def export_pdf(self, path: str) -> None:
+        """Print the guide to a PDF file (Qt's own PDF writer)."""
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(path)
+        printer.setDocName(self.title)
+        document = QTextDocument()
+        document.setDefaultStyleSheet(PAGE_STYLE)
+        document.setHtml(self.browser.toHtml())
+        document.print_(printer)
+
+    def _focus_find(self) -> None:
+        self.find.setFocus()
+        self.find.selectAll()
+
+    def _on_toc_activated(self, index: int) -> None:
+        self.browser.scrollToAnchor(self.toc.itemData(index))
+
+    def _on_browser_anchor(self, url: QUrl) -> None:
+        if url.scheme() == "copy" and self.rendered:
+            index = int(url.path() or 0)
+            if index < len(self.rendered.code_blocks):
+                QGuiApplication.clipboard().setText(self.rendered.code_blocks[index])
+                self.sig_copied.emit(self.rendered.code_blocks[index])
+        elif url.hasFragment() and not url.path():
+            self.browser.scrollToAnchor(url.fragment())
