@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 import markdown
+import pygments
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import TextLexer, get_lexer_by_name
+from pygments.util import ClassNotFound
 
 from themis_desktop.core.guides import Guide
 
@@ -75,24 +81,32 @@ class _Safety(Extension):
         md.treeprocessors.register(_SafeLinks(md), "safe_links", 0)
 
 
+@functools.lru_cache(maxsize=64)
+def _lexer(language: str) -> Lexer:
+    try:
+        return get_lexer_by_name(language or "text")
+    except ClassNotFound:
+        return TextLexer()
+
+
+@functools.lru_cache(maxsize=1)
+def _formatter() -> HtmlFormatter:
+    # inline styles: QTextBrowser knows no Pygments CSS classes. Built once: its style
+    # table is the costly part of highlighting many small blocks.
+    return HtmlFormatter(noclasses=True, style="friendly", cssclass="highlight")
+
+
+def _highlight(source: str, language: str, *_: object, **__: object) -> str:
+    """superfences' formatter for every fence: Pygments with a cached lexer and formatter."""
+    return pygments.highlight(source, _lexer(language), _formatter())
+
+
 def _markdown() -> markdown.Markdown:
+    fences = [{"name": "*", "class": "highlight", "format": _highlight}]
     return markdown.Markdown(
-        extensions=[
-            "tables",
-            "pymdownx.highlight",
-            "pymdownx.superfences",
-            "toc",
-            "admonition",
-            "sane_lists",
-            _Safety(),
-        ],
+        extensions=["tables", "pymdownx.superfences", "toc", "admonition", "sane_lists", _Safety()],
         extension_configs={
-            # inline styles: QTextBrowser has no stylesheet classes for Pygments
-            "pymdownx.highlight": {
-                "noclasses": True,
-                "pygments_style": "friendly",
-                "guess_lang": False,
-            },
+            "pymdownx.superfences": {"custom_fences": fences},
             "toc": {"permalink": False},
         },
         output_format="html",
@@ -137,6 +151,10 @@ def render_markdown(text: str) -> Rendered:
     """Markdown → safe HTML with a table of contents and copy links for code blocks."""
     md = _markdown()
     text = _separate_blocks(text)
+    return _render(md, text)
+
+
+def _render(md: markdown.Markdown, text: str) -> Rendered:
     text = _CHECKBOX.sub(lambda m: m[1] + ("☑ " if m[2].strip() else "☐ "), text)
     body = md.convert(text)
     body = _TABLE.sub('<table border="1" cellspacing="0" cellpadding="5">', body)
