@@ -8,7 +8,7 @@ display=":$(( 90 + RANDOM % 9 ))"
 Xvfb "$display" -screen 0 1280x820x24 >/dev/null 2>&1 &
 xvfb=$!
 home=$(mktemp -d)
-trap 'kill $app $xvfb 2>/dev/null; wait $app 2>/dev/null; rm -rf "$home"' EXIT
+trap 'set +e; kill $app $xvfb 2>/dev/null; wait $app 2>/dev/null; rm -rf "$home"; true' EXIT
 if [ -n "${THEMIS_SCREENSHOT_PAGE:-}" ]; then  # the window reopens the page it was closed on
   mkdir -p "$home/themis-desktop"
   printf '[General]\nlast_page=%s\n' "$THEMIS_SCREENSHOT_PAGE" >"$home/themis-desktop/themis-desktop.ini"

@@ -62,7 +62,8 @@ class PlanSummary(QTextBrowser):
             parts.append(
                 "<table cellspacing='0' cellpadding='2'>"
                 f"<tr><td>Hops</td><td><b>{len(hops)}</b>{kind}</td></tr>"
-                f"<tr><td>Guides missing</td><td>{_count(missing)} of {needing}</td></tr>"
+                "<tr><td>Upstream guides missing&nbsp;</td>"
+                f"<td>{_count(missing)} of {needing}</td></tr>"
                 f"<tr><td>Breaking changes&nbsp;</td><td>{_count(plan.breaking_changes)} on the "
                 "way</td></tr></table>"
             )
