@@ -1,0 +1,291 @@
+"""Backups: byte-identical round trips, damage named, hostile archives refused, no half files."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+
+import pytest
+import zstandard
+
+from themis_desktop.core.backup import BackupCancelled, backup_files
+from themis_desktop.core.backup_format import BackupError, Manifest
+from themis_desktop.core.restore import quick_verify, restore, verify
+
+
+@pytest.fixture
+def node_files(tmp_path):
+    """A small RocksDB-like data dir, a config file and a vector index folder."""
+    data = tmp_path / "node" / "data"
+    data.mkdir(parents=True)
+    for i in range(5):
+        (data / f"00001{i}.sst").write_bytes(os.urandom(50_000) + b"key=value;" * 20_000)
+    (data / "CURRENT").write_text("MANIFEST-000005\n")
+    (data / "MANIFEST-000005").write_bytes(b"\x01\x02" * 100)
+    (data / "empty.log").write_bytes(b"")
+    (data / "sub").mkdir()
+    (data / "sub" / "deep.txt").write_text("deep")
+    os.chmod(data / "CURRENT", 0o600)
+    os.utime(data / "CURRENT", (1_700_000_000, 1_700_000_000))
+    config = tmp_path / "node" / "config.yaml"
+    config.write_text("storage:\n  rocksdb_path: /var/lib/themisdb\n")
+    vectors = tmp_path / "node" / "vector_index"
+    vectors.mkdir()
+    (vectors / "index.hnsw").write_bytes(b"\x00" * 4096)
+    return data, config, vectors
+
+
+def _backup(tmp_path, node_files, **kwargs):
+    data, config, vectors = node_files
+    return backup_files(
+        tmp_path / "backups", "node-1", "1.7.0", data, [config], {"vector_index": vectors}, **kwargs
+    )
+
+
+def _tree(root):
+    return {
+        p.relative_to(root).as_posix(): (
+            p.read_bytes(),
+            p.stat().st_mode & 0o7777,
+            int(p.stat().st_mtime),
+        )
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_round_trip_is_byte_identical_with_modes_and_mtimes(tmp_path, node_files):
+    data, config, _ = node_files
+    result = _backup(tmp_path, node_files)
+    assert result.archive.name.startswith("themis-node-1-1.7.0-") and result.size > 0
+    assert result.manifest.files[0].path == "data"
+    assert verify(result.archive).ok
+    before, config_before = _tree(data), config.read_bytes()
+    (data / "000010.sst").write_bytes(b"changed after the backup")
+    config.write_text("changed")
+    outcome = restore(result.archive, data, config.parent)
+    assert _tree(data) == before
+    assert config.read_bytes() == config_before
+    assert outcome.kept is not None and (outcome.kept / "000010.sst").read_bytes() == (
+        b"changed after the backup"
+    )
+    assert outcome.configs[str(config)].read_text() == "changed"
+
+
+def test_the_manifest_is_the_first_member_and_beside_the_archive(tmp_path, node_files):
+    result = _backup(tmp_path, node_files)
+    reader = zstandard.ZstdDecompressor().stream_reader(
+        open(result.archive, "rb"), read_across_frames=True
+    )
+    with tarfile.open(fileobj=reader, mode="r|") as tar:
+        first = tar.next()
+        manifest = Manifest.from_json(tar.extractfile(first).read())
+    assert first.name == "MANIFEST.json"
+    assert manifest.node == "node-1" and manifest.themis_version == "1.7.0"
+    assert {f.path for f in manifest.files} >= {
+        "data/CURRENT",
+        "config/config.yaml",
+        "vector_index/index.hnsw",
+    }
+    assert all(len(f.sha256) == 64 for f in manifest.files if f.type == "file")
+    assert manifest.sources["data"].endswith("node/data")
+    sidecar = result.archive.with_name(result.archive.name + ".manifest.json")
+    assert sidecar.is_file() and quick_verify(result.archive).ok
+
+
+def test_the_archive_reads_with_standard_tools(tmp_path, node_files):
+    result = _backup(tmp_path, node_files)
+    listing = subprocess.run(
+        f"zstd -dc '{result.archive}' | tar -tf -",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert listing[0] == "MANIFEST.json" and "data/CURRENT" in listing
+
+
+def test_a_flipped_byte_is_detected_and_named(tmp_path, node_files):
+    result = _backup(tmp_path, node_files)
+    raw = bytearray(result.archive.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    result.archive.write_bytes(bytes(raw))
+    report = verify(result.archive)
+    assert not report.ok and report.problems
+    assert not quick_verify(result.archive).ok
+
+
+def test_a_changed_file_inside_a_valid_archive_is_named(tmp_path, node_files):
+    result = _backup(tmp_path, node_files)
+    rewritten = _rewrite(result.archive, {"data/sub/deep.txt": b"DEEP"})
+    report = verify(rewritten)
+    assert any(
+        "data/sub/deep.txt: content changed" in p or "data/sub/deep.txt:" in p
+        for p in report.problems
+    ), report.problems
+
+
+def test_missing_and_extra_files_are_named(tmp_path, node_files):
+    result = _backup(tmp_path, node_files)
+    rewritten = _rewrite(result.archive, {"data/CURRENT": None, "data/intruder": b"x"})
+    problems = verify(rewritten).problems
+    assert "missing file: data/CURRENT" in problems
+    assert "extra file not in the manifest: data/intruder" in problems
+
+
+def test_a_truncated_archive_is_detected(tmp_path, node_files):
+    result = _backup(tmp_path, node_files)
+    raw = result.archive.read_bytes()
+    result.archive.write_bytes(raw[: len(raw) * 2 // 3])
+    report = verify(result.archive)
+    assert not report.ok
+    assert any("truncated" in p or "missing" in p for p in report.problems)
+
+
+def test_restore_of_a_damaged_archive_changes_nothing(tmp_path, node_files):
+    data = node_files[0]
+    result = _backup(tmp_path, node_files)
+    raw = result.archive.read_bytes()
+    result.archive.write_bytes(raw[: len(raw) * 2 // 3])
+    before = _tree(data)
+    with pytest.raises(BackupError, match="nothing was changed"):
+        restore(result.archive, data)
+    assert _tree(data) == before
+    assert not list(data.parent.glob(".data.restore-*"))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "link"),
+    [
+        ("../evil", tarfile.REGTYPE, ""),
+        ("/etc/evil", tarfile.REGTYPE, ""),
+        ("data/escape", tarfile.SYMTYPE, "../../.."),
+        ("data/dev", tarfile.CHRTYPE, ""),
+        ("data/fifo", tarfile.FIFOTYPE, ""),
+        ("data/hard", tarfile.LNKTYPE, "data/CURRENT"),
+    ],
+)
+def test_hostile_archives_are_refused_before_writing_outside(
+    tmp_path, node_files, name, kind, link
+):
+    result = _backup(tmp_path, node_files)
+    hostile = _rewrite(result.archive, {}, extra_member=(name, kind, link))
+    target = tmp_path / "restore-here" / "data"
+    with pytest.raises(BackupError, match="refused"):
+        restore(hostile, target)
+    assert not (tmp_path / "evil").exists() and not target.exists()
+    assert not list((tmp_path / "restore-here").glob(".*"))
+
+
+def test_restore_onto_a_running_node_is_refused(tmp_path, node_files, start_demo_node):
+    node = start_demo_node("1.7.3")
+    result = _backup(tmp_path, node_files)
+    with pytest.raises(BackupError, match="is running"):
+        restore(result.archive, node.data_path, node_url=node.url)
+
+
+def test_a_full_disk_leaves_no_partial_archive(tmp_path, node_files, monkeypatch):
+    import themis_desktop.core.backup as backup_module
+
+    written = {"n": 0}
+    real = backup_module._stream
+
+    def filling_stream(out, *args):
+        class FullDisk:
+            def write(self, data):
+                written["n"] += len(data)
+                if written["n"] > 100_000:
+                    raise OSError(28, "No space left on device")
+                return out.write(data)
+
+            def __getattr__(self, name):
+                return getattr(out, name)
+
+        return real(FullDisk(), *args)
+
+    monkeypatch.setattr(backup_module, "_stream", filling_stream)
+    with pytest.raises(BackupError, match="disk holding .* is full"):
+        _backup(tmp_path, node_files)
+    assert list((tmp_path / "backups").iterdir()) == []
+
+
+def test_not_enough_free_space_is_said_before_starting(tmp_path, node_files, monkeypatch):
+    import shutil as shutil_module
+
+    monkeypatch.setattr(
+        shutil_module, "disk_usage", lambda _: shutil_module._ntuple_diskusage(10, 10, 1)
+    )
+    with pytest.raises(BackupError, match="Not enough free space"):
+        _backup(tmp_path, node_files)
+
+
+def test_cancel_leaves_nothing(tmp_path, node_files):
+    cancelled = threading.Event()
+
+    def progress(done, total):
+        if done > 60_000:
+            cancelled.set()
+
+    with pytest.raises(BackupCancelled):
+        _backup(tmp_path, node_files, progress=progress, cancelled=cancelled)
+    assert list((tmp_path / "backups").iterdir()) == []
+
+
+def test_a_killed_backup_leaves_no_archive_that_looks_complete(tmp_path):
+    data = tmp_path / "big"
+    data.mkdir()
+    for i in range(40):
+        (data / f"{i:06d}.sst").write_bytes(os.urandom(2 << 20))
+    out = tmp_path / "out"
+    code = (
+        "import sys; from pathlib import Path;"
+        "from themis_desktop.core.backup import backup_files;"
+        f"backup_files(Path({str(out)!r}), 'n', '1.7.0', Path({str(data)!r}))"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not list(out.glob(".*.partial")):
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert not list(out.glob("*.tar.zst"))  # only the hidden .partial remains
+    for partial in out.glob(".*.partial"):
+        assert not verify(partial).ok
+
+
+def _rewrite(archive, changes, extra_member=None):
+    """A copy of `archive` re-packed with members changed, removed (None) or added."""
+    reader = zstandard.ZstdDecompressor().stream_reader(
+        open(archive, "rb"), read_across_frames=True
+    )
+    buffer = io.BytesIO()
+    with (
+        tarfile.open(fileobj=reader, mode="r|") as src,
+        tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as dst,
+    ):
+        for member in src:
+            content = src.extractfile(member).read() if member.isfile() else None
+            if member.name in changes:
+                content = changes.pop(member.name)
+                if content is None:
+                    continue
+                member.size = len(content)
+            dst.addfile(member, io.BytesIO(content) if content is not None else None)
+        for name, content in changes.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            dst.addfile(info, io.BytesIO(content))
+        if extra_member:
+            name, kind, link = extra_member
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, link
+            dst.addfile(info)
+    out = archive.with_name("rewritten.tar.zst")
+    out.write_bytes(zstandard.ZstdCompressor().compress(buffer.getvalue()))
+    return out

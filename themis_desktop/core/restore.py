@@ -1,0 +1,257 @@
+"""Verify a backup archive, and restore it without ever destroying data first.
+
+Restore unpacks into a staging folder beside the target, checks every file against the
+manifest, and only then swaps: the current data moves to `<dir>.pre-restore-<UTC>` (kept
+until the user discards it) and the staged data takes its place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import zstandard
+
+from themis_desktop.core.backup import CHUNK, BackupCancelled, Progress, file_sha256
+from themis_desktop.core.backup_format import (
+    MANIFEST_NAME,
+    BackupError,
+    Manifest,
+    UnsafeArchive,
+    check_member,
+)
+
+
+@dataclass
+class VerifyReport:
+    archive: Path
+    manifest: Manifest | None = None
+    problems: list[str] = field(default_factory=list)
+    files_checked: int = 0
+    bytes_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.manifest is not None
+
+
+def read_sidecar(archive: Path) -> dict:
+    sidecar = archive.with_name(archive.name + ".manifest.json")
+    try:
+        return json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def quick_verify(archive: Path, expected_sha256: str | None = None) -> VerifyReport:
+    """Only the archive's own checksum (from the catalogue or the sidecar manifest)."""
+    report = VerifyReport(archive)
+    sidecar = read_sidecar(archive)
+    expected = expected_sha256 or sidecar.get("archive_sha256")
+    if not expected:
+        report.problems.append("no recorded checksum for this archive: run a full verify")
+        return report
+    try:
+        actual = file_sha256(archive)
+    except OSError as exc:
+        report.problems.append(f"cannot read the archive: {exc.strerror}")
+        return report
+    if actual != expected:
+        report.problems.append("the archive's checksum differs from the one recorded")
+    if sidecar:
+        report.manifest = Manifest.from_json(json.dumps(sidecar))
+    return report
+
+
+def _members(archive: Path):
+    """Open the archive as a streaming tar reader (zstd frames read across)."""
+    raw = open(archive, "rb")  # noqa: SIM115 (closed by the caller through `raw`)
+    try:
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return raw, tarfile.open(fileobj=reader, mode="r|")
+    except BaseException:
+        raw.close()
+        raise
+
+
+def verify(
+    archive: Path, progress: Progress | None = None, cancelled: threading.Event | None = None
+) -> VerifyReport:
+    """Read and decompress everything; compare each file with the manifest.
+
+    Reports truncation, damaged data, and missing, extra or changed files by name."""
+    report = VerifyReport(archive)
+    walk(archive, report, None, progress, cancelled)
+    return report
+
+
+def walk(
+    archive: Path,
+    report: VerifyReport,
+    staging: Path | None,
+    progress: Progress | None,
+    cancelled: threading.Event | None,
+) -> None:
+    """Stream the archive once: check (and, with `staging`, write) every member."""
+    try:
+        raw, tar = _members(archive)
+    except (OSError, tarfile.TarError, zstandard.ZstdError) as exc:
+        report.problems.append(f"cannot read the archive: {exc}")
+        return
+    seen: set[str] = set()
+    try:
+        with raw, tar:
+            first = tar.next()
+            if first is None or first.name != MANIFEST_NAME:
+                report.problems.append("the archive does not start with its manifest")
+                return
+            manifest = Manifest.from_json(tar.extractfile(first).read())
+            report.manifest = manifest
+            expected = {f.path: f for f in manifest.files}
+            total = manifest.total_bytes
+            while (member := tar.next()) is not None:
+                if cancelled is not None and cancelled.is_set():
+                    raise BackupCancelled("cancelled")
+                check_member(member)
+                entry = expected.get(member.name)
+                if entry is None:
+                    report.problems.append(f"extra file not in the manifest: {member.name}")
+                    continue
+                seen.add(member.name)
+                if member.isfile():
+                    _check_file(tar, member, entry, report, staging, total, progress)
+                elif staging is not None:
+                    _stage_other(member, staging)
+    except (tarfile.TarError, zstandard.ZstdError, EOFError) as exc:
+        report.problems.append(f"the archive is truncated or damaged: {exc}")
+    except UnsafeArchive as exc:  # checked before the member is written anywhere
+        report.problems.append(f"refused: {exc}")
+    except OSError as exc:
+        report.problems.append(f"reading failed: {exc}")
+    if report.manifest is not None:
+        missing = [f.path for f in report.manifest.files if f.path not in seen]
+        report.problems += [f"missing file: {path}" for path in missing[:50]]
+        if len(missing) > 50:
+            report.problems.append(f"… and {len(missing) - 50} more missing files")
+
+
+def _check_file(tar, member, entry, report, staging, total, progress) -> None:
+    source = tar.extractfile(member)
+    digest = hashlib.sha256()
+    size = 0
+    target = None
+    if staging is not None:
+        path = staging / member.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        target = open(path, "wb")  # noqa: SIM115 (closed below)
+    try:
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            if target:
+                target.write(chunk)
+            size += len(chunk)
+            report.bytes_checked += len(chunk)
+            if progress:
+                progress(report.bytes_checked, total)
+    finally:
+        if target:
+            target.close()
+            os.chmod(target.name, entry.mode)
+            os.utime(target.name, (entry.mtime, entry.mtime))
+    report.files_checked += 1
+    if size != entry.size:
+        report.problems.append(f"{member.name}: {size} bytes instead of {entry.size}")
+    elif digest.hexdigest() != entry.sha256:
+        report.problems.append(f"{member.name}: content changed (SHA-256 differs)")
+
+
+def _stage_other(member: tarfile.TarInfo, staging: Path) -> None:
+    path = staging / member.name
+    if member.isdir():
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, member.mode | 0o700)
+    elif member.issym():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(member.linkname, path)
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    data_dir: Path
+    kept: Path | None  # where the data that was replaced now is
+    configs: dict[str, Path]  # restored config file -> its previous version's new name
+
+
+def restore(
+    archive: Path,
+    data_dir: Path,
+    config_dir: Path | None = None,
+    progress: Progress | None = None,
+    cancelled: threading.Event | None = None,
+    node_url: str | None = None,
+) -> RestoreResult:
+    """Unpack, verify, then swap. Any failure before the swap leaves the target untouched.
+
+    With `node_url`, a node that still answers is refused: stop it first."""
+    if node_url:
+        _refuse_running(node_url)
+    data_dir = Path(data_dir).resolve()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    staging = data_dir.parent / f".{data_dir.name}.restore-{stamp}"
+    staging.mkdir(parents=True)
+    try:
+        report = VerifyReport(archive)
+        walk(archive, report, staging, progress, cancelled)
+        if not report.ok:
+            raise BackupError(
+                "The archive failed verification; nothing was changed: "
+                + "; ".join(report.problems[:5])
+            )
+        staged_data = staging / "data"
+        if not staged_data.is_dir():
+            raise BackupError("The archive holds no data folder; nothing was changed.")
+        kept = data_dir.with_name(f"{data_dir.name}.pre-restore-{stamp}")
+        if data_dir.exists():
+            os.replace(data_dir, kept)
+        os.replace(staged_data, data_dir)
+        configs = _swap_configs(staging / "config", config_dir, stamp)
+        return RestoreResult(data_dir, kept if kept.exists() else None, configs)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _refuse_running(url: str) -> None:
+    from themis_desktop.core.errors import ThemisError
+    from themis_desktop.core.server import ThemisClient
+
+    with ThemisClient(url, timeout=2.0) as client:
+        try:
+            client.health()
+        except ThemisError:
+            return  # not answering: stopped, as it must be
+    raise BackupError(
+        f"The node at {url} is running. Stop its service first (systemctl stop themisdb), "
+        "or restore through the server itself (POST /admin/restore)."
+    )
+
+
+def _swap_configs(staged: Path, config_dir: Path | None, stamp: str) -> dict[str, Path]:
+    swapped: dict[str, Path] = {}
+    if config_dir is None or not staged.is_dir():
+        return swapped
+    config_dir.mkdir(parents=True, exist_ok=True)
+    for new in sorted(staged.iterdir()):
+        target = config_dir / new.name
+        if target.exists():
+            previous = target.with_name(f"{target.name}.pre-restore-{stamp}")
+            os.replace(target, previous)
+            swapped[str(target)] = previous
+        os.replace(new, target)
+    return swapped
