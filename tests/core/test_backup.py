@@ -80,12 +80,11 @@ def test_round_trip_is_byte_identical_with_modes_and_mtimes(tmp_path, node_files
 
 def test_the_manifest_is_the_first_member_and_beside_the_archive(tmp_path, node_files):
     result = _backup(tmp_path, node_files)
-    reader = zstandard.ZstdDecompressor().stream_reader(
-        open(result.archive, "rb"), read_across_frames=True
-    )
-    with tarfile.open(fileobj=reader, mode="r|") as tar:
-        first = tar.next()
-        manifest = Manifest.from_json(tar.extractfile(first).read())
+    with open(result.archive, "rb") as raw:
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        with tarfile.open(fileobj=reader, mode="r|") as tar:
+            first = tar.next()
+            manifest = Manifest.from_json(tar.extractfile(first).read())
     assert first.name == "MANIFEST.json"
     assert manifest.node == "node-1" and manifest.themis_version == "1.7.0"
     assert {f.path for f in manifest.files} >= {
@@ -210,7 +209,7 @@ def test_a_full_disk_leaves_no_partial_archive(tmp_path, node_files, monkeypatch
         return real(FullDisk(), *args)
 
     monkeypatch.setattr(backup_module, "_stream", filling_stream)
-    with pytest.raises(BackupError, match="disk holding .* is full"):
+    with pytest.raises(BackupError, match=r"disk holding .* is full"):
         _backup(tmp_path, node_files)
     assert list((tmp_path / "backups").iterdir()) == []
 
@@ -261,31 +260,30 @@ def test_a_killed_backup_leaves_no_archive_that_looks_complete(tmp_path):
 
 def _rewrite(archive, changes, extra_member=None):
     """A copy of `archive` re-packed with members changed, removed (None) or added."""
-    reader = zstandard.ZstdDecompressor().stream_reader(
-        open(archive, "rb"), read_across_frames=True
-    )
     buffer = io.BytesIO()
-    with (
-        tarfile.open(fileobj=reader, mode="r|") as src,
-        tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as dst,
-    ):
-        for member in src:
-            content = src.extractfile(member).read() if member.isfile() else None
-            if member.name in changes:
-                content = changes.pop(member.name)
-                if content is None:
-                    continue
-                member.size = len(content)
-            dst.addfile(member, io.BytesIO(content) if content is not None else None)
-        for name, content in changes.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            dst.addfile(info, io.BytesIO(content))
-        if extra_member:
-            name, kind, link = extra_member
-            info = tarfile.TarInfo(name)
-            info.type, info.linkname = kind, link
-            dst.addfile(info)
+    with open(archive, "rb") as raw:
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        with (
+            tarfile.open(fileobj=reader, mode="r|") as src,
+            tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as dst,
+        ):
+            for member in src:
+                content = src.extractfile(member).read() if member.isfile() else None
+                if member.name in changes:
+                    content = changes.pop(member.name)
+                    if content is None:
+                        continue
+                    member.size = len(content)
+                dst.addfile(member, io.BytesIO(content) if content is not None else None)
+            for name, content in changes.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(content)
+                dst.addfile(info, io.BytesIO(content))
+            if extra_member:
+                name, kind, link = extra_member
+                info = tarfile.TarInfo(name)
+                info.type, info.linkname = kind, link
+                dst.addfile(info)
     out = archive.with_name("rewritten.tar.zst")
     out.write_bytes(zstandard.ZstdCompressor().compress(buffer.getvalue()))
     return out
