@@ -151,3 +151,49 @@ def test_guide_steps_json_has_ids_and_phases(capsys):
 def test_guide_of_a_missing_file_exits_2(capsys, tmp_path):
     assert main(["guide", "steps", str(tmp_path / "none.md")]) == 2
     assert "cannot be read" in capsys.readouterr().err
+
+
+def test_backup_verify_list_and_restore_from_the_command_line(capsys, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "000001.sst").write_bytes(bytes(range(256)) * 1000)
+    (data / "CURRENT").write_text("MANIFEST-000001\n")
+    config = tmp_path / "config.yaml"
+    config.write_text("server:\n  port: 8765\n")
+    assert (
+        main(
+            [
+                "backup",
+                "--data-dir",
+                str(data),
+                "--config",
+                str(config),
+                "--themis-version",
+                "1.7.0",
+                "--node",
+                "db1",
+                "-o",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
+    archive = capsys.readouterr().out.strip().splitlines()[-1]
+    assert archive.endswith(".tar.zst") and "themis-db1-1.7.0-" in archive
+    assert main(["verify", archive]) == 0
+    assert main(["verify", "--quick", archive]) == 0
+    assert main(["backups", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out.split("\n", 2)[-1])
+    assert listed[0]["node"] == "db1" and listed[0]["verified_at"]
+    (data / "CURRENT").write_text("changed")
+    assert main(["restore", archive, "--data-dir", str(data)]) == 2  # asks for --yes
+    assert (data / "CURRENT").read_text() == "changed"
+    assert main(["restore", archive, "--data-dir", str(data), "--yes"]) == 0
+    assert (data / "CURRENT").read_text() == "MANIFEST-000001\n"
+
+
+def test_verify_of_a_damaged_archive_exits_1_with_reasons(capsys, tmp_path):
+    damaged = tmp_path / "x.tar.zst"
+    damaged.write_bytes(b"not an archive at all")
+    assert main(["verify", str(damaged)]) == 1
+    assert "DAMAGED" in capsys.readouterr().out

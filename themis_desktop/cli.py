@@ -77,6 +77,41 @@ def build_parser() -> argparse.ArgumentParser:
     steps.add_argument("file", metavar="FILE")
     steps.add_argument("--json", action="store_true")
 
+    backup = commands.add_parser("backup", help="back up a node's data and config, verified")
+    backup.add_argument("--data-dir", required=True, metavar="DIR")
+    backup.add_argument("--config", action="append", default=[], metavar="FILE")
+    backup.add_argument("--server", metavar="URL", help="the node, for a consistent checkpoint")
+    backup.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR")
+    backup.add_argument("--node", help="node name in the archive name (default: host name)")
+    backup.add_argument(
+        "--themis-version",
+        metavar="X.Y.Z",
+        help="version of the node (default: asked from --server)",
+    )
+    backup.add_argument(
+        "--accept-inconsistent",
+        action="store_true",
+        help="copy a running node's files without a checkpoint",
+    )
+    backup.add_argument("--no-verify", action="store_true")
+    backup.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+
+    verify = commands.add_parser("verify", help="check a backup archive")
+    verify.add_argument("archive", metavar="ARCHIVE")
+    verify.add_argument("--quick", action="store_true", help="only the archive's own checksum")
+
+    restore = commands.add_parser("restore", help="restore a backup (the node must be stopped)")
+    restore.add_argument("archive", metavar="ARCHIVE")
+    restore.add_argument("--data-dir", required=True, metavar="DIR")
+    restore.add_argument("--config-dir", metavar="DIR")
+    restore.add_argument("--server", metavar="URL", help="refuse if this node still answers")
+    restore.add_argument("--yes", action="store_true", help="really replace the data")
+
+    listing = commands.add_parser("backups", help="the backup catalogue")
+    listing_actions = listing.add_subparsers(dest="action", required=True)
+    listing_list = listing_actions.add_parser("list")
+    listing_list.add_argument("--json", action="store_true")
+
     profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
     actions = profiles.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="list saved profiles")
@@ -271,6 +306,145 @@ def _guide_files(path):
     return [path]
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    import socket
+    from pathlib import Path
+
+    from themis_desktop.core import backup_catalog
+    from themis_desktop.core.backup_format import BackupError
+    from themis_desktop.core.errors import ThemisError
+    from themis_desktop.core.journal import Journal
+    from themis_desktop.core.node_backup import backup_node
+    from themis_desktop.core.profiles import NodeEndpoint
+    from themis_desktop.core.progress_text import TerminalBar
+    from themis_desktop.core.restore import verify
+    from themis_desktop.core.server import ThemisClient
+
+    url = args.server or "http://127.0.0.1:1"
+    name = args.node or (NodeEndpoint(args.server).name if args.server else socket.gethostname())
+    node = NodeEndpoint(
+        url, name, data_dir=args.data_dir, config_path=args.config[0] if args.config else None
+    )
+    client = ThemisClient(args.server, os.environ.get(args.token_env)) if args.server else None
+    bar = TerminalBar("backup")
+    try:
+        version = args.themis_version or (client.version().version if client else "unknown")
+        result = backup_node(
+            node,
+            Path(args.output),
+            client,
+            version,
+            accept_inconsistent=args.accept_inconsistent,
+            progress=bar,
+        )
+        bar.close()
+        verified = False
+        if not args.no_verify:
+            check = TerminalBar("verify")
+            report = verify(result.archive, progress=check)
+            check.close()
+            if not report.ok:
+                print(
+                    "themis-desktop: the new backup does not verify: " + "; ".join(report.problems),
+                    file=sys.stderr,
+                )
+                return 1
+            verified = True
+    except (BackupError, ThemisError) as exc:
+        bar.close()
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if client:
+            client.close()
+    with Journal() as journal:
+        backup_catalog.record(journal, result, verified=verified)
+    print(f"{result.size} bytes, {len(result.manifest.files)} entries, sha256 {result.sha256}")
+    print(result.archive)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from themis_desktop.core.progress_text import TerminalBar
+    from themis_desktop.core.restore import quick_verify, verify
+
+    archive = Path(args.archive)
+    if args.quick:
+        report = quick_verify(archive)
+    else:
+        bar = TerminalBar("verify")
+        report = verify(archive, progress=bar)
+        bar.close()
+    if report.ok:
+        what = "checksum matches" if args.quick else f"{report.files_checked} files checked"
+        print(f"OK: {archive} ({what})")
+        return 0
+    print(f"DAMAGED: {archive}")
+    for problem in report.problems:
+        print(f"  {problem}")
+    return 1
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from themis_desktop.core.backup_format import BackupError
+    from themis_desktop.core.progress_text import TerminalBar
+    from themis_desktop.core.restore import restore
+
+    data_dir = Path(args.data_dir)
+    if not args.yes:
+        print(
+            f"This replaces {data_dir}"
+            + (f" and the config files in {args.config_dir}" if args.config_dir else "")
+            + f" with the contents of {args.archive}. The current data is kept beside it as "
+            f"{data_dir.name}.pre-restore-<time>. Run again with --yes to do it.",
+            file=sys.stderr,
+        )
+        return 2
+    bar = TerminalBar("restore")
+    try:
+        result = restore(
+            Path(args.archive),
+            data_dir,
+            Path(args.config_dir) if args.config_dir else None,
+            progress=bar,
+            node_url=args.server,
+        )
+    except BackupError as exc:
+        bar.close()
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 1
+    bar.close()
+    print(f"restored {result.data_dir}")
+    if result.kept:
+        print(f"previous data kept in {result.kept}")
+    for config, previous in result.configs.items():
+        print(f"restored {config} (previous kept as {previous})")
+    return 0
+
+
+def cmd_backups(args: argparse.Namespace) -> int:
+    from themis_desktop.core import backup_catalog
+    from themis_desktop.core.formatting import human_bytes
+    from themis_desktop.core.journal import Journal
+
+    with Journal() as journal:
+        records = backup_catalog.backups(journal)
+    if args.json:
+        print(json.dumps([asdict(r) for r in records], indent=2))
+        return 0
+    for r in records:
+        verified = "verified" if r.verified else "unverified"
+        print(
+            f"{r.created_at}  {r.node:<14} {r.version:<10} {human_bytes(r.size):>10}  "
+            f"{verified:<10}  {r.path}"
+        )
+    return 0
+
+
 def cmd_profiles(args: argparse.Namespace) -> int:
     from themis_desktop.core.journal import Journal
     from themis_desktop.core.profiles import NodeEndpoint, Profile
@@ -341,6 +515,13 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_releases(args)
     if args.command == "guide":
         return cmd_guide(args)
+    if args.command in ("backup", "verify", "restore", "backups"):
+        return {
+            "backup": cmd_backup,
+            "verify": cmd_verify,
+            "restore": cmd_restore,
+            "backups": cmd_backups,
+        }[args.command](args)
     from themis_desktop.ui.app import run_gui
 
     return run_gui(demo=args.demo, profile=args.profile, demo_version=args.demo_version)

@@ -114,7 +114,30 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """The backup catalogue (see core/backup_catalog.py)."""
+    db["backups"].create(
+        {
+            "id": int,
+            "node": str,
+            "version": str,
+            "path": str,
+            "size": int,
+            "sha256": str,
+            "created_at": str,
+            "verified_at": str,
+            "profile": str,
+            "session_id": int,
+            "consistent": int,
+            "checkpoint": int,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+    db["backups"].create_index(["node", "created_at"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

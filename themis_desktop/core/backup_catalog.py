@@ -1,0 +1,136 @@
+"""The catalogue of backups in the journal, and the retention policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from themis_desktop.core.backup import BackupResult
+from themis_desktop.core.journal import Journal, utc_now
+
+
+@dataclass(frozen=True)
+class BackupRecord:
+    id: int
+    node: str
+    version: str
+    path: str
+    size: int
+    sha256: str
+    created_at: str
+    verified_at: str | None = None
+    profile: str | None = None
+    session_id: int | None = None
+    consistent: bool = True
+    checkpoint: bool = False
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
+    @property
+    def exists(self) -> bool:
+        return Path(self.path).is_file()
+
+
+def record(
+    journal: Journal,
+    result: BackupResult,
+    *,
+    profile: str | None = None,
+    session_id: int | None = None,
+    verified: bool = False,
+) -> BackupRecord:
+    """Add a finished backup to the catalogue (and an event)."""
+    manifest = result.manifest
+    row = {
+        "node": manifest.node,
+        "version": manifest.themis_version,
+        "path": str(result.archive),
+        "size": result.size,
+        "sha256": result.sha256,
+        "created_at": manifest.created_at,
+        "verified_at": utc_now() if verified else None,
+        "profile": profile,
+        "session_id": session_id,
+        "consistent": int(manifest.consistent),
+        "checkpoint": int(manifest.checkpoint),
+    }
+    with journal.transaction():
+        backup_id = journal.db["backups"].insert(row).last_pk
+        journal.insert_event(
+            session_id,
+            "backup.created",
+            _user(),
+            manifest.node,
+            f"Backup of {manifest.node} ({manifest.themis_version}): {result.archive.name}",
+            {"backup_id": backup_id, "size": result.size, "sha256": result.sha256},
+        )
+    return get(journal, backup_id)
+
+
+def get(journal: Journal, backup_id: int) -> BackupRecord:
+    return _record(journal.db["backups"].get(backup_id))
+
+
+def backups(journal: Journal, node: str | None = None) -> list[BackupRecord]:
+    """Newest first."""
+    where, params = ("node = ?", [node]) if node else (None, [])
+    rows = journal.db["backups"].rows_where(where, params, order_by="created_at desc, id desc")
+    return [_record(row) for row in rows]
+
+
+def mark_verified(journal: Journal, backup_id: int) -> BackupRecord:
+    with journal.transaction():
+        journal.db["backups"].update(backup_id, {"verified_at": utc_now()})
+        journal.insert_event(
+            None,
+            "backup.verified",
+            _user(),
+            None,
+            f"Backup {backup_id} verified",
+            {"backup_id": backup_id},
+        )
+    return get(journal, backup_id)
+
+
+def forget(journal: Journal, backup_id: int) -> None:
+    """Remove a backup from the catalogue (the caller deletes the files)."""
+    with journal.transaction():
+        journal.db["backups"].delete(backup_id)
+        journal.insert_event(
+            None,
+            "backup.deleted",
+            _user(),
+            None,
+            f"Backup {backup_id} deleted",
+            {"backup_id": backup_id},
+        )
+
+
+def retention_victims(journal: Journal, keep_last: int = 5) -> list[BackupRecord]:
+    """Backups the policy would delete: beyond the newest `keep_last` of each node, but
+    never a node's newest verified backup nor one an open upgrade session refers to."""
+    open_sessions = {row["id"] for row in journal.db["sessions"].rows_where("ended_at IS NULL")}
+    victims = []
+    nodes = {r.node for r in backups(journal)}
+    for node in sorted(nodes):
+        records = backups(journal, node)
+        newest_verified = next((r.id for r in records if r.verified), None)
+        for record_ in records[keep_last:]:
+            if record_.id == newest_verified or record_.session_id in open_sessions:
+                continue
+            victims.append(record_)
+    return victims
+
+
+def _record(row: dict) -> BackupRecord:
+    return BackupRecord(
+        **{**row, "consistent": bool(row["consistent"]), "checkpoint": bool(row["checkpoint"])}
+    )
+
+
+def _user() -> str:
+    from themis_desktop.core.journal import current_user
+
+    return current_user()
