@@ -22,6 +22,7 @@ from themis_desktop import __version__
 from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.connection_dialog import ConnectionDialog
+from themis_desktop.ui.pages.backups import BackupsPage
 from themis_desktop.ui.pages.guides import GuidesPage
 from themis_desktop.ui.pages.overview import OverviewPage
 from themis_desktop.ui.pages.version_graph import VersionGraphPage
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         workspace.set_plan(versions.plan)
         self.add_page("versions", versions)
         self.add_page("guides", GuidesPage(workspace))
+        self.add_page("backups", BackupsPage(workspace))
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
 
         body = QHBoxLayout()

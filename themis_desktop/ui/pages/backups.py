@@ -1,0 +1,414 @@
+"""Backups page: one-click verified backups of every node, the catalogue, verify and restore."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from themis_desktop.core import backup_catalog
+from themis_desktop.core.backup_catalog import BackupRecord
+from themis_desktop.core.formatting import human_bytes, human_duration
+from themis_desktop.core.journal import Journal
+from themis_desktop.core.node_backup import InconsistentBackupRefused, NodeJob, back_up_nodes
+from themis_desktop.core.paths import app_data_dir
+from themis_desktop.core.progress_text import Rate
+from themis_desktop.core.restore import restore, verify
+from themis_desktop.ui.settings import settings
+from themis_desktop.ui.tasks import Task
+from themis_desktop.ui.workspace import Workspace
+
+COLUMNS = ("Node", "Version", "Taken", "Size", "Verified", "Kind", "Location")
+
+
+def backup_folder() -> Path:
+    return Path(settings().value("backup_dir") or app_data_dir() / "backups")
+
+
+class BackupsPage(QWidget):
+    TITLE = "Backups"
+
+    sig_records_loaded = Signal(list)
+    sig_job_finished = Signal(str)  # a one-line summary of what a backup/verify/restore did
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.records: list[BackupRecord] = []
+        self.task: Task | None = None
+        self.rate = Rate()
+        self.heading = QLabel("Backups", objectName="pageTitle")
+        self.folder_label = QLabel("", objectName="muted")
+        change_folder = QPushButton("Folder…")
+        change_folder.clicked.connect(self._choose_folder)
+        self.backup_button = QPushButton("Back up all nodes", default=True)
+        self.backup_button.setToolTip("Verified backup of data and config of every node (Ctrl+B)")
+        self.backup_button.clicked.connect(lambda: self.back_up())
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.hide()
+        self.progress = QProgressBar()
+        self.progress.hide()
+        self.status = QLabel("", objectName="muted")
+        self.status.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(
+            len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch
+        )
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.verify_button = QPushButton("Verify")
+        self.restore_button = QPushButton("Restore…")
+        self.reveal_button = QPushButton("Show in folder")
+        self.delete_button = QPushButton("Delete…")
+        self.verify_button.clicked.connect(self.verify_selected)
+        self.restore_button.clicked.connect(self.restore_selected)
+        self.reveal_button.clicked.connect(self._reveal_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        QShortcut(QKeySequence("Ctrl+B"), self, activated=self.back_up)
+
+        top = QHBoxLayout()
+        top.addWidget(self.heading)
+        top.addStretch()
+        top.addWidget(self.folder_label)
+        top.addWidget(change_folder)
+        actions = QHBoxLayout()
+        actions.addWidget(self.backup_button)
+        actions.addWidget(self.cancel_button)
+        actions.addWidget(self.progress, 1)
+        row = QHBoxLayout()
+        for button in (
+            self.verify_button,
+            self.restore_button,
+            self.reveal_button,
+            self.delete_button,
+        ):
+            row.addWidget(button)
+        row.addStretch()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 12)
+        layout.addLayout(top)
+        layout.addLayout(actions)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(row)
+        workspace.sig_profile_changed.connect(lambda _: self._update_buttons())
+        self._show_folder()
+        self.reload()
+
+    # -- catalogue --------------------------------------------------------------
+
+    def reload(self) -> None:
+        self.workspace.tasks.run_journal(backup_catalog.backups, on_done=self._on_records_loaded)
+
+    def _on_records_loaded(self, records: list[BackupRecord]) -> None:
+        self.records = records
+        self.table.setRowCount(len(records))
+        now = datetime.now(UTC)
+        versions = {s.name: s.version.version for s in self.workspace.statuses if s and s.version}
+        for row, record in enumerate(records):
+            taken = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
+            age = f"{human_duration((now - taken).total_seconds())} ago"
+            stale = record.node in versions and versions[record.node] != record.version
+            if stale:
+                age += f" · stale (node now {versions[record.node]})"
+            kind = "checkpoint" if record.checkpoint else "files"
+            if not record.consistent:
+                kind += ", possibly inconsistent"
+            values = (
+                record.node,
+                record.version,
+                age,
+                human_bytes(record.size),
+                "✓" if record.verified else "—",
+                kind,
+                record.path if record.exists else f"{record.path} (missing)",
+            )
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setToolTip(f"SHA-256 {record.sha256}" if column == 6 else value)
+                self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()
+        self._update_buttons()
+        self.sig_records_loaded.emit(records)
+
+    def selected(self) -> BackupRecord | None:
+        rows = {index.row() for index in self.table.selectedIndexes()}
+        return self.records[rows.pop()] if len(rows) == 1 else None
+
+    def select_row(self, row: int) -> None:
+        self.table.selectRow(row)
+
+    # -- backup -----------------------------------------------------------------
+
+    def back_up(self, accept_inconsistent: frozenset[str] = frozenset()) -> Task | None:
+        """Back up every node of the connected profile (in a worker), then verify each."""
+        profile = self.workspace.profile
+        if profile is None or self.task is not None:
+            return None
+        statuses = {s.name: s for s in self.workspace.statuses if s}
+        jobs = [
+            NodeJob(n, _version_of(n, statuses.get(n.name)), n.name in accept_inconsistent)
+            for n in profile.nodes
+        ]
+        missing = [j.node.name for j in jobs if not j.node.data_dir]
+        if missing:
+            self._say(
+                f"No data dir set for {', '.join(missing)}: add it in the connection "
+                "profile (Ctrl+K) to back up its files.",
+                error=True,
+            )
+            return None
+        token = self.workspace.tokens.get(profile.name)
+        self._busy(f"Backing up {len(jobs)} node(s)…")
+        self.task = self.workspace.tasks.run(
+            back_up_nodes,
+            profile,
+            token,
+            jobs,
+            backup_folder(),
+            with_progress=True,
+            on_done=lambda outcomes: self._on_backups_done(outcomes, accept_inconsistent),
+            on_failed=self._on_job_failed,
+        )
+        self.task.sig_progress.connect(self._on_task_progress)
+        return self.task
+
+    def _on_backups_done(self, outcomes, accepted: frozenset[str]) -> None:
+        self._idle()
+        done = [o for o in outcomes if o.result is not None]
+        refused = [o for o in outcomes if isinstance(o.error, InconsistentBackupRefused)]
+        failed = [o for o in outcomes if o.error and o not in refused]
+        profile = self.workspace.profile
+        session = self.workspace.session_id
+
+        def write(journal: Journal) -> None:
+            for outcome in done:
+                backup_catalog.record(
+                    journal,
+                    outcome.result,
+                    verified=outcome.verified,
+                    profile=profile.name if profile else None,
+                    session_id=session,
+                )
+
+        self.workspace.tasks.run_journal(write, on_done=lambda _: self.reload())
+        lines = [
+            f"{o.node.name}: {human_bytes(o.result.size)}, verified ✓"
+            if o.verified
+            else f"{o.node.name}: written but NOT verified ({o.error})"
+            for o in done
+        ]
+        lines += [f"{o.node.name}: failed — {o.error}" for o in failed]
+        self._say("\n".join(lines) or "Cancelled: nothing was kept.", error=bool(failed))
+        self.sig_job_finished.emit("\n".join(lines))
+        if refused and not accepted:
+            self._offer_inconsistent([o.node.name for o in refused], refused[0].error)
+
+    def _offer_inconsistent(self, names: list[str], reason: Exception) -> QMessageBox:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "No checkpoint possible",
+            f"{reason}\n\nCopy the files of {', '.join(names)} while the server runs? The copy "
+            "may be inconsistent; the manifest will say so.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        yes = QMessageBox.StandardButton.Yes
+        box.buttonClicked.connect(
+            lambda button: (
+                self.back_up(frozenset(names)) if box.standardButton(button) == yes else None
+            )
+        )
+        box.open()
+        self.inconsistent_box = box
+        return box
+
+    # -- verify, restore, delete ------------------------------------------------
+
+    def verify_selected(self) -> Task | None:
+        record = self.selected()
+        if record is None or self.task is not None:
+            return None
+        self._busy(f"Verifying {Path(record.path).name}…")
+        self.task = self.workspace.tasks.run(
+            lambda progress, cancelled: verify(Path(record.path), progress, cancelled),
+            with_progress=True,
+            on_done=lambda report: self._on_verified(record, report),
+            on_failed=self._on_job_failed,
+        )
+        self.task.sig_progress.connect(self._on_task_progress)
+        return self.task
+
+    def _on_verified(self, record: BackupRecord, report) -> None:
+        self._idle()
+        if report.ok:
+            self.workspace.tasks.run_journal(
+                lambda j: backup_catalog.mark_verified(j, record.id),
+                on_done=lambda _: self.reload(),
+            )
+            text = f"{Path(record.path).name}: verified ✓ ({report.files_checked} files)"
+        else:
+            text = f"{Path(record.path).name} is damaged:\n" + "\n".join(report.problems[:10])
+        self._say(text, error=not report.ok)
+        self.sig_job_finished.emit(text)
+
+    def restore_plan(self, record: BackupRecord) -> tuple[str, object] | None:
+        """What a restore of `record` would replace: (message, node), or None."""
+        profile = self.workspace.profile
+        node = next((n for n in profile.nodes if n.name == record.node), None) if profile else None
+        if node is None or not node.data_dir:
+            return None
+        config = f" and its config in {Path(node.config_path).parent}" if node.config_path else ""
+        return (
+            f"Restore {record.node} to the backup taken {record.created_at} (ThemisDB "
+            f"{record.version})?\n\nThis replaces {node.data_dir}{config}. The current data is "
+            f"kept beside it as {Path(node.data_dir).name}.pre-restore-<time> until you delete "
+            "it. The node must be stopped first.",
+            node,
+        )
+
+    def restore_selected(self, confirmed: bool = False) -> Task | None:
+        record = self.selected()
+        plan = self.restore_plan(record) if record else None
+        if plan is None:
+            self._say(
+                "Select a backup of a node of the connected profile that has a data dir.",
+                error=True,
+            )
+            return None
+        message, node = plan
+        if not confirmed and QMessageBox.question(self, "Restore", message) != (
+            QMessageBox.StandardButton.Yes
+        ):
+            return None
+        config_dir = Path(node.config_path).parent if node.config_path else None
+        self._busy(f"Restoring {record.node}…")
+        self.task = self.workspace.tasks.run(
+            lambda progress, cancelled: restore(
+                Path(record.path), Path(node.data_dir), config_dir, progress, cancelled, node.url
+            ),
+            with_progress=True,
+            on_done=self._on_restored,
+            on_failed=self._on_job_failed,
+        )
+        self.task.sig_progress.connect(self._on_task_progress)
+        return self.task
+
+    def _on_restored(self, result) -> None:
+        self._idle()
+        text = f"Restored {result.data_dir}."
+        if result.kept:
+            text += f" The replaced data is kept in {result.kept}."
+        self._say(text)
+        self.workspace.tasks.run_journal(
+            lambda j: j.add_event("backup.restored", text, session_id=self.workspace.session_id)
+        )
+        self.sig_job_finished.emit(text)
+
+    def delete_selected(self, confirmed: bool = False) -> None:
+        record = self.selected()
+        if record is None:
+            return
+        if (
+            not confirmed
+            and QMessageBox.question(
+                self, "Delete backup", f"Delete {record.path} and its manifest?"
+            )
+            != QMessageBox.StandardButton.Yes
+        ):
+            return
+        for path in (Path(record.path), Path(record.path + ".manifest.json")):
+            path.unlink(missing_ok=True)
+        self.workspace.tasks.run_journal(
+            lambda j: backup_catalog.forget(j, record.id), on_done=lambda _: self.reload()
+        )
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.status.setText("Cancelling…")
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _on_task_progress(self, done: int, total: int) -> None:
+        self.rate.update(done, total)
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * done / total) if total else 0)
+        self.progress.setFormat(self.rate.describe())
+
+    def _on_job_failed(self, error: Exception) -> None:
+        self._idle()
+        self._say(str(error), error=True)
+        self.sig_job_finished.emit(str(error))
+
+    def _busy(self, text: str) -> None:
+        self.rate = Rate()
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self._say(text)
+        self._update_buttons()
+
+    def _idle(self) -> None:
+        self.task = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        self._update_buttons()
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #a4161a;" if error else "")
+
+    def _update_buttons(self) -> None:
+        idle = self.task is None
+        self.backup_button.setEnabled(idle and self.workspace.profile is not None)
+        chosen = self.selected() is not None
+        for button in (
+            self.verify_button,
+            self.restore_button,
+            self.reveal_button,
+            self.delete_button,
+        ):
+            button.setEnabled(idle and chosen)
+
+    def _show_folder(self) -> None:
+        self.folder_label.setText(f"into {backup_folder()}")
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Backup folder", str(backup_folder()))
+        if folder:
+            settings().setValue("backup_dir", folder)
+            self._show_folder()
+
+    def _reveal_selected(self) -> None:
+        record = self.selected()
+        if record:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(record.path).parent)))
+
+
+def _version_of(node, status) -> str:
+    if status and status.version:
+        return status.version.version
+    return node.version_override or "unknown"
