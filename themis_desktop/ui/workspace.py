@@ -43,12 +43,15 @@ class Workspace(QObject):
         self._retired: dict[int, list[ThemisClient]] = {}  # by generation, until idle
         self._in_flight: set[tuple[int, int]] = set()  # (generation, node index)
         self._generation = 0
+        self._stopped = False
         self._timer = QTimer(self)
         self._timer.setInterval(poll_interval_ms)
         self._timer.timeout.connect(self.poll_now)
 
     def connect_profile(self, profile: Profile | None) -> None:
         """Switch to `profile` (None disconnects) and poll it at once."""
+        if self._stopped:
+            return  # the window is closing (e.g. the demo answered too late)
         token = self.tokens.get(profile.name) if profile else None
         clients = (
             [profile.client(n, token, timeout=POLL_TIMEOUT_S) for n in profile.nodes]
@@ -85,7 +88,7 @@ class Workspace(QObject):
             self.sig_session_changed.emit(session_id)
 
     def poll_now(self) -> None:
-        if not self.profile:
+        if not self.profile or self._stopped:
             return
         generation = self._generation
         for index, (node, client) in enumerate(zip(self.profile.nodes, self._clients, strict=True)):
@@ -143,6 +146,7 @@ class Workspace(QObject):
         self.sig_message.emit(f"{status.name}: {'up' if status.up else 'down'}")
 
     def stop(self) -> None:
+        self._stopped = True
         self._timer.stop()
         self._generation += 1
         self.tasks.shutdown()

@@ -65,7 +65,11 @@ class BackupsPage(QWidget):
         self.cancel_button.hide()
         self.progress = QProgressBar()
         self.progress.hide()
-        self.status = QLabel("", objectName="muted")
+        self.status = QLabel(
+            "A backup holds each node's data (from a server checkpoint while it runs), its "
+            "config and its vector index, and is verified as soon as it is written.",
+            objectName="muted",
+        )
         self.status.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -96,6 +100,7 @@ class BackupsPage(QWidget):
         actions.addWidget(self.backup_button)
         actions.addWidget(self.cancel_button)
         actions.addWidget(self.progress, 1)
+        actions.addStretch()
         row = QHBoxLayout()
         for button in (
             self.verify_button,
