@@ -103,3 +103,13 @@ def test_a_token_no_keyring_kept_is_asked_for_and_used(qtbot, main_window, start
             pass
         else:
             raise AssertionError("the node should refuse /config without a token")
+
+
+def test_a_late_connection_after_the_window_closed_is_ignored(qtbot, start_demo_node):
+    window = build_main_window(poll_interval_ms=50)
+    qtbot.addWidget(window)
+    window.close()  # stops the workspace, as closing the app does
+    node = start_demo_node("1.7.3")
+    window.workspace.connect_profile(Profile("late", (NodeEndpoint(node.url, "n1"),)))
+    window.workspace.poll_now()
+    assert window.workspace.profile is None and window.workspace.polls_in_flight == 0
