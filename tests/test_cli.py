@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.core.loopback import free_port
 from themis_desktop.cli import main
@@ -197,3 +198,34 @@ def test_verify_of_a_damaged_archive_exits_1_with_reasons(capsys, tmp_path):
     damaged.write_bytes(b"not an archive at all")
     assert main(["verify", str(damaged)]) == 1
     assert "DAMAGED" in capsys.readouterr().out
+
+
+def test_backups_prune_lists_then_deletes_old_backups(capsys, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "CURRENT").write_text("x")
+    archives = []
+    for _ in range(3):
+        assert (
+            main(
+                [
+                    "backup",
+                    "--data-dir",
+                    str(data),
+                    "--themis-version",
+                    "1.7.0",
+                    "--node",
+                    "db1",
+                    "--no-verify",
+                    "-o",
+                    str(tmp_path / "out"),
+                ]
+            )
+            == 0
+        )
+        archives.append(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(set(archives)) == 3  # same second, same node: never the same file
+    assert main(["backups", "prune", "--keep", "1"]) == 0
+    assert capsys.readouterr().out.count("would delete") == 2
+    assert main(["backups", "prune", "--keep", "1", "--yes"]) == 0
+    assert [p for p in archives if Path(p).exists()] == [archives[-1]]

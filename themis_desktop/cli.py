@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -111,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     listing_actions = listing.add_subparsers(dest="action", required=True)
     listing_list = listing_actions.add_parser("list")
     listing_list.add_argument("--json", action="store_true")
+    prune = listing_actions.add_parser(
+        "prune",
+        help="delete old backups: keeps the newest N per node, the newest verified "
+        "one and those of open upgrade sessions",
+    )
+    prune.add_argument("--keep", type=int, default=5, metavar="N")
+    prune.add_argument("--yes", action="store_true", help="really delete (default: only list)")
 
     profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
     actions = profiles.add_subparsers(dest="action", required=True)
@@ -431,6 +439,19 @@ def cmd_backups(args: argparse.Namespace) -> int:
     from themis_desktop.core.formatting import human_bytes
     from themis_desktop.core.journal import Journal
 
+    if args.action == "prune":
+        with Journal() as journal:
+            victims = backup_catalog.retention_victims(journal, args.keep)
+            for record in victims:
+                print(("deleting " if args.yes else "would delete ") + record.path)
+                if args.yes:
+                    for path in (record.path, record.path + ".manifest.json"):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(path)
+                    backup_catalog.forget(journal, record.id)
+        if victims and not args.yes:
+            print("run again with --yes to delete them", file=sys.stderr)
+        return 0
     with Journal() as journal:
         records = backup_catalog.backups(journal)
     if args.json:

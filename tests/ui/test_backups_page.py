@@ -112,3 +112,14 @@ def test_delete_removes_the_archive_and_the_record(qtbot, main_window, start_dem
     with qtbot.waitSignal(page.sig_records_loaded, timeout=5000):
         page.delete_selected(confirmed=True)
     assert page.records == [] and not archive.exists()
+
+
+def test_one_node_can_be_backed_up_alone(qtbot, main_window, start_demo_node):
+    nodes = [start_demo_node("1.7.3", tokens={"admin": "adm"}) for _ in range(2)]
+    _connect(qtbot, main_window, _profile(nodes))
+    page = _page(main_window)
+    page.scope.setCurrentIndex(page.scope.findData("n2"))
+    with qtbot.waitSignal(page.sig_job_finished, timeout=30_000):
+        page.backup_button.click()
+    qtbot.waitUntil(lambda: len(page.records) == 1, timeout=5000)
+    assert page.records[0].node == "n2"

@@ -101,8 +101,8 @@ def write_archive(
     out_dir.mkdir(parents=True, exist_ok=True)
     total = sum(e.size for e, _ in entries)
     _check_free_space(out_dir, total)
-    final = out_dir / name
-    partial = out_dir / f".{name}.partial"
+    final = _free_name(out_dir / name)  # two backups in one second must not overwrite
+    partial = out_dir / f".{final.name}.partial"
     reserve = 64 * 1024 + 400 * len(entries)  # room for the compressed manifest
     try:
         with open(partial, "wb") as out:
@@ -178,6 +178,14 @@ def _stream(out, entries, total, progress, cancelled) -> list[FileEntry]:
 
 class BackupCancelled(BackupError):
     """The user cancelled; the partial archive is gone."""
+
+
+def _free_name(path: Path) -> Path:
+    stem = path.name.removesuffix(".tar.zst")
+    candidate, n = path, 2
+    while candidate.exists():
+        candidate, n = path.with_name(f"{stem}-{n}.tar.zst"), n + 1
+    return candidate
 
 
 def file_sha256(path: Path) -> str:

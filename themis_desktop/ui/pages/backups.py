@@ -9,6 +9,7 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -57,7 +58,9 @@ class BackupsPage(QWidget):
         self.folder_label = QLabel("", objectName="muted")
         change_folder = QPushButton("Folder…")
         change_folder.clicked.connect(self._choose_folder)
-        self.backup_button = QPushButton("Back up all nodes", default=True)
+        self.scope = QComboBox()
+        self.scope.setToolTip("Which nodes to back up")
+        self.backup_button = QPushButton("Back up", default=True)
         self.backup_button.setToolTip("Verified backup of data and config of every node (Ctrl+B)")
         self.backup_button.clicked.connect(lambda: self.back_up())
         self.cancel_button = QPushButton("Cancel")
@@ -97,6 +100,7 @@ class BackupsPage(QWidget):
         top.addWidget(self.folder_label)
         top.addWidget(change_folder)
         actions = QHBoxLayout()
+        actions.addWidget(self.scope)
         actions.addWidget(self.backup_button)
         actions.addWidget(self.cancel_button)
         actions.addWidget(self.progress, 1)
@@ -117,7 +121,8 @@ class BackupsPage(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
-        workspace.sig_profile_changed.connect(lambda _: self._update_buttons())
+        workspace.sig_profile_changed.connect(self._on_workspace_profile_changed)
+        self._on_workspace_profile_changed(workspace.profile)
         self._show_folder()
         self.reload()
 
@@ -172,9 +177,11 @@ class BackupsPage(QWidget):
         if profile is None or self.task is not None:
             return None
         statuses = {s.name: s for s in self.workspace.statuses if s}
+        only = self.scope.currentData()
         jobs = [
             NodeJob(n, _version_of(n, statuses.get(n.name)), n.name in accept_inconsistent)
             for n in profile.nodes
+            if only is None or n.name == only or n.name in accept_inconsistent
         ]
         missing = [j.node.name for j in jobs if not j.node.data_dir]
         if missing:
@@ -397,6 +404,15 @@ class BackupsPage(QWidget):
             self.delete_button,
         ):
             button.setEnabled(idle and chosen)
+
+    def _on_workspace_profile_changed(self, profile) -> None:
+        self.scope.blockSignals(True)
+        self.scope.clear()
+        self.scope.addItem("All nodes", None)
+        for node in profile.nodes if profile else ():
+            self.scope.addItem(node.name, node.name)
+        self.scope.blockSignals(False)
+        self._update_buttons()
 
     def _show_folder(self) -> None:
         self.folder_label.setText(f"into {backup_folder()}")

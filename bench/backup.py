@@ -1,0 +1,632 @@
+"""Backup, verify and restore of a generated ThemisDB-like node against `tar` + `zstd`.
+
+Targets (DESIGN.md § 6), each measured as a ratio in one run on the same data:
+  backup   `backup_files`  vs `tar -cf - DIR | zstd -T0 -3`   >= 0.9x throughput, size <= 1.05x
+  verify   `verify`        vs `zstd -dc X | sha256sum`         >= 0.9x throughput
+  restore  `restore`       vs `zstd -dc X | tar -xf - -C DIR`  >= 0.8x throughput
+  peak RSS of each of ours < 200 MiB, flat as data grows (`--sizes 1G,4G`)
+  event-loop stall (10 ms Qt timer) while a backup runs in a QThreadPool worker < 50 ms
+Each of our operations runs in a fresh child process: its time is taken there around the call
+(imports excluded), its peak RSS from `wait4` (the same for the reference pipelines). Best of
+`--repeat` rounds, the order of ours and the reference swapped every round. The page cache is
+warm unless `--cold` (sync and drop caches before every timed step; needs root).
+
+Run: .venv/bin/python bench/backup.py [--size 1G] [--sizes 1G,4G] [--repeat 2] [--cold]
+     [--profile] [--keep] [--dir TMP]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NODE, VERSION = "bench", "1.8.0"
+MB = 1_000_000  # throughput in decimal MB/s, as DESIGN.md § 5 quotes it
+MIB = 1 << 20
+BACKUP_MIN, SIZE_MAX, VERIFY_MIN, RESTORE_MIN = 0.9, 1.05, 0.9, 0.8
+RSS_MAX_MIB, STALL_MAX_MS, TICK_MS = 200, 50, 10
+FLAT_SLACK_MIB = 16  # "flat": the peak grows by at most this much from the smallest size
+
+
+class BenchError(Exception):
+    """A step failed (a pipeline's exit code, a failed verify): the figures would be wrong."""
+
+
+# ---------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Run:
+    seconds: float  # ours: around the call in the child; reference: the whole pipeline
+    peak_kib: int  # ours: VmHWM of the child; reference: GNU time's %M (0: unknown)
+    result: dict = field(default_factory=dict)  # what our child reported
+
+
+def measure(argv: list[str], what: str, env: dict[str, str] | None = None) -> Run:
+    """Run `argv` to completion: its wall time, stdout, and stderr when it fails.
+
+    (Not `wait4`'s ru_maxrss: a child's maximum includes the image it was forked from, i.e.
+    this process's, until it execs; our children report VmHWM themselves, the reference is
+    measured by GNU time, whose fork is small.)"""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        code = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=REPO).wait()
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    if code != 0:
+        tail = "\n".join((stderr or stdout).strip().splitlines()[-15:])
+        raise BenchError(f"{what} failed (exit {code}):\n{tail}")
+    return Run(seconds, 0, {"stdout": stdout})
+
+
+GNU_TIME = shutil.which("time", path="/usr/bin:/bin")  # the program, not the bash keyword
+
+
+def shell(command: str, what: str) -> Run:
+    """`command` under bash with pipefail; peak RSS of its largest process via GNU time."""
+    argv = ["bash", "-c", f"set -euo pipefail; {command}"]
+    if not GNU_TIME:
+        return measure(argv, what)
+    with tempfile.NamedTemporaryFile("r") as peak:
+        run = measure([GNU_TIME, "-f", "%M", "-o", peak.name, *argv], what)
+        text = peak.read().strip().splitlines()
+    run.peak_kib = int(text[-1]) if text and text[-1].isdigit() else 0
+    return run
+
+
+def ours(op: str, what: str, env: dict[str, str] | None = None, **params: object) -> Run:
+    """Our operation `op` in a fresh interpreter (see `child`); its own timing is used."""
+    run = measure(
+        [sys.executable, str(Path(__file__).resolve()), "--child", op, json.dumps(params)],
+        what,
+        env,
+    )
+    lines = run.result["stdout"].strip().splitlines()
+    if not lines:
+        raise BenchError(f"{what}: the child printed no result")
+    result = json.loads(lines[-1])
+    return Run(result.get("seconds", run.seconds), result.get("peak_kib", 0), result)
+
+
+def settle(cold: bool) -> None:
+    """Before a timed step: flush dirty pages (and drop the page cache with `--cold`)."""
+    os.sync()
+    if cold:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def tree_totals(*roots: Path) -> tuple[int, int]:
+    """(regular files, bytes) under `roots` (a root may be a single file)."""
+    files = size = 0
+    for root in roots:
+        if root.is_file():
+            files, size = files + 1, size + root.stat().st_size
+            continue
+        for folder, _, names in os.walk(root):
+            for name in names:
+                path = Path(folder, name)
+                if path.is_file() and not path.is_symlink():
+                    files, size = files + 1, size + path.stat().st_size
+    return files, size
+
+
+# ------------------------------------------------------------------------- the child side
+
+
+def _peak_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _profiled(call, enabled: bool):
+    """`call()` and, when `enabled`, the top of its cProfile (main thread) as text."""
+    if not enabled:
+        return call(), ""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    value = profiler.runcall(call)
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(14)
+    return value, text.getvalue()
+
+
+def child(op: str, params: dict) -> None:
+    """One of our operations, timed around the call; prints one JSON line."""
+    if op == "stall":
+        print(json.dumps(child_stall(params)))
+        return
+    from themis_desktop.core.backup import backup_files
+    from themis_desktop.core.restore import restore, verify
+
+    base = _peak_kib()
+    profile = bool(params.get("profile"))
+    started = time.perf_counter()
+    result: dict = {}
+    if op == "backup":
+        done, text = _profiled(
+            lambda: backup_files(
+                Path(params["out"]), NODE, VERSION, Path(params["data"]), [Path(params["config"])]
+            ),
+            profile,
+        )
+        result = {"archive": str(done.archive), "size": done.size}
+    elif op == "verify":
+        report, text = _profiled(lambda: verify(Path(params["archive"])), profile)
+        if not report.ok:
+            raise SystemExit(f"verify failed: {report.problems[:5]}")
+        result = {"files": report.files_checked, "bytes": report.bytes_checked}
+    elif op == "restore":
+        done, text = _profiled(
+            lambda: restore(
+                Path(params["archive"]), Path(params["data"]), Path(params["config_dir"])
+            ),
+            profile,
+        )
+        result = {"data": str(done.data_dir)}
+    else:
+        raise SystemExit(f"unknown child operation {op!r}")
+    seconds = time.perf_counter() - started
+    peak = _peak_kib()
+    print(
+        json.dumps(
+            {**result, "seconds": seconds, "base_kib": base, "peak_kib": peak, "profile": text}
+        )
+    )
+
+
+def child_stall(params: dict) -> dict:
+    """Largest gap between ticks of a 10 ms Qt timer: idle, while the reference pipeline runs
+    in a worker, and while our backup (then restore) runs in one, as the GUI runs them."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from themis_desktop.core.backup import backup_files
+    from themis_desktop.core.restore import restore
+    from themis_desktop.ui.tasks import TaskManager
+
+    app = QApplication.instance() or QApplication([])
+    tasks = TaskManager()
+    state: dict = {"last": None, "gaps": [], "progress": 0, "error": None}
+
+    def tick() -> None:
+        now = time.perf_counter()
+        if state["last"] is not None:
+            state["gaps"].append(now - state["last"])
+        state["last"] = now
+
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(tick)
+
+    def on_progress(done: int, total: int) -> None:  # what a progress bar's slot receives
+        state["progress"] += 1
+
+    def phase(fn, *args, progress: bool = False, idle_ms: int = 0) -> dict:
+        state.update(last=None, gaps=[], progress=0, error=None)
+        loop = QEventLoop()
+        timer.start()
+        started = time.perf_counter()
+        if fn is None:
+            QTimer.singleShot(idle_ms, loop.quit)
+        else:
+            task = tasks.run(fn, *args, with_progress=progress)
+            task.sig_progress.connect(on_progress)
+            task.sig_failed.connect(lambda exc: state.update(error=repr(exc)))
+            task.sig_finished.connect(loop.quit)
+        loop.exec()
+        seconds = time.perf_counter() - started
+        timer.stop()
+        if state["error"]:
+            raise SystemExit(f"stall phase failed: {state['error']}")
+        gaps = state["gaps"]
+        return {
+            "max_ms": max(gaps, default=0) * 1000,
+            "ticks": len(gaps),
+            "seconds": seconds,
+            "progress_signals": state["progress"],
+        }
+
+    def pipeline() -> None:
+        command = (
+            f"set -euo pipefail; rm -f {shlex.quote(params['ref_out'])}; "
+            f"tar -cf - -C {shlex.quote(params['root'])} data config.yaml "
+            f"| zstd -T0 -3 -q -o {shlex.quote(params['ref_out'])}"
+        )
+        subprocess.run(["bash", "-c", command], check=True)
+
+    idle = phase(None, idle_ms=1000)
+    reference = phase(pipeline)
+    backup = phase(
+        backup_files,
+        Path(params["out"]),
+        NODE,
+        VERSION,
+        Path(params["data"]),
+        [Path(params["config"])],
+        progress=True,
+    )
+    archives = sorted(Path(params["out"]).glob("*.tar.zst"))
+    restored = phase(
+        restore,
+        archives[-1],
+        Path(params["restore"]) / "data",
+        Path(params["restore"]) / "config",
+        progress=True,
+    )
+    del app
+    return {"idle": idle, "reference": reference, "backup": backup, "restore": restored}
+
+
+# -------------------------------------------------------------------------- the benchmark
+
+
+@dataclass
+class Best:
+    """Best time and largest peak RSS over rounds."""
+
+    seconds: float = float("inf")
+    peak_kib: int = 0
+    base_kib: int = 0
+    profile: str = ""
+
+    def add(self, run: Run) -> None:
+        self.seconds = min(self.seconds, run.seconds)
+        self.peak_kib = max(self.peak_kib, run.peak_kib)
+        self.base_kib = max(self.base_kib, run.result.get("base_kib", 0))
+
+
+def mbps(nbytes: int, seconds: float) -> float:
+    return nbytes / MB / seconds
+
+
+def verdict(ok: bool) -> str:
+    return "OK" if ok else "MISS"
+
+
+class Bench:
+    def __init__(self, work: Path, node, cold: bool, profile: bool) -> None:  # node: _datagen
+        self.work, self.node, self.cold, self.profile = work, node, cold, profile
+        self.ref_archive = work / "ref.tar.zst"
+        self.our_out = work / "ours"
+        self.restore_dir = work / "restored"
+        self.expected = tree_totals(node.data_dir, node.config)
+        self.ref_fsync = float("inf")
+
+    def _fresh_restore_dir(self) -> Path:
+        shutil.rmtree(self.restore_dir, ignore_errors=True)
+        self.restore_dir.mkdir()
+        return self.restore_dir
+
+    def _check_restored(self, *roots: Path, what: str) -> None:
+        got = tree_totals(*roots)
+        if got != self.expected:
+            raise BenchError(f"{what}: restored {got} (files, bytes), expected {self.expected}")
+
+    def ref_backup(self) -> Run:
+        self.ref_archive.unlink(missing_ok=True)
+        settle(self.cold)
+        q = shlex.quote
+        run = shell(
+            f"tar -cf - -C {q(str(self.node.root))} data config.yaml "
+            f"| zstd -T0 -3 -q -o {q(str(self.ref_archive))}",
+            "reference backup (tar | zstd)",
+        )
+        # ours fsyncs its archive before renaming it, the reference does not: time that
+        # fsync apart (informative; the target is against the plain pipeline)
+        with open(self.ref_archive, "rb") as f:
+            started = time.perf_counter()
+            os.fsync(f.fileno())
+            self.ref_fsync = min(self.ref_fsync, time.perf_counter() - started)
+        return run
+
+    def our_backup(self) -> Run:
+        shutil.rmtree(self.our_out, ignore_errors=True)
+        settle(self.cold)
+        run = ours(
+            "backup",
+            "our backup",
+            out=str(self.our_out),
+            data=str(self.node.data_dir),
+            config=str(self.node.config),
+            profile=self.profile,
+        )
+        self.our_archive = Path(run.result["archive"])
+        return run
+
+    def ref_verify(self) -> Run:
+        settle(self.cold)
+        run = shell(
+            f"zstd -dc {shlex.quote(str(self.ref_archive))} | sha256sum",
+            "reference verify (zstd -dc | sha256sum)",
+        )
+        if len(run.result["stdout"].split()[0]) != 64:
+            raise BenchError("reference verify: sha256sum printed no digest")
+        return run
+
+    def our_verify(self) -> Run:
+        settle(self.cold)
+        run = ours("verify", "our verify", archive=str(self.our_archive), profile=self.profile)
+        if run.result["bytes"] != self.expected[1]:
+            raise BenchError(f"our verify checked {run.result['bytes']} bytes, not all")
+        return run
+
+    def ref_restore(self) -> Run:
+        target = self._fresh_restore_dir()
+        settle(self.cold)
+        run = shell(
+            f"zstd -dc {shlex.quote(str(self.ref_archive))} "
+            f"| tar -xf - -C {shlex.quote(str(target))}",
+            "reference restore (zstd -dc | tar -x)",
+        )
+        self._check_restored(target, what="reference restore")
+        shutil.rmtree(target)
+        return run
+
+    def our_restore(self) -> Run:
+        target = self._fresh_restore_dir()
+        settle(self.cold)
+        run = ours(
+            "restore",
+            "our restore",
+            archive=str(self.our_archive),
+            data=str(target / "data"),
+            config_dir=str(target / "config"),
+            profile=self.profile,
+        )
+        self._check_restored(target, what="our restore")
+        shutil.rmtree(target)
+        return run
+
+    def stall(self) -> dict:
+        shutil.rmtree(self.our_out, ignore_errors=True)
+        self._fresh_restore_dir()
+        os.sync()
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        run = ours(
+            "stall",
+            "event-loop stall",
+            env,
+            root=str(self.node.root),
+            data=str(self.node.data_dir),
+            config=str(self.node.config),
+            out=str(self.our_out),
+            ref_out=str(self.work / "stall-ref.tar.zst"),
+            restore=str(self.restore_dir),
+        )
+        (self.work / "stall-ref.tar.zst").unlink(missing_ok=True)
+        shutil.rmtree(self.restore_dir, ignore_errors=True)
+        return run.result
+
+
+def row(what: str, ours_: str, ref: str, ratio: str, target: str, ok: bool | None) -> str:
+    mark = "" if ok is None else verdict(ok)
+    return f"{what:<24} {ours_:>14} {ref:>16} {ratio:>8}  {target:<10} {mark}"
+
+
+def main_table(args, node, work: Path, gen_seconds: float) -> dict[str, Best]:
+    bench = Bench(work, node, args.cold, profile=False)
+    names = ["backup", "verify", "restore"]
+    best = {f"{side} {name}": Best() for side in ("ours", "ref") for name in names}
+    steps = {
+        "backup": (bench.ref_backup, bench.our_backup),
+        "verify": (bench.ref_verify, bench.our_verify),
+        "restore": (bench.ref_restore, bench.our_restore),
+    }
+    started = time.perf_counter()
+    for round_ in range(args.repeat):
+        for name in names:
+            ref_step, our_step = steps[name]
+            order = [("ref", ref_step), ("ours", our_step)]
+            for side, step in order if round_ % 2 == 0 else order[::-1]:
+                best[f"{side} {name}"].add(step())
+        print(f"  round {round_ + 1}/{args.repeat} done ({time.perf_counter() - started:.0f} s)")
+    ref_size = bench.ref_archive.stat().st_size  # the last archives of both sides
+    our_size = bench.our_archive.stat().st_size
+    stall = bench.stall()
+
+    data_bytes = node.bytes
+    ratio = data_bytes / ref_size
+    print(
+        f"\ndata: {node.files} files, {data_bytes / MB:.0f} MB; zstd -3 ratio {ratio:.2f}x "
+        f"(aim 2-3x{'' if 2 <= ratio <= 3 else ': OFF, the data is not representative'}); "
+        f"generated in {gen_seconds:.1f} s; page cache {'cold' if args.cold else 'warm'}"
+    )
+    print(row("", "ours", "reference", "ratio", "target", None))
+    for name, target in (("backup", BACKUP_MIN), ("verify", VERIFY_MIN), ("restore", RESTORE_MIN)):
+        o, r = best[f"ours {name}"], best[f"ref {name}"]
+        speed = r.seconds / o.seconds
+        print(
+            row(
+                f"{name} throughput",
+                f"{mbps(data_bytes, o.seconds):.0f} MB/s",
+                f"{mbps(data_bytes, r.seconds):.0f} MB/s",
+                f"{speed:.2f}x",
+                f">= {target}x",
+                speed >= target,
+            )
+        )
+        print(row(f"  {name} time", f"{o.seconds:.2f} s", f"{r.seconds:.2f} s", "", "", None))
+        if name == "backup":
+            with_fsync = r.seconds + bench.ref_fsync
+            print(
+                row(
+                    "  vs ref + fsync",
+                    "",
+                    f"{mbps(data_bytes, with_fsync):.0f} MB/s",
+                    f"{with_fsync / o.seconds:.2f}x",
+                    "(info)",
+                    None,
+                )
+            )
+            print(
+                row(
+                    "backup archive size",
+                    f"{our_size / MB:.1f} MB",
+                    f"{ref_size / MB:.1f} MB",
+                    f"{our_size / ref_size:.3f}x",
+                    f"<= {SIZE_MAX}x",
+                    our_size / ref_size <= SIZE_MAX,
+                )
+            )
+    for name in names:
+        o, r = best[f"ours {name}"], best[f"ref {name}"]
+        print(
+            row(
+                f"{name} peak RSS",
+                f"{o.peak_kib / 1024:.0f} MiB",
+                f"{r.peak_kib / 1024:.0f} MiB" if r.peak_kib else "n/a",
+                f"{o.peak_kib / r.peak_kib:.1f}x" if r.peak_kib else "",
+                f"< {RSS_MAX_MIB} MiB",
+                o.peak_kib / 1024 < RSS_MAX_MIB,
+            )
+        )
+    base = best["ours backup"].base_kib / 1024
+    print(f"  (our peaks include the interpreter and its imports: {base:.0f} MiB before the call)")
+    idle, ref = stall["idle"]["max_ms"], stall["reference"]["max_ms"]
+    for name in ("backup", "restore"):
+        phase = stall[name]
+        print(
+            row(
+                f"{name} max tick gap",
+                f"{phase['max_ms']:.1f} ms",
+                f"{ref:.1f} ms",
+                f"{phase['max_ms'] / ref:.1f}x",
+                f"< {STALL_MAX_MS} ms",
+                phase["max_ms"] < STALL_MAX_MS,
+            )
+        )
+    print(
+        f"  (timer {TICK_MS} ms, QThreadPool worker via ui.tasks.TaskManager; reference: the "
+        f"tar | zstd pipeline run from the same worker; idle max gap {idle:.1f} ms; "
+        f"{stall['backup']['progress_signals']} progress signals during the backup, "
+        f"which took {stall['backup']['seconds']:.1f} s)"
+    )
+    return best
+
+
+def memory_table(args, sizes: list[int], work: Path, datagen) -> None:
+    """Peak RSS of each of ours at each size: it must not grow with the data."""
+    print(f"\npeak RSS by data size (MiB; flat = grows by <= {FLAT_SLACK_MIB} MiB)")
+    print(f"{'size':>10} {'backup':>8} {'verify':>8} {'restore':>8}   backup throughput")
+    peaks: dict[str, list[float]] = {"backup": [], "verify": [], "restore": []}
+    for size in sizes:
+        root = work / f"mem-{size}"
+        node = datagen.generate(root, size)
+        bench = Bench(work / f"mem-{size}", node, args.cold, profile=False)
+        backup = bench.our_backup()
+        verify = bench.our_verify()
+        restore = bench.our_restore()
+        for name, run in (("backup", backup), ("verify", verify), ("restore", restore)):
+            peaks[name].append(run.peak_kib / 1024)
+        print(
+            f"{datagen.human(size):>10} {peaks['backup'][-1]:8.0f} {peaks['verify'][-1]:8.0f} "
+            f"{peaks['restore'][-1]:8.0f}   {mbps(node.bytes, backup.seconds):.0f} MB/s"
+        )
+        shutil.rmtree(root)
+    for name, values in peaks.items():
+        growth = values[-1] - values[0]
+        flat = growth <= FLAT_SLACK_MIB and max(values) < RSS_MAX_MIB
+        print(
+            f"  {name:<8} {values[0]:.0f} -> {values[-1]:.0f} MiB ({growth:+.0f} MiB)  "
+            f"flat and < {RSS_MAX_MIB} MiB: {verdict(flat)}"
+        )
+
+
+def profile_ours(work: Path, node) -> None:
+    """One more run of each of ours under cProfile (main thread; not timed in the table)."""
+    bench = Bench(work, node, cold=False, profile=True)
+    for step in (bench.our_backup, bench.our_verify, bench.our_restore):
+        run = step()
+        print(
+            f"\n--- cProfile of our {step.__name__.removeprefix('our_')} "
+            f"({run.seconds:.2f} s with the profiler on) ---"
+        )
+        print("\n".join(run.result["profile"].strip().splitlines()[:30]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1G", help="data size of the main table (1G)")
+    parser.add_argument("--sizes", default="", help="sizes for the memory check, e.g. 1G,4G")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; best time is kept")
+    parser.add_argument("--cold", action="store_true", help="drop the page cache each step")
+    parser.add_argument("--profile", action="store_true", help="cProfile each of ours after")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--dir", default=None, help="where the temporary folder goes")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child[0], json.loads(args.child[1]))
+        return 0
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _datagen as datagen
+
+    size = datagen.parse_size(args.size)
+    sizes = [datagen.parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    for tool in ("tar", "zstd", "sha256sum", "bash"):
+        if not shutil.which(tool):
+            print(f"{tool} is missing (apt-get install zstd tar coreutils)", file=sys.stderr)
+            return 2
+    if args.cold and os.geteuid() != 0:
+        print("--cold needs root (it writes /proc/sys/vm/drop_caches)", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="themis-bench-backup-", dir=args.dir))
+    needed = int(max([size, *sizes]) * 1.3) + size * 2 + (256 << 20)
+    if shutil.disk_usage(work).free < needed:
+        shutil.rmtree(work)
+        print(
+            f"not enough free space in {work.parent}: ~{needed >> 30} GiB needed", file=sys.stderr
+        )
+        return 2
+    zstd_version = subprocess.run(
+        ["zstd", "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    print(
+        f"bench/backup.py: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+        f"{zstd_version.split(',')[0].strip('* ')}; in {work}"
+    )
+    try:
+        started = time.perf_counter()
+        node = datagen.generate(work / "node", size)
+        gen_seconds = time.perf_counter() - started
+        print(f"generated {datagen.human(node.bytes)} in {node.files} files: {gen_seconds:.1f} s")
+        main_table(args, node, work, gen_seconds)
+        if args.profile:
+            profile_ours(work, node)
+        if sizes:
+            memory_table(args, sizes, work, datagen)
+        print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    except BenchError as exc:
+        print(f"\nFAILED: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
