@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import subprocess
@@ -50,6 +51,7 @@ class Run:
     seconds: float  # ours: around the call in the child; reference: the whole pipeline
     peak_kib: int  # ours: VmHWM of the child; reference: GNU time's %M (0: unknown)
     result: dict = field(default_factory=dict)  # what our child reported
+    faults: int = -1  # minor page faults during the step (-1: unknown)
 
 
 def measure(argv: list[str], what: str, env: dict[str, str] | None = None) -> Run:
@@ -81,9 +83,10 @@ def shell(command: str, what: str) -> Run:
     if not GNU_TIME:
         return measure(argv, what)
     with tempfile.NamedTemporaryFile("r") as peak:
-        run = measure([GNU_TIME, "-f", "%M", "-o", peak.name, *argv], what)
-        text = peak.read().strip().splitlines()
-    run.peak_kib = int(text[-1]) if text and text[-1].isdigit() else 0
+        run = measure([GNU_TIME, "-f", "%M %R", "-o", peak.name, *argv], what)
+        fields = (peak.read().strip().splitlines() or [""])[-1].split()
+    if len(fields) == 2 and all(f.isdigit() for f in fields):
+        run.peak_kib, run.faults = int(fields[0]), int(fields[1])
     return run
 
 
@@ -98,7 +101,12 @@ def ours(op: str, what: str, env: dict[str, str] | None = None, **params: object
     if not lines:
         raise BenchError(f"{what}: the child printed no result")
     result = json.loads(lines[-1])
-    return Run(result.get("seconds", run.seconds), result.get("peak_kib", 0), result)
+    return Run(
+        result.get("seconds", run.seconds),
+        result.get("peak_kib", 0),
+        result,
+        result.get("faults", -1),
+    )
 
 
 def settle(cold: bool) -> None:
@@ -157,6 +165,7 @@ def child(op: str, params: dict) -> None:
     from themis_desktop.core.restore import restore, verify
 
     base = _peak_kib()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     profile = bool(params.get("profile"))
     started = time.perf_counter()
     result: dict = {}
@@ -185,9 +194,17 @@ def child(op: str, params: dict) -> None:
         raise SystemExit(f"unknown child operation {op!r}")
     seconds = time.perf_counter() - started
     peak = _peak_kib()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     print(
         json.dumps(
-            {**result, "seconds": seconds, "base_kib": base, "peak_kib": peak, "profile": text}
+            {
+                **result,
+                "seconds": seconds,
+                "base_kib": base,
+                "peak_kib": peak,
+                "faults": faults,
+                "profile": text,
+            }
         )
     )
 
@@ -286,17 +303,23 @@ class Best:
 
     seconds: float = float("inf")
     peak_kib: int = 0
+    faults: int = -1  # of the best (fastest) run
     base_kib: int = 0
     profile: str = ""
 
     def add(self, run: Run) -> None:
-        self.seconds = min(self.seconds, run.seconds)
+        if run.seconds < self.seconds:
+            self.seconds, self.faults = run.seconds, run.faults
         self.peak_kib = max(self.peak_kib, run.peak_kib)
         self.base_kib = max(self.base_kib, run.result.get("base_kib", 0))
 
 
 def mbps(nbytes: int, seconds: float) -> float:
     return nbytes / MB / seconds
+
+
+def kilo(count: int) -> str:
+    return "n/a" if count < 0 else f"{count / 1000:.0f} k"
 
 
 def verdict(ok: bool) -> str:
@@ -465,7 +488,6 @@ def main_table(args, node, work: Path, gen_seconds: float) -> dict[str, Best]:
                 speed >= target,
             )
         )
-        print(row(f"  {name} time", f"{o.seconds:.2f} s", f"{r.seconds:.2f} s", "", "", None))
         if name == "backup":
             with_fsync = r.seconds + bench.ref_fsync
             print(
@@ -488,6 +510,8 @@ def main_table(args, node, work: Path, gen_seconds: float) -> dict[str, Best]:
                     our_size / ref_size <= SIZE_MAX,
                 )
             )
+        print(row(f"  {name} time", f"{o.seconds:.2f} s", f"{r.seconds:.2f} s", "", "", None))
+        print(row("  minor page faults", kilo(o.faults), kilo(r.faults), "", "", None))
     for name in names:
         o, r = best[f"ours {name}"], best[f"ref {name}"]
         print(
@@ -516,10 +540,10 @@ def main_table(args, node, work: Path, gen_seconds: float) -> dict[str, Best]:
             )
         )
     print(
-        f"  (timer {TICK_MS} ms, QThreadPool worker via ui.tasks.TaskManager; reference: the "
-        f"tar | zstd pipeline run from the same worker; idle max gap {idle:.1f} ms; "
-        f"{stall['backup']['progress_signals']} progress signals during the backup, "
-        f"which took {stall['backup']['seconds']:.1f} s)"
+        f"  (timer {TICK_MS} ms; work in a QThreadPool worker of ui.tasks.TaskManager;\n"
+        f"   reference: the tar | zstd pipeline run from the same worker; idle {idle:.1f} ms;\n"
+        f"   {stall['backup']['progress_signals']} progress signals during the backup, "
+        f"which took {stall['backup']['seconds']:.1f} s there)"
     )
     return best
 
