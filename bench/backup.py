@@ -6,12 +6,16 @@ Targets (DESIGN.md § 6), each measured as a ratio in one run on the same data:
   restore  `restore`       vs `zstd -dc X | tar -xf - -C DIR`  >= 0.8x throughput
   peak RSS of each of ours < 200 MiB, flat as data grows (`--sizes 1G,4G`)
   event-loop stall (10 ms Qt timer) while a backup runs in a QThreadPool worker < 50 ms
-Each of our operations runs in a fresh child process: its time is taken there around the call
-(imports excluded), its peak RSS from `wait4` (the same for the reference pipelines). Best of
-`--repeat` rounds, the order of ours and the reference swapped every round. The page cache is
-warm unless `--cold` (sync and drop caches before every timed step; needs root).
+Each of our operations runs in a fresh child process, as the CLI runs it: its time is taken
+there around the call (imports excluded), its peak RSS is the child's VmHWM, its CPU time and
+minor page faults come from getrusage; the reference pipelines run under GNU time (peak RSS of
+their largest process, CPU, faults). Best of `--repeat` rounds, the order of ours and the
+reference swapped every round; `sync` before every timed step. The page cache is warm unless
+`--cold` (caches dropped before every timed step; needs root). The stall is measured in one
+more child with QT_QPA_PLATFORM=offscreen, the work in a `ui.tasks.TaskManager` worker.
+`--profile` adds a cProfile of each of ours (main thread) after the table.
 
-Run: .venv/bin/python bench/backup.py [--size 1G] [--sizes 1G,4G] [--repeat 2] [--cold]
+Run: .venv/bin/python bench/backup.py [--size 1G] [--sizes 1G,4G] [--repeat 3] [--cold]
      [--profile] [--keep] [--dir TMP]
 """
 
@@ -52,6 +56,7 @@ class Run:
     peak_kib: int  # ours: VmHWM of the child; reference: GNU time's %M (0: unknown)
     result: dict = field(default_factory=dict)  # what our child reported
     faults: int = -1  # minor page faults during the step (-1: unknown)
+    cpu: float = -1.0  # user + system CPU seconds, all threads and processes (-1: unknown)
 
 
 def measure(argv: list[str], what: str, env: dict[str, str] | None = None) -> Run:
@@ -83,10 +88,13 @@ def shell(command: str, what: str) -> Run:
     if not GNU_TIME:
         return measure(argv, what)
     with tempfile.NamedTemporaryFile("r") as peak:
-        run = measure([GNU_TIME, "-f", "%M %R", "-o", peak.name, *argv], what)
+        run = measure([GNU_TIME, "-f", "%M %R %U %S", "-o", peak.name, *argv], what)
         fields = (peak.read().strip().splitlines() or [""])[-1].split()
-    if len(fields) == 2 and all(f.isdigit() for f in fields):
+    try:
         run.peak_kib, run.faults = int(fields[0]), int(fields[1])
+        run.cpu = float(fields[2]) + float(fields[3])
+    except (IndexError, ValueError):
+        pass  # unknown: shown as n/a
     return run
 
 
@@ -106,6 +114,7 @@ def ours(op: str, what: str, env: dict[str, str] | None = None, **params: object
         result.get("peak_kib", 0),
         result,
         result.get("faults", -1),
+        result.get("cpu", -1.0),
     )
 
 
@@ -165,7 +174,7 @@ def child(op: str, params: dict) -> None:
     from themis_desktop.core.restore import restore, verify
 
     base = _peak_kib()
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    before = resource.getrusage(resource.RUSAGE_SELF)
     profile = bool(params.get("profile"))
     started = time.perf_counter()
     result: dict = {}
@@ -194,7 +203,9 @@ def child(op: str, params: dict) -> None:
         raise SystemExit(f"unknown child operation {op!r}")
     seconds = time.perf_counter() - started
     peak = _peak_kib()
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    faults = after.ru_minflt - before.ru_minflt
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     print(
         json.dumps(
             {
@@ -203,6 +214,7 @@ def child(op: str, params: dict) -> None:
                 "base_kib": base,
                 "peak_kib": peak,
                 "faults": faults,
+                "cpu": cpu,
                 "profile": text,
             }
         )
@@ -304,12 +316,13 @@ class Best:
     seconds: float = float("inf")
     peak_kib: int = 0
     faults: int = -1  # of the best (fastest) run
+    cpu: float = -1.0  # of the best run
     base_kib: int = 0
     profile: str = ""
 
     def add(self, run: Run) -> None:
         if run.seconds < self.seconds:
-            self.seconds, self.faults = run.seconds, run.faults
+            self.seconds, self.faults, self.cpu = run.seconds, run.faults, run.cpu
         self.peak_kib = max(self.peak_kib, run.peak_kib)
         self.base_kib = max(self.base_kib, run.result.get("base_kib", 0))
 
@@ -320,6 +333,10 @@ def mbps(nbytes: int, seconds: float) -> float:
 
 def kilo(count: int) -> str:
     return "n/a" if count < 0 else f"{count / 1000:.0f} k"
+
+
+def secs(seconds: float) -> str:
+    return "n/a" if seconds < 0 else f"{seconds:.2f} s"
 
 
 def verdict(ok: bool) -> str:
@@ -511,6 +528,7 @@ def main_table(args, node, work: Path, gen_seconds: float) -> dict[str, Best]:
                 )
             )
         print(row(f"  {name} time", f"{o.seconds:.2f} s", f"{r.seconds:.2f} s", "", "", None))
+        print(row("  CPU (user + sys)", secs(o.cpu), secs(r.cpu), "", "", None))
         print(row("  minor page faults", kilo(o.faults), kilo(r.faults), "", "", None))
     for name in names:
         o, r = best[f"ours {name}"], best[f"ref {name}"]
