@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from themis_desktop import __version__
@@ -325,7 +325,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from themis_desktop.core.node_backup import backup_node
     from themis_desktop.core.profiles import NodeEndpoint
     from themis_desktop.core.progress_text import TerminalBar
-    from themis_desktop.core.restore import verify
+    from themis_desktop.core.restore import remember_checksum, verify
     from themis_desktop.core.server import ThemisClient
 
     url = args.server or "http://127.0.0.1:1"
@@ -357,6 +357,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
+            remember_checksum(report)
+            result = replace(result, sha256=report.archive_sha256)
             verified = True
     except (BackupError, ThemisError) as exc:
         bar.close()
@@ -367,7 +369,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
             client.close()
     with Journal() as journal:
         backup_catalog.record(journal, result, verified=verified)
-    print(f"{result.size} bytes, {len(result.manifest.files)} entries, sha256 {result.sha256}")
+    checksum = f"sha256 {result.sha256}" if result.sha256 else "not verified"
+    print(f"{result.size} bytes, {len(result.manifest.files)} entries, {checksum}")
     print(result.archive)
     return 0
 
@@ -376,7 +379,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from themis_desktop.core.progress_text import TerminalBar
-    from themis_desktop.core.restore import quick_verify, verify
+    from themis_desktop.core.restore import quick_verify, remember_checksum, verify
 
     archive = Path(args.archive)
     if args.quick:
@@ -385,6 +388,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         bar = TerminalBar("verify")
         report = verify(archive, progress=bar)
         bar.close()
+        remember_checksum(report)
     if report.ok:
         what = "checksum matches" if args.quick else f"{report.files_checked} files checked"
         print(f"OK: {archive} ({what})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import signal
@@ -16,7 +17,7 @@ import zstandard
 
 from themis_desktop.core.backup import BackupCancelled, backup_files
 from themis_desktop.core.backup_format import BackupError, Manifest
-from themis_desktop.core.restore import quick_verify, restore, verify
+from themis_desktop.core.restore import quick_verify, remember_checksum, restore, verify
 
 
 @pytest.fixture
@@ -95,7 +96,12 @@ def test_the_manifest_is_the_first_member_and_beside_the_archive(tmp_path, node_
     assert all(len(f.sha256) == 64 for f in manifest.files if f.type == "file")
     assert manifest.sources["data"].endswith("node/data")
     sidecar = result.archive.with_name(result.archive.name + ".manifest.json")
-    assert sidecar.is_file() and quick_verify(result.archive).ok
+    assert sidecar.is_file()
+    assert not quick_verify(result.archive).ok  # no checksum recorded before a full verify
+    report = verify(result.archive)
+    remember_checksum(report)
+    assert report.archive_sha256 == hashlib.sha256(result.archive.read_bytes()).hexdigest()
+    assert quick_verify(result.archive).ok
 
 
 def test_the_archive_reads_with_standard_tools(tmp_path, node_files):
@@ -112,6 +118,7 @@ def test_the_archive_reads_with_standard_tools(tmp_path, node_files):
 
 def test_a_flipped_byte_is_detected_and_named(tmp_path, node_files):
     result = _backup(tmp_path, node_files)
+    remember_checksum(verify(result.archive))
     raw = bytearray(result.archive.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     result.archive.write_bytes(bytes(raw))

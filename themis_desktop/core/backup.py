@@ -49,7 +49,7 @@ class BackupResult:
     archive: Path
     manifest: Manifest
     size: int
-    sha256: str  # of the archive file itself (quick verify, catalogue)
+    sha256: str = ""  # of the archive file; set by the verify pass that follows a backup
 
 
 def archive_name(node: str, version: str, when: datetime | None = None) -> str:
@@ -118,11 +118,9 @@ def write_archive(
             out.write(head + skippable_frame(reserve - len(head) - 8))  # exactly `reserve`
             out.flush()
             os.fsync(out.fileno())
-        digest = file_sha256(partial)
         os.replace(partial, final)
         _fsync_dir(out_dir)
-        sidecar = final.with_name(final.name + ".manifest.json")
-        _write_atomically(sidecar, manifest.to_json(archive=final.name, archive_sha256=digest))
+        write_sidecar(final, manifest)
     except OSError as exc:
         partial.unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
@@ -134,7 +132,7 @@ def write_archive(
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return BackupResult(final, manifest, final.stat().st_size, digest)
+    return BackupResult(final, manifest, final.stat().st_size)
 
 
 def _stream(out, entries, total, progress, cancelled) -> list[FileEntry]:
@@ -204,6 +202,15 @@ def _check_free_space(folder: Path, total: int) -> None:
             f"Not enough free space in {folder}: about {needed >> 20} MiB needed, "
             f"{free >> 20} MiB free. Free space or choose another backup folder."
         )
+
+
+def write_sidecar(archive: Path, manifest: Manifest, archive_sha256: str = "") -> None:
+    """`<archive>.manifest.json`: the manifest, and the archive's SHA-256 once verified
+    (the verify pass reads every byte anyway; a backup does not read its archive twice)."""
+    extra = {"archive": archive.name}
+    if archive_sha256:
+        extra["archive_sha256"] = archive_sha256
+    _write_atomically(archive.with_name(archive.name + ".manifest.json"), manifest.to_json(**extra))
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -80,9 +80,11 @@ def backups(journal: Journal, node: str | None = None) -> list[BackupRecord]:
     return [_record(row) for row in rows]
 
 
-def mark_verified(journal: Journal, backup_id: int) -> BackupRecord:
+def mark_verified(journal: Journal, backup_id: int, sha256: str = "") -> BackupRecord:
+    """A full verify passed; `sha256` is the archive's checksum that it computed."""
+    changes = {"verified_at": utc_now()} | ({"sha256": sha256} if sha256 else {})
     with journal.transaction():
-        journal.db["backups"].update(backup_id, {"verified_at": utc_now()})
+        journal.db["backups"].update(backup_id, changes)
         journal.insert_event(
             None,
             "backup.verified",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from themis_desktop.core import errors
 from themis_desktop.core.backup import BackupResult, Progress, backup_files
 from themis_desktop.core.backup_format import BackupError
 from themis_desktop.core.profiles import NodeEndpoint, Profile
-from themis_desktop.core.restore import verify
+from themis_desktop.core.restore import remember_checksum, verify
 from themis_desktop.core.server import ThemisClient
 
 
@@ -185,6 +185,8 @@ def back_up_nodes(
                 progress=lambda d, t, o=base + size: step(d, t, o),
                 cancelled=cancelled,
             )
+            remember_checksum(report)
+            result = replace(result, sha256=report.archive_sha256)
             error = None if report.ok else BackupError("; ".join(report.problems))
             outcomes.append(NodeOutcome(job.node, result, report.ok, error))
         except Exception as exc:  # reported per node; the others go on

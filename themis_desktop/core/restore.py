@@ -19,7 +19,7 @@ from pathlib import Path
 
 import zstandard
 
-from themis_desktop.core.backup import CHUNK, BackupCancelled, Progress, file_sha256
+from themis_desktop.core.backup import BackupCancelled, Progress, file_sha256, write_sidecar
 from themis_desktop.core.backup_format import (
     MANIFEST_NAME,
     BackupError,
@@ -27,6 +27,8 @@ from themis_desktop.core.backup_format import (
     UnsafeArchive,
     check_member,
 )
+
+READ_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -36,6 +38,7 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     files_checked: int = 0
     bytes_checked: int = 0
+    archive_sha256: str = ""  # of the whole file, computed while it was read
 
     @property
     def ok(self) -> bool:
@@ -70,12 +73,42 @@ def quick_verify(archive: Path, expected_sha256: str | None = None) -> VerifyRep
     return report
 
 
+class _HashingFile:
+    """A read-only file that hashes every byte read from it."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed in close())
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.file.read(size)
+        self.digest.update(data)
+        return data
+
+    def finish(self) -> str:
+        """Hash what the reader left unread (the archive's last bytes) and return the sum."""
+        while data := self.file.read(READ_CHUNK):
+            self.digest.update(data)
+        return self.digest.hexdigest()
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> _HashingFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _members(archive: Path):
     """Open the archive as a streaming tar reader (zstd frames read across)."""
-    raw = open(archive, "rb")  # noqa: SIM115 (closed by the caller through `raw`)
+    raw = _HashingFile(archive)
     try:
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return raw, tarfile.open(fileobj=reader, mode="r|")
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            raw, read_size=READ_CHUNK, read_across_frames=True
+        )
+        return raw, tarfile.open(fileobj=reader, mode="r|", bufsize=READ_CHUNK)
     except BaseException:
         raw.close()
         raise
@@ -90,6 +123,12 @@ def verify(
     report = VerifyReport(archive)
     walk(archive, report, None, progress, cancelled)
     return report
+
+
+def remember_checksum(report: VerifyReport) -> None:
+    """After a good full verify, record the archive's SHA-256 beside it for quick verifies."""
+    if report.ok and report.archive_sha256 and report.manifest is not None:
+        write_sidecar(report.archive, report.manifest, report.archive_sha256)
 
 
 def walk(
@@ -129,6 +168,7 @@ def walk(
                     _check_file(tar, member, entry, report, staging, total, progress)
                 elif staging is not None:
                     _stage_other(member, staging)
+            report.archive_sha256 = raw.finish()
     except (tarfile.TarError, zstandard.ZstdError, EOFError) as exc:
         report.problems.append(f"the archive is truncated or damaged: {exc}")
     except UnsafeArchive as exc:  # checked before the member is written anywhere
@@ -152,7 +192,7 @@ def _check_file(tar, member, entry, report, staging, total, progress) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         target = open(path, "wb")  # noqa: SIM115 (closed below)
     try:
-        while chunk := source.read(CHUNK):
+        while chunk := source.read(READ_CHUNK):  # small reads: no fresh mmap per chunk
             digest.update(chunk)
             if target:
                 target.write(chunk)

@@ -30,7 +30,7 @@ from themis_desktop.core.journal import Journal
 from themis_desktop.core.node_backup import InconsistentBackupRefused, NodeJob, back_up_nodes
 from themis_desktop.core.paths import app_data_dir
 from themis_desktop.core.progress_text import Rate
-from themis_desktop.core.restore import restore, verify
+from themis_desktop.core.restore import remember_checksum, restore, verify
 from themis_desktop.ui.settings import settings
 from themis_desktop.ui.tasks import Task
 from themis_desktop.ui.workspace import Workspace
@@ -265,7 +265,9 @@ class BackupsPage(QWidget):
             return None
         self._busy(f"Verifying {Path(record.path).name}…")
         self.task = self.workspace.tasks.run(
-            lambda progress, cancelled: verify(Path(record.path), progress, cancelled),
+            lambda progress, cancelled: _verify_and_remember(
+                Path(record.path), progress, cancelled
+            ),
             with_progress=True,
             on_done=lambda report: self._on_verified(record, report),
             on_failed=self._on_job_failed,
@@ -277,7 +279,7 @@ class BackupsPage(QWidget):
         self._idle()
         if report.ok:
             self.workspace.tasks.run_journal(
-                lambda j: backup_catalog.mark_verified(j, record.id),
+                lambda j: backup_catalog.mark_verified(j, record.id, report.archive_sha256),
                 on_done=lambda _: self.reload(),
             )
             text = f"{Path(record.path).name}: verified ✓ ({report.files_checked} files)"
@@ -427,6 +429,12 @@ class BackupsPage(QWidget):
         record = self.selected()
         if record:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(record.path).parent)))
+
+
+def _verify_and_remember(archive: Path, progress, cancelled):
+    report = verify(archive, progress, cancelled)
+    remember_checksum(report)
+    return report
 
 
 def _version_of(node, status) -> str:
