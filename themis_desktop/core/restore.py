@@ -7,9 +7,11 @@ until the user discards it) and the staged data takes its place.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import queue
 import shutil
 import tarfile
 import threading
@@ -74,10 +76,10 @@ def quick_verify(archive: Path, expected_sha256: str | None = None) -> VerifyRep
 
 
 class _HashingFile:
-    """A read-only file that hashes every byte read from it."""
+    """The compressed file, hashed as it is read."""
 
     def __init__(self, path: Path) -> None:
-        self.file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed in close())
+        self.file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed by its owner)
         self.digest = hashlib.sha256()
 
     def read(self, size: int = -1) -> bytes:
@@ -85,32 +87,93 @@ class _HashingFile:
         self.digest.update(data)
         return data
 
+
+class _ArchiveStream:
+    """The decompressed archive as a file for `tarfile`, decompressed ahead in a thread.
+
+    zstd and SHA-256 release the GIL: while the caller hashes and writes one piece, the
+    thread reads (and hashes) the compressed file and decompresses the next ones. The
+    compressed bytes are hashed in order, so `finish()` gives the archive's SHA-256."""
+
+    def __init__(self, path: Path) -> None:
+        self.raw = _HashingFile(path)
+        self._reader = zstandard.ZstdDecompressor().stream_reader(
+            self.raw, read_size=READ_CHUNK, read_across_frames=True
+        )
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=64)
+        self._stop = threading.Event()
+        self._chunk, self._offset, self._eof = b"", 0, False
+        self._thread = threading.Thread(target=self._pump, name="archive-reader", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        try:
+            while not self._stop.is_set():
+                chunk = self._reader.read(READ_CHUNK)
+                self._put(chunk)
+                if not chunk:
+                    return
+        except BaseException as exc:  # handed to the reading side
+            self._put(exc)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, size: int = -1) -> bytes:
+        """Decompressed bytes for tarfile (`size` at most; fewer only at the end)."""
+        parts, wanted = [], size if size >= 0 else 1 << 62
+        while wanted > 0 and not self._eof:
+            if self._offset >= len(self._chunk):
+                item = self._queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if not item:
+                    self._eof = True
+                    break
+                self._chunk, self._offset = item, 0
+            piece = self._chunk[self._offset : self._offset + wanted]
+            self._offset += len(piece)
+            wanted -= len(piece)
+            parts.append(piece)
+        return b"".join(parts)
+
     def finish(self) -> str:
-        """Hash what the reader left unread (the archive's last bytes) and return the sum."""
-        while data := self.file.read(READ_CHUNK):
-            self.digest.update(data)
-        return self.digest.hexdigest()
+        """Stop reading ahead, hash the compressed bytes not read yet, return the SHA-256."""
+        self._halt()
+        while self.raw.read(READ_CHUNK):
+            pass
+        return self.raw.digest.hexdigest()
+
+    def _halt(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
 
     def close(self) -> None:
-        self.file.close()
+        self._halt()
+        self.raw.file.close()
 
-    def __enter__(self) -> _HashingFile:
+    def __enter__(self) -> _ArchiveStream:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _members(archive: Path):
+def _members(archive: Path) -> tuple[_ArchiveStream, tarfile.TarFile]:
     """Open the archive as a streaming tar reader (zstd frames read across)."""
-    raw = _HashingFile(archive)
+    stream = _ArchiveStream(archive)
     try:
-        reader = zstandard.ZstdDecompressor().stream_reader(
-            raw, read_size=READ_CHUNK, read_across_frames=True
-        )
-        return raw, tarfile.open(fileobj=reader, mode="r|", bufsize=READ_CHUNK)
+        return stream, tarfile.open(fileobj=stream, mode="r|", bufsize=READ_CHUNK)
     except BaseException:
-        raw.close()
+        stream.close()
         raise
 
 
