@@ -24,6 +24,7 @@ def test_a_running_node_is_backed_up_from_a_server_checkpoint(start_demo_node, t
         result = backup_node(_endpoint(node), tmp_path / "out", client, "1.7.3")
     manifest = result.manifest
     assert manifest.checkpoint and manifest.consistent
+    assert manifest.sources["data"] == str(node.data_path)  # not the removed checkpoint
     paths = {f.path for f in manifest.files}
     assert "data/CURRENT" in paths and "config/config.yaml" in paths
     assert any(p.startswith("vector_index/") for p in paths)

@@ -264,12 +264,18 @@ def backup_files(
     extra: dict[str, Path] | None = None,
     progress: Progress | None = None,
     cancelled: threading.Event | None = None,
+    recorded_data_dir: Path | None = None,
     **flags: bool,
 ) -> BackupResult:
-    """Archive a data dir (or a checkpoint of it), config files and extra folders."""
+    """Archive a data dir (or a checkpoint of it), config files and extra folders.
+
+    `recorded_data_dir` is the node's data dir to name in the manifest when `data_dir` is
+    a temporary checkpoint of it."""
     sources = list(iter_sources(Path(data_dir), [Path(c) for c in configs], extra or {}))
     entries = collect(sources)
     manifest = new_manifest(node, version, sources, **flags)
+    if recorded_data_dir is not None:
+        manifest.sources["data"] = str(recorded_data_dir)
     return write_archive(
         Path(out_dir), archive_name(node, version), manifest, entries, progress, cancelled
     )

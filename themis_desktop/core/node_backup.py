@@ -63,19 +63,24 @@ def backup_node(
     vectors = vector_index_dir(configs[0] if configs else None)
     if vectors and vectors.exists():
         extra["vector_index"] = vectors
-    if not _answers(client):
+
+    def archive(source: Path, consistent: bool, checkpoint: bool) -> BackupResult:
         return backup_files(
             out_dir,
             node.name,
             version,
-            data_dir,
+            source,
             configs,
             extra,
             progress,
             cancelled,
-            consistent=True,
-            checkpoint=False,
+            recorded_data_dir=data_dir,
+            consistent=consistent,
+            checkpoint=checkpoint,
         )
+
+    if not _answers(client):
+        return archive(data_dir, consistent=True, checkpoint=False)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     checkpoint = data_dir.parent / f".themis-checkpoint-{stamp}"
     try:
@@ -86,31 +91,9 @@ def backup_node(
                 f"{node.name} is running and refused a checkpoint ({exc.what}). Add its admin "
                 "token to the profile, stop the node, or accept a possibly inconsistent copy."
             ) from None
-        return backup_files(
-            out_dir,
-            node.name,
-            version,
-            data_dir,
-            configs,
-            extra,
-            progress,
-            cancelled,
-            consistent=False,
-            checkpoint=False,
-        )
+        return archive(data_dir, consistent=False, checkpoint=False)
     try:
-        return backup_files(
-            out_dir,
-            node.name,
-            version,
-            checkpoint,
-            configs,
-            extra,
-            progress,
-            cancelled,
-            consistent=True,
-            checkpoint=True,
-        )
+        return archive(checkpoint, consistent=True, checkpoint=True)
     finally:
         shutil.rmtree(checkpoint, ignore_errors=True)
 
