@@ -13,7 +13,7 @@ import json
 import stat
 import struct
 import tarfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -60,9 +60,11 @@ class Manifest:
 
     def to_json(self, **extra: str) -> str:
         """The manifest as JSON; `extra` adds keys (the sidecar names its archive's hash)."""
-        data = asdict(self)
+        data = {key: value for key, value in vars(self).items() if key != "files"}
+        data["files"] = [vars(entry) for entry in self.files]  # no deep copy of thousands
         data["totals"] = {"files": len(self.files), "bytes": self.total_bytes}
-        return json.dumps({**data, **extra}, indent=1, sort_keys=True)
+        # compact: the C encoder (an indent would switch to the pure-Python one)
+        return json.dumps({**data, **extra}, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Manifest:
@@ -83,12 +85,13 @@ def tar_header(entry: FileEntry) -> bytes:
     info = tarfile.TarInfo(entry.path)
     info.size = entry.size if entry.type == "file" else 0
     info.mode = entry.mode & 0o7777
-    info.mtime = entry.mtime
+    info.mtime = int(entry.mtime)  # whole seconds in the header; the manifest keeps the rest
     info.type = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE}[
         entry.type
     ]
     info.linkname = entry.link
-    return info.tobuf(format=tarfile.PAX_FORMAT)
+    # GNU headers: no PAX record per file (long names still get their extension header)
+    return info.tobuf(format=tarfile.GNU_FORMAT)
 
 
 def padding(size: int) -> bytes:
