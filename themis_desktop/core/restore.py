@@ -16,6 +16,7 @@ import shutil
 import sys
 import tarfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,12 +205,30 @@ def walk(
     cancelled: threading.Event | None,
 ) -> None:
     """Stream the archive once: check (and, with `staging`, write) every member."""
-    previous_interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)  # two busy threads: hand the GIL over quickly
-    try:
+    with _quick_gil_handover():
         _walk(archive, report, staging, progress, cancelled)
+
+
+_handover_lock = threading.Lock()
+_handover_users = 0
+_default_interval = sys.getswitchinterval()
+
+
+@contextlib.contextmanager
+def _quick_gil_handover() -> Iterator[None]:
+    """Two busy threads (reader, writer): hand the GIL over every 0.5 ms, not 5 ms.
+    Counted, so overlapping walks restore the interpreter's default only at the end."""
+    global _handover_users
+    with _handover_lock:
+        _handover_users += 1
+        sys.setswitchinterval(0.0005)
+    try:
+        yield
     finally:
-        sys.setswitchinterval(previous_interval)
+        with _handover_lock:
+            _handover_users -= 1
+            if not _handover_users:
+                sys.setswitchinterval(_default_interval)
 
 
 def _walk(archive, report, staging, progress, cancelled) -> None:
