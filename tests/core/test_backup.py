@@ -294,3 +294,129 @@ def _rewrite(archive, changes, extra_member=None):
     out = archive.with_name("rewritten.tar.zst")
     out.write_bytes(zstandard.ZstdCompressor().compress(buffer.getvalue()))
     return out
+
+
+def _hostile_with_manifest(tmp_path, members):
+    """An archive whose manifest lists every (name, type, link, content) member it holds."""
+    from themis_desktop.core.backup_format import FileEntry
+
+    files = [FileEntry("data", 0, 0o755, 0, "", "dir")]
+    for name, kind, link, content in members:
+        digest = hashlib.sha256(content or b"").hexdigest() if kind == "file" else ""
+        files.append(FileEntry(name, len(content or b""), 0o644, 0, digest, kind, link))
+    manifest = Manifest("n", "1.7.0", "2026-01-01T00:00:00Z", "t", {}, files)
+    body = manifest.to_json().encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("MANIFEST.json")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+        info = tarfile.TarInfo("data")
+        info.type = tarfile.DIRTYPE
+        tar.addfile(info)
+        for name, kind, link, content in members:
+            info = tarfile.TarInfo(name)
+            if kind == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, link
+                tar.addfile(info)
+            else:
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+    out = tmp_path / "hostile.tar.zst"
+    out.write_bytes(zstandard.ZstdCompressor().compress(buffer.getvalue()))
+    return out
+
+
+def test_chained_symlinks_cannot_write_outside_the_restore_folder(tmp_path, node_files):
+    data = node_files[0]
+    before = _tree(data)
+    archive = _hostile_with_manifest(
+        tmp_path,
+        [
+            ("data/s1", "symlink", "..", None),
+            ("data/s2", "symlink", "s1/..", None),
+            ("data/s2/PWNED", "file", "", b"owned"),
+            ("data/s2/data/CURRENT", "file", "", b"overwritten"),
+        ],
+    )
+    with pytest.raises(BackupError, match="outside the restore folder"):
+        restore(archive, data)
+    assert not (data.parent / "PWNED").exists() and not (tmp_path / "PWNED").exists()
+    assert _tree(data) == before
+
+
+def test_a_member_of_another_type_than_listed_is_named(tmp_path):
+    archive = _hostile_with_manifest(tmp_path, [("data/CURRENT", "file", "", b"x")])
+    assert verify(archive).ok
+    # the same name, but a link where the manifest says file
+    rewritten = _rewrite(
+        archive, {"data/CURRENT": None}, extra_member=("data/CURRENT", tarfile.SYMTYPE, "elsewhere")
+    )
+    problems = verify(rewritten).problems
+    assert any("data/CURRENT: not what the manifest lists" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("cut", [4, 12])
+def test_a_tail_cut_off_the_last_frame_is_detected(tmp_path, node_files, cut):
+    result = _backup(tmp_path, node_files)
+    result.archive.write_bytes(result.archive.read_bytes()[:-cut])
+    report = verify(result.archive)
+    assert not report.ok and any("truncated" in p for p in report.problems), report.problems
+
+
+def test_a_damaged_manifest_is_reported_not_raised(tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("MANIFEST.json")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"{nope"))
+    archive = tmp_path / "bad.tar.zst"
+    archive.write_bytes(zstandard.ZstdCompressor().compress(buffer.getvalue()))
+    report = verify(archive)
+    assert not report.ok and any("manifest is damaged" in p for p in report.problems)
+
+
+def test_a_node_that_answers_even_with_401_counts_as_running(tmp_path, node_files):
+    from tests.core.loopback import canned_http
+
+    data = node_files[0]
+    result = _backup(tmp_path, node_files)
+    body = b'{"error":"missing_authorization","message":"Missing Authorization header"}'
+    with canned_http(401, body) as url:
+        with pytest.raises(BackupError, match="may still be running"):
+            restore(result.archive, data, node_url=url)
+
+
+def test_a_failed_config_swap_puts_the_data_back(tmp_path, node_files, monkeypatch):
+    import themis_desktop.core.restore as restore_module
+
+    data, config, _ = node_files
+    result = _backup(tmp_path, node_files)
+    (data / "000010.sst").write_bytes(b"current data")
+    before = _tree(data)
+
+    def broken(*args):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(restore_module, "_swap_configs", broken)
+    with pytest.raises(BackupError, match="data was put back"):
+        restore(result.archive, data, config.parent)
+    assert _tree(data) == before
+    assert not list(data.parent.glob("data.pre-restore-*"))
+
+
+def test_a_config_dir_that_is_a_file_is_refused_before_anything(tmp_path, node_files):
+    data, config, _ = node_files
+    result = _backup(tmp_path, node_files)
+    before = _tree(data)
+    with pytest.raises(BackupError, match="not a folder"):
+        restore(result.archive, data, config)
+    assert _tree(data) == before
+
+
+def test_two_restores_in_the_same_second_keep_both_previous_versions(tmp_path, node_files):
+    data = node_files[0]
+    result = _backup(tmp_path, node_files)
+    first = restore(result.archive, data)
+    second = restore(result.archive, data)
+    assert first.kept != second.kept and first.kept.exists() and second.kept.exists()

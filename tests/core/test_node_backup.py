@@ -77,3 +77,14 @@ def test_the_catalogue_keeps_the_newest_verified_and_session_backups(start_demo_
         assert [e.type for e in journal.events(types=["backup.created"])].count(
             "backup.created"
         ) == 5
+
+
+def test_a_node_that_answers_401_is_running_not_stopped(start_demo_node, tmp_path):
+    from tests.core.loopback import canned_http
+
+    node = start_demo_node("1.7.3")
+    endpoint = _endpoint(node)
+    body = b'{"error":"missing_authorization","message":"Missing Authorization header"}'
+    with canned_http(401, body) as url, ThemisClient(url) as client:
+        with pytest.raises(InconsistentBackupRefused):
+            backup_node(endpoint, tmp_path / "out", client, "1.7.3")

@@ -99,13 +99,16 @@ def backup_node(
 
 
 def _answers(client: ThemisClient | None) -> bool:
-    """True when the node's server is up (a stopped node's files can be copied as they are)."""
+    """False only when the node is certainly stopped (connection refused, unknown host): a
+    node answering 401 or 503, or timing out, may be writing its files right now."""
     if client is None:
         return False
     try:
         client.health()
-    except errors.ThemisError:
+    except (errors.ConnectionRefused, errors.HostNotFound):
         return False
+    except errors.ThemisError:
+        return True
     return True
 
 

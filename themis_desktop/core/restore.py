@@ -100,9 +100,6 @@ class _ArchiveStream:
 
     def __init__(self, path: Path) -> None:
         self.raw = _HashingFile(path)
-        self._reader = zstandard.ZstdDecompressor().stream_reader(
-            self.raw, read_size=READ_CHUNK, read_across_frames=True
-        )
         self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=64)
         self._stop = threading.Event()
         self._chunk, self._offset, self._eof = b"", 0, False
@@ -110,12 +107,27 @@ class _ArchiveStream:
         self._thread.start()
 
     def _pump(self) -> None:
+        """Decompress frame by frame, so a last frame cut short is noticed (zstd's stream
+        reader would just end early)."""
+        decompressor = zstandard.ZstdDecompressor()
+        frame, fed = decompressor.decompressobj(), False
         try:
             while not self._stop.is_set():
-                chunk = self._reader.read(PUMP_CHUNK)
-                self._put(chunk)
-                if not chunk:
+                data = self.raw.read(PUMP_CHUNK)
+                if not data:
+                    if fed and not frame.eof:
+                        raise BackupError("the archive is truncated: its last frame is cut short")
+                    self._put(b"")
                     return
+                while data:
+                    out = frame.decompress(data)
+                    fed = True
+                    if out:
+                        self._put(out)
+                    if frame.eof:  # next frame: start afresh with what is left
+                        data, frame, fed = frame.unused_data, decompressor.decompressobj(), False
+                    else:
+                        data = b""
         except BaseException as exc:  # handed to the reading side
             self._put(exc)
 
@@ -146,10 +158,11 @@ class _ArchiveStream:
         return b"".join(parts)
 
     def finish(self) -> str:
-        """Stop reading ahead, hash the compressed bytes not read yet, return the SHA-256."""
-        self._halt()
-        while self.raw.read(READ_CHUNK):
+        """Read to the very end (a damaged or cut last frame raises here), return the
+        archive's SHA-256."""
+        while self.read(PUMP_CHUNK):
             pass
+        self._thread.join()
         return self.raw.digest.hexdigest()
 
     def _halt(self) -> None:
@@ -257,15 +270,26 @@ def _walk(archive, report, staging, progress, cancelled) -> None:
                     report.problems.append(f"extra file not in the manifest: {member.name}")
                     continue
                 seen.add(member.name)
+                kind = "file" if member.isfile() else "dir" if member.isdir() else "symlink"
+                if kind != entry.type or (kind == "symlink" and member.linkname != entry.link):
+                    report.problems.append(
+                        f"{member.name}: not what the manifest lists "
+                        f"({kind} instead of {entry.type})"
+                    )
+                    continue
+                if staging is not None:
+                    _inside(staging, staging / member.name)
                 if member.isfile():
                     _check_file(tar, member, entry, report, staging, total, progress)
                 elif staging is not None:
                     _stage_other(member, staging)
             report.archive_sha256 = raw.finish()
-    except (tarfile.TarError, zstandard.ZstdError, EOFError) as exc:
-        report.problems.append(f"the archive is truncated or damaged: {exc}")
+    except BackupCancelled:
+        raise
     except UnsafeArchive as exc:  # checked before the member is written anywhere
         report.problems.append(f"refused: {exc}")
+    except (tarfile.TarError, zstandard.ZstdError, EOFError, BackupError) as exc:
+        report.problems.append(f"the archive is truncated or damaged: {exc}")
     except OSError as exc:
         report.problems.append(f"reading failed: {exc}")
     if report.manifest is not None:
@@ -283,7 +307,9 @@ def _check_file(tar, member, entry, report, staging, total, progress) -> None:
     if staging is not None:
         path = staging / member.name
         path.parent.mkdir(parents=True, exist_ok=True)
-        target = open(path, "wb")  # noqa: SIM115 (closed below)
+        _inside(staging, path)  # again: the folders now exist and links are resolved
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        target = os.fdopen(os.open(path, flags, 0o600), "wb")
     try:
         while chunk := source.read(READ_CHUNK):  # small reads: no fresh mmap per chunk
             digest.update(chunk)
@@ -296,13 +322,25 @@ def _check_file(tar, member, entry, report, staging, total, progress) -> None:
     finally:
         if target:
             target.close()
-            os.chmod(target.name, entry.mode)
-            os.utime(target.name, (entry.mtime, entry.mtime))
+            os.chmod(path, entry.mode)
+            os.utime(path, (entry.mtime, entry.mtime))
     report.files_checked += 1
     if size != entry.size:
         report.problems.append(f"{member.name}: {size} bytes instead of {entry.size}")
     elif digest.hexdigest() != entry.sha256:
         report.problems.append(f"{member.name}: content changed (SHA-256 differs)")
+
+
+def _inside(staging: Path, path: Path) -> None:
+    """Refuse a path whose existing part resolves outside staging (through a symlink that
+    an earlier member created): nothing is ever written there."""
+    root = os.path.realpath(staging)
+    real = os.path.realpath(path.parent)
+    if real != root and not real.startswith(root + os.sep):
+        raise UnsafeArchive(
+            f"{path.relative_to(staging)} would be written outside the restore "
+            "folder (through a symbolic link)"
+        )
 
 
 def _stage_other(member: tarfile.TarInfo, staging: Path) -> None:
@@ -330,13 +368,16 @@ def restore(
     cancelled: threading.Event | None = None,
     node_url: str | None = None,
 ) -> RestoreResult:
-    """Unpack, verify, then swap. Any failure before the swap leaves the target untouched.
+    """Unpack, verify, then swap. Any failure before the swap leaves the target untouched;
+    a failure while swapping the config files puts the data back as it was.
 
-    With `node_url`, a node that still answers is refused: stop it first."""
+    With `node_url`, a node that may still run is refused: stop it first."""
     if node_url:
-        _refuse_running(node_url)
+        refuse_if_running(node_url)
     data_dir = Path(data_dir).resolve()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if config_dir is not None and Path(config_dir).exists() and not Path(config_dir).is_dir():
+        raise BackupError(f"{config_dir} is not a folder: give the folder of the config files.")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")  # unique even twice a second
     staging = data_dir.parent / f".{data_dir.name}.restore-{stamp}"
     staging.mkdir(parents=True)
     try:
@@ -350,25 +391,43 @@ def restore(
         staged_data = staging / "data"
         if not staged_data.is_dir():
             raise BackupError("The archive holds no data folder; nothing was changed.")
+        if node_url:
+            refuse_if_running(node_url)  # again: it may have been started meanwhile
         kept = data_dir.with_name(f"{data_dir.name}.pre-restore-{stamp}")
         if data_dir.exists():
             os.replace(data_dir, kept)
         os.replace(staged_data, data_dir)
-        configs = _swap_configs(staging / "config", config_dir, stamp)
+        try:
+            configs = _swap_configs(staging / "config", config_dir, stamp)
+        except OSError as exc:
+            os.replace(data_dir, staging / "data")  # undo: the previous data goes back
+            if kept.exists():
+                os.replace(kept, data_dir)
+            raise BackupError(
+                f"The config files could not be restored ({exc}); the data was put back as "
+                "it was. Nothing was changed."
+            ) from None
         return RestoreResult(data_dir, kept if kept.exists() else None, configs)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _refuse_running(url: str) -> None:
-    from themis_desktop.core.errors import ThemisError
+def refuse_if_running(url: str) -> None:
+    """Raise unless the node is certainly stopped: only a refused connection or an unknown
+    host says so. Any answer (even 401 or 503), a timeout or a TLS error means it may run."""
+    from themis_desktop.core.errors import ConnectionRefused, HostNotFound, ThemisError
     from themis_desktop.core.server import ThemisClient
 
     with ThemisClient(url, timeout=2.0) as client:
         try:
             client.health()
-        except ThemisError:
-            return  # not answering: stopped, as it must be
+        except (ConnectionRefused, HostNotFound):
+            return
+        except ThemisError as exc:
+            raise BackupError(
+                f"The node at {url} may still be running ({exc.what}). Stop its service "
+                "first (systemctl stop themisdb), then restore."
+            ) from None
     raise BackupError(
         f"The node at {url} is running. Stop its service first (systemctl stop themisdb), "
         "or restore through the server itself (POST /admin/restore)."
