@@ -165,6 +165,7 @@ def test_backup_verify_list_and_restore_from_the_command_line(capsys, tmp_path):
         main(
             [
                 "backup",
+                "--stopped",
                 "--data-dir",
                 str(data),
                 "--config",
@@ -210,6 +211,7 @@ def test_backups_prune_lists_then_deletes_old_backups(capsys, tmp_path):
             main(
                 [
                     "backup",
+                    "--stopped",
                     "--data-dir",
                     str(data),
                     "--themis-version",

@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="version of the node (default: asked from --server)",
     )
     backup.add_argument(
+        "--stopped",
+        action="store_true",
+        help="the node's service is stopped (no --server): copy its files",
+    )
+    backup.add_argument(
         "--accept-inconsistent",
         action="store_true",
         help="copy a running node's files without a checkpoint",
@@ -333,16 +338,25 @@ def cmd_backup(args: argparse.Namespace) -> int:
     node = NodeEndpoint(
         url, name, data_dir=args.data_dir, config_path=args.config[0] if args.config else None
     )
+    if not args.server and not args.stopped:
+        print(
+            "themis-desktop: give --server URL (a running node is backed up from a "
+            "checkpoint) or --stopped (its service is stopped, the files are copied as they "
+            "are)",
+            file=sys.stderr,
+        )
+        return 2
     client = ThemisClient(args.server, os.environ.get(args.token_env)) if args.server else None
     bar = TerminalBar("backup")
     try:
         version = args.themis_version or (client.version().version if client else "unknown")
         result = backup_node(
             node,
-            Path(args.output),
+            Path(args.output).resolve(),
             client,
             version,
             accept_inconsistent=args.accept_inconsistent,
+            extra_configs=tuple(Path(c) for c in args.config[1:]),
             progress=bar,
         )
         bar.close()

@@ -60,19 +60,28 @@ def archive_name(node: str, version: str, when: datetime | None = None) -> str:
 
 def collect(sources: list[Source]) -> list[tuple[FileEntry, Path]]:
     """Every entry to archive, with its path on disk; sockets, FIFOs and devices are left out."""
-    found: list[tuple[FileEntry, Path]] = []
+    found: list[tuple[FileEntry, Path] | None] = []
+    config_names: set[str] = set()
     for source in sources:
         if not source.path.exists():
             raise BackupError(f"{source.path} does not exist: check the node's {source.name} path")
-        if source.path.is_file():
-            found.append(_entry(f"{source.name}/{source.path.name}", source.path))
+        root = source.path.resolve()  # a data dir or config given through a symlink: its target
+        if root.is_file():
+            name = f"{source.name}/{source.path.name}"
+            if name in config_names:
+                raise BackupError(
+                    f"Two config files are named {source.path.name}: a restore could not tell "
+                    "them apart. Back them up separately."
+                )
+            config_names.add(name)
+            found.append(_entry(name, root))
             continue
-        found.append(_entry(source.name, source.path))
-        for folder, dirs, files in os.walk(source.path):
+        found.append(_entry(source.name, root))
+        for folder, dirs, files in os.walk(root):
             dirs.sort()
             for name in sorted(dirs) + sorted(files):
                 path = Path(folder, name)
-                relative = path.relative_to(source.path).as_posix()
+                relative = path.relative_to(root).as_posix()
                 entry = _entry(f"{source.name}/{relative}", path)
                 if entry:
                     found.append(entry)

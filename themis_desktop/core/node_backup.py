@@ -46,8 +46,9 @@ def backup_node(
     accept_inconsistent: bool = False,
     progress: Progress | None = None,
     cancelled: threading.Event | None = None,
+    extra_configs: tuple[Path, ...] = (),
 ) -> BackupResult:
-    """Archive a node's data, config and vector index.
+    """Archive a node's data, config (plus `extra_configs`) and vector index.
 
     Running node with an admin token: the server writes a RocksDB checkpoint beside its
     data dir (`POST /admin/backup`), which is archived and then removed. Stopped node: its
@@ -58,7 +59,7 @@ def backup_node(
             f"{node.name} has no data dir in its profile: set it to back up its files."
         )
     data_dir = Path(node.data_dir)
-    configs = [Path(node.config_path)] if node.config_path else []
+    configs = ([Path(node.config_path)] if node.config_path else []) + list(extra_configs)
     extra = {}
     vectors = vector_index_dir(configs[0] if configs else None)
     if vectors and vectors.exists():
