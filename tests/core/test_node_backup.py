@@ -88,3 +88,22 @@ def test_a_node_that_answers_401_is_running_not_stopped(start_demo_node, tmp_pat
     with canned_http(401, body) as url, ThemisClient(url) as client:
         with pytest.raises(InconsistentBackupRefused):
             backup_node(endpoint, tmp_path / "out", client, "1.7.3")
+
+
+def test_retention_keeps_each_installations_node_1_apart(start_demo_node, tmp_path):
+    node = start_demo_node("1.7.3")
+    node.stop()
+    endpoint = _endpoint(node)
+    with Journal(tmp_path / "j.sqlite") as journal:
+        production = backup_catalog.record(
+            journal, backup_node(endpoint, tmp_path / "p", None, "1.7.3"), profile="prod",
+            verified=True,
+        )
+        for i in range(3):
+            backup_catalog.record(
+                journal, backup_node(endpoint, tmp_path / f"d{i}", None, "1.7.3"),
+                profile="demo", verified=True,
+            )
+        victims = backup_catalog.retention_victims(journal, keep_last=1)
+        assert production.id not in {v.id for v in victims}
+        assert len(victims) == 2  # demo: all but its newest (which is also its newest verified)

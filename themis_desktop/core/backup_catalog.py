@@ -111,18 +111,21 @@ def forget(journal: Journal, backup_id: int) -> None:
 
 
 def retention_victims(journal: Journal, keep_last: int = 5) -> list[BackupRecord]:
-    """Backups the policy would delete: beyond the newest `keep_last` of each node, but
-    never a node's newest verified backup nor one an open upgrade session refers to."""
+    """Backups the policy would delete: beyond the newest `keep_last` of each node of each
+    profile (two clusters may both have a "node-1"), never a node's newest verified backup
+    nor one an open upgrade session refers to."""
     open_sessions = {row["id"] for row in journal.db["sessions"].rows_where("ended_at IS NULL")}
+    groups: dict[tuple[str | None, str], list[BackupRecord]] = {}
+    for record_ in backups(journal):  # newest first
+        groups.setdefault((record_.profile, record_.node), []).append(record_)
     victims = []
-    nodes = {r.node for r in backups(journal)}
-    for node in sorted(nodes):
-        records = backups(journal, node)
+    for records in groups.values():
         newest_verified = next((r.id for r in records if r.verified), None)
-        for record_ in records[keep_last:]:
-            if record_.id == newest_verified or record_.session_id in open_sessions:
-                continue
-            victims.append(record_)
+        victims += [
+            r
+            for r in records[keep_last:]
+            if r.id != newest_verified and r.session_id not in open_sessions
+        ]
     return victims
 
 

@@ -200,19 +200,20 @@ class BackupsPage(QWidget):
             jobs,
             backup_folder(),
             with_progress=True,
-            on_done=lambda outcomes: self._on_backups_done(outcomes, accept_inconsistent),
+            on_done=lambda outcomes, p=profile, sid=self.workspace.session_id: (
+                self._on_backups_done(outcomes, accept_inconsistent, p, sid)
+            ),
             on_failed=self._on_job_failed,
         )
         self.task.sig_progress.connect(self._on_task_progress)
         return self.task
 
-    def _on_backups_done(self, outcomes, accepted: frozenset[str]) -> None:
+    def _on_backups_done(self, outcomes, accepted: frozenset[str], profile, session) -> None:
+        """Record what was taken for the profile and session current when it started."""
         self._idle()
         done = [o for o in outcomes if o.result is not None]
         refused = [o for o in outcomes if isinstance(o.error, InconsistentBackupRefused)]
         failed = [o for o in outcomes if o.error and o not in refused]
-        profile = self.workspace.profile
-        session = self.workspace.session_id
 
         def write(journal: Journal) -> None:
             for outcome in done:
@@ -291,7 +292,9 @@ class BackupsPage(QWidget):
     def restore_plan(self, record: BackupRecord) -> tuple[str, object] | None:
         """What a restore of `record` would replace: (message, node), or None."""
         profile = self.workspace.profile
-        node = next((n for n in profile.nodes if n.name == record.node), None) if profile else None
+        if profile is None or record.profile != profile.name:
+            return None  # another installation's "node-1" is not this one
+        node = next((n for n in profile.nodes if n.name == record.node), None)
         if node is None or not node.data_dir:
             return None
         config = f" and its config in {Path(node.config_path).parent}" if node.config_path else ""
@@ -308,7 +311,7 @@ class BackupsPage(QWidget):
         plan = self.restore_plan(record) if record else None
         if plan is None:
             self._say(
-                "Select a backup of a node of the connected profile that has a data dir.",
+                "Select a backup taken from the connected profile, of a node with a data dir.",
                 error=True,
             )
             return None
