@@ -271,3 +271,59 @@ def test_every_bundled_guide_follows_the_template():
     assert [str(f) for g in guides for f in g.findings] == []
     complete = {g.hop for g in guides if g.status == "complete" and g.hop}
     assert complete == {("1.3", "1.4"), ("1.7", "1.8")}
+
+
+def test_each_copy_link_copies_the_block_it_stands_above():
+    text = (
+        "# T\n\n    indented code, no copy link\n\n"
+        "```bash\nsystemctl stop themisdb\n```\n\n"
+        "````markdown\n```\nnested fence\n```\n````\n\n"
+        "~~~text\nrm -rf /var/lib/themisdb.pre-restore-*\n```\n~~~\n"
+    )
+    rendered = render_markdown(text)
+    assert rendered.code_blocks == (
+        "systemctl stop themisdb",
+        "```\nnested fence\n```",
+        "rm -rf /var/lib/themisdb.pre-restore-*\n```",
+    )
+    html = rendered.html
+    for index, block in enumerate(rendered.code_blocks):
+        link = html.index(f'href="copy:{index}"')
+        following = html.index('<div class="highlight"', link)
+        first_word = block.split()[0].strip("`")
+        assert first_word in html[following : following + 2000]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "javascript&#58;alert(1)",
+        "vbscript&colon;x",
+        "java\tscript:alert(1)",
+        "//evil.example/x",
+        "/etc/passwd",
+        "file:///etc/passwd",
+    ],
+)
+def test_disguised_or_foreign_links_are_dropped(target):
+    html = render_markdown(f"[a]({target})").html
+    assert 'href="#"' in html and "alert" not in html.split('href="')[1].split('"')[0]
+
+
+def test_images_are_not_loaded_at_all():
+    assert 'src="#"' in render_markdown("![x](https://tracker.example/p.png)").html
+
+
+def test_a_tilde_fence_holding_backticks_does_not_confuse_the_checks():
+    text = GOOD.replace("SSI.", "SSI.\n\n~~~markdown\n```\nnot a fence end\n## Not a heading\n~~~")
+    guide = parse_guide(text)
+    assert guide.findings == ()
+    assert len(guide.steps) == len(parse_guide(GOOD).steps)
+
+
+def test_unusual_line_separators_do_not_shift_line_numbers():
+    text = GOOD.replace("## Overview\n", "## Overview\nOne\u2028line, one\x0cline.\n").replace(
+        "(#5-rollback-procedure)", "(#nowhere)"
+    )
+    (finding,) = parse_guide(text).findings
+    assert text.split("\n")[finding.line - 1].startswith("Read [the rollback procedure]")

@@ -96,13 +96,17 @@ def test_retention_keeps_each_installations_node_1_apart(start_demo_node, tmp_pa
     endpoint = _endpoint(node)
     with Journal(tmp_path / "j.sqlite") as journal:
         production = backup_catalog.record(
-            journal, backup_node(endpoint, tmp_path / "p", None, "1.7.3"), profile="prod",
+            journal,
+            backup_node(endpoint, tmp_path / "p", None, "1.7.3"),
+            profile="prod",
             verified=True,
         )
         for i in range(3):
             backup_catalog.record(
-                journal, backup_node(endpoint, tmp_path / f"d{i}", None, "1.7.3"),
-                profile="demo", verified=True,
+                journal,
+                backup_node(endpoint, tmp_path / f"d{i}", None, "1.7.3"),
+                profile="demo",
+                verified=True,
             )
         victims = backup_catalog.retention_victims(journal, keep_last=1)
         assert production.id not in {v.id for v in victims}

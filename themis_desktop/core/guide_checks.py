@@ -9,7 +9,15 @@ from typing import Any, Literal
 
 from markdown.extensions.toc import slugify, unique
 
-from themis_desktop.core.guides import PHASE_TITLES, PHASES, Heading, Step, phase_of
+from themis_desktop.core.guides import (
+    PHASE_TITLES,
+    PHASES,
+    Fences,
+    Heading,
+    Step,
+    lines_of,
+    phase_of,
+)
 
 Severity = Literal["error", "warning"]
 
@@ -26,7 +34,6 @@ SECTIONS = (
 STATUSES = ("complete", "draft")
 _TITLE = re.compile(r"^Migration Guide: v(\d+\.\d+) to v(\d+\.\d+)$")
 _LINK = re.compile(r"\]\(#([^)\s]+)\)")
-_FENCE_OPEN = re.compile(r"^\s*(```|~~~)\s*([\w+-]*)")
 _RAW_HTML = re.compile(
     r"<\s*(script|iframe|object|embed|style|img|a|div|span|[a-z]+\s+on\w+=)", re.I
 )
@@ -70,7 +77,7 @@ def validate(
         if not steps:
             add(first_line, "error", "no checklist steps under Before/During/After Migration")
     else:
-        _check_sections(headings, first_line + len(text.splitlines()), add)
+        _check_sections(headings, first_line + len(lines_of(text)), add)
         _check_steps(headings, steps, add)
     _check_text(text, first_line, slugs_of(headings), add)
     return sorted(found, key=lambda f: (f.line, f.severity))
@@ -138,15 +145,12 @@ def _check_steps(headings: list[Heading], steps: list[Step], add: Any) -> None:
 
 
 def _check_text(text: str, first: int, anchors: set[str], add: Any) -> None:
-    in_fence = False
-    for number, line in enumerate(text.splitlines(), start=first):
-        fence = _FENCE_OPEN.match(line)
-        if fence:
-            if not in_fence and not fence[2]:
-                add(number, "warning", "code block without a language")
-            in_fence = not in_fence
-            continue
-        if in_fence:
+    fences = Fences()
+    for number, line in enumerate(lines_of(text), start=first):
+        state = fences.step(line)
+        if state == "open" and not fences.info:
+            add(number, "warning", "code block without a language")
+        if state:
             continue
         for target in _LINK.findall(line):
             if target not in anchors:

@@ -17,9 +17,10 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from themis_desktop.core.guides import Guide
+from themis_desktop.core.guides import Fences, Guide, lines_of
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:", "#", "copy:")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 _CHECKBOX = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\[([ xX])\]\s+", re.M)
 _TABLE = re.compile(r"<table>")
 _HEADING_LINE = re.compile(r"^#{1,6}\s")
@@ -68,10 +69,17 @@ class _SafeLinks(Treeprocessor):
 
 
 def _unsafe(attribute: str, value: str) -> bool:
-    """Images only from http(s); links also relative, but never another scheme."""
+    """Links: http(s), mailto, anchors and plain relative paths. Images: none (a guide
+    needs no remote pixels). Entities and control characters are decoded first, so
+    `javascript&#58;` is seen for what a browser makes of it."""
+    if attribute == "src":
+        return True
+    value = _CONTROL.sub("", html.unescape(value)).strip().lower()
     if value.startswith(_SAFE_SCHEMES):
         return False
-    return attribute == "src" or ":" in value.split("/")[0]
+    if value.startswith(("//", "/", "\\")):
+        return True  # another host, or an absolute path on this one
+    return ":" in value.split("/")[0]
 
 
 class _Safety(Extension):
@@ -101,8 +109,15 @@ def _highlight(source: str, language: str, *_: object, **__: object) -> str:
     return pygments.highlight(source, _lexer(language), _formatter())
 
 
-def _markdown() -> markdown.Markdown:
-    fences = [{"name": "*", "class": "highlight", "format": _highlight}]
+def _markdown(blocks: list[str]) -> markdown.Markdown:
+    """A converter whose fence formatter also collects each block's source, in the order
+    the blocks appear: what a Copy button copies is exactly what its block shows."""
+
+    def highlight_and_keep(source: str, language: str, *args: object, **kwargs: object) -> str:
+        blocks.append(source.rstrip("\n"))
+        return _highlight(source, language)
+
+    fences = [{"name": "*", "class": "highlight", "format": highlight_and_keep}]
     return markdown.Markdown(
         extensions=["tables", "pymdownx.superfences", "toc", "admonition", "sane_lists", _Safety()],
         extension_configs={
@@ -113,52 +128,33 @@ def _markdown() -> markdown.Markdown:
     )
 
 
-def _code_texts(text: str) -> list[str]:
-    """The text of every fenced code block, in order (for the copy buttons)."""
-    blocks, current, indent = [], None, 0
-    for line in text.splitlines():
-        stripped = line.lstrip()
-        if stripped.startswith(("```", "~~~")):
-            if current is None:
-                current, indent = [], len(line) - len(stripped)
-            else:
-                blocks.append("\n".join(current))
-                current = None
-            continue
-        if current is not None:
-            current.append(line[indent:] if line[:indent].isspace() else line.lstrip())
-    return blocks
-
-
 def _separate_blocks(text: str) -> str:
     """Blank lines around headings and after code fences, as CommonMark would read them:
     python-markdown otherwise lets a table or list swallow the heading that follows."""
-    lines, out, in_fence = text.splitlines(), [], False
+    lines, out, fences = lines_of(text), [], Fences()
     for i, line in enumerate(lines):
-        fence = line.lstrip().startswith(("```", "~~~"))
-        heading = not in_fence and not fence and _HEADING_LINE.match(line) is not None
+        state = fences.step(line)
+        heading = state is None and _HEADING_LINE.match(line) is not None
         if heading and out and out[-1].strip():
             out.append("")
         out.append(line)
-        if fence:
-            in_fence = not in_fence
-        if (heading or (fence and not in_fence)) and i + 1 < len(lines) and lines[i + 1].strip():
+        if (heading or state == "close") and i + 1 < len(lines) and lines[i + 1].strip():
             out.append("")
     return "\n".join(out)
 
 
 def render_markdown(text: str) -> Rendered:
     """Markdown → safe HTML with a table of contents and copy links for code blocks."""
-    md = _markdown()
+    blocks: list[str] = []
+    md = _markdown(blocks)
     text = _separate_blocks(text)
-    return _render(md, text)
+    return _render(md, text, blocks)
 
 
-def _render(md: markdown.Markdown, text: str) -> Rendered:
+def _render(md: markdown.Markdown, text: str, blocks: list[str]) -> Rendered:
     text = _CHECKBOX.sub(lambda m: m[1] + ("☑ " if m[2].strip() else "☐ "), text)
     body = md.convert(text)
     body = _TABLE.sub('<table border="1" cellspacing="0" cellpadding="5">', body)
-    blocks = _code_texts(text)
     counter = iter(range(len(blocks)))
 
     def copy_link(match: re.Match[str]) -> str:

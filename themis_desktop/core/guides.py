@@ -33,7 +33,7 @@ _PHASE_WORDS = (  # how a phase heading names itself, checked in this order
     ("upgrade", "migration steps"),
 )
 _GENERAL_PHASES = {"before": "pre-checks", "during": "upgrade", "after": "validation"}
-_FENCE = re.compile(r"^\s*(```|~~~)")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s+(?:\[([ xX])\]\s+)?(.*)$")
 _EXPLICIT_ID = re.compile(r"\s*\{#([A-Za-z0-9_-]+)\}\s*$")
@@ -98,27 +98,58 @@ def split_front_matter(raw: str) -> tuple[dict[str, Any], str, int, str | None]:
     """(meta, text, first line of text, error) — a missing front matter is no error."""
     if not raw.startswith("---"):
         return {}, raw, 1, None
-    lines = raw.splitlines(keepends=True)
+    lines = [line + "\n" for line in raw.split("\n")]  # newlines only: see lines_of
     end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
     if end is None:
         return {}, raw, 1, "front matter starts with --- but never ends"
     try:
         meta = yaml.safe_load("".join(lines[1:end])) or {}
     except yaml.YAMLError as exc:
-        return {}, "".join(lines[end + 1 :]), end + 2, f"front matter is not valid YAML: {exc}"
+        return {}, _rest(lines, end), end + 2, f"front matter is not valid YAML: {exc}"
     if not isinstance(meta, dict):
-        return {}, "".join(lines[end + 1 :]), end + 2, "front matter is not a mapping"
-    return {str(k): v for k, v in meta.items()}, "".join(lines[end + 1 :]), end + 2, None
+        return {}, _rest(lines, end), end + 2, "front matter is not a mapping"
+    return {str(k): v for k, v in meta.items()}, _rest(lines, end), end + 2, None
+
+
+def _rest(lines: list[str], end: int) -> str:
+    return "".join(lines[end + 1 :])[:-1]  # without the newline added to the last line
+
+
+class Fences:
+    """Follows fenced code blocks line by line, the CommonMark way: a block closes only
+    with a fence of its own character, at least as long, with nothing after it."""
+
+    def __init__(self) -> None:
+        self.open: tuple[str, int] | None = None
+
+    def step(self, line: str) -> str | None:
+        """`"open"` (with `self.info`), `"close"`, `"inside"`, or None for ordinary text."""
+        match = _FENCE.match(line)
+        if self.open is None:
+            if match and not (match[1][0] == "`" and "`" in match[2]):
+                self.open, self.info = (match[1][0], len(match[1])), match[2].strip()
+                return "open"
+            return None
+        char, length = self.open
+        if match and match[1][0] == char and len(match[1]) >= length and not match[2].strip():
+            self.open = None
+            return "close"
+        return "inside"
+
+
+def lines_of(text: str) -> list[str]:
+    """Lines split on newlines only (`str.splitlines` also splits on U+2028 and friends,
+    which would shift every line number after them)."""
+    return text.split("\n")
 
 
 def headings_of(text: str, first_line: int = 1) -> list[Heading]:
     """ATX headings outside fenced code blocks."""
-    found, in_fence = [], False
-    for number, line in enumerate(text.splitlines(), start=first_line):
-        if _FENCE.match(line):
-            in_fence = not in_fence
+    found, fences = [], Fences()
+    for number, line in enumerate(lines_of(text), start=first_line):
+        if fences.step(line):
             continue
-        match = None if in_fence else _HEADING.match(line)
+        match = _HEADING.match(line)
         if match:
             found.append(Heading(len(match[1]), match[2].strip(), number))
     return found
@@ -150,21 +181,20 @@ def extract_steps(
 ) -> list[Step]:
     """The list items under the phase headings of the Step-by-Step section; for the
     best-practices document, under its Before / During / After Migration sections."""
-    lines = text.splitlines()
+    lines = lines_of(text)
     section = (0, 10**9) if best_practices else _step_section(headings)
     if section is None:
         return []
     start, end = section
     items: list[dict[str, Any]] = []
-    phase, current, in_fence = None, None, False
+    phase, current, fences = None, None, Fences()
     for number in range(start + 1, min(end, first_line + len(lines))):
         line = lines[number - first_line]
-        if _FENCE.match(line):
-            in_fence = not in_fence
+        if fences.step(line):
             if current is not None:
                 current["body"].append(line)
             continue
-        heading = None if in_fence else _HEADING.match(line)
+        heading = _HEADING.match(line)
         if heading:
             current = None
             if best_practices:
@@ -176,11 +206,11 @@ def extract_steps(
             else:
                 phase = phase_of(heading[2]) if len(heading[1]) >= 3 else None
             continue
-        item = None if in_fence or line[:1] in (" ", "\t") else _ITEM.match(line)
+        item = None if line[:1] in (" ", "\t") else _ITEM.match(line)
         if item and phase:
             current = {"line": number, "phase": phase, "text": item[2].strip(), "body": [line]}
             items.append(current)
-        elif current is not None and (in_fence or line[:1] in (" ", "\t") or not line.strip()):
+        elif current is not None and (line[:1] in (" ", "\t") or not line.strip()):
             current["body"].append(line)
         elif line.strip():
             current = None

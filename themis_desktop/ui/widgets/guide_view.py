@@ -108,8 +108,9 @@ class GuideView(QWidget):
 
     def _on_browser_anchor(self, url: QUrl) -> None:
         if url.scheme() == "copy" and self.rendered:
-            index = int(url.path() or 0)
-            if index < len(self.rendered.code_blocks):
+            path = url.path()
+            index = int(path) if path.isdigit() else -1
+            if 0 <= index < len(self.rendered.code_blocks):
                 QGuiApplication.clipboard().setText(self.rendered.code_blocks[index])
                 self.sig_copied.emit(self.rendered.code_blocks[index])
         elif url.hasFragment() and not url.path():
