@@ -74,3 +74,16 @@ def test_a_version_1_journal_is_migrated_keeping_its_data(tmp_path):
         assert [e.message for e in journal.events()] == ["kept"]
         session = journal.start_session(None, "1.7.0", "1.8.2")
         checklist.set_step(journal, session.id, "h", "s", "done")
+
+
+def test_a_note_keeps_who_ticked_the_step_and_when(journal):
+    session = journal.start_session(None, "1.7.0", "1.8.2")
+    ticked = checklist.set_step(journal, session.id, "h", "s", "done", user="ana")
+    noted = checklist.set_note(journal, session.id, "h", "s", "checked twice")
+    assert (noted.state, noted.at, noted.user, noted.note) == (
+        "done",
+        ticked.at,
+        "ana",
+        "checked twice",
+    )
+    assert journal.events(session_id=session.id)[-1].type == "step.note"

@@ -132,3 +132,16 @@ def test_a_guide_exports_to_pdf(qtbot, main_window, tmp_path, name):
     out = tmp_path / "guide.pdf"
     page.view.export_pdf(str(out))
     assert out.read_bytes().startswith(b"%PDF") and out.stat().st_size > 5000
+
+
+def test_two_quick_ticks_share_one_new_session(qtbot, main_window):
+    page = _page(main_window)
+    _wait_loaded(qtbot, page)
+    guide = _show(qtbot, page, "v1.3-to-v1.4.md")
+    page.checklist.tick(guide.steps[0].id)
+    page.checklist.tick(guide.steps[1].id)  # before the first one is recorded
+    qtbot.waitUntil(lambda: page.checklist.counts()[0] == 2, timeout=5000)
+    with Journal() as journal:
+        sessions = journal.sessions()
+        assert len(sessions) == 1
+        assert len(checklist.states(journal, sessions[0].id)) == 2

@@ -77,3 +77,18 @@ def test_journal_work_runs_with_its_own_connection(qtbot, tasks):
         pass
     with Journal(tasks.journal_path) as journal:
         assert [e.message for e in journal.events()] == ["from worker"]
+
+
+def test_progress_reaching_the_gui_is_throttled_but_ends_complete(qtbot, tasks):
+    def chatty(progress, cancelled):
+        for i in range(1, 100_001):
+            progress(i, 100_000)
+        return "done"
+
+    seen = []
+    task = tasks.run(chatty, with_progress=True)
+    task.sig_progress.connect(lambda done, total: seen.append(done))
+    with qtbot.waitSignal(task.sig_done, timeout=10_000):
+        pass
+    assert seen[-1] == 100_000
+    assert len(seen) < 1000

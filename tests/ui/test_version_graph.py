@@ -299,3 +299,15 @@ def test_ctrl_plus_and_minus_zoom_anywhere_in_the_page(qtbot, page):
     qtbot.keyClick(page.to_edit, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
     assert page.view.transform().m11() == pytest.approx(fitted)
     assert page.to_edit.text() == "latest"  # the field did not take the keys
+
+
+def test_a_broken_user_catalogue_falls_back_to_the_bundled_one(qtbot, isolated_home):
+    from themis_desktop.ui.app import build_main_window
+
+    (isolated_home / "releases.yaml").write_text("lines: [\n  {line: 1.9\n")
+    window = build_main_window()
+    qtbot.addWidget(window)
+    page = window.pages["versions"]
+    assert "Your release catalogue cannot be read" in page.error_label.text()
+    assert [line.name for line in page.catalogue.lines][-1] == "2.4"
+    window.close()

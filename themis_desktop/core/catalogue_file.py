@@ -166,13 +166,14 @@ def merge(base: list[dict[str, Any]], extra: list[dict[str, Any]]) -> list[dict[
     return list(lines.values())
 
 
-def load_catalogue(extra: Path | None = None) -> Catalogue:
-    """The bundled catalogue, plus `extra` or the user catalogue in the app data folder."""
+def load_catalogue(extra: Path | None = None, with_user: bool = True) -> Catalogue:
+    """The bundled catalogue, plus `extra` or (unless `with_user` is False) the user
+    catalogue in the app data folder."""
     bundled = resource(USER_CATALOGUE)
     entries = _entries(bundled)
     sources = [bundled]
     user = extra or app_data_dir() / USER_CATALOGUE
-    if extra is not None or user.is_file():
+    if extra is not None or (with_user and user.is_file()):
         entries = merge(entries, _entries(user))
         sources.append(user)
     lines = sorted((_line(bundled, item) for item in entries), key=lambda line: line.key)

@@ -37,13 +37,15 @@ def set_step(
         raise ValueError("a skipped step needs a reason")
     user = user or current_user()
     existing = _row(journal, (session_id, hop, step_id)) or {}
+    note_only = note is not None and existing.get("state", "open") == state
     row = {
         "session_id": session_id,
         "hop": hop,
         "step_id": step_id,
         "state": state,
-        "at": utc_now(),
-        "user": user,
+        # a note alone keeps who ticked the step and when
+        "at": existing["at"] if note_only and existing else utc_now(),
+        "user": existing["user"] if note_only and existing else user,
         "note": note if note is not None else existing.get("note") or "",
         "reason": reason if state == "skipped" else "",
     }
@@ -51,10 +53,12 @@ def set_step(
         journal.db["checklist"].upsert(row, pk=("session_id", "hop", "step_id"))
         journal.insert_event(
             session_id,
-            f"step.{state}",
+            "step.note" if note_only else f"step.{state}",
             user,
             None,
-            f"{hop} {step_id}: {state}" + (f" ({reason})" if reason else ""),
+            f"{hop} {step_id}: "
+            + ("note" if note_only else state)
+            + (f" ({reason})" if reason and not note_only else ""),
             {"hop": hop, "step_id": step_id, "note": row["note"]},
         )
     return _state(row)

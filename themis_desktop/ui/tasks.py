@@ -7,6 +7,7 @@ each call with a fresh connection (one SQLite connection per thread).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from themis_desktop.core.journal import Journal
 
 Callback = Callable[[Any], None] | None
+PROGRESS_INTERVAL_S = 0.05
 
 
 class Task(QObject):
@@ -100,9 +102,17 @@ class TaskManager(QObject):
         """Run `fn(*args)`; with `with_progress`, also `progress=` and `cancelled=` keywords."""
         task = Task()
         if with_progress:
+            last = [0.0]
+
+            def progress(done: int, total: int) -> None:
+                # at most 20 updates a second reach the GUI thread, and always the last one
+                now = time.monotonic()
+                if done >= total or now - last[0] >= PROGRESS_INTERVAL_S:
+                    last[0] = now
+                    task._sig_progress.emit(done, total)
 
             def call() -> Any:
-                return fn(*args, progress=task._sig_progress.emit, cancelled=task.cancelled)
+                return fn(*args, progress=progress, cancelled=task.cancelled)
         else:
 
             def call() -> Any:

@@ -47,6 +47,7 @@ class GuidesPage(QWidget):
         self.workspace = workspace
         self.guides: list[Guide] = []
         self.current: Guide | None = None
+        self._pending_session: dict[str, int] = {}  # shared with the journal thread
         self.folder = folder
         self.heading = QLabel("Guides", objectName="pageTitle")
         self.source = QLabel("", objectName="muted")
@@ -167,7 +168,12 @@ class GuidesPage(QWidget):
         self.current = guide
         self.view.show_message("Rendering…")
         self.workspace.tasks.run(
-            render_guide, guide, on_done=lambda r, g=guide: self._on_rendered(g, r)
+            render_guide,
+            guide,
+            on_done=lambda r, g=guide: self._on_rendered(g, r),
+            on_failed=lambda exc: self.view.show_message(
+                f"This guide cannot be shown: {exc}. Its findings are listed below."
+            ),
         )
         self.checklist.heading.setText(f"Checklist — {hop_key(guide)}")
         self.checklist.show_steps(guide.steps, {})
@@ -235,18 +241,24 @@ class GuidesPage(QWidget):
         guide, plan = self.current, self.workspace.plan
         if guide is None:
             return
-        key, session = hop_key(guide), self.workspace.session_id
+        key = hop_key(guide)
         profile = self.workspace.profile
+        pending = self._pending_session
+        if self.workspace.session_id is not None:
+            pending["id"] = self.workspace.session_id
         source, target = (
             (plan.current.text, plan.target.text) if plan else (guide.hop or ("?", "?"))
         )
 
         def record(journal: Journal):
-            session_id = session
+            # read on the journal thread, where ticks run one after another: two quick
+            # ticks before the first one is recorded still share one new session
+            session_id = pending.get("id")
             if session_id is None:
                 session_id = journal.start_session(
                     profile if profile and profile.id else None, source, target
                 ).id
+                pending["id"] = session_id
             if state == "note":
                 result = checklist.set_note(journal, session_id, key, step_id, note)
             else:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core.catalogue_file import CatalogueError
+from themis_desktop.core.catalogue_file import CatalogueError, load_catalogue
 from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.profiles import Profile
 from themis_desktop.core.upgrade_path import DowngradeError, Hop, Plan, plan_upgrade
@@ -49,8 +49,10 @@ class VersionGraphPage(QWidget):
             try:
                 catalogue = Catalogue.load()
             except (CatalogueError, VersionError) as exc:
-                self.load_error = f"The release catalogue cannot be read: {exc}"
-                catalogue = Catalogue(())
+                self.load_error = (
+                    f"Your release catalogue cannot be read, so only the bundled one is used: {exc}"
+                )
+                catalogue = load_catalogue(with_user=False)
         self.catalogue = catalogue
         self.plan: Plan | None = None
         self.server_version: tuple[str, bool, int] | None = None  # text, exact, nodes up
