@@ -258,8 +258,9 @@ def test_a_killed_backup_leaves_no_archive_that_looks_complete(tmp_path):
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not list(out.glob(".*.partial")):
         time.sleep(0.01)
+    assert list(out.glob(".*.partial")), "the backup never started writing"
     os.kill(child.pid, signal.SIGKILL)
-    child.wait()
+    assert child.wait() == -signal.SIGKILL  # killed mid-way, not finished
     assert not list(out.glob("*.tar.zst"))  # only the hidden .partial remains
     for partial in out.glob(".*.partial"):
         assert not verify(partial).ok

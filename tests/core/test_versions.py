@@ -148,6 +148,7 @@ def test_the_user_catalogue_in_the_data_folder_is_picked_up(isolated_home):
             "'breaking_changes' must be a list",
         ),
         ("format: 2\nlines: []\n", 1, "unknown catalogue format"),
+        ("lines:\n  - line: 2.10\n    releases:\n      - {version: 2.10.0}\n", 2, "must be quoted"),
     ],
 )
 def test_a_malformed_user_catalogue_is_rejected_with_line_and_reason(tmp_path, text, line, reason):

@@ -81,7 +81,10 @@ def _line(path: Path, item: dict[str, Any]) -> ReleaseLine:
     def fail(reason: str) -> CatalogueError:
         return CatalogueError(path, at, reason)
 
-    name = str(item.get("line", ""))
+    raw = item.get("line")
+    if raw is not None and not isinstance(raw, str):
+        raise fail(f"'line' must be quoted, e.g. line: \"{raw}\" (unquoted, 2.10 reads as 2.1)")
+    name = str(raw or "")
     try:
         version = parse_version(name)
     except VersionError:
