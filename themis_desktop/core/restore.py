@@ -113,7 +113,7 @@ class _ArchiveStream:
         frame, fed = decompressor.decompressobj(), False
         try:
             while not self._stop.is_set():
-                data = self.raw.read(PUMP_CHUNK)
+                data = self.raw.read(READ_CHUNK)
                 if not data:
                     if fed and not frame.eof:
                         raise BackupError("the archive is truncated: its last frame is cut short")
