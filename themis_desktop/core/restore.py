@@ -251,6 +251,7 @@ def _walk(archive, report, staging, progress, cancelled) -> None:
         report.problems.append(f"cannot read the archive: {exc}")
         return
     seen: set[str] = set()
+    links_staged = False
     try:
         with raw, tar:
             first = tar.next()
@@ -277,12 +278,15 @@ def _walk(archive, report, staging, progress, cancelled) -> None:
                         f"({kind} instead of {entry.type})"
                     )
                     continue
-                if staging is not None:
+                # only a symlink staged earlier can lead a path out: until one is, the
+                # textual checks of check_member suffice (realpath costs a syscall a part)
+                if staging is not None and links_staged:
                     _inside(staging, staging / member.name)
                 if member.isfile():
-                    _check_file(tar, member, entry, report, staging, total, progress)
+                    _check_file(tar, member, entry, report, staging, total, progress, links_staged)
                 elif staging is not None:
                     _stage_other(member, staging)
+                    links_staged = links_staged or member.issym()
             report.archive_sha256 = raw.finish()
     except BackupCancelled:
         raise
@@ -299,7 +303,7 @@ def _walk(archive, report, staging, progress, cancelled) -> None:
             report.problems.append(f"… and {len(missing) - 50} more missing files")
 
 
-def _check_file(tar, member, entry, report, staging, total, progress) -> None:
+def _check_file(tar, member, entry, report, staging, total, progress, links_staged) -> None:
     source = tar.extractfile(member)
     digest = hashlib.sha256()
     size = 0
@@ -307,7 +311,8 @@ def _check_file(tar, member, entry, report, staging, total, progress) -> None:
     if staging is not None:
         path = staging / member.name
         path.parent.mkdir(parents=True, exist_ok=True)
-        _inside(staging, path)  # again: the folders now exist and links are resolved
+        if links_staged:
+            _inside(staging, path)  # again: the folders now exist and links are resolved
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         target = os.fdopen(os.open(path, flags, 0o600), "wb")
     try:
