@@ -20,6 +20,7 @@ from pygments.util import ClassNotFound
 from themis_desktop.core.guides import Fences, Guide, lines_of
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:", "#", "copy:")
+_MARKER = re.compile(r'<div class="highlight">\x02(\d+)\x03</div>')
 _CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 _CHECKBOX = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\[([ xX])\]\s+", re.M)
 _TABLE = re.compile(r"<table>")
@@ -109,13 +110,15 @@ def _highlight(source: str, language: str, *_: object, **__: object) -> str:
     return pygments.highlight(source, _lexer(language), _formatter())
 
 
-def _markdown(blocks: list[str]) -> markdown.Markdown:
+def _markdown(blocks: list[tuple[str, str]]) -> markdown.Markdown:
     """A converter whose fence formatter also collects each block's source, in the order
     the blocks appear: what a Copy button copies is exactly what its block shows."""
 
     def highlight_and_keep(source: str, language: str, *args: object, **kwargs: object) -> str:
-        blocks.append(source.rstrip("\n"))
-        return _highlight(source, language)
+        # a short marker now, the highlighted HTML after the conversion: markdown's raw-HTML
+        # handling would otherwise scan every big inline-styled block again
+        blocks.append((source.rstrip("\n"), language))
+        return f'<div class="highlight">\x02{len(blocks) - 1}\x03</div>'
 
     fences = [{"name": "*", "class": "highlight", "format": highlight_and_keep}]
     return markdown.Markdown(
@@ -145,27 +148,27 @@ def _separate_blocks(text: str) -> str:
 
 def render_markdown(text: str) -> Rendered:
     """Markdown → safe HTML with a table of contents and copy links for code blocks."""
-    blocks: list[str] = []
+    blocks: list[tuple[str, str]] = []
     md = _markdown(blocks)
     text = _separate_blocks(text)
     return _render(md, text, blocks)
 
 
-def _render(md: markdown.Markdown, text: str, blocks: list[str]) -> Rendered:
+def _render(md: markdown.Markdown, text: str, blocks: list[tuple[str, str]]) -> Rendered:
     text = _CHECKBOX.sub(lambda m: m[1] + ("☑ " if m[2].strip() else "☐ "), text)
     body = md.convert(text)
     body = _TABLE.sub('<table border="1" cellspacing="0" cellpadding="5">', body)
-    counter = iter(range(len(blocks)))
 
-    def copy_link(match: re.Match[str]) -> str:
-        index = next(counter, None)
-        if index is None:
-            return match[0]
-        return f'<p><a class="copy" href="copy:{index}">⧉ Copy</a></p>{match[0]}'
+    def code_block(match: re.Match[str]) -> str:
+        index = int(match[1])
+        source, language = blocks[index]
+        return f'<p><a class="copy" href="copy:{index}">⧉ Copy</a></p>' + _highlight(
+            source + "\n", language
+        )
 
-    body = re.sub(r'<div class="highlight"', copy_link, body)
+    body = _MARKER.sub(code_block, body)
     toc = tuple(_flatten(md.toc_tokens))  # type: ignore[attr-defined]
-    return Rendered(body, toc, tuple(blocks))
+    return Rendered(body, toc, tuple(source for source, _ in blocks))
 
 
 def render_guide(guide: Guide) -> Rendered:
