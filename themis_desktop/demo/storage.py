@@ -143,7 +143,7 @@ class RocksStore:
             self.writes += writes
             self.memtable_entries += writes
             self.memtable_bytes += writes * MEMTABLE_ENTRY_BYTES
-        misses = int(reads * 0.2)
+        misses = max(1, round(reads * 0.2)) if reads else 0  # a few reads still miss once
         usage = self.block_cache_usage + misses * 4096
         self.block_cache_usage = min(self.block_cache_capacity, usage)
         self.pending_drift = max(0, self.pending_drift + int(self.rng.integers(-4096, 4097)))
