@@ -1,0 +1,73 @@
+"""Every derived metric the app shows or compares: name, unit, direction, floor. One table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Direction = Literal["lower-is-better", "higher-is-better", "neutral"]
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    key: str
+    title: str
+    unit: str
+    direction: Direction
+    floor: float = 0.0  # an absolute change below this never fails (5 → 10 ms is fine)
+    fail_ratio: float = 0.20  # "performance degradation > 20 %"
+    group: str = ""
+
+
+METRICS: dict[str, MetricInfo] = {
+    m.key: m
+    for m in (
+        MetricInfo("request_rate", "Requests", "req/s", "neutral", group="traffic"),
+        MetricInfo(
+            "error_rate", "Error rate", "ratio", "lower-is-better", floor=0.005, group="traffic"
+        ),
+        MetricInfo(
+            "server_p50_ms", "Server latency p50", "ms", "lower-is-better", floor=5, group="latency"
+        ),
+        MetricInfo(
+            "server_p95_ms",
+            "Server latency p95",
+            "ms",
+            "lower-is-better",
+            floor=10,
+            group="latency",
+        ),
+        MetricInfo(
+            "server_p99_ms",
+            "Server latency p99",
+            "ms",
+            "lower-is-better",
+            floor=20,
+            group="latency",
+        ),
+        MetricInfo("probe_ms", "Probe latency", "ms", "lower-is-better", floor=5, group="latency"),
+        MetricInfo(
+            "rss_bytes",
+            "Memory (RSS)",
+            "bytes",
+            "lower-is-better",
+            floor=64 << 20,
+            fail_ratio=0.5,
+            group="resources",
+        ),
+        MetricInfo(
+            "block_cache_usage_bytes", "Block cache usage", "bytes", "neutral", group="storage"
+        ),
+        MetricInfo(
+            "pending_compaction_bytes",
+            "Pending compaction",
+            "bytes",
+            "lower-is-better",
+            floor=256 << 20,
+            fail_ratio=1.0,
+            group="storage",
+        ),
+        MetricInfo("estimated_keys", "Estimated keys", "keys", "neutral", group="storage"),
+        MetricInfo("uptime_seconds", "Uptime", "s", "neutral", group="process"),
+    )
+}
