@@ -30,6 +30,18 @@ def _page(window):
     return window.pages["backups"]
 
 
+def _one_node_backed_up(qtbot, window, start_demo_node):
+    """A connected one-node profile with one backup, selected in the table."""
+    node = start_demo_node("1.7.3", tokens={"admin": "adm"})
+    _connect(qtbot, window, _profile([node]))
+    page = _page(window)
+    with qtbot.waitSignal(page.sig_job_finished, timeout=30_000):
+        page.back_up()
+    qtbot.waitUntil(lambda: len(page.records) == 1, timeout=5000)
+    page.select_row(0)
+    return node, page
+
+
 def test_one_click_backs_up_and_verifies_every_node(qtbot, main_window, start_demo_node, tmp_path):
     nodes = [start_demo_node("1.7.3", tokens={"admin": "adm"}) for _ in range(2)]
     _connect(qtbot, main_window, _profile(nodes))
@@ -61,13 +73,7 @@ def test_without_a_checkpoint_the_user_is_asked_and_can_accept(qtbot, main_windo
 
 
 def test_verify_names_damage_and_restore_needs_a_stopped_node(qtbot, main_window, start_demo_node):
-    node = start_demo_node("1.7.3", tokens={"admin": "adm"})
-    _connect(qtbot, main_window, _profile([node]))
-    page = _page(main_window)
-    with qtbot.waitSignal(page.sig_job_finished, timeout=30_000):
-        page.back_up()
-    qtbot.waitUntil(lambda: len(page.records) == 1, timeout=5000)
-    page.select_row(0)
+    node, page = _one_node_backed_up(qtbot, main_window, start_demo_node)
     record = page.selected()
 
     marker = node.data_path / "CURRENT"
@@ -101,13 +107,7 @@ def test_nodes_without_a_data_dir_are_explained(qtbot, main_window, start_demo_n
 
 
 def test_delete_removes_the_archive_and_the_record(qtbot, main_window, start_demo_node):
-    node = start_demo_node("1.7.3", tokens={"admin": "adm"})
-    _connect(qtbot, main_window, _profile([node]))
-    page = _page(main_window)
-    with qtbot.waitSignal(page.sig_job_finished, timeout=30_000):
-        page.back_up()
-    qtbot.waitUntil(lambda: len(page.records) == 1, timeout=5000)
-    page.select_row(0)
+    _, page = _one_node_backed_up(qtbot, main_window, start_demo_node)
     archive = Path(page.selected().path)
     with qtbot.waitSignal(page.sig_records_loaded, timeout=5000):
         page.delete_selected(confirmed=True)

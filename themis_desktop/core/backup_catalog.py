@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from themis_desktop.core.backup import BackupResult
-from themis_desktop.core.journal import Journal, utc_now
+from themis_desktop.core.journal import Journal, current_user, utc_now
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def record(
         journal.insert_event(
             session_id,
             "backup.created",
-            _user(),
+            current_user(),
             manifest.node,
             f"Backup of {manifest.node} ({manifest.themis_version}): {result.archive.name}",
             {"backup_id": backup_id, "size": result.size, "sha256": result.sha256},
@@ -88,7 +88,7 @@ def mark_verified(journal: Journal, backup_id: int, sha256: str = "") -> BackupR
         journal.insert_event(
             None,
             "backup.verified",
-            _user(),
+            current_user(),
             None,
             f"Backup {backup_id} verified",
             {"backup_id": backup_id},
@@ -103,7 +103,7 @@ def forget(journal: Journal, backup_id: int) -> None:
         journal.insert_event(
             None,
             "backup.deleted",
-            _user(),
+            current_user(),
             None,
             f"Backup {backup_id} deleted",
             {"backup_id": backup_id},
@@ -133,9 +133,3 @@ def _record(row: dict) -> BackupRecord:
     return BackupRecord(
         **{**row, "consistent": bool(row["consistent"]), "checkpoint": bool(row["checkpoint"])}
     )
-
-
-def _user() -> str:
-    from themis_desktop.core.journal import current_user
-
-    return current_user()

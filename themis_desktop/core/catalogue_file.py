@@ -46,11 +46,6 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: node.value)
 
 
-def read_file(path: Path) -> list[ReleaseLine]:
-    """The release lines of one catalogue file."""
-    return [_line(path, item) for item in _entries(path)]
-
-
 def _entries(path: Path) -> list[dict[str, Any]]:
     """The raw line entries of a file, each knowing its file and line number."""
     try:

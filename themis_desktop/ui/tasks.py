@@ -149,10 +149,6 @@ class TaskManager(QObject):
         pool.start(_Runnable(task, call))
         return task
 
-    @property
-    def busy(self) -> int:
-        return len(self._live)
-
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Cancel everything and wait for the threads; True when all finished."""
         for task in list(self._live):
