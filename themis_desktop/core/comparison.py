@@ -7,6 +7,7 @@ significant (Mann-Whitney U, two-sided) and larger than the metric's absolute fl
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from dataclasses import dataclass
 from typing import Literal
@@ -32,9 +33,14 @@ class Comparison:
     reason: str
 
 
-def compare(metric: str, baseline: list[float], now: list[float]) -> Comparison:
-    """One metric's verdict; too few samples on either side is "no data"."""
+def compare(
+    metric: str, baseline: list[float], now: list[float], fail_ratio: float | None = None
+) -> Comparison:
+    """One metric's verdict; too few samples on either side is "no data". `fail_ratio`
+    overrides the metric's threshold (0.2 = fail beyond 20 % worse)."""
     info = METRICS[metric]
+    if fail_ratio is not None:
+        info = dataclasses.replace(info, fail_ratio=fail_ratio)
     if len(baseline) < MIN_SAMPLES or len(now) < MIN_SAMPLES:
         return Comparison(
             metric,

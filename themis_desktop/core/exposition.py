@@ -46,20 +46,31 @@ class Scrape:
 
 
 def parse(text: str, at: float = 0.0) -> Scrape:
+    """All samples of an exposition. The whole page is parsed in one go (fast); only when
+    that fails is it read line by line, skipping the lines the parser refuses."""
     samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    try:
+        _collect(text, samples)
+        return Scrape(at, samples, 0)
+    except (ValueError, IndexError, KeyError, TypeError):
+        samples.clear()
     skipped = 0
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         try:
-            for family in text_string_to_metric_families(line + "\n"):
-                for sample in family.samples:
-                    key = (sample.name, tuple(sorted(sample.labels.items())))
-                    samples.setdefault(key, float(sample.value))  # the first line wins
-        except (ValueError, IndexError, KeyError):
+            _collect(line + "\n", samples)
+        except (ValueError, IndexError, KeyError, TypeError):
             skipped += 1
     return Scrape(at, samples, skipped)
+
+
+def _collect(text: str, into: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> None:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            key = (sample.name, tuple(sorted(sample.labels.items())))
+            into.setdefault(key, float(sample.value))  # the first line wins
 
 
 def quantile(buckets: list[tuple[float, float]], q: float) -> float | None:

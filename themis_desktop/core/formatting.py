@@ -36,3 +36,20 @@ def human_count(value: float) -> str:
         if abs(value) >= limit:
             return f"{value / limit:.3g} {suffix}"
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def format_quantity(value: float | None, unit: str) -> str:
+    """A metric's value with its unit from `metric_catalog`; None is "no data"."""
+    if value is None or value != value:  # None or NaN
+        return "no data"
+    if unit == "bytes":
+        return human_bytes(value)
+    if unit == "ms":
+        return f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+    if unit == "ratio":
+        return f"{value:.2%}"
+    if unit == "s":
+        return human_duration(value)
+    if unit == "req/s":
+        return f"{value:.1f} req/s"
+    return f"{human_count(value)} {unit}".strip()

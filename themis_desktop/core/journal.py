@@ -137,7 +137,56 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["backups"].create_index(["node", "created_at"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """Metric samples and baselines (see core/metrics_store.py). The sample columns are
+    the metric keys of this version; later metrics come with their own migration."""
+    columns: dict[str, type] = {
+        "profile": str,
+        "node": str,
+        "at": float,
+        "step": int,
+        "up": int,
+        "version": str,
+    }
+    columns.update({key: float for key in _V4_METRICS})
+    db["samples"].create(columns)
+    db["samples"].create_index(["profile", "node", "step", "at"])
+    db["samples"].create_index(["at"])
+    db["baselines"].create(
+        {
+            "id": int,
+            "profile": str,
+            "session_id": int,
+            "kind": str,  # "hop", "path" or "manual"
+            "label": str,
+            "start": float,
+            "end": float,
+            "source": str,  # "journal" or "prometheus"
+            "created_at": str,
+            "data": str,  # JSON {node: {metric: [values]}}
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+    db["baselines"].create_index(["profile", "created_at"])
+
+
+_V4_METRICS = (
+    "request_rate",
+    "error_rate",
+    "server_p50_ms",
+    "server_p95_ms",
+    "server_p99_ms",
+    "probe_ms",
+    "rss_bytes",
+    "block_cache_usage_bytes",
+    "pending_compaction_bytes",
+    "estimated_keys",
+    "uptime_seconds",
+)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

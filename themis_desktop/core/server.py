@@ -27,6 +27,7 @@ from themis_desktop.core.server_models import (
 _REDIRECTS = {301, 302, 307, 308}
 VERSION_TTL_S = 30.0  # re-detect the version at least this often (restarts may go unseen)
 _MAX_REDIRECTS = 3
+_ANY_STATUS = tuple(code for code in range(200, 600) if code not in _REDIRECTS)
 
 
 def normalize_url(url: str) -> str:
@@ -146,6 +147,13 @@ class ThemisClient:
 
     def metrics_text(self) -> str:
         return self._request("GET", "/metrics").text
+
+    def probe(self, path: str) -> tuple[int, float]:
+        """Time one GET of `path` (the sampler's latency probe): (status, seconds).
+        Any HTTP answer counts, even 404 or 500; only transport failures raise."""
+        started = time.perf_counter()
+        response = self._request("GET", path, ok=_ANY_STATUS)
+        return response.status_code, time.perf_counter() - started
 
     def config(self) -> dict[str, Any]:
         data = self._json("GET", "/config")

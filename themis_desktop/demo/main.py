@@ -97,6 +97,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="VERSION=R",
         help="error rate 0..1 of VERSION (repeatable)",
     )
+    parser.add_argument(
+        "--latency-sigma",
+        type=float,
+        default=None,
+        metavar="S",
+        help="spread of the lognormal latency (default 0.45; small values give steady timings)",
+    )
     parser.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate: serve HTTPS")
     parser.add_argument("--tls-key", type=Path, default=None, help="PEM private key for --tls-cert")
 
@@ -127,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         workload=not args.no_workload,
         latency_factors=dict(args.latency_factor),
         error_rates=dict(args.error_rate),
+        latency_sigma=args.latency_sigma,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )

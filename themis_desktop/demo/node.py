@@ -45,6 +45,7 @@ class NodeOptions:
     tls_key: Path | None = None
     latency_factors: dict[str, float] = field(default_factory=dict)
     error_rates: dict[str, float] = field(default_factory=dict)
+    latency_sigma: float | None = None  # spread of the lognormal latency; None: the version's
 
 
 class DemoNode:
@@ -66,6 +67,8 @@ class DemoNode:
             options.latency_factors,
             options.error_rates,
         )
+        if options.latency_sigma is not None:
+            self.profile = dataclasses.replace(self.profile, sigma=options.latency_sigma)
         self._server: DemoHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._workload: Workload | None = None

@@ -1,0 +1,194 @@
+"""Sample one node: scrape `/metrics`, `/stats`, `/health/ready`, time probe requests, and
+derive the values of `metric_catalog.METRICS` from the difference to the previous sample.
+
+`NodeSampler` keeps that previous sample; it never raises for a node that does not answer:
+the sample then has `up=False` and the error, which the caller shows as a gap.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+
+from themis_desktop.core import errors
+from themis_desktop.core.exposition import LATENCY_BUCKETS, Scrape, bucket_delta, parse, quantile
+from themis_desktop.core.metric_catalog import METRICS
+from themis_desktop.core.server import ThemisClient
+from themis_desktop.core.server_models import Readiness, Stats
+
+DEFAULT_PROBE_PATH = "/entities/probe:0"  # a cheap point read; 404 is a fine answer too
+DEFAULT_PROBES = 3
+_US_PER_MS = 1000.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One node at one moment. A value of None is "no data", never zero."""
+
+    node: str
+    at: float  # unix seconds
+    up: bool
+    values: dict[str, float | None] = field(default_factory=dict)
+    version: str | None = None
+    restarted: bool = False  # uptime or counters went down since the previous sample
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.values) - set(METRICS)
+        if unknown:
+            raise ValueError(f"unknown metrics {sorted(unknown)}")
+
+
+@dataclass
+class _Previous:
+    at: float
+    uptime: float | None
+    requests: float | None
+    errors: float | None
+    buckets: list[tuple[float, float]]
+
+
+class NodeSampler:
+    """Takes successive samples of one node and turns counters into rates."""
+
+    def __init__(
+        self,
+        client: ThemisClient,
+        node: str,
+        *,
+        probe_path: str = DEFAULT_PROBE_PATH,
+        probes: int = DEFAULT_PROBES,
+    ) -> None:
+        self.client = client
+        self.node = node
+        self.probe_path = probe_path
+        self.probes = probes
+        self._previous: _Previous | None = None
+        self._version: str | None = None
+
+    def sample(self) -> Sample:
+        at = time.time()
+        answered: list[str] = []
+        failures: list[errors.ThemisError] = []
+
+        def attempt(call):  # one route; a failure is remembered, never raised
+            try:
+                result = call()
+            except errors.NotFound:
+                answered.append(call.__name__)  # the route is missing on this version
+                return None
+            except errors.ThemisError as exc:
+                failures.append(exc)
+                return None
+            answered.append(call.__name__)
+            return result
+
+        text = attempt(self.client.metrics_text)
+        stats: Stats | None = attempt(self.client.stats)
+        ready: Readiness | None = attempt(self.client.ready)
+        probe_ms = self._probe(attempt)
+        if not answered and probe_ms is None:
+            self._previous = None
+            error = str(failures[0]) if failures else "no answer"
+            return Sample(self.node, at, False, version=self._version, error=error)
+        scrape = parse(text, at) if text is not None else Scrape(at)
+        values: dict[str, float | None] = dict.fromkeys(METRICS)  # all "no data" at first
+        derived, restarted = self._derive(at, scrape, stats, ready)
+        values.update(derived, probe_ms=probe_ms)
+        if restarted or self._version is None:
+            self._version = self._detect_version()
+        return Sample(self.node, at, True, values, self._version, restarted)
+
+    def _probe(self, attempt) -> float | None:
+        timings: list[float] = []
+        for _ in range(self.probes):
+
+            def probe() -> float:
+                return self.client.probe(self.probe_path)[1]
+
+            seconds = attempt(probe)
+            if seconds is not None:
+                timings.append(seconds)
+        return statistics.median(timings) * 1000 if timings else None
+
+    def _derive(
+        self, at: float, scrape: Scrape, stats: Stats | None, ready: Readiness | None
+    ) -> tuple[dict[str, float | None], bool]:
+        rocks = stats.rocksdb if stats else None
+        uptime = _either(scrape.value("process_uptime_seconds"), stats and stats.uptime_seconds)
+        requests = _either(
+            scrape.first("vccdb_requests_total", "themis_requests_total"),
+            stats and stats.total_requests,
+        )
+        errs = _either(
+            scrape.first("vccdb_errors_total", "themis_errors_total"),
+            stats and stats.total_errors,
+        )
+        buckets = scrape.buckets(LATENCY_BUCKETS)
+        values: dict[str, float | None] = {
+            "uptime_seconds": uptime,
+            "rss_bytes": _either(
+                _number(ready.checks.get("memory_rss_bytes")) if ready else None,
+                scrape.value("process_resident_memory_bytes"),
+            ),
+            "block_cache_usage_bytes": _either(
+                scrape.value("rocksdb_block_cache_usage_bytes"),
+                rocks and rocks.block_cache_usage_bytes,
+            ),
+            "pending_compaction_bytes": _either(
+                scrape.value("rocksdb_pending_compaction_bytes"),
+                rocks and rocks.estimate_pending_compaction_bytes,
+            ),
+            "estimated_keys": _either(
+                scrape.value("rocksdb_estimate_num_keys"), rocks and rocks.estimate_num_keys
+            ),
+        }
+        previous = self._previous
+        restarted = previous is not None and (
+            _went_down(previous.uptime, uptime) or _went_down(previous.requests, requests)
+        )
+        if previous is not None and at > previous.at:
+            seconds = at - previous.at
+            new_requests = _increase(previous.requests, requests, restarted)
+            new_errors = _increase(previous.errors, errs, restarted)
+            values["request_rate"] = None if new_requests is None else new_requests / seconds
+            values["error_rate"] = (
+                new_errors / new_requests if new_errors is not None and new_requests else None
+            )
+            if buckets:
+                window = buckets if restarted else bucket_delta(previous.buckets, buckets)
+                for key, q in (
+                    ("server_p50_ms", 0.5),
+                    ("server_p95_ms", 0.95),
+                    ("server_p99_ms", 0.99),
+                ):
+                    us = quantile(window, q)
+                    values[key] = None if us is None else us / _US_PER_MS
+        self._previous = _Previous(at, uptime, requests, errs, buckets)
+        return values, restarted
+
+    def _detect_version(self) -> str | None:
+        try:
+            return self.client.version(refresh=True).version
+        except errors.ThemisError:
+            return self._version
+
+
+def _either(first: float | None, second: float | None) -> float | None:
+    return first if first is not None else second
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _went_down(before: float | None, after: float | None) -> bool:
+    return before is not None and after is not None and after < before
+
+
+def _increase(before: float | None, after: float | None, restarted: bool) -> float | None:
+    """A counter's increase; after a restart it counted from zero, so its value is it."""
+    if before is None or after is None:
+        return None
+    return after if restarted or after < before else after - before

@@ -1,0 +1,169 @@
+"""The metrics verdict of a hop: every metric against the hop's baseline and the path's
+baseline, the overall verdict, and the rollback trigger it raises with its evidence.
+
+Advisory mode (the default) only raises the trigger; enforcing mode (used by rollouts)
+also tells the caller to stop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from themis_desktop.core.comparison import Comparison, Verdict, compare, cumulative, overall
+from themis_desktop.core.formatting import format_quantity
+from themis_desktop.core.journal import Journal
+from themis_desktop.core.metric_catalog import METRICS
+
+Mode = Literal["advisory", "enforcing"]
+Values = Mapping[str, list[float]]  # metric -> values
+
+
+@dataclass(frozen=True)
+class MetricVerdict:
+    metric: str
+    hop: Comparison  # against the hop's own baseline
+    path: Comparison | None  # against the baseline before the first hop
+    verdict: Verdict
+
+    @property
+    def explanation(self) -> str:
+        text = f"hop: {self.hop.reason}"
+        if self.path is not None and self.path.verdict != "no data":
+            text += f"; since the path started: {self.path.reason}"
+        return text
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """ "Performance degradation" with the evidence an admin needs to decide."""
+
+    metric: str
+    summary: str
+    evidence: dict[str, float | str | None]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    verdicts: list[MetricVerdict]
+    overall: Verdict
+    mode: Mode = "advisory"
+    at: float = field(default_factory=time.time)
+
+    @property
+    def failing(self) -> list[MetricVerdict]:
+        return [v for v in self.verdicts if v.verdict == "fail"]
+
+    @property
+    def trigger(self) -> Trigger | None:
+        """The rollback trigger, raised by the worst failing metric."""
+        if not self.failing:
+            return None
+        worst = max(self.failing, key=lambda v: abs(_worst_change(v)))
+        return Trigger(worst.metric, describe(worst), _evidence(worst))
+
+    @property
+    def blocks(self) -> bool:
+        """Enforcing mode stops a rollout on a fail; advisory mode never does."""
+        return self.mode == "enforcing" and self.overall == "fail"
+
+
+def evaluate(
+    baseline: Values,
+    now: Values,
+    path_baseline: Values | None = None,
+    *,
+    thresholds: Mapping[str, float] | None = None,
+    mode: Mode = "advisory",
+) -> Evaluation:
+    """Compare every metric of the catalogue; a metric missing on a side is "no data"."""
+    thresholds = thresholds or {}
+    verdicts = []
+    for metric in METRICS:
+        after = list(now.get(metric, []))
+        ratio = thresholds.get(metric)
+        hop = compare(metric, list(baseline.get(metric, [])), after, ratio)
+        path = (
+            compare(metric, list(path_baseline.get(metric, [])), after, ratio)
+            if path_baseline is not None
+            else None
+        )
+        verdict = cumulative(hop, path) if path is not None else hop.verdict
+        if hop.verdict == "no data" and (path is None or path.verdict == "no data"):
+            verdict = "no data"
+        verdicts.append(MetricVerdict(metric, hop, path, verdict))
+    return Evaluation(verdicts, overall([_as_comparison(v) for v in verdicts]), mode)
+
+
+def pooled(data: Mapping[str, Mapping[str, list[float]]], node: str | None = None) -> Values:
+    """Per-node values (node -> metric -> values) as one cluster, or one node's."""
+    out: dict[str, list[float]] = {}
+    for name, metrics in data.items():
+        if node is None or name == node:
+            for metric, values in metrics.items():
+                out.setdefault(metric, []).extend(values)
+    return out
+
+
+def describe(v: MetricVerdict) -> str:
+    """One sentence: what got worse, by how much, with the numbers."""
+    info = METRICS[v.metric]
+    c = (
+        v.path
+        if v.path is not None and v.path.verdict == "fail" and v.hop.verdict != "fail"
+        else v.hop
+    )
+    since = "the path's first baseline" if c is v.path else "the baseline"
+    before = format_quantity(c.baseline_median, info.unit)
+    after = format_quantity(c.now_median, info.unit)
+    change = f"{c.change:+.0%}" if c.change is not None else "n/a"
+    p = f"p = {c.p_value:.2g}" if c.p_value is not None else "no test"
+    return f"{info.title} {change} against {since} ({before} → {after}, {p})"
+
+
+def record(
+    journal: Journal, profile: str, evaluation: Evaluation, session_id: int | None = None
+) -> int:
+    """Keep the verdict in the journal (the 48 h watch shows their history)."""
+    data = {
+        "profile": profile,
+        "overall": evaluation.overall,
+        "mode": evaluation.mode,
+        "at": evaluation.at,
+        "metrics": {
+            v.metric: {
+                "verdict": v.verdict,
+                "change": v.hop.change,
+                "p_value": v.hop.p_value,
+                "path_change": v.path.change if v.path else None,
+            }
+            for v in evaluation.verdicts
+        },
+    }
+    trigger = evaluation.trigger
+    message = trigger.summary if trigger else f"metrics verdict: {evaluation.overall}"
+    return journal.add_event("metrics.verdict", message, session_id=session_id, data=data)
+
+
+def _as_comparison(v: MetricVerdict) -> Comparison:
+    return Comparison(v.metric, None, None, None, None, None, v.verdict, "")
+
+
+def _worst_change(v: MetricVerdict) -> float:
+    changes = [c.change for c in (v.hop, v.path) if c is not None and c.change is not None]
+    return max(changes, key=abs, default=0.0)
+
+
+def _evidence(v: MetricVerdict) -> dict[str, float | str | None]:
+    return {
+        "metric": v.metric,
+        "baseline_median": v.hop.baseline_median,
+        "now_median": v.hop.now_median,
+        "change": v.hop.change,
+        "p_value": v.hop.p_value,
+        "effect": v.hop.effect,
+        "path_change": v.path.change if v.path else None,
+        "reason": v.explanation,
+    }

@@ -1,0 +1,41 @@
+"""How the metrics page draws a plot and its lines: time axis, colours, and the settings
+that keep 1 M points fast (peak downsampling and clip-to-view)."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+
+NODE_COLOURS = ("#2a5db0", "#1f9d68", "#c2410c", "#7c3aed", "#0e7490", "#b91c1c", "#4d7c0f")
+BASELINE_FILL = QColor(42, 93, 176, 28)
+BAND_FILL = QColor(42, 93, 176, 40)
+EVENT_PEN = pg.mkPen("#8a5a00", width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
+ROLLBACK_PEN = pg.mkPen("#a4161a", width=2)
+CROSSHAIR_PEN = pg.mkPen("#607080", width=1, style=pg.QtCore.Qt.PenStyle.DotLine)
+
+
+def node_pen(index: int) -> pg.QtGui.QPen:
+    return pg.mkPen(NODE_COLOURS[index % len(NODE_COLOURS)], width=1.5)
+
+
+def make_plot(title: str = "", unit: str = "") -> pg.PlotItem:
+    """A plot with a date/time x axis, grid and fast rendering of long series."""
+    plot = pg.PlotItem(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+    plot.setTitle(title, size="9pt", color="#1f2a37")
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setLabel("left", units=unit if unit not in ("ratio", "keys") else None)
+    plot.setMenuEnabled(False)
+    make_fast(plot)
+    plot.getViewBox().setMouseEnabled(x=True, y=False)
+    return plot
+
+
+def make_fast(plot: pg.PlotItem) -> None:
+    """Draw at most about one point per pixel column (keeping peaks), only what is visible."""
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.setClipToView(True)
+
+
+def add_line(plot: pg.PlotItem, index: int, name: str) -> pg.PlotDataItem:
+    """One node's line; NaN (a gap or no data) breaks it instead of drawing zero."""
+    return plot.plot([], [], pen=node_pen(index), name=name, connect="finite")
