@@ -18,7 +18,7 @@ def main_window(qtbot):
     from themis_desktop.ui.app import application, build_main_window
 
     application()
-    window = build_main_window(poll_interval_ms=200)
+    window = build_main_window(poll_interval_ms=200, sample_interval_s=0.2)
     qtbot.addWidget(window)
     window.show()
     yield window

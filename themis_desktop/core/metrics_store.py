@@ -8,10 +8,14 @@ downsampling and can come from elsewhere (a Prometheus server).
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 
@@ -205,3 +209,40 @@ def _baseline(row: dict) -> Baseline:
         id=row["id"],
         created_at=row["created_at"],
     )
+
+
+def write_csv(
+    journal: Journal, profile: str, path: Path, since: float = 0.0, until: float | None = None
+) -> int:
+    """The samples of [since, until] as CSV (UTC times, one column per metric); written to a
+    temporary file first, so a failed export never leaves half a file. Returns the rows."""
+    cols = ", ".join(METRIC_KEYS)
+    rows = journal.db.execute(
+        f"SELECT at, node, version, up, step, {cols} FROM samples "
+        "WHERE profile = ? AND at >= ? AND at <= ? ORDER BY at, node",
+        [profile, since, until if until is not None else float("inf")],
+    )
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    count = 0
+    try:
+        with partial.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["time_utc", "node", "version", "up", "step_s", *METRIC_KEYS])
+            for at, node, version, up, step, *values in rows:
+                stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
+                writer.writerow(
+                    [
+                        stamp,
+                        node,
+                        version or "",
+                        up,
+                        step,
+                        *("" if v is None else f"{v:.6g}" for v in values),
+                    ]
+                )
+                count += 1
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count

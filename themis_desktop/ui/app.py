@@ -31,9 +31,13 @@ def application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def build_main_window(poll_interval_ms: int | None = None) -> MainWindow:
+def build_main_window(
+    poll_interval_ms: int | None = None, sample_interval_s: float | None = None
+) -> MainWindow:
     tasks = TaskManager(journal_path())
-    kwargs = {"poll_interval_ms": poll_interval_ms} if poll_interval_ms else {}
+    kwargs: dict = {"poll_interval_ms": poll_interval_ms} if poll_interval_ms else {}
+    if sample_interval_s:
+        kwargs["sample_interval_s"] = sample_interval_s
     workspace = Workspace(tasks, TokenStore(), **kwargs)
     window = MainWindow(workspace)
     tasks.setParent(window)

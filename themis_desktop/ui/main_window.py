@@ -24,6 +24,7 @@ from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.connection_dialog import ConnectionDialog
 from themis_desktop.ui.pages.backups import BackupsPage
 from themis_desktop.ui.pages.guides import GuidesPage
+from themis_desktop.ui.pages.metrics import MetricsPage
 from themis_desktop.ui.pages.overview import OverviewPage
 from themis_desktop.ui.pages.version_graph import VersionGraphPage
 from themis_desktop.ui.settings import restore_window_state, save_window_state, settings
@@ -57,6 +58,9 @@ class MainWindow(QMainWindow):
         self.add_page("versions", versions)
         self.add_page("guides", GuidesPage(workspace))
         self.add_page("backups", BackupsPage(workspace))
+        metrics = MetricsPage(workspace)
+        metrics.sig_open_rollback.connect(self.show_rollback_procedure)
+        self.add_page("metrics", metrics)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
 
         body = QHBoxLayout()
@@ -92,6 +96,11 @@ class MainWindow(QMainWindow):
         item = QListWidgetItem(getattr(page, "TITLE", key.title()))
         item.setData(Qt.ItemDataRole.UserRole, key)
         self.sidebar.addItem(item)
+
+    def show_rollback_procedure(self) -> None:
+        """The guides page at the rollback procedure of the guide shown."""
+        self.show_page("guides")
+        self.pages["guides"].view.jump_to_section("rollback")
 
     def show_page(self, key: str) -> None:
         self.sidebar.setCurrentRow(list(self.pages).index(key))

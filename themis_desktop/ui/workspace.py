@@ -10,6 +10,7 @@ from themis_desktop.core.profiles import Profile
 from themis_desktop.core.secrets import TokenStore
 from themis_desktop.core.server import ThemisClient
 from themis_desktop.core.upgrade_path import Plan
+from themis_desktop.ui.metrics_monitor import SAMPLE_INTERVAL_S, MetricsMonitor
 from themis_desktop.ui.tasks import TaskManager
 
 POLL_INTERVAL_MS = 2000
@@ -31,9 +32,12 @@ class Workspace(QObject):
         tokens: TokenStore,
         poll_interval_ms: int = POLL_INTERVAL_MS,
         parent: QObject | None = None,
+        sample_interval_s: float = SAMPLE_INTERVAL_S,
     ) -> None:
         super().__init__(parent)
         self.tasks = tasks
+        self.metrics = MetricsMonitor(tasks, interval_s=sample_interval_s, parent=self)
+        self.metrics.sig_message.connect(self.sig_message)
         self.tokens = tokens
         self.profile: Profile | None = None
         self.plan: Plan | None = None
@@ -64,6 +68,7 @@ class Workspace(QObject):
         self._clients = clients
         self.profile = profile
         self.statuses = [None] * len(clients)
+        self.metrics.set_profile(profile, token)
         if profile:
             self._timer.start()
             self.poll_now()
@@ -148,6 +153,7 @@ class Workspace(QObject):
     def stop(self) -> None:
         self._stopped = True
         self._timer.stop()
+        self.metrics.stop()
         self._generation += 1
         self.tasks.shutdown()
         for client in self._clients + [c for group in self._retired.values() for c in group]:

@@ -103,6 +103,15 @@ class GuideView(QWidget):
         self.find.setFocus()
         self.find.selectAll()
 
+    def jump_to_section(self, words: str) -> bool:
+        """Scroll to the first section whose title contains `words` (any case)."""
+        for index in range(self.toc.count()):
+            if words.lower() in self.toc.itemText(index).lower():
+                self.toc.setCurrentIndex(index)
+                self.browser.scrollToAnchor(self.toc.itemData(index))
+                return True
+        return False
+
     def _on_toc_activated(self, index: int) -> None:
         self.browser.scrollToAnchor(self.toc.itemData(index))
 

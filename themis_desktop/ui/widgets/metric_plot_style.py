@@ -23,7 +23,12 @@ def make_plot(title: str = "", unit: str = "") -> pg.PlotItem:
     plot = pg.PlotItem(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
     plot.setTitle(title, size="9pt", color="#1f2a37")
     plot.showGrid(x=True, y=True, alpha=0.15)
-    plot.setLabel("left", units=unit if unit not in ("ratio", "keys") else None)
+    axis = plot.getAxis("left")
+    if unit == "bytes":
+        plot.setLabel("left", units="B")  # SI prefixes: kB, MB, GB
+    else:
+        axis.enableAutoSIPrefix(False)
+        plot.setLabel("left", "errors / requests" if unit == "ratio" else unit)
     plot.setMenuEnabled(False)
     make_fast(plot)
     plot.getViewBox().setMouseEnabled(x=True, y=False)

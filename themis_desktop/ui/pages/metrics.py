@@ -1,0 +1,328 @@
+"""Metrics page: live plots with the baseline behind them, the verdict table, the rollback
+trigger banner, the 48 h watch, and CSV/PNG export."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from themis_desktop.core import metrics_store
+from themis_desktop.core.formatting import human_duration
+from themis_desktop.core.journal import Journal
+from themis_desktop.core.metrics_store import Baseline
+from themis_desktop.core.metrics_verdict import Evaluation, Trigger
+from themis_desktop.core.profiles import Profile
+from themis_desktop.ui.settings import settings
+from themis_desktop.ui.widgets.comparison_table import ComparisonTable
+from themis_desktop.ui.widgets.distribution_dialog import DistributionDialog
+from themis_desktop.ui.widgets.metric_plots import SPANS, MetricPlots
+from themis_desktop.ui.widgets.trigger_banner import TriggerBanner
+from themis_desktop.ui.workspace import Workspace
+
+WATCH_S = 48 * 3600
+
+
+class MetricsPage(QWidget):
+    TITLE = "Metrics"
+
+    sig_open_rollback = Signal()
+    sig_exported = Signal(str)  # the path written
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.monitor = workspace.metrics
+        heading = QLabel("Metrics", objectName="pageTitle")
+        self.span = QComboBox()
+        self.span.addItems(list(SPANS))
+        self.span.setToolTip("Time range shown")
+        self.span.currentTextChanged.connect(self._on_span_changed)
+        self.follow = QCheckBox("Follow live", checked=True)
+        self.follow.setToolTip("Keep the newest samples in view (F)")
+        self.follow.toggled.connect(lambda on: self.plots.set_follow(on))
+        self.baseline_box = QComboBox()
+        self.baseline_box.setMinimumWidth(180)
+        self.baseline_box.setToolTip("The baseline the current samples are compared with")
+        self.baseline_box.activated.connect(self._on_baseline_chosen)
+        self.minutes = QDoubleSpinBox(
+            prefix="last ", suffix=" min", decimals=0, minimum=1, maximum=24 * 60
+        )
+        self.minutes.setValue(15)
+        self.minutes.setToolTip("Length of the baseline window, ending now")
+        self.capture = QPushButton("Capture baseline")
+        self.capture.setToolTip(
+            "Take the last minutes as the baseline of the next hop (before upgrading). "
+            "The first baseline of a profile is also its path baseline."
+        )
+        self.capture.clicked.connect(lambda: self.monitor.capture_baseline(self.minutes.value()))
+        from_prometheus = QPushButton("From Prometheus…")
+        from_prometheus.setToolTip(
+            "Take the baseline from a Prometheus server that scrapes these nodes "
+            "(history from before the app was started)"
+        )
+        from_prometheus.clicked.connect(self._ask_prometheus)
+        export_csv = QPushButton("Export CSV…")
+        export_csv.clicked.connect(lambda: self.export_csv())
+        export_png = QPushButton("Export PNG…")
+        export_png.clicked.connect(lambda: self.export_png())
+
+        controls = QHBoxLayout()
+        controls.addWidget(heading)
+        controls.addStretch(1)
+        for widget in (self.span, self.follow, export_csv, export_png):
+            controls.addWidget(widget)
+        baseline_row = QHBoxLayout()
+        baseline_row.addWidget(QLabel("Baseline"))
+        baseline_row.addWidget(self.baseline_box, 1)
+        capture_row = QHBoxLayout()
+        capture_row.addWidget(self.capture)
+        capture_row.addWidget(self.minutes)
+        capture_row.addWidget(from_prometheus)
+        capture_row.addStretch(1)
+
+        self.banner = TriggerBanner()
+        self.banner.sig_open_rollback.connect(self.sig_open_rollback)
+        self.placeholder = QLabel(
+            "Connect to a profile (Ctrl+K) to sample its nodes every second.", objectName="muted"
+        )
+        self.plots = MetricPlots()
+        self.plots.sig_follow_changed.connect(self.follow.setChecked)
+        self.hover = QLabel(" ", objectName="muted")
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.plots, 1)
+        left_layout.addWidget(self.hover)
+        self.plots.sig_hover.connect(self.hover.setText)
+
+        self.summary = QLabel("No baseline yet: capture one before the upgrade.")
+        self.summary.setWordWrap(True)
+        self.table = ComparisonTable()
+        self.table.sig_metric_clicked.connect(self.show_distributions)
+        self.watch = QGroupBox("48 h watch")
+        self.watch_text = QLabel("Starts when a hop finishes (or after the baseline).")
+        self.watch_text.setWordWrap(True)
+        self.history = QListWidget()
+        self.history.setMaximumHeight(140)
+        watch_layout = QVBoxLayout(self.watch)
+        watch_layout.addWidget(self.watch_text)
+        watch_layout.addWidget(self.history)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addLayout(baseline_row)
+        right_layout.addLayout(capture_row)
+        right_layout.addWidget(self.summary)
+        right_layout.addWidget(self.table, 1)
+        right_layout.addWidget(self.watch)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([640, 420])
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.placeholder)
+        layout.addWidget(self.splitter, 1)
+        QShortcut(QKeySequence("F"), self, activated=self.follow.toggle)
+
+        self.monitor.sig_samples.connect(self._redraw)
+        self.monitor.sig_reloaded.connect(self._redraw)
+        self.monitor.sig_baselines.connect(self._on_baselines)
+        self.monitor.sig_evaluation.connect(self._on_evaluation)
+        self.monitor.sig_trigger.connect(self._on_trigger)
+        self.monitor.sig_markers.connect(self.plots.set_markers)
+        self.monitor.sig_verdicts.connect(self._on_verdicts)
+        self.monitor.sig_action_failed.connect(self._show_error)
+        workspace.sig_profile_changed.connect(self._on_profile_changed)
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self._update_watch)
+        self._clock.start()
+        self._on_profile_changed(workspace.profile)
+        saved = settings().value("metrics/span", "15 min")
+        self.span.setCurrentText(saved if saved in SPANS else "15 min")
+        state = settings().value("metrics/splitter")
+        if state is not None:
+            self.splitter.restoreState(state)
+
+    # -- reactions -------------------------------------------------------------
+
+    def _on_profile_changed(self, profile: Profile | None) -> None:
+        self.placeholder.setVisible(profile is None)
+        self.splitter.setVisible(profile is not None)
+        self.plots.set_nodes([n.name for n in profile.nodes] if profile else [])
+        self.banner.hide()
+        self._on_baselines([])
+        self.history.clear()
+
+    def _redraw(self) -> None:
+        self.plots.update_data(self.monitor.store)
+
+    def _on_span_changed(self, text: str) -> None:
+        settings().setValue("metrics/span", text)
+        if text == "All":
+            self.monitor.load_all_history()
+        self.plots.set_span(SPANS[text])
+
+    def _on_baselines(self, baselines: list[Baseline]) -> None:
+        self.baseline_box.clear()
+        for b in baselines:
+            taken = datetime.fromtimestamp(b.end).strftime("%d %b %H:%M")
+            kind = "path" if b.kind == "path" else "hop"
+            self.baseline_box.addItem(f"{kind}: {b.label or taken} ({b.source})", b.id)
+        chosen = self.monitor.baseline
+        if chosen is not None:
+            self.baseline_box.setCurrentIndex(self.baseline_box.findData(chosen.id))
+        self.plots.set_baseline(chosen)
+
+    def _on_baseline_chosen(self, index: int) -> None:
+        self.monitor.select_baseline(self.baseline_box.itemData(index))
+        self.plots.set_baseline(self.monitor.baseline)
+
+    def _on_evaluation(self, evaluation: Evaluation | None) -> None:
+        self.table.set_evaluation(evaluation)
+        if evaluation is None:
+            self.summary.setText(
+                "No baseline yet: capture one before the upgrade."
+                if self.monitor.baseline is None
+                else "Comparing…"
+            )
+            return
+        start, end = self.monitor.after_window()
+        counts = sum(1 for v in evaluation.verdicts if v.verdict != "no data")
+        self.summary.setText(
+            f"<b>Verdict: {evaluation.overall.upper()}</b> ({evaluation.mode}) — the last "
+            f"{human_duration(end - start)} against “{self.monitor.baseline.label}”; "
+            f"{counts} metrics with data. Click a row for both distributions."
+            if self.monitor.baseline
+            else ""
+        )
+        if evaluation.trigger is None:
+            self.banner.hide()
+
+    def _on_trigger(self, trigger: Trigger) -> None:
+        self.banner.show_trigger(trigger)
+
+    def _on_verdicts(self, verdicts: list[tuple[float, str, str]]) -> None:
+        self.history.clear()
+        for at, overall, message in reversed(verdicts[-50:]):
+            stamp = datetime.fromtimestamp(at).strftime("%d %b %H:%M:%S")
+            self.history.addItem(f"{stamp}  {overall.upper():<8} {message}")
+        self._update_watch()
+
+    def _update_watch(self) -> None:
+        started = self.monitor.watch_started()
+        if started is None:
+            self.watch_text.setText("Starts when a hop finishes (or after the baseline).")
+            return
+        elapsed = time.time() - started
+        verdicts = [o for at, o, _ in self.monitor.verdicts if at >= started]
+        tally = ", ".join(f"{v} × {verdicts.count(v)}" for v in dict.fromkeys(verdicts))
+        if elapsed >= WATCH_S:
+            text = f"Finished {human_duration(elapsed - WATCH_S)} ago."
+        else:
+            left = human_duration(WATCH_S - elapsed)
+            text = f"{left} left (watching for {human_duration(elapsed)})."
+        self.watch_text.setText(f"{text} Verdicts since: {tally or 'none yet'}.")
+
+    # -- actions -----------------------------------------------------------------
+
+    def _show_error(self, text: str) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Metrics", text, parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.error_box = box
+        return box
+
+    def _ask_prometheus(self) -> None:
+        url, ok = QInputDialog.getText(
+            self,
+            "Baseline from Prometheus",
+            f"Prometheus server (the last {self.minutes.value():g} min, nodes by host:port):",
+            text=str(settings().value("metrics/prometheus_url", "http://127.0.0.1:9090")),
+        )
+        if ok and url.strip():
+            settings().setValue("metrics/prometheus_url", url.strip())
+            self.monitor.baseline_from_prometheus(url.strip(), self.minutes.value())
+
+    def show_distributions(self, metric: str) -> DistributionDialog | None:
+        evaluation, baseline = self.monitor.evaluation, self.monitor.baseline
+        if evaluation is None or baseline is None:
+            return None
+        verdict = next(v for v in evaluation.verdicts if v.metric == metric)
+        start, end = self.monitor.after_window()
+        now = [v for node in self.monitor.store.window(start, end).values() for v in node[metric]]
+        dialog = DistributionDialog(verdict, baseline.values(metric), now, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def export_csv(self, path: Path | None = None) -> None:
+        profile = self.workspace.profile
+        if profile is None:
+            return
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Export samples", f"{profile.name}-metrics.csv", "CSV (*.csv)"
+            )
+            if not chosen:
+                return
+            path = Path(chosen)
+        span = SPANS[self.span.currentText()]
+        since = time.time() - span if span else 0.0
+
+        def write(journal: Journal) -> int:
+            return metrics_store.write_csv(journal, profile.name, path, since)
+
+        self.workspace.tasks.run_journal(
+            write,
+            on_done=lambda rows: self._exported(path, f"{rows} samples"),
+            on_failed=lambda exc: self.workspace.sig_message.emit(
+                f"The samples could not be exported to {path}: {exc}"
+            ),
+        )
+
+    def export_png(self, path: Path | None = None) -> None:
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Export plots", "metrics.png", "PNG image (*.png)"
+            )
+            if not chosen:
+                return
+            path = Path(chosen)
+        if self.plots.grab().save(str(path), "PNG"):
+            self._exported(path, "the plots")
+        else:
+            self.workspace.sig_message.emit(f"The plots could not be written to {path}")
+
+    def _exported(self, path: Path, what: str) -> None:
+        self.workspace.sig_message.emit(f"Exported {what} to {path}")
+        self.sig_exported.emit(str(path))
+
+    def hideEvent(self, event) -> None:
+        settings().setValue("metrics/splitter", self.splitter.saveState())
+        super().hideEvent(event)
