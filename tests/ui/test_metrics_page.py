@@ -96,9 +96,7 @@ def test_a_slower_node_raises_the_trigger_banner_with_the_numbers(
 def test_clicking_a_row_shows_both_distributions(qtbot, main_window, start_demo_node):
     page = _connect(qtbot, main_window, [_steady(start_demo_node)])
     _baseline_and_verdict(qtbot, page)
-    row = next(
-        r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == "Probe latency"
-    )
+    row = next(r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == "Probe")
     page.table.cellClicked.emit(row, 0)
     dialog = page.findChild(DistributionDialog)
     assert dialog is not None and dialog.isVisible()
@@ -139,3 +137,21 @@ def test_an_unreachable_prometheus_gives_a_clear_error(qtbot, main_window, start
     assert "Prometheus" in failed.args[0] and "refused" in failed.args[0].lower()
     assert page.error_box.isVisible()
     assert page.baseline_box.count() == 0  # nothing half-made
+
+
+def test_the_crosshair_tells_the_values_under_the_pointer(qtbot, main_window, start_demo_node):
+    from PySide6.QtCore import QPointF
+
+    page = _connect(qtbot, main_window, [_steady(start_demo_node)])
+    _wait_samples(qtbot, page, "n1", 5)
+    page._redraw()
+    plot = page.plots.plots["probe_ms"]
+    latest = page.monitor.store.latest
+    texts = []
+    page.plots.sig_hover.connect(texts.append)
+    for x in (latest, latest - 600):
+        plot.getViewBox().setXRange(x - 900, latest, padding=0)
+        y = sum(plot.getViewBox().viewRange()[1]) / 2
+        page.plots._on_mouse_moved(plot.getViewBox().mapViewToScene(QPointF(x, y)))
+    assert "Probe latency" in texts[0] and "n1: " in texts[0] and " ms" in texts[0]
+    assert texts[1].endswith("n1: no data")  # ten minutes before the first sample

@@ -17,57 +17,95 @@ class MetricInfo:
     floor: float = 0.0  # an absolute change below this never fails (5 → 10 ms is fine)
     fail_ratio: float = 0.20  # "performance degradation > 20 %"
     group: str = ""
+    short: str = ""  # for narrow tables; the title when empty
 
+    @property
+    def label(self) -> str:
+        return self.short or self.title
+
+
+_MiB = 1 << 20
 
 METRICS: dict[str, MetricInfo] = {
     m.key: m
     for m in (
         MetricInfo("request_rate", "Requests", "req/s", "neutral", group="traffic"),
         MetricInfo(
-            "error_rate", "Error rate", "ratio", "lower-is-better", floor=0.005, group="traffic"
+            "error_rate",
+            "Error rate",
+            "ratio",
+            "lower-is-better",
+            0.005,
+            group="traffic",
+            short="Errors",
         ),
         MetricInfo(
-            "server_p50_ms", "Server latency p50", "ms", "lower-is-better", floor=5, group="latency"
+            "server_p50_ms",
+            "Server latency p50",
+            "ms",
+            "lower-is-better",
+            5,
+            group="latency",
+            short="Server p50",
         ),
         MetricInfo(
             "server_p95_ms",
             "Server latency p95",
             "ms",
             "lower-is-better",
-            floor=10,
+            10,
             group="latency",
+            short="Server p95",
         ),
         MetricInfo(
             "server_p99_ms",
             "Server latency p99",
             "ms",
             "lower-is-better",
-            floor=20,
+            20,
             group="latency",
+            short="Server p99",
         ),
-        MetricInfo("probe_ms", "Probe latency", "ms", "lower-is-better", floor=5, group="latency"),
+        MetricInfo(
+            "probe_ms",
+            "Probe latency",
+            "ms",
+            "lower-is-better",
+            5,
+            group="latency",
+            short="Probe",
+        ),
         MetricInfo(
             "rss_bytes",
             "Memory (RSS)",
             "bytes",
             "lower-is-better",
-            floor=64 << 20,
-            fail_ratio=0.5,
+            64 * _MiB,
+            0.5,
             group="resources",
+            short="Memory",
         ),
         MetricInfo(
-            "block_cache_usage_bytes", "Block cache usage", "bytes", "neutral", group="storage"
+            "block_cache_usage_bytes",
+            "Block cache usage",
+            "bytes",
+            "neutral",
+            group="storage",
+            short="Block cache",
         ),
         MetricInfo(
             "pending_compaction_bytes",
             "Pending compaction",
             "bytes",
             "lower-is-better",
-            floor=256 << 20,
-            fail_ratio=1.0,
+            256 * _MiB,
+            1.0,
             group="storage",
+            short="Compaction",
         ),
-        MetricInfo("estimated_keys", "Estimated keys", "keys", "neutral", group="storage"),
+        MetricInfo(
+            "estimated_keys", "Estimated keys", "keys", "neutral", group="storage", short="Keys"
+        ),
         MetricInfo("uptime_seconds", "Uptime", "s", "neutral", group="process"),
     )
 }

@@ -177,6 +177,12 @@ def capture_baseline(
 ) -> Baseline:
     """A baseline from the samples the journal holds for [start, end]."""
     data = window_values(journal, profile, start, end)
+    span = journal.db.execute(
+        "SELECT MIN(at), MAX(at) FROM samples WHERE profile = ? AND at >= ? AND at <= ? AND up = 1",
+        [profile, start, end],
+    ).fetchone()
+    if span[0] is not None:  # the window the samples really cover
+        start, end = span
     return save_baseline(
         journal,
         Baseline(profile, kind, label, start, end, "journal", data, session_id),

@@ -141,7 +141,7 @@ class MetricsPage(QWidget):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([640, 420])
+        self.splitter.setSizes([600, 460])
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.banner)

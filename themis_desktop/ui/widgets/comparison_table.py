@@ -43,7 +43,7 @@ class ComparisonTable(QTableWidget):
             change = f"{c.change:+.1%}" if c.change is not None else "—"
             p = f"{c.p_value:.2g}" if c.p_value is not None else "—"
             cells = (
-                info.title,
+                info.label,
                 format_quantity(c.baseline_median, info.unit),
                 format_quantity(c.now_median, info.unit),
                 change,
@@ -53,7 +53,7 @@ class ComparisonTable(QTableWidget):
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, v.metric)
-                item.setToolTip(v.explanation)
+                item.setToolTip(f"{info.title}: {v.explanation}")
                 if col:
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

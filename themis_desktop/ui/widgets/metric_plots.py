@@ -29,6 +29,7 @@ SPANS: dict[str, float | None] = {
     "48 h": 48 * 3600.0,
     "All": None,
 }
+NEAR_S = 15.0  # the crosshair shows a sample at most this far from the pointer
 MARKER_TEXT = {
     "hop.started": "hop started",
     "hop.finished": "hop finished",
@@ -88,7 +89,7 @@ class MetricPlots(pg.GraphicsLayoutWidget):
         self.nodes = list(names)
         for key, plot in self.plots.items():
             if plot.legend is None and len(self.nodes) > 1 and key == "request_rate":
-                plot.addLegend(offset=(-10, 5), labelTextSize="8pt")
+                plot.addLegend(offset=(10, 5), labelTextSize="8pt")
             for index, node in enumerate(self.nodes):
                 self.lines[(key, node)] = style.add_line(plot, index, node)
 
@@ -215,7 +216,13 @@ class MetricPlots(pg.GraphicsLayoutWidget):
             series = self.store.series.get(node)
             if series is None or not len(series):
                 continue
-            i = int(np.clip(np.searchsorted(series.at, x), 0, len(series) - 1))
-            parts.append(f"{node}: {format_quantity(float(series.values(hovered)[i]), info.unit)}")
+            i = int(np.clip(np.searchsorted(series.at, x), 1, max(1, len(series) - 1)))
+            if len(series) > 1 and abs(series.at[i - 1] - x) < abs(series.at[i] - x):
+                i -= 1
+            j = min(i, len(series) - 1)
+            step = float(series.at[j] - series.at[j - 1]) if j > 0 else 0.0
+            near = abs(series.at[j] - x) <= max(NEAR_S, 1.5 * step)  # aged samples: 1 min
+            value = float(series.values(hovered)[j]) if near else None
+            parts.append(f"{node}: {format_quantity(value, info.unit)}")
         stamp = time.strftime("%H:%M:%S", time.localtime(x)) if x > 0 else ""
         self.sig_hover.emit(f"{stamp}  {info.title}  " + " · ".join(parts))
