@@ -59,3 +59,49 @@ def test_watch_of_a_node_that_got_slower_exits_3_with_the_trigger(capsys, start_
     assert code == 3
     assert "verdict: FAIL" in out and "rollback trigger: performance degradation" in out
     assert "Probe latency" in out
+
+
+def test_a_metric_threshold_tightens_the_verdict(capsys, start_demo_node):
+    node = start_demo_node(
+        "1.8.0", latency_factors={"1.8": 30.0}, error_rates={"1.8": 0.0}, latency_sigma=0.05
+    )  # ~70 ms: 15 % of it is above the 5 ms floor
+    common = ["--server", node.url, "--interval", "0.05"]
+    assert main(["metrics", "record", *common, "--duration", "2"]) == 0
+    node.set_profile(latency_factor=30.0 * 1.15)  # 15 % slower: within the default 20 %
+    code = main(
+        [
+            "metrics",
+            "watch",
+            *common,
+            "--duration",
+            "2",
+            "--baseline-minutes",
+            "1",
+            "--threshold",
+            "probe_ms=5",
+            "--json",
+        ]
+    )
+    report = json.loads(capsys.readouterr().out.split("\n", 1)[1])  # after "recorded ..."
+    probe = next(m for m in report["metrics"] if m["metric"] == "probe_ms")
+    assert code == 3 and probe["verdict"] == "fail", probe
+    assert "more than 5%" in probe["reason"], report["metrics"]
+
+
+def test_an_unknown_metric_threshold_is_refused(capsys):
+    try:
+        main(
+            [
+                "metrics",
+                "watch",
+                "--server",
+                "http://127.0.0.1:1",
+                "--duration",
+                "1",
+                "--threshold",
+                "speed=5",
+            ]
+        )
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert "unknown metric 'speed'" in capsys.readouterr().err

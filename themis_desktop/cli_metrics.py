@@ -59,10 +59,31 @@ def add_parser(commands: Any, token_env: str) -> None:
         "--instance", metavar="HOST:PORT", help="the node's instance label in Prometheus"
     )
     watch.add_argument(
+        "--threshold",
+        type=_threshold,
+        action="append",
+        default=[],
+        metavar="METRIC=PCT",
+        help="fail threshold of a metric in percent (default 20; e.g. probe_ms=10; repeatable)",
+    )
+    watch.add_argument(
         "--enforcing",
         action="store_true",
         help="enforcing mode (as rollouts use); the exit code is the same",
     )
+
+
+def _threshold(text: str) -> tuple[str, float]:
+    metric, _, percent = text.partition("=")
+    if metric not in METRICS:
+        raise argparse.ArgumentTypeError(f"unknown metric {metric!r} (one of {', '.join(METRICS)})")
+    try:
+        value = float(percent.rstrip("%")) / 100
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{percent!r} is not a percentage") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the threshold must be above 0 %")
+    return metric, value
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
@@ -140,7 +161,10 @@ def _watch(args: argparse.Namespace, sampler: Any, url: str) -> int:
     with Journal() as journal:
         now = metrics_store.window_values(journal, CLI_PROFILE, started, time.time()).get(url, {})
         evaluation = metrics_verdict.evaluate(
-            baseline, now, mode="enforcing" if args.enforcing else "advisory"
+            baseline,
+            now,
+            thresholds=dict(args.threshold),
+            mode="enforcing" if args.enforcing else "advisory",
         )
         metrics_verdict.record(journal, CLI_PROFILE, evaluation)
     report = _evaluation_json(evaluation, url, source, baseline, now, interrupted)

@@ -270,3 +270,16 @@ def test_three_small_hops_fail_against_the_path_baseline():
     assert probe.path is not None and probe.path.verdict == "fail"
     assert probe.verdict == "fail" and evaluation.overall == "fail"
     assert "path's first baseline" in (evaluation.trigger.summary if evaluation.trigger else "")
+
+
+def test_era_a_version_is_the_profiles_and_missing_routes_are_not_asked_again(start_demo_node):
+    node = start_demo_node("1.2.0")
+    requests: list[str] = []
+    with ThemisClient(node.url) as client:
+        client._http.event_hooks["request"].append(lambda r: requests.append(r.url.path))
+        sampler = NodeSampler(client, "n1", version_override="1.2.0")
+        first = sampler.sample()
+        requests.clear()
+        second = sampler.sample()
+    assert first.version == second.version == "1.2.0"  # not the era's "1.0.0"
+    assert requests == ["/metrics", "/entities/probe:0"]  # no /health/ready, no /stats

@@ -221,7 +221,11 @@ class Session:
 class Journal:
     """Typed access to the journal file."""
 
-    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path | None = None, *, read_only: bool = False, durable: bool = True
+    ) -> None:
+        """`durable=False` (for high-rate writers such as the metric samplers) syncs at WAL
+        checkpoints only: an OS crash may lose the last second of samples, never the file."""
         self.path = Path(path) if path else journal_path()
         self.read_only = read_only
         try:
@@ -235,6 +239,8 @@ class Journal:
             if not read_only:
                 self.db.execute("PRAGMA busy_timeout = 5000")
                 self.db.enable_wal()
+                if not durable:
+                    self.db.execute("PRAGMA synchronous = NORMAL")
             self._check_and_migrate()
         except sqlite3.DatabaseError as exc:
             raise JournalError(

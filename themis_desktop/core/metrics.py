@@ -18,7 +18,8 @@ from themis_desktop.core.server import ThemisClient
 from themis_desktop.core.server_models import Readiness, Stats
 
 DEFAULT_PROBE_PATH = "/entities/probe:0"  # a cheap point read; 404 is a fine answer too
-DEFAULT_PROBES = 3
+DEFAULT_PROBES = 1  # a timed read per sample: at 1 Hz, 900 of them in 15 minutes
+_NEEDED = ("process_uptime_seconds", "rocksdb_estimate_num_keys")
 _US_PER_MS = 1000.0
 
 
@@ -59,13 +60,16 @@ class NodeSampler:
         *,
         probe_path: str = DEFAULT_PROBE_PATH,
         probes: int = DEFAULT_PROBES,
+        version_override: str | None = None,
     ) -> None:
         self.client = client
         self.node = node
         self.probe_path = probe_path
         self.probes = probes
+        self.version_override = version_override
         self._previous: _Previous | None = None
         self._version: str | None = None
+        self._missing: set[str] = set()  # routes this version does not have
 
     def sample(self) -> Sample:
         at = time.time()
@@ -73,29 +77,36 @@ class NodeSampler:
         failures: list[errors.ThemisError] = []
 
         def attempt(call):  # one route; a failure is remembered, never raised
+            name = call.__name__
+            if name in self._missing:
+                return None
             try:
                 result = call()
             except errors.NotFound:
-                answered.append(call.__name__)  # the route is missing on this version
+                answered.append(name)
+                self._missing.add(name)  # not on this version: not asked again until a restart
                 return None
             except errors.ThemisError as exc:
                 failures.append(exc)
                 return None
-            answered.append(call.__name__)
+            answered.append(name)
             return result
 
         text = attempt(self.client.metrics_text)
-        stats: Stats | None = attempt(self.client.stats)
+        scrape = parse(text, at) if text is not None else Scrape(at)
+        # /stats says nothing /metrics does not, except when /metrics is missing or refused
+        stats: Stats | None = None if _complete(scrape) else attempt(self.client.stats)
         ready: Readiness | None = attempt(self.client.ready)
         probe_ms = self._probe(attempt)
         if not answered and probe_ms is None:
             self._previous = None
             error = str(failures[0]) if failures else "no answer"
             return Sample(self.node, at, False, version=self._version, error=error)
-        scrape = parse(text, at) if text is not None else Scrape(at)
         values: dict[str, float | None] = dict.fromkeys(METRICS)  # all "no data" at first
         derived, restarted = self._derive(at, scrape, stats, ready)
         values.update(derived, probe_ms=probe_ms)
+        if restarted:
+            self._missing.clear()  # maybe another version now, with other routes
         if restarted or self._version is None:
             self._version = self._detect_version()
         return Sample(self.node, at, True, values, self._version, restarted)
@@ -169,10 +180,19 @@ class NodeSampler:
         return values, restarted
 
     def _detect_version(self) -> str | None:
+        """The version to record; era A only tells its era ("1.0.0"), so there the
+        profile's version wins, or none is recorded."""
         try:
-            return self.client.version(refresh=True).version
+            info = self.client.version(refresh=True)
         except errors.ThemisError:
             return self._version
+        return info.version if info.exact else self.version_override
+
+
+def _complete(scrape: Scrape) -> bool:
+    """Whether the scrape has what /stats would add (counters, uptime, RocksDB)."""
+    has_requests = scrape.first("vccdb_requests_total", "themis_requests_total") is not None
+    return has_requests and all(scrape.value(name) is not None for name in _NEEDED)
 
 
 def _either(first: float | None, second: float | None) -> float | None:

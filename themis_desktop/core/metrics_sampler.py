@@ -71,7 +71,7 @@ class Recorder:
         return any(t.is_alive() for t in self._threads)
 
     def _run(self, sampler: NodeSampler, housekeeper: bool) -> None:
-        journal = Journal(self.journal_path) if self.journal_path else None
+        journal = Journal(self.journal_path, durable=False) if self.journal_path else None
         was_up: bool | None = None
         last_downsample = time.monotonic()
         next_at = time.monotonic()

@@ -120,7 +120,8 @@ class MetricsMonitor(QObject):
         self._set_baselines(baselines)
         self._clients = [profile.client(n, token, timeout=SAMPLE_TIMEOUT_S) for n in profile.nodes]
         samplers = [
-            NodeSampler(c, n.name) for c, n in zip(self._clients, profile.nodes, strict=True)
+            NodeSampler(c, n.name, version_override=n.version_override)
+            for c, n in zip(self._clients, profile.nodes, strict=True)
         ]
         self._recorder = Recorder(
             profile.name,
