@@ -11,6 +11,8 @@ from themis_desktop.core.metrics import Sample
 from themis_desktop.core.metrics_store import Series
 
 _INITIAL = 1024
+GAP_STEPS = 3  # no sample for this many steps (app closed, machine asleep): break the line
+MIN_GAP_S = 5.0
 
 
 class LiveSeries:
@@ -22,6 +24,7 @@ class LiveSeries:
         self._at = np.empty(_INITIAL)
         self._values = {key: np.empty(_INITIAL, dtype=np.float32) for key in METRICS}
         self.version: str | None = None
+        self.gap_s = max(MIN_GAP_S, GAP_STEPS * 1.0)  # live samples come every second or so
 
     def __len__(self) -> int:
         return self.size
@@ -34,6 +37,8 @@ class LiveSeries:
         return self._values[metric][: self.size]
 
     def append(self, sample: Sample) -> None:
+        if self.size and sample.at - self._at[self.size - 1] > self.gap_s:
+            self._append_gap(self._at[self.size - 1])
         self._reserve(self.size + 1)
         i = self.size
         self._at[i] = sample.at
@@ -43,8 +48,17 @@ class LiveSeries:
         self.size += 1
         self.version = sample.version or self.version
 
+    def _append_gap(self, after: float) -> None:
+        self._reserve(self.size + 1)
+        self._at[self.size] = after + 1e-3
+        for column in self._values.values():
+            column[self.size] = np.nan
+        self.size += 1
+
     def extend(self, series: Series) -> None:
-        """Append samples loaded from the journal (older than any appended since)."""
+        """Append samples loaded from the journal (older than any appended since); where
+        no sample was taken for a while, the line is broken."""
+        series = _with_gaps(series)
         n = len(series.at)
         self._reserve(self.size + n)
         self._at[self.size : self.size + n] = series.at
@@ -107,6 +121,25 @@ class LiveStore:
     def earliest(self) -> float | None:
         starts = [float(s.at[0]) for s in self.series.values() if len(s)]
         return min(starts) if starts else None
+
+
+def _with_gaps(series: Series) -> Series:
+    """`series` with a NaN row after every sample followed by a silence longer than
+    GAP_STEPS of its step (or MIN_GAP_S)."""
+    if len(series.at) < 2:
+        return series
+    steps = series.steps if series.steps is not None else np.ones(len(series.at))
+    limit = np.maximum(MIN_GAP_S, GAP_STEPS * np.maximum(steps[1:], steps[:-1]))
+    after = np.nonzero(np.diff(series.at) > limit)[0]
+    if not len(after):
+        return series
+    at = np.insert(series.at, after + 1, series.at[after] + 1e-3)
+    up = np.insert(series.up, after + 1, False)
+    values = {k: np.insert(v, after + 1, np.nan) for k, v in series.values.items()}
+    versions = list(series.versions)
+    for i in reversed(after):
+        versions.insert(int(i) + 1, None)
+    return Series(series.node, at, up, values, versions, None)
 
 
 def _grown(array: np.ndarray, capacity: int, used: int) -> np.ndarray:

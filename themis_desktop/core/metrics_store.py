@@ -39,6 +39,7 @@ class Series:
     up: np.ndarray
     values: dict[str, np.ndarray] = field(default_factory=dict)
     versions: list[str | None] = field(default_factory=list)
+    steps: np.ndarray | None = None  # seconds each sample stands for (1, 10 or 60)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def load_series(
     """Every node's samples between `since` and `until`, oldest first, any step."""
     cols = ", ".join(METRIC_KEYS)
     rows = journal.db.execute(
-        f"SELECT node, at, up, version, {cols} FROM samples "
+        f"SELECT node, at, up, version, step, {cols} FROM samples "
         "WHERE profile = ? AND at >= ? AND at <= ? ORDER BY node, at",
         [profile, since, until if until is not None else float("inf")],
     ).fetchall()
@@ -94,13 +95,14 @@ def load_series(
         by_node.setdefault(row[0], []).append(row)
     out: dict[str, Series] = {}
     for node, node_rows in by_node.items():
-        table = np.array([r[4:] for r in node_rows], dtype=float)  # None -> nan
+        table = np.array([r[5:] for r in node_rows], dtype=float)  # None -> nan
         out[node] = Series(
             node,
             np.array([r[1] for r in node_rows], dtype=float),
             np.array([r[2] for r in node_rows], dtype=bool),
             {key: table[:, i] for i, key in enumerate(METRIC_KEYS)},
             [r[3] for r in node_rows],
+            np.array([r[4] for r in node_rows], dtype=float),
         )
     return out
 
