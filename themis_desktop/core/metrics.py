@@ -20,6 +20,18 @@ from themis_desktop.core.server_models import Readiness, Stats
 DEFAULT_PROBE_PATH = "/entities/probe:0"  # a cheap point read; 404 is a fine answer too
 DEFAULT_PROBES = 1  # a timed read per sample: at 1 Hz, 900 of them in 15 minutes
 _NEEDED = ("process_uptime_seconds", "rocksdb_estimate_num_keys")
+SCRAPED = (  # the metrics a sample reads from /metrics (name prefixes)
+    "process_uptime_seconds",
+    "process_resident_memory_bytes",
+    "vccdb_requests_total",
+    "vccdb_errors_total",
+    "themis_requests_total",
+    "themis_errors_total",
+    LATENCY_BUCKETS,
+    "rocksdb_block_cache_usage_bytes",
+    "rocksdb_pending_compaction_bytes",
+    "rocksdb_estimate_num_keys",
+)
 _US_PER_MS = 1000.0
 
 
@@ -70,6 +82,7 @@ class NodeSampler:
         self._previous: _Previous | None = None
         self._version: str | None = None
         self._missing: set[str] = set()  # routes this version does not have
+        self._version_asked = False  # once, and again after each restart
 
     def sample(self) -> Sample:
         at = time.time()
@@ -93,7 +106,7 @@ class NodeSampler:
             return result
 
         text = attempt(self.client.metrics_text)
-        scrape = parse(text, at) if text is not None else Scrape(at)
+        scrape = parse(text, at, only=SCRAPED) if text is not None else Scrape(at)
         # /stats says nothing /metrics does not, except when /metrics is missing or refused
         stats: Stats | None = None if _complete(scrape) else attempt(self.client.stats)
         ready: Readiness | None = attempt(self.client.ready)
@@ -107,8 +120,9 @@ class NodeSampler:
         values.update(derived, probe_ms=probe_ms)
         if restarted:
             self._missing.clear()  # maybe another version now, with other routes
-        if restarted or self._version is None:
+        if restarted or not self._version_asked:
             self._version = self._detect_version()
+            self._version_asked = True
         return Sample(self.node, at, True, values, self._version, restarted)
 
     def _probe(self, attempt) -> float | None:

@@ -61,22 +61,20 @@ class Baseline:
         return [v for n in nodes for v in self.data.get(n, {}).get(metric, [])]
 
 
+_INSERT = (
+    f"INSERT INTO samples (profile, node, at, step, up, version, {', '.join(METRIC_KEYS)}) "
+    f"VALUES ({', '.join('?' * (6 + len(METRIC_KEYS)))})"
+)
+
+
 def insert_samples(journal: Journal, profile: str, samples: Iterable[Sample]) -> int:
     rows = [
-        {
-            "profile": profile,
-            "node": s.node,
-            "at": s.at,
-            "step": 1,
-            "up": int(s.up),
-            "version": s.version,
-            **{key: s.values.get(key) for key in METRIC_KEYS},
-        }
+        (profile, s.node, s.at, 1, int(s.up), s.version, *(s.values.get(k) for k in METRIC_KEYS))
         for s in samples
     ]
     if rows:
         with journal.transaction():
-            journal.db["samples"].insert_all(rows)
+            journal.db.conn.executemany(_INSERT, rows)
     return len(rows)
 
 
