@@ -125,9 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--keep", type=int, default=5, metavar="N")
     prune.add_argument("--yes", action="store_true", help="really delete (default: only list)")
 
-    from themis_desktop import cli_metrics
+    from themis_desktop import cli_metrics, cli_session
 
     cli_metrics.add_parser(commands, TOKEN_ENV)
+    cli_session.add_parsers(commands)
 
     profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
     actions = profiles.add_subparsers(dest="action", required=True)
@@ -558,6 +559,10 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_releases(args)
     if args.command == "guide":
         return cmd_guide(args)
+    if args.command == "rollback-window":
+        from themis_desktop.cli_session import cmd_rollback_window
+
+        return cmd_rollback_window(args)
     if args.command == "metrics":
         from themis_desktop.cli_metrics import cmd_metrics
 
