@@ -20,6 +20,7 @@ import sqlite_utils
 
 from themis_desktop.core.paths import journal_path
 from themis_desktop.core.profiles import NodeEndpoint, Profile
+from themis_desktop.core.service_config import ServiceConfig
 
 
 def utc_now() -> str:
@@ -186,7 +187,30 @@ _V4_METRICS = (
 )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """Upgrade sessions walk hops (core/session.py); profiles say how to control the service."""
+    db["profiles"].add_column("service", str)
+    db["hops"].create(
+        {
+            "id": int,
+            "session_id": int,
+            "position": int,
+            "from_version": str,
+            "to_version": str,
+            "state": str,
+            "started_at": str,
+            "finished_at": str,  # the new version first answered /health/ready
+            "backups": str,  # JSON [backup ids], the verified backups the hop may roll back to
+            "baseline_id": int,
+            "note": str,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+    db["hops"].create_index(["session_id", "position"], unique=True)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -308,6 +332,7 @@ class Journal:
             "ca_file": profile.ca_file,
             "demo": int(profile.demo),
             "uses_auth": int(profile.uses_auth),
+            "service": profile.service.to_json(),
             "updated_at": now,
         }
         with self.transaction():
@@ -363,6 +388,7 @@ class Journal:
             ca_file=row["ca_file"],
             demo=bool(row["demo"]),
             uses_auth=bool(row["uses_auth"]),
+            service=ServiceConfig.from_json(row.get("service")),
             id=row["id"],
         )
 

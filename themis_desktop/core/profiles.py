@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from themis_desktop.core.server import ThemisClient, normalize_url
+from themis_desktop.core.service_config import ServiceConfig
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Profile:
     ca_file: str | None = None
     demo: bool = False
     uses_auth: bool = False  # its nodes want a bearer token (kept in the TokenStore, not here)
+    service: ServiceConfig = field(default_factory=ServiceConfig)  # how to stop/start/install
     id: int | None = None
 
     def __post_init__(self) -> None:

@@ -1,0 +1,487 @@
+"""The work of a hop on every node: pre-checks, the verified backup, the upgrade step,
+validation, and the six-step rollback. Each step's outcome goes into the session's journal
+and to a live log; a failure stops with a message that says what to do next.
+
+Runs in a worker thread (one journal connection per call, as the journal wants).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from themis_desktop.core import backup_catalog, errors
+from themis_desktop.core.backup_catalog import BackupRecord
+from themis_desktop.core.backup_format import Manifest
+from themis_desktop.core.journal import Journal, utc_now
+from themis_desktop.core.node_backup import NodeJob, back_up_nodes
+from themis_desktop.core.profiles import NodeEndpoint, Profile
+from themis_desktop.core.restore import remember_checksum, restore, verify
+from themis_desktop.core.session import Hop, SessionError, UpgradeSession
+
+Log = Callable[[str], None]
+READY_TIMEOUT_S = 120.0
+ROLLBACK_STEPS = (
+    "stop services",
+    "restore data and config",
+    "reinstall the previous version",
+    "verify data integrity",
+    "resume services",
+    "document the issues",
+)
+
+
+@dataclass
+class HopContext:
+    """What a step needs besides the session: the profile, its token, service control."""
+
+    profile: Profile
+    token: str | None
+    controller: object  # service_control.ServiceController
+    journal_path: Path | None = None
+    backup_dir: Path | None = None
+    log: Log = field(default=lambda line: None)
+    ready_timeout: float = READY_TIMEOUT_S
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def journal(self) -> Journal:
+        return Journal(self.journal_path)
+
+
+@dataclass(frozen=True)
+class Check:
+    node: str
+    name: str
+    ok: bool
+    detail: str
+
+
+# -- pre-checks -------------------------------------------------------------------------
+
+
+def pre_checks(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check]:
+    """Every node answers, is ready and runs the hop's starting version."""
+    with ctx.journal() as journal:
+        hop = session.transition(journal, hop, "pre-checks", f"Pre-checks of hop {hop.label}")
+        checks = [c for node in ctx.profile.nodes for c in _node_checks(ctx, node, hop)]
+        for c in checks:
+            ctx.log(f"{'✓' if c.ok else '✗'} {c.node}: {c.name} — {c.detail}")
+            session.log(
+                journal,
+                "hop.check",
+                f"{c.name}: {c.detail}",
+                node=c.node,
+                data={"ok": c.ok, "hop": hop.id},
+            )
+    return checks
+
+
+def _node_checks(ctx: HopContext, node: NodeEndpoint, hop: Hop) -> list[Check]:
+    with ctx.profile.client(node, ctx.token, timeout=5.0) as client:
+        try:
+            client.health()
+        except errors.ThemisError as exc:
+            return [Check(node.name, "answers", False, str(exc))]
+        checks = [Check(node.name, "answers", True, "health OK")]
+        checks.append(_version_check(client, node, hop.from_version))
+        try:
+            ready = client.ready()
+            checks.append(Check(node.name, "ready", ready.ready, ready.status))
+        except errors.NotFound:
+            pass  # era A has no readiness route
+        except errors.ThemisError as exc:
+            checks.append(Check(node.name, "ready", False, str(exc)))
+    if not node.data_dir:
+        checks.append(Check(node.name, "data dir", False, "not set in the profile: no backup"))
+    return checks
+
+
+def _version_check(client, node: NodeEndpoint, expected: str) -> Check:
+    try:
+        info = client.version(refresh=True)
+    except errors.ThemisError as exc:
+        return Check(node.name, "version", False, str(exc))
+    if not info.exact:
+        known = node.version_override
+        ok = known is None or known == expected
+        return Check(node.name, "version", ok, f"era A server; profile says {known or '?'}")
+    ok = info.version == expected
+    return Check(node.name, "version", ok, f"runs {info.version}, expected {expected}")
+
+
+# -- backups ------------------------------------------------------------------------------
+
+
+def hop_backups(
+    journal: Journal, session: UpgradeSession, hop: Hop, profile: Profile
+) -> dict[str, BackupRecord | None]:
+    """Per node, the newest verified backup the hop may rely on: of the hop's starting
+    version, taken after the previous hop finished (or the session started), still there."""
+    previous = session.previous(hop)
+    since = (previous.finished_at if previous else None) or session.session.created_at
+    found: dict[str, BackupRecord | None] = {}
+    for node in profile.nodes:
+        found[node.name] = next(
+            (
+                r
+                for r in backup_catalog.backups(journal, node.name)
+                if r.verified
+                and r.version == hop.from_version
+                and r.created_at >= since
+                and r.exists
+            ),
+            None,
+        )
+    return found
+
+
+def back_up(
+    ctx: HopContext,
+    session: UpgradeSession,
+    hop: Hop,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[BackupRecord]:
+    """A verified backup of every node; the hop then counts as backed up."""
+    if ctx.backup_dir is None:
+        raise SessionError("No backup folder is set.")
+    jobs = [NodeJob(node, hop.from_version) for node in ctx.profile.nodes]
+    ctx.log(f"Backing up {len(jobs)} node(s) of {hop.from_version} …")
+    outcomes = back_up_nodes(
+        ctx.profile, ctx.token, jobs, ctx.backup_dir, progress=progress, cancelled=ctx.cancelled
+    )
+    records: list[BackupRecord] = []
+    with ctx.journal() as journal:
+        for outcome in outcomes:
+            if outcome.result is not None:
+                records.append(
+                    backup_catalog.record(
+                        journal,
+                        outcome.result,
+                        profile=ctx.profile.name,
+                        session_id=session.id,
+                        verified=outcome.verified,
+                    )
+                )
+            ctx.log(
+                f"{'✓' if outcome.verified else '✗'} {outcome.node.name}: "
+                + (outcome.result.archive.name if outcome.result else str(outcome.error))
+            )
+        failed = [o for o in outcomes if not o.verified]
+        if failed or len(outcomes) < len(jobs):
+            names = ", ".join(o.node.name for o in failed) or "cancelled"
+            raise SessionError(f"The backup of {names} did not verify; the hop stays where it is.")
+        current = session.reload(journal).hop(hop.id)
+        if current.state in ("planned", "failed"):
+            current = session.transition(journal, current, "pre-checks", "Backup before the hop")
+        session.transition(
+            journal,
+            current,
+            "backed-up",
+            f"Verified backups of every node for hop {hop.label}",
+            backups=[r.id for r in records],
+            data={"backups": [r.id for r in records]},
+        )
+    return records
+
+
+# -- the upgrade step -----------------------------------------------------------------------
+
+
+def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
+    """stop → install → start → /health/ready → /version is the target, node by node."""
+    with ctx.journal() as journal:
+        session = session.reload(journal)
+        hop = session.hop(hop.id)
+        missing = [n for n, r in hop_backups(journal, session, hop, ctx.profile).items() if not r]
+        if missing:
+            raise SessionError(
+                f"No verified backup of {', '.join(missing)} taken after the previous hop: "
+                "back up now, then run the upgrade step."
+            )
+        hop = session.transition(journal, hop, "upgrading", f"Upgrading {hop.label}")
+        try:
+            for node in ctx.profile.nodes:
+                _node_upgrade(ctx, journal, session, node, hop.to_version)
+        except Exception as exc:
+            session.transition(journal, hop, "failed", f"The upgrade step failed: {exc}")
+            raise
+        return session.transition(
+            journal,
+            hop,
+            "validating",
+            f"{hop.to_version} answers on every node",
+            finished_at=utc_now(),
+        )
+
+
+def _node_upgrade(
+    ctx: HopContext, journal: Journal, session: UpgradeSession, node: NodeEndpoint, version: str
+) -> None:
+    for action, call in (
+        ("stop", lambda: ctx.controller.stop(node)),
+        (f"install {version}", lambda: ctx.controller.install(node, version)),
+        ("start", lambda: ctx.controller.start(node)),
+    ):
+        _run(ctx, journal, session, node, action, call)
+    wait_ready(ctx, node)
+    _expect_version(ctx, node, version)
+    ctx.log(f"✓ {node.name}: {version} is ready")
+    session.log(journal, "hop.node-upgraded", f"{node.name} runs {version}", node=node.name)
+
+
+def _run(ctx: HopContext, journal: Journal, session: UpgradeSession, node, action, call) -> None:
+    ctx.log(f"… {node.name}: {action}")
+    try:
+        out = call()
+    except Exception as exc:
+        session.log(
+            journal,
+            "service.failed",
+            f"{action}: {exc}",
+            node=node.name,
+            data={"action": action, "output": getattr(exc, "output", "")},
+        )
+        raise
+    session.log(
+        journal,
+        "service.step",
+        f"{action}: {out.command} (exit {out.returncode}, {out.seconds:.1f} s)",
+        node=node.name,
+        data={
+            "action": action,
+            "command": out.command,
+            "returncode": out.returncode,
+            "output": out.output,
+        },
+    )
+
+
+def wait_ready(ctx: HopContext, node: NodeEndpoint) -> None:
+    """Until the node answers `/health/ready` with ready (or `/health` on era A servers)."""
+    deadline = time.monotonic() + ctx.ready_timeout
+    last = "no answer yet"
+    with ctx.profile.client(node, ctx.token, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if ctx.cancelled.is_set():
+                raise SessionError("Cancelled while waiting for the node to be ready.")
+            try:
+                try:
+                    ready = client.ready()
+                    if ready.ready:
+                        return
+                    last = f"not ready ({ready.status})"
+                except errors.NotFound:
+                    client.health()
+                    return
+            except errors.ThemisError as exc:
+                last = str(exc)
+            time.sleep(0.2)
+    raise SessionError(
+        f"{node.name} was not ready within {ctx.ready_timeout:.0f} s ({last}). Look at its "
+        "service log; roll back if it does not come up."
+    )
+
+
+def _expect_version(ctx: HopContext, node: NodeEndpoint, version: str) -> None:
+    with ctx.profile.client(node, ctx.token, timeout=5.0) as client:
+        info = client.version(refresh=True)
+    if info.exact and info.version != version:
+        raise SessionError(f"{node.name} answers as {info.version}, not {version}.")
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+def validate(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check]:
+    """Health, readiness and version of every node; a failure raises the trigger
+    "failed validation" and the hop fails (ready to roll back)."""
+    checks = []
+    for node in ctx.profile.nodes:
+        with ctx.profile.client(node, ctx.token, timeout=5.0) as client:
+            try:
+                client.health()
+                checks.append(Check(node.name, "answers", True, "health OK"))
+            except errors.ThemisError as exc:
+                checks.append(Check(node.name, "answers", False, str(exc)))
+                continue
+            checks.append(_version_check(client, node, hop.to_version))
+            try:
+                ready = client.ready()
+                checks.append(Check(node.name, "ready", ready.ready, ready.status))
+            except errors.NotFound:
+                pass
+            except errors.ThemisError as exc:
+                checks.append(Check(node.name, "ready", False, str(exc)))
+    with ctx.journal() as journal:
+        for c in checks:
+            ctx.log(f"{'✓' if c.ok else '✗'} {c.node}: {c.name} — {c.detail}")
+            session.log(
+                journal,
+                "hop.check",
+                f"{c.name}: {c.detail}",
+                node=c.node,
+                data={"ok": c.ok, "hop": hop.id},
+            )
+        bad = [c for c in checks if not c.ok]
+        if bad:
+            note = "; ".join(f"{c.node} {c.name}: {c.detail}" for c in bad)
+            session.raise_trigger(journal, "failed-validation", note)
+            session.transition(journal, hop, "failed", f"Validation failed: {note}")
+        else:
+            session.transition(journal, hop, "done", f"Hop {hop.label} validated")
+    return checks
+
+
+# -- rollback ---------------------------------------------------------------------------------
+
+
+def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> Hop:
+    """The six steps of the rollback procedure. The hop's backups are verified first: if
+    one fails, nothing is stopped or changed."""
+    if not note.strip():
+        raise SessionError("Write down what went wrong: a rollback needs a note.")
+    with ctx.journal() as journal:
+        session = session.reload(journal)
+        hop = session.hop(hop.id)
+        records = _rollback_backups(journal, session, hop, ctx.profile)
+        manifests = {}
+        for node in ctx.profile.nodes:
+            record = records[node.name]
+            ctx.log(f"… verifying {Path(record.path).name}")
+            report = verify(Path(record.path), cancelled=ctx.cancelled)
+            if not report.ok or report.manifest is None:
+                raise SessionError(
+                    f"The backup of {node.name} ({Path(record.path).name}) failed verification: "
+                    f"{'; '.join(report.problems[:3])}. Nothing was stopped or changed. Restore "
+                    "an older verified backup by hand (Backups page), or fix forward."
+                )
+            remember_checksum(report)
+            manifests[node.name] = report.manifest
+        hop = session.transition(
+            journal,
+            hop,
+            "rolling-back",
+            f"Rolling back {hop.label}: {note}",
+            data={"note": note, "backups": [r.id for r in records.values()]},
+        )
+        try:
+            for step, action in enumerate(ROLLBACK_STEPS[:5], start=1):
+                ctx.log(f"Step {step}/6: {action}")
+                for node in ctx.profile.nodes:
+                    _rollback_step(ctx, journal, session, node, step, hop, records, manifests)
+                session.log(
+                    journal,
+                    "rollback.step",
+                    f"Step {step}/6 done: {action}",
+                    data={"step": step, "hop": hop.id},
+                )
+        except Exception as exc:
+            session.log(
+                journal,
+                "rollback.step",
+                f"Rollback stopped: {exc}",
+                data={"ok": False, "hop": hop.id},
+            )
+            session.transition(journal, hop, "failed", f"Rollback stopped: {exc}")
+            raise
+        ctx.log("Step 6/6: document the issues")
+        return session.transition(
+            journal,
+            hop,
+            "rolled-back",
+            f"Rolled back to {hop.from_version}: {note}",
+            note=note,
+            data={"note": note},
+        )
+
+
+def _rollback_backups(
+    journal: Journal, session: UpgradeSession, hop: Hop, profile: Profile
+) -> dict[str, BackupRecord]:
+    attached = {r.node: r for r in (backup_catalog.get(journal, i) for i in hop.backups)}
+    found = {
+        n: attached.get(n) or r for n, r in hop_backups(journal, session, hop, profile).items()
+    }
+    missing = [n for n, r in found.items() if r is None or not r.exists]
+    if missing:
+        raise SessionError(
+            f"No backup of {', '.join(missing)} for hop {hop.label}: a rollback needs the data "
+            "from before the hop. Restore an older backup by hand from the Backups page."
+        )
+    return found  # type: ignore[return-value]
+
+
+def _rollback_step(ctx, journal, session, node, step, hop, records, manifests) -> None:
+    if step == 1:
+        _run(ctx, journal, session, node, "stop", lambda: ctx.controller.stop(node))
+    elif step == 2:
+        if not node.data_dir:
+            raise SessionError(f"{node.name} has no data dir in its profile: cannot restore.")
+        config_dir = Path(node.config_path).parent if node.config_path else None
+        result = restore(
+            Path(records[node.name].path),
+            Path(node.data_dir),
+            config_dir,
+            cancelled=ctx.cancelled,
+            node_url=node.url,
+        )
+        ctx.log(f"✓ {node.name}: data restored (the replaced data is kept as {result.kept})")
+        session.log(
+            journal,
+            "rollback.restored",
+            f"{node.name} restored",
+            node=node.name,
+            data={"kept": str(result.kept) if result.kept else None},
+        )
+    elif step == 3:
+        _run(
+            ctx,
+            journal,
+            session,
+            node,
+            f"install {hop.from_version}",
+            lambda: ctx.controller.install(node, hop.from_version),
+        )
+    elif step == 4:
+        problems = compare_tree(manifests[node.name], Path(node.data_dir or ""))
+        if problems:
+            raise SessionError(
+                f"{node.name}'s restored data differs from its backup: {'; '.join(problems[:3])}. "
+                "Do not start the node; restore again from the Backups page."
+            )
+        ctx.log(f"✓ {node.name}: every file matches the backup's manifest")
+    elif step == 5:
+        _run(ctx, journal, session, node, "start", lambda: ctx.controller.start(node))
+        wait_ready(ctx, node)
+        _expect_version(ctx, node, hop.from_version)
+        ctx.log(f"✓ {node.name}: {hop.from_version} is ready again")
+
+
+def compare_tree(manifest: Manifest, data_dir: Path, top: str = "data") -> list[str]:
+    """Differences between the files under `data_dir` and the manifest's `top/` entries."""
+    prefix = top + "/"
+    expected = {
+        e.path[len(prefix) :]: e
+        for e in manifest.files
+        if e.path.startswith(prefix) and e.type == "file"
+    }
+    problems = []
+    present = {
+        str(p.relative_to(data_dir))
+        for p in data_dir.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
+    for rel, entry in expected.items():
+        path = data_dir / rel
+        if rel not in present:
+            problems.append(f"missing {rel}")
+            continue
+        with path.open("rb") as f:
+            if hashlib.file_digest(f, "sha256").hexdigest() != entry.sha256:
+                problems.append(f"changed {rel}")
+    problems += [f"extra {rel}" for rel in sorted(present - set(expected))]
+    return problems

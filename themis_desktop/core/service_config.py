@@ -1,0 +1,46 @@
+"""How the app stops, starts and installs a profile's ThemisDB service (per profile).
+
+- `demo`: the demo-server's control endpoint stops/starts nodes and swaps their version.
+- `systemd`: `systemctl stop|start UNIT` on this host; installing a version is a command
+  (`install`) or the user's job.
+- `commands`: user-configured shell commands; `{node}`, `{version}`, `{data_dir}` and
+  `{config}` are filled in.
+- `manual`: the app shows each step and waits for the user to confirm it is done.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Kind = Literal["demo", "systemd", "commands", "manual"]
+KINDS: tuple[Kind, ...] = ("manual", "systemd", "commands", "demo")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    kind: Kind = "manual"
+    unit: str = "themisdb"  # systemd
+    stop: str = ""  # commands (and systemd's install)
+    start: str = ""
+    install: str = ""
+    control_url: str = ""  # demo
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown service control {self.kind!r} (one of {', '.join(KINDS)})")
+        if self.kind == "commands" and not (self.stop and self.start):
+            raise ValueError("service control 'commands' needs a stop and a start command")
+        if self.kind == "demo" and not self.control_url:
+            raise ValueError("service control 'demo' needs the demo-server's control URL")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> ServiceConfig:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})

@@ -1,0 +1,309 @@
+"""An upgrade session: a plan's hops, each walking a state machine kept in the journal.
+
+    planned → pre-checks → backed-up → upgrading → validating → done
+                                 ↘ (any step may fail)  → failed
+    upgrading / validating / done / failed → rolling-back → rolled-back (or failed)
+
+Every transition is an event with time and user. A hop may only start upgrading with a
+verified backup of every node taken after the previous hop finished. Everything lives in
+the journal, so a session survives restarts of the app.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from themis_desktop.core.journal import Journal, Session, current_user, utc_now
+from themis_desktop.core.profiles import Profile
+from themis_desktop.core.upgrade_path import Plan
+
+HopState = Literal[
+    "planned",
+    "pre-checks",
+    "backed-up",
+    "upgrading",
+    "validating",
+    "done",
+    "rolling-back",
+    "rolled-back",
+    "failed",
+]
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "planned": frozenset({"pre-checks", "failed"}),
+    "pre-checks": frozenset({"pre-checks", "backed-up", "failed"}),
+    "backed-up": frozenset({"pre-checks", "backed-up", "upgrading", "failed"}),
+    "upgrading": frozenset({"validating", "failed", "rolling-back"}),
+    "validating": frozenset({"done", "failed", "rolling-back"}),
+    "done": frozenset({"rolling-back"}),
+    "failed": frozenset({"pre-checks", "rolling-back"}),
+    "rolling-back": frozenset({"rolled-back", "failed"}),
+    "rolled-back": frozenset(),
+}
+# the journal event of entering a state (the metrics page marks some of them)
+EVENT_OF_STATE = {
+    "pre-checks": "hop.pre-checks",
+    "backed-up": "hop.backed-up",
+    "upgrading": "hop.started",
+    "validating": "hop.finished",  # the new version answered /health/ready
+    "done": "hop.validated",
+    "failed": "hop.failed",
+    "rolling-back": "rollback.started",
+    "rolled-back": "rollback.finished",
+}
+TRIGGER_KINDS = {
+    "performance": "Performance degradation (> 20 %)",
+    "critical-bug": "Critical bug",
+    "data-integrity": "Data integrity issue",
+    "incompatibility": "Incompatibility",
+    "failed-validation": "Failed validation",
+}
+
+
+class SessionError(Exception):
+    """A step that the session's state does not allow; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Hop:
+    id: int
+    session_id: int
+    position: int
+    from_version: str
+    to_version: str
+    state: HopState
+    started_at: str | None = None
+    finished_at: str | None = None
+    backups: tuple[int, ...] = ()
+    baseline_id: int | None = None
+    note: str | None = None
+
+    @property
+    def finished(self) -> datetime | None:
+        """When the new version first answered `/health/ready` (the rollback window's start)."""
+        return _parse(self.finished_at) if self.finished_at else None
+
+    @property
+    def label(self) -> str:
+        return f"{self.from_version} → {self.to_version}"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: str
+    note: str
+    at: str
+    user: str
+    evidence: dict[str, Any] | None = None
+
+    @property
+    def title(self) -> str:
+        return TRIGGER_KINDS.get(self.kind, self.kind)
+
+
+class UpgradeSession:
+    """A session and its hops, read from the journal; changes go through the journal."""
+
+    def __init__(self, session: Session, hops: list[Hop], profile: str | None) -> None:
+        self.session = session
+        self.hops = hops
+        self.profile = profile
+
+    @property
+    def id(self) -> int:
+        return self.session.id
+
+    # -- creating and loading ------------------------------------------------------
+
+    @classmethod
+    def create(cls, journal: Journal, profile: Profile, plan: Plan) -> UpgradeSession:
+        """A new session for `plan` (its hops planned) on a saved `profile`."""
+        if not plan.hops:
+            raise SessionError(
+                f"There is nothing to upgrade: {plan.current.text} is the target already."
+            )
+        saved = profile if profile.id else journal.profile(profile.name)
+        if saved is None:
+            saved = journal.save_profile(profile)
+        with journal.transaction():
+            session = journal.start_session(
+                saved, plan.hops[0].source.text, plan.hops[-1].target.text
+            )
+            for position, hop in enumerate(plan.hops):
+                journal.db["hops"].insert(
+                    {
+                        "session_id": session.id,
+                        "position": position,
+                        "from_version": hop.source.text,
+                        "to_version": hop.target.text,
+                        "state": "planned",
+                        "backups": "[]",
+                    }
+                )
+        return cls.load(journal, session.id)
+
+    @classmethod
+    def load(cls, journal: Journal, session_id: int) -> UpgradeSession:
+        session = journal.session(session_id)
+        rows = journal.db["hops"].rows_where("session_id = ?", [session_id], order_by="position")
+        profile = None
+        if session.profile_id is not None:
+            found = list(journal.db["profiles"].rows_where("id = ?", [session.profile_id]))
+            profile = found[0]["name"] if found else None
+        return cls(session, [_hop(row) for row in rows], profile)
+
+    @classmethod
+    def open_for(cls, journal: Journal, profile: str) -> UpgradeSession | None:
+        """The profile's newest session that has not ended."""
+        saved = journal.profile(profile)
+        if saved is None:
+            return None
+        rows = list(
+            journal.db["sessions"].rows_where(
+                "profile_id = ? AND ended_at IS NULL", [saved.id], order_by="id DESC", limit=1
+            )
+        )
+        return cls.load(journal, rows[0]["id"]) if rows else None
+
+    def reload(self, journal: Journal) -> UpgradeSession:
+        return UpgradeSession.load(journal, self.id)
+
+    # -- reading -------------------------------------------------------------------
+
+    @property
+    def current(self) -> Hop | None:
+        """The hop being worked on: the first that is neither done nor rolled back."""
+        return next((h for h in self.hops if h.state not in ("done", "rolled-back")), None)
+
+    @property
+    def last_finished(self) -> Hop | None:
+        """The newest hop whose new version answered, and that was not rolled back."""
+        finished = [h for h in self.hops if h.finished_at and h.state != "rolled-back"]
+        return finished[-1] if finished else None
+
+    @property
+    def rolled_back(self) -> Hop | None:
+        return next((h for h in reversed(self.hops) if h.state == "rolled-back"), None)
+
+    @property
+    def state(self) -> str:
+        return self.session.state
+
+    def previous(self, hop: Hop) -> Hop | None:
+        return self.hops[hop.position - 1] if hop.position > 0 else None
+
+    def hop(self, hop_id: int) -> Hop:
+        return next(h for h in self.hops if h.id == hop_id)
+
+    # -- changing ------------------------------------------------------------------
+
+    def transition(
+        self,
+        journal: Journal,
+        hop: Hop,
+        state: HopState,
+        message: str = "",
+        *,
+        data: dict[str, Any] | None = None,
+        user: str | None = None,
+        **fields: Any,
+    ) -> Hop:
+        """Move `hop` to `state` (checked against TRANSITIONS) and journal it."""
+        current = self.reload(journal).hop(hop.id)
+        if state not in TRANSITIONS[current.state]:
+            raise SessionError(
+                f"Hop {current.label} is {current.state}; it cannot go to {state} from there."
+            )
+        row: dict[str, Any] = {"state": state, **fields}
+        if state == "upgrading" and not current.started_at:
+            row["started_at"] = utc_now()
+        if "backups" in row:
+            row["backups"] = json.dumps(list(row["backups"]))
+        user = user or current_user()
+        with journal.transaction():
+            journal.db["hops"].update(hop.id, row)
+            journal.insert_event(
+                self.id,
+                EVENT_OF_STATE.get(state, f"hop.{state}"),
+                user,
+                None,
+                message or f"Hop {current.label}: {state}",
+                {"hop": hop.id, "from": current.state, "to": state, **(data or {})},
+            )
+            journal.db["sessions"].update(self.id, {"state": _session_state(state, hop, self)})
+            if state in ("done", "rolled-back") and (
+                state == "rolled-back" or hop.position == len(self.hops) - 1
+            ):
+                journal.db["sessions"].update(self.id, {"ended_at": utc_now()})
+        fresh = self.reload(journal)
+        self.session, self.hops = fresh.session, fresh.hops
+        return self.hop(hop.id)
+
+    def log(
+        self,
+        journal: Journal,
+        kind: str,
+        message: str,
+        *,
+        node: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> int:
+        """A step's outcome (command output, a check) in the session's journal."""
+        return journal.add_event(kind, message, session_id=self.id, node=node, data=data)
+
+    def raise_trigger(
+        self,
+        journal: Journal,
+        kind: str,
+        note: str,
+        *,
+        evidence: dict[str, Any] | None = None,
+        user: str | None = None,
+    ) -> Trigger:
+        """One of the five rollback triggers, with the user's (or a check's) note."""
+        if kind not in TRIGGER_KINDS:
+            raise SessionError(f"Unknown trigger {kind!r}: one of {', '.join(TRIGGER_KINDS)}.")
+        if not note.strip():
+            raise SessionError("Say what was seen: a trigger needs a note.")
+        data = {"kind": kind, "evidence": evidence}
+        journal.add_event(
+            "trigger.raised", note, session_id=self.id, data=data, user=user or current_user()
+        )
+        return self.triggers(journal)[-1]
+
+    def triggers(self, journal: Journal) -> list[Trigger]:
+        return [
+            Trigger(e.data["kind"], e.message, e.ts, e.user, e.data.get("evidence"))
+            for e in journal.events(session_id=self.id, types=["trigger.raised"])
+            if e.data
+        ]
+
+
+def _session_state(state: str, hop: Hop, session: UpgradeSession) -> str:
+    if state == "rolled-back":
+        return "rolled-back"
+    if state == "done":
+        return "done" if hop.position == len(session.hops) - 1 else "in-progress"
+    return "failed" if state == "failed" else "in-progress"
+
+
+def _hop(row: dict[str, Any]) -> Hop:
+    return Hop(
+        id=row["id"],
+        session_id=row["session_id"],
+        position=row["position"],
+        from_version=row["from_version"],
+        to_version=row["to_version"],
+        state=row["state"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        backups=tuple(json.loads(row["backups"] or "[]")),
+        baseline_id=row["baseline_id"],
+        note=row["note"],
+    )
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
