@@ -56,6 +56,7 @@ ROUTES = (
     Route(POST, "/api/updates/check", handlers.updates),
     Route(GET | PUT, "/api/updates/config", handlers.updates),
     Route(GET, "/entities/", handlers.entity, prefix=True),
+    Route(PUT, "/entities/", handlers.put_entity, prefix=True),
 )
 
 

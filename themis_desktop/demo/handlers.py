@@ -230,6 +230,18 @@ def updates(ctx: NodeContext, req: Request) -> Response:
         return json_response(200, _update_status(ctx))
 
 
+def put_entity(ctx: NodeContext, req: Request) -> Response:
+    """`PUT /entities/<key>`: one write (it lands in the WAL file, as a real write would)."""
+    key = unquote(req.path[len("/entities/") :])
+    if not key:
+        return error_response(400, "Missing entity key")
+    with ctx.store.lock:
+        if not ctx.store.available:
+            return error_response(503, "Storage not available")
+        ctx.store.tick(writes=1, reads=0)
+    return json_response(201, {"key": key, "written": True})
+
+
 def entity(ctx: NodeContext, req: Request) -> Response:
     """`GET /entities/<key>`: the probe route, with the version's latency and error rate."""
     key = unquote(req.path[len("/entities/") :])
