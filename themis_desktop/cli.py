@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_metrics.add_parser(commands, TOKEN_ENV)
     cli_session.add_parsers(commands)
+    cli_session.add_session_parser(commands, TOKEN_ENV)
 
     profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
     actions = profiles.add_subparsers(dest="action", required=True)
@@ -140,6 +141,29 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     add.add_argument(
         "--token-env", metavar="VAR", help="store the token read from this environment variable"
+    )
+    service = add.add_argument_group(
+        "service control",
+        "how upgrades stop, start and install the nodes' service; in the commands "
+        "{node} {version} {data_dir} {config} {url} are filled in, shell-quoted",
+    )
+    service.add_argument(
+        "--service",
+        choices=("manual", "systemd", "commands", "demo"),
+        default="manual",
+        help="manual: you do each step and confirm (default); systemd: systemctl on this "
+        "computer; commands: the commands below; demo: a demo-server's control API",
+    )
+    service.add_argument("--unit", metavar="UNIT", help="systemd unit (default themisdb)")
+    service.add_argument("--stop-cmd", metavar="CMD", help="command that stops a node")
+    service.add_argument("--start-cmd", metavar="CMD", help="command that starts a node")
+    service.add_argument(
+        "--install-cmd",
+        metavar="CMD",
+        help="command that installs {version} (systemd/commands; none: you do it and confirm)",
+    )
+    service.add_argument(
+        "--control-url", metavar="URL", help="the `control` URL a demo-server prints (demo)"
     )
     remove = actions.add_parser("remove", help="remove a profile (its sessions stay)")
     remove.add_argument("name")
@@ -499,7 +523,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         if args.action == "list":
             for profile in journal.profiles():
                 urls = ", ".join(n.url for n in profile.nodes)
-                print(f"{profile.name}: {urls}")
+                print(f"{profile.name}: {urls}  [service: {_service_text(profile.service)}]")
             return 0
         if args.action == "remove":
             if not journal.delete_profile(args.name):
@@ -509,6 +533,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             return 0
         try:
             nodes = tuple(NodeEndpoint(url) for url in args.urls)
+            service = _service_config(args)
         except ValueError as exc:
             print(f"themis-desktop: {exc}", file=sys.stderr)
             return 2
@@ -519,6 +544,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
                 verify_tls=not args.insecure,
                 ca_file=args.ca_file,
                 uses_auth=bool(token),
+                service=service,
             )
         )
     if args.token_env:
@@ -528,6 +554,42 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             print("themis-desktop: no OS keyring here; the token was not stored", file=sys.stderr)
     print(f"saved profile {profile.name!r} with {len(profile.nodes)} node(s)")
     return 0
+
+
+def _service_config(args: argparse.Namespace) -> Any:
+    """The ServiceConfig of `profiles add`; ValueError for options of another kind."""
+    from themis_desktop.core.service_config import ServiceConfig
+
+    given = {
+        "--unit": args.unit,
+        "--stop-cmd": args.stop_cmd,
+        "--start-cmd": args.start_cmd,
+        "--install-cmd": args.install_cmd,
+        "--control-url": args.control_url,
+    }
+    allowed = {
+        "manual": (),
+        "systemd": ("--unit", "--install-cmd"),
+        "commands": ("--stop-cmd", "--start-cmd", "--install-cmd"),
+        "demo": ("--control-url",),
+    }[args.service]
+    stray = [name for name, value in given.items() if value and name not in allowed]
+    if stray:
+        raise ValueError(f"{', '.join(stray)} does not apply to --service {args.service}")
+    return ServiceConfig(
+        args.service,
+        unit=args.unit or "themisdb",
+        stop=args.stop_cmd or "",
+        start=args.start_cmd or "",
+        install=args.install_cmd or "",
+        control_url=args.control_url or "",
+    )
+
+
+def _service_text(service: Any) -> str:
+    """`manual`, `systemd themisdb`, `commands`, `demo http://…` for `profiles list`."""
+    detail = {"systemd": service.unit, "demo": service.control_url}.get(service.kind, "")
+    return f"{service.kind} {detail}".strip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -559,6 +621,10 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_releases(args)
     if args.command == "guide":
         return cmd_guide(args)
+    if args.command == "session":
+        from themis_desktop.cli_session import cmd_session
+
+        return cmd_session(args)
     if args.command == "rollback-window":
         from themis_desktop.cli_session import cmd_rollback_window
 

@@ -45,3 +45,276 @@ def cmd_rollback_window(args: argparse.Namespace) -> int:
         print(describe(state))
         print(f"  {state.band.meaning}")
     return 0
+
+
+def add_session_parser(commands: Any, token_env: str) -> None:
+    session = commands.add_parser(
+        "session", help="upgrade sessions: start, status, steps, rollback"
+    )
+    actions = session.add_subparsers(dest="action", required=True)
+    start = actions.add_parser("start", help="plan a session for a saved profile")
+    start.add_argument("--profile", required=True)
+    start.add_argument("--to", required=True, metavar="X", help="target version or line")
+    start.add_argument(
+        "--from", dest="source", metavar="V", help="current version (default: asked)"
+    )
+    status = actions.add_parser("status", help="the profile's open session (or the newest)")
+    status.add_argument("--profile")
+    status.add_argument("--json", action="store_true")
+    step = actions.add_parser("run", help="run a step of the current hop")
+    step.add_argument("step", choices=("pre-checks", "backup", "upgrade", "validate"))
+    step.add_argument("--profile", required=True)
+    step.add_argument("--backup-dir", metavar="DIR", help="where backups go (default: data folder)")
+    rollback = actions.add_parser("rollback", help="roll the last upgraded hop back")
+    rollback.add_argument("--profile", required=True)
+    rollback.add_argument("--note", required=True, help="what went wrong (kept in the journal)")
+    rollback.add_argument("--yes", action="store_true", help="really stop, restore and reinstall")
+    trigger = actions.add_parser("trigger", help="record a rollback trigger with a note")
+    trigger.add_argument(
+        "kind",
+        choices=(
+            "critical-bug",
+            "data-integrity",
+            "incompatibility",
+            "failed-validation",
+            "performance",
+        ),
+    )
+    trigger.add_argument("--profile", required=True)
+    trigger.add_argument("--note", required=True)
+    for parser in (start, status, step, rollback, trigger):
+        parser.set_defaults(token_env=token_env)
+
+
+def cmd_session(args: argparse.Namespace) -> int:
+    from themis_desktop.core.journal import Journal
+    from themis_desktop.core.session import SessionError
+
+    try:
+        with Journal() as journal:
+            if args.action == "start":
+                return _start(args, journal)
+            if args.action == "status":
+                return _status(args, journal)
+            session = _open(journal, args.profile)
+            if args.action == "trigger":
+                session.raise_trigger(journal, args.kind, args.note)
+                print(f"trigger recorded on session {session.id}: {args.kind}")
+                return 0
+        if args.action == "run":
+            return _run_step(args, session)
+        return _rollback(args, session)
+    except SessionError as exc:
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 1
+
+
+def _open(journal, profile: str):
+    from themis_desktop.core.session import SessionError, UpgradeSession
+
+    session = UpgradeSession.open_for(journal, profile)
+    if session is None:
+        raise SessionError(
+            f"No open upgrade session for {profile!r}: `themis-desktop session start "
+            f"--profile {profile} --to X` plans one."
+        )
+    return session
+
+
+def _start(args: argparse.Namespace, journal) -> int:
+    from themis_desktop.core.catalogue_file import load_catalogue
+    from themis_desktop.core.session import SessionError, UpgradeSession
+    from themis_desktop.core.upgrade_path import plan_upgrade
+
+    profile = journal.profile(args.profile)
+    if profile is None:
+        raise SessionError(
+            f"No profile named {args.profile!r} (see `themis-desktop profiles list`)."
+        )
+    if UpgradeSession.open_for(journal, profile.name):
+        raise SessionError(f"{profile.name} has an open session: finish or roll it back first.")
+    source = args.source or _detect_version(profile, args.token_env)
+    plan = plan_upgrade(load_catalogue(), source, args.to)
+    session = UpgradeSession.create(journal, profile, plan)
+    print(
+        f"session {session.id}: {profile.name} {source} → {plan.target.text}, "
+        f"{len(session.hops)} hop(s)"
+    )
+    for hop in session.hops:
+        print(f"  {hop.position + 1}. {hop.label}")
+    return 0
+
+
+def _detect_version(profile, token_env: str) -> str:
+    import os
+
+    from themis_desktop.core.errors import ThemisError
+    from themis_desktop.core.session import SessionError
+
+    node = profile.nodes[0]
+    if node.version_override:
+        return node.version_override
+    try:
+        with profile.client(node, os.environ.get(token_env)) as client:
+            info = client.version()
+    except ThemisError as exc:
+        raise SessionError(f"The version of {node.name} is unknown ({exc}); give --from.") from None
+    if not info.exact:
+        raise SessionError(f"{node.name} only says it is an era-A server; give --from.")
+    return info.version
+
+
+def _status(args: argparse.Namespace, journal) -> int:
+    from themis_desktop.core.rollback_window import window
+    from themis_desktop.core.session import UpgradeSession
+
+    if args.profile:
+        session = UpgradeSession.open_for(journal, args.profile)
+        if session is None:
+            rows = list(
+                journal.db["sessions"].rows_where(
+                    order_by="id DESC",
+                    limit=1,
+                    where="profile_id = (SELECT id FROM profiles WHERE name = ?)",
+                    where_args=[args.profile],
+                )
+            )
+            session = UpgradeSession.load(journal, rows[0]["id"]) if rows else None
+    else:
+        rows = list(journal.db["sessions"].rows_where(order_by="id DESC", limit=1))
+        session = UpgradeSession.load(journal, rows[0]["id"]) if rows else None
+    if session is None:
+        print("no upgrade session")
+        return 1
+    last = session.last_finished
+    state = window(last.finished) if last and last.finished else None
+    data = {
+        "session": session.id,
+        "profile": session.profile,
+        "state": session.state,
+        "from": session.session.from_version,
+        "to": session.session.to_version,
+        "hops": [
+            {
+                "from": h.from_version,
+                "to": h.to_version,
+                "state": h.state,
+                "finished_at": h.finished_at,
+                "backups": list(h.backups),
+                "note": h.note,
+            }
+            for h in session.hops
+        ],
+        "rollback_window": (
+            {
+                "hop": last.label,
+                "band": state.band.key,
+                "elapsed_seconds": state.elapsed,
+                "seconds_to_next_band": state.to_next,
+            }
+            if state and last
+            else None
+        ),
+        "triggers": [
+            {"kind": t.kind, "note": t.note, "at": t.at, "user": t.user}
+            for t in session.triggers(journal)
+        ],
+    }
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    from themis_desktop.core.rollback_window import describe
+
+    print(
+        f"session {session.id} ({session.profile}): {data['from']} → {data['to']}, {session.state}"
+    )
+    for i, h in enumerate(session.hops, start=1):
+        print(f"  {i}. {h.label:<18} {h.state}")
+    if state and last:
+        print(f"rollback window of {last.label}: {describe(state)}")
+    for t in session.triggers(journal):
+        print(f"trigger: {t.title} — {t.note} ({t.user}, {t.at})")
+    return 0
+
+
+def _context(args: argparse.Namespace, session):
+    import os
+    from pathlib import Path
+
+    from themis_desktop.core.hop_runner import HopContext
+    from themis_desktop.core.journal import Journal
+    from themis_desktop.core.paths import app_data_dir, journal_path
+    from themis_desktop.core.secrets import TokenStore
+    from themis_desktop.core.service_control import controller_for
+
+    with Journal() as journal:
+        profile = journal.profile(session.profile)
+    token = os.environ.get(args.token_env) or TokenStore().get(profile.name)
+    backup_dir = Path(getattr(args, "backup_dir", None) or app_data_dir() / "backups")
+    return HopContext(
+        profile,
+        token,
+        controller_for(profile.service, confirm=_confirm),
+        journal_path(),
+        backup_dir,
+        lambda line: print(f"  {line}", flush=True),
+    )
+
+
+def _confirm(text: str) -> bool:
+    """A manual step: the admin does it and says so."""
+    if not sys.stdin.isatty():
+        return False
+    answer = input(f"{text} [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _run_step(args: argparse.Namespace, session) -> int:
+    from themis_desktop.core import hop_runner
+
+    hop = session.current
+    if hop is None:
+        print("every hop of the session is done")
+        return 0
+    ctx = _context(args, session)
+    print(f"hop {hop.label}: {args.step}")
+    if args.step == "pre-checks":
+        return 0 if all(c.ok for c in hop_runner.pre_checks(ctx, session, hop)) else 1
+    if args.step == "backup":
+        hop_runner.back_up(ctx, session, hop)
+        return 0
+    if args.step == "upgrade":
+        hop_runner.upgrade(ctx, session, hop)
+        return 0
+    return 0 if all(c.ok for c in hop_runner.validate(ctx, session, hop)) else 1
+
+
+def _rollback(args: argparse.Namespace, session) -> int:
+    from themis_desktop.core import hop_runner
+    from themis_desktop.core.rollback_window import describe, window
+
+    hop = next(
+        (
+            h
+            for h in reversed(session.hops)
+            if h.state in ("upgrading", "validating", "done", "failed") and h.started_at
+        ),
+        None,
+    )
+    if hop is None:
+        print(
+            "themis-desktop: no hop of this session was upgraded: nothing to roll back",
+            file=sys.stderr,
+        )
+        return 1
+    if hop.finished:
+        print(f"rollback window: {describe(window(hop.finished))}")
+    if not args.yes:
+        print(
+            f"This stops every node of {session.profile}, restores the backups taken before "
+            f"{hop.label} and reinstalls {hop.from_version}. Add --yes to do it."
+        )
+        return 1
+    hop_runner.rollback(_context(args, session), session, hop, args.note)
+    print(f"rolled back to {hop.from_version}")
+    return 0

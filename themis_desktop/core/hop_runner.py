@@ -399,6 +399,18 @@ def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> H
         )
 
 
+def rollback_hop(session: UpgradeSession) -> Hop | None:
+    """The hop a rollback would undo: the newest one whose upgrade started."""
+    return next(
+        (
+            h
+            for h in reversed(session.hops)
+            if h.started_at and h.state in ("upgrading", "validating", "done", "failed")
+        ),
+        None,
+    )
+
+
 def _rollback_backups(
     journal: Journal, session: UpgradeSession, hop: Hop, profile: Profile
 ) -> dict[str, BackupRecord]:

@@ -1,0 +1,195 @@
+"""Upgrade sessions end to end on a real demo node: backup, upgrade, roll back; and the
+rules that keep an admin safe (no upgrade without a backup, no rollback from a bad one)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from themis_desktop.core.service_control import controller_for
+
+from themis_desktop.core import backup_catalog
+from themis_desktop.core.catalogue_file import load_catalogue
+from themis_desktop.core.hop_runner import (
+    HopContext,
+    back_up,
+    compare_tree,
+    pre_checks,
+    rollback,
+    upgrade,
+    validate,
+)
+from themis_desktop.core.journal import Journal
+from themis_desktop.core.profiles import NodeEndpoint, Profile
+from themis_desktop.core.restore import verify
+from themis_desktop.core.server import ThemisClient
+from themis_desktop.core.service_config import ServiceConfig
+from themis_desktop.core.session import SessionError, UpgradeSession
+from themis_desktop.core.upgrade_path import plan_upgrade
+from themis_desktop.demo.cluster import DemoCluster
+from themis_desktop.demo.control import DemoControl
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """One demo node at 1.7.0 behind its control endpoint, a saved profile, a journal."""
+    cluster = DemoCluster(
+        tmp_path / "cluster", nodes=1, version="1.7.0", data_size_mb=1, workload=False
+    )
+    cluster.start()
+    control = DemoControl(cluster)
+    control.start()
+    node = cluster.nodes[0]
+    profile = Profile(
+        "lab",
+        (
+            NodeEndpoint(
+                node.url, "n1", data_dir=str(node.data_path), config_path=str(node.config_path)
+            ),
+        ),
+        service=ServiceConfig(kind="demo", control_url=control.url),
+    )
+    journal_path = tmp_path / "journal.sqlite"
+    with Journal(journal_path) as journal:
+        profile = journal.save_profile(profile)
+    lines: list[str] = []
+    ctx = HopContext(
+        profile,
+        None,
+        controller_for(profile.service),
+        journal_path,
+        tmp_path / "backups",
+        lines.append,
+    )
+    try:
+        yield ctx, lines
+    finally:
+        control.stop()
+        cluster.stop()
+
+
+def _session(ctx: HopContext) -> UpgradeSession:
+    plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
+    with ctx.journal() as journal:
+        return UpgradeSession.create(journal, ctx.profile, plan)
+
+
+def _version(url: str) -> str:
+    with ThemisClient(url) as client:
+        return client.version(refresh=True).version
+
+
+def test_backup_upgrade_write_rollback_restores_data_and_version(lab):
+    ctx, lines = lab
+    session = _session(ctx)
+    hop = session.hops[0]
+    assert (hop.from_version, hop.state) == ("1.7.0", "planned")
+    assert all(c.ok for c in pre_checks(ctx, session, hop))
+    (record,) = back_up(ctx, session, hop)
+    upgraded = upgrade(ctx, session, session.hops[0])
+    url = ctx.profile.nodes[0].url
+    assert upgraded.state == "validating" and upgraded.finished is not None
+    assert _version(url) == upgraded.to_version  # the demo restarted it as the new version
+    assert all(c.ok for c in validate(ctx, session, upgraded))
+    for i in range(50):  # writes after the upgrade: the data dir no longer equals the backup
+        httpx.put(f"{url}/v1/entities/after:{i}", json={"v": i}).raise_for_status()  # 1.8: /v1
+    manifest = verify(Path(record.path)).manifest
+    data_dir = Path(ctx.profile.nodes[0].data_dir)
+    assert compare_tree(manifest, data_dir)  # something changed
+
+    seen_before_start: list[list[str]] = []
+    real = ctx.controller
+
+    class Watching:  # the real controller; it looks at the data dir just before each start
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def start(self, node):
+            seen_before_start.append(compare_tree(manifest, data_dir))
+            return real.start(node)
+
+    ctx.controller = Watching()
+    rolled = rollback(ctx, session, session.reload(ctx.journal()).hops[0], "p99 doubled")
+    assert rolled.state == "rolled-back" and rolled.note == "p99 doubled"
+    # restored and reinstalled: the data dir equals the backup's manifest (once started,
+    # the server recovers its WAL and rewrites its MANIFEST, as RocksDB does)
+    assert seen_before_start == [[]]
+    assert _version(url) == "1.7.0"
+    with ctx.journal() as journal:
+        events = [e.type for e in journal.events(session_id=session.id)]
+        state = session.reload(journal)
+    for expected in (
+        "session.started",
+        "hop.pre-checks",
+        "hop.backed-up",
+        "hop.started",
+        "hop.finished",
+        "hop.validated",
+        "rollback.started",
+        "rollback.restored",
+        "rollback.finished",
+    ):
+        assert expected in events, expected
+    assert events.count("rollback.step") == 5
+    assert any(e == "service.step" for e in events)
+    assert state.state == "rolled-back" and state.session.ended_at
+    assert any("Step 6/6" in line for line in lines)
+
+
+def test_the_upgrade_step_refuses_without_a_verified_backup(lab):
+    ctx, _ = lab
+    session = _session(ctx)
+    pre_checks(ctx, session, session.hops[0])
+    with pytest.raises(SessionError, match="No verified backup of n1"):
+        upgrade(ctx, session, session.hops[0])
+    assert _version(ctx.profile.nodes[0].url) == "1.7.0"  # nothing was stopped
+
+
+def test_rollback_is_refused_when_the_backup_fails_verification(lab):
+    ctx, _ = lab
+    session = _session(ctx)
+    (record,) = back_up(ctx, session, session.hops[0])
+    upgraded = upgrade(ctx, session, session.hops[0])
+    archive = Path(record.path)
+    raw = bytearray(archive.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # a flipped byte in the middle of the archive
+    archive.write_bytes(bytes(raw))
+    with pytest.raises(SessionError, match=r"failed verification.*Nothing was stopped"):
+        rollback(ctx, session, upgraded, "testing")
+    assert _version(ctx.profile.nodes[0].url) == upgraded.to_version  # still serving
+    with ctx.journal() as journal:
+        assert session.reload(journal).hops[0].state == "validating"
+
+
+def test_transitions_are_checked_journaled_and_survive_a_restart(tmp_path):
+    profile = Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),))
+    plan = plan_upgrade(load_catalogue(with_user=False), "1.5.0", "1.8")
+    with Journal(tmp_path / "j.sqlite") as journal:
+        session = UpgradeSession.create(journal, profile, plan)
+        assert [h.from_version for h in session.hops][:1] == ["1.5.0"]
+        with pytest.raises(SessionError, match="cannot go to upgrading"):
+            session.transition(journal, session.hops[0], "upgrading")
+        session.transition(journal, session.hops[0], "pre-checks", user="alice")
+        session.raise_trigger(journal, "critical-bug", "queries return wrong rows")
+        with pytest.raises(SessionError, match="needs a note"):
+            session.raise_trigger(journal, "incompatibility", " ")
+    with Journal(tmp_path / "j.sqlite") as journal:  # the app restarted
+        again = UpgradeSession.open_for(journal, "p")
+        assert again is not None and again.id == session.id
+        assert again.current.state == "pre-checks"
+        (trigger,) = again.triggers(journal)
+        assert trigger.title == "Critical bug" and trigger.note == "queries return wrong rows"
+        (event,) = journal.events(session_id=session.id, types=["hop.pre-checks"])
+        assert event.user == "alice" and json.loads(json.dumps(event.data))["to"] == "pre-checks"
+
+
+def test_the_catalogue_still_lists_the_hops_backups(lab):
+    ctx, _ = lab
+    session = _session(ctx)
+    (record,) = back_up(ctx, session, session.hops[0])
+    with ctx.journal() as journal:
+        hop = session.reload(journal).hops[0]
+        assert hop.state == "backed-up" and hop.backups == (record.id,)
+        assert backup_catalog.get(journal, record.id).session_id == session.id
