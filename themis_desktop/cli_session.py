@@ -112,10 +112,10 @@ def cmd_session(args: argparse.Namespace) -> int:
 def _open(journal, profile: str):
     from themis_desktop.core.session import SessionError, UpgradeSession
 
-    session = UpgradeSession.open_for(journal, profile)
+    session = UpgradeSession.latest_for(journal, profile)
     if session is None:
         raise SessionError(
-            f"No open upgrade session for {profile!r}: `themis-desktop session start "
+            f"No upgrade session for {profile!r}: `themis-desktop session start "
             f"--profile {profile} --to X` plans one."
         )
     return session
@@ -169,17 +169,7 @@ def _status(args: argparse.Namespace, journal) -> int:
     from themis_desktop.core.session import UpgradeSession
 
     if args.profile:
-        session = UpgradeSession.open_for(journal, args.profile)
-        if session is None:
-            rows = list(
-                journal.db["sessions"].rows_where(
-                    order_by="id DESC",
-                    limit=1,
-                    where="profile_id = (SELECT id FROM profiles WHERE name = ?)",
-                    where_args=[args.profile],
-                )
-            )
-            session = UpgradeSession.load(journal, rows[0]["id"]) if rows else None
+        session = UpgradeSession.latest_for(journal, args.profile)
     else:
         rows = list(journal.db["sessions"].rows_where(order_by="id DESC", limit=1))
         session = UpgradeSession.load(journal, rows[0]["id"]) if rows else None

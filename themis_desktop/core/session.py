@@ -167,6 +167,24 @@ class UpgradeSession:
         )
         return cls.load(journal, rows[0]["id"]) if rows else None
 
+    @classmethod
+    def latest_for(cls, journal: Journal, profile: str) -> UpgradeSession | None:
+        """The profile's newest session, ended or not (a finished path is still watched and
+        may still be rolled back)."""
+        saved = journal.profile(profile)
+        if saved is None:
+            return None
+        rows = list(
+            journal.db["sessions"].rows_where(
+                "profile_id = ?", [saved.id], order_by="id DESC", limit=1
+            )
+        )
+        return cls.load(journal, rows[0]["id"]) if rows else None
+
+    @property
+    def ended(self) -> bool:
+        return self.session.ended_at is not None
+
     def reload(self, journal: Journal) -> UpgradeSession:
         return UpgradeSession.load(journal, self.id)
 

@@ -26,6 +26,7 @@ from themis_desktop.ui.pages.backups import BackupsPage
 from themis_desktop.ui.pages.guides import GuidesPage
 from themis_desktop.ui.pages.metrics import MetricsPage
 from themis_desktop.ui.pages.overview import OverviewPage
+from themis_desktop.ui.pages.session import SessionPage
 from themis_desktop.ui.pages.version_graph import VersionGraphPage
 from themis_desktop.ui.settings import restore_window_state, save_window_state, settings
 from themis_desktop.ui.widgets.node_strip import NodeStrip
@@ -61,6 +62,11 @@ class MainWindow(QMainWindow):
         metrics = MetricsPage(workspace)
         metrics.sig_open_rollback.connect(self.show_rollback_procedure)
         self.add_page("metrics", metrics)
+        upgrade = SessionPage(workspace)
+        upgrade.sig_open_guides.connect(lambda: self.show_page("guides"))
+        self.add_page("session", upgrade)
+        workspace.upgrade.sig_session.connect(self._on_session)
+        self.header.countdown.sig_band_changed.connect(self._notify_band)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
 
         body = QHBoxLayout()
@@ -96,6 +102,31 @@ class MainWindow(QMainWindow):
         item = QListWidgetItem(getattr(page, "TITLE", key.title()))
         item.setData(Qt.ItemDataRole.UserRole, key)
         self.sidebar.addItem(item)
+
+    def _on_session(self, session) -> None:
+        """The header's countdown follows the session's last upgraded hop."""
+        if session is None:
+            self.header.countdown.follow(None, "", False)
+            return
+        last, rolled = session.last_finished, session.rolled_back
+        if rolled is not None and (last is None or rolled.position >= last.position):
+            self.header.countdown.follow(None, rolled.label, True)
+        elif last is not None:
+            self.header.countdown.follow(last.finished, last.label, False)
+        else:
+            self.header.countdown.follow(None, "", False)
+
+    def _notify_band(self, band: str, text: str) -> None:
+        """A desktop notification (where the desktop has a tray) and the status bar."""
+        from PySide6.QtWidgets import QSystemTrayIcon
+
+        self.statusBar().showMessage(text, 30_000)
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            if not hasattr(self, "_tray"):
+                self._tray = QSystemTrayIcon(self.windowIcon(), self)
+                self._tray.show()
+            self._tray.showMessage("Themis Desktop", text)
+        self.last_notification = text
 
     def show_rollback_procedure(self) -> None:
         """The guides page at the rollback procedure of the guide shown."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow, QWidget
 
@@ -14,6 +16,13 @@ def settings() -> QSettings:
     return QSettings(
         QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
     )
+
+
+def backup_folder() -> Path:
+    """Where backups go (the Backups page's folder; the data folder by default)."""
+    from themis_desktop.core.paths import app_data_dir
+
+    return Path(settings().value("backup_dir") or app_data_dir() / "backups")
 
 
 def save_window_state(widget: QWidget, key: str) -> None:

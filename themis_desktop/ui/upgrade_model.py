@@ -60,7 +60,7 @@ class UpgradeModel(QObject):
         profile = self.profile
 
         def load(journal: Journal) -> UpgradeSession | None:
-            return UpgradeSession.open_for(journal, profile.name) if profile else None
+            return UpgradeSession.latest_for(journal, profile.name) if profile else None
 
         def done(session: UpgradeSession | None) -> None:
             if profile is self.profile:
@@ -102,6 +102,8 @@ class UpgradeModel(QObject):
         hop = hop_runner.rollback_hop(session) if step == "rollback" else session.current
         if hop is None:
             return
+        # the worker's own copy: its transitions must not change what the GUI shows under it
+        session = UpgradeSession(session.session, list(session.hops), session.profile)
         self._cancel.clear()
         context = HopContext(
             profile,

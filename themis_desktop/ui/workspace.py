@@ -11,7 +11,9 @@ from themis_desktop.core.secrets import TokenStore
 from themis_desktop.core.server import ThemisClient
 from themis_desktop.core.upgrade_path import Plan
 from themis_desktop.ui.metrics_monitor import SAMPLE_INTERVAL_S, MetricsMonitor
+from themis_desktop.ui.settings import backup_folder
 from themis_desktop.ui.tasks import TaskManager
+from themis_desktop.ui.upgrade_model import UpgradeModel
 
 POLL_INTERVAL_MS = 2000
 POLL_TIMEOUT_S = 2.0
@@ -38,6 +40,7 @@ class Workspace(QObject):
         self.tasks = tasks
         self.metrics = MetricsMonitor(tasks, interval_s=sample_interval_s, parent=self)
         self.metrics.sig_message.connect(self.sig_message)
+        self.upgrade = UpgradeModel(tasks, tokens, backup_folder, parent=self)
         self.tokens = tokens
         self.profile: Profile | None = None
         self.plan: Plan | None = None
@@ -69,6 +72,7 @@ class Workspace(QObject):
         self.profile = profile
         self.statuses = [None] * len(clients)
         self.metrics.set_profile(profile, token)
+        self.upgrade.set_profile(profile)
         if profile:
             self._timer.start()
             self.poll_now()
@@ -154,6 +158,7 @@ class Workspace(QObject):
         self._stopped = True
         self._timer.stop()
         self.metrics.stop()
+        self.upgrade.stop()
         self._generation += 1
         self.tasks.shutdown()
         for client in self._clients + [c for group in self._retired.values() for c in group]:

@@ -28,18 +28,13 @@ from themis_desktop.core.backup_catalog import BackupRecord
 from themis_desktop.core.formatting import human_bytes, human_duration
 from themis_desktop.core.journal import Journal
 from themis_desktop.core.node_backup import InconsistentBackupRefused, NodeJob, back_up_nodes
-from themis_desktop.core.paths import app_data_dir
 from themis_desktop.core.progress_text import Rate
 from themis_desktop.core.restore import remember_checksum, restore, verify
-from themis_desktop.ui.settings import settings
+from themis_desktop.ui.settings import backup_folder, settings
 from themis_desktop.ui.tasks import Task
 from themis_desktop.ui.workspace import Workspace
 
 COLUMNS = ("Node", "Version", "Taken", "Size", "Verified", "Kind", "Location")
-
-
-def backup_folder() -> Path:
-    return Path(settings().value("backup_dir") or app_data_dir() / "backups")
 
 
 class BackupsPage(QWidget):

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.widgets.node_card import version_label
+from themis_desktop.ui.widgets.rollback_countdown import RollbackCountdown
 from themis_desktop.ui.widgets.state_pill import StatePill
 
 
@@ -17,6 +18,7 @@ class NodeStrip(QWidget):
         self.profile_label = QLabel("Not connected", objectName="headerTitle")
         self.demo_badge = QLabel("demo instance", objectName="demoBadge")
         self.demo_badge.hide()
+        self.countdown = RollbackCountdown()
         self.connect_button = QPushButton("Connection…")
         self.connect_button.setToolTip("Manage connection profiles (Ctrl+K)")
         self._chips_host = QWidget()
@@ -30,6 +32,8 @@ class NodeStrip(QWidget):
         layout.addSpacing(12)
         layout.addWidget(self._chips_host)
         layout.addStretch()
+        layout.addWidget(self.countdown)
+        layout.addSpacing(8)
         layout.addWidget(self.connect_button)
 
     def show_profile(self, profile: Profile | None) -> None:
