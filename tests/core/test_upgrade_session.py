@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from themis_desktop.core.service_control import controller_for
 
 from themis_desktop.core import backup_catalog
 from themis_desktop.core.catalogue_file import load_catalogue
@@ -26,6 +25,7 @@ from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.restore import verify
 from themis_desktop.core.server import ThemisClient
 from themis_desktop.core.service_config import ServiceConfig
+from themis_desktop.core.service_control import controller_for
 from themis_desktop.core.session import SessionError, UpgradeSession
 from themis_desktop.core.upgrade_path import plan_upgrade
 from themis_desktop.demo.cluster import DemoCluster

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from themis_desktop.core.server import ThemisClient
@@ -18,6 +19,10 @@ def test_demo_mode_connects_and_shows_three_nodes(qtbot, main_window):
         assert profile.demo and profile.name == DEMO_PROFILE
         assert len(profile.nodes) == 3
         assert len({n.url for n in profile.nodes}) == 3
+        assert profile.service.kind == "demo"  # upgrades stop/start nodes via its control API
+        assert profile.service.control_url == demo.launcher.control_url
+        ports = {n["url"] for n in httpx.get(profile.service.control_url + "/nodes").json()}
+        assert ports == {n.url for n in profile.nodes}
         overview = main_window.pages["overview"]
         qtbot.waitUntil(
             lambda: (

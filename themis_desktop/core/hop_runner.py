@@ -243,7 +243,7 @@ def _run(ctx: HopContext, journal: Journal, session: UpgradeSession, node, actio
             "service.failed",
             f"{action}: {exc}",
             node=node.name,
-            data={"action": action, "output": getattr(exc, "output", "")},
+            data={"action": action, "output": _redacted(getattr(exc, "output", ""), ctx.token)},
         )
         raise
     session.log(
@@ -255,9 +255,14 @@ def _run(ctx: HopContext, journal: Journal, session: UpgradeSession, node, actio
             "action": action,
             "command": out.command,
             "returncode": out.returncode,
-            "output": out.output,
+            "output": _redacted(out.output, ctx.token),
         },
     )
+
+
+def _redacted(text: str, token: str | None) -> str:
+    """Command output as the journal keeps it: never with the token in it."""
+    return text.replace(token, "[token]") if token and text else text
 
 
 def wait_ready(ctx: HopContext, node: NodeEndpoint) -> None:

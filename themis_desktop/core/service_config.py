@@ -3,7 +3,7 @@
 - `demo`: the demo-server's control endpoint stops/starts nodes and swaps their version.
 - `systemd`: `systemctl stop|start UNIT` on this host; installing a version is a command
   (`install`) or the user's job.
-- `commands`: user-configured shell commands; `{node}`, `{version}`, `{data_dir}` and
+- `commands`: user-configured shell commands; `{node}`, `{url}`, `{version}`, `{data_dir}` and
   `{config}` are filled in.
 - `manual`: the app shows each step and waits for the user to confirm it is done.
 """

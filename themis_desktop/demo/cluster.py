@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from themis_desktop.demo.node import DemoNode, NodeOptions
+from themis_desktop.demo.versions import parse_version
 
 
 class DemoCluster:
@@ -39,6 +40,7 @@ class DemoCluster:
             )
             for i in range(1, nodes + 1)
         ]
+        self._installed: dict[int, str] = {}  # index -> version for the next start
 
     @property
     def urls(self) -> list[str]:
@@ -61,21 +63,53 @@ class DemoCluster:
         for node in reversed(self.nodes):
             node.stop()
 
+    def stop_node(self, index: int) -> DemoNode:
+        """Stop `nodes[index]` (0-based) like its service manager would; idempotent."""
+        node = self.nodes[index]
+        node.stop()
+        return node
+
+    def install(self, index: int, version: str) -> str:
+        """Remember `version` (checked X.Y.Z[-suffix]) for the next start of `nodes[index]`.
+
+        Like installing a package: a running node keeps its version until it is restarted.
+        """
+        checked = parse_version(version).text
+        self.nodes[index]  # an IndexError for an unknown node, before remembering anything
+        self._installed[index] = checked
+        return checked
+
+    def installed_version(self, index: int) -> str:
+        """The version the next start of `nodes[index]` runs."""
+        return self._installed.get(index, self.nodes[index].version)
+
+    def start_node(self, index: int, version: str | None = None) -> DemoNode:
+        """Start `nodes[index]` again on the same port and folder (a no-op if it runs).
+
+        It comes back as `version`, else the one installed with `install`, else its current
+        one. Uptime and counters restart from zero, as after a real process restart.
+        """
+        old = self.nodes[index]
+        if old.running:
+            return old
+        version = version or self._installed.get(index) or old.version
+        options = dataclasses.replace(
+            old.options, version=version, port=old.port, data_dir=old.data_dir
+        )
+        node = DemoNode(options)
+        node.start()
+        self.nodes[index] = node
+        self._installed.pop(index, None)
+        return node
+
     def restart_node(self, index: int, version: str | None = None) -> DemoNode:
         """Stop `nodes[index]` (0-based) and start it again on the same port and folder.
 
         The data is kept; with `version` it comes back as that version (like swapping the
-        binary). Uptime and counters restart from zero, as after a real process restart.
+        binary), else as the version installed with `install`, else its current one.
         """
-        old = self.nodes[index]
-        old.stop()
-        options = dataclasses.replace(
-            old.options, version=version or old.version, port=old.port, data_dir=old.data_dir
-        )
-        node = DemoNode(options)
-        self.nodes[index] = node
-        node.start()
-        return node
+        self.stop_node(index)
+        return self.start_node(index, version)
 
     def __enter__(self) -> DemoCluster:
         self.start()

@@ -40,7 +40,11 @@ def parse_node_line(line: str) -> LaunchedNode:
 
 
 class DemoLauncher:
-    """Runs `demo-server` in a child process; `start()` blocks until its nodes listen."""
+    """Runs `demo-server` in a child process; `start()` blocks until its nodes listen.
+
+    After `start()`, `control_url` is the demo-server's control API (stop/start/install
+    nodes, see `themis_desktop.demo.control`), or None from a server without one.
+    """
 
     def __init__(
         self,
@@ -67,6 +71,7 @@ class DemoLauncher:
         ]
         self.process: subprocess.Popen[str] | None = None
         self.nodes: list[LaunchedNode] = []
+        self.control_url: str | None = None
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._reader: threading.Thread | None = None
 
@@ -100,6 +105,9 @@ class DemoLauncher:
                 raise DemoLaunchError(f"the demo instance exited at start: {lines[-1][-500:]}")
             if line.strip() == "ready":
                 return self.nodes
+            if line.startswith("control "):
+                self.control_url = line.split(maxsplit=1)[1].strip()
+                continue
             try:
                 self.nodes.append(parse_node_line(line.strip()))
             except ValueError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from themis_desktop.demo.auth import ROLE_ENV
 from themis_desktop.demo.cluster import DemoCluster
+from themis_desktop.demo.control import DemoControl
 from themis_desktop.demo.versions import parse_version
 
 
@@ -58,6 +59,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--nodes", type=int, default=1, help="number of nodes (default 1)")
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument(
+        "--control-port",
+        type=int,
+        default=0,
+        metavar="P",
+        help="loopback port of the control API that stops/starts/installs nodes (0: a free one)",
+    )
     for role, env in ROLE_ENV.items():
         parser.add_argument(
             f"--token-{role}",
@@ -109,7 +117,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the cluster, print one line per node and "ready", serve until SIGINT/SIGTERM."""
+    """Start the cluster and its control API, print one line per node, `control URL` and
+    "ready", serve until SIGINT/SIGTERM (or stdin's end with --stop-on-stdin-eof)."""
     if args.nodes < 1:
         print("demo-server: --nodes must be at least 1", file=sys.stderr)
         return 2
@@ -138,23 +147,27 @@ def run(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )
+    control = DemoControl(cluster, port=args.control_port)
     stop = threading.Event()
     previous = _install_signal_handlers(stop)
     try:
         try:
             cluster.start()
+            control.start()
         except OSError as exc:  # e.g. the port is taken
             print(f"demo-server: cannot start: {exc}", file=sys.stderr)
             return 1
         for node in cluster.nodes:
             line = f"{node.options.name} {node.url} version {node.version} data {node.data_dir}"
             print(line, flush=True)
+        print(f"control {control.url}", flush=True)
         print("ready", flush=True)
         if args.stop_on_stdin_eof:
             _stop_when_stdin_closes(stop)
         while not stop.wait(0.5):
             pass
     finally:
+        control.stop()
         cluster.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -27,8 +27,10 @@ from themis_desktop.core.node_status import NodeStatus, poll_node
 from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.secrets import TokenStore
 from themis_desktop.core.server_models import ShapeError, clean_version
+from themis_desktop.core.service_config import ServiceConfig
 from themis_desktop.ui.settings import restore_window_state, save_window_state
 from themis_desktop.ui.tasks import TaskManager
+from themis_desktop.ui.widgets.service_form import ServiceForm
 
 COLUMNS = ("URL", "Name", "Data dir", "Config file", "Version")
 COLUMN_TIPS = (
@@ -103,6 +105,7 @@ class ConnectionDialog(QDialog):
         self.ca_file = QLineEdit(placeholderText="CA file (PEM) for a private CA — optional")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_ca)
+        self.service = ServiceForm(self)
         self.feedback = QLabel("", objectName="feedback")
         self.feedback.setWordWrap(True)
         self.feedback.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -136,6 +139,7 @@ class ConnectionDialog(QDialog):
         ca_row.addWidget(self.ca_file)
         ca_row.addWidget(browse)
         form.addRow("CA file", ca_row)
+        self.service.add_to(form)
 
         buttons = QHBoxLayout()
         for button in (self.test_button, self.delete_button):
@@ -154,7 +158,7 @@ class ConnectionDialog(QDialog):
         layout.addLayout(left)
         layout.addLayout(right, 1)
         if not restore_window_state(self, "connection_dialog"):
-            self.resize(860, 480)
+            self.resize(860, 600)
         self.new_profile()
         self.reload()
 
@@ -196,6 +200,7 @@ class ConnectionDialog(QDialog):
         self.token.setText(self.tokens.get(profile.name) or "")
         self.verify_tls.setChecked(profile.verify_tls)
         self.ca_file.setText(profile.ca_file or "")
+        self.service.set_config(profile.service)
         self.feedback.clear()
 
     def new_profile(self) -> None:
@@ -206,6 +211,7 @@ class ConnectionDialog(QDialog):
         self.token.clear()
         self.verify_tls.setChecked(True)
         self.ca_file.clear()
+        self.service.set_config(ServiceConfig())
         self.feedback.clear()
         self.name.setFocus()
 
@@ -267,6 +273,7 @@ class ConnectionDialog(QDialog):
         ca_file = self.ca_file.text().strip()
         if ca_file and not Path(ca_file).is_file():
             raise ValueError(f"The CA file {ca_file} does not exist.")
+        service = self.service.config()
         previous = self.profiles.get(self.name.text().strip())
         return Profile(
             name=self.name.text().strip(),
@@ -274,6 +281,7 @@ class ConnectionDialog(QDialog):
             verify_tls=self.verify_tls.isChecked(),
             ca_file=self.ca_file.text().strip() or None,
             uses_auth=bool(self.token.text().strip()),
+            service=service,
             id=previous.id if previous else None,
         )
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from themis_desktop.core.profiles import NodeEndpoint, Profile
+from themis_desktop.core.service_config import ServiceConfig
 from themis_desktop.demo.launcher import DemoLauncher, LaunchedNode
 from themis_desktop.ui.workspace import Workspace
 
@@ -52,6 +53,7 @@ class DemoMode(QObject):
         )
 
     def _on_launcher_started(self, nodes: list[LaunchedNode]) -> None:
+        control = self.launcher.control_url
         profile = Profile(
             DEMO_PROFILE,
             nodes=tuple(
@@ -64,6 +66,7 @@ class DemoMode(QObject):
                 for n in nodes
             ),
             demo=True,
+            service=ServiceConfig(kind="demo", control_url=control) if control else ServiceConfig(),
         )
         self.workspace.tokens.set(DEMO_PROFILE, self.token, persist=False)
         self.workspace.connect_profile(profile)

@@ -1,0 +1,86 @@
+"""The connection dialog's service control section: fields per kind, errors inline, saved."""
+
+from __future__ import annotations
+
+from themis_desktop.core.journal import Journal
+from themis_desktop.core.profiles import NodeEndpoint, Profile
+from themis_desktop.core.service_config import ServiceConfig
+from themis_desktop.ui.connection_dialog import ConnectionDialog
+
+
+def _dialog(qtbot, main_window) -> ConnectionDialog:
+    dialog = ConnectionDialog(
+        main_window.workspace.tasks, main_window.workspace.tokens, main_window
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def _visible(dialog: ConnectionDialog) -> set[str]:
+    form = dialog.service
+    fields = {
+        "unit": form.unit,
+        "stop": form.stop,
+        "start": form.start,
+        "install": form.install,
+        "control_url": form.control_url,
+    }
+    return {name for name, widget in fields.items() if widget.isVisible()}
+
+
+def _choose(dialog: ConnectionDialog, kind: str) -> None:
+    dialog.service.kind.setCurrentIndex(dialog.service.kind.findData(kind))
+
+
+def test_the_fields_follow_the_kind(qtbot, main_window):
+    dialog = _dialog(qtbot, main_window)
+    assert dialog.service.current_kind() == "manual" and _visible(dialog) == set()
+    _choose(dialog, "systemd")
+    assert _visible(dialog) == {"unit", "install"}
+    _choose(dialog, "commands")
+    assert _visible(dialog) == {"stop", "start", "install"}
+    _choose(dialog, "demo")
+    assert _visible(dialog) == {"control_url"} and dialog.service.control_url.isReadOnly()
+
+
+def test_commands_without_start_are_refused_inline_and_not_saved(qtbot, main_window):
+    dialog = _dialog(qtbot, main_window)
+    dialog.name.setText("cmds")
+    dialog.nodes.item(0, 0).setText("http://10.0.0.1:8765")
+    _choose(dialog, "commands")
+    dialog.service.stop.setText("ssh {node} sudo systemctl stop themisdb")
+    message = "service control 'commands' needs a stop and a start command"
+    assert dialog.service.error.isVisible() and message in dialog.service.error.text()
+    dialog.save_button.click()
+    assert message in dialog.feedback.text()
+    with Journal() as journal:
+        assert journal.profile("cmds") is None
+
+    dialog.service.start.setText("ssh {node} sudo systemctl start themisdb")
+    assert not dialog.service.error.isVisible()
+    with qtbot.waitSignal(dialog.sig_saved, timeout=5000) as blocker:
+        dialog.save_button.click()
+    assert blocker.args[0].service == ServiceConfig(
+        "commands",
+        stop="ssh {node} sudo systemctl stop themisdb",
+        start="ssh {node} sudo systemctl start themisdb",
+    )
+    with Journal() as journal:
+        assert journal.profile("cmds").service.kind == "commands"
+
+
+def test_a_saved_profile_shows_its_service_control(qtbot, main_window):
+    service = ServiceConfig("systemd", unit="themisdb-blue", install="apt-get install themisdb")
+    with Journal() as journal:
+        journal.save_profile(
+            Profile("blue", (NodeEndpoint("http://10.0.0.2:8765"),), service=service)
+        )
+    dialog = _dialog(qtbot, main_window)
+    qtbot.waitUntil(lambda: dialog.profile_list.count() == 1)
+    dialog.select_profile("blue")
+    assert dialog.service.current_kind() == "systemd"
+    assert dialog.service.unit.text() == "themisdb-blue"
+    assert dialog.profile_from_form().service == service
+    dialog.new_profile()
+    assert dialog.service.current_kind() == "manual"

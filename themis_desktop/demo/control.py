@@ -1,0 +1,205 @@
+"""The demo instance's service manager: stop, start and install its nodes over loopback HTTP.
+
+What systemd and a package manager do for a real ThemisDB node, this small JSON API does for
+the demo nodes (nodes are named by their port, as a profile's node names may differ):
+
+    GET  /nodes                 [{name, port, url, version, installed, running}, ...]
+    POST /nodes/<port>/stop     stop the node (idempotent)
+    POST /nodes/<port>/start    start it on the same port and data dir (idempotent)
+    POST /nodes/<port>/install  {"version": "1.8.0"}: the version its next start runs
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import socketserver
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from themis_desktop.demo.cluster import DemoCluster
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class ControlError(Exception):
+    """A request the control API refuses: an HTTP status and a message."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class DemoControl:
+    """A loopback HTTP server in a thread that stops/starts/installs `cluster`'s nodes."""
+
+    def __init__(self, cluster: DemoCluster, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.cluster = cluster
+        self.host = host
+        self.port = port
+        self._lock = threading.Lock()  # one node operation at a time
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> None:
+        """Bind and serve in a background thread."""
+        if self._server is not None:
+            raise RuntimeError("the demo control server is already running")
+        server = _ControlServer((self.host, self.port), self)
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="demo-control-http",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and join the server's threads (idempotent)."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
+        self._server.server_close()  # joins the request threads
+        self._server = self._thread = None
+
+    def __enter__(self) -> DemoControl:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the API ------------------------------------------------------------------
+
+    def nodes(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [self._describe(i) for i in range(len(self.cluster.nodes))]
+
+    def handle(self, method: str, path: str, body: bytes) -> tuple[HTTPStatus, Any]:
+        """Route one request; returns (status, JSON value) or raises ControlError."""
+        parts = [p for p in path.split("?", 1)[0].split("/") if p]
+        if parts == ["nodes"]:
+            if method != "GET":
+                raise ControlError(HTTPStatus.METHOD_NOT_ALLOWED, "use GET /nodes")
+            return HTTPStatus.OK, self.nodes()
+        if len(parts) != 3 or parts[0] != "nodes":
+            raise ControlError(HTTPStatus.NOT_FOUND, f"no such route: {path}")
+        action = parts[2]
+        if action not in ("stop", "start", "install"):
+            raise ControlError(HTTPStatus.NOT_FOUND, f"no such action: {action}")
+        if method != "POST":
+            raise ControlError(HTTPStatus.METHOD_NOT_ALLOWED, f"use POST for {action}")
+        with self._lock:
+            index = self._index(parts[1])
+            if action == "stop":
+                self.cluster.stop_node(index)
+            elif action == "start":
+                try:
+                    self.cluster.start_node(index)
+                except OSError as exc:  # e.g. the port was taken while the node was down
+                    raise ControlError(
+                        HTTPStatus.SERVICE_UNAVAILABLE, f"the node could not start: {exc}"
+                    ) from None
+            else:
+                try:
+                    self.cluster.install(index, _version_of(body))
+                except ValueError as exc:
+                    raise ControlError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+            return HTTPStatus.OK, self._describe(index)
+
+    def _index(self, port_text: str) -> int:
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise ControlError(HTTPStatus.NOT_FOUND, f"not a node port: {port_text!r}") from None
+        for index, node in enumerate(self.cluster.nodes):
+            if node.port == port:
+                return index
+        raise ControlError(HTTPStatus.NOT_FOUND, f"no demo node on port {port}")
+
+    def _describe(self, index: int) -> dict[str, Any]:
+        node = self.cluster.nodes[index]
+        return {
+            "name": node.options.name,
+            "port": node.port,
+            "url": node.url,
+            "version": node.version,
+            "installed": self.cluster.installed_version(index),
+            "running": node.running,
+        }
+
+
+def _version_of(body: bytes) -> str:
+    """The `version` of an install request body; ValueError with a message otherwise."""
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        raise ValueError('the body must be JSON like {"version": "1.8.0"}') from None
+    if not isinstance(data, dict) or not isinstance(data.get("version"), str):
+        raise ValueError('the body must be JSON like {"version": "1.8.0"}')
+    return data["version"]
+
+
+class _ControlServer(ThreadingHTTPServer):
+    daemon_threads = False  # server_close() joins the request threads
+    block_on_close = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], control: DemoControl) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.control = control
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse-DNS lookup of the host."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _ControlServer
+    protocol_version = "HTTP/1.0"  # one request per connection: no idle threads to wait for
+    timeout = 30.0
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                raise ControlError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
+            body = self.rfile.read(length) if length > 0 else b""
+            status, value = self.server.control.handle(method, self.path, body)
+        except ControlError as exc:
+            status, value = exc.status, {"error": str(exc), "status": int(exc.status)}
+        except Exception as exc:  # a bug must answer, not hang the client
+            status = HTTPStatus.INTERNAL_SERVER_ERROR
+            value = {"error": f"{type(exc).__name__}: {exc}", "status": 500}
+        data = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the demo-server's stdout carries only its node and ready lines."""

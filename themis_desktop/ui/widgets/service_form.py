@@ -1,0 +1,129 @@
+"""Edits a profile's service control: how the app stops, starts and installs its nodes.
+
+Its rows go into the caller's QFormLayout (`add_to`), so they line up with the other fields.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
+
+from themis_desktop.core.service_config import KINDS, ServiceConfig
+
+KIND_LABELS = {
+    "manual": "Manual — the app asks you to do each step",
+    "systemd": "systemd — systemctl stop/start on this computer",
+    "commands": "Commands — your own shell commands",
+    "demo": "Demo instance — its control API",
+}
+PLACEHOLDERS = "{node} {version} {data_dir} {config} {url} are filled in, shell-quoted."
+
+
+class ServiceForm(QObject):
+    """Kind combo plus the fields that kind uses; `config()` raises ValueError if invalid."""
+
+    sig_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.form: QFormLayout | None = None
+        self.kind = QComboBox()
+        for kind in KINDS:
+            self.kind.addItem(KIND_LABELS[kind], kind)
+        self.kind.setToolTip("How upgrades and rollbacks stop, start and install the nodes")
+        self.unit = QLineEdit(placeholderText="themisdb")
+        self.unit.setToolTip("The systemd unit, e.g. themisdb (themisdb.service)")
+        self.stop = QLineEdit(placeholderText="e.g. ssh {node} sudo systemctl stop themisdb")
+        self.start = QLineEdit(placeholderText="e.g. ssh {node} sudo systemctl start themisdb")
+        self.install = QLineEdit(
+            placeholderText="e.g. ssh {node} sudo apt-get install -y themisdb={version} — "
+            "empty: you install it and confirm"
+        )
+        for field in (self.stop, self.start, self.install):
+            field.setToolTip(PLACEHOLDERS)
+        self.control_url = QLineEdit(readOnly=True)
+        self.control_url.setToolTip("Set by demo mode: the demo-server's control API")
+        self.error = QLabel("", objectName="feedback")
+        self.error.setWordWrap(True)
+
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
+        for field in (self.unit, self.stop, self.start, self.install):
+            field.textChanged.connect(self._on_field_changed)
+        self.set_config(ServiceConfig())
+
+    def add_to(self, form: QFormLayout) -> None:
+        """Add the section's rows to `form`; only the rows of the chosen kind are shown."""
+        self.form = form
+        rows: list[tuple[str, QWidget]] = [
+            ("Service", self.kind),
+            ("Unit", self.unit),
+            ("Stop", self.stop),
+            ("Start", self.start),
+            ("Install", self.install),
+            ("Control", self.control_url),
+            ("", self.error),
+        ]
+        for text, widget in rows:
+            form.addRow(text, widget)
+        self._refresh()
+
+    def set_config(self, config: ServiceConfig) -> None:
+        """Show `config` (model → widgets with signals blocked)."""
+        widgets = (self.kind, self.unit, self.stop, self.start, self.install)
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(config.kind)))
+        self.unit.setText(config.unit)
+        self.stop.setText(config.stop)
+        self.start.setText(config.start)
+        self.install.setText(config.install)
+        self.control_url.setText(config.control_url)
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._refresh()
+
+    def current_kind(self) -> str:
+        return str(self.kind.currentData())
+
+    def config(self) -> ServiceConfig:
+        """The config as edited, with only the fields its kind uses; ValueError if invalid."""
+        kind = self.current_kind()
+        text = {w: w.text().strip() for w in (self.unit, self.stop, self.start, self.install)}
+        if kind == "systemd":
+            unit = text[self.unit] or "themisdb"
+            return ServiceConfig(kind, unit=unit, install=text[self.install])
+        if kind == "commands":
+            return ServiceConfig(
+                kind, stop=text[self.stop], start=text[self.start], install=text[self.install]
+            )
+        if kind == "demo":
+            return ServiceConfig(kind, control_url=self.control_url.text().strip())
+        return ServiceConfig(kind)
+
+    def _on_kind_changed(self, _index: int) -> None:
+        self._refresh()
+        self.sig_changed.emit()
+
+    def _on_field_changed(self, _text: str) -> None:
+        self._refresh()
+        self.sig_changed.emit()
+
+    def _refresh(self) -> None:
+        kind = self.current_kind()
+        shown = {
+            self.unit: kind == "systemd",
+            self.stop: kind == "commands",
+            self.start: kind == "commands",
+            self.install: kind in ("systemd", "commands"),
+            self.control_url: kind == "demo",
+        }
+        try:
+            self.config()
+        except ValueError as exc:
+            self.error.setText(f"✘ {exc}")
+        else:
+            self.error.clear()
+        shown[self.error] = bool(self.error.text())
+        if self.form is not None:
+            for widget, visible in shown.items():
+                self.form.setRowVisible(widget, visible)
