@@ -68,7 +68,7 @@ def test_a_whole_hop_and_its_rollback_from_the_page(qtbot, main_window, demo_lab
     qtbot.waitUntil(lambda: page.hop_title.text().endswith("validating"), timeout=5000)
     countdown = main_window.header.countdown
     assert countdown.isVisible() and "Easy rollback" in countdown.text()
-    assert "1.7.0 → 1.8" in countdown.text()
+    assert "to moderate" in countdown.text() and "1.7.0 → 1.8" in countdown.toolTip()
     _step(qtbot, page, "validate")
     qtbot.waitUntil(lambda: "— done" in page.stepper.topLevelItem(0).text(0), timeout=5000)
     assert "✓ Validation" in page.stepper.topLevelItem(0).child(3).text(0)

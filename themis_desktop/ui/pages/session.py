@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -171,6 +171,10 @@ class SessionPage(QWidget):
         workspace.metrics.sig_trigger.connect(self._on_metrics_trigger)
         workspace.sig_plan_changed.connect(lambda _: self._update_buttons())
         self.show_session(self.model.session)
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(lambda: self.session and self._show_hop(self.session))
+        self._clock.start()
 
     # -- showing ---------------------------------------------------------------
 

@@ -47,7 +47,7 @@ class RollbackCountdown(QLabel):
 
     def tick(self) -> None:
         if self.rolled_back:
-            self.setText(f"↺ {self.hop_label}: rolled back")
+            self.setText(f"{self.hop_label}: rolled back")
             self.setToolTip("The hop was rolled back; its data and version were restored.")
             self.setStyleSheet(_style("#44546a"))
             return
@@ -56,11 +56,14 @@ class RollbackCountdown(QLabel):
         state = window(self.finished_at, self.clock())
         previous = self.state
         self.state = state
-        text = f"⏱ {state.band.title} · {human_duration(state.elapsed)} since {self.hop_label}"
+        text = f"{state.band.title} · {human_duration(state.elapsed)}"
         if state.to_next is not None and state.next_band is not None:
             text += f" · {human_duration(state.to_next)} to {state.next_band.key}"
         self.setText(text)
-        self.setToolTip(f"Rollback window of {self.hop_label}.\n{state.band.meaning}")
+        self.setToolTip(
+            f"Rollback window of {self.hop_label}: {human_duration(state.elapsed)} since its "
+            f"new version answered.\n{state.band.meaning}"
+        )
         self.setStyleSheet(_style(state.band.colour))
         if previous is not None and previous.band.key != state.band.key:
             self.sig_band_changed.emit(
