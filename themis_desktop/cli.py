@@ -165,6 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument(
         "--control-url", metavar="URL", help="the `control` URL a demo-server prints (demo)"
     )
+    service.add_argument(
+        "--check-cmd",
+        metavar="CMD",
+        help="run per node when a hop is validated, e.g. a read of known keys (any kind)",
+    )
     remove = actions.add_parser("remove", help="remove a profile (its sessions stay)")
     remove.add_argument("name")
     return parser
@@ -583,6 +588,7 @@ def _service_config(args: argparse.Namespace) -> Any:
         start=args.start_cmd or "",
         install=args.install_cmd or "",
         control_url=args.control_url or "",
+        check=args.check_cmd or "",
     )
 
 

@@ -193,3 +193,23 @@ def test_the_catalogue_still_lists_the_hops_backups(lab):
         hop = session.reload(journal).hops[0]
         assert hop.state == "backed-up" and hop.backups == (record.id,)
         assert backup_catalog.get(journal, record.id).session_id == session.id
+
+
+def test_a_failing_check_script_fails_validation_with_a_trigger(lab):
+    from dataclasses import replace
+
+    ctx, _ = lab
+    check = "test -d {data_dir} && echo 'key probe:0 missing' && exit 3"
+    ctx.profile = replace(ctx.profile, service=replace(ctx.profile.service, check=check))
+    session = _session(ctx)
+    back_up(ctx, session, session.hops[0])
+    upgraded = upgrade(ctx, session, session.hops[0])
+    checks = validate(ctx, session, upgraded)
+    failed = [c for c in checks if not c.ok]
+    assert [c.name for c in failed] == ["check script"]
+    assert "exit code 3" in failed[0].detail and "key probe:0 missing" in failed[0].detail
+    with ctx.journal() as journal:
+        again = session.reload(journal)
+        assert again.hops[0].state == "failed"
+        (trigger,) = again.triggers(journal)
+    assert trigger.kind == "failed-validation" and "check script" in trigger.note

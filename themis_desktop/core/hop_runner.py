@@ -260,6 +260,19 @@ def _run(ctx: HopContext, journal: Journal, session: UpgradeSession, node, actio
     )
 
 
+def _check_script(ctx: HopContext, node: NodeEndpoint, version: str) -> Check:
+    """The profile's own check (a read of known keys, a smoke test) for one node."""
+    from themis_desktop.core.service_control import ServiceError, fill, run_command
+
+    try:
+        command = fill(ctx.profile.service.check, node, version)
+        out = run_command(["/bin/sh", "-c", command], command, node, "check", 300.0)
+    except (ServiceError, ValueError) as exc:
+        return Check(node.name, "check script", False, _redacted(str(exc), ctx.token))
+    last = out.output.strip().splitlines()[-1:] or ["exit 0"]
+    return Check(node.name, "check script", True, _redacted(last[0], ctx.token))
+
+
 def _redacted(text: str, token: str | None) -> str:
     """Command output as the journal keeps it: never with the token in it."""
     return text.replace(token, "[token]") if token and text else text
@@ -321,6 +334,8 @@ def validate(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check]:
                 pass
             except errors.ThemisError as exc:
                 checks.append(Check(node.name, "ready", False, str(exc)))
+        if ctx.profile.service.check:
+            checks.append(_check_script(ctx, node, hop.to_version))
     with ctx.journal() as journal:
         for c in checks:
             ctx.log(f"{'✓' if c.ok else '✗'} {c.node}: {c.name} — {c.detail}")

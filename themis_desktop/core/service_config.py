@@ -6,6 +6,8 @@
 - `commands`: user-configured shell commands; `{node}`, `{url}`, `{version}`, `{data_dir}` and
   `{config}` are filled in.
 - `manual`: the app shows each step and waits for the user to confirm it is done.
+Any kind may add a `check` command, run for each node when a hop is validated (a read of
+known keys, a smoke test); a non-zero exit fails the validation.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class ServiceConfig:
     start: str = ""
     install: str = ""
     control_url: str = ""  # demo
+    check: str = ""  # any kind: run per node after an upgrade (e.g. a read of known keys)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

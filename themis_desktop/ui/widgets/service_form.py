@@ -5,6 +5,8 @@ Its rows go into the caller's QFormLayout (`add_to`), so they line up with the o
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
@@ -39,7 +41,10 @@ class ServiceForm(QObject):
             placeholderText="e.g. ssh {node} sudo apt-get install -y themisdb={version} — "
             "empty: you install it and confirm"
         )
-        for field in (self.stop, self.start, self.install):
+        self.check = QLineEdit(
+            placeholderText="optional, e.g. ./check-keys.sh {url} — run after each upgrade"
+        )
+        for field in (self.stop, self.start, self.install, self.check):
             field.setToolTip(PLACEHOLDERS)
         self.control_url = QLineEdit(readOnly=True)
         self.control_url.setToolTip("Set by demo mode: the demo-server's control API")
@@ -47,7 +52,7 @@ class ServiceForm(QObject):
         self.error.setWordWrap(True)
 
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
-        for field in (self.unit, self.stop, self.start, self.install):
+        for field in (self.unit, self.stop, self.start, self.install, self.check):
             field.textChanged.connect(self._on_field_changed)
         self.set_config(ServiceConfig())
 
@@ -61,6 +66,7 @@ class ServiceForm(QObject):
             ("Start", self.start),
             ("Install", self.install),
             ("Control", self.control_url),
+            ("Check", self.check),
             ("", self.error),
         ]
         for text, widget in rows:
@@ -69,7 +75,7 @@ class ServiceForm(QObject):
 
     def set_config(self, config: ServiceConfig) -> None:
         """Show `config` (model → widgets with signals blocked)."""
-        widgets = (self.kind, self.unit, self.stop, self.start, self.install)
+        widgets = (self.kind, self.unit, self.stop, self.start, self.install, self.check)
         for widget in widgets:
             widget.blockSignals(True)
         self.kind.setCurrentIndex(max(0, self.kind.findData(config.kind)))
@@ -78,6 +84,7 @@ class ServiceForm(QObject):
         self.start.setText(config.start)
         self.install.setText(config.install)
         self.control_url.setText(config.control_url)
+        self.check.setText(config.check)
         for widget in widgets:
             widget.blockSignals(False)
         self._refresh()
@@ -87,6 +94,9 @@ class ServiceForm(QObject):
 
     def config(self) -> ServiceConfig:
         """The config as edited, with only the fields its kind uses; ValueError if invalid."""
+        return dataclasses.replace(self._kind_config(), check=self.check.text().strip())
+
+    def _kind_config(self) -> ServiceConfig:
         kind = self.current_kind()
         text = {w: w.text().strip() for w in (self.unit, self.stop, self.start, self.install)}
         if kind == "systemd":
