@@ -210,7 +210,29 @@ def _v5(db: sqlite_utils.Database) -> None:
     db["hops"].create_index(["session_id", "position"], unique=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    """Rollouts on clusters (core/rollout.py) and a profile's traffic router."""
+    db["profiles"].add_column("router", str)
+    db["rollouts"].create(
+        {
+            "id": int,
+            "profile": str,
+            "strategy": str,
+            "from_version": str,
+            "to_version": str,
+            "status": str,
+            "position": int,
+            "state": str,  # JSON: steps, weights, roles, gates, backups, reference
+            "created_at": str,
+            "created_by": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["rollouts"].create_index(["profile", "id"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
