@@ -60,3 +60,43 @@ def start_demo_node(tmp_path):
     yield start
     for node in started:
         node.stop()
+
+
+@pytest.fixture
+def controlled_cluster(tmp_path):
+    """Demo clusters behind their control endpoint, as a profile whose service control is
+    that endpoint: `cluster, control, profile = controlled_cluster(nodes=3, **options)`.
+    Nodes are named n1, n2, …; `options` are DemoCluster/NodeOptions fields."""
+    from themis_desktop.core.profiles import NodeEndpoint, Profile
+    from themis_desktop.core.service_config import ServiceConfig
+    from themis_desktop.demo.cluster import DemoCluster
+    from themis_desktop.demo.control import DemoControl
+
+    made = []
+
+    def make(nodes: int = 1, version: str = "1.7.0", control_options=None, **options):
+        options.setdefault("data_size_mb", 1)
+        options.setdefault("workload", False)
+        cluster = DemoCluster(
+            tmp_path / f"cluster-{len(made)}", nodes=nodes, version=version, **options
+        )
+        cluster.start()
+        control = DemoControl(cluster, **(control_options or {}))
+        made.append((cluster, control))
+        control.start()
+        profile = Profile(
+            "lab",
+            tuple(
+                NodeEndpoint(
+                    n.url, f"n{i}", data_dir=str(n.data_path), config_path=str(n.config_path)
+                )
+                for i, n in enumerate(cluster.nodes, start=1)
+            ),
+            service=ServiceConfig(kind="demo", control_url=control.url),
+        )
+        return cluster, control, profile
+
+    yield make
+    for cluster, control in made:
+        control.stop()
+        cluster.stop()

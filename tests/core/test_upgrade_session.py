@@ -24,33 +24,15 @@ from themis_desktop.core.journal import Journal
 from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.restore import verify
 from themis_desktop.core.server import ThemisClient
-from themis_desktop.core.service_config import ServiceConfig
 from themis_desktop.core.service_control import controller_for
 from themis_desktop.core.session import SessionError, UpgradeSession
 from themis_desktop.core.upgrade_path import plan_upgrade
-from themis_desktop.demo.cluster import DemoCluster
-from themis_desktop.demo.control import DemoControl
 
 
 @pytest.fixture
-def lab(tmp_path):
+def lab(tmp_path, controlled_cluster):
     """One demo node at 1.7.0 behind its control endpoint, a saved profile, a journal."""
-    cluster = DemoCluster(
-        tmp_path / "cluster", nodes=1, version="1.7.0", data_size_mb=1, workload=False
-    )
-    cluster.start()
-    control = DemoControl(cluster)
-    control.start()
-    node = cluster.nodes[0]
-    profile = Profile(
-        "lab",
-        (
-            NodeEndpoint(
-                node.url, "n1", data_dir=str(node.data_path), config_path=str(node.config_path)
-            ),
-        ),
-        service=ServiceConfig(kind="demo", control_url=control.url),
-    )
+    _, _, profile = controlled_cluster(nodes=1)
     journal_path = tmp_path / "journal.sqlite"
     with Journal(journal_path) as journal:
         profile = journal.save_profile(profile)
@@ -63,11 +45,7 @@ def lab(tmp_path):
         tmp_path / "backups",
         lines.append,
     )
-    try:
-        yield ctx, lines
-    finally:
-        control.stop()
-        cluster.stop()
+    return ctx, lines
 
 
 def _session(ctx: HopContext) -> UpgradeSession:

@@ -8,33 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from themis_desktop.core.catalogue_file import load_catalogue
-from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.service_config import ServiceConfig
 from themis_desktop.core.upgrade_path import plan_upgrade
-from themis_desktop.demo.cluster import DemoCluster
-from themis_desktop.demo.control import DemoControl
 from themis_desktop.ui.widgets.rollback_countdown import RollbackCountdown
 
 
 @pytest.fixture
-def demo_lab(tmp_path):
-    cluster = DemoCluster(tmp_path / "c", nodes=1, version="1.7.0", data_size_mb=1, workload=False)
-    cluster.start()
-    control = DemoControl(cluster)
-    control.start()
-    node = cluster.nodes[0]
-    profile = Profile(
-        "lab",
-        (
-            NodeEndpoint(
-                node.url, "n1", data_dir=str(node.data_path), config_path=str(node.config_path)
-            ),
-        ),
-        service=ServiceConfig(kind="demo", control_url=control.url),
-    )
-    yield profile
-    control.stop()
-    cluster.stop()
+def demo_lab(controlled_cluster):
+    return controlled_cluster(nodes=1)[2]
 
 
 def _page(qtbot, window, profile):

@@ -67,27 +67,23 @@ def pre_checks(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check
     """Every node answers, is ready and runs the hop's starting version."""
     with ctx.journal() as journal:
         hop = session.transition(journal, hop, "pre-checks", f"Pre-checks of hop {hop.label}")
-        checks = [c for node in ctx.profile.nodes for c in _node_checks(ctx, node, hop)]
-        for c in checks:
-            ctx.log(f"{'✓' if c.ok else '✗'} {c.node}: {c.name} — {c.detail}")
-            session.log(
-                journal,
-                "hop.check",
-                f"{c.name}: {c.detail}",
-                node=c.node,
-                data={"ok": c.ok, "hop": hop.id},
-            )
+        checks = [c for n in ctx.profile.nodes for c in _node_checks(ctx, n, hop.from_version)]
+        _record_checks(ctx, journal, session, hop, checks)
     return checks
 
 
-def _node_checks(ctx: HopContext, node: NodeEndpoint, hop: Hop) -> list[Check]:
+def _node_checks(
+    ctx: HopContext, node: NodeEndpoint, version: str, *, after_upgrade: bool = False
+) -> list[Check]:
+    """Answers, runs `version`, is ready (era B); before a hop it needs a data dir, after
+    it the profile's check command runs."""
     with ctx.profile.client(node, ctx.token, timeout=5.0) as client:
         try:
             client.health()
         except errors.ThemisError as exc:
             return [Check(node.name, "answers", False, str(exc))]
         checks = [Check(node.name, "answers", True, "health OK")]
-        checks.append(_version_check(client, node, hop.from_version))
+        checks.append(_version_check(client, node, version))
         try:
             ready = client.ready()
             checks.append(Check(node.name, "ready", ready.ready, ready.status))
@@ -95,9 +91,20 @@ def _node_checks(ctx: HopContext, node: NodeEndpoint, hop: Hop) -> list[Check]:
             pass  # era A has no readiness route
         except errors.ThemisError as exc:
             checks.append(Check(node.name, "ready", False, str(exc)))
-    if not node.data_dir:
+    if not after_upgrade and not node.data_dir:
         checks.append(Check(node.name, "data dir", False, "not set in the profile: no backup"))
+    if after_upgrade and ctx.profile.service.check:
+        checks.append(_check_script(ctx, node, version))
     return checks
+
+
+def _record_checks(
+    ctx: HopContext, journal: Journal, session: UpgradeSession, hop: Hop, checks: list[Check]
+) -> None:
+    for c in checks:
+        ctx.log(f"{'✓' if c.ok else '✗'} {c.node}: {c.name} — {c.detail}")
+        data = {"ok": c.ok, "hop": hop.id}
+        session.log(journal, "hop.check", f"{c.name}: {c.detail}", node=c.node, data=data)
 
 
 def _version_check(client, node: NodeEndpoint, expected: str) -> Check:
@@ -315,37 +322,15 @@ def _expect_version(ctx: HopContext, node: NodeEndpoint, version: str) -> None:
 
 
 def validate(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check]:
-    """Health, readiness and version of every node; a failure raises the trigger
-    "failed validation" and the hop fails (ready to roll back)."""
-    checks = []
-    for node in ctx.profile.nodes:
-        with ctx.profile.client(node, ctx.token, timeout=5.0) as client:
-            try:
-                client.health()
-                checks.append(Check(node.name, "answers", True, "health OK"))
-            except errors.ThemisError as exc:
-                checks.append(Check(node.name, "answers", False, str(exc)))
-                continue
-            checks.append(_version_check(client, node, hop.to_version))
-            try:
-                ready = client.ready()
-                checks.append(Check(node.name, "ready", ready.ready, ready.status))
-            except errors.NotFound:
-                pass
-            except errors.ThemisError as exc:
-                checks.append(Check(node.name, "ready", False, str(exc)))
-        if ctx.profile.service.check:
-            checks.append(_check_script(ctx, node, hop.to_version))
+    """Health, readiness and version of every node (and the profile's check command); a
+    failure raises the trigger "failed validation" and the hop fails (ready to roll back)."""
+    checks = [
+        c
+        for node in ctx.profile.nodes
+        for c in _node_checks(ctx, node, hop.to_version, after_upgrade=True)
+    ]
     with ctx.journal() as journal:
-        for c in checks:
-            ctx.log(f"{'✓' if c.ok else '✗'} {c.node}: {c.name} — {c.detail}")
-            session.log(
-                journal,
-                "hop.check",
-                f"{c.name}: {c.detail}",
-                node=c.node,
-                data={"ok": c.ok, "hop": hop.id},
-            )
+        _record_checks(ctx, journal, session, hop, checks)
         bad = [c for c in checks if not c.ok]
         if bad:
             note = "; ".join(f"{c.node} {c.name}: {c.detail}" for c in bad)

@@ -157,26 +157,22 @@ class UpgradeSession:
     @classmethod
     def open_for(cls, journal: Journal, profile: str) -> UpgradeSession | None:
         """The profile's newest session that has not ended."""
-        saved = journal.profile(profile)
-        if saved is None:
-            return None
-        rows = list(
-            journal.db["sessions"].rows_where(
-                "profile_id = ? AND ended_at IS NULL", [saved.id], order_by="id DESC", limit=1
-            )
-        )
-        return cls.load(journal, rows[0]["id"]) if rows else None
+        return cls._newest(journal, profile, "AND ended_at IS NULL")
 
     @classmethod
     def latest_for(cls, journal: Journal, profile: str) -> UpgradeSession | None:
         """The profile's newest session, ended or not (a finished path is still watched and
         may still be rolled back)."""
+        return cls._newest(journal, profile, "")
+
+    @classmethod
+    def _newest(cls, journal: Journal, profile: str, condition: str) -> UpgradeSession | None:
         saved = journal.profile(profile)
         if saved is None:
             return None
         rows = list(
             journal.db["sessions"].rows_where(
-                "profile_id = ?", [saved.id], order_by="id DESC", limit=1
+                f"profile_id = ? {condition}", [saved.id], order_by="id DESC", limit=1
             )
         )
         return cls.load(journal, rows[0]["id"]) if rows else None
