@@ -69,6 +69,7 @@ def controlled_cluster(tmp_path):
     Nodes are named n1, n2, …; `options` are DemoCluster/NodeOptions fields."""
     from themis_desktop.core.profiles import NodeEndpoint, Profile
     from themis_desktop.core.service_config import ServiceConfig
+    from themis_desktop.core.traffic import RouterConfig
     from themis_desktop.demo.cluster import DemoCluster
     from themis_desktop.demo.control import DemoControl
 
@@ -93,6 +94,7 @@ def controlled_cluster(tmp_path):
                 for i, n in enumerate(cluster.nodes, start=1)
             ),
             service=ServiceConfig(kind="demo", control_url=control.url),
+            router=RouterConfig(kind="demo", control_url=control.url),
         )
         return cluster, control, profile
 

@@ -125,11 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--keep", type=int, default=5, metavar="N")
     prune.add_argument("--yes", action="store_true", help="really delete (default: only list)")
 
-    from themis_desktop import cli_metrics, cli_session
+    from themis_desktop import cli_metrics, cli_rollout, cli_session
 
     cli_metrics.add_parser(commands, TOKEN_ENV)
     cli_session.add_parsers(commands)
     cli_session.add_session_parser(commands, TOKEN_ENV)
+    cli_rollout.add_parser(commands, TOKEN_ENV)
 
     profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
     actions = profiles.add_subparsers(dest="action", required=True)
@@ -627,6 +628,10 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_releases(args)
     if args.command == "guide":
         return cmd_guide(args)
+    if args.command == "rollout":
+        from themis_desktop.cli_rollout import cmd_rollout
+
+        return cmd_rollout(args)
     if args.command == "session":
         from themis_desktop.cli_session import cmd_session
 

@@ -21,6 +21,7 @@ import sqlite_utils
 from themis_desktop.core.paths import journal_path
 from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.service_config import ServiceConfig
+from themis_desktop.core.traffic import RouterConfig
 
 
 def utc_now() -> str:
@@ -355,6 +356,7 @@ class Journal:
             "demo": int(profile.demo),
             "uses_auth": int(profile.uses_auth),
             "service": profile.service.to_json(),
+            "router": profile.router.to_json(),
             "updated_at": now,
         }
         with self.transaction():
@@ -411,6 +413,7 @@ class Journal:
             demo=bool(row["demo"]),
             uses_auth=bool(row["uses_auth"]),
             service=ServiceConfig.from_json(row.get("service")),
+            router=RouterConfig.from_json(row.get("router")),
             id=row["id"],
         )
 

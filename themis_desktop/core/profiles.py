@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from themis_desktop.core.server import ThemisClient, normalize_url
 from themis_desktop.core.service_config import ServiceConfig
+from themis_desktop.core.traffic import RouterConfig
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Profile:
     demo: bool = False
     uses_auth: bool = False  # its nodes want a bearer token (kept in the TokenStore, not here)
     service: ServiceConfig = field(default_factory=ServiceConfig)  # how to stop/start/install
+    router: RouterConfig = field(default_factory=RouterConfig)  # how rollouts shift traffic
     id: int | None = None
 
     def __post_init__(self) -> None:

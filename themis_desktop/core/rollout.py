@@ -308,6 +308,8 @@ class RolloutRunner:
                 step = r.current
                 self._emit("step.started", step.title)
                 verdict = self._run_step(step)
+                if verdict == "interrupted":  # paused or aborted during a soak: redo it
+                    continue
                 if verdict == "fail":
                     return self._aborted(f"the gate of “{step.title}” failed")
                 r.position += 1
@@ -398,6 +400,8 @@ class RolloutRunner:
     def _soak(self, step: Step) -> str:
         r = self.rollout
         new, stable = self._sample(list(step.nodes), list(step.stable), step.seconds)
+        if self._pause.is_set() or self._abort.is_set():
+            return "interrupted"
         reference = stable if step.stable else r.reference
         evaluation = evaluate(_only_gate(reference), _only_gate(new))
         gate = {
@@ -440,7 +444,7 @@ class RolloutRunner:
                         if value is not None:
                             values[name].setdefault(key, []).append(value)
                 self.soak_left = max(0.0, deadline - time.monotonic())
-                if self.soak_left <= 0 or self._abort.is_set():
+                if self.soak_left <= 0 or self._abort.is_set() or self._pause.is_set():
                     break
                 self._emit("soak", f"{self.soak_left:.0f} s left", seconds_left=self.soak_left)
                 time.sleep(min(self.interval, self.soak_left))

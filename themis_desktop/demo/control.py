@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from themis_desktop.demo.cluster import DemoCluster
+from themis_desktop.demo.router import DemoRouter
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -35,8 +36,17 @@ class ControlError(Exception):
 class DemoControl:
     """A loopback HTTP server in a thread that stops/starts/installs `cluster`'s nodes."""
 
-    def __init__(self, cluster: DemoCluster, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        cluster: DemoCluster,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        router: bool = False,
+        router_rate: float = 40.0,
+    ) -> None:
         self.cluster = cluster
+        self.router = DemoRouter(cluster.urls, router_rate) if router else None
         self.host = host
         self.port = port
         self._lock = threading.Lock()  # one node operation at a time
@@ -66,9 +76,13 @@ class DemoControl:
             daemon=True,
         )
         self._thread.start()
+        if self.router is not None:
+            self.router.start()
 
     def stop(self) -> None:
         """Stop serving and join the server's threads (idempotent)."""
+        if self.router is not None:
+            self.router.stop()
         if self._server is None:
             return
         self._server.shutdown()
@@ -93,6 +107,8 @@ class DemoControl:
     def handle(self, method: str, path: str, body: bytes) -> tuple[HTTPStatus, Any]:
         """Route one request; returns (status, JSON value) or raises ControlError."""
         parts = [p for p in path.split("?", 1)[0].split("/") if p]
+        if parts and parts[0] == "router":
+            return self._route(method, parts, body)
         if parts == ["nodes"]:
             if method != "GET":
                 raise ControlError(HTTPStatus.METHOD_NOT_ALLOWED, "use GET /nodes")
@@ -121,6 +137,34 @@ class DemoControl:
                 except ValueError as exc:
                     raise ControlError(HTTPStatus.BAD_REQUEST, str(exc)) from None
             return HTTPStatus.OK, self._describe(index)
+
+    def _route(self, method: str, parts: list[str], body: bytes) -> tuple[HTTPStatus, Any]:
+        """`GET /router` (weights by port, served counts) and `PUT /router/weights`."""
+        if self.router is None:
+            raise ControlError(HTTPStatus.NOT_FOUND, "this demo-server runs without a router")
+        ports = {node.url: str(node.port) for node in self.cluster.nodes}
+        if parts == ["router", "weights"] and method == "PUT":
+            try:
+                data = json.loads(body or b"null")
+                weights = data["weights"]
+                by_url = {self.cluster.nodes[self._index(p)].url: w for p, w in weights.items()}
+                self.router.set_weights(by_url)
+            except ControlError:
+                raise
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise ControlError(
+                    HTTPStatus.BAD_REQUEST, f'send {{"weights": {{"<port>": 0.5, ...}}}}: {exc}'
+                ) from None
+        elif parts != ["router"] or method != "GET":
+            raise ControlError(HTTPStatus.NOT_FOUND, "use GET /router or PUT /router/weights")
+        stats = self.router.stats()
+        return HTTPStatus.OK, {
+            "weights": {ports[u]: w for u, w in self.router.weights().items()},
+            "stats": {
+                "nodes": {ports[u]: c for u, c in stats["nodes"].items()},
+                "served_per_second": stats["served_per_second"],
+            },
+        }
 
     def _index(self, port_text: str) -> int:
         try:
@@ -181,6 +225,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
 
     def _serve(self, method: str) -> None:
         try:

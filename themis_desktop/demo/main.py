@@ -60,6 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nodes", type=int, default=1, help="number of nodes (default 1)")
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     parser.add_argument(
+        "--no-router",
+        action="store_true",
+        help="no demo load balancer (it sends a workload to the nodes by weight)",
+    )
+    parser.add_argument(
+        "--router-rate", type=float, default=40.0, metavar="R", help="router requests/s"
+    )
+    parser.add_argument(
         "--control-port",
         type=int,
         default=0,
@@ -147,7 +155,9 @@ def run(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )
-    control = DemoControl(cluster, port=args.control_port)
+    control = DemoControl(
+        cluster, port=args.control_port, router=not args.no_router, router_rate=args.router_rate
+    )
     stop = threading.Event()
     previous = _install_signal_handlers(stop)
     try:

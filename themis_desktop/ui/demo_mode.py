@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 
 from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.service_config import ServiceConfig
+from themis_desktop.core.traffic import RouterConfig
 from themis_desktop.demo.launcher import DemoLauncher, LaunchedNode
 from themis_desktop.ui.workspace import Workspace
 
@@ -67,6 +68,7 @@ class DemoMode(QObject):
             ),
             demo=True,
             service=ServiceConfig(kind="demo", control_url=control) if control else ServiceConfig(),
+            router=RouterConfig(kind="demo", control_url=control) if control else RouterConfig(),
         )
         self.workspace.tokens.set(DEMO_PROFILE, self.token, persist=False)
         self.workspace.connect_profile(profile)

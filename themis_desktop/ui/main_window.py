@@ -26,6 +26,7 @@ from themis_desktop.ui.pages.backups import BackupsPage
 from themis_desktop.ui.pages.guides import GuidesPage
 from themis_desktop.ui.pages.metrics import MetricsPage
 from themis_desktop.ui.pages.overview import OverviewPage
+from themis_desktop.ui.pages.rollout import RolloutPage
 from themis_desktop.ui.pages.session import SessionPage
 from themis_desktop.ui.pages.version_graph import VersionGraphPage
 from themis_desktop.ui.settings import restore_window_state, save_window_state, settings
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         upgrade = SessionPage(workspace)
         upgrade.sig_open_guides.connect(lambda: self.show_page("guides"))
         self.add_page("session", upgrade)
+        self.add_page("rollout", RolloutPage(workspace))
         workspace.upgrade.sig_session.connect(self._on_session)
         self.header.countdown.sig_band_changed.connect(self._notify_band)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)

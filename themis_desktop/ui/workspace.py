@@ -11,6 +11,7 @@ from themis_desktop.core.secrets import TokenStore
 from themis_desktop.core.server import ThemisClient
 from themis_desktop.core.upgrade_path import Plan
 from themis_desktop.ui.metrics_monitor import SAMPLE_INTERVAL_S, MetricsMonitor
+from themis_desktop.ui.rollout_model import RolloutModel
 from themis_desktop.ui.settings import backup_folder
 from themis_desktop.ui.tasks import TaskManager
 from themis_desktop.ui.upgrade_model import UpgradeModel
@@ -41,6 +42,9 @@ class Workspace(QObject):
         self.metrics = MetricsMonitor(tasks, interval_s=sample_interval_s, parent=self)
         self.metrics.sig_message.connect(self.sig_message)
         self.upgrade = UpgradeModel(tasks, tokens, backup_folder, parent=self)
+        self.rollouts = RolloutModel(
+            tasks, tokens, backup_folder, interval=sample_interval_s, parent=self
+        )
         self.tokens = tokens
         self.profile: Profile | None = None
         self.plan: Plan | None = None
@@ -73,6 +77,7 @@ class Workspace(QObject):
         self.statuses = [None] * len(clients)
         self.metrics.set_profile(profile, token)
         self.upgrade.set_profile(profile)
+        self.rollouts.set_profile(profile)
         if profile:
             self._timer.start()
             self.poll_now()
@@ -159,6 +164,7 @@ class Workspace(QObject):
         self._timer.stop()
         self.metrics.stop()
         self.upgrade.stop()
+        self.rollouts.stop()
         self._generation += 1
         self.tasks.shutdown()
         for client in self._clients + [c for group in self._retired.values() for c in group]:

@@ -1,0 +1,134 @@
+"""`themis-desktop rollout`: one hop on a cluster with a strategy, one line per event."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+EXIT_ABORTED = 3
+EXIT_PAUSED = 4
+
+
+def add_parser(commands: Any, token_env: str) -> None:
+    rollout = commands.add_parser(
+        "rollout", help="upgrade a cluster one hop with a rolling, canary or blue-green rollout"
+    )
+    rollout.add_argument("--profile", required=True)
+    rollout.add_argument("--to", metavar="X", help="the next version (one hop)")
+    rollout.add_argument("--strategy", choices=("rolling", "canary", "blue-green"))
+    rollout.add_argument(
+        "--steps", default="5,20,50,100", metavar="P,P,…", help="canary traffic steps in %%"
+    )
+    rollout.add_argument(
+        "--soak", type=float, default=60.0, metavar="S", help="seconds a gate watches"
+    )
+    rollout.add_argument("--interval", type=float, default=1.0, metavar="S", help="sampling")
+    rollout.add_argument("--order", metavar="N,N,…", help="node names in upgrade order")
+    rollout.add_argument("--from", dest="source", metavar="V", help="current version")
+    rollout.add_argument("--resume", action="store_true", help="resume the paused rollout")
+    rollout.add_argument("--switch-back", action="store_true", help="blue-green: back to blue")
+    rollout.add_argument("--backup-dir", metavar="DIR")
+    rollout.add_argument("--json-events", action="store_true", help="one JSON object per event")
+    rollout.set_defaults(token_env=token_env)
+
+
+def cmd_rollout(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from themis_desktop.core import rollout as rollouts
+    from themis_desktop.core.catalogue_file import load_catalogue
+    from themis_desktop.core.hop_runner import HopContext
+    from themis_desktop.core.journal import Journal
+    from themis_desktop.core.paths import app_data_dir, journal_path
+    from themis_desktop.core.secrets import TokenStore
+    from themis_desktop.core.service_control import controller_for
+    from themis_desktop.core.session import SessionError
+    from themis_desktop.core.traffic import router_for
+    from themis_desktop.core.upgrade_path import plan_upgrade
+
+    def emit(event: dict) -> None:
+        if args.json_events:
+            print(json.dumps(event, default=str), flush=True)
+        else:
+            print(f"{event['at'][11:19]}  {event['event']:<10} {event['message']}", flush=True)
+
+    try:
+        with Journal() as journal:
+            profile = journal.profile(args.profile)
+            if profile is None:
+                raise SessionError(f"No profile named {args.profile!r}.")
+            previous = rollouts.latest(journal, profile.name)
+        token = os.environ.get(args.token_env) or TokenStore().get(profile.name)
+        from themis_desktop.cli_session import _confirm
+
+        router = router_for(profile.router, confirm=_confirm)
+        if args.switch_back:
+            if previous is None:
+                raise SessionError("There is no rollout to switch back.")
+            rollouts.switch_back(journal_path(), previous, router, profile)
+            emit({"event": "switched-back", "message": "traffic is back on blue", "at": _now()})
+            return 0
+        if args.resume:
+            if previous is None or previous.status not in ("paused", "running", "failed"):
+                raise SessionError("There is no paused rollout to resume.")
+            rollout = previous
+        else:
+            if previous is not None and previous.status in ("paused", "running"):
+                raise SessionError(
+                    f"Rollout {previous.id} is {previous.status}: --resume it, or abort it first."
+                )
+            if not (args.to and args.strategy):
+                raise SessionError("Give --to and --strategy (or --resume).")
+            from themis_desktop.cli_session import _detect_version
+
+            source = args.source or _detect_version(profile, args.token_env)
+            hop_plan = plan_upgrade(load_catalogue(), source, args.to)
+            if len(hop_plan.hops) != 1:
+                raise SessionError(
+                    f"A rollout is one hop; the next from {source} is "
+                    f"{hop_plan.hops[0].target.text if hop_plan.hops else 'none'}."
+                )
+            steps = tuple(float(p) for p in args.steps.split(",") if p.strip())
+            order = tuple(args.order.split(",")) if args.order else None
+            rollout = rollouts.plan(
+                profile,
+                args.strategy,
+                source,
+                hop_plan.hops[0].target.text,
+                canary_steps=steps,
+                soak=args.soak,
+                order=order,
+            )
+            with Journal() as journal:
+                rollouts.save(journal, rollout)
+        context = HopContext(
+            profile,
+            token,
+            controller_for(profile.service, confirm=_confirm),
+            journal_path(),
+            Path(args.backup_dir or app_data_dir() / "backups"),
+        )
+        runner = rollouts.RolloutRunner(
+            rollout, context, router, interval=args.interval, on_event=emit
+        )
+        try:
+            result = runner.run()
+        except KeyboardInterrupt:
+            runner.pause()
+            return EXIT_PAUSED
+    except (SessionError, ValueError) as exc:
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a step failed: the rollout is saved as failed
+        print(f"themis-desktop: the rollout failed: {exc}", file=sys.stderr)
+        return 1
+    return {"done": 0, "aborted": EXIT_ABORTED, "paused": EXIT_PAUSED}.get(result.status, 1)
+
+
+def _now() -> str:
+    from themis_desktop.core.journal import utc_now
+
+    return utc_now()

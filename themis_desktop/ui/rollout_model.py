@@ -1,0 +1,168 @@
+"""The GUI's side of a rollout: the connected profile's latest rollout, run in the
+background; pause, resume, abort and switch back; events re-emitted in the GUI thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from themis_desktop.core import rollout as rollouts
+from themis_desktop.core.hop_runner import HopContext
+from themis_desktop.core.journal import Journal
+from themis_desktop.core.profiles import Profile
+from themis_desktop.core.rollout import Rollout, RolloutRunner
+from themis_desktop.core.secrets import TokenStore
+from themis_desktop.core.service_control import controller_for
+from themis_desktop.core.traffic import router_for
+from themis_desktop.ui.tasks import TaskManager
+
+
+class RolloutModel(QObject):
+    sig_rollout = Signal(object)  # Rollout | None
+    sig_event = Signal(dict)
+    sig_running = Signal(bool)
+    sig_failed = Signal(str)
+
+    _sig_event = Signal(dict)
+
+    def __init__(
+        self,
+        tasks: TaskManager,
+        tokens: TokenStore,
+        backup_dir,
+        interval: float = 1.0,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.tokens = tokens
+        self.backup_dir = backup_dir
+        self.interval = interval
+        self.profile: Profile | None = None
+        self.rollout: Rollout | None = None
+        self.runner: RolloutRunner | None = None
+        self.confirm = None  # set by the page: manual steps ask the user
+        self._sig_event.connect(self._on_event)
+
+    @property
+    def running(self) -> bool:
+        return self.runner is not None
+
+    def set_profile(self, profile: Profile | None) -> None:
+        self.profile = profile
+        self.reload()
+
+    def reload(self) -> None:
+        profile = self.profile
+
+        def load(journal: Journal) -> Rollout | None:
+            return rollouts.latest(journal, profile.name) if profile else None
+
+        def done(rollout: Rollout | None) -> None:
+            if profile is self.profile and not self.running:
+                self.rollout = rollout
+                self.sig_rollout.emit(rollout)
+
+        if profile is None:
+            done(None)
+        else:
+            self.tasks.run_journal(load, on_done=done)
+
+    def start(self, strategy: str, from_version: str, to_version: str, **options) -> None:
+        """Plan a rollout of the hop and run it."""
+        if self.profile is None or self.running:
+            return
+        try:
+            rollout = rollouts.plan(self.profile, strategy, from_version, to_version, **options)
+        except ValueError as exc:
+            self.sig_failed.emit(str(exc))
+            return
+        self.tasks.run_journal(
+            lambda journal: rollouts.save(journal, rollout),
+            on_done=self._run,
+            on_failed=lambda exc: self.sig_failed.emit(str(exc)),
+        )
+
+    def resume(self) -> None:
+        if self.rollout is not None and not self.running and not self.rollout.finished:
+            self._run(self.rollout)
+
+    def pause(self) -> None:
+        if self.runner:
+            self.runner.pause()
+
+    def abort(self) -> None:
+        """Stop and return traffic to the stable version (restoring an upgraded canary)."""
+        if self.runner:
+            self.runner.abort()
+        elif self.rollout is not None and not self.rollout.finished:
+            runner = self._runner(self.rollout)
+            runner.abort()
+            self._start(runner)
+
+    def switch_back(self) -> None:
+        rollout, profile = self.rollout, self.profile
+        if rollout is None or profile is None or self.running:
+            return
+        router = router_for(profile.router, confirm=self.confirm)
+        self.tasks.run(
+            rollouts.switch_back,
+            self.tasks.journal_path,
+            rollout,
+            router,
+            profile,
+            on_done=lambda _: self.reload(),
+            on_failed=lambda exc: self.sig_failed.emit(str(exc)),
+        )
+
+    def stop(self) -> None:
+        if self.runner:
+            self.runner.pause()
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _runner(self, rollout: Rollout) -> RolloutRunner:
+        profile = self.profile
+        assert profile is not None
+        context = HopContext(
+            profile,
+            self.tokens.get(profile.name),
+            controller_for(profile.service, confirm=self.confirm),
+            self.tasks.journal_path,
+            Path(self.backup_dir()),
+        )
+        return RolloutRunner(
+            rollout,
+            context,
+            router_for(profile.router, confirm=self.confirm),
+            interval=self.interval,
+            on_event=self._sig_event.emit,
+        )
+
+    def _run(self, rollout: Rollout) -> None:
+        self.rollout = rollout
+        self._start(self._runner(rollout))
+
+    def _start(self, runner: RolloutRunner) -> None:
+        self.runner = runner
+        self.sig_running.emit(True)
+        self.sig_rollout.emit(runner.rollout)
+        self.tasks.run(runner.run, on_done=self._finished, on_failed=self._failed)
+
+    def _on_event(self, event: dict) -> None:
+        self.sig_event.emit(event)
+        if self.runner is not None:
+            self.sig_rollout.emit(self.runner.rollout)
+
+    def _finished(self, rollout: Rollout) -> None:
+        self.runner = None
+        self.rollout = rollout
+        self.sig_running.emit(False)
+        self.sig_rollout.emit(rollout)
+
+    def _failed(self, exc: Exception) -> None:
+        self.runner = None
+        self.sig_running.emit(False)
+        self.sig_failed.emit(str(exc))
+        self.reload()
