@@ -41,3 +41,17 @@ def test_profiles_add_refuses_a_service_control_that_does_not_fit(capsys):
     assert "control URL" in capsys.readouterr().err
     with Journal() as journal:
         assert journal.profile("x") is None
+
+
+def test_profiles_add_with_a_traffic_router(capsys):
+    from themis_desktop.core.traffic import RouterConfig
+
+    url = "http://10.0.0.1:8765"
+    args = ["--router", "commands", "--router-cmd", "lb-weights {weights}"]
+    assert main(["profiles", "add", "lb", url, *args]) == 0
+    with Journal() as journal:
+        assert journal.profile("lb").router == RouterConfig(
+            "commands", command="lb-weights {weights}"
+        )
+    assert main(["profiles", "add", "bad", url, "--router-cmd", "x"]) == 2
+    assert "--router-cmd goes with --router commands" in capsys.readouterr().err

@@ -167,6 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--control-url", metavar="URL", help="the `control` URL a demo-server prints (demo)"
     )
     service.add_argument(
+        "--router",
+        choices=("none", "demo", "manual", "commands"),
+        default="none",
+        help="how rollouts shift traffic between nodes (canary, blue-green need one)",
+    )
+    service.add_argument(
+        "--router-cmd",
+        metavar="CMD",
+        help="--router commands: sets the weights; {weights} is host:port=percent,…",
+    )
+    service.add_argument(
         "--check-cmd",
         metavar="CMD",
         help="run per node when a hop is validated, e.g. a read of known keys (any kind)",
@@ -540,6 +551,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         try:
             nodes = tuple(NodeEndpoint(url) for url in args.urls)
             service = _service_config(args)
+            router = _router_config(args)
         except ValueError as exc:
             print(f"themis-desktop: {exc}", file=sys.stderr)
             return 2
@@ -551,6 +563,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
                 ca_file=args.ca_file,
                 uses_auth=bool(token),
                 service=service,
+                router=router,
             )
         )
     if args.token_env:
@@ -560,6 +573,19 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             print("themis-desktop: no OS keyring here; the token was not stored", file=sys.stderr)
     print(f"saved profile {profile.name!r} with {len(profile.nodes)} node(s)")
     return 0
+
+
+def _router_config(args: argparse.Namespace) -> Any:
+    """How rollouts shift traffic (`--router`); demo uses the --control-url too."""
+    from themis_desktop.core.traffic import RouterConfig
+
+    if args.router_cmd and args.router != "commands":
+        raise ValueError("--router-cmd goes with --router commands")
+    return RouterConfig(
+        args.router,
+        control_url=(args.control_url or "") if args.router == "demo" else "",
+        command=args.router_cmd or "",
+    )
 
 
 def _service_config(args: argparse.Namespace) -> Any:
