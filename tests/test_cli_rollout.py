@@ -49,7 +49,7 @@ def test_a_rolling_rollout_prints_json_events_and_exits_0(capsys, tmp_path, cont
 
 
 def test_a_slower_canary_aborts_with_exit_3(capsys, tmp_path, controlled_cluster):
-    _saved(controlled_cluster, slower=1.4)
+    _saved(controlled_cluster, slower=2.0)  # clearly worse: this is about the exit code
     assert _rollout(tmp_path, "--to", "1.8", "--strategy", "canary", "--steps", "20,100") == 3
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["event"] for e in events][-1] == "aborted"
