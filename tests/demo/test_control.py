@@ -133,6 +133,10 @@ def test_demo_server_prints_its_control_url(tmp_path):
         control = control_line[1]
         (node,) = httpx.get(control + "/nodes").json()
         assert (node["name"], node["url"]) == (node_line[0], node_line[1])
+        # its load balancer knows the node by its real port
+        weights = {"weights": {str(node["port"]): 1.0}}
+        answer = httpx.put(control + "/router/weights", json=weights)
+        assert answer.status_code == 200 and answer.json()["weights"] == {str(node["port"]): 1.0}
         assert httpx.post(f"{control}/nodes/{node['port']}/stop").json()["running"] is False
         with pytest.raises(httpx.ConnectError):
             httpx.get(node["url"] + "/health")

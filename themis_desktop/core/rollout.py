@@ -78,6 +78,11 @@ class Rollout:
     def finished(self) -> bool:
         return self.status in ("done", "aborted", "failed")
 
+    @property
+    def resumable(self) -> bool:
+        """Paused, interrupted, or failed at a step that may be retried."""
+        return self.status in ("paused", "running", "failed") and self.current is not None
+
 
 def plan(
     profile: Profile,

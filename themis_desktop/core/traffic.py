@@ -100,7 +100,11 @@ class TrafficRouter:
         except httpx.HTTPError as exc:
             raise TrafficError(f"The demo router does not answer ({exc}).") from None
         if response.status_code != 200:
-            raise TrafficError(f"The demo router refused the weights: {response.text[:200]}")
+            try:
+                reason = response.json().get("error", response.text)
+            except ValueError:
+                reason = response.text
+            raise TrafficError(f"The demo router refused the weights: {reason[:300]}")
         return f"demo router: {text}"
 
     def _command(self, weights: dict[str, float], text: str) -> str:

@@ -46,7 +46,8 @@ class DemoControl:
         router_rate: float = 40.0,
     ) -> None:
         self.cluster = cluster
-        self.router = DemoRouter(cluster.urls, router_rate) if router else None
+        self._router_rate = router_rate if router else None
+        self.router: DemoRouter | None = None  # made at start(), when the nodes have ports
         self.host = host
         self.port = port
         self._lock = threading.Lock()  # one node operation at a time
@@ -76,13 +77,15 @@ class DemoControl:
             daemon=True,
         )
         self._thread.start()
-        if self.router is not None:
+        if self._router_rate is not None:
+            self.router = DemoRouter(self.cluster.urls, self._router_rate)
             self.router.start()
 
     def stop(self) -> None:
         """Stop serving and join the server's threads (idempotent)."""
         if self.router is not None:
             self.router.stop()
+            self.router = None
         if self._server is None:
             return
         self._server.shutdown()

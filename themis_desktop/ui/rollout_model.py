@@ -85,7 +85,7 @@ class RolloutModel(QObject):
         )
 
     def resume(self) -> None:
-        if self.rollout is not None and not self.running and not self.rollout.finished:
+        if self.rollout is not None and not self.running and self.rollout.resumable:
             self._run(self.rollout)
 
     def pause(self) -> None:
@@ -96,7 +96,7 @@ class RolloutModel(QObject):
         """Stop and return traffic to the stable version (restoring an upgraded canary)."""
         if self.runner:
             self.runner.abort()
-        elif self.rollout is not None and not self.rollout.finished:
+        elif self.rollout is not None and self.rollout.resumable:
             runner = self._runner(self.rollout)
             runner.abort()
             self._start(runner)

@@ -223,7 +223,7 @@ class RolloutPage(QWidget):
     def _update_buttons(self) -> None:
         r, running = getattr(self, "rollout", None), self.model.running
         plan = self.workspace.plan
-        open_rollout = r is not None and not r.finished
+        open_rollout = r is not None and r.resumable
         self.start_button.setEnabled(
             not running
             and not open_rollout
