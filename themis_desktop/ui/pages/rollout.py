@@ -84,6 +84,7 @@ class RolloutPage(QWidget):
         self.workspace = workspace
         self.model = workspace.rollouts
         self.tiles: dict[str, NodeTile] = {}
+        self.soak_left = 0.0
         heading = QLabel("Rollout", objectName="pageTitle")
         self.hop = QLabel("", objectName="muted")
         self.strategy = QComboBox()
@@ -211,6 +212,8 @@ class RolloutPage(QWidget):
                 item = QListWidgetItem(text)
                 if i == rollout.position and not rollout.finished:
                     item.setBackground(QColor("#e8f1ff"))
+                    if step.kind == "soak" and self.model.running and self.soak_left:
+                        item.setText(f"{text} — {self.soak_left:.0f} s of soak left")
                 if gate and gate["verdict"] == "fail":
                     item.setForeground(QColor("#a4161a"))
                 self.timeline.addItem(item)
@@ -272,9 +275,7 @@ class RolloutPage(QWidget):
 
     def _on_event(self, event: dict) -> None:
         if event.get("event") == "soak":
-            step = self.rollout.current if getattr(self, "rollout", None) else None
             self.soak_left = event.get("seconds_left", 0.0)
-            self.status.setText(f"{step.title if step else 'Soak'}: {event['message']}")
         else:
             self.workspace.sig_message.emit(event["message"])
 
