@@ -125,3 +125,12 @@ def test_pause_and_resume_across_an_app_restart(lab):
     result = RolloutRunner(again, ctx, router, interval=0.1).run()
     assert result.status == "done"
     assert _versions(ctx.profile) == ["1.8.0"] * 3
+
+
+def test_a_rolling_gate_failure_restores_that_node_and_stops(lab):
+    ctx, router, control, events = lab(slower=1.5)
+    _, result = _run(ctx, router, "rolling", events)
+    assert result.status == "aborted" and [g["verdict"] for g in result.gates] == ["fail"]
+    assert _versions(ctx.profile) == ["1.7.0"] * 3  # n1 restored, n2 and n3 never touched
+    assert result.roles["n1"] == "stable (restored)"
+    assert all(w > 0 for w in _router(control)["weights"].values())  # every node serves again

@@ -290,6 +290,7 @@ class RolloutRunner:
         self._abort = threading.Event()
         self.soak_left = 0.0
         self.nodes = {n.name: n for n in context.profile.nodes}
+        self._gate_failed: set[str] = set()
 
     def pause(self) -> None:
         self._pause.set()
@@ -421,6 +422,8 @@ class RolloutRunner:
             },
         }
         r.gates.append(gate)
+        if evaluation.overall == "fail":
+            self._gate_failed |= set(step.nodes)
         self._emit(
             "gate",
             f"{step.title}: {evaluation.overall}"
@@ -461,16 +464,22 @@ class RolloutRunner:
     # -- abort ------------------------------------------------------------------------
 
     def _aborted(self, reason: str) -> Rollout:
-        """Traffic back to the nodes on the old version; upgraded canaries restored."""
+        """Traffic back to the nodes on the old version; the canary (or the node whose gate
+        failed) restored from its backup and serving again."""
         r = self.rollout
         self._emit("abort", f"Aborting: {reason}")
-        old = [n for n, role in r.roles.items() if role in ("stable", "blue")]
+        names = list(self.nodes)
+        failing = {n for n, role in r.roles.items() if role == "canary"} | self._gate_failed
+        restore = [n for n in failing if n in r.backups and self._upgraded(n)]
+        old = [n for n, role in r.roles.items() if role in ("stable", "blue") and n not in restore]
         if old:
-            self._weights(_share(old, 100, list(self.nodes)))
-        for name, role in list(r.roles.items()):
-            if role == "canary" and name in r.backups and self._upgraded(name):
-                self._restore(self.nodes[name], r.backups[name])
-                r.roles[name] = "stable (restored)"
+            self._weights(_share(old, 100, names))
+        for name in restore:
+            self._restore(self.nodes[name], r.backups[name])
+            r.roles[name] = "stable (restored)"
+        serving = old + restore
+        if restore and serving:
+            self._weights(_share(serving, 100, names))
         r.status, r.reason = "aborted", reason
         self._save("rollout.aborted", f"Aborted: {reason}")
         return r
