@@ -84,3 +84,22 @@ def test_a_saved_profile_shows_its_service_control(qtbot, main_window):
     assert dialog.profile_from_form().service == service
     dialog.new_profile()
     assert dialog.service.current_kind() == "manual"
+
+
+def test_the_traffic_router_round_trips_and_keeps_the_demo_flag(qtbot, main_window):
+    from themis_desktop.core.traffic import RouterConfig
+
+    router = RouterConfig("commands", command="./lb {weights}")
+    with Journal() as journal:
+        journal.save_profile(
+            Profile("lb", (NodeEndpoint("http://10.0.0.2:8765"),), router=router, demo=True)
+        )
+    dialog = _dialog(qtbot, main_window)
+    qtbot.waitUntil(lambda: dialog.profile_list.count() == 1)
+    dialog.select_profile("lb")
+    assert dialog.router_kind.currentData() == "commands" and dialog.router_cmd.isEnabled()
+    profile = dialog.profile_from_form()
+    assert profile.router == router and profile.demo
+    dialog.router_kind.setCurrentIndex(dialog.router_kind.findData("none"))
+    assert not dialog.router_cmd.isEnabled()
+    assert dialog.profile_from_form().router == RouterConfig()

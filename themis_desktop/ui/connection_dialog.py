@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QFileDialog,
     QFormLayout,
@@ -28,6 +29,7 @@ from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.secrets import TokenStore
 from themis_desktop.core.server_models import ShapeError, clean_version
 from themis_desktop.core.service_config import ServiceConfig
+from themis_desktop.core.traffic import RouterConfig
 from themis_desktop.ui.settings import restore_window_state, save_window_state
 from themis_desktop.ui.tasks import TaskManager
 from themis_desktop.ui.widgets.service_form import ServiceForm
@@ -106,6 +108,21 @@ class ConnectionDialog(QDialog):
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_ca)
         self.service = ServiceForm(self)
+        self.router_kind = QComboBox()
+        for kind, text in (
+            ("none", "None (rolling rollouts only)"),
+            ("manual", "Manual"),
+            ("commands", "Command"),
+            ("demo", "Demo load balancer"),
+        ):
+            self.router_kind.addItem(text, kind)
+        self.router_kind.setToolTip("How canary and blue-green rollouts shift traffic")
+        self.router_cmd = QLineEdit(
+            placeholderText="e.g. ./set-lb-weights.sh {weights} (host:port=percent,…)"
+        )
+        self.router_kind.currentIndexChanged.connect(
+            lambda: self.router_cmd.setEnabled(self.router_kind.currentData() == "commands")
+        )
         self.feedback = QLabel("", objectName="feedback")
         self.feedback.setWordWrap(True)
         self.feedback.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -140,6 +157,8 @@ class ConnectionDialog(QDialog):
         ca_row.addWidget(browse)
         form.addRow("CA file", ca_row)
         self.service.add_to(form)
+        form.addRow("Traffic", self.router_kind)
+        form.addRow("Router command", self.router_cmd)
 
         buttons = QHBoxLayout()
         for button in (self.test_button, self.delete_button):
@@ -201,6 +220,7 @@ class ConnectionDialog(QDialog):
         self.verify_tls.setChecked(profile.verify_tls)
         self.ca_file.setText(profile.ca_file or "")
         self.service.set_config(profile.service)
+        self._show_router(profile.router)
         self.feedback.clear()
 
     def new_profile(self) -> None:
@@ -212,6 +232,7 @@ class ConnectionDialog(QDialog):
         self.verify_tls.setChecked(True)
         self.ca_file.clear()
         self.service.set_config(ServiceConfig())
+        self._show_router(RouterConfig())
         self.feedback.clear()
         self.name.setFocus()
 
@@ -274,6 +295,12 @@ class ConnectionDialog(QDialog):
         if ca_file and not Path(ca_file).is_file():
             raise ValueError(f"The CA file {ca_file} does not exist.")
         service = self.service.config()
+        kind = self.router_kind.currentData()
+        router = RouterConfig(
+            kind,
+            control_url=service.control_url if kind == "demo" else "",
+            command=self.router_cmd.text().strip() if kind == "commands" else "",
+        )
         previous = self.profiles.get(self.name.text().strip())
         return Profile(
             name=self.name.text().strip(),
@@ -282,8 +309,15 @@ class ConnectionDialog(QDialog):
             ca_file=self.ca_file.text().strip() or None,
             uses_auth=bool(self.token.text().strip()),
             service=service,
+            router=router,
+            demo=previous.demo if previous else False,
             id=previous.id if previous else None,
         )
+
+    def _show_router(self, router: RouterConfig) -> None:
+        self.router_kind.setCurrentIndex(max(0, self.router_kind.findData(router.kind)))
+        self.router_cmd.setText(router.command)
+        self.router_cmd.setEnabled(router.kind == "commands")
 
     def _checked_profile(self) -> Profile | None:
         try:
