@@ -28,6 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--demo-version", default="1.7.0", help="version of the demo instance")
     parser.add_argument("--profile", help="connect to this saved connection profile")
+    parser.add_argument(
+        "--review",
+        metavar="JOURNAL",
+        help="open a colleague's journal read-only (nothing can change a server)",
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="start offscreen, open the main window, render a guide, exit 0 (for packagers)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     from themis_desktop.demo.main import add_arguments as add_demo_arguments
@@ -679,4 +689,12 @@ def _run(args: argparse.Namespace) -> int:
         }[args.command](args)
     from themis_desktop.ui.app import run_gui
 
+    if args.self_test:
+        from themis_desktop.ui.self_test import run_self_test
+
+        return run_self_test()
+    if args.review:
+        from themis_desktop.ui.review import run_review
+
+        return run_review(args.review)
     return run_gui(demo=args.demo, profile=args.profile, demo_version=args.demo_version)
