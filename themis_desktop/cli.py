@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_metrics.add_parser(commands, TOKEN_ENV)
     cli_session.add_parsers(commands)
     cli_session.add_session_parser(commands, TOKEN_ENV)
+    cli_session.add_report_parser(commands)
     cli_rollout.add_parser(commands, TOKEN_ENV)
 
     profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
@@ -664,6 +665,10 @@ def _run(args: argparse.Namespace) -> int:
         return cmd_releases(args)
     if args.command == "guide":
         return cmd_guide(args)
+    if args.command == "report":
+        from themis_desktop.cli_session import cmd_report
+
+        return cmd_report(args)
     if args.command == "rollout":
         from themis_desktop.cli_rollout import cmd_rollout
 

@@ -17,6 +17,50 @@ def add_parsers(commands: Any) -> None:
     window.add_argument("--json", action="store_true")
 
 
+def add_report_parser(commands: Any) -> None:
+    report = commands.add_parser("report", help="a session report as HTML or PDF")
+    report.add_argument("--session", type=int, help="the session id (default: the newest)")
+    report.add_argument("-o", "--output", required=True, metavar="FILE.html|FILE.pdf")
+    report.add_argument("--journal", metavar="FILE", help="another journal (e.g. a colleague's)")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # pictures need no screen
+    from themis_desktop.core.journal import Journal, JournalError
+    from themis_desktop.core.secrets import TokenStore
+    from themis_desktop.ui.app import application
+    from themis_desktop.ui.report_export import write_report
+
+    journal_path = Path(args.journal) if args.journal else None
+    try:
+        with Journal(journal_path, read_only=journal_path is not None) as journal:
+            rows = list(journal.db["sessions"].rows_where(order_by="id DESC", limit=1))
+            session_id = args.session or (rows[0]["id"] if rows else None)
+            if session_id is None or not journal.db["sessions"].count_where("id = ?", [session_id]):
+                print(
+                    f"themis-desktop: no session {args.session or ''} in the journal".rstrip(),
+                    file=sys.stderr,
+                )
+                return 2
+            tokens = TokenStore()
+            secrets = tuple(t for p in journal.profiles() if (t := tokens.get(p.name)))
+    except JournalError as exc:
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 2
+    application()
+    try:
+        out = write_report(journal_path, session_id, Path(args.output), secrets)
+    except (ValueError, OSError) as exc:
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} (session {session_id})")
+    return 0
+
+
 def cmd_rollback_window(args: argparse.Namespace) -> int:
     from themis_desktop.core.rollback_window import describe, parse_time, window
 

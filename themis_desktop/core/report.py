@@ -1,0 +1,287 @@
+"""The session report: one self-contained HTML file of everything a reviewer needs — the
+plan, each hop's timeline (checklist steps, events), backups, metrics before/after, the
+verdicts, the rollback window, triggers and rollbacks, and the environment.
+
+Pictures (plots, the version graph) are made by the Qt layer and passed in as PNG bytes;
+they are embedded as data URIs. Anything that looks like a secret is scrubbed from every
+text that goes into the report.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import platform
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from themis_desktop import __version__
+from themis_desktop.core import backup_catalog, checklist
+from themis_desktop.core.formatting import format_quantity, human_bytes
+from themis_desktop.core.journal import Event, Journal
+from themis_desktop.core.metric_catalog import METRICS
+from themis_desktop.core.rollback_window import band_for
+from themis_desktop.core.session import Hop, UpgradeSession
+
+_SECRET = re.compile(
+    r"(?i)(bearer\s+|authorization:\s*\S+\s+|(?:token|password|passwd|secret|api[_-]?key)"
+    r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',;]+)"
+)
+_LONG_KEY = re.compile(r"\b[A-Za-z0-9+/_-]{40,}={0,2}\b")
+REDACTED = "[redacted]"
+
+
+def scrub(text: str, known: tuple[str, ...] = ()) -> str:
+    """`text` without secrets: known token values, `Bearer …`, `token=…`, `password: …`,
+    `api_key=…`, and long key-like strings."""
+    for secret in known:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    text = _SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    return _LONG_KEY.sub(lambda m: m.group(0) if m.group(0).isdigit() else REDACTED, text)
+
+
+@dataclass
+class ReportData:
+    session: UpgradeSession
+    events: list[Event]
+    steps: dict[tuple[str, str], checklist.StepState]
+    backups: list[backup_catalog.BackupRecord]
+    verdicts: list[Event]
+    images: dict[str, bytes] = field(default_factory=dict)  # title -> PNG
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+def collect(journal: Journal, session_id: int) -> ReportData:
+    """Everything the report shows, from the journal."""
+    session = UpgradeSession.load(journal, session_id)
+    events = journal.events(session_id=session_id)
+    backup_ids = {b for hop in session.hops for b in hop.backups}
+    backups = [
+        r
+        for r in backup_catalog.backups(journal)
+        if r.session_id == session_id or r.id in backup_ids
+    ]
+    verdicts = [
+        e
+        for e in journal.events(types=["metrics.verdict"])
+        if e.data
+        and e.data.get("profile") == session.profile
+        and e.ts >= session.session.created_at
+    ]
+    versions = sorted({s for h in session.hops for s in (h.from_version, h.to_version)})
+    environment = {
+        "Themis Desktop": __version__,
+        "ThemisDB versions": ", ".join(versions),
+        "Operating system": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "Python": platform.python_version(),
+        "Report made": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    return ReportData(
+        session,
+        events,
+        checklist.states(journal, session_id),
+        backups,
+        verdicts,
+        environment=environment,
+    )
+
+
+def image_name(index: int) -> str:
+    """The `src` of the index-th picture when pictures are not inlined (PDF resources)."""
+    return f"report-image-{index}.png"
+
+
+def render_html(data: ReportData, secrets: tuple[str, ...] = (), inline: bool = True) -> str:
+    """The report as one HTML page (styles inline; pictures as data URIs, or named
+    `image_name(i)` for a renderer that is given them as resources)."""
+    s = data.session
+
+    def t(text: object) -> str:
+        return html.escape(scrub(str(text), secrets))
+
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>Upgrade report: session {s.id}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>Upgrade report — {t(s.profile or '?')}: {t(s.session.from_version)} → "
+        f"{t(s.session.to_version)}</h1>",
+        f"<p class='muted'>Session {s.id}, started {t(s.session.created_at)} by "
+        f"{t(s.session.created_by)}; state <b>{t(s.state)}</b>"
+        + (f", ended {t(s.session.ended_at)}" if s.session.ended_at else "")
+        + ".</p>",
+        "<h2>Plan</h2><table border='1'><tr><th>#</th><th>Hop</th><th>State</th>"
+        "<th>Started</th><th>New version answered</th><th>Rollback window</th></tr>",
+    ]
+    for hop in s.hops:
+        parts.append(
+            f"<tr><td>{hop.position + 1}</td><td>{t(hop.label)}</td><td>{t(hop.state)}</td>"
+            f"<td>{t(hop.started_at or '')}</td><td>{t(hop.finished_at or '')}</td>"
+            f"<td>{t(_window_text(hop, data.events))}</td></tr>"
+        )
+    parts.append("</table>")
+    for index, (title, png) in enumerate(data.images.items()):
+        src = (
+            f"data:image/png;base64,{base64.b64encode(png).decode()}"
+            if inline
+            else (image_name(index))
+        )
+        parts.append(f"<h3>{t(title)}</h3><p><img alt='{t(title)}' src='{src}' width='640'></p>")
+    for hop in s.hops:
+        parts.append(f"<h2>Hop {hop.position + 1}: {t(hop.label)}</h2>")
+        if hop.note:
+            parts.append(f"<p><b>Issues documented:</b> {t(hop.note)}</p>")
+        steps = [v for (h, _), v in data.steps.items() if h in (hop.label, _hop_key(hop))]
+        if steps:
+            parts.append(
+                "<h3>Checklist</h3><table border='1'><tr><th>Step</th><th>State</th>"
+                "<th>When</th><th>Who</th><th>Note / reason</th></tr>"
+            )
+            for step in sorted(steps, key=lambda x: x.at):
+                parts.append(
+                    f"<tr><td>{t(step.step_id)}</td><td>{t(step.state)}</td><td>{t(step.at)}"
+                    f"</td><td>{t(step.user)}</td><td>{t(step.note or step.reason)}</td></tr>"
+                )
+            parts.append("</table>")
+        parts.append(
+            "<h3>Timeline</h3><table border='1'><tr><th>When</th><th>Who</th>"
+            "<th>Event</th><th>Node</th><th>What</th></tr>"
+        )
+        for event in _hop_events(hop, s, data.events):
+            parts.append(
+                f"<tr class='{_css(event.type)}'><td>{t(event.ts)}</td><td>{t(event.user)}</td>"
+                f"<td>{t(event.type)}</td><td>{t(event.node or '')}</td>"
+                f"<td>{t(event.message)}</td></tr>"
+            )
+        parts.append("</table>")
+    parts.append("<h2>Backups</h2>")
+    if data.backups:
+        parts.append(
+            "<table border='1'><tr><th>Node</th><th>Version</th><th>Taken</th>"
+            "<th>Size</th><th>SHA-256</th><th>Verified</th><th>File</th></tr>"
+        )
+        for b in data.backups:
+            parts.append(
+                f"<tr><td>{t(b.node)}</td><td>{t(b.version)}</td><td>{t(b.created_at)}</td>"
+                f"<td>{t(human_bytes(b.size))}</td><td><code>{_hex(b.sha256)}</code></td>"
+                f"<td>{t(b.verified_at or 'no')}</td><td>{t(Path(b.path).name)}</td></tr>"
+            )
+        parts.append("</table>")
+    else:
+        parts.append("<p>No backup belongs to this session.</p>")
+    parts.append(_verdicts_html(data, t))
+    triggers = [e for e in data.events if e.type == "trigger.raised"]
+    parts.append("<h2>Rollback triggers</h2>")
+    parts.append(
+        "<ul>"
+        + "".join(
+            f"<li>{t(e.ts)} — <b>{t((e.data or {}).get('kind', ''))}</b>: {t(e.message)} "
+            f"({t(e.user)})</li>"
+            for e in triggers
+        )
+        + "</ul>"
+        if triggers
+        else "<p>None.</p>"
+    )
+    rollbacks = [e for e in data.events if e.type.startswith("rollback.")]
+    parts.append("<h2>Rollbacks</h2>")
+    parts.append(
+        "<ul>"
+        + "".join(f"<li>{t(e.ts)} {t(e.type)}: {t(e.message)}</li>" for e in rollbacks)
+        + "</ul>"
+        if rollbacks
+        else "<p>None.</p>"
+    )
+    parts.append(
+        "<h2>Environment</h2><table border='1'>"
+        + "".join(f"<tr><th>{t(k)}</th><td>{t(v)}</td></tr>" for k, v in data.environment.items())
+        + "</table></body></html>"
+    )
+    return "".join(parts)
+
+
+def _verdicts_html(data: ReportData, t) -> str:
+    if not data.verdicts:
+        return "<h2>Metrics verdicts</h2><p>No metrics verdict was recorded.</p>"
+    last = data.verdicts[-1]
+    metrics = (last.data or {}).get("metrics", {})
+    rows = []
+    for key, value in metrics.items():
+        info = METRICS.get(key)
+        change = value.get("change")
+        p = value.get("p_value")
+        rows.append(
+            f"<tr><td>{t(info.title if info else key)}</td>"
+            f"<td>{t(f'{change:+.1%}' if change is not None else '—')}</td>"
+            f"<td>{t(f'{p:.2g}' if p is not None else '—')}</td>"
+            f"<td class='{_css(value.get('verdict', ''))}'>{t(value.get('verdict', ''))}</td></tr>"
+        )
+    history = "".join(
+        f"<li>{t(e.ts)}: {t((e.data or {}).get('overall', ''))} — {t(e.message)}</li>"
+        for e in data.verdicts[-20:]
+    )
+    return (
+        f"<h2>Metrics verdicts</h2><p>Latest ({t(last.ts)}): "
+        f"<b>{t((last.data or {}).get('overall', '?'))}</b></p>"
+        "<table border='1'><tr><th>Metric</th><th>Change of the median</th><th>p</th>"
+        f"<th>Verdict</th></tr>{''.join(rows)}</table><h3>History</h3><ul>{history}</ul>"
+    )
+
+
+def _hex(digest: str | None) -> str:
+    """A checksum we computed: shown as it is when it is one (never a free text)."""
+    return digest if digest and re.fullmatch(r"[0-9a-f]{64}", digest) else "—"
+
+
+def _hop_key(hop: Hop) -> str:
+    return f"{hop.from_version}->{hop.to_version}"
+
+
+def _hop_events(hop: Hop, session: UpgradeSession, events: list[Event]) -> list[Event]:
+    """Events of the hop: those naming it, and the others between its start and the next's."""
+    start = hop.started_at or ""
+    following = session.hops[hop.position + 1] if hop.position + 1 < len(session.hops) else None
+    end = (following.started_at if following else None) or "9999"
+    return [
+        e
+        for e in events
+        if (e.data or {}).get("hop") == hop.id
+        or ((e.data or {}).get("hop") is None and start and start <= e.ts < end)
+    ]
+
+
+def _window_text(hop: Hop, events: list[Event]) -> str:
+    """The band the hop reached before it ended (rolled back) or as of now."""
+    finished = hop.finished
+    if finished is None:
+        return "—"
+    ended = next(
+        (
+            e.ts
+            for e in events
+            if e.type == "rollback.started" and (e.data or {}).get("hop") == hop.id
+        ),
+        None,
+    )
+    until = datetime.fromisoformat(ended.replace("Z", "+00:00")) if ended else None
+    elapsed = ((until or datetime.now(finished.tzinfo)) - finished).total_seconds()
+    band = band_for(max(0.0, elapsed))
+    suffix = " at the rollback" if ended else " now"
+    return f"{band.title}{suffix} ({format_quantity(elapsed, 's')} after the upgrade)"
+
+
+def _css(kind: str) -> str:
+    if kind in ("fail", "hop.failed", "trigger.raised") or kind.startswith("rollback"):
+        return "bad"
+    if kind in ("marginal",):
+        return "warn"
+    return ""
+
+
+_STYLE = (
+    "body{font-family:sans-serif;margin:2em;color:#1f2a37}table{border-collapse:collapse;"
+    "margin:.5em 0}td,th{padding:3px 8px;border:1px solid #c3ccd6;font-size:90%}"
+    "th{background:#eef2f7;text-align:left}.muted{color:#607080}.bad{color:#a4161a}"
+    ".warn{color:#8a5a00}code{font-size:85%}"
+)
