@@ -126,3 +126,13 @@ def test_the_countdown_changes_band_and_notifies(qtbot):
     with qtbot.waitSignal(countdown.sig_band_changed) as changed:
         countdown.tick()
     assert changed.args[0] == "moderate" and "Moderate rollback" in countdown.text()
+
+
+def test_the_report_button_writes_the_sessions_report(qtbot, main_window, demo_lab, tmp_path):
+    page = _page(qtbot, main_window, demo_lab)
+    qtbot.waitUntil(page.new_button.isEnabled, timeout=5000)
+    with qtbot.waitSignal(page.model.sig_session, timeout=10_000, check_params_cb=bool):
+        page.new_button.click()
+    _step(qtbot, page, "pre-checks")
+    out = page.export_report(tmp_path / "r.html")
+    assert out is not None and "Hop 1: 1.7.0 → 1.8" in out.read_text()

@@ -70,6 +70,10 @@ class SessionPage(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.heading)
         top.addStretch(1)
+        self.report_button = QPushButton("Report…")
+        self.report_button.setToolTip("The session as an HTML or PDF report (for support, review)")
+        self.report_button.clicked.connect(lambda: self.export_report())
+        top.addWidget(self.report_button)
         top.addWidget(self.new_button)
 
         self.stepper = QTreeWidget()
@@ -280,6 +284,7 @@ class SessionPage(QWidget):
         self.rollback_button.setEnabled(
             not busy and session is not None and hop_runner.rollback_hop(session) is not None
         )
+        self.report_button.setEnabled(session is not None)
         self.new_button.setEnabled(
             not busy
             and (session is None or session.ended)
@@ -289,6 +294,37 @@ class SessionPage(QWidget):
         )
 
     # -- actions ------------------------------------------------------------------
+
+    def export_report(self, path: Path | None = None) -> Path | None:
+        """Write the session's report (pictures are drawn here, in the GUI thread)."""
+        from PySide6.QtGui import QGuiApplication
+        from PySide6.QtWidgets import QFileDialog
+
+        from themis_desktop.ui.report_export import write_report
+
+        if self.session is None:
+            return None
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self,
+                "Session report",
+                f"upgrade-session-{self.session.id}.html",
+                "HTML (*.html);;PDF (*.pdf)",
+            )
+            if not chosen:
+                return None
+            path = Path(chosen)
+        secrets = tuple(t for t in [self.workspace.tokens.get(self.session.profile or "")] if t)
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            out = write_report(self.workspace.tasks.journal_path, self.session.id, path, secrets)
+        except (OSError, ValueError) as exc:
+            self._on_failed("report", f"The report could not be written: {exc}")
+            return None
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.workspace.sig_message.emit(f"Report written to {out}")
+        return out
 
     def start_session(self) -> None:
         if self.workspace.plan is not None:
