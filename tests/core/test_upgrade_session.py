@@ -191,3 +191,45 @@ def test_a_failing_check_script_fails_validation_with_a_trigger(lab):
         assert again.hops[0].state == "failed"
         (trigger,) = again.triggers(journal)
     assert trigger.kind == "failed-validation" and "check script" in trigger.note
+
+
+def test_another_clusters_backup_of_a_same_named_node_does_not_count(lab):
+    from dataclasses import replace
+
+    from themis_desktop.core.hop_runner import hop_backups
+
+    ctx, _ = lab
+    session = _session(ctx)
+    staging = replace(ctx.profile, name="staging", id=None)
+    with ctx.journal() as journal:
+        journal.save_profile(staging)
+    (record,) = back_up(replace(ctx, profile=staging), session, session.hops[0])
+    assert record.profile == "staging"
+    with ctx.journal() as journal:
+        assert hop_backups(journal, session, session.hops[0], ctx.profile) == {"n1": None}
+
+
+def test_nothing_runs_on_a_node_of_another_version_and_the_path_stops_at_a_rollback(lab):
+    ctx, _ = lab
+    session = _session(ctx)
+    back_up(ctx, session, session.hops[0])
+    hop = upgrade(ctx, session, session.hops[0])
+    with pytest.raises(SessionError, match=r"runs 1\.8\.\d+, expected 1\.7\.0.*nothing was"):
+        back_up(ctx, session, hop)  # would label 1.8 data as 1.7.0
+    rollback(ctx, session, hop, "slow")
+    with ctx.journal() as journal:
+        assert session.reload(journal).current is None
+
+
+def test_an_interrupted_rollback_can_be_run_again(lab):
+    from themis_desktop.core.hop_runner import rollback_hop
+
+    ctx, _ = lab
+    session = _session(ctx)
+    back_up(ctx, session, session.hops[0])
+    hop = upgrade(ctx, session, session.hops[0])
+    with ctx.journal() as journal:  # the app died in the middle of a rollback
+        hop = session.transition(journal, hop, "rolling-back", "interrupted")
+        assert rollback_hop(session.reload(journal)).id == hop.id
+    rolled = rollback(ctx, session, hop, "second try")
+    assert rolled.state == "rolled-back" and _version(ctx.profile.nodes[0].url) == "1.7.0"

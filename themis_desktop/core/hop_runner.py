@@ -107,6 +107,32 @@ def _record_checks(
         session.log(journal, "hop.check", f"{c.name}: {c.detail}", node=c.node, data=data)
 
 
+def require_version(ctx: HopContext, version: str, *, stopped_ok: bool = False) -> None:
+    """Every node runs `version` (as far as it can tell); SessionError before anything is
+    touched otherwise. A stopped node passes only with `stopped_ok` (its files are copied)."""
+    for node in ctx.profile.nodes:
+        with ctx.profile.client(node, ctx.token, timeout=5.0) as client:
+            try:
+                client.health()
+            except (errors.ConnectionRefused, errors.HostNotFound):
+                if stopped_ok:
+                    continue
+                raise SessionError(
+                    f"{node.name} does not answer: start it (or find out why it is down) "
+                    "before the upgrade step. Nothing was changed."
+                ) from None
+            except errors.ThemisError as exc:
+                raise SessionError(
+                    f"{node.name} cannot be checked ({exc}); nothing was changed."
+                ) from None
+            check = _version_check(client, node, version)
+        if not check.ok:
+            raise SessionError(
+                f"{node.name}: {check.detail}. This step is for nodes on {version}; nothing "
+                "was changed. Check the session's state (a hop may have been rolled back)."
+            )
+
+
 def _version_check(client, node: NodeEndpoint, expected: str) -> Check:
     try:
         info = client.version(refresh=True)
@@ -137,6 +163,7 @@ def hop_backups(
                 r
                 for r in backup_catalog.backups(journal, node.name)
                 if r.verified
+                and r.profile == profile.name  # two clusters may both have a "node-1"
                 and r.version == hop.from_version
                 and r.created_at >= since
                 and r.exists
@@ -155,6 +182,7 @@ def back_up(
     """A verified backup of every node; the hop then counts as backed up."""
     if ctx.backup_dir is None:
         raise SessionError("No backup folder is set.")
+    require_version(ctx, hop.from_version, stopped_ok=True)  # the label must be true
     jobs = [NodeJob(node, hop.from_version) for node in ctx.profile.nodes]
     ctx.log(f"Backing up {len(jobs)} node(s) of {hop.from_version} …")
     outcomes = back_up_nodes(
@@ -209,6 +237,7 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
                 f"No verified backup of {', '.join(missing)} taken after the previous hop: "
                 "back up now, then run the upgrade step."
             )
+        require_version(ctx, hop.from_version)  # never upgrade a node from another version
         hop = session.transition(journal, hop, "upgrading", f"Upgrading {hop.label}")
         try:
             for node in ctx.profile.nodes:
@@ -352,7 +381,7 @@ def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> H
     with ctx.journal() as journal:
         session = session.reload(journal)
         hop = session.hop(hop.id)
-        records = _rollback_backups(journal, session, hop, ctx.profile)
+        records = rollback_backups(journal, session, hop, ctx.profile)
         manifests = {}
         for node in ctx.profile.nodes:
             record = records[node.name]
@@ -410,16 +439,25 @@ def rollback_hop(session: UpgradeSession) -> Hop | None:
         (
             h
             for h in reversed(session.hops)
-            if h.started_at and h.state in ("upgrading", "validating", "done", "failed")
+            if h.started_at
+            and h.state in ("upgrading", "validating", "done", "failed", "rolling-back")
         ),
         None,
     )
 
 
-def _rollback_backups(
+def rollback_backups(
     journal: Journal, session: UpgradeSession, hop: Hop, profile: Profile
 ) -> dict[str, BackupRecord]:
-    attached = {r.node: r for r in (backup_catalog.get(journal, i) for i in hop.backups)}
+    """The backups a rollback of `hop` restores: those attached to the hop when it was
+    backed up, else the newest fitting ones (the confirmation names exactly these)."""
+    attached = {}
+    for backup_id in hop.backups:
+        row = journal.db["backups"].rows_where("id = ?", [backup_id])
+        for found in row:
+            record = backup_catalog.get(journal, found["id"])
+            if record.profile == profile.name:
+                attached[record.node] = record
     found = {
         n: attached.get(n) or r for n, r in hop_backups(journal, session, hop, profile).items()
     }

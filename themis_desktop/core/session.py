@@ -38,8 +38,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "upgrading": frozenset({"validating", "failed", "rolling-back"}),
     "validating": frozenset({"done", "failed", "rolling-back"}),
     "done": frozenset({"rolling-back"}),
-    "failed": frozenset({"pre-checks", "rolling-back"}),
-    "rolling-back": frozenset({"rolled-back", "failed"}),
+    "failed": frozenset({"pre-checks", "rolling-back", "done", "failed"}),
+    "rolling-back": frozenset({"rolling-back", "rolled-back", "failed"}),  # retried
     "rolled-back": frozenset(),
 }
 # the journal event of entering a state (the metrics page marks some of them)
@@ -188,7 +188,10 @@ class UpgradeSession:
 
     @property
     def current(self) -> Hop | None:
-        """The hop being worked on: the first that is neither done nor rolled back."""
+        """The hop being worked on: the first that is neither done nor rolled back. After a
+        rollback there is none: the path stopped there (a new session plans it again)."""
+        if any(h.state == "rolled-back" for h in self.hops):
+            return None
         return next((h for h in self.hops if h.state not in ("done", "rolled-back")), None)
 
     @property
@@ -247,6 +250,8 @@ class UpgradeSession:
                 {"hop": hop.id, "from": current.state, "to": state, **(data or {})},
             )
             journal.db["sessions"].update(self.id, {"state": _session_state(state, hop, self)})
+            if state == "rolling-back":
+                journal.db["sessions"].update(self.id, {"ended_at": None})  # open until done
             if state in ("done", "rolled-back") and (
                 state == "rolled-back" or hop.position == len(self.hops) - 1
             ):

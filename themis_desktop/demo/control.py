@@ -7,11 +7,15 @@ the demo nodes (nodes are named by their port, as a profile's node names may dif
     POST /nodes/<port>/stop     stop the node (idempotent)
     POST /nodes/<port>/start    start it on the same port and data dir (idempotent)
     POST /nodes/<port>/install  {"version": "1.8.0"}: the version its next start runs
+    GET  /router                {weights, urls, stats} of the load balancer, keyed by port
+    PUT  /router/weights        {"weights": {"<port>": 0.05, ...}}: shares, normalised;
+                                a port left out gets 0 (400: unknown port, < 0, all zero)
 """
 
 from __future__ import annotations
 
 import json
+import math
 import socket
 import socketserver
 import threading
@@ -34,7 +38,11 @@ class ControlError(Exception):
 
 
 class DemoControl:
-    """A loopback HTTP server in a thread that stops/starts/installs `cluster`'s nodes."""
+    """A loopback HTTP server in a thread that stops/starts/installs `cluster`'s nodes.
+
+    With `router=True` it also runs the demo load balancer (`DemoRouter`, `router_rate`
+    requests/s, equal weights at first) from `start()` to `stop()`.
+    """
 
     def __init__(
         self,
@@ -78,7 +86,9 @@ class DemoControl:
         )
         self._thread.start()
         if self._router_rate is not None:
-            self.router = DemoRouter(self.cluster.urls, self._router_rate)
+            # TLS nodes are our own, on loopback, in this process: no CA to check them by
+            tls = any(node.url.startswith("https:") for node in self.cluster.nodes)
+            self.router = DemoRouter(self.cluster.urls, self._router_rate, verify=not tls)
             self.router.start()
 
     def stop(self) -> None:
@@ -142,32 +152,63 @@ class DemoControl:
             return HTTPStatus.OK, self._describe(index)
 
     def _route(self, method: str, parts: list[str], body: bytes) -> tuple[HTTPStatus, Any]:
-        """`GET /router` (weights by port, served counts) and `PUT /router/weights`."""
+        """`GET /router` (weights, URLs and served counts by port), `PUT /router/weights`."""
         if self.router is None:
             raise ControlError(HTTPStatus.NOT_FOUND, "this demo-server runs without a router")
-        ports = {node.url: str(node.port) for node in self.cluster.nodes}
-        if parts == ["router", "weights"] and method == "PUT":
+        if parts == ["router", "weights"]:
+            if method != "PUT":
+                raise ControlError(HTTPStatus.METHOD_NOT_ALLOWED, "use PUT /router/weights")
             try:
-                data = json.loads(body or b"null")
-                weights = data["weights"]
-                by_url = {self.cluster.nodes[self._index(p)].url: w for p, w in weights.items()}
-                self.router.set_weights(by_url)
-            except ControlError:
-                raise
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise ControlError(
-                    HTTPStatus.BAD_REQUEST, f'send {{"weights": {{"<port>": 0.5, ...}}}}: {exc}'
-                ) from None
-        elif parts != ["router"] or method != "GET":
+                self.router.set_weights(self._weights_of(body))
+            except ValueError as exc:  # e.g. all zero
+                raise ControlError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        elif parts != ["router"]:
             raise ControlError(HTTPStatus.NOT_FOUND, "use GET /router or PUT /router/weights")
+        elif method != "GET":
+            raise ControlError(HTTPStatus.METHOD_NOT_ALLOWED, "use GET /router")
+        return HTTPStatus.OK, self.router_state()
+
+    def router_state(self) -> dict[str, Any]:
+        """The router's weights, node URLs and counters, keyed by node port (as text)."""
+        if self.router is None:
+            return {}
+        ports = {node.url: str(node.port) for node in self.cluster.nodes}
         stats = self.router.stats()
-        return HTTPStatus.OK, {
+        return {
             "weights": {ports[u]: w for u, w in self.router.weights().items()},
+            "urls": {port: url for url, port in ports.items()},
             "stats": {
                 "nodes": {ports[u]: c for u, c in stats["nodes"].items()},
                 "served_per_second": stats["served_per_second"],
+                "ok_per_second": stats["ok_per_second"],
             },
         }
+
+    def _weights_of(self, body: bytes) -> dict[str, float]:
+        """`{"weights": {"<port>": 0.5, ...}}` as weights by node URL; 400 otherwise."""
+        usage = 'send JSON like {"weights": {"<port>": 0.5, ...}}'
+        try:
+            data = json.loads(body or b"null")
+        except ValueError:
+            raise ControlError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {usage}") from None
+        weights = data.get("weights") if isinstance(data, dict) else None
+        if not isinstance(weights, dict) or not weights:
+            raise ControlError(HTTPStatus.BAD_REQUEST, usage)
+        by_port = {str(node.port): node.url for node in self.cluster.nodes}
+        unknown = sorted(set(weights) - set(by_port))
+        if unknown:
+            raise ControlError(
+                HTTPStatus.BAD_REQUEST,
+                f"no demo node on port {', '.join(unknown)} (nodes: {', '.join(by_port)})",
+            )
+        for port, weight in weights.items():
+            number = isinstance(weight, int | float) and not isinstance(weight, bool)
+            if not number or not math.isfinite(weight) or weight < 0:
+                raise ControlError(
+                    HTTPStatus.BAD_REQUEST,
+                    f"the weight of port {port} must be a number ≥ 0, not {weight!r}",
+                )
+        return {by_port[port]: weight for port, weight in weights.items()}
 
     def _index(self, port_text: str) -> int:
         try:

@@ -62,10 +62,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-router",
         action="store_true",
-        help="no demo load balancer (it sends a workload to the nodes by weight)",
+        help="no demo load balancer (it sends real requests to the nodes by weight; "
+        "GET/PUT /router on the control API)",
     )
     parser.add_argument(
-        "--router-rate", type=float, default=40.0, metavar="R", help="router requests/s"
+        "--router-rate",
+        type=float,
+        default=40.0,
+        metavar="R",
+        help="requests/s the load balancer sends to all nodes together (default 40)",
     )
     parser.add_argument(
         "--control-port",
@@ -125,10 +130,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the cluster and its control API, print one line per node, `control URL` and
-    "ready", serve until SIGINT/SIGTERM (or stdin's end with --stop-on-stdin-eof)."""
+    """Start the cluster, its control API and load balancer (unless --no-router), print
+    one line per node, `control URL` and "ready", serve until SIGINT/SIGTERM (or stdin's
+    end with --stop-on-stdin-eof)."""
     if args.nodes < 1:
         print("demo-server: --nodes must be at least 1", file=sys.stderr)
+        return 2
+    if not args.router_rate > 0:
+        print("demo-server: --router-rate must be above 0", file=sys.stderr)
         return 2
     if bool(args.tls_cert) != bool(args.tls_key):
         print("demo-server: --tls-cert and --tls-key go together", file=sys.stderr)
