@@ -105,3 +105,12 @@ def test_an_unknown_metric_threshold_is_refused(capsys):
     except SystemExit as exc:
         assert exc.code == 2
     assert "unknown metric 'speed'" in capsys.readouterr().err
+
+
+def test_a_watch_of_a_node_that_went_down_is_no_verdict_and_exits_4(capsys, start_demo_node):
+    node = _steady_node(start_demo_node)
+    common = ["--server", node.url, "--interval", "0.05"]
+    assert main(["metrics", "record", *common, "--duration", "1"]) == 0
+    node.stop()
+    code = main(["metrics", "watch", *common, "--duration", "1", "--baseline-minutes", "1"])
+    assert code == 4 and "no verdict" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from themis_desktop.core.metric_catalog import METRICS
 
 CLI_PROFILE = "cli"
 EXIT_FAIL = 3
+EXIT_NO_DATA = 4  # the node hardly answered: no verdict is not a pass
 
 
 def add_parser(commands: Any, token_env: str) -> None:
@@ -172,7 +173,15 @@ def _watch(args: argparse.Namespace, sampler: Any, url: str) -> int:
         print(json.dumps(report, indent=2))
     else:
         _print_evaluation(report)
-    return EXIT_FAIL if evaluation.overall == "fail" else 0
+    if evaluation.overall == "fail":
+        return EXIT_FAIL
+    if evaluation.overall == "no data":
+        print(
+            f"themis-desktop: no verdict: too few samples of {url} (it did not answer?)",
+            file=sys.stderr,
+        )
+        return EXIT_NO_DATA
+    return 0
 
 
 def _record(args: argparse.Namespace, sampler: Any) -> int:

@@ -131,7 +131,10 @@ def add_session_parser(commands: Any, token_env: str) -> None:
 
 
 def cmd_session(args: argparse.Namespace) -> int:
+    from themis_desktop.core.backup_format import BackupError
+    from themis_desktop.core.errors import ThemisError
     from themis_desktop.core.journal import Journal
+    from themis_desktop.core.service_control import ServiceError
     from themis_desktop.core.session import SessionError
 
     try:
@@ -148,7 +151,7 @@ def cmd_session(args: argparse.Namespace) -> int:
         if args.action == "run":
             return _run_step(args, session)
         return _rollback(args, session)
-    except SessionError as exc:
+    except (SessionError, ServiceError, BackupError, ThemisError) as exc:
         print(f"themis-desktop: {exc}", file=sys.stderr)
         return 1
 
@@ -308,7 +311,7 @@ def _run_step(args: argparse.Namespace, session) -> int:
 
     hop = session.current
     if hop is None:
-        print("every hop of the session is done")
+        print("nothing to run: every hop is done, or the path stopped at a rollback")
         return 0
     ctx = _context(args, session)
     print(f"hop {hop.label}: {args.step}")

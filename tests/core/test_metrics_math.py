@@ -114,3 +114,14 @@ def test_cumulative_drift_over_three_hops_is_caught():
     assert against_path.verdict == "fail"
     assert cumulative(last, against_path) == "fail"
     assert overall([last, against_path]) == "fail"
+
+
+def test_an_error_rate_rising_at_low_traffic_fails_although_most_seconds_have_none():
+    rng = random.Random(7)
+
+    def seconds(rate: float, requests: int = 5) -> list[float]:  # 5 req/s: per-second ratios
+        return [sum(rng.random() < rate for _ in range(requests)) / requests for _ in range(300)]
+
+    result = compare("error_rate", seconds(0.0), seconds(0.10))
+    assert result.verdict == "fail" and "up from 0" in result.reason
+    assert compare("error_rate", seconds(0.001), seconds(0.001)).verdict == "pass"

@@ -283,3 +283,15 @@ def test_era_a_version_is_the_profiles_and_missing_routes_are_not_asked_again(st
         second = sampler.sample()
     assert first.version == second.version == "1.2.0"  # not the era's "1.0.0"
     assert requests == ["/metrics", "/entities/probe:0"]  # no /health/ready, no /stats
+
+
+def test_after_a_gap_the_node_is_asked_its_version_again(controlled_cluster):
+    cluster, _, profile = controlled_cluster(nodes=1)
+    with ThemisClient(profile.nodes[0].url, timeout=0.5) as client:
+        sampler = NodeSampler(client, "n1")
+        assert sampler.sample().version == "1.7.0"
+        cluster.stop_node(0)
+        assert not sampler.sample().up
+        cluster.install(0, "1.8.0")
+        cluster.start_node(0)
+        assert sampler.sample().version == "1.8.0"

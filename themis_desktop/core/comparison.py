@@ -44,15 +44,16 @@ def compare(
     if len(baseline) < MIN_SAMPLES or len(now) < MIN_SAMPLES:
         return Comparison(
             metric,
-            _median(baseline),
-            _median(now),
+            _center(info, baseline),
+            _center(info, now),
             None,
             None,
             None,
             "no data",
             f"fewer than {MIN_SAMPLES} samples on one side",
         )
-    before, after = statistics.median(baseline), statistics.median(now)
+    center = statistics.fmean if info.center == "mean" else statistics.median
+    before, after = center(baseline), center(now)
     change = (after - before) / before if before else (0.0 if after == before else None)
     test = mannwhitneyu(now, baseline, alternative="two-sided")
     # rank-biserial correlation: +1 when every new sample is above every baseline one
@@ -75,8 +76,10 @@ def _judge(
         return "marginal" if change is None or abs(change) > info.fail_ratio / 2 else "pass", (
             f"not significant (p = {p_value:.3f})"
         )
-    if change is None or abs(change) > info.fail_ratio:
-        return "fail", f"worse by {abs(change or 0):.0%}, more than {info.fail_ratio:.0%}"
+    if change is None:  # from zero: any significant rise beyond the floor
+        return "fail", f"up from 0 to {after:g} {info.unit} (beyond the floor of {info.floor:g})"
+    if abs(change) > info.fail_ratio:
+        return "fail", f"worse by {abs(change):.0%}, more than {info.fail_ratio:.0%}"
     if abs(change) > info.fail_ratio / 2:
         return "marginal", f"worse by {abs(change):.0%}"
     return "pass", f"worse by {abs(change):.0%}, within {info.fail_ratio:.0%}"
@@ -97,5 +100,7 @@ def cumulative(hop: Comparison, path: Comparison) -> Verdict:
     return max(hop.verdict, path.verdict, key=order.index)  # type: ignore[return-value]
 
 
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
+def _center(info: MetricInfo, values: list[float]) -> float | None:
+    if not values:
+        return None
+    return statistics.fmean(values) if info.center == "mean" else statistics.median(values)

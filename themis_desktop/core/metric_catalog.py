@@ -18,6 +18,7 @@ class MetricInfo:
     fail_ratio: float = 0.20  # "performance degradation > 20 %"
     group: str = ""
     short: str = ""  # for narrow tables; the title when empty
+    center: str = "median"  # "mean" where most samples are 0 (error ratios at low traffic)
 
     @property
     def label(self) -> str:
@@ -38,6 +39,7 @@ METRICS: dict[str, MetricInfo] = {
             0.005,
             group="traffic",
             short="Errors",
+            center="mean",  # most seconds have no error: a median of 0 hides a rise
         ),
         MetricInfo(
             "server_p50_ms",

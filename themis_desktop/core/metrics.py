@@ -113,6 +113,8 @@ class NodeSampler:
         probe_ms = self._probe(attempt)
         if not answered and probe_ms is None:
             self._previous = None
+            self._version_asked = False  # it may come back as another version
+            self._missing.clear()
             error = str(failures[0]) if failures else "no answer"
             return Sample(self.node, at, False, version=self._version, error=error)
         values: dict[str, float | None] = dict.fromkeys(METRICS)  # all "no data" at first

@@ -78,19 +78,21 @@ class Recorder:
         try:
             while not self._stop.is_set():
                 sample = self._take(sampler)
-                if journal is not None:
-                    metrics_store.insert_samples(journal, self.profile, [sample])
-                self._health(journal, sample, was_up)
+                try:
+                    if journal is not None:
+                        metrics_store.insert_samples(journal, self.profile, [sample])
+                    self._health(journal, sample, was_up)
+                    due = time.monotonic() - last_downsample > DOWNSAMPLE_EVERY_S
+                    if housekeeper and journal and due:
+                        last_downsample = time.monotonic()
+                        metrics_store.downsample(journal)
+                except Exception as exc:  # e.g. the journal stayed locked: say so, go on
+                    if self.on_event:
+                        message = f"A sample of {sampler.node} could not be stored: {exc}"
+                        self.on_event("metrics.store-failed", sampler.node, message)
                 was_up = sample.up
                 if self.on_sample:
                     self.on_sample(sample)
-                if (
-                    housekeeper
-                    and journal
-                    and time.monotonic() - last_downsample > (DOWNSAMPLE_EVERY_S)
-                ):
-                    metrics_store.downsample(journal)
-                    last_downsample = time.monotonic()
                 next_at = max(next_at + self.interval, time.monotonic())
                 self._stop.wait(next_at - time.monotonic())
         finally:
