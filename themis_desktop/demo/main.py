@@ -12,8 +12,6 @@ import threading
 from pathlib import Path
 
 from themis_desktop.demo.auth import ROLE_ENV
-from themis_desktop.demo.cluster import DemoCluster
-from themis_desktop.demo.control import DemoControl
 from themis_desktop.demo.versions import parse_version
 
 
@@ -130,6 +128,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from themis_desktop.demo.cluster import DemoCluster  # numpy & co.: only when serving
+    from themis_desktop.demo.control import DemoControl
+
     """Start the cluster, its control API and load balancer (unless --no-router), print
     one line per node, `control URL` and "ready", serve until SIGINT/SIGTERM (or stdin's
     end with --stop-on-stdin-eof)."""
