@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -28,6 +29,7 @@ from themis_desktop.ui.pages.metrics import MetricsPage
 from themis_desktop.ui.pages.overview import OverviewPage
 from themis_desktop.ui.pages.rollout import RolloutPage
 from themis_desktop.ui.pages.session import SessionPage
+from themis_desktop.ui.pages.timeline import TimelinePage
 from themis_desktop.ui.pages.version_graph import VersionGraphPage
 from themis_desktop.ui.settings import restore_window_state, save_window_state, settings
 from themis_desktop.ui.widgets.node_strip import NodeStrip
@@ -39,9 +41,11 @@ WINDOW_KEY = "main_window"
 class MainWindow(QMainWindow):
     sig_closing = Signal()
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, review_of: str | None = None) -> None:
+        """`review_of`: the journal file shown read-only (the workspace is read-only too)."""
         super().__init__()
         self.workspace = workspace
+        self.review_of = review_of
         self.setWindowTitle("Themis Desktop")
         self.setMinimumSize(QSize(720, 480))
 
@@ -67,6 +71,7 @@ class MainWindow(QMainWindow):
         upgrade.sig_open_guides.connect(lambda: self.show_page("guides"))
         self.add_page("session", upgrade)
         self.add_page("rollout", RolloutPage(workspace))
+        self.add_page("timeline", TimelinePage(workspace))
         workspace.upgrade.sig_session.connect(self._on_session)
         self.header.countdown.sig_band_changed.connect(self._notify_band)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
@@ -90,6 +95,9 @@ class MainWindow(QMainWindow):
             warning = QLabel("No OS keyring: tokens are kept in memory only")
             warning.setObjectName("muted")
             self.statusBar().addPermanentWidget(warning)
+        if workspace.read_only:
+            self.header.connect_button.setEnabled(False)
+            self.statusBar().addPermanentWidget(QLabel("Read-only review: nothing can change"))
         self._build_menus()
 
         workspace.sig_profile_changed.connect(self._on_workspace_profile_changed)
@@ -142,7 +150,9 @@ class MainWindow(QMainWindow):
     def current_page(self) -> str:
         return list(self.pages)[max(0, self.stack.currentIndex())]
 
-    def open_connection_dialog(self) -> ConnectionDialog:
+    def open_connection_dialog(self) -> ConnectionDialog | None:
+        if self.workspace.refuse("Connecting"):
+            return None
         dialog = ConnectionDialog(self.workspace.tasks, self.workspace.tokens, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.sig_connect.connect(self._on_dialog_connect)
@@ -185,10 +195,17 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&Connection…", "Ctrl+K", self.open_connection_dialog)
-        self._action(
-            file_menu, "&Refresh now", QKeySequence.StandardKey.Refresh, self.workspace.poll_now
-        )
+        live = [
+            self._action(file_menu, "&Connection…", "Ctrl+K", self.open_connection_dialog),
+            self._action(
+                file_menu, "&Refresh now", QKeySequence.StandardKey.Refresh, self.workspace.poll_now
+            ),
+        ]
+        for action in live:
+            action.setEnabled(not self.workspace.read_only)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Open journal for review…", None, self.open_review)
+        self._action(file_menu, "&Export journal…", None, self.export_journal)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         view_menu = self.menuBar().addMenu("&View")
@@ -206,6 +223,51 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
+    def open_review(self, path: str | None = None) -> bool:
+        """Open a journal read-only in a new window of its own (a new process)."""
+        from themis_desktop.ui.review import ReviewError, check_journal, start_review_process
+
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open journal for review", "", "Journal (*.sqlite *.db);;All files (*)"
+            )
+            if not path:
+                return False
+        try:
+            check_journal(path)
+        except ReviewError as exc:
+            self.statusBar().showMessage(str(exc), 15_000)
+            return False
+        started = start_review_process(path)
+        self.statusBar().showMessage(
+            f"Opening {path} for review…" if started else f"The review of {path} could not start.",
+            8000,
+        )
+        return started
+
+    def export_journal(self, path: str | None = None):
+        """Export the journal with secrets stripped (in the background); returns the task."""
+        from themis_desktop.core.journal_export import export_journal
+        from themis_desktop.core.paths import journal_path
+
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export journal", "themis-journal-export.sqlite", "Journal (*.sqlite)"
+            )
+            if not path:
+                return None
+        source = self.workspace.tasks.journal_path or journal_path()
+        self.statusBar().showMessage(f"Exporting the journal to {path}…")
+        return self.workspace.tasks.run(
+            export_journal,
+            source,
+            path,
+            on_done=lambda report: self.statusBar().showMessage(report.summary(), 15_000),
+            on_failed=lambda exc: self.statusBar().showMessage(
+                f"The journal could not be exported to {path}: {exc}", 15_000
+            ),
+        )
+
     def _show_about(self) -> None:
         QMessageBox.about(
             self,
@@ -215,6 +277,10 @@ class MainWindow(QMainWindow):
         )
 
     def _on_workspace_profile_changed(self, profile: Profile | None) -> None:
+        if self.workspace.read_only:
+            self.header.show_profile(profile)
+            self.setWindowTitle(f"Review — {self.review_of or 'journal'} (read-only)")
+            return
         if profile and profile.uses_auth and self.workspace.tokens.get(profile.name) is None:
             self.ask_token(profile)
         self.header.show_profile(profile)
@@ -236,12 +302,13 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         if not restore_window_state(self, WINDOW_KEY):
             self.resize(1180, 760)
-        session = settings().value("session_id")
-        if session not in (None, ""):
-            self.workspace.set_session(int(session))
-        self.workspace.sig_session_changed.connect(
-            lambda sid: settings().setValue("session_id", "" if sid is None else sid)
-        )
+        if not self.workspace.read_only:  # a review shows the reviewed journal's session
+            session = settings().value("session_id")
+            if session not in (None, ""):
+                self.workspace.set_session(int(session))
+            self.workspace.sig_session_changed.connect(
+                lambda sid: settings().setValue("session_id", "" if sid is None else sid)
+            )
         last = settings().value("last_page", "overview")
         self.show_page(last if last in self.pages else "overview")
 

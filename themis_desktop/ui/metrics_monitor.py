@@ -86,6 +86,9 @@ class MetricsMonitor(QObject):
         self._redraw_timer = QTimer(self, singleShot=True)
         self._redraw_timer.setInterval(max(50, int(interval_s * 500)))
         self._redraw_timer.timeout.connect(self._flush)
+        # scipy takes ~0.7 s to import: not before the first paint, and in the GUI thread
+        # (a first import inside a worker can dead-lock with a GUI thread that waits for it)
+        QTimer.singleShot(0, _import_scipy)
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -101,7 +104,7 @@ class MetricsMonitor(QObject):
             self._eval_timer.stop()
             return
         generation = self._generation
-        since = time.time() - HISTORY_S
+        since = 0.0 if self.tasks.read_only else time.time() - HISTORY_S  # a review: all of it
 
         def load(journal: Journal):
             series = metrics_store.load_series(journal, profile.name, since)
@@ -118,6 +121,10 @@ class MetricsMonitor(QObject):
         self.store.load(series)
         self.sig_reloaded.emit()
         self._set_baselines(baselines)
+        if self.tasks.read_only:  # a review shows the history only: no sampling
+            self.refresh_markers()
+            self.evaluate_now()
+            return
         self._clients = [profile.client(n, token, timeout=SAMPLE_TIMEOUT_S) for n in profile.nodes]
         samplers = [
             NodeSampler(c, n.name, version_override=n.version_override)
@@ -194,7 +201,7 @@ class MetricsMonitor(QObject):
 
     def capture_baseline(self, minutes: float, label: str = "") -> None:
         """The last `minutes` as the hop baseline; the first one is the path baseline too."""
-        if not self.profile:
+        if not self.profile or self._refused("Capturing a baseline"):
             return
         end = time.time()
         start = end - minutes * 60
@@ -220,7 +227,7 @@ class MetricsMonitor(QObject):
     def baseline_from_prometheus(self, url: str, minutes: float) -> None:
         """The last `minutes` from a Prometheus server that scrapes the nodes (history from
         before the app was started). Each node is looked up by its `host:port` instance."""
-        if not self.profile:
+        if not self.profile or self._refused("Taking a baseline from Prometheus"):
             return
         from themis_desktop.core.prometheus_source import PrometheusSource
 
@@ -253,6 +260,11 @@ class MetricsMonitor(QObject):
                 f"No baseline could be taken from Prometheus at {url}.\n\n{exc}"
             ),
         )
+
+    def _refused(self, action: str) -> bool:
+        if self.tasks.read_only:
+            self.sig_action_failed.emit(f"{action} is not possible in a read-only review.")
+        return self.tasks.read_only
 
     def _on_captured(self, baselines: list[Baseline]) -> None:
         self._set_baselines(baselines, select_newest=True)
@@ -309,6 +321,8 @@ class MetricsMonitor(QObject):
         previous = self.evaluation
         self.evaluation = evaluation
         self.sig_evaluation.emit(evaluation)
+        if self.tasks.read_only:
+            return  # a review: the verdict is shown, never journalled nor raised as a trigger
         trigger = evaluation.trigger
         was = previous.trigger if previous else None
         if trigger and (was is None or was.metric != trigger.metric):
@@ -363,6 +377,10 @@ class MetricsMonitor(QObject):
         if finished:
             return max(finished)
         return self.baseline.end if self.baseline else None
+
+
+def _import_scipy() -> None:
+    import scipy.stats  # noqa: F401
 
 
 def _epoch(iso: str) -> float:

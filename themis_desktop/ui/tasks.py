@@ -6,6 +6,7 @@ each call with a fresh connection (one SQLite connection per thread).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from themis_desktop.core.journal import Journal
+from themis_desktop.core.journal import Journal, JournalError
 
 Callback = Callable[[Any], None] | None
 PROGRESS_INTERVAL_S = 0.05
@@ -79,12 +80,29 @@ class _Runnable(QRunnable):
             self._task._sig_finished.emit()
 
 
-class TaskManager(QObject):
-    """Runs callables off the GUI thread; keeps their handles alive until they finish."""
+class ReadOnlyJournalError(JournalError):
+    """A write to a journal opened for a read-only review."""
 
-    def __init__(self, journal_path: Path | None = None, parent: QObject | None = None) -> None:
+
+class TaskManager(QObject):
+    """Runs callables off the GUI thread; keeps their handles alive until they finish.
+
+    With `read_only` (a review), journal work opens the journal read-only: a write fails
+    with `ReadOnlyJournalError`, also announced by `sig_refused` when no one else hears it.
+    """
+
+    sig_refused = Signal(str)
+
+    def __init__(
+        self,
+        journal_path: Path | None = None,
+        parent: QObject | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.journal_path = journal_path
+        self.read_only = read_only
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max(4, QThreadPool.globalInstance().maxThreadCount()))
         self._journal_pool = QThreadPool(self)
@@ -124,13 +142,26 @@ class TaskManager(QObject):
         self, fn: Callable[[Journal], Any], on_done: Callback = None, on_failed: Callback = None
     ) -> Task:
         """Run `fn(journal)` on the journal thread."""
-        path = self.journal_path
+        path, read_only = self.journal_path, self.read_only
 
         def call() -> Any:
-            with Journal(path) as journal:
-                return fn(journal)
+            with Journal(path, read_only=read_only) as journal:
+                try:
+                    return fn(journal)
+                except sqlite3.OperationalError as exc:
+                    if read_only and "readonly" in str(exc):
+                        raise ReadOnlyJournalError(
+                            f"read-only review: the journal cannot be changed ({exc})."
+                        ) from exc
+                    raise
 
+        if read_only and on_failed is None:
+            on_failed = self._on_unheard_failure
         return self._start(self._journal_pool, Task(), call, on_done, on_failed)
+
+    def _on_unheard_failure(self, exc: Exception) -> None:
+        if isinstance(exc, ReadOnlyJournalError):
+            self.sig_refused.emit(str(exc))
 
     def _start(
         self,

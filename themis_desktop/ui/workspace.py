@@ -39,6 +39,8 @@ class Workspace(QObject):
     ) -> None:
         super().__init__(parent)
         self.tasks = tasks
+        self.read_only = tasks.read_only  # a review: nothing may change a server or the journal
+        tasks.sig_refused.connect(self.sig_message)
         self.metrics = MetricsMonitor(tasks, interval_s=sample_interval_s, parent=self)
         self.metrics.sig_message.connect(self.sig_message)
         self.upgrade = UpgradeModel(tasks, tokens, backup_folder, parent=self)
@@ -63,10 +65,10 @@ class Workspace(QObject):
         """Switch to `profile` (None disconnects) and poll it at once."""
         if self._stopped:
             return  # the window is closing (e.g. the demo answered too late)
-        token = self.tokens.get(profile.name) if profile else None
+        token = self.tokens.get(profile.name) if profile and not self.read_only else None
         clients = (
             [profile.client(n, token, timeout=POLL_TIMEOUT_S) for n in profile.nodes]
-            if (profile)
+            if profile and not self.read_only
             else []
         )
         self._retired[self._generation] = self._clients
@@ -78,7 +80,7 @@ class Workspace(QObject):
         self.metrics.set_profile(profile, token)
         self.upgrade.set_profile(profile)
         self.rollouts.set_profile(profile)
-        if profile:
+        if profile and not self.read_only:
             self._timer.start()
             self.poll_now()
         else:
@@ -101,8 +103,14 @@ class Workspace(QObject):
             self.session_id = session_id
             self.sig_session_changed.emit(session_id)
 
+    def refuse(self, action: str) -> bool:
+        """True, with a message, when `action` must not run because this is a review."""
+        if self.read_only:
+            self.sig_message.emit(f"{action}: not possible in a read-only review.")
+        return self.read_only
+
     def poll_now(self) -> None:
-        if not self.profile or self._stopped:
+        if not self.profile or self._stopped or self.read_only:
             return
         generation = self._generation
         for index, (node, client) in enumerate(zip(self.profile.nodes, self._clients, strict=True)):

@@ -169,7 +169,7 @@ class BackupsPage(QWidget):
     def back_up(self, accept_inconsistent: frozenset[str] = frozenset()) -> Task | None:
         """Back up every node of the connected profile (in a worker), then verify each."""
         profile = self.workspace.profile
-        if profile is None or self.task is not None:
+        if profile is None or self.task is not None or self.workspace.refuse("Backing up"):
             return None
         statuses = {s.name: s for s in self.workspace.statuses if s}
         only = self.scope.currentData()
@@ -257,7 +257,7 @@ class BackupsPage(QWidget):
 
     def verify_selected(self) -> Task | None:
         record = self.selected()
-        if record is None or self.task is not None:
+        if record is None or self.task is not None or self.workspace.refuse("Verifying"):
             return None
         self._busy(f"Verifying {Path(record.path).name}…")
         self.task = self.workspace.tasks.run(
@@ -302,6 +302,8 @@ class BackupsPage(QWidget):
         )
 
     def restore_selected(self, confirmed: bool = False) -> Task | None:
+        if self.workspace.refuse("Restoring"):
+            return None
         record = self.selected()
         plan = self.restore_plan(record) if record else None
         if plan is None:
@@ -341,7 +343,7 @@ class BackupsPage(QWidget):
 
     def delete_selected(self, confirmed: bool = False) -> None:
         record = self.selected()
-        if record is None:
+        if record is None or self.workspace.refuse("Deleting a backup"):
             return
         if (
             not confirmed
@@ -394,16 +396,12 @@ class BackupsPage(QWidget):
         self.status.setStyleSheet("color: #a4161a;" if error else "")
 
     def _update_buttons(self) -> None:
-        idle = self.task is None
-        self.backup_button.setEnabled(idle and self.workspace.profile is not None)
+        idle, writable = self.task is None, not self.workspace.read_only
+        self.backup_button.setEnabled(idle and writable and self.workspace.profile is not None)
         chosen = self.selected() is not None
-        for button in (
-            self.verify_button,
-            self.restore_button,
-            self.reveal_button,
-            self.delete_button,
-        ):
-            button.setEnabled(idle and chosen)
+        for button in (self.verify_button, self.restore_button, self.delete_button):
+            button.setEnabled(idle and chosen and writable)
+        self.reveal_button.setEnabled(idle and chosen)
 
     def _on_workspace_profile_changed(self, profile) -> None:
         self.scope.blockSignals(True)

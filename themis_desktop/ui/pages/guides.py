@@ -241,6 +241,9 @@ class GuidesPage(QWidget):
         guide, plan = self.current, self.workspace.plan
         if guide is None:
             return
+        if self.workspace.refuse("Changing the checklist"):
+            self._load_states()  # show what the journal holds again
+            return
         key = hop_key(guide)
         profile = self.workspace.profile
         pending = self._pending_session

@@ -81,6 +81,8 @@ class MetricsPage(QWidget):
             "(history from before the app was started)"
         )
         from_prometheus.clicked.connect(self._ask_prometheus)
+        for button in (self.capture, from_prometheus):
+            button.setEnabled(not workspace.read_only)  # a review takes no baselines
         export_csv = QPushButton("Export CSV…")
         export_csv.clicked.connect(lambda: self.export_csv())
         export_png = QPushButton("Export PNG…")

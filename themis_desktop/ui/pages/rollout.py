@@ -226,9 +226,10 @@ class RolloutPage(QWidget):
     def _update_buttons(self) -> None:
         r, running = getattr(self, "rollout", None), self.model.running
         plan = self.workspace.plan
-        open_rollout = r is not None and r.resumable
+        open_rollout = r is not None and r.resumable and not self.workspace.read_only
         self.start_button.setEnabled(
             not running
+            and not self.workspace.read_only
             and not open_rollout
             and self.workspace.profile is not None
             and plan is not None
@@ -238,7 +239,11 @@ class RolloutPage(QWidget):
         self.resume_button.setEnabled(not running and open_rollout)
         self.abort_button.setEnabled(open_rollout)
         self.switch_button.setEnabled(
-            not running and r is not None and r.strategy == "blue-green" and r.status == "done"
+            not running
+            and not self.workspace.read_only
+            and r is not None
+            and r.strategy == "blue-green"
+            and r.status == "done"
         )
 
     def _redraw_plot(self) -> None:
@@ -257,7 +262,7 @@ class RolloutPage(QWidget):
 
     def start(self) -> None:
         plan = self.workspace.plan
-        if plan is None or not plan.hops:
+        if plan is None or not plan.hops or self.workspace.refuse("Starting a rollout"):
             return
         hop = plan.hops[0]
         try:

@@ -141,8 +141,8 @@ class SessionPage(QWidget):
         self.trigger_kind = QComboBox()
         for key, title in TRIGGER_KINDS.items():
             self.trigger_kind.addItem(title, key)
-        raise_button = QPushButton("Raise trigger…")
-        raise_button.clicked.connect(self.ask_trigger)
+        self.raise_button = QPushButton("Raise trigger…")
+        self.raise_button.clicked.connect(self.ask_trigger)
         triggers = QGroupBox("Rollback triggers")
         triggers.setMaximumWidth(360)
         t_layout = QVBoxLayout(triggers)
@@ -150,7 +150,7 @@ class SessionPage(QWidget):
         t_layout.addWidget(self.triggers, 1)
         t_row = QHBoxLayout()
         t_row.addWidget(self.trigger_kind, 1)
-        t_row.addWidget(raise_button)
+        t_row.addWidget(self.raise_button)
         t_layout.addLayout(t_row)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -267,7 +267,7 @@ class SessionPage(QWidget):
         self.workspace.tasks.run_journal(load, on_done=show)
 
     def _update_buttons(self) -> None:
-        session, busy = self.session, bool(self.model.busy)
+        session, busy = self.session, bool(self.model.busy) or self.workspace.read_only
         hop = session.current if session else None
         state = hop.state if hop else None
         started = bool(hop and hop.started_at)
@@ -292,6 +292,7 @@ class SessionPage(QWidget):
             and self.workspace.plan is not None
             and bool(self.workspace.plan.hops)
         )
+        self.raise_button.setEnabled(not busy and session is not None)
 
     # -- actions ------------------------------------------------------------------
 
@@ -327,10 +328,12 @@ class SessionPage(QWidget):
         return out
 
     def start_session(self) -> None:
-        if self.workspace.plan is not None:
+        if self.workspace.plan is not None and not self.workspace.refuse("Starting a session"):
             self.model.start_session(self.workspace.plan)
 
     def run(self, step: str) -> None:
+        if self.workspace.refuse(step.capitalize()):
+            return
         if step == "upgrade" and self.session and self.session.current:
             hop = self.session.current  # the metrics baseline of this hop: the last 15 min
             self.workspace.metrics.capture_baseline(15, label=f"before {hop.label}")
@@ -339,7 +342,7 @@ class SessionPage(QWidget):
     def ask_rollback(self) -> QDialog | None:
         session = self.session
         hop = hop_runner.rollback_hop(session) if session else None
-        if session is None or hop is None:
+        if session is None or hop is None or self.workspace.refuse("Rolling back"):
             return None
         profile = self.workspace.profile
 
@@ -359,7 +362,7 @@ class SessionPage(QWidget):
         self.rollback_dialog.open()
 
     def ask_trigger(self) -> None:
-        if self.session is None:
+        if self.session is None or self.workspace.refuse("Raising a trigger"):
             return
         dialog = QDialog(self)
         dialog.setWindowTitle(f"Raise trigger: {self.trigger_kind.currentText()}")

@@ -1,0 +1,180 @@
+"""Review mode: a colleague's journal shown read-only, with nothing that could change a server.
+
+The journal is first copied consistently (read-only, or as immutable when no app has it
+open, so not even `-wal`/`-shm` files appear beside it) into a private folder; the window
+then reads that copy through a read-only `TaskManager`, so every write attempt fails.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QProcess
+
+from themis_desktop.core.journal import SCHEMA_VERSION, Journal
+from themis_desktop.core.journal_export import open_read_only, snapshot
+from themis_desktop.core.profiles import Profile
+from themis_desktop.core.secrets import TokenStore
+from themis_desktop.core.session import UpgradeSession
+from themis_desktop.ui.main_window import MainWindow
+from themis_desktop.ui.tasks import TaskManager
+from themis_desktop.ui.workspace import Workspace
+
+SNAPSHOT_NAME = "review.sqlite"
+
+
+class ReviewError(Exception):
+    """The file cannot be reviewed; the message is one line saying why and what to do."""
+
+
+class NoTokens(TokenStore):
+    """A review reads no token from the keyring and keeps none."""
+
+    persistent = True  # nothing to warn about: no token is ever needed
+
+    def get(self, profile: str) -> str | None:
+        return None
+
+    def set(self, profile: str, token: str | None, persist: bool = True) -> bool:
+        return False
+
+
+def check_journal(path: str | Path) -> None:
+    """Raise `ReviewError` unless `path` is a journal this app can show (only reads it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReviewError(f"No journal at {path}: the file does not exist.")
+    try:
+        conn = open_read_only(path, immutable_if_closed=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {
+                row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise ReviewError(f"{path} is not a Themis Desktop journal ({exc}).") from exc
+    if version == 0 or not {"sessions", "events", "profiles"} <= tables:
+        raise ReviewError(
+            f"{path} is not a Themis Desktop journal (it holds no upgrade sessions or events)."
+        )
+    if version > SCHEMA_VERSION:
+        raise ReviewError(
+            f"{path} was written by a newer Themis Desktop (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}): update the app to review it."
+        )
+
+
+def prepare_snapshot(path: str | Path, folder: Path) -> Path:
+    """Check `path`, copy it into `folder` and bring the copy to this app's schema."""
+    check_journal(path)
+    copy = folder / SNAPSHOT_NAME
+    try:
+        snapshot(Path(path), copy, immutable_if_closed=True)
+        Journal(copy).close()  # migrates the copy of an older app's journal
+        conn = sqlite3.connect(copy)
+        conn.execute("PRAGMA journal_mode = DELETE")  # read-only readers leave no -wal/-shm
+        conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise ReviewError(f"{path} cannot be read completely ({exc}).") from exc
+    return copy
+
+
+def _newest(journal: Journal) -> tuple[Profile | None, UpgradeSession | None]:
+    """The newest session with a profile (else the newest at all) and its profile."""
+    sessions = journal.sessions()
+    chosen = next((s for s in reversed(sessions) if s.profile_id is not None), None)
+    chosen = chosen or (sessions[-1] if sessions else None)
+    profiles = journal.profiles()
+    profile = next((p for p in profiles if chosen and p.id == chosen.profile_id), None)
+    if profile is None and profiles:
+        profile = profiles[0]
+    return profile, UpgradeSession.load(journal, chosen.id) if chosen else None
+
+
+def build_review_window(path: str | Path) -> MainWindow:
+    """The main window on a read-only snapshot of the journal at `path` (not shown yet).
+
+    Raises `ReviewError` for a missing file or a file that is not a journal.
+    """
+    folder = tempfile.TemporaryDirectory(prefix="themis-review-")
+    try:
+        copy = prepare_snapshot(path, Path(folder.name))
+    except BaseException:
+        folder.cleanup()
+        raise
+    tasks = TaskManager(copy, read_only=True)
+    workspace = Workspace(tasks, NoTokens())
+    window = MainWindow(workspace, review_of=Path(path).name)
+    window.setWindowFilePath(str(path))
+    tasks.setParent(window)
+    workspace.setParent(window)
+    window.review_folder = folder  # removed when the window closes
+    window.sig_closing.connect(folder.cleanup)
+
+    def show(found: tuple[Profile | None, UpgradeSession | None]) -> None:
+        profile, session = found
+        if profile is not None:
+            workspace.connect_profile(profile)  # read-only: loads, never connects
+        if session is not None:
+            workspace.set_session(session.id)
+            _show_path(window, session)
+        window.review_loaded = found
+        window.statusBar().showMessage(
+            f"Reviewing {path} read-only"
+            + (f": session {session.id} of {profile.name if profile else '?'}" if session else ""),
+            10_000,
+        )
+
+    tasks.run_journal(
+        _newest,
+        on_done=show,
+        on_failed=lambda exc: window.statusBar().showMessage(f"The journal cannot be read: {exc}"),
+    )
+    return window
+
+
+def _show_path(window: MainWindow, session: UpgradeSession) -> None:
+    """The Versions page shows the session's path."""
+    versions = window.pages["versions"]
+    versions.skip_check.setChecked(len(session.hops) == 1)
+    versions.from_edit.setText(session.session.from_version)
+    versions.to_edit.setText(session.session.to_version)
+    versions.refresh()
+
+
+def run_review(path: str) -> int:
+    """`themis-desktop --review JOURNAL`: 0 when the window was closed, 2 for a bad file."""
+    try:
+        check_journal(path)
+    except ReviewError as exc:
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 2
+    from themis_desktop.ui.app import _close_on_signals, application
+
+    app = application()
+    try:
+        window = build_review_window(path)
+    except ReviewError as exc:
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return 2
+    window.show()
+    _close_on_signals(app)
+    return app.exec()
+
+
+def review_command(path: str) -> tuple[str, list[str]]:
+    """The program and arguments that open `path` for review in a new process."""
+    if getattr(sys, "frozen", False):  # the PyInstaller build: the executable is the app
+        return sys.executable, ["--review", str(path)]
+    return sys.executable, ["-m", "themis_desktop", "--review", str(path)]
+
+
+def start_review_process(path: str) -> bool:
+    program, arguments = review_command(path)
+    started, _pid = QProcess.startDetached(program, arguments)
+    return bool(started)
