@@ -155,3 +155,22 @@ def test_the_crosshair_tells_the_values_under_the_pointer(qtbot, main_window, st
         page.plots._on_mouse_moved(plot.getViewBox().mapViewToScene(QPointF(x, y)))
     assert "Probe latency" in texts[0] and "n1: " in texts[0] and " ms" in texts[0]
     assert texts[1].endswith("n1: no data")  # ten minutes before the first sample
+
+
+def test_markers_are_the_connected_profiles_only(qtbot, main_window, start_demo_node):
+    from themis_desktop.core.journal import Journal
+
+    page = _connect(qtbot, main_window, [_steady(start_demo_node)])
+    with Journal() as journal:
+        other = journal.save_profile(Profile("other", (NodeEndpoint("http://10.0.0.9:1", "x"),)))
+        ours = journal.profile("lab") or journal.save_profile(page.workspace.profile)
+        for profile, text in ((other, "theirs"), (ours, "ours")):
+            session = journal.start_session(profile, "1.7.0", "1.8.0")
+            journal.add_event("hop.started", text, session_id=session.id)
+    page.monitor.refresh_markers()
+
+    def started() -> list[str]:
+        return [m[2] for m in page.monitor.markers if m[1] == "hop.started"]
+
+    qtbot.waitUntil(lambda: started() != [], timeout=5000)
+    assert started() == ["ours"]

@@ -353,8 +353,17 @@ class MetricsMonitor(QObject):
         profile = self.profile.name if self.profile else None
 
         def load(journal: Journal):
-            markers = [
-                (_epoch(e.ts), e.type, e.message) for e in journal.events(types=MARKER_TYPES)
+            saved = journal.profile(profile) if profile else None
+            sessions = {
+                row["id"]
+                for row in journal.db["sessions"].rows_where(
+                    "profile_id = ?", [saved.id if saved else -1], select="id"
+                )
+            }
+            markers = [  # this profile's only: another cluster's hops are not ours
+                (_epoch(e.ts), e.type, e.message)
+                for e in journal.events(types=MARKER_TYPES)
+                if e.session_id in sessions or (e.data or {}).get("profile") == profile
             ]
             verdicts = [
                 (_epoch(e.ts), e.data.get("overall", "?"), e.message)

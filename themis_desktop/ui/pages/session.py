@@ -61,6 +61,7 @@ class SessionPage(QWidget):
         self.workspace = workspace
         self.model: UpgradeModel = workspace.upgrade
         self.session: UpgradeSession | None = None
+        self._recorded_triggers: set[tuple[int, int, str]] = set()
         self.heading = QLabel("Upgrade session", objectName="pageTitle")
         self.summary = QLabel("", objectName="muted")
         self.summary.setWordWrap(True)
@@ -423,7 +424,15 @@ class SessionPage(QWidget):
         )
 
     def _on_metrics_trigger(self, trigger) -> None:
-        if self.session is not None:
+        """A failing verdict is recorded on the session once per hop and metric (a metric
+        that flips between pass and fail does not fill the journal)."""
+        session = self.session
+        hop = session.current or session.last_finished if session else None
+        if session is None or hop is None:
+            return
+        key = (session.id, hop.id, trigger.metric)
+        if key not in self._recorded_triggers:
+            self._recorded_triggers.add(key)
             self.model.raise_trigger("performance", trigger.summary)
 
 
