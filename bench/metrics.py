@@ -45,6 +45,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from _table import Row, print_table  # bench/ is the script's folder
 from prometheus_client.parser import text_string_to_metric_families
 
 from themis_desktop.core import metrics_store
@@ -69,35 +70,8 @@ MODES = ("fast", "plain")  # see make_rig
 ERAS = (("a", 3, "1.2.0"), ("b", 2, "1.8.0"))  # (name prefix, nodes, version)
 
 
-@dataclass
-class Row:
-    what: str
-    ours: str
-    reference: str
-    ratio: str
-    target: str
-    ok: bool | None  # None: a diagnostic without a target
-
-
 def ms(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} ms (best {min(values):.1f})"
-
-
-def verdict(ok: bool | None) -> str:
-    return "info" if ok is None else "PASS" if ok else "MISS"
-
-
-def print_table(rows: list[Row]) -> None:
-    heads = ("measurement", "ours", "reference", "ratio", "target", "verdict")
-    cells = [
-        heads,
-        *[(r.what, r.ours, r.reference, r.ratio, r.target, verdict(r.ok)) for r in rows],
-    ]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(heads))]
-    for n, cell in enumerate(cells):
-        print("  ".join(text.ljust(w) for text, w in zip(cell, widths, strict=True)).rstrip())
-        if n == 0:
-            print("  ".join("-" * width for width in widths))
 
 
 # ---------------------------------------------------------------------------- data

@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from _table import Row, print_table  # bench/ is the script's folder
+
 T0_ENV = "THEMIS_BENCH_T0"
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S, TARGET_RATIO = 1.5, 1.5
@@ -87,33 +89,6 @@ def child(kind: str) -> int:
 
 
 # ---------------------------------------------------------------------------- parent
-
-
-@dataclass
-class Row:
-    what: str
-    ours: str
-    reference: str
-    ratio: str
-    target: str
-    ok: bool | None  # None: a diagnostic without a target
-
-
-def verdict(ok: bool | None) -> str:
-    return "info" if ok is None else "PASS" if ok else "MISS"
-
-
-def print_table(rows: list[Row]) -> None:
-    heads = ("measurement", "ours", "reference", "ratio", "target", "verdict")
-    cells = [
-        heads,
-        *[(r.what, r.ours, r.reference, r.ratio, r.target, verdict(r.ok)) for r in rows],
-    ]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(heads))]
-    for n, cell in enumerate(cells):
-        print("  ".join(text.ljust(w) for text, w in zip(cell, widths, strict=True)).rstrip())
-        if n == 0:
-            print("  ".join("-" * width for width in widths))
 
 
 def child_env(home: Path, t0: float) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from themis_desktop.demo.control import DemoControl
 from themis_desktop.demo.router import DemoRouter
 
 from .conftest import wait_until
+from .test_main import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = re.compile(r"^vccdb_requests_total(?:\{[^}]*\})? (\S+)$", re.MULTILINE)
@@ -198,18 +198,6 @@ def start_demo_server(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str]
             return proc, control
     stop(proc)
     pytest.fail("demo-server printed no 'ready' line")
-
-
-def stop(proc: subprocess.Popen[str]) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
 
 
 def test_demo_server_runs_its_router_by_default(tmp_path, http):
