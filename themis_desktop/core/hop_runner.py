@@ -257,16 +257,29 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
 def _node_upgrade(
     ctx: HopContext, journal: Journal, session: UpgradeSession, node: NodeEndpoint, version: str
 ) -> None:
+    upgrade_node(
+        ctx, node, version, lambda action, call: _run(ctx, journal, session, node, action, call)
+    )
+    ctx.log(f"✓ {node.name}: {version} is ready")
+    session.log(journal, "hop.node-upgraded", f"{node.name} runs {version}", node=node.name)
+
+
+def upgrade_node(
+    ctx: HopContext,
+    node: NodeEndpoint,
+    version: str,
+    run: Callable[[str, Callable[[], object]], None],
+) -> None:
+    """stop → install `version` → start → `/health/ready` → answers as `version`.
+    `run(action, call)` performs each service action (and records it as its caller wants)."""
     for action, call in (
         ("stop", lambda: ctx.controller.stop(node)),
         (f"install {version}", lambda: ctx.controller.install(node, version)),
         ("start", lambda: ctx.controller.start(node)),
     ):
-        _run(ctx, journal, session, node, action, call)
+        run(action, call)
     wait_ready(ctx, node)
     _expect_version(ctx, node, version)
-    ctx.log(f"✓ {node.name}: {version} is ready")
-    session.log(journal, "hop.node-upgraded", f"{node.name} runs {version}", node=node.name)
 
 
 def _run(ctx: HopContext, journal: Journal, session: UpgradeSession, node, action, call) -> None:

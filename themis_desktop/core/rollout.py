@@ -384,23 +384,11 @@ class RolloutRunner:
         return record
 
     def _upgrade(self, node: NodeEndpoint) -> None:
-        for action, call in (
-            ("stop", lambda: self.ctx.controller.stop(node)),
-            (
-                f"install {self.rollout.to_version}",
-                lambda: self.ctx.controller.install(node, self.rollout.to_version),
-            ),
-            ("start", lambda: self.ctx.controller.start(node)),
-        ):
+        def run(action: str, call: Callable[[], object]) -> None:
             self._emit("service", f"{node.name}: {action}")
             call()
-        hop_runner.wait_ready(self.ctx, node)
-        with self.ctx.profile.client(node, self.ctx.token) as client:
-            info = client.version(refresh=True)
-        if info.exact and info.version != self.rollout.to_version:
-            raise RolloutError(
-                f"{node.name} answers as {info.version}, not {self.rollout.to_version}."
-            )
+
+        hop_runner.upgrade_node(self.ctx, node, self.rollout.to_version, run)
         self._emit("upgraded", f"{node.name} runs {self.rollout.to_version}")
 
     def _soak(self, step: Step) -> str:
