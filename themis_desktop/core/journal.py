@@ -29,6 +29,11 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_utc(text: str) -> datetime:
+    """A time as the journal stores it (`utc_now`), as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def current_user() -> str:
     try:
         return getpass.getuser()

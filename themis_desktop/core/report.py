@@ -20,7 +20,7 @@ from pathlib import Path
 from themis_desktop import __version__
 from themis_desktop.core import backup_catalog, checklist
 from themis_desktop.core.formatting import format_quantity, human_bytes
-from themis_desktop.core.journal import Event, Journal
+from themis_desktop.core.journal import Event, Journal, parse_utc
 from themis_desktop.core.metric_catalog import METRICS
 from themis_desktop.core.rollback_window import band_for
 from themis_desktop.core.session import Hop, UpgradeSession
@@ -264,7 +264,7 @@ def _window_text(hop: Hop, events: list[Event]) -> str:
         ),
         None,
     )
-    until = datetime.fromisoformat(ended.replace("Z", "+00:00")) if ended else None
+    until = parse_utc(ended) if ended else None
     elapsed = ((until or datetime.now(finished.tzinfo)) - finished).total_seconds()
     band = band_for(max(0.0, elapsed))
     suffix = " at the rollback" if ended else " now"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from themis_desktop.core.journal import Journal, Session, current_user, utc_now
+from themis_desktop.core.journal import Journal, Session, current_user, parse_utc, utc_now
 from themis_desktop.core.profiles import Profile
 from themis_desktop.core.upgrade_path import Plan
 
@@ -83,7 +83,7 @@ class Hop:
     @property
     def finished(self) -> datetime | None:
         """When the new version first answered `/health/ready` (the rollback window's start)."""
-        return _parse(self.finished_at) if self.finished_at else None
+        return parse_utc(self.finished_at) if self.finished_at else None
 
     @property
     def label(self) -> str:
@@ -322,7 +322,3 @@ def _hop(row: dict[str, Any]) -> Hop:
         baseline_id=row["baseline_id"],
         note=row["note"],
     )
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from themis_desktop.core import metrics_store, metrics_verdict
-from themis_desktop.core.journal import Journal
+from themis_desktop.core.journal import Journal, parse_utc
 from themis_desktop.core.metrics import NodeSampler, Sample
 from themis_desktop.core.metrics_live import LiveStore
 from themis_desktop.core.metrics_sampler import Recorder
@@ -393,4 +393,4 @@ def _import_scipy() -> None:
 
 
 def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return parse_utc(iso).timestamp()

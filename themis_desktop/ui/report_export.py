@@ -4,7 +4,6 @@ Qt, then HTML (self-contained) or PDF (Qt's PDF writer, no extra engine)."""
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocum
 
 from themis_desktop.core import metrics_store, report
 from themis_desktop.core.catalogue_file import load_catalogue
-from themis_desktop.core.journal import Journal
+from themis_desktop.core.journal import Journal, parse_utc
 from themis_desktop.core.upgrade_path import plan_upgrade
 from themis_desktop.ui.widgets import metric_plot_style as style
 
@@ -156,4 +155,4 @@ def _png(widget) -> bytes:
 
 
 def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return parse_utc(iso).timestamp()

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from themis_desktop.core import backup_catalog
 from themis_desktop.core.backup_catalog import BackupRecord
 from themis_desktop.core.formatting import human_bytes, human_duration
-from themis_desktop.core.journal import Journal
+from themis_desktop.core.journal import Journal, parse_utc
 from themis_desktop.core.node_backup import InconsistentBackupRefused, NodeJob, back_up_nodes
 from themis_desktop.core.progress_text import Rate
 from themis_desktop.core.restore import remember_checksum, restore, verify
@@ -132,7 +132,7 @@ class BackupsPage(QWidget):
         now = datetime.now(UTC)
         versions = {s.name: s.version.version for s in self.workspace.statuses if s and s.version}
         for row, record in enumerate(records):
-            taken = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
+            taken = parse_utc(record.created_at)
             age = f"{human_duration((now - taken).total_seconds())} ago"
             stale = record.node in versions and versions[record.node] != record.version
             if stale:

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from themis_desktop.core import hop_runner
 from themis_desktop.core.formatting import human_duration
-from themis_desktop.core.journal import Journal
+from themis_desktop.core.journal import Journal, parse_utc
 from themis_desktop.core.rollback_window import describe, window
 from themis_desktop.core.session import TRIGGER_KINDS, Hop, UpgradeSession
 from themis_desktop.ui.upgrade_model import UpgradeModel
@@ -455,7 +455,7 @@ class RollbackDialog(QDialog):
             if record is None:
                 missing.append(node.name)
                 continue
-            taken = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
+            taken = parse_utc(record.created_at)
             lines.append(
                 f"<li>{node.name}: <code>{Path(record.path).name}</code>, taken "
                 f"{human_duration((now - taken).total_seconds())} ago; replaces "
