@@ -14,14 +14,30 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, Self
 
 Kind = Literal["demo", "systemd", "commands", "manual"]
 KINDS: tuple[Kind, ...] = ("manual", "systemd", "commands", "demo")
 
 
+class StoredConfig:
+    """A profile's settings dataclass as the journal stores it: JSON, unknown keys ignored
+    (a newer app may have added some), missing ones at their defaults."""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Self:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+
 @dataclass(frozen=True)
-class ServiceConfig:
+class ServiceConfig(StoredConfig):
     kind: Kind = "manual"
     unit: str = "themisdb"  # systemd
     stop: str = ""  # commands (and systemd's install)
@@ -37,13 +53,3 @@ class ServiceConfig:
             raise ValueError("service control 'commands' needs a stop and a start command")
         if self.kind == "demo" and not self.control_url:
             raise ValueError("service control 'demo' needs the demo-server's control URL")
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str | None) -> ServiceConfig:
-        if not text:
-            return cls()
-        data = json.loads(text)
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})

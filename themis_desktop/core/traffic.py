@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
+
+from themis_desktop.core.service_config import StoredConfig
 
 if TYPE_CHECKING:  # profiles imports this module
     from themis_desktop.core.profiles import NodeEndpoint
@@ -39,7 +41,7 @@ class TrafficError(Exception):
 
 
 @dataclass(frozen=True)
-class RouterConfig:
+class RouterConfig(StoredConfig):
     """A profile's traffic router: its kind and what that kind needs."""
 
     kind: Kind = "none"
@@ -53,16 +55,6 @@ class RouterConfig:
             raise ValueError("traffic router 'demo' needs the demo-server's control URL")
         if self.kind == "commands" and not self.command:
             raise ValueError("traffic router 'commands' needs a command")
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str | None) -> RouterConfig:
-        if not text:
-            return cls()
-        data = json.loads(text)
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
 def describe(weights: dict[str, float]) -> str:
