@@ -31,6 +31,13 @@ class Comparison:
     reason: str
 
 
+def load_statistics() -> None:
+    """Import scipy's statistics now (about 0.7 s, once). A GUI calls this in its own thread
+    before work that compares: a first import inside a worker the GUI thread waits for can
+    dead-lock at shutdown."""
+    import scipy.stats  # noqa: F401
+
+
 def compare(
     metric: str, baseline: list[float], now: list[float], fail_ratio: float | None = None
 ) -> Comparison:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from themis_desktop.core import metrics_store, metrics_verdict
+from themis_desktop.core.comparison import load_statistics
 from themis_desktop.core.journal import Journal, parse_utc
 from themis_desktop.core.metrics import NodeSampler, Sample
 from themis_desktop.core.metrics_live import LiveStore
@@ -86,9 +87,6 @@ class MetricsMonitor(QObject):
         self._redraw_timer = QTimer(self, singleShot=True)
         self._redraw_timer.setInterval(max(50, int(interval_s * 500)))
         self._redraw_timer.timeout.connect(self._flush)
-        # scipy takes ~0.7 s to import: not before the first paint, and in the GUI thread
-        # (a first import inside a worker can dead-lock with a GUI thread that waits for it)
-        QTimer.singleShot(0, _import_scipy)
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -302,6 +300,7 @@ class MetricsMonitor(QObject):
             self.evaluation = None
             self.sig_evaluation.emit(None)
             return
+        load_statistics()  # here, in the GUI thread, not in the worker
         start, end = self.after_window()
         now = metrics_verdict.pooled(self.store.window(start, end))
         path = self.path_baseline
@@ -386,10 +385,6 @@ class MetricsMonitor(QObject):
         if finished:
             return max(finished)
         return self.baseline.end if self.baseline else None
-
-
-def _import_scipy() -> None:
-    import scipy.stats  # noqa: F401
 
 
 def _epoch(iso: str) -> float:

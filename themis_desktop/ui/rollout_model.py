@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from themis_desktop.core import rollout as rollouts
+from themis_desktop.core.comparison import load_statistics
 from themis_desktop.core.hop_runner import HopContext
 from themis_desktop.core.journal import Journal
 from themis_desktop.core.profiles import Profile
@@ -145,6 +146,7 @@ class RolloutModel(QObject):
         self._start(self._runner(rollout))
 
     def _start(self, runner: RolloutRunner) -> None:
+        load_statistics()  # the gates compare: import scipy here, not in the worker
         self.runner = runner
         self.sig_running.emit(True)
         self.sig_rollout.emit(runner.rollout)
