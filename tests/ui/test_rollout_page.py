@@ -24,11 +24,8 @@ def test_the_tiles_and_timeline_follow_a_canary_rollout(
     page.steps.setText("50,100")
     page.soak.setValue(1)
     shares_seen: list[list[int]] = []
-    page.model.sig_event.connect(
-        lambda e: (
-            e["event"] == "weights"
-            and shares_seen.append([t.traffic.value() for t in page.tiles.values()])
-        )
+    page.model.sig_rollout.connect(  # after the page's own slot: what the tiles show
+        lambda _: shares_seen.append([t.traffic.value() for t in page.tiles.values()])
     )
     qtbot.waitUntil(page.start_button.isEnabled, timeout=5000)
     with qtbot.waitSignal(page.model.sig_running, timeout=10_000, check_params_cb=bool):
