@@ -66,6 +66,7 @@ def start_demo_node(tmp_path):
 def controlled_cluster(tmp_path):
     """Demo clusters behind their control endpoint, as a profile whose service control is
     that endpoint: `cluster, control, profile = controlled_cluster(nodes=3, **options)`.
+    Each node's log source is its `themis_server.log`.
     Nodes are named n1, n2, …; `options` are DemoCluster/NodeOptions fields."""
     from themis_desktop.core.profiles import NodeEndpoint, Profile
     from themis_desktop.core.service_config import ServiceConfig
@@ -89,7 +90,11 @@ def controlled_cluster(tmp_path):
             "lab",
             tuple(
                 NodeEndpoint(
-                    n.url, f"n{i}", data_dir=str(n.data_path), config_path=str(n.config_path)
+                    n.url,
+                    f"n{i}",
+                    data_dir=str(n.data_path),
+                    config_path=str(n.config_path),
+                    log_source=f"file:{n.data_dir / 'themis_server.log'}",
                 )
                 for i, n in enumerate(cluster.nodes, start=1)
             ),

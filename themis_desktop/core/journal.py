@@ -238,7 +238,50 @@ def _v6(db: sqlite_utils.Database) -> None:
     db["rollouts"].create_index(["profile", "id"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(db: sqlite_utils.Database) -> None:
+    """Log watch (core/logs.py): each node's log source, and per hop the counts per phase
+    and the warning-and-worse lines."""
+    db["profile_nodes"].add_column("log_source", str)
+    db["log_counts"].create(
+        {
+            "session_id": int,
+            "hop_id": int,
+            "phase": str,
+            "node": str,
+            "level": str,
+            "count": int,
+        },
+        pk=("hop_id", "phase", "node", "level"),
+        foreign_keys=[("session_id", "sessions", "id"), ("hop_id", "hops", "id")],
+    )
+    db["log_counts"].create_index(["session_id"])
+    db["log_lines"].create(
+        {
+            "id": int,
+            "session_id": int,
+            "hop_id": int,
+            "phase": str,
+            "node": str,
+            "ts": str,
+            "level": str,
+            "message": str,
+            "signature": str,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id"), ("hop_id", "hops", "id")],
+    )
+    db["log_lines"].create_index(["hop_id", "ts"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1,
+    _v2,
+    _v3,
+    _v4,
+    _v5,
+    _v6,
+    _v7,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -381,6 +424,7 @@ class Journal:
                     "data_dir": n.data_dir,
                     "config_path": n.config_path,
                     "version_override": n.version_override,
+                    "log_source": n.log_source or None,
                 }
                 for i, n in enumerate(profile.nodes)
             )
@@ -410,6 +454,7 @@ class Journal:
                     data_dir=n["data_dir"],
                     config_path=n["config_path"],
                     version_override=n["version_override"],
+                    log_source=n.get("log_source") or "",
                 )
                 for n in nodes
             ),

@@ -18,6 +18,7 @@ class NodeEndpoint:
     data_dir: str | None = None
     config_path: str | None = None
     version_override: str | None = None
+    log_source: str = ""  # a LogSource spec (core/logs.py): file:PATH, journald:UNIT, command:CMD
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url", normalize_url(self.url))

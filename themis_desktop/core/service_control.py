@@ -348,7 +348,7 @@ def run_command(
             try:
                 code = process.wait(timeout)
             except subprocess.TimeoutExpired:
-                _end(process)
+                end_process(process)
                 output = _tail(source)
                 raise ServiceError(
                     f"“{shown}” did not finish within {timeout:g} s on {label(node)} and was "
@@ -371,7 +371,7 @@ def run_command(
     return StepOutput(shown, code, output, time.monotonic() - started)
 
 
-def _end(process: subprocess.Popen[bytes], grace: float = 3.0) -> None:
+def end_process(process: subprocess.Popen[bytes], grace: float = 3.0) -> None:
     """SIGTERM the command's process group, then SIGKILL whatever is left after `grace` s."""
     _signal_group(process, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):

@@ -250,6 +250,7 @@ def entity(ctx: NodeContext, req: Request) -> Response:
     profile = ctx.profile()
     time.sleep(ctx.rng.lognormal(np.log(profile.median_ms / 1000.0), profile.sigma))
     if ctx.rng.random() < profile.error_rate:
+        ctx.log.error(f"GET /entities/{key} failed with 500: Internal server error")
         return error_response(500, "Internal server error")
     match = _KEY_RE.match(key)
     with ctx.store.lock:

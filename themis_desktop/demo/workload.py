@@ -16,6 +16,14 @@ from themis_desktop.demo.versions import Profile
 TICK_SECONDS = 0.1  # one batch per tick keeps the thread at ~1 % CPU
 RATE_RANGE = (50.0, 200.0)  # simulated requests per second
 WRITE_SHARE = 0.3
+SLOW_REQUEST_MS = 12.0  # the server's slow-request warning threshold, as the demo sets it
+LOGGED_PER_TICK = 25  # a flood of failures is logged in full up to this, then summed up
+_FAILURES = (  # (route, what the server says), as failed requests appear in its log
+    ("GET /entities/{key}", "Internal server error: RocksDB Get returned IO error"),
+    ("PUT /entities/{key}", "Internal server error: write batch failed (Status: Busy)"),
+    ("POST /query/aql", "Query execution failed: cursor expired during range scan"),
+    ("GET /entities/{key}", "Internal server error: deserialization of stored blob failed"),
+)
 
 
 class Workload:
@@ -57,6 +65,23 @@ class Workload:
                         self.store.available = False
                         self.log.error(f"Storage background error, database now read-only: {exc}")
 
+    def _log_requests(self, latencies: np.ndarray, errors: int) -> None:
+        """Failed requests as errors and slow ones as warnings, like the server logs them."""
+        rng = self.rng
+        for _ in range(min(errors, LOGGED_PER_TICK)):
+            route, reason = _FAILURES[int(rng.integers(len(_FAILURES)))]
+            key = f"orders:{int(rng.integers(1, 10**6))}"
+            self.log.error(f"{route.format(key=key)} failed with 500: {reason}")
+        if errors > LOGGED_PER_TICK:
+            self.log.error(f"{errors - LOGGED_PER_TICK} more requests failed with 500")
+        slow = latencies[latencies > SLOW_REQUEST_MS * 1000.0]
+        for micros in slow[:LOGGED_PER_TICK]:
+            key = f"orders:{int(rng.integers(1, 10**6))}"
+            self.log.warning(
+                f"Slow request: GET /entities/{key} took {micros / 1000:.1f} ms "
+                f"(threshold {SLOW_REQUEST_MS:g} ms)"
+            )
+
     def tick(self) -> None:
         """Simulate one tick's worth of requests."""
         rng = self.rng
@@ -66,6 +91,7 @@ class Workload:
         latencies = rng.lognormal(math.log(profile.median_ms * 1000.0), profile.sigma, n)
         errors = int(rng.binomial(n, profile.error_rate)) if n else 0
         self.state.record_requests(latencies, errors)
+        self._log_requests(latencies, errors)
 
         writes = int(rng.binomial(n, WRITE_SHARE)) if n else 0
         reads = n - writes

@@ -63,6 +63,7 @@ class DemoMode(QObject):
                     name=n.name,
                     data_dir=str(n.data_dir / "data"),
                     config_path=str(n.data_dir / "config.yaml"),
+                    log_source=f"file:{n.data_dir / 'themis_server.log'}",
                 )
                 for n in nodes
             ),
