@@ -25,6 +25,7 @@ from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.connection_dialog import ConnectionDialog
 from themis_desktop.ui.pages.backups import BackupsPage
 from themis_desktop.ui.pages.guides import GuidesPage
+from themis_desktop.ui.pages.logs import LogsPage
 from themis_desktop.ui.pages.metrics import MetricsPage
 from themis_desktop.ui.pages.overview import OverviewPage
 from themis_desktop.ui.pages.rollout import RolloutPage
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self.add_page("session", upgrade)
         self.add_page("rollout", RolloutPage(workspace))
         self.add_page("timeline", TimelinePage(workspace))
+        self.add_page("logs", LogsPage(workspace))
         workspace.upgrade.sig_session.connect(self._on_session)
         self.header.countdown.sig_band_changed.connect(self._notify_band)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
@@ -211,7 +213,8 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for number, key in enumerate(self.pages, start=1):
             title = getattr(self.pages[key], "TITLE", key)
-            self._action(view_menu, title, f"Ctrl+{number}", lambda k=key: self.show_page(k))
+            shortcut = f"Ctrl+{number % 10}" if number <= 10 else None
+            self._action(view_menu, title, shortcut, lambda k=key: self.show_page(k))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Themis Desktop", None, self._show_about)
 

@@ -10,6 +10,7 @@ from themis_desktop.core.profiles import Profile
 from themis_desktop.core.secrets import TokenStore
 from themis_desktop.core.server import ThemisClient
 from themis_desktop.core.upgrade_path import Plan
+from themis_desktop.ui.log_monitor import LogMonitor
 from themis_desktop.ui.metrics_monitor import SAMPLE_INTERVAL_S, MetricsMonitor
 from themis_desktop.ui.rollout_model import RolloutModel
 from themis_desktop.ui.settings import backup_folder
@@ -47,6 +48,8 @@ class Workspace(QObject):
         self.rollouts = RolloutModel(
             tasks, tokens, backup_folder, interval=sample_interval_s, parent=self
         )
+        self.logs = LogMonitor(tasks, parent=self)
+        self.logs.sig_burst.connect(self._on_log_burst)
         self.tokens = tokens
         self.profile: Profile | None = None
         self.plan: Plan | None = None
@@ -80,6 +83,7 @@ class Workspace(QObject):
         self.metrics.set_profile(profile, token)
         self.upgrade.set_profile(profile)
         self.rollouts.set_profile(profile)
+        self.logs.set_profile(profile)
         if profile and not self.read_only:
             self._timer.start()
             self.poll_now()
@@ -101,7 +105,13 @@ class Workspace(QObject):
         """The upgrade session whose checklist and events the pages show."""
         if session_id != self.session_id:
             self.session_id = session_id
+            self.logs.set_session(session_id)
             self.sig_session_changed.emit(session_id)
+
+    def _on_log_burst(self, burst) -> None:
+        """The log watch raised the failed-validation trigger: show it on the session."""
+        self.upgrade.reload()
+        self.sig_message.emit(f"Rollback trigger raised (advisory): {burst.note}")
 
     def refuse(self, action: str) -> bool:
         """True, with a message, when `action` must not run because this is a review."""
@@ -173,6 +183,7 @@ class Workspace(QObject):
         self.metrics.stop()
         self.upgrade.stop()
         self.rollouts.stop()
+        self.logs.stop()
         self._generation += 1
         self.tasks.shutdown()
         for client in self._clients + [c for group in self._retired.values() for c in group]:

@@ -144,10 +144,18 @@ class SessionPage(QWidget):
             self.trigger_kind.addItem(title, key)
         self.raise_button = QPushButton("Raise trigger…")
         self.raise_button.clicked.connect(self.ask_trigger)
+        self.log_counts = QLabel("")
+        self.log_counts.setWordWrap(True)
+        self.log_counts.setTextFormat(Qt.TextFormat.RichText)
+        self.log_counts.setToolTip(
+            "Errors and warnings in the nodes' logs, per phase of the hop "
+            "(the Logs page, Ctrl+9, shows the lines)"
+        )
         triggers = QGroupBox("Rollback triggers")
         triggers.setMaximumWidth(360)
         t_layout = QVBoxLayout(triggers)
         t_layout.addWidget(self.verdict)
+        t_layout.addWidget(self.log_counts)
         t_layout.addWidget(self.triggers, 1)
         t_row = QHBoxLayout()
         t_row.addWidget(self.trigger_kind, 1)
@@ -174,6 +182,7 @@ class SessionPage(QWidget):
         self.model.sig_step_done.connect(self._on_done)
         workspace.metrics.sig_evaluation.connect(self._on_evaluation)
         workspace.metrics.sig_trigger.connect(self._on_metrics_trigger)
+        workspace.logs.sig_counts.connect(lambda _: self._show_log_counts())
         workspace.sig_plan_changed.connect(lambda _: self._update_buttons())
         self.show_session(self.model.session)
         self._clock = QTimer(self)
@@ -210,6 +219,7 @@ class SessionPage(QWidget):
                 self._add_hop(hop, hop is session.current)
             self._show_hop(session)
             self._load_triggers(session)
+        self._show_log_counts()
         self._update_buttons()
 
     def _add_hop(self, hop: Hop, current: bool) -> None:
@@ -253,6 +263,38 @@ class SessionPage(QWidget):
             self.window_label.setText(
                 "The rollback window starts when a hop's new version answers."
             )
+
+    def _show_log_counts(self) -> None:
+        """Errors and warnings of the shown hop's logs, per phase."""
+        session, logs = self.session, self.workspace.logs
+        hop = (session.current or session.last_finished or session.hops[-1]) if session else None
+        if hop is None:
+            self.log_counts.setText("")
+            return
+        counts = logs.counts.get(hop.id, {})
+        if not counts and not logs.following:
+            self.log_counts.setText(
+                "Logs: not followed (set each node's log source with Ctrl+K)."
+                if not self.workspace.read_only
+                else "Logs: nothing recorded for this hop."
+            )
+            return
+        cells = []
+        for key, title in PHASES:
+            phase = counts.get(key, {})
+            errors = phase.get("error", 0) + phase.get("critical", 0)
+            warnings = phase.get("warning", 0)
+            colour = "#a4161a" if errors else ("#b45309" if warnings else "#6b7280")
+            cells.append(
+                f"<tr><td>{title}</td><td align='right' style='color:{colour}'>{errors}</td>"
+                f"<td align='right'>{warnings}</td></tr>"
+            )
+        self.log_counts.setText(
+            f"<b>Logs of hop {hop.label}</b><table cellspacing='0' cellpadding='2'>"
+            "<tr><th align='left'>Phase</th><th>Errors</th><th>Warnings</th></tr>"
+            + "".join(cells)
+            + "</table>"
+        )
 
     def _load_triggers(self, session: UpgradeSession) -> None:
         def load(journal: Journal):
