@@ -135,13 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--keep", type=int, default=5, metavar="N")
     prune.add_argument("--yes", action="store_true", help="really delete (default: only list)")
 
-    from themis_desktop import cli_metrics, cli_rollout, cli_session
+    from themis_desktop import cli_logs, cli_metrics, cli_rollout, cli_session
 
     cli_metrics.add_parser(commands, TOKEN_ENV)
     cli_session.add_parsers(commands)
     cli_session.add_session_parser(commands, TOKEN_ENV)
     cli_session.add_report_parser(commands)
     cli_rollout.add_parser(commands, TOKEN_ENV)
+    cli_logs.add_parser(commands)
 
     profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
     actions = profiles.add_subparsers(dest="action", required=True)
@@ -153,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     add.add_argument(
         "--token-env", metavar="VAR", help="store the token read from this environment variable"
+    )
+    add.add_argument(
+        "--log",
+        action="append",
+        metavar="SPEC",
+        help="where a node's log is read: file:PATH, journald[:UNIT] or command:CMD; once for "
+        "every node ({node} is its name) or once per URL, in order",
     )
     service = add.add_argument_group(
         "service control",
@@ -560,7 +568,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             TokenStore().set(args.name, None)
             return 0
         try:
-            nodes = tuple(NodeEndpoint(url) for url in args.urls)
+            nodes = _with_logs(tuple(NodeEndpoint(url) for url in args.urls), args.log or [])
             service = _service_config(args)
             router = _router_config(args)
         except ValueError as exc:
@@ -584,6 +592,23 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             print("themis-desktop: no OS keyring here; the token was not stored", file=sys.stderr)
     print(f"saved profile {profile.name!r} with {len(profile.nodes)} node(s)")
     return 0
+
+
+def _with_logs(nodes: tuple, specs: list[str]) -> tuple:
+    """The nodes with their `--log` sources; ValueError for a wrong count or spec."""
+    from dataclasses import replace
+
+    from themis_desktop.core.logs import LogSource
+
+    if not specs:
+        return nodes
+    if len(specs) not in (1, len(nodes)):
+        raise ValueError(f"--log: give one for every node or one per URL ({len(nodes)})")
+    specs = specs * len(nodes) if len(specs) == 1 else specs
+    return tuple(
+        replace(node, log_source=LogSource.parse(spec.replace("{node}", node.name)).spec)
+        for node, spec in zip(nodes, specs, strict=True)
+    )
 
 
 def _router_config(args: argparse.Namespace) -> Any:
@@ -681,6 +706,10 @@ def _run(args: argparse.Namespace) -> int:
         from themis_desktop.cli_session import cmd_rollback_window
 
         return cmd_rollback_window(args)
+    if args.command == "logs":
+        from themis_desktop.cli_logs import cmd_logs
+
+        return cmd_logs(args)
     if args.command == "metrics":
         from themis_desktop.cli_metrics import cmd_metrics
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from themis_desktop.core.journal import Journal
+from themis_desktop.core.logs import LogSource
 from themis_desktop.core.node_status import NodeStatus, poll_node
 from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.secrets import TokenStore
@@ -34,13 +35,15 @@ from themis_desktop.ui.settings import restore_window_state, save_window_state
 from themis_desktop.ui.tasks import TaskManager
 from themis_desktop.ui.widgets.service_form import ServiceForm
 
-COLUMNS = ("URL", "Name", "Data dir", "Config file", "Version")
+COLUMNS = ("URL", "Name", "Data dir", "Config file", "Version", "Log source")
 COLUMN_TIPS = (
     "Address of the node, e.g. http://db1:8765 or https://db1:8765",
     "A short name for the node (defaults to host:port)",
     "The node's RocksDB directory on this host, for file-level backups (optional)",
     "The node's config.yaml on this host, backed up with the data (optional)",
     "The exact version, for servers before 1.3 that do not report it (optional)",
+    "Where the node's log is read (optional): the server's log file (file:PATH, e.g. its "
+    "themis_server.log), journald (journald:themisdb) or a command (command:ssh db1 tail -F …)",
 )
 
 
@@ -246,9 +249,10 @@ class ConnectionDialog(QDialog):
                 node.data_dir or "",
                 node.config_path or "",
                 node.version_override or "",
+                node.log_source,
             )
             if node
-            else ("http://127.0.0.1:8765", "", "", "", "")
+            else ("http://127.0.0.1:8765", "", "", "", "", "")
         )
         for column, value in enumerate(values):
             self.nodes.setItem(row, column, QTableWidgetItem(value))
@@ -284,6 +288,7 @@ class ConnectionDialog(QDialog):
                     data_dir=cells[2] or None,
                     config_path=cells[3] or None,
                     version_override=_exact_version(cells[4]),
+                    log_source=_log_source(cells[5], cells[1] or cells[0]),
                 )
             )
         if not nodes:
@@ -405,3 +410,11 @@ class ConnectionDialog(QDialog):
     def done(self, result: int) -> None:
         save_window_state(self, "connection_dialog")
         super().done(result)
+
+
+def _log_source(spec: str, node: str) -> str:
+    """A checked log source spec (core/logs.py), or ValueError naming the node."""
+    try:
+        return LogSource.parse(spec).spec
+    except ValueError as exc:
+        raise ValueError(f"Log source of {node}: {exc}") from None
