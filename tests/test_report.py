@@ -10,6 +10,8 @@ from themis_desktop.cli import main
 from themis_desktop.core.catalogue_file import load_catalogue
 from themis_desktop.core.hop_runner import HopContext, back_up, rollback, upgrade, validate
 from themis_desktop.core.journal import Journal
+from themis_desktop.core.log_format import parse_plain
+from themis_desktop.core.logs import HopPhase, store
 from themis_desktop.core.metrics import Sample
 from themis_desktop.core.metrics_store import insert_samples
 from themis_desktop.core.paths import journal_path
@@ -40,6 +42,16 @@ def _session(tmp_path, controlled_cluster) -> int:
         session.raise_trigger(
             journal, "critical-bug", f"orders wrong; password={SECRETS[0]} Bearer {SECRETS[1]}"
         )
+        hop = session.hops[0]
+        lines = [  # the log watch's record of the hop, one line with a secret in it
+            parse_plain("n1", f"[2026-11-26 10:00:01.000] [themis] [{level}] [thread 1] {text}", 0)
+            for level, text in (
+                ("error", "WAL sync failed: IO error"),
+                ("warning", f"client sent token={SECRETS[1]}"),
+                ("info", "Server listening"),
+            )
+        ]
+        store(journal, HopPhase(session.id, hop.id, hop.label, "validating"), lines, lines[:2])
     ctx = HopContext(
         profile, None, controller_for(profile.service), journal_path(), tmp_path / "backups"
     )
@@ -84,6 +96,8 @@ def test_html_and_pdf_reports_of_a_session(tmp_path, controlled_cluster, capsys)
         "Environment",
         "Easy rollback at the rollback",
         "hop.started",
+        "WAL sync failed: IO error",  # the hop's log lines …
+        "<th>Errors</th>",  # … and its counts per phase
     ):
         assert expected in text, expected
     assert re.search(r"<code>[0-9a-f]{64}</code>", text)  # the backup's SHA-256

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from themis_desktop import __version__
-from themis_desktop.core import backup_catalog, checklist
+from themis_desktop.core import backup_catalog, checklist, logs
 from themis_desktop.core.formatting import format_quantity, human_bytes
 from themis_desktop.core.journal import Event, Journal, parse_utc
 from themis_desktop.core.metric_catalog import METRICS
@@ -31,6 +31,7 @@ _SECRET = re.compile(
 )
 _LONG_KEY = re.compile(r"\b[A-Za-z0-9+/_-]{40,}={0,2}\b")
 REDACTED = "[redacted]"
+LOG_LINES_PER_HOP = 200  # the rest stays in the journal (`themis-desktop logs show`)
 
 
 def scrub(text: str, known: tuple[str, ...] = ()) -> str:
@@ -52,6 +53,8 @@ class ReportData:
     verdicts: list[Event]
     images: dict[str, bytes] = field(default_factory=dict)  # title -> PNG
     environment: dict[str, str] = field(default_factory=dict)
+    log_counts: dict[int, dict[str, dict[str, int]]] = field(default_factory=dict)  # by hop id
+    log_lines: dict[int, list[logs.StoredLine]] = field(default_factory=dict)  # by hop id
 
 
 def collect(journal: Journal, session_id: int) -> ReportData:
@@ -86,6 +89,11 @@ def collect(journal: Journal, session_id: int) -> ReportData:
         backups,
         verdicts,
         environment=environment,
+        log_counts=logs.phase_counts(journal, session_id),
+        log_lines={
+            hop.id: logs.hop_lines(journal, hop.id, limit=LOG_LINES_PER_HOP + 1)
+            for hop in session.hops
+        },
     )
 
 
@@ -155,6 +163,7 @@ def render_html(data: ReportData, secrets: tuple[str, ...] = (), inline: bool = 
                 f"<td>{t(event.message)}</td></tr>"
             )
         parts.append("</table>")
+        parts.append(_logs_html(data, hop, t))
     parts.append("<h2>Backups</h2>")
     if data.backups:
         parts.append(
@@ -198,6 +207,45 @@ def render_html(data: ReportData, secrets: tuple[str, ...] = (), inline: bool = 
         + "".join(f"<tr><th>{t(k)}</th><td>{t(v)}</td></tr>" for k, v in data.environment.items())
         + "</table></body></html>"
     )
+    return "".join(parts)
+
+
+def _logs_html(data: ReportData, hop: Hop, t) -> str:
+    """The hop's log: errors and warnings per phase, then its warning-and-worse lines."""
+    counts = data.log_counts.get(hop.id, {})
+    lines = data.log_lines.get(hop.id, [])
+    if not counts and not lines:
+        return "<h3>Logs</h3><p>No log lines were recorded for this hop.</p>"
+    rows = "".join(
+        f"<tr><td>{t(phase)}</td>"
+        f"<td class='{'bad' if levels.get('error', 0) + levels.get('critical', 0) else ''}'>"
+        f"{levels.get('error', 0) + levels.get('critical', 0)}</td>"
+        f"<td>{levels.get('warning', 0)}</td><td>{sum(levels.values())}</td></tr>"
+        for phase, levels in counts.items()
+    )
+    parts = [
+        "<h3>Logs</h3><table border='1'><tr><th>Phase</th><th>Errors</th><th>Warnings</th>"
+        f"<th>All lines</th></tr>{rows}</table>"
+    ]
+    if lines:
+        shown = lines[:LOG_LINES_PER_HOP]
+        parts.append(
+            "<table border='1'><tr><th>When</th><th>Node</th><th>Phase</th><th>Level</th>"
+            "<th>Message</th></tr>"
+            + "".join(
+                f"<tr class='{'bad' if x.level in ('error', 'critical') else 'warn'}'>"
+                f"<td>{t(x.ts)}</td><td>{t(x.node)}</td><td>{t(x.phase)}</td>"
+                f"<td>{t(x.level)}</td><td>{t(x.message)}</td></tr>"
+                for x in shown
+            )
+            + "</table>"
+        )
+        if len(lines) > len(shown):
+            parts.append(
+                f"<p class='muted'>The first {len(shown)} lines; the rest are in the journal "
+                f"(<code>themis-desktop logs show --session {data.session.id} --hop "
+                f"{hop.position + 1}</code>).</p>"
+            )
     return "".join(parts)
 
 
