@@ -308,3 +308,29 @@ def test_a_demo_nodes_error_burst_after_the_upgrade_raises_the_advisory_trigger(
         stored = hop_lines(journal, hop.id)
         assert stored and all(x.level in ("warning", "error", "critical") for x in stored)
         assert current_phase(journal, "lab").phase == "validating"
+
+
+def test_the_end_of_the_log_is_shown_at_start_but_counted_only_once(tmp_path):
+    from themis_desktop.core.catalogue_file import load_catalogue
+    from themis_desktop.core.profiles import NodeEndpoint, Profile
+    from themis_desktop.core.session import UpgradeSession
+    from themis_desktop.core.upgrade_path import plan_upgrade
+
+    log = tmp_path / "themis_server.log"
+    log.write_text("".join(_line("error", f"before the watch {i}") for i in range(5)))
+    journal_path = tmp_path / "journal.sqlite"
+    with Journal(journal_path) as journal:
+        profile = journal.save_profile(Profile("lab", (NodeEndpoint("http://127.0.0.1:1", "n1"),)))
+        plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
+        session = UpgradeSession.create(journal, profile, plan)
+        seen: list[LogLine] = []
+        watch = LogWatch("lab", [("n1", LogSource("file", str(log)))], on_lines=seen.extend)
+        watch.step(journal, time.time())
+        assert [x.message for x in seen] == [f"before the watch {i}" for i in range(5)]
+        _append(log, _line("error", "while watched"))
+        watch.step(journal, time.time())
+        assert seen[-1].message == "while watched"
+        counts = phase_counts(journal, session.id)[session.hops[0].id]
+        assert counts == {"planned": {"error": 1}}
+        assert [x.message for x in hop_lines(journal, session.hops[0].id)] == ["while watched"]
+        watch.nodes[0].follower.close()

@@ -44,9 +44,12 @@ class FileFollower:
     one is read first) and truncation (copytruncate: read again from the start) are
     followed; a missing file is waited for."""
 
-    def __init__(self, path: Path | str, *, from_start: bool = False) -> None:
+    def __init__(self, path: Path | str, *, from_start: bool = False, backlog: int = 0) -> None:
+        """Following starts at the end of the file, or `backlog` bytes before it (whole
+        lines only), or at its start (`from_start`)."""
         self.path = Path(path)
         self.from_start = from_start
+        self.backlog = backlog
         self.rotations = 0
         self.truncations = 0
         self._file = None
@@ -95,7 +98,10 @@ class FileFollower:
             ) from None
         stat = os.fstat(handle.fileno())
         if stat.st_size and not (rotated or self.from_start or self._opened_once):
-            handle.seek(0, os.SEEK_END)  # the first open starts at the end, like tail -f
+            start = max(0, stat.st_size - self.backlog)  # like tail -f: the end, or a bit before
+            handle.seek(start)
+            if start:
+                handle.readline()  # a partial line
         self._file, self._identity = handle, (stat.st_dev, stat.st_ino)
         self._opened_once = True
         return True

@@ -28,6 +28,7 @@ from themis_desktop.core.session import EVENT_OF_STATE, UpgradeSession
 
 SourceKind = Literal["none", "file", "journald", "command"]
 POLL_INTERVAL_S = 0.25
+BACKLOG_BYTES = 64 << 10  # the end of a log file shown at start (for the view only)
 PHASE_EVERY_S = 1.0
 RETRY_AFTER_S = 5.0
 STORED_PER_SIGNATURE = 50  # per hop, node and message kind; counts stay exact beyond
@@ -80,12 +81,13 @@ class LogSource:
 
     def argv(self) -> list[str]:
         if self.kind == "journald":
-            return ["journalctl", "-u", self.target, "-f", "-o", "json", "-n", "20"]
+            return ["journalctl", "-u", self.target, "-f", "-o", "json", "-n", "100"]
         return shlex.split(self.target)
 
-    def follower(self) -> FileFollower | CommandFollower:
+    def follower(self, backlog: int = 0) -> FileFollower | CommandFollower:
+        """Follows the source; a file's last `backlog` bytes are read first."""
         if self.kind == "file":
-            return FileFollower(self.target)
+            return FileFollower(self.target, backlog=backlog)
         if self.kind in ("journald", "command"):
             return CommandFollower(self.argv(), shown=" ".join(self.argv()))
         raise LogSourceError("This node has no log source; set one in its profile.")
@@ -370,6 +372,8 @@ class _Node:
     follower: FileFollower | CommandFollower | None = None
     retry_at: float = 0.0
     problem: str = ""
+    backlog_until: float = 0.0  # lines read until then were logged before the watch began
+    opened: bool = False
 
 
 class LogWatch:
@@ -440,8 +444,15 @@ class LogWatch:
     def step(self, journal: Journal | None, now: float) -> list[LogLine]:
         """One round: read every source, hand the lines on, store and judge them."""
         batch: list[LogLine] = []
+        backlog: list[LogLine] = []  # logged before the watch began: for the view only
         for node in self.nodes:
-            batch += self._read(node, now)
+            lines = self._read(node, now)
+            if now <= node.backlog_until:
+                backlog += lines
+            else:
+                batch += lines
+        if backlog and self.on_lines:
+            self.on_lines(backlog)
         if journal is not None and (batch or now >= self._next_phase):
             self._update_phase(journal)  # lines are judged by the hop's state at their time
             self._next_phase = now + PHASE_EVERY_S
@@ -463,7 +474,12 @@ class LogWatch:
             return []
         try:
             if node.follower is None:
-                node.follower = node.source.follower()
+                first = not node.opened
+                node.follower = node.source.follower(backlog=BACKLOG_BYTES if first else 0)
+                node.opened = True
+                # a file's end comes with the first poll; a command's first lines come at once
+                # (journalctl -n, tail -F): counted again after a restart, they would count twice
+                node.backlog_until = now + (0.0 if node.source.kind == "file" else 1.0)
             raw = node.follower.poll()
         except LogSourceError as exc:
             if node.follower is not None:

@@ -18,6 +18,9 @@ from themis_desktop.ui.workspace import Workspace
 DEMO_PROFILE = "Demo instance"
 
 
+MISBEHAVING_ERROR_RATE = 0.05  # of the demo's 1.9 requests fail (and are logged as errors)
+
+
 class DemoMode(QObject):
     """Owns the demo server process and its temporary data dir for the app's lifetime."""
 
@@ -42,6 +45,8 @@ class DemoMode(QObject):
             version,
             "--data-size-mb",
             str(data_size_mb),
+            "--error-rate",  # a misbehaving version: its hop shows the log watch and triggers
+            f"1.9={MISBEHAVING_ERROR_RATE}",
             env={"THEMIS_TOKEN_ADMIN": self.token},
         )
 

@@ -227,6 +227,7 @@ class LogsPage(QWidget):
             rows = [r for r in self.hop_rows if self.accepts(r.node, r.level, r.message)]
             rows = self._grouped(rows) if self.group.isChecked() else rows
         self.model.replace(rows)
+        self.table.setColumnHidden(4, not self.group.isChecked())
         self.unseen = 0
         self._follow()
         self._show_status()
