@@ -451,6 +451,8 @@ class LogWatch:
                 backlog += lines
             else:
                 batch += lines
+        backlog.sort(key=lambda x: x.ts)
+        batch.sort(key=lambda x: x.ts)  # the nodes' lines interleaved in time
         if backlog and self.on_lines:
             self.on_lines(backlog)
         if journal is not None and (batch or now >= self._next_phase):

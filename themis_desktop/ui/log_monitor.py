@@ -26,7 +26,7 @@ class LogMonitor(QObject):
     sig_reset = Signal()  # another profile: the ring was emptied
     sig_problem = Signal(str, str)  # node, message ("" once its source reads again)
     sig_burst = Signal(object)  # Burst: the log watch raised the failed-validation trigger
-    sig_counts = Signal(dict)  # {hop id: {phase: {level: count}}} of the session shown
+    sig_counts = Signal(object)  # {hop id: {phase: {level: count}}} of the session shown
 
     _sig_batch = Signal(list)
     _sig_problem = Signal(str, str)

@@ -229,6 +229,8 @@ class LogsPage(QWidget):
         self.model.replace(rows)
         self.table.setColumnHidden(4, not self.group.isChecked())
         self.unseen = 0
+        if self.group.isChecked():
+            self.table.scrollToTop()  # the most severe, most frequent kinds first
         self._follow()
         self._show_status()
 

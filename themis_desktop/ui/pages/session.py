@@ -138,7 +138,7 @@ class SessionPage(QWidget):
 
         self.verdict = QLabel("Metrics: no verdict yet (capture a baseline on the Metrics page).")
         self.verdict.setWordWrap(True)
-        self.triggers = QListWidget()
+        self.triggers = QListWidget(wordWrap=True)
         self.trigger_kind = QComboBox()
         for key, title in TRIGGER_KINDS.items():
             self.trigger_kind.addItem(title, key)
@@ -303,9 +303,9 @@ class SessionPage(QWidget):
         def show(triggers) -> None:
             self.triggers.clear()
             for t in triggers:
-                self.triggers.addItem(
-                    f"{t.at[:16].replace('T', ' ')}  {t.title}: {t.note}  ({t.user})"
-                )
+                text = f"{t.at[:16].replace('T', ' ')}  {t.title}: {t.note}  ({t.user})"
+                self.triggers.addItem(text)
+                self.triggers.item(self.triggers.count() - 1).setToolTip(text)
 
         self.workspace.tasks.run_journal(load, on_done=show)
 
