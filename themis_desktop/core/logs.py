@@ -426,7 +426,12 @@ class LogWatch:
         journal = Journal(self.journal_path, durable=False) if self.journal_path else None
         try:
             while not self._stop.is_set():
-                self.step(journal, time.time())
+                try:
+                    self.step(journal, time.time())
+                except Exception as exc:  # e.g. the journal's disk is full: keep following
+                    if self.on_problem:
+                        self.on_problem("log watch", f"could not record lines ({exc}).")
+                    self._stop.wait(RETRY_AFTER_S)
                 self._stop.wait(self.interval)
         finally:
             for node in self.nodes:
