@@ -302,6 +302,9 @@ class LogsPage(QWidget):
             problem = monitor.problems.get(name)
             state = f"<b>{problem}</b>" if problem else source.label
             parts.append(f"{name}: {state}")
+        parts += [
+            f"{n}: <b>{p}</b>" for n, p in monitor.problems.items() if n not in monitor.sources
+        ]
         unset = [name for name, s in monitor.sources.items() if s.kind == "none"]
         text = " · ".join(parts)
         if unset:
