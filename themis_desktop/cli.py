@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--keep", type=int, default=5, metavar="N")
     prune.add_argument("--yes", action="store_true", help="really delete (default: only list)")
 
-    from themis_desktop import cli_logs, cli_metrics, cli_rollout, cli_session
+    from themis_desktop import cli_config, cli_logs, cli_metrics, cli_rollout, cli_session
 
     cli_metrics.add_parser(commands, TOKEN_ENV)
     cli_session.add_parsers(commands)
@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_session.add_report_parser(commands)
     cli_rollout.add_parser(commands, TOKEN_ENV)
     cli_logs.add_parser(commands)
+    cli_config.add_parser(commands, TOKEN_ENV)
 
     profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
     actions = profiles.add_subparsers(dest="action", required=True)
@@ -714,6 +715,10 @@ def _run(args: argparse.Namespace) -> int:
         from themis_desktop.cli_metrics import cmd_metrics
 
         return cmd_metrics(args)
+    if args.command == "config":
+        from themis_desktop.cli_config import cmd_config
+
+        return cmd_config(args)
     if args.command in ("backup", "verify", "restore", "backups"):
         return {
             "backup": cmd_backup,

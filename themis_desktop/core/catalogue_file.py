@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,11 @@ import yaml
 from themis_desktop.core.paths import app_data_dir
 from themis_desktop.core.resources import resource
 from themis_desktop.core.versions import (
+    CONFIG_CHANGES,
+    CONFIG_SEVERITIES,
     REVERSIBILITY,
     Catalogue,
+    ConfigChange,
     Release,
     ReleaseLine,
     VersionError,
@@ -66,6 +70,9 @@ def _entries(path: Path) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             raise CatalogueError(path, None, f"each entry of 'lines' must be a mapping: {item!r}")
         item["__file__"] = path
+        for change in item.get("config") or []:
+            if isinstance(change, dict):
+                change["__file__"] = path
     return data["lines"]
 
 
@@ -112,6 +119,59 @@ def _line(path: Path, item: dict[str, Any]) -> ReleaseLine:
         reversibility_note=str(item.get("reversibility_note", "")),
         required=bool(item.get("required", False)),
         notes=str(item.get("notes", "")),
+        config_changes=tuple(_config_change(path, name, c) for c in _config_list(item, fail)),
+    )
+
+
+def _config_list(item: dict[str, Any], fail: Any) -> list[Any]:
+    value = item.get("config") or []
+    if not isinstance(value, list):
+        raise fail("'config' must be a list of changes, e.g. - {key: K, change: default, ...}")
+    return value
+
+
+def _config_change(path: Path, line: str, item: Any) -> ConfigChange:
+    if not isinstance(item, dict):
+        raise CatalogueError(path, None, f"each 'config' entry of line {line} must be a mapping")
+    at = item.get(_LINE)
+
+    def fail(reason: str) -> CatalogueError:
+        return CatalogueError(item.get("__file__", path), at, reason)
+
+    change = item.get("change")
+    if change not in CONFIG_CHANGES:
+        raise fail(f"'change' must be one of {', '.join(CONFIG_CHANGES)}, not {change!r}")
+    key = str(item.get("key") or "")
+    if change != "layout" and not key:
+        raise fail(f"a '{change}' config change needs its 'key' (dotted, e.g. storage.x)")
+    if change == "renamed" and not item.get("to"):
+        raise fail("a 'renamed' config change needs 'to' (the new key)")
+    if change == "default" and ("old" not in item or "new" not in item):
+        raise fail("a 'default' config change needs 'old' and 'new'")
+    if change == "added" and "new" not in item:
+        raise fail("an 'added' config change needs 'new' (the key's default)")
+    severity = str(item.get("severity") or "")
+    if severity and severity not in CONFIG_SEVERITIES:
+        raise fail(f"'severity' must be one of {', '.join(CONFIG_SEVERITIES)}")
+    until = str(item.get("legacy_until") or "")
+    try:
+        if until:
+            date.fromisoformat(until)
+    except ValueError:
+        raise fail(f"'legacy_until' must be a date (YYYY-MM-DD), not {until!r}") from None
+    moves = item.get("moves") or {}
+    if not isinstance(moves, dict):
+        raise fail("'moves' maps flat file names to their new path below config/")
+    return ConfigChange(
+        change=change,
+        key=key,
+        old=item.get("old"),
+        new=item.get("new"),
+        to=str(item.get("to") or ""),
+        reason=" ".join(str(item.get("reason", "")).split()),
+        severity=severity,
+        legacy_until=until,
+        moves=tuple((str(k), str(v)) for k, v in moves.items() if not str(k).startswith("__")),
     )
 
 

@@ -161,6 +161,11 @@ class ThemisClient:
             raise self._malformed("/config", "the config is not a JSON object")
         return data
 
+    def post_config(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Merge `update` into the node's config (`POST /config`, scope config:write)."""
+        data = self._json("POST", "/config", body=update)
+        return data if isinstance(data, dict) else {}
+
     def admin_backup(self, directory: str) -> BackupResult:
         """Ask the node for a RocksDB checkpoint into `directory` on its own host."""
         data = self._json("POST", "/admin/backup", body={"directory": directory})

@@ -6,6 +6,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -55,6 +56,29 @@ class Release:
         return self.text
 
 
+CONFIG_CHANGES = ("default", "added", "removed", "renamed", "layout")
+CONFIG_SEVERITIES = ("breaks", "changes")
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """A configuration change a line brings (see the header of resources/releases.yaml)."""
+
+    change: str  # one of CONFIG_CHANGES
+    key: str = ""  # dotted key; empty for "layout"
+    old: Any = None  # the previous default ("default")
+    new: Any = None  # the new default ("default", "added")
+    to: str = ""  # the new name ("renamed")
+    reason: str = ""
+    severity: str = ""  # "breaks" or "changes" for a removed key present (default "changes")
+    legacy_until: str = ""  # ISO date the old layout stops working ("layout")
+    moves: tuple[tuple[str, str], ...] = ()  # (flat file name, new path below config/)
+
+    def moved(self, name: str) -> str | None:
+        """The new place below config/ of a flat file `name` ("layout"), if known."""
+        return dict(self.moves).get(name)
+
+
 @dataclass(frozen=True)
 class ReleaseLine:
     """A minor line and what the hop into it brings."""
@@ -70,6 +94,7 @@ class ReleaseLine:
     reversibility_note: str = ""
     required: bool = False
     notes: str = ""
+    config_changes: tuple[ConfigChange, ...] = ()
 
     @property
     def key(self) -> tuple[int, int]:

@@ -24,6 +24,7 @@ from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.connection_dialog import ConnectionDialog
 from themis_desktop.ui.pages.backups import BackupsPage
+from themis_desktop.ui.pages.config import ConfigPage
 from themis_desktop.ui.pages.guides import GuidesPage
 from themis_desktop.ui.pages.logs import LogsPage
 from themis_desktop.ui.pages.metrics import MetricsPage
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.add_page("rollout", RolloutPage(workspace))
         self.add_page("timeline", TimelinePage(workspace))
         self.add_page("logs", LogsPage(workspace))
+        self.add_page("config", ConfigPage(workspace))
         workspace.upgrade.sig_session.connect(self._on_session)
         self.header.countdown.sig_band_changed.connect(self._notify_band)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)

@@ -1,0 +1,244 @@
+"""The config advisor against the bundled catalogue, user catalogue entries, real files and
+a real demo node (GET and POST /config)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from themis_desktop.core import config_advisor as advisor
+from themis_desktop.core import errors
+from themis_desktop.core.catalogue_file import CatalogueError, load_catalogue
+from themis_desktop.core.config_file import MISSING, ConfigDocument
+from themis_desktop.core.server import ThemisClient
+from themis_desktop.core.versions import Catalogue
+
+MEMTABLE = "storage.memtable_size_mb"
+CONFIG_14 = """\
+# node n1
+server:
+  port: 8765
+storage:
+  rocksdb_path: /var/lib/themisdb
+{memtable}
+features:
+  retention:
+    enabled: true
+"""
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue(with_user=False)
+
+
+def _doc(tmp_path, memtable: str = "", name: str = "themis.yaml") -> ConfigDocument:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(CONFIG_14.format(memtable=memtable).replace("\n\n", "\n"))
+    return ConfigDocument.load(path)
+
+
+def _only(findings, key):
+    found = [f for f in findings if f.key == key]
+    assert len(found) == 1, findings
+    return found[0]
+
+
+def test_a_14_config_without_memtable_gets_the_new_default_silently(tmp_path, catalogue):
+    findings = advisor.check(_doc(tmp_path), "1.5", catalogue, current="1.4.2")
+    memtable = _only(findings, MEMTABLE)
+    assert (memtable.kind, memtable.severity, memtable.since) == (
+        "default-changed",
+        "changes",
+        "1.5",
+    )
+    assert memtable.current is MISSING and memtable.recommended == 512 and memtable.applicable
+    assert "128" in memtable.reason and "keep the old behaviour" in memtable.reason
+    assert not advisor.breaking(findings)
+
+
+@pytest.mark.parametrize(
+    ("value", "severity", "recommended"),
+    [(128, "recommended", 512), (1024, "info", 1024)],
+)
+def test_a_set_memtable_is_advised_by_its_value(tmp_path, catalogue, value, severity, recommended):
+    doc = _doc(tmp_path, f"  memtable_size_mb: {value}")
+    memtable = _only(advisor.check(doc, "1.5", catalogue, current="1.4"), MEMTABLE)
+    assert memtable.severity == severity and memtable.recommended == recommended
+    assert memtable.current == value
+    assert memtable.applicable is (severity != "info")
+
+
+def test_a_node_already_on_the_line_gets_no_default_finding(tmp_path, catalogue):
+    assert advisor.check(_doc(tmp_path), "1.5", catalogue, current="1.5.0") == []
+    assert advisor.check(_doc(tmp_path, "  memtable_size_mb: 512"), "1.5", catalogue) == []
+
+
+def test_a_flat_legacy_config_path_warns_with_the_days_left_then_breaks(tmp_path, catalogue):
+    doc = _doc(tmp_path, name="config/config.yaml")
+    path = tmp_path / "config" / "config.yaml"
+    before = advisor.check(
+        doc, "1.7", catalogue, current="1.5", config_path=path, today=date(2026, 12, 1)
+    )
+    layout = _only(before, str(path))
+    assert (layout.kind, layout.severity, layout.since) == ("legacy-path", "changes", "1.7")
+    assert layout.recommended == str(tmp_path / "config" / "core" / "config.yaml")
+    assert "31 more days" in layout.reason and not layout.applicable
+    assert not advisor.breaking(before)
+
+    after = advisor.check(
+        doc, "1.7", catalogue, current="1.5", config_path=path, today=date(2027, 1, 1)
+    )
+    assert _only(after, str(path)).severity == "breaks" and advisor.breaking(after)
+    # the node already runs 1.7 and goes to 1.8: the legacy path still counts
+    later = advisor.check(
+        doc, "1.8", catalogue, current="1.7.0", config_path=path, today=date(2027, 1, 1)
+    )
+    assert _only(later, str(path)).severity == "breaks"
+    # before the layout line it is not a finding; nor is a path outside a config/ folder
+    assert advisor.check(doc, "1.5", catalogue, current="1.4", config_path=path)[0].key == MEMTABLE
+    elsewhere = advisor.check(doc, "1.8", catalogue, config_path=tmp_path / "themis.yaml")
+    assert [f.key for f in elsewhere] == [MEMTABLE]
+
+
+def test_a_value_naming_a_flat_file_is_rewritten_to_its_new_place(tmp_path, catalogue):
+    doc = _doc(tmp_path, "  memtable_size_mb: 512")
+    doc.set("features.retention.policies_path", "./config/retention_policies.yaml")
+    doc.set("features.other_path", "./config/not_in_the_mapping.yaml")
+    findings = advisor.check(doc, "1.7", catalogue, current="1.5", today=date(2026, 11, 26))
+    policies = _only(findings, "features.retention.policies_path")
+    assert policies.recommended == "./config/data_management/retention_policies.yaml"
+    assert policies.applicable and policies.severity == "changes"
+    other = _only(findings, "features.other_path")
+    assert not other.applicable and other.recommended is MISSING
+    changed = advisor.apply(doc, findings, [policies.id, other.id])
+    assert changed.get("features.retention.policies_path") == policies.recommended
+    assert changed.get("features.other_path") == "./config/not_in_the_mapping.yaml"
+
+
+def test_applying_picked_findings_changes_only_those_keys(tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        'lines:\n  - line: "3.0"\n    releases:\n      - {version: 3.0.0}\n    config:\n'
+        "      - {key: storage.memtable_size_mb, change: default, old: 512, new: 1024}\n"
+        "      - {key: server.old_threads, change: renamed, to: server.worker_threads}\n"
+        "      - {key: features.legacy_flag, change: removed, severity: breaks}\n"
+        "      - {key: features.new_flag, change: added, new: true}\n"
+    )
+    catalogue = load_catalogue(extra)
+    doc = _doc(tmp_path, "  memtable_size_mb: 128")
+    doc.set("server.old_threads", 16)
+    doc.set("features.legacy_flag", "on")
+    findings = advisor.check(doc, "3.0", catalogue, current="1.4")
+    by_key = {f.key: f for f in findings}
+    assert by_key[MEMTABLE].severity == "recommended" and by_key[MEMTABLE].recommended == 1024
+    assert by_key["server.old_threads"].severity == "breaks"
+    assert by_key["features.legacy_flag"].severity == "breaks"
+    assert by_key["features.new_flag"].severity == "info"
+    assert [f.severity for f in findings] == sorted(
+        (f.severity for f in findings), key=advisor.SEVERITIES.index
+    )
+
+    picked = ["server.old_threads", "features.legacy_flag"]
+    after = advisor.apply(doc, findings, picked)
+    assert after.get("server.worker_threads") == 16 and not after.has("server.old_threads")
+    assert not after.has("features.legacy_flag")
+    assert after.get(MEMTABLE) == 128 and not after.has("features.new_flag")  # not picked
+    assert doc.get("server.old_threads") == 16  # the original document is untouched
+    rows = {row.key: row for row in advisor.diff_rows(doc, findings)}
+    assert rows["server.old_threads"].recommended == "server.worker_threads: 16"
+    assert rows["features.legacy_flag"].recommended == "(remove)"
+    assert rows["features.new_flag"].current == "(not set)"
+
+
+def test_apply_to_file_writes_atomically_and_keeps_the_old_file(tmp_path, catalogue):
+    doc = _doc(tmp_path)
+    path = tmp_path / "themis.yaml"
+    before = path.read_text()
+    findings = advisor.check(doc, "1.5", catalogue, current="1.4")
+    backup = advisor.apply_to_file(path, findings, [MEMTABLE])
+    assert backup.read_text() == before
+    text = path.read_text()
+    assert text.startswith("# node n1\n") and "  memtable_size_mb: 512\n" in text
+    assert ConfigDocument.load(path).get(MEMTABLE) == 512
+    with pytest.raises(ValueError, match="no finding"):
+        advisor.apply_to_file(path, findings, ["nope"])
+
+
+def test_a_newer_node_than_the_target_is_refused(tmp_path, catalogue):
+    with pytest.raises(ValueError, match="newer than the target"):
+        advisor.check(_doc(tmp_path), "1.5", catalogue, current="1.8.0")
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ("{key: a.b, change: moved}", "'change' must be one of"),
+        ("{change: default, old: 1, new: 2}", "needs its 'key'"),
+        ("{key: a.b, change: renamed}", "needs 'to'"),
+        ("{key: a.b, change: default, new: 2}", "needs 'old' and 'new'"),
+        ("{key: a.b, change: removed, severity: fatal}", "'severity' must be one of"),
+        ("{change: layout, legacy_until: soon}", "'legacy_until' must be a date"),
+    ],
+)
+def test_a_bad_config_entry_in_a_catalogue_names_its_line(tmp_path, entry, reason):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        f'lines:\n  - line: "3.0"\n    releases:\n      - {{version: 3.0.0}}\n'
+        f"    config:\n      - {entry}\n"
+    )
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(bad)
+    assert caught.value.line == 6 and reason in caught.value.reason
+
+
+def test_a_demo_nodes_config_is_checked_and_fixed_over_http(start_demo_node, catalogue):
+    node = start_demo_node("1.4.0", tokens={"admin": "adm", "readonly": "ro"})
+    with ThemisClient(node.url, "adm") as client:
+        doc = ConfigDocument.from_mapping(client.config())
+        current = client.version().version
+        findings = advisor.check(doc, "1.5", catalogue, current=current)
+        memtable = _only(findings, MEMTABLE)
+        assert memtable.current == 128 and memtable.severity == "recommended"
+        result = advisor.apply_to_server(client, findings, [MEMTABLE])
+        assert result.posted == {MEMTABLE: 512} and not result.not_applied
+        assert client.config()["storage"]["memtable_size_mb"] == 512
+        assert (
+            advisor.check(
+                ConfigDocument.from_mapping(client.config()), "1.5", catalogue, current=current
+            )
+            == []
+        )
+    assert ConfigDocument.load(node.config_path).get(MEMTABLE) == 512
+    with ThemisClient(node.url, "ro") as readonly, pytest.raises(errors.Forbidden):
+        advisor.apply_to_server(readonly, findings, [MEMTABLE])
+
+
+def test_a_removal_cannot_be_posted_and_is_reported(start_demo_node, tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        'lines:\n  - line: "3.0"\n    releases:\n      - {version: 3.0.0}\n    config:\n'
+        "      - {key: tracing.exporter, change: removed}\n"
+    )
+    node = start_demo_node("1.7.3")
+    with ThemisClient(node.url) as client:
+        doc = ConfigDocument.from_mapping(client.config())
+        findings = advisor.check(doc, "3.0", load_catalogue(extra), current="1.7.3")
+        result = advisor.apply_to_server(client, findings, ["tracing.exporter"])
+        assert result.posted == {} and "cannot remove" in result.not_applied["tracing.exporter"]
+        assert client.config()["tracing"]["exporter"] == "otlp"
+
+
+def test_the_runtime_shape_of_a_real_server_is_mapped_to_file_keys():
+    doc = ConfigDocument.from_mapping(
+        {
+            "server": {"port": 8765, "threads": 8},
+            "rocksdb": {"db_path": "/data", "memtable_size_mb": 128, "compression_default": "lz4"},
+            "runtime": {"db_size_bytes": 1},
+        }
+    )
+    assert doc.get(MEMTABLE) == 128 and doc.get("storage.rocksdb_path") == "/data"
+    assert doc.get("server.worker_threads") == 8 and not doc.has("runtime")
+    assert doc.get("storage.compression.default") == "lz4" and "effective" in doc.note

@@ -1,0 +1,101 @@
+"""Replace a text file atomically: backup beside it, temp file, fsync, rename, fsync dir."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+
+def backup_name(path: Path, now: dt.datetime | None = None) -> Path:
+    """`<name>.<YYYYmmddTHHMMSS>.bak` beside `path` (not checked for existence)."""
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%dT%H%M%S")
+    return path.with_name(f"{path.name}.{stamp}.bak")
+
+
+def replace_text(path: Path, text: str, *, keep_old: bool = True) -> Path | None:
+    """Replace `path` with `text`: the old file copied to a new `.bak` beside it first, the
+    text written to a temp file in the same folder, fsynced and renamed over `path` (its
+    permission bits kept). Until the rename nothing is changed; on failure the temp file and
+    a partial backup are removed and the OSError is raised. Returns the backup's path."""
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
+    backup: Path | None = None
+    tmp: Path | None = None
+    try:
+        if keep_old and path.exists():
+            backup = _copy_backup(path)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        tmp = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError:
+        for leftover in (tmp, backup):
+            if leftover is not None:
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+        raise
+    _fsync_dir(path.parent)
+    return backup
+
+
+def _copy_backup(path: Path) -> Path:
+    """Copy `path` to a new backup file (never overwriting one) and fsync it."""
+    first = backup_name(path)
+    for n in range(1000):
+        candidate = first if n == 0 else first.with_name(f"{first.name[:-4]}-{n}.bak")
+        try:
+            handle = open(candidate, "xb")  # noqa: SIM115 - closed below, removed on failure
+        except FileExistsError:
+            continue
+        try:
+            with handle, open(path, "rb") as source:
+                shutil.copyfileobj(source, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            shutil.copystat(path, candidate)
+        except OSError:
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+            raise
+        return candidate
+    raise OSError(errno.EEXIST, "too many backups with the same time stamp", str(first))
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable (not possible on Windows, where it is skipped)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def failure_text(exc: OSError) -> str:
+    """What a failed `replace_text` means for the user (nothing was changed)."""
+    if exc.errno == errno.ENOSPC:
+        return (
+            "the disk is full: nothing was changed (the file is as it was). Free some space on "
+            "that disk and try again."
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (
+            f"cannot write there ({exc.strerror}): nothing was changed. Run as a user who may "
+            "write that folder, or edit the file by hand."
+        )
+    return f"writing failed ({exc.strerror or exc}): nothing was changed."
