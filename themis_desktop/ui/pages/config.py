@@ -416,3 +416,6 @@ def _highlight(before: QPlainTextEdit, after: QPlainTextEdit) -> None:
             selection.cursor = cursor
             selections.append(selection)
         pane.setExtraSelections(selections)
+        if lines:  # bring the first change into view
+            pane.setTextCursor(QTextCursor(pane.document().findBlockByNumber(lines[0])))
+            pane.centerCursor()
