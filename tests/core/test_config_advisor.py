@@ -194,41 +194,53 @@ def test_a_bad_config_entry_in_a_catalogue_names_its_line(tmp_path, entry, reaso
     assert caught.value.line == 6 and reason in caught.value.reason
 
 
-def test_a_demo_nodes_config_is_checked_and_fixed_over_http(start_demo_node, catalogue):
+def test_a_demo_nodes_running_config_is_checked_and_posted_where_the_node_takes_it(
+    start_demo_node, catalogue, tmp_path
+):
+    """GET /config answers in the server's own names; POST /config takes only run-time
+    settings: the memtable must go to the file (reported), a feature flag is taken."""
     node = start_demo_node("1.4.0", tokens={"admin": "adm", "readonly": "ro"})
+    before = node.config_path.read_text()
     with ThemisClient(node.url, "adm") as client:
         doc = ConfigDocument.from_mapping(client.config())
+        assert doc.note  # values there may be defaults rather than the file's
         current = client.version().version
         findings = advisor.check(doc, "1.5", catalogue, current=current)
         memtable = _only(findings, MEMTABLE)
         assert memtable.current == 128 and memtable.severity == "recommended"
         result = advisor.apply_to_server(client, findings, [MEMTABLE])
-        assert result.posted == {MEMTABLE: 512} and not result.not_applied
-        assert client.config()["storage"]["memtable_size_mb"] == 512
-        assert (
-            advisor.check(
-                ConfigDocument.from_mapping(client.config()), "1.5", catalogue, current=current
-            )
-            == []
-        )
-    assert ConfigDocument.load(node.config_path).get(MEMTABLE) == 512
+        assert "did not take it" in result.not_applied[MEMTABLE]
+        assert client.config()["rocksdb"]["memtable_size_mb"] == 128
+    assert node.config_path.read_text() == before  # the file is the place for this one
+
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        'lines:\n  - line: "3.0"\n    releases:\n      - {version: 3.0.0}\n    config:\n'
+        "      - {key: features.cdc, change: default, old: false, new: true}\n"
+    )
+    with ThemisClient(node.url, "adm") as client:
+        doc = ConfigDocument.from_mapping(client.config())
+        findings = advisor.check(doc, "3.0", load_catalogue(extra), current="2.4.0")
+        result = advisor.apply_to_server(client, findings, ["features.cdc"])
+        assert result.posted == {"features.cdc": True} and not result.not_applied
+        assert client.config()["features"]["cdc"] is True
     with ThemisClient(node.url, "ro") as readonly, pytest.raises(errors.Forbidden):
-        advisor.apply_to_server(readonly, findings, [MEMTABLE])
+        advisor.apply_to_server(readonly, findings, ["features.cdc"])
 
 
 def test_a_removal_cannot_be_posted_and_is_reported(start_demo_node, tmp_path):
     extra = tmp_path / "extra.yaml"
     extra.write_text(
         'lines:\n  - line: "3.0"\n    releases:\n      - {version: 3.0.0}\n    config:\n'
-        "      - {key: tracing.exporter, change: removed}\n"
+        "      - {key: features.llm_store, change: removed}\n"
     )
     node = start_demo_node("1.7.3")
     with ThemisClient(node.url) as client:
         doc = ConfigDocument.from_mapping(client.config())
         findings = advisor.check(doc, "3.0", load_catalogue(extra), current="1.7.3")
-        result = advisor.apply_to_server(client, findings, ["tracing.exporter"])
-        assert result.posted == {} and "cannot remove" in result.not_applied["tracing.exporter"]
-        assert client.config()["tracing"]["exporter"] == "otlp"
+        result = advisor.apply_to_server(client, findings, ["features.llm_store"])
+        assert result.posted == {} and "cannot remove" in result.not_applied["features.llm_store"]
+        assert client.config()["features"]["llm_store"] is False
 
 
 def test_the_runtime_shape_of_a_real_server_is_mapped_to_file_keys():

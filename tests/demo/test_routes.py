@@ -159,20 +159,32 @@ def test_oversized_body_is_413(make_node, client):
     assert r.json()["status_code"] == 413
 
 
-def test_config_read_and_merge(make_node, client):
-    import yaml
-
+def test_config_answers_the_running_settings_and_takes_only_run_time_keys(make_node, client):
+    """As the server: GET /config reports under its own names (rocksdb, server.threads);
+    POST /config changes logging, the request timeout and four feature flags in memory and
+    ignores everything else (the config file is not rewritten)."""
     node = make_node("1.7.3")
     c = client(node)
+    before = node.config_path.read_text()
     cfg = c.get("/config").json()
-    assert cfg["storage"]["rocksdb_path"] == str(node.data_path)
-    assert cfg["server"]["port"] == node.port
-    r = c.post("/config", json={"storage": {"block_cache_size_mb": 1024}})
+    assert cfg["rocksdb"]["db_path"] == str(node.data_path)
+    assert cfg["rocksdb"]["memtable_size_mb"] == 512
+    assert cfg["server"]["port"] == node.port and cfg["server"]["threads"] == 8
+    assert set(cfg) == {"server", "features", "rocksdb", "runtime", "metrics"}
+    r = c.post(
+        "/config",
+        json={
+            "request_timeout_ms": 5000,
+            "features": {"cdc": True},
+            "storage": {"memtable_size_mb": 1024},  # not a run-time setting: ignored
+        },
+    )
     assert r.status_code == 200
-    assert r.json()["storage"]["block_cache_size_mb"] == 1024
-    assert r.json()["storage"]["memtable_size_mb"] == 512  # merged, not replaced
-    on_disk = yaml.safe_load(node.config_path.read_text())
-    assert on_disk["storage"]["block_cache_size_mb"] == 1024
+    answer = r.json()
+    assert answer["server"]["request_timeout_ms"] == 5000 and answer["features"]["cdc"] is True
+    assert answer["rocksdb"]["memtable_size_mb"] == 512
+    assert node.config_path.read_text() == before
+    assert c.post("/config", json={"request_timeout_ms": 10}).status_code == 400
     assert c.post("/config", content=b"").json()["message"] == "Invalid JSON"
 
 

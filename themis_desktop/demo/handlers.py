@@ -51,6 +51,7 @@ class NodeContext:
     auth: Auth
     profile: Callable[[], Profile]
     vector: tuple[int, int] = (0, 0)  # vectors, dimension
+    runtime: dict[str, Any] = field(default_factory=dict)  # what POST /config changed
     lock: threading.Lock = field(default_factory=threading.Lock)  # config and update settings
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
     update_settings: dict[str, Any] = field(
@@ -138,19 +139,86 @@ def metrics_text(ctx: NodeContext, req: Request) -> Response:
     return Response(200, text.encode(), PROMETHEUS)
 
 
+RUNTIME_FEATURES = ("semantic_cache", "llm_store", "cdc", "timeseries")
+
+
+def _runtime(ctx: NodeContext) -> dict[str, Any]:
+    """The settings POST /config may change while running (kept in memory, as the server
+    keeps them: the config file is not rewritten)."""
+    if not ctx.runtime:
+        features = ctx.config.get("features", {})
+        ctx.runtime.update(
+            request_timeout_ms=int(ctx.config["server"].get("request_timeout_ms", 30000)),
+            features={k: bool(features.get(k, False)) for k in RUNTIME_FEATURES},
+            logging={"level": "info", "format": "text"},
+        )
+    return ctx.runtime
+
+
+def _config_view(ctx: NodeContext) -> dict[str, Any]:
+    """`GET /config` as the server answers it: its running settings under its own names
+    (`rocksdb`, `server.threads`), not the file's."""
+    server, storage, runtime = ctx.config["server"], ctx.config["storage"], _runtime(ctx)
+    compression = storage.get("compression", {})
+    return {
+        "server": {
+            "port": server["port"],
+            "threads": server["worker_threads"],
+            "request_timeout_ms": runtime["request_timeout_ms"],
+        },
+        "features": dict(runtime["features"]),
+        "rocksdb": {
+            "db_path": storage["rocksdb_path"],
+            "wal_dir": storage["wal_dir"],
+            "memtable_size_mb": storage["memtable_size_mb"],
+            "block_cache_size_mb": storage["block_cache_size_mb"],
+            "enable_wal": storage.get("enable_wal", True),
+            "enable_blobdb": False,
+            "max_background_jobs": storage.get("max_background_jobs", 4),
+            "target_file_size_base_mb": storage.get("target_file_size_base_mb", 64),
+            "compression_default": compression.get("default", "none"),
+            "compression_bottommost": compression.get("bottommost", "none"),
+        },
+        "runtime": {"compression_active": True, "db_size_bytes": ctx.store.live_bytes()},
+        "metrics": {
+            "total_requests": ctx.state.total_requests,
+            "total_errors": ctx.state.total_errors,
+        },
+    }
+
+
 def get_config(ctx: NodeContext, req: Request) -> Response:
-    with ctx.lock:
-        return json_response(200, ctx.config, pretty=True)
+    with ctx.lock, ctx.store.lock:
+        return json_response(200, _config_view(ctx), pretty=True)
 
 
 def post_config(ctx: NodeContext, req: Request) -> Response:
-    """Merge the posted object into the config and rewrite config.yaml (applies on restart)."""
+    """Change the run-time settings the server takes (logging, request timeout, four feature
+    flags); everything else in the body is ignored, as the server ignores it."""
     update = json_object(req.body)
     with ctx.lock:
-        ctx.config = config.merge(ctx.config, update)
-        config.save(ctx.config_path, ctx.config)
-        ctx.log.info(f"Configuration updated via API: keys {sorted(update)}")
-        return json_response(200, ctx.config)
+        runtime = _runtime(ctx)
+        taken = []
+        logging = update.get("logging")
+        if isinstance(logging, dict):
+            for key in ("level", "format"):
+                if isinstance(logging.get(key), str):
+                    runtime["logging"][key] = logging[key]
+                    taken.append(f"logging.{key}")
+        if "request_timeout_ms" in update:
+            value = update["request_timeout_ms"]
+            if isinstance(value, bool) or not isinstance(value, int) or not 1000 <= value <= 300000:
+                raise BadRequest("request_timeout_ms must be between 1000 and 300000")
+            runtime["request_timeout_ms"] = value
+            taken.append("request_timeout_ms")
+        features = update.get("features")
+        for key in RUNTIME_FEATURES:
+            if isinstance(features, dict) and isinstance(features.get(key), bool):
+                runtime["features"][key] = features[key]
+                taken.append(f"features.{key}")
+        ctx.log.info(f"Configuration updated via API: {', '.join(taken) or 'nothing applied'}")
+        with ctx.store.lock:
+            return json_response(200, _config_view(ctx))
 
 
 def _directory(ctx: NodeContext, value: Any) -> Path:
