@@ -224,15 +224,16 @@ class Group:
 
 
 class Groups:
-    """Lines grouped by (node, level, signature), the most recent kinds kept (bounded)."""
+    """Lines grouped by (node, level, signature), the most recent kinds kept (bounded).
+    A line is anything with `node`, `level`, `message` and `ts`."""
 
     def __init__(self, limit: int = 2000) -> None:
         self.limit = limit
         self._groups: OrderedDict[tuple[str, str, str], Group] = OrderedDict()
 
-    def add(self, lines: Iterable[LogLine]) -> None:
+    def add(self, lines: Iterable[Any]) -> None:
         for line in lines:
-            key = (line.node, line.level, line.signature)
+            key = (line.node, line.level, log_format.signature(line.message))
             group = self._groups.get(key)
             if group is None:
                 group = self._groups[key] = Group(*key, example=line.message, first=line.ts)

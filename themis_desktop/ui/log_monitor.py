@@ -1,5 +1,5 @@
 """The live logs of the connected profile: the watch thread, a bounded ring of recent
-lines, the repeats grouped, the counts per hop phase and the log trigger."""
+lines, the counts per hop phase and the log trigger."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from themis_desktop.core.journal import Journal
 from themis_desktop.core.log_format import LogLine
-from themis_desktop.core.logs import Groups, LogSource, LogWatch, phase_counts
+from themis_desktop.core.logs import LogSource, LogWatch, phase_counts
 from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.tasks import TaskManager
 
@@ -38,7 +38,6 @@ class LogMonitor(QObject):
         super().__init__(parent)
         self.tasks = tasks
         self.ring: deque[LogLine] = deque(maxlen=ring_lines)
-        self.groups = Groups()
         self.profile: Profile | None = None
         self.problems: dict[str, str] = {}
         self.sources: dict[str, LogSource] = {}
@@ -62,7 +61,6 @@ class LogMonitor(QObject):
         self._stop_watch()
         self.profile = profile
         self.ring.clear()
-        self.groups.clear()
         self.problems.clear()
         self._pending.clear()
         self.sources = {}
@@ -127,7 +125,6 @@ class LogMonitor(QObject):
             return
         dropped = max(0, len(self.ring) + len(lines) - (self.ring.maxlen or 0))
         self.ring.extend(lines)
-        self.groups.add(lines)
         if dropped:
             self.sig_dropped.emit(min(dropped, len(self.ring)))
         self.sig_lines.emit(lines[-(self.ring.maxlen or len(lines)) :])

@@ -235,14 +235,10 @@ class LogsPage(QWidget):
         self._show_status()
 
     def _grouped(self, lines: list) -> list[Row]:
-        groups: dict[tuple[str, str, str], list] = {}
-        for x in lines:
-            groups.setdefault((x.node, x.level, log_format.signature(x.message)), []).append(x)
-        rows = [
-            Row(items[-1].ts, node, level, items[-1].message, len(items))
-            for (node, level, _), items in groups.items()
-        ]
-        return sorted(rows, key=lambda r: (log_format.RANK[r.level], -r.repeats, -r.ts))
+        """One row per kind of message and node: the most severe, most frequent first."""
+        groups = logs.Groups(limit=max(1, len(lines)))  # every kind shown: none evicted
+        groups.add(lines)
+        return [Row(g.last, g.node, g.level, g.example, g.count) for g in groups.groups()]
 
     def _on_lines(self, lines: list[LogLine]) -> None:
         if self.hop_id != LIVE:
