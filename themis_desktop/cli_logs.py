@@ -124,8 +124,8 @@ def _show(journal: Any, args: argparse.Namespace) -> int:
     for hop in out:
         print(f"Hop {hop['hop']}")
         for phase, levels in hop["counts"].items():
-            errors = levels.get("error", 0) + levels.get("critical", 0)
-            print(f"  {phase:<13} {errors:>6} errors {levels.get('warning', 0):>6} warnings")
+            errors, warnings = logs.errors_and_warnings(levels)
+            print(f"  {phase:<13} {errors:>6} errors {warnings:>6} warnings")
         for x in hop["lines"]:
             print(f"  {x.ts[:23]} {x.node:<8} {x.phase:<11} {x.level.upper():<8} {x.message}")
     return 0

@@ -185,6 +185,11 @@ def phase_counts(journal: Journal, session_id: int) -> dict[int, dict[str, dict[
     return out
 
 
+def errors_and_warnings(levels: dict[str, int]) -> tuple[int, int]:
+    """A phase's counts as they are shown: errors (error and critical) and warnings."""
+    return levels.get("error", 0) + levels.get("critical", 0), levels.get("warning", 0)
+
+
 @dataclass(frozen=True)
 class StoredLine:
     ts: str

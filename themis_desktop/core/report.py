@@ -216,13 +216,13 @@ def _logs_html(data: ReportData, hop: Hop, t) -> str:
     lines = data.log_lines.get(hop.id, [])
     if not counts and not lines:
         return "<h3>Logs</h3><p>No log lines were recorded for this hop.</p>"
-    rows = "".join(
-        f"<tr><td>{t(phase)}</td>"
-        f"<td class='{'bad' if levels.get('error', 0) + levels.get('critical', 0) else ''}'>"
-        f"{levels.get('error', 0) + levels.get('critical', 0)}</td>"
-        f"<td>{levels.get('warning', 0)}</td><td>{sum(levels.values())}</td></tr>"
-        for phase, levels in counts.items()
-    )
+    rows = ""
+    for phase, levels in counts.items():
+        errors, warnings = logs.errors_and_warnings(levels)
+        rows += (
+            f"<tr><td>{t(phase)}</td><td class='{'bad' if errors else ''}'>{errors}</td>"
+            f"<td>{warnings}</td><td>{sum(levels.values())}</td></tr>"
+        )
     parts = [
         "<h3>Logs</h3><table border='1'><tr><th>Phase</th><th>Errors</th><th>Warnings</th>"
         f"<th>All lines</th></tr>{rows}</table>"

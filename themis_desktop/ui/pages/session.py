@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from themis_desktop.core import hop_runner
 from themis_desktop.core.formatting import human_duration
 from themis_desktop.core.journal import Journal, parse_utc
+from themis_desktop.core.logs import errors_and_warnings
 from themis_desktop.core.rollback_window import describe, window
 from themis_desktop.core.session import TRIGGER_KINDS, Hop, UpgradeSession
 from themis_desktop.ui.upgrade_model import UpgradeModel
@@ -281,9 +282,7 @@ class SessionPage(QWidget):
             return
         cells = []
         for key, title in PHASES:
-            phase = counts.get(key, {})
-            errors = phase.get("error", 0) + phase.get("critical", 0)
-            warnings = phase.get("warning", 0)
+            errors, warnings = errors_and_warnings(counts.get(key, {}))
             colour = "#a4161a" if errors else ("#b45309" if warnings else "#6b7280")
             cells.append(
                 f"<tr><td>{title}</td><td align='right' style='color:{colour}'>{errors}</td>"
