@@ -146,3 +146,15 @@ def test_a_full_disk_changes_nothing_and_leaves_no_temp_file(tmp_path, monkeypat
     assert "disk is full" in str(caught.value) and "nothing was changed" in str(caught.value)
     assert path.read_text() == YAML_TEXT
     assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]  # no temp file, no backup
+
+
+def test_a_new_file_gets_the_usual_permissions_not_private_ones(tmp_path):
+    from themis_desktop.core.atomic_file import replace_text
+
+    umask = os.umask(0o022)
+    try:
+        assert replace_text(tmp_path / "hop.log", "line\n", keep_old=False) is None
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "hop.log").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["hop.log"]  # no temp file left

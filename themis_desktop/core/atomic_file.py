@@ -6,9 +6,9 @@ import contextlib
 import datetime as dt
 import errno
 import os
+import secrets
 import shutil
 import stat
-import tempfile
 from pathlib import Path
 
 
@@ -29,8 +29,7 @@ def replace_text(path: Path, text: str, *, keep_old: bool = True) -> Path | None
     try:
         if keep_old and path.exists():
             backup = _copy_backup(path)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        tmp = Path(name)
+        fd, tmp = _create_temp(path)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
@@ -47,6 +46,19 @@ def replace_text(path: Path, text: str, *, keep_old: bool = True) -> Path | None
         raise
     _fsync_dir(path.parent)
     return backup
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new temporary file beside `path`, made with the usual permissions (the umask
+    applies, as for any new file; mkstemp would make it private)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(candidate, flags, 0o666), candidate
+        except FileExistsError:
+            continue
+    raise OSError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
 def _copy_backup(path: Path) -> Path:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from themis_desktop.core import log_format, logs
+from themis_desktop.core.atomic_file import replace_text
 from themis_desktop.core.journal import Journal, parse_utc
 from themis_desktop.core.log_format import LogLine
 from themis_desktop.core.session import Hop, UpgradeSession
@@ -421,9 +422,7 @@ class LogsPage(QWidget):
                 f"[{x.phase}] {x.message}\n"
                 for x in lines
             )
-            tmp = path.with_name(path.name + ".part")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
+            replace_text(path, text, keep_old=False)
             return len(lines)
 
         self.workspace.tasks.run_journal(
