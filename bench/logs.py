@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from _table import Row, print_table  # bench/ is the script's folder
@@ -84,11 +85,12 @@ def page_stall(batch: int, rounds: int = 20) -> tuple[float, float]:
     window.show()
     window.show_page("logs")
     monitor = window.workspace.logs  # the Logs page is shown and follows it
-    lines = [
-        parse_plain(f"n{i % 3}", f"[2026-11-26 14:50:04.123] [themis] [{lv}] [thread 1] {t}", 0)
-        for i, (lv, t) in enumerate(MESSAGES[i % 4] for i in range(batch))
+    now = time.time()
+    text = "[2026-11-26 14:50:04.123] [themis] [{}] [thread 1] {}"
+    lines = [  # stamped now, as lines arriving live are
+        replace(parse_plain(f"n{i % 3}", text.format(*MESSAGES[i % 4]), now), ts=now)
+        for i in range(batch)
     ]
-    lines = [line.__class__(**{**line.__dict__, "ts": time.time()}) for line in lines]
     ours = []
     for _ in range(rounds + 20_000 // batch):  # the first rounds fill the ring
         monitor._pending = list(lines)
