@@ -22,7 +22,6 @@ class LogMonitor(QObject):
     """Signals fire in the GUI thread."""
 
     sig_lines = Signal(list)  # new LogLines (batched), after they entered the ring
-    sig_dropped = Signal(int)  # how many of the oldest lines left the ring
     sig_reset = Signal()  # another profile: the ring was emptied
     sig_problem = Signal(str, str)  # node, message ("" once its source reads again)
     sig_burst = Signal(object)  # Burst: the log watch raised the failed-validation trigger
@@ -123,10 +122,7 @@ class LogMonitor(QObject):
         lines, self._pending = self._pending, []
         if not lines:
             return
-        dropped = max(0, len(self.ring) + len(lines) - (self.ring.maxlen or 0))
-        self.ring.extend(lines)
-        if dropped:
-            self.sig_dropped.emit(min(dropped, len(self.ring)))
+        self.ring.extend(lines)  # the oldest lines leave it; the page caps its rows itself
         self.sig_lines.emit(lines[-(self.ring.maxlen or len(lines)) :])
 
     def _on_problem(self, node: str, message: str) -> None:
