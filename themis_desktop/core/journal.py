@@ -1,7 +1,9 @@
 """The journal: one SQLite file (WAL) with profiles, upgrade sessions and events.
 
 Open one `Journal` per thread. The schema is versioned with `PRAGMA user_version`;
-`MIGRATIONS[i]` takes the file from version i to i + 1.
+`MIGRATIONS[i]` takes the file from version i to i + 1. Its connection
+(core/journal_connection.py) redacts every known token from what is written and turns
+failures of the file (damaged, read-only, disk full) into a `JournalError` with what to do.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -18,7 +21,15 @@ from typing import Any
 
 import sqlite_utils
 
-from themis_desktop.core.paths import journal_path
+from themis_desktop.core.journal_connection import (
+    JournalDamaged,
+    JournalError,
+    JournalReadOnly,
+    JournalUnavailable,
+    connect,
+    journal_error,
+)
+from themis_desktop.core.paths import create_private_file, journal_path, make_private
 from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.service_config import ServiceConfig
 from themis_desktop.core.traffic import RouterConfig
@@ -285,8 +296,15 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class JournalError(Exception):
-    """The journal file cannot be used (newer schema, read-only, corrupt)."""
+__all__ = [
+    "Event",
+    "Journal",
+    "JournalDamaged",
+    "JournalError",
+    "JournalReadOnly",
+    "JournalUnavailable",
+    "Session",
+]
 
 
 @dataclass(frozen=True)
@@ -320,15 +338,20 @@ class Journal:
         self, path: Path | None = None, *, read_only: bool = False, durable: bool = True
     ) -> None:
         """`durable=False` (for high-rate writers such as the metric samplers) syncs at WAL
-        checkpoints only: an OS crash may lose the last second of samples, never the file."""
+        checkpoints only: an OS crash may lose the last second of samples, never the file.
+
+        Only this user may read the file: a new journal is made 0600 (its -wal and -shm
+        follow it), an existing one is narrowed to that. Every text written is redacted
+        (`secrets.redact`), and failures of the file raise `JournalError`."""
         self.path = Path(path) if path else journal_path()
         self.read_only = read_only
+        conn = None
         try:
-            if read_only:
-                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-            else:
+            if not read_only:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path)
+                with contextlib.suppress(FileExistsError):
+                    os.close(create_private_file(self.path))
+            conn = connect(self.path, read_only=read_only)
             self.db = sqlite_utils.Database(conn)
             self.db.execute("PRAGMA foreign_keys = ON")
             if not read_only:
@@ -336,12 +359,49 @@ class Journal:
                 self.db.enable_wal()
                 if not durable:
                     self.db.execute("PRAGMA synchronous = NORMAL")
+                for name in ("", "-wal", "-shm"):
+                    make_private(Path(f"{self.path}{name}"))
             self._check_and_migrate()
-        except sqlite3.DatabaseError as exc:
-            raise JournalError(
-                f"The journal {self.path} cannot be opened: {exc}. "
-                "If it was copied from elsewhere, check that the copy is complete."
-            ) from exc
+        except (sqlite3.Error, OSError, JournalError) as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, JournalError) and isinstance(exc.__cause__, sqlite3.Error):
+                exc = exc.__cause__  # said again as a failure to open
+            error = self._open_error(exc)
+            if error is exc:
+                raise
+            raise error from exc
+
+    def _open_error(self, exc: BaseException) -> JournalError:
+        """What an error while opening means for the user."""
+        if isinstance(exc, sqlite3.Error):
+            error = journal_error(exc, self.path, opening=True, read_only=self.read_only)
+            if error is not None:
+                return error
+        if isinstance(exc, JournalError):
+            return exc
+        if isinstance(exc, OSError):
+            return JournalUnavailable(
+                f"The journal {self.path} cannot be opened: {exc.strerror or exc}. Make its "
+                f"folder {self.path.parent} writable for this user, or set THEMIS_DESKTOP_HOME "
+                "to a writable folder."
+            )
+        return JournalError(
+            f"The journal {self.path} cannot be opened: {exc}. "
+            "If it was copied from elsewhere, check that the copy is complete."
+        )
+
+    def check_writable(self) -> None:
+        """Raise `JournalReadOnly` unless changes can be saved (a read-only file opens, and
+        only its first write would fail): for the window, which says so at start."""
+        if self.read_only:
+            raise JournalReadOnly(f"The journal {self.path} was opened read-only.")
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"PRAGMA user_version = {self.schema_version}")  # rolled back below
+        finally:
+            conn.rollback()
 
     def close(self) -> None:
         self.db.conn.close()

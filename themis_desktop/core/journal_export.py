@@ -1,14 +1,18 @@
 """Copy a journal consistently, and export it for support with its secrets stripped.
 
 `snapshot` copies with SQLite's backup API from a read-only connection, so it works while
-the app writes. `export_journal` redacts anything secret-looking in the copy (tokens,
-passwords, keys, Authorization headers, passwords in URLs), then writes it with
-`VACUUM INTO` to a temporary name beside the destination and renames it: no deleted or
-overwritten bytes survive in the exported file.
+the app writes. `export_journal` redacts, in every text value of every table, each known
+token (`secrets.redact`: the registered ones and those the keyring holds for the journal's
+profiles), anything secret-looking (tokens, passwords, keys, Authorization headers,
+passwords in URLs) and any word that looks like a token (`secrets.redact_token_like`). It
+then writes the copy with `VACUUM INTO` to a private (0600) temporary file beside the
+destination and renames it: no deleted or overwritten bytes survive in the exported file,
+and only its user may read it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,9 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REDACTED = "[redacted]"
-# tables without free text (large, numeric): never scanned
-SKIP_TABLES = frozenset({"samples"})
+from themis_desktop.core import secrets
+from themis_desktop.core.journal_connection import JournalDamaged, JournalError, journal_error
+from themis_desktop.core.paths import make_private, private_temp_file
+
+REDACTED = secrets.REDACTED
+_NUMERIC_TYPES = ("INT", "REAL", "FLOA", "DOUB", "NUMERIC")
 
 _NAME = (
     r"(?:[\w-]*(?:token|passwd|password|pwd|secret|api[_-]?key|apikey|access[_-]?key"
@@ -79,10 +86,12 @@ class ExportReport:
 
 
 def redact_text(text: str) -> str:
-    """`text` with every secret-looking part replaced by `[redacted]`."""
+    """`text` with every known token and every secret-looking part replaced by
+    `[redacted]`."""
+    text = secrets.redact(text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    return text
+    return secrets.redact_token_like(text)
 
 
 def redact_value(value: Any) -> Any:
@@ -105,6 +114,7 @@ def redact_value(value: Any) -> Any:
 
 def redact_cell(text: str) -> str:
     """A text cell: JSON documents are walked (keys and strings), other text is redacted."""
+    text = secrets.redact(text)  # known tokens wherever they are, keys included
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):
         try:
@@ -149,41 +159,58 @@ def snapshot(src: Path, dest: Path, *, immutable_if_closed: bool = False) -> Non
         source.close()
 
 
-def _text_columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    columns = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-    return [c[1] for c in columns if (c[2] or "").upper() in ("TEXT", "")]
-
-
-def _redact_database(conn: sqlite3.Connection, report: ExportReport) -> None:
-    tables = [
+def _tables(conn: sqlite3.Connection) -> list[str]:
+    return [
         row[0]
         for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         )
     ]
-    for table in tables:
-        if table in SKIP_TABLES:
-            continue
-        columns = _text_columns(conn, table)
-        if not columns:
-            continue
-        names = ", ".join(f'"{c}"' for c in columns)
-        rows = conn.execute(f'SELECT rowid, {names} FROM "{table}"').fetchall()
-        for rowid, *values in rows:
-            changes = {}
-            for column, value in zip(columns, values, strict=True):
-                if isinstance(value, str) and value:
-                    cleaned = redact_cell(value)
-                    if cleaned != value:
-                        changes[column] = cleaned
-                        report.redacted[f"{table}.{column}"] += 1
-            if changes:
-                assignments = ", ".join(f'"{c}" = ?' for c in changes)
-                conn.execute(
-                    f'UPDATE "{table}" SET {assignments} WHERE rowid = ?',
-                    [*changes.values(), rowid],
-                )
+
+
+def _text_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """The columns of `table` that hold text: those declared so, and numeric ones into
+    which text was written anyway (SQLite keeps it)."""
+    columns = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+    declared = [(c[1], (c[2] or "").upper()) for c in columns]
+    text = [name for name, kind in declared if not any(t in kind for t in _NUMERIC_TYPES)]
+    numeric = [name for name, kind in declared if name not in text]
+    if numeric:
+        found = " OR ".join(f"typeof(\"{c}\") = 'text'" for c in numeric)
+        if conn.execute(f'SELECT 1 FROM "{table}" WHERE {found} LIMIT 1').fetchone():
+            text += numeric
+    return text
+
+
+def _redact_database(conn: sqlite3.Connection, report: ExportReport) -> None:
+    """Redact every text value of every table, each distinct value once."""
+    for table in _tables(conn):
+        for column in _text_columns(conn, table):
+            values = conn.execute(
+                f'SELECT DISTINCT "{column}" FROM "{table}" WHERE typeof("{column}") = \'text\''
+            ).fetchall()
+            for (value,) in values:
+                cleaned = redact_cell(value)
+                if cleaned != value:
+                    changed = conn.execute(
+                        f'UPDATE "{table}" SET "{column}" = ? WHERE "{column}" = ?',
+                        [cleaned, value],
+                    ).rowcount
+                    report.redacted[f"{table}.{column}"] += changed
     conn.commit()
+
+
+def _remember_profile_tokens(conn: sqlite3.Connection) -> None:
+    """Register the tokens the keyring holds for the journal's profiles (the export then
+    redacts them even when this run never used them)."""
+    try:
+        names = [row[0] for row in conn.execute("SELECT name FROM profiles")]
+    except sqlite3.DatabaseError:
+        return
+    store = secrets.TokenStore()
+    for name in names:
+        if isinstance(name, str):
+            store.get(name)  # registers what it finds
 
 
 def export_journal(src: Path, dest: Path) -> ExportReport:
@@ -193,24 +220,39 @@ def export_journal(src: Path, dest: Path) -> ExportReport:
         raise ValueError("Export the journal to another file than itself.")
     dest.parent.mkdir(parents=True, exist_ok=True)
     report = ExportReport(dest)
-    partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
-    with tempfile.TemporaryDirectory(prefix="themis-export-") as work:
-        copy = Path(work) / "journal.sqlite"
-        snapshot(src, copy)
-        conn = sqlite3.connect(copy)
-        try:
-            conn.execute("PRAGMA secure_delete = ON")
-            _redact_database(conn, report)
-            partial.unlink(missing_ok=True)
-            conn.execute("VACUUM INTO ?", [str(partial)])  # a fresh file: no stale bytes
-        finally:
-            conn.close()
+    partial: Path | None = None
     try:
+        with tempfile.TemporaryDirectory(prefix="themis-export-") as work:
+            copy = Path(work) / "journal.sqlite"
+            try:
+                snapshot(src, copy)
+            except sqlite3.DatabaseError as exc:
+                raise journal_error(exc, src) or JournalError(
+                    f"The journal {src} cannot be read ({exc})."
+                ) from exc
+            conn = sqlite3.connect(copy)
+            try:
+                conn.execute("PRAGMA secure_delete = ON")
+                _remember_profile_tokens(conn)
+                _redact_database(conn, report)
+                partial, fd = private_temp_file(dest)  # VACUUM INTO keeps its 0600
+                os.close(fd)
+                conn.execute("VACUUM INTO ?", [str(partial)])  # a fresh file: no stale bytes
+            except sqlite3.DatabaseError as exc:
+                damage = journal_error(exc, src)  # copied from the source with its pages
+                if isinstance(damage, JournalDamaged):
+                    raise damage from exc
+                raise
+            finally:
+                conn.close()
+        make_private(partial)
         with open(partial, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, dest)
     except BaseException:
-        partial.unlink(missing_ok=True)
+        if partial is not None:
+            with contextlib.suppress(OSError):
+                partial.unlink()
         raise
     report.size = dest.stat().st_size
     return report

@@ -3,8 +3,8 @@ plan, each hop's timeline (checklist steps, events), backups, metrics before/aft
 verdicts, the rollback window, triggers and rollbacks, and the environment.
 
 Pictures (plots, the version graph) are made by the Qt layer and passed in as PNG bytes;
-they are embedded as data URIs. Anything that looks like a secret is scrubbed from every
-text that goes into the report.
+they are embedded as data URIs. Every known token (`secrets.redact`) and anything that
+looks like a secret is scrubbed from every text that goes into the report.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from themis_desktop import __version__
-from themis_desktop.core import backup_catalog, checklist, logs
+from themis_desktop.core import backup_catalog, checklist, logs, secrets
 from themis_desktop.core.formatting import format_quantity, human_bytes
 from themis_desktop.core.journal import Event, Journal, parse_utc
 from themis_desktop.core.metric_catalog import METRICS
@@ -30,17 +30,20 @@ _SECRET = re.compile(
     r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',;]+)"
 )
 _LONG_KEY = re.compile(r"\b[A-Za-z0-9+/_-]{40,}={0,2}\b")
-REDACTED = "[redacted]"
+REDACTED = secrets.REDACTED
 LOG_LINES_PER_HOP = 200  # the rest stays in the journal (`themis-desktop logs show`)
 
 
 def scrub(text: str, known: tuple[str, ...] = ()) -> str:
-    """`text` without secrets: known token values, `Bearer …`, `token=…`, `password: …`,
-    `api_key=…`, and long key-like strings."""
-    for secret in known:
+    """`text` without secrets: every known token (`known` and those registered with
+    `secrets.remember`), `Bearer …`, `token=…`, `password: …`, `api_key=…`, words that look
+    like tokens and long key-like strings."""
+    for secret in sorted(known, key=len, reverse=True):
         if secret:
             text = text.replace(secret, REDACTED)
+    text = secrets.redact(text)
     text = _SECRET.sub(lambda m: m.group(1) + REDACTED, text)
+    text = secrets.redact_token_like(text)
     return _LONG_KEY.sub(lambda m: m.group(0) if m.group(0).isdigit() else REDACTED, text)
 
 

@@ -57,7 +57,8 @@ def _close_on_signals(app: QApplication) -> None:
 def run_gui(demo: bool = False, profile: str | None = None, demo_version: str = "1.7.0") -> int:
     app = application()
     try:
-        Journal().close()  # create or migrate it now, so a broken journal is said up front
+        with Journal() as journal:  # create or migrate it now: a broken or read-only
+            journal.check_writable()  # journal is said up front, not at the first change
     except JournalError as exc:
         QMessageBox.critical(None, "Themis Desktop", str(exc))
         return 2

@@ -1,8 +1,11 @@
 """Writes the session report: the pictures (version graph, metrics before/after) drawn with
-Qt, then HTML (self-contained) or PDF (Qt's PDF writer, no extra engine)."""
+Qt, then HTML (self-contained) or PDF (Qt's PDF writer, no extra engine). The file is
+private to its user (0600), written to a temporary name first."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocum
 from themis_desktop.core import metrics_store, report
 from themis_desktop.core.catalogue_file import load_catalogue
 from themis_desktop.core.journal import Journal, parse_utc
+from themis_desktop.core.paths import private_temp_file
 from themis_desktop.core.upgrade_path import plan_upgrade
 from themis_desktop.ui.widgets import metric_plot_style as style
 
@@ -24,22 +28,28 @@ MARGIN_S = 30 * 60  # metrics from half an hour before the session
 def write_report(
     journal_path: Path | None, session_id: int, out: Path, secrets: tuple[str, ...] = ()
 ) -> Path:
-    """The report of `session_id` as `out` (.html or .pdf), written to a temporary name first."""
+    """The report of `session_id` as `out` (.html or .pdf, 0600), written to a temporary
+    name first."""
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm", ".pdf"):
         raise ValueError(f"{out.name}: the report is written as .html or .pdf")
     with Journal(journal_path, read_only=True) as journal:
         data = report.collect(journal, session_id)
         data.images.update(_pictures(journal, data))
-    partial = out.with_name(out.name + ".partial")
+    partial, fd = private_temp_file(out)
     try:
         if out.suffix.lower() == ".pdf":
-            _pdf(data, partial, secrets)
+            os.close(fd)
+            _pdf(data, partial, secrets)  # Qt writes over the empty file, keeping its mode
         else:
-            partial.write_text(report.render_html(data, secrets), encoding="utf-8")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(report.render_html(data, secrets))
+        if not partial.stat().st_size:
+            raise OSError(f"the report could not be written to {out}")
         partial.replace(out)
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink()
     return out
 
 
