@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import asdict
 from typing import Any
 
+from themis_desktop.core import strict_json
 from themis_desktop.core.log_format import LEVELS, RANK
 
 EXIT_BURST = 3
@@ -70,7 +70,8 @@ def _follow(profile: Any, args: argparse.Namespace) -> int:
                 continue
             if args.json:
                 record = {"ts": line.ts, "node": line.node, "level": line.level}
-                print(json.dumps({**record, "message": line.message}), flush=True)
+                record["message"] = line.message
+                print(strict_json.dumps(record, indent=None), flush=True)
             else:
                 print(f"{line.node:<10} {line.level.upper():<8} {line.message}", flush=True)
 
@@ -119,7 +120,7 @@ def _show(journal: Any, args: argparse.Namespace) -> int:
         lines = logs.hop_lines(journal, hop.id, min_level=args.level)
         out.append({"hop": hop.label, "counts": counts.get(hop.id, {}), "lines": lines})
     if args.json:
-        print(json.dumps([{**h, "lines": [asdict(x) for x in h["lines"]]} for h in out], indent=2))
+        print(strict_json.dumps([{**h, "lines": [asdict(x) for x in h["lines"]]} for h in out]))
         return 0
     for hop in out:
         print(f"Hop {hop['hop']}")

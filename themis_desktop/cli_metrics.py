@@ -1,5 +1,10 @@
-"""`themis-desktop metrics snapshot|watch`: derived values now, or a watch compared with a
-baseline (exit 3 when the verdict is fail).
+"""`themis-desktop metrics snapshot|record|watch`: derived values now, or a watch compared
+with a baseline.
+
+Exit codes: 0 fine; 1 the node does not answer as ThemisDB (snapshot); 2 bad input or no
+baseline; 3 the verdict is fail; 4 no verdict or no values: too little data (a watch without
+latency and error-rate samples on both sides, a snapshot with no value but the probe's).
+JSON output is strict: a value that is not a finite number is null.
 
 Samples of a watch are kept in the journal under the profile "cli" and the node's URL, so a
 watch before the upgrade is the baseline of the watch after it.
@@ -8,17 +13,18 @@ watch before the upgrade is the baseline of the watch after it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from typing import Any
 
+from themis_desktop.core import strict_json
 from themis_desktop.core.metric_catalog import METRICS
 
 CLI_PROFILE = "cli"
+EXIT_DOWN = 1  # snapshot: no answer, or not answers of ThemisDB (500s, garbage)
 EXIT_FAIL = 3
-EXIT_NO_DATA = 4  # the node hardly answered: no verdict is not a pass
+EXIT_NO_DATA = 4  # too little data: no verdict is not a pass
 
 
 def add_parser(commands: Any, token_env: str) -> None:
@@ -39,6 +45,13 @@ def add_parser(commands: Any, token_env: str) -> None:
         parser.add_argument("--ca-file", help="CA certificate (PEM) to verify TLS with")
         parser.add_argument("--insecure", action="store_true", help="do not verify TLS")
         parser.add_argument("--interval", type=float, default=1.0, metavar="S")
+        parser.add_argument(
+            "--timeout",
+            type=_seconds,
+            default=5.0,
+            metavar="S",
+            help="the total deadline of each request in seconds (default 5)",
+        )
         parser.add_argument(
             "--probe", default=None, metavar="PATH", help="the timed read (default a point read)"
         )
@@ -74,6 +87,16 @@ def add_parser(commands: Any, token_env: str) -> None:
     )
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < 3600:
+        raise argparse.ArgumentTypeError("the timeout must be above 0 and below 3600 s")
+    return value
+
+
 def _threshold(text: str) -> tuple[str, float]:
     metric, _, percent = text.partition("=")
     if metric not in METRICS:
@@ -97,6 +120,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         os.environ.get(args.token_env),
         verify_tls=not args.insecure,
         ca_file=args.ca_file,
+        timeout=args.timeout,
     )
     sampler = NodeSampler(client, url, probe_path=args.probe or DEFAULT_PROBE_PATH)
     try:
@@ -112,18 +136,28 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 def _snapshot(args: argparse.Namespace, sampler: Any) -> int:
     from themis_desktop.core.formatting import format_quantity
 
-    sampler.sample()
-    time.sleep(args.interval)
     sample = sampler.sample()
+    if sample.up:  # a second sample turns counters into rates
+        time.sleep(args.interval)
+        sample = sampler.sample()
     if args.json:
-        print(json.dumps(_sample_json(sample), indent=2))
+        print(strict_json.dumps(_sample_json(sample)))
     elif not sample.up:
-        print(f"{sample.node}: no answer ({sample.error})")
+        print(f"{sample.node}: no usable answer ({sample.error})")
     else:
         print(f"{sample.node}  v{sample.version or '?'}")
         for key, info in METRICS.items():
             print(f"  {info.title:<22} {format_quantity(sample.values.get(key), info.unit)}")
-    return 0 if sample.up else 1
+    if not sample.up:
+        return EXIT_DOWN
+    if all(value is None for key, value in sample.values.items() if key != "probe_ms"):
+        print(
+            f"themis-desktop: {sample.node} answers, but gives no value (none is a finite "
+            "number): nothing to show",
+            file=sys.stderr,
+        )
+        return EXIT_NO_DATA
+    return 0
 
 
 def _sample_json(sample: Any) -> dict[str, Any]:
@@ -170,14 +204,16 @@ def _watch(args: argparse.Namespace, sampler: Any, url: str) -> int:
         metrics_verdict.record(journal, CLI_PROFILE, evaluation)
     report = _evaluation_json(evaluation, url, source, baseline, now, interrupted)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(strict_json.dumps(report))
     else:
         _print_evaluation(report)
     if evaluation.overall == "fail":
         return EXIT_FAIL
     if evaluation.overall == "no data":
         print(
-            f"themis-desktop: no verdict: too few samples of {url} (it did not answer?)",
+            f"themis-desktop: no verdict, {evaluation.inconclusive}. {url} did not answer, "
+            "or gave too few usable values (a verdict is never a pass on too little data); "
+            "check the node, then watch again.",
             file=sys.stderr,
         )
         return EXIT_NO_DATA
@@ -190,7 +226,7 @@ def _record(args: argparse.Namespace, sampler: Any) -> int:
     if not args.json:
         print(file=sys.stderr)
     print(
-        json.dumps({"server": sampler.node, "from": started, "to": time.time()})
+        strict_json.dumps({"server": sampler.node, "from": started, "to": time.time()}, indent=None)
         if args.json
         else f"recorded {time.time() - started:.0f} s of samples of {sampler.node}"
         + (" (interrupted)" if interrupted else "")
@@ -257,6 +293,7 @@ def _evaluation_json(
         "baseline_source": source,
         "interrupted": interrupted,
         "overall": evaluation.overall,
+        "inconclusive": evaluation.inconclusive,
         "mode": evaluation.mode,
         "samples": {
             "baseline": max((len(v) for v in baseline.values()), default=0),
@@ -298,5 +335,7 @@ def _print_evaluation(report: dict[str, Any]) -> None:
             f"{format_quantity(m['now'], m['unit']):>12} {change:>8} {p:>8}  {m['verdict']}"
         )
     print(f"verdict: {report['overall'].upper()} ({report['mode']})")
+    if report["inconclusive"]:
+        print(f"  {report['inconclusive']}")
     if report["trigger"]:
         print(f"rollback trigger: performance degradation: {report['trigger']['summary']}")

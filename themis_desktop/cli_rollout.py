@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any
+
+from themis_desktop.core import strict_json
 
 EXIT_ABORTED = 3
 EXIT_PAUSED = 4
@@ -51,7 +52,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
 
     def emit(event: dict) -> None:
         if args.json_events:
-            print(json.dumps(event, default=str), flush=True)
+            print(strict_json.dumps(event, indent=None, default=str), flush=True)
         else:
             print(f"{event['at'][11:19]}  {event['event']:<10} {event['message']}", flush=True)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from themis_desktop.core import strict_json
 
 
 def add_parsers(commands: Any) -> None:
@@ -73,7 +74,7 @@ def cmd_rollback_window(args: argparse.Namespace) -> int:
     state = window(since, now)
     if args.json:
         print(
-            json.dumps(
+            strict_json.dumps(
                 {
                     "band": state.band.key,
                     "title": state.band.title,
@@ -258,7 +259,7 @@ def _status(args: argparse.Namespace, journal) -> int:
         ],
     }
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(strict_json.dumps(data, indent=2))
         return 0
     from themis_desktop.core.rollback_window import describe
 

@@ -246,8 +246,9 @@ def test_a_node_five_percent_slower_passes():
 
 
 def test_server_latency_missing_after_the_hop_is_no_data_not_a_pass_or_fail():
-    baseline = {"server_p95_ms": [5.0] * 20, "probe_ms": [3.0] * 20}
-    after = {"probe_ms": [3.0] * 20}  # era B: no histogram
+    core = {"probe_ms": [3.0] * 20, "error_rate": [0.0] * 20}
+    baseline = {"server_p95_ms": [5.0] * 20, **core}
+    after = dict(core)  # era B: no histogram
     evaluation = evaluate(baseline, after, mode="enforcing")
     by_metric = {v.metric: v.verdict for v in evaluation.verdicts}
     assert by_metric["server_p95_ms"] == "no data"

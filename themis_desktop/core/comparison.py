@@ -8,6 +8,7 @@ significant (Mann-Whitney U, two-sided) and larger than the metric's absolute fl
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 from dataclasses import dataclass
 from typing import Literal
@@ -42,8 +43,11 @@ def compare(
     metric: str, baseline: list[float], now: list[float], fail_ratio: float | None = None
 ) -> Comparison:
     """One metric's verdict; too few samples on either side is "no data". `fail_ratio`
-    overrides the metric's threshold (0.2 = fail beyond 20 % worse)."""
+    overrides the metric's threshold (0.2 = fail beyond 20 % worse). NaN and infinite
+    values are no data: they are left out before counting."""
     info = METRICS[metric]
+    baseline = [v for v in baseline if math.isfinite(v)]
+    now = [v for v in now if math.isfinite(v)]
     if fail_ratio is not None:
         info = dataclasses.replace(info, fail_ratio=fail_ratio)
     if len(baseline) < MIN_SAMPLES or len(now) < MIN_SAMPLES:

@@ -69,3 +69,24 @@ class VersionUnknown(ThemisError):
     """No route told us the version: the user must say which one it runs."""
 
     kind = "version-unknown"
+
+
+class DeadlineExceeded(ConnectTimeout):
+    """The request's total deadline passed: no answer, or an answer that came too slowly
+    (a trickle does not reset the deadline, unlike a read timeout)."""
+
+    kind = "deadline"
+
+
+class ResponseTooLarge(ThemisError):
+    """The answer was larger than the limit of its route; reading stopped there."""
+
+    kind = "too-large"
+
+
+def node_unreachable(exc: ThemisError) -> bool:
+    """Whether the failure means the node cannot be reached right now (no connection, or
+    no answer within the deadline): asking it more in the same poll would only wait."""
+    if isinstance(exc, ConnectionRefused | ConnectTimeout | HostNotFound | TlsFailure):
+        return True
+    return isinstance(exc, ServerFailure) and exc.status is None

@@ -3,6 +3,7 @@
 ThemisDB's exposition is hand-written: some histograms have no TYPE lines, some TYPE lines
 name `_bucket`, and newer servers print lines that are not valid exposition at all. Each
 line is therefore parsed on its own, and a bad line is skipped and counted, never fatal.
+A sample whose value is NaN or infinite is "no data" and left out.
 """
 
 from __future__ import annotations
@@ -72,8 +73,11 @@ def parse(text: str, at: float = 0.0, only: tuple[str, ...] | None = None) -> Sc
 def _collect(text: str, into: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> None:
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
+            value = float(sample.value)
+            if not math.isfinite(value):
+                continue  # NaN or ±Inf: no data, never a number to compute with
             key = (sample.name, tuple(sorted(sample.labels.items())))
-            into.setdefault(key, float(sample.value))  # the first line wins
+            into.setdefault(key, value)  # the first line wins
 
 
 def quantile(buckets: list[tuple[float, float]], q: float) -> float | None:

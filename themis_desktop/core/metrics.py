@@ -2,11 +2,15 @@
 derive the values of `metric_catalog.METRICS` from the difference to the previous sample.
 
 `NodeSampler` keeps that previous sample; it never raises for a node that does not answer:
-the sample then has `up=False` and the error, which the caller shows as a gap.
+the sample then has `up=False` and the error, which the caller shows as a gap. A node is up
+only when it answers as ThemisDB does (a known metric in `/metrics`, or `/stats` or
+`/health/ready` of the right shape): answering 500 or garbage to every route is down.
+Non-finite values (NaN, ±Inf) are "no data".
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -33,6 +37,11 @@ SCRAPED = (  # the metrics a sample reads from /metrics (name prefixes)
     "rocksdb_estimate_num_keys",
 )
 _US_PER_MS = 1000.0
+_NOT_THEMIS = (
+    "It answers, but not as ThemisDB: its /metrics has none of ThemisDB's metrics, and it "
+    "has no /stats or /health/ready of ThemisDB's shape. Check that the address points at "
+    "a ThemisDB node and not at another service or a proxy page."
+)
 
 
 @dataclass(frozen=True)
@@ -86,23 +95,20 @@ class NodeSampler:
 
     def sample(self) -> Sample:
         at = time.time()
-        answered: list[str] = []
         failures: list[errors.ThemisError] = []
 
         def attempt(call):  # one route; a failure is remembered, never raised
             name = call.__name__
-            if name in self._missing:
-                return None
+            if name in self._missing or (failures and errors.node_unreachable(failures[-1])):
+                return None  # not on this version, or the node is out of reach: do not wait
             try:
                 result = call()
             except errors.NotFound:
-                answered.append(name)
                 self._missing.add(name)  # not on this version: not asked again until a restart
                 return None
             except errors.ThemisError as exc:
                 failures.append(exc)
                 return None
-            answered.append(name)
             return result
 
         text = attempt(self.client.metrics_text)
@@ -111,15 +117,16 @@ class NodeSampler:
         stats: Stats | None = None if _complete(scrape) else attempt(self.client.stats)
         ready: Readiness | None = attempt(self.client.ready)
         probe_ms = self._probe(attempt)
-        if not answered and probe_ms is None:
+        if not (scrape.samples or stats is not None or ready is not None):
             self._previous = None
             self._version_asked = False  # it may come back as another version
             self._missing.clear()
-            error = str(failures[0]) if failures else "no answer"
+            error = str(failures[0]) if failures else _NOT_THEMIS
             return Sample(self.node, at, False, version=self._version, error=error)
         values: dict[str, float | None] = dict.fromkeys(METRICS)  # all "no data" at first
         derived, restarted = self._derive(at, scrape, stats, ready)
         values.update(derived, probe_ms=probe_ms)
+        values = {key: _finite(value) for key, value in values.items()}
         if restarted:
             self._missing.clear()  # maybe another version now, with other routes
         if restarted or not self._version_asked:
@@ -216,7 +223,17 @@ def _either(first: float | None, second: float | None) -> float | None:
 
 
 def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return _finite(float(value))
+    except OverflowError:  # an integer beyond any float
+        return None
+
+
+def _finite(value: float | None) -> float | None:
+    """`value`, or None ("no data") when it is NaN or infinite."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _went_down(before: float | None, after: float | None) -> bool:

@@ -3,6 +3,11 @@ baseline, the overall verdict, and the rollback trigger it raises with its evide
 
 Advisory mode (the default) only raises the trigger; enforcing mode (used by rollouts)
 also tells the caller to stop.
+
+Too little data is no verdict: unless each of `REQUIRED` (some latency, the error rate) has
+a metric with data on both sides, the overall verdict is "no data" (inconclusive) even when
+the few metrics with data pass. A failing (or marginal) metric still fails (or is
+marginal): a degradation seen is evidence whatever else is missing.
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ from themis_desktop.core.metric_catalog import METRICS
 
 Mode = Literal["advisory", "enforcing"]
 Values = Mapping[str, list[float]]  # metric -> values
+# What a verdict must have seen, each by at least one of its metrics: latency (the app's
+# probe, or the server's histogram of era A, e.g. with a Prometheus baseline) and the
+# error ratio (request and error counters exist in both API eras). Without them a "pass"
+# would rest on side figures such as memory, or on nothing.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "latency": tuple(key for key, info in METRICS.items() if info.group == "latency"),
+    "error rate": ("error_rate",),
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,20 @@ class Evaluation:
     overall: Verdict
     mode: Mode = "advisory"
     at: float = field(default_factory=time.time)
+    missing: tuple[str, ...] = ()  # entries of REQUIRED without data: no pass possible
+
+    @property
+    def inconclusive(self) -> str | None:
+        """Why there is no verdict, or None when there is one."""
+        if self.overall != "no data":
+            return None
+        with_data = sum(v.verdict != "no data" for v in self.verdicts)
+        if not self.missing:
+            return "inconclusive: no metric has enough samples on both sides"
+        return (
+            f"inconclusive: too few samples of {' and '.join(self.missing)} on one side or "
+            f"both ({with_data} of {len(self.verdicts)} metrics have enough on both)"
+        )
 
     @property
     def failing(self) -> list[MetricVerdict]:
@@ -94,7 +121,12 @@ def evaluate(
         if hop.verdict == "no data" and (path is None or path.verdict == "no data"):
             verdict = "no data"
         verdicts.append(MetricVerdict(metric, hop, path, verdict))
-    return Evaluation(verdicts, overall([_as_comparison(v) for v in verdicts]), mode)
+    result = overall([_as_comparison(v) for v in verdicts])
+    with_data = {v.metric for v in verdicts if v.verdict != "no data"}
+    missing = tuple(name for name, keys in REQUIRED.items() if not with_data.intersection(keys))
+    if missing and result == "pass":
+        result = "no data"  # a pass on too little data is no verdict
+    return Evaluation(verdicts, result, mode, missing=missing)
 
 
 def pooled(data: Mapping[str, Mapping[str, list[float]]], node: str | None = None) -> Values:

@@ -43,7 +43,9 @@ class NodeStatus:
 
 
 def poll_node(client: ThemisClient, name: str, version_override: str | None = None) -> NodeStatus:
-    """Ask a node everything the overview shows. Never raises a `ThemisError`."""
+    """Ask a node everything the overview shows. Never raises a `ThemisError`. Once a
+    route fails because the node is out of reach (no connection, deadline passed), the
+    rest are not asked: each would only wait for its own deadline."""
     started = time.monotonic()
     base = {"name": name, "url": client.url, "polled_at": time.time()}
     try:
@@ -52,6 +54,13 @@ def poll_node(client: ThemisClient, name: str, version_override: str | None = No
         return NodeStatus(**base, error=str(exc), error_kind=exc.kind)
     latency_ms = (time.monotonic() - started) * 1000
     notes: list[str] = []
+    gone: list[errors.ThemisError] = []  # the failure that put the node out of reach
+
+    def note(route: str, exc: errors.ThemisError) -> None:
+        notes.append(f"{route}: {exc}")
+        if errors.node_unreachable(exc):
+            gone.append(exc)
+
     version = None
     try:
         version = client.version()
@@ -59,7 +68,7 @@ def poll_node(client: ThemisClient, name: str, version_override: str | None = No
         if not version_override:
             notes.append(str(exc))
     except errors.ThemisError as exc:
-        notes.append(f"version: {exc}")
+        note("version", exc)
     if version_override and (version is None or not version.exact):
         version = VersionInfo(version=version_override, source="user")
     elif version is not None and not version.exact:
@@ -68,17 +77,26 @@ def poll_node(client: ThemisClient, name: str, version_override: str | None = No
             "its exact version. Enter the exact version in the connection profile."
         )
     readiness = None
+    stats = None
+    skipped = ["readiness", "stats"]
     try:
-        readiness = client.ready()
+        if not gone:
+            skipped.remove("readiness")
+            readiness = client.ready()
     except errors.NotFound:
         pass  # era A servers have no readiness route
     except errors.ThemisError as exc:
-        notes.append(f"readiness: {exc}")
-    stats = None
+        note("readiness", exc)
     try:
-        stats = client.stats()
+        if not gone:
+            skipped.remove("stats")
+            stats = client.stats()
     except errors.ThemisError as exc:
-        notes.append(f"stats: {exc}")
+        note("stats", exc)
+    if gone and skipped:
+        notes.append(
+            f"The node stopped answering during the poll: {' and '.join(skipped)} not asked."
+        )
     return NodeStatus(
         **base,
         version=version,

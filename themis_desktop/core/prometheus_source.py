@@ -4,6 +4,9 @@ A baseline can then cover time from before the app started. Values come from Pro
 HTTP API (`GET /api/v1/query_range`), one PromQL expression per derived metric
 (`METRIC_QUERIES`). Prometheus cannot know the app's own probe latency, and a metric the
 server does not export (era B has no latency histogram) is "no data": an empty list.
+
+Each request ends within `timeout` seconds in total and reads at most its route's
+`BODY_LIMITS` (docs/limits.md).
 """
 
 from __future__ import annotations
@@ -12,18 +15,27 @@ import math
 import re
 import socket
 import ssl
+import time
 from typing import Any
 
 import httpx
 
 from themis_desktop import __version__
 from themis_desktop.core import errors
+from themis_desktop.core.bounded_http import Answer, MiB, bounded_client, fetch
 from themis_desktop.core.metric_catalog import METRICS
 from themis_desktop.core.metrics_store import Baseline, BaselineData
+from themis_desktop.core.strict_json import JsonTooDeep
 
 MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series
 DEFAULT_SCRAPE_INTERVAL = 60.0  # Prometheus' own default, used when the target is not listed
 Series = dict[str, list[tuple[float, float]]]  # series key -> [(unix time, value)]
+BODY_LIMITS = {  # the most an answer of each API route may hold
+    "/api/v1/query_range": 32 * MiB,  # 11 000 points of a few series are ~1 MiB
+    "/api/v1/targets": 16 * MiB,
+    "/api/v1/label/instance/values": 4 * MiB,
+}
+DEFAULT_BODY_LIMIT = 16 * MiB
 
 
 def _quantile(q: float) -> str:
@@ -115,12 +127,7 @@ class PrometheusSource:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._has_token = bool(token)
-        self._http = httpx.Client(
-            base_url=self.url,
-            verify=verify_tls,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-            headers=headers,
-        )
+        self._http, self._backend = bounded_client(self.url, verify=verify_tls, headers=headers)
 
     def __repr__(self) -> str:  # never shows the token
         return f"PrometheusSource({self.url!r}, token={'set' if self._has_token else 'none'})"
@@ -249,11 +256,25 @@ class PrometheusSource:
         """The `data` of a successful API answer; every failure as a ThemisError."""
         url = self.url + path
         try:
-            response = self._http.get(path, params=params)
+            response = fetch(
+                self._http,
+                self._backend,
+                "GET",
+                path,
+                url=url,
+                who="a Prometheus server",
+                deadline=time.monotonic() + self._timeout,
+                seconds=self._timeout,
+                limit=BODY_LIMITS.get(path, DEFAULT_BODY_LIMIT),
+                ok=(200,),
+                params=params,
+            )
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, url) from None
         try:
             body = response.json()
+        except JsonTooDeep as exc:
+            raise self._malformed(path, str(exc)) from None
         except ValueError:
             body = None
         if isinstance(body, dict) and body.get("status") == "error":
@@ -313,7 +334,7 @@ class PrometheusSource:
             url, f"The connection to Prometheus failed: {str(exc) or type(exc).__name__}", "Retry."
         )
 
-    def _status_error(self, response: httpx.Response, url: str) -> errors.ThemisError:
+    def _status_error(self, response: Answer, url: str) -> errors.ThemisError:
         status = response.status_code
         text = response.text[:120].strip() or response.reason_phrase
         if status == 401:

@@ -1,11 +1,15 @@
-"""HTTP client for one ThemisDB node: typed results, clear errors, both API eras."""
+"""HTTP client for one ThemisDB node: typed results, clear errors, both API eras.
+
+Every request ends within the client's `timeout` (a total deadline over connect, headers
+and body, redirects included) and reads at most its route's `BODY_LIMITS` (docs/limits.md).
+"""
 
 from __future__ import annotations
 
 import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +18,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from themis_desktop import __version__
 from themis_desktop.core import errors
+from themis_desktop.core.bounded_http import (
+    CONNECT_TIMEOUT_S,
+    Answer,
+    KiB,
+    MiB,
+    bounded_client,
+    fetch,
+)
 from themis_desktop.core.server_models import (
     BackupResult,
     Health,
@@ -23,11 +35,30 @@ from themis_desktop.core.server_models import (
     Stats,
     VersionInfo,
 )
+from themis_desktop.core.strict_json import JsonTooDeep
 
 _REDIRECTS = {301, 302, 307, 308}
 VERSION_TTL_S = 30.0  # re-detect the version at least this often (restarts may go unseen)
 _MAX_REDIRECTS = 3
 _ANY_STATUS = tuple(code for code in range(200, 600) if code not in _REDIRECTS)
+DEFAULT_TIMEOUT_S = 5.0  # the total deadline of one request (connect + headers + body)
+# a checkpoint flushes the memtable and a restore copies the whole database: these routes
+# get at least this long, whatever the client's polling deadline
+SLOW_ROUTES = {"/admin/backup": 600.0, "/admin/restore": 3600.0}
+# The most a successful answer of each route may hold; ThemisDB's are far smaller.
+BODY_LIMITS: dict[str, int] = {
+    "/health": 64 * KiB,
+    "/health/live": 64 * KiB,
+    "/health/ready": 64 * KiB,
+    "/version": 256 * KiB,
+    "/api/capabilities": 1 * MiB,
+    "/stats": 4 * MiB,
+    "/metrics": 16 * MiB,
+    "/config": 1 * MiB,
+    "/admin/backup": 64 * KiB,
+    "/admin/restore": 64 * KiB,
+}
+DEFAULT_BODY_LIMIT = 1 * MiB  # any other route (the latency probe's read)
 
 
 def normalize_url(url: str) -> str:
@@ -68,8 +99,11 @@ class ThemisClient:
         *,
         verify_tls: bool = True,
         ca_file: str | None = None,
-        timeout: float = 5.0,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        body_limits: Mapping[str, int] | None = None,
     ) -> None:
+        """`timeout` is each request's total deadline in seconds; `body_limits` overrides
+        entries of `BODY_LIMITS` (route -> bytes)."""
         self.url = normalize_url(url)
         self._token = token or None
         self._timeout = timeout
@@ -84,12 +118,9 @@ class ThemisClient:
                     f"The CA file {ca_file} cannot be used ({exc})",
                     "Choose the PEM file of the CA that signed the node's certificate.",
                 )
-        self._http = httpx.Client(
-            base_url=self.url,
-            verify=verify,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-            follow_redirects=False,
-            headers={"User-Agent": f"themis-desktop/{__version__}"},
+        self._limits = {**BODY_LIMITS, **(body_limits or {})}
+        self._http, self._backend = bounded_client(
+            self.url, verify=verify, headers={"User-Agent": f"themis-desktop/{__version__}"}
         )
         self.prefix = ""
         self._version: VersionInfo | None = None
@@ -210,6 +241,8 @@ class ThemisClient:
         response = self._request(method, path, body, ok)
         try:
             return response.json()
+        except JsonTooDeep as exc:
+            raise self._malformed(path, str(exc)) from None
         except ValueError:
             snippet = response.text[:80].replace("\n", " ")
             raise self._malformed(path, f"the answer is not JSON: {snippet!r}") from None
@@ -234,14 +267,33 @@ class ThemisClient:
         path: str,
         body: dict[str, Any] | None = None,
         ok: tuple[int, ...] = (200,),
-    ) -> httpx.Response:
+    ) -> Answer:
+        """One request, redirects and a `/v1` prefix dropped by a rollback included, all
+        within the deadline; the body within the route's limit."""
         if self._setup_error:
             raise self._setup_error
         target = self.prefix + path
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        route = path.split("?", 1)[0]
+        seconds = max(self._timeout, SLOW_ROUTES.get(route, 0.0))
+        deadline = time.monotonic() + seconds
+        limit = self._limits.get(route, DEFAULT_BODY_LIMIT)
         for _ in range(_MAX_REDIRECTS + 1):
             try:
-                response = self._http.request(method, target, json=body, headers=headers)
+                response = fetch(
+                    self._http,
+                    self._backend,
+                    method,
+                    target,
+                    url=self.url + path,
+                    who="a ThemisDB node",
+                    deadline=deadline,
+                    seconds=seconds,
+                    limit=limit,
+                    ok=ok,
+                    json=body,
+                    headers=headers,
+                )
             except httpx.HTTPError as exc:
                 raise self._transport_error(exc, path) from None
             if response.status_code in _REDIRECTS:
@@ -256,7 +308,7 @@ class ThemisClient:
             raise self._status_error(response, path)
         raise self._malformed(path, "too many redirects")
 
-    def _follow(self, response: httpx.Response, path: str) -> str:
+    def _follow(self, response: Answer, path: str) -> str:
         """Next target of a redirect; learns a `/v1`-style prefix. Never leaves the node."""
         location = response.headers.get("location", "")
         parts = urlsplit(location)
@@ -272,11 +324,12 @@ class ThemisClient:
 
     def _transport_error(self, exc: httpx.HTTPError, path: str) -> errors.ThemisError:
         url = self.url + path
-        timeout = self._timeout
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, httpx.TimeoutException):  # the deadline's own is DeadlineExceeded
+            connect = isinstance(exc, httpx.ConnectTimeout)
+            seconds = min(self._timeout, CONNECT_TIMEOUT_S) if connect else self._timeout
             return errors.ConnectTimeout(
                 url,
-                f"No answer within {timeout:g} s",
+                f"No {'connection' if connect else 'answer'} within {seconds:g} s",
                 "The node may be overloaded, stopped halfway, or behind a firewall that drops "
                 "packets. Check the host and port, then retry.",
             )
@@ -321,7 +374,7 @@ class ThemisClient:
             hint = "Check the node's TLS set-up and the CA file in the connection profile."
         return errors.TlsFailure(url, f"The TLS handshake failed: {text}", hint)
 
-    def _status_error(self, response: httpx.Response, path: str) -> errors.ThemisError:
+    def _status_error(self, response: Answer, path: str) -> errors.ThemisError:
         url = self.url + path
         status = response.status_code
         message = _server_message(response)
@@ -363,7 +416,7 @@ class ThemisClient:
         )
 
 
-def _server_message(response: httpx.Response) -> str:
+def _server_message(response: Answer) -> str:
     """The `message` (or `error`) of a ThemisDB error body, else a short text."""
     try:
         data = response.json()
