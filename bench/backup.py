@@ -4,7 +4,8 @@ Targets (DESIGN.md § 6), each measured as a ratio in one run on the same data:
   backup   `backup_files`  vs `tar -cf - DIR | zstd -T0 -3`   >= 0.9x throughput, size <= 1.05x
   verify   `verify`        vs `zstd -dc X | sha256sum`         >= 0.9x throughput
   restore  `restore`       vs `zstd -dc X | tar -xf - -C DIR`  >= 0.8x throughput
-  peak RSS of each of ours < 200 MiB, flat as data grows (`--sizes 1G,4G`)
+  peak RSS of each of ours < 200 MiB, flat as data grows (`--sizes 1G,4G`), and for verify
+           and restore of a decompression bomb (1 GiB of zeros in ~100 KiB, `--bomb`)
   event-loop stall (10 ms Qt timer) while a backup runs in a QThreadPool worker < 50 ms
 Each of our operations runs in a fresh child process, as the CLI runs it: its time is taken
 there around the call (imports excluded), its peak RSS is the child's VmHWM, its CPU time and
@@ -22,6 +23,7 @@ Run: .venv/bin/python bench/backup.py [--size 1G] [--sizes 1G,4G] [--repeat 3] [
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -194,7 +196,10 @@ def child(op: str, params: dict) -> None:
     elif op == "restore":
         done, text = _profiled(
             lambda: restore(
-                Path(params["archive"]), Path(params["data"]), Path(params["config_dir"])
+                Path(params["archive"]),
+                Path(params["data"]),
+                Path(params["config_dir"]),
+                other_node=True,  # a fresh folder, not the node's own data dir
             ),
             profile,
         )
@@ -296,7 +301,7 @@ def child_stall(params: dict) -> dict:
     )
     archives = sorted(Path(params["out"]).glob("*.tar.zst"))
     restored = phase(
-        restore,
+        functools.partial(restore, other_node=True),  # a fresh folder, not the node's own
         archives[-1],
         Path(params["restore"]) / "data",
         Path(params["restore"]) / "config",
@@ -594,6 +599,86 @@ def memory_table(args, sizes: list[int], work: Path, datagen) -> None:
         )
 
 
+def make_zeros_bomb(path: Path, size: int) -> Path:
+    """A valid archive of ours holding one file of `size` zero bytes: ~10 000x smaller than
+    what it expands to, the shape of a decompression bomb."""
+    import hashlib
+    import io
+    import tarfile
+
+    import zstandard
+
+    from themis_desktop.core.backup_format import FileEntry, Manifest
+
+    digest, block = hashlib.sha256(), bytes(MIB)
+    for _ in range(size // MIB):
+        digest.update(block)
+    files = [
+        FileEntry("data", 0, 0o755, 0, "", "dir"),
+        FileEntry("data/zeros", size, 0o644, 0, digest.hexdigest()),
+    ]
+    body = Manifest("bomb", VERSION, "2026-01-01T00:00:00Z", "bench", {}, files).to_json()
+
+    class Zeros(io.RawIOBase):
+        def __init__(self) -> None:
+            self.left = size
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            n = min(len(buffer), self.left)
+            buffer[:n] = bytes(n)
+            self.left -= n
+            return n
+
+    with open(path, "wb") as raw:
+        writer = zstandard.ZstdCompressor(level=3).stream_writer(raw)
+        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.GNU_FORMAT) as tar:
+            info = tarfile.TarInfo("MANIFEST.json")
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body.encode()))
+            info = tarfile.TarInfo("data")
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+            info = tarfile.TarInfo("data/zeros")
+            info.size = size
+            tar.addfile(info, Zeros())
+        writer.flush(zstandard.FLUSH_FRAME)
+    return path
+
+
+def bomb_table(work: Path, size: int) -> None:
+    """Peak RSS of verify and restore of a zeros bomb, beside `zstd -dc | sha256sum`'s."""
+    archive = make_zeros_bomb(work / "bomb.tar.zst", size)
+    label = f"{size / MIB:.0f} MiB of zeros in {archive.stat().st_size / 1024:.0f} KiB"
+    print(f"\ndecompression bomb: {label}")
+    ref = shell(f"zstd -dc {shlex.quote(str(archive))} | sha256sum >/dev/null", "bomb reference")
+    runs = {
+        "verify": ours("verify", "bomb verify", archive=str(archive)),
+        "restore": ours(
+            "restore",
+            "bomb restore",
+            archive=str(archive),
+            data=str(work / "bomb-restored" / "data"),
+            config_dir=str(work / "bomb-restored" / "config"),
+        ),
+    }
+    for name, run in runs.items():
+        print(
+            row(
+                f"bomb {name} peak RSS",
+                f"{run.peak_kib / 1024:.0f} MiB",
+                f"{ref.peak_kib / 1024:.0f} MiB" if ref.peak_kib else "n/a",
+                f"{run.peak_kib / ref.peak_kib:.1f}x" if ref.peak_kib else "",
+                f"< {RSS_MAX_MIB} MiB",
+                run.peak_kib / 1024 < RSS_MAX_MIB,
+            )
+        )
+    shutil.rmtree(work / "bomb-restored", ignore_errors=True)
+    archive.unlink()
+
+
 def profile_ours(work: Path, node) -> None:
     """One more run of each of ours under cProfile (main thread; not timed in the table)."""
     bench = Bench(work, node, cold=False, profile=True)
@@ -615,6 +700,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile each of ours after")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--dir", default=None, help="where the temporary folder goes")
+    parser.add_argument("--bomb", default="1G", help="size a zeros bomb expands to (1G)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -654,6 +740,7 @@ def main(argv: list[str] | None = None) -> int:
         gen_seconds = time.perf_counter() - started
         print(f"generated {datagen.human(node.bytes)} in {node.files} files: {gen_seconds:.1f} s")
         main_table(args, node, work, gen_seconds)
+        bomb_table(work, datagen.parse_size(args.bomb))
         if args.profile:
             profile_ours(work, node)
         if sizes:

@@ -184,9 +184,11 @@ def test_backup_verify_list_and_restore_from_the_command_line(capsys, tmp_path):
     assert archive.endswith(".tar.zst") and "themis-db1-1.7.0-" in archive
     assert main(["verify", archive]) == 0
     assert main(["verify", "--quick", archive]) == 0
+    capsys.readouterr()
     assert main(["backups", "list", "--json"]) == 0
-    listed = json.loads(capsys.readouterr().out.split("\n", 2)[-1])
-    assert listed[0]["node"] == "db1" and listed[0]["verified_at"]
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["backups"][0]["node"] == "db1" and listed["backups"][0]["verified_at"]
+    assert listed["leftovers"] == []
     (data / "CURRENT").write_text("changed")
     assert main(["restore", archive, "--data-dir", str(data)]) == 2  # asks for --yes
     assert (data / "CURRENT").read_text() == "changed"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from dataclasses import asdict, replace
 from typing import Any
 
 from themis_desktop import __version__
+from themis_desktop.core import strict_json
 
 TOKEN_ENV = "THEMIS_DESKTOP_TOKEN"
 
@@ -122,6 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--config-dir", metavar="DIR")
     restore.add_argument("--server", metavar="URL", help="refuse if this node still answers")
     restore.add_argument("--yes", action="store_true", help="really replace the data")
+    restore.add_argument(
+        "--node", help="the node this data dir belongs to (the archive must be its backup)"
+    )
+    restore.add_argument(
+        "--other-node",
+        action="store_true",
+        help="put a backup of another node (or another data dir) here on purpose",
+    )
 
     listing = commands.add_parser("backups", help="the backup catalogue")
     listing_actions = listing.add_subparsers(dest="action", required=True)
@@ -162,6 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="where a node's log is read: file:PATH, journald[:UNIT] or command:CMD; once for "
         "every node ({node} is its name) or once per URL, in order",
+    )
+    add.add_argument(
+        "--data-dir",
+        action="append",
+        metavar="DIR",
+        help="a node's data dir on this host, for file backups and restores; once for every "
+        "node ({node} is its name) or once per URL, in order",
+    )
+    add.add_argument(
+        "--config",
+        action="append",
+        metavar="FILE",
+        help="a node's config file on this host; once for every node or once per URL",
     )
     service = add.add_argument_group(
         "service control",
@@ -258,7 +279,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(poll, profile.nodes))
     if args.json:
-        print(json.dumps([_status_json(s) for s in statuses], indent=2))
+        print(strict_json.dumps([_status_json(s) for s in statuses]))
     else:
         for s in statuses:
             version = f"v{s.version.version} ({s.version.source})" if s.version else "version ?"
@@ -287,17 +308,20 @@ def _catalogue(args: argparse.Namespace):
 
 
 def cmd_path(args: argparse.Namespace) -> int:
-    from themis_desktop.core.catalogue_file import CatalogueError
+    from themis_desktop.core.catalogue_file import CatalogueError, left_out
     from themis_desktop.core.upgrade_path import plan_upgrade
     from themis_desktop.core.versions import VersionError
 
     try:
-        plan = plan_upgrade(_catalogue(args), args.source, args.target, args.skip_level)
+        catalogue = _catalogue(args)
+        for problem in catalogue.problems:  # a broken user catalogue: the bundled one serves
+            print(f"themis-desktop: {left_out(problem)}", file=sys.stderr)
+        plan = plan_upgrade(catalogue, args.source, args.target, args.skip_level)
     except (VersionError, CatalogueError) as exc:
         print(f"themis-desktop: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(plan.to_json(), indent=2))
+        print(strict_json.dumps(plan.to_json()))
         return 0
     print(
         f"Upgrade path {plan.current} → {plan.target}: {len(plan.hops)} hop(s), "
@@ -319,13 +343,16 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 
 def cmd_releases(args: argparse.Namespace) -> int:
-    from themis_desktop.core.catalogue_file import CatalogueError
+    from themis_desktop.core.catalogue_file import CatalogueError, left_out
+    from themis_desktop.core.versions import VersionError
 
     try:
         catalogue = _catalogue(args)
-    except CatalogueError as exc:
+    except (CatalogueError, VersionError) as exc:
         print(f"themis-desktop: {exc}", file=sys.stderr)
         return 2
+    for problem in catalogue.problems:  # a broken user catalogue: the bundled one serves
+        print(f"themis-desktop: {left_out(problem)}", file=sys.stderr)
     for line in catalogue.lines:
         guide = "guide" if line.guide else "no guide"
         print(f"{line.name:<5} {line.summary}  [{guide}, {line.reversibility}]")
@@ -367,12 +394,14 @@ def cmd_guide(args: argparse.Namespace) -> int:
     if args.action == "render":
         from themis_desktop.core.guide_render import render_guide
 
-        page = render_guide(guide).page(guide.title)
-        Path(args.output).write_text(page, encoding="utf-8")
+        rendered = render_guide(guide)
+        Path(args.output).write_text(rendered.page(guide.title), encoding="utf-8")
+        if rendered.warning:  # too large, pathological or too slow: shown as plain text
+            print(f"themis-desktop: warning: {args.file}: {rendered.warning}", file=sys.stderr)
         print(f"wrote {args.output}")
         return 0
     if args.json:
-        print(json.dumps([asdict(s) for s in guide.steps], indent=2))
+        print(strict_json.dumps([asdict(s) for s in guide.steps]))
     else:
         for step in guide.steps:
             print(f"{step.id:<24} {step.phase:<11} {step.text}")
@@ -387,12 +416,13 @@ def _guide_files(path):
 
 def cmd_backup(args: argparse.Namespace) -> int:
     import socket
+    import sqlite3
     from pathlib import Path
 
     from themis_desktop.core import backup_catalog
     from themis_desktop.core.backup_format import BackupError
     from themis_desktop.core.errors import ThemisError
-    from themis_desktop.core.journal import Journal
+    from themis_desktop.core.journal import Journal, JournalError
     from themis_desktop.core.node_backup import backup_node
     from themis_desktop.core.profiles import NodeEndpoint
     from themis_desktop.core.progress_text import TerminalBar
@@ -438,7 +468,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
                 )
                 return 1
             remember_checksum(report)
-            result = replace(result, sha256=report.archive_sha256)
+            result = replace(
+                result, sha256=report.archive_sha256, warnings=(*result.warnings, *report.notes)
+            )
             verified = True
     except (BackupError, ThemisError) as exc:
         bar.close()
@@ -447,28 +479,43 @@ def cmd_backup(args: argparse.Namespace) -> int:
     finally:
         if client:
             client.close()
-    with Journal() as journal:
-        backup_catalog.record(journal, result, verified=verified)
+    for warning in result.warnings:
+        print(f"themis-desktop: note: {warning}", file=sys.stderr)
     checksum = f"sha256 {result.sha256}" if result.sha256 else "not verified"
     print(f"{result.size} bytes, {len(result.manifest.files)} entries, {checksum}")
     print(result.archive)
+    try:
+        with Journal() as journal:
+            backup_catalog.record(journal, result, verified=verified)
+    except (JournalError, sqlite3.Error, OSError) as exc:
+        print(
+            f"themis-desktop: the backup was written{' and verified' if verified else ''}: "
+            f"{result.archive}, but it could not be added to the backup catalogue ({exc}). "
+            "Keep the file; once the journal is writable, `verify` it to list it again.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from themis_desktop.core import backup_catalog
     from themis_desktop.core.progress_text import TerminalBar
     from themis_desktop.core.restore import quick_verify, remember_checksum, verify
 
     archive = Path(args.archive)
+    recorded = backup_catalog.find_by_path(archive)
     if args.quick:
-        report = quick_verify(archive)
+        report = quick_verify(archive, recorded=recorded)
     else:
         bar = TerminalBar("verify")
-        report = verify(archive, progress=bar)
+        report = verify(archive, progress=bar, recorded=recorded)
         bar.close()
         remember_checksum(report)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     if report.ok:
         what = "checksum matches" if args.quick else f"{report.files_checked} files checked"
         print(f"OK: {archive} ({what})")
@@ -482,6 +529,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from themis_desktop.core import backup_catalog
     from themis_desktop.core.backup_format import BackupError
     from themis_desktop.core.progress_text import TerminalBar
     from themis_desktop.core.restore import restore
@@ -504,12 +552,17 @@ def cmd_restore(args: argparse.Namespace) -> int:
             Path(args.config_dir) if args.config_dir else None,
             progress=bar,
             node_url=args.server,
+            node=args.node,
+            other_node=args.other_node,
+            recorded=backup_catalog.find_by_path(Path(args.archive)),
         )
     except BackupError as exc:
         bar.close()
         print(f"themis-desktop: {exc}", file=sys.stderr)
         return 1
     bar.close()
+    for line in result.recovered:
+        print(line)
     print(f"restored {result.data_dir}")
     if result.kept:
         print(f"previous data kept in {result.kept}")
@@ -519,7 +572,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_backups(args: argparse.Namespace) -> int:
-    from themis_desktop.core import backup_catalog
+    from pathlib import Path
+
+    from themis_desktop.core import backup_catalog, restore_swap
     from themis_desktop.core.formatting import human_bytes
     from themis_desktop.core.journal import Journal
 
@@ -537,9 +592,29 @@ def cmd_backups(args: argparse.Namespace) -> int:
             print("run again with --yes to delete them", file=sys.stderr)
         return 0
     with Journal() as journal:
+        profiles = journal.profiles()
+        for line in restore_swap.recover_profiles(profiles):  # finish what a crash left
+            print(line)
         records = backup_catalog.backups(journal)
+        data_parents = tuple(
+            Path(node.data_dir).absolute().parent
+            for profile in profiles
+            for node in profile.nodes
+            if node.data_dir
+        )
+        leftovers = backup_catalog.leftovers(journal, data_parents)
     if args.json:
-        print(json.dumps([asdict(r) for r in records], indent=2))
+        print(
+            strict_json.dumps(
+                {
+                    "backups": [asdict(r) for r in records],
+                    "leftovers": [
+                        {**asdict(left), "path": str(left.path)} for left in leftovers
+                    ],
+                },
+                indent=2,
+            )
+        )
         return 0
     for r in records:
         verified = "verified" if r.verified else "unverified"
@@ -547,12 +622,20 @@ def cmd_backups(args: argparse.Namespace) -> int:
             f"{r.created_at}  {r.node:<14} {r.version:<10} {human_bytes(r.size):>10}  "
             f"{verified:<10}  {r.path}"
         )
+    if leftovers:
+        held = human_bytes(sum(left.size for left in leftovers))
+        print(f"\n{len(leftovers)} leftover(s) of interrupted backups or restores hold {held}:")
+        for left in leftovers:
+            state = f"in use by process {left.pid}" if left.alive else "left by a dead process"
+            print(f"  {human_bytes(left.size):>10}  {left.kind:<10}  {state:<32}  {left.path}")
+        if any(not left.alive for left in leftovers):
+            print("  (the next backup or restore of that node removes the dead ones)")
     return 0
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
     from themis_desktop.core.journal import Journal
-    from themis_desktop.core.profiles import NodeEndpoint, Profile
+    from themis_desktop.core.profiles import Profile
     from themis_desktop.core.secrets import TokenStore
 
     token = os.environ.get(args.token_env) if getattr(args, "token_env", None) else None
@@ -569,7 +652,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             TokenStore().set(args.name, None)
             return 0
         try:
-            nodes = _with_logs(tuple(NodeEndpoint(url) for url in args.urls), args.log or [])
+            nodes = _node_settings(args)
             service = _service_config(args)
             router = _router_config(args)
         except ValueError as exc:
@@ -595,21 +678,41 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_logs(nodes: tuple, specs: list[str]) -> tuple:
-    """The nodes with their `--log` sources; ValueError for a wrong count or spec."""
+def _per_node(nodes: tuple, option: str, values: list[str], field: str, parse=str) -> tuple:
+    """The nodes with one of their settings from a repeated option: given once for every
+    node (`{node}` is its name) or once per URL, in order; ValueError for a wrong count."""
     from dataclasses import replace
 
+    if not values:
+        return nodes
+    if len(values) not in (1, len(nodes)):
+        raise ValueError(f"{option}: give one for every node or one per URL ({len(nodes)})")
+    values = values * len(nodes) if len(values) == 1 else values
+    return tuple(
+        replace(node, **{field: parse(value.replace("{node}", node.name))})
+        for node, value in zip(nodes, values, strict=True)
+    )
+
+
+def _log_spec(text: str) -> str:
     from themis_desktop.core.logs import LogSource
 
-    if not specs:
-        return nodes
-    if len(specs) not in (1, len(nodes)):
-        raise ValueError(f"--log: give one for every node or one per URL ({len(nodes)})")
-    specs = specs * len(nodes) if len(specs) == 1 else specs
-    return tuple(
-        replace(node, log_source=LogSource.parse(spec.replace("{node}", node.name)).spec)
-        for node, spec in zip(nodes, specs, strict=True)
-    )
+    return LogSource.parse(text).spec
+
+
+def _node_settings(args: argparse.Namespace) -> tuple:
+    """The profile's nodes with their `--log`, `--data-dir` and `--config` settings."""
+    from pathlib import Path
+
+    from themis_desktop.core.profiles import NodeEndpoint
+
+    def absolute(path: str) -> str:  # a profile outlives the working folder
+        return str(Path(path).absolute())
+
+    nodes = tuple(NodeEndpoint(url) for url in args.urls)
+    nodes = _per_node(nodes, "--log", args.log or [], "log_source", _log_spec)
+    nodes = _per_node(nodes, "--data-dir", args.data_dir or [], "data_dir", absolute)
+    return _per_node(nodes, "--config", args.config or [], "config_path", absolute)
 
 
 def _router_config(args: argparse.Namespace) -> Any:
@@ -663,17 +766,23 @@ def _service_text(service: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; exit 2 for bad input and for a journal that cannot be used
+    (damaged, read-only, disk full: `JournalError` says what to do). Known tokens never
+    reach the terminal (`secrets.redacted_output`)."""
+    from themis_desktop.core import secrets
     from themis_desktop.core.journal import JournalError
 
     args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except BrokenPipeError:  # e.g. `themis-desktop releases | head`
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except (ValueError, JournalError) as exc:  # bad addresses, a journal that cannot be used
-        print(f"themis-desktop: {exc}", file=sys.stderr)
-        return 2
+    secrets.token_from_env(getattr(args, "token_env", None))  # --token-env's value is secret
+    with secrets.redacted_output():
+        try:
+            return _run(args)
+        except BrokenPipeError:  # e.g. `themis-desktop releases | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except (ValueError, JournalError) as exc:  # bad addresses, a journal that is unusable
+            print(f"themis-desktop: {exc}", file=sys.stderr)
+            return 2
 
 
 def _run(args: argparse.Namespace) -> int:

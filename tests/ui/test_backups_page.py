@@ -53,7 +53,7 @@ def test_one_click_backs_up_and_verifies_every_node(qtbot, main_window, start_de
     assert {r.node for r in page.records} == {"n1", "n2"}
     assert all(r.verified and r.checkpoint and Path(r.path).is_file() for r in page.records)
     assert page.table.item(0, 4).text() == "✓"
-    assert not list(nodes[0].data_path.parent.glob(".themis-checkpoint-*"))
+    assert not list(nodes[0].data_path.parent.glob(".checkpoint~*"))
 
 
 def test_without_a_checkpoint_the_user_is_asked_and_can_accept(qtbot, main_window, start_demo_node):
@@ -123,3 +123,38 @@ def test_one_node_can_be_backed_up_alone(qtbot, main_window, start_demo_node):
         page.backup_button.click()
     qtbot.waitUntil(lambda: len(page.records) == 1, timeout=5000)
     assert page.records[0].node == "n2"
+
+
+def test_connecting_finishes_a_restore_that_was_killed_between_its_renames(
+    qtbot, main_window, tmp_path
+):
+    """The app's start (connecting the profile) repairs a half-done swap and says so."""
+    import json
+    import subprocess
+
+    data = tmp_path / "node" / "data"
+    staging = tmp_path / "node" / ".staging~host~1~ab~data"
+    (staging / "data").mkdir(parents=True)
+    (staging / "data" / "CURRENT").write_text("restored\n")
+    kept = tmp_path / "node" / "data.pre-restore-20260101T000000Z"
+    kept.mkdir()
+    (kept / "CURRENT").write_text("before\n")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    plan = {
+        "pid": dead.pid,
+        "host": __import__("socket").gethostname(),
+        "data_dir": str(data),
+        "kept": str(kept),
+        "staging": str(staging),
+        "configs": [],
+    }
+    (tmp_path / "node" / ".data.restore-intent.json").write_text(json.dumps(plan))
+    profile = Profile("lab", (NodeEndpoint("http://127.0.0.1:9", "n1", data_dir=str(data)),))
+    main_window.workspace.connect_profile(profile)
+    qtbot.waitUntil(
+        lambda: "interrupted restore" in main_window.statusBar().currentMessage(), timeout=10_000
+    )
+    assert (data / "CURRENT").read_text() == "restored\n"
+    assert (kept / "CURRENT").read_text() == "before\n"
+    assert not staging.exists() and not (tmp_path / "node" / ".data.restore-intent.json").exists()

@@ -7,19 +7,22 @@ under a temporary name, fsynced and renamed only when complete.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
+import io
 import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import zstandard
 
 from themis_desktop import __version__
+from themis_desktop.core import failpoints, temp_names
 from themis_desktop.core.backup_format import (
     BackupError,
     FileEntry,
@@ -32,6 +35,7 @@ from themis_desktop.core.backup_format import (
 )
 
 CHUNK = 1 << 20
+NAME_STAMP = "%Y%m%dT%H%M%SZ"
 LEVEL = 3
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -50,12 +54,17 @@ class BackupResult:
     manifest: Manifest
     size: int
     sha256: str = ""  # of the archive file; set by the verify pass that follows a backup
+    warnings: tuple[str, ...] = ()  # done, but something beside it was not (e.g. the sidecar)
 
 
 def archive_name(node: str, version: str, when: datetime | None = None) -> str:
-    stamp = (when or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in node)
-    return f"themis-{safe}-{version}-{stamp}.tar.zst"
+    stamp = (when or datetime.now(UTC)).strftime(NAME_STAMP)
+    return f"themis-{safe_name(node)}-{safe_name(version)}-{stamp}.tar.zst"
+
+
+def safe_name(text: str) -> str:
+    """`text` as it appears in a file name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
 def collect(sources: list[Source]) -> list[tuple[FileEntry, Path]]:
@@ -106,15 +115,19 @@ def write_archive(
     progress: Progress | None = None,
     cancelled: threading.Event | None = None,
 ) -> BackupResult:
-    """Stream `entries` into `out_dir/name`; nothing is left behind on failure or cancel."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    total = sum(e.size for e, _ in entries)
-    _check_free_space(out_dir, total)
-    final = _free_name(out_dir / name)  # two backups in one second must not overwrite
-    partial = out_dir / f".{final.name}.partial"
+    """Stream `entries` into `out_dir/name` (or `name-2`, … when taken); nothing is left
+    behind on failure or cancel. Temporaries a killed backup left there are removed first."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        temp_names.remove_dead(out_dir)
+        total = sum(e.size for e, _ in entries)
+        _check_free_space(out_dir, total)
+        partial, fd = temp_names.create_file(out_dir, "partial", name)
+    except OSError as exc:
+        raise _write_error(exc, out_dir) from None
     reserve = 64 * 1024 + 400 * len(entries)  # room for the compressed manifest
     try:
-        with open(partial, "wb") as out:
+        with open(fd, "wb") as out:
             out.write(skippable_frame(reserve - 8))
             files = _stream(out, entries, total, progress, cancelled)
             manifest.files = files
@@ -126,22 +139,43 @@ def write_archive(
             out.seek(0)
             out.write(head + skippable_frame(reserve - len(head) - 8))  # exactly `reserve`
             out.flush()
+            failpoints.hit("backup.before-claim")
             os.fsync(out.fileno())
-        os.replace(partial, final)
+        final = temp_names.claim(partial, out_dir / name)  # never over another backup
         _fsync_dir(out_dir)
-        write_sidecar(final, manifest)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        if exc.errno == errno.ENOSPC:
-            raise BackupError(
-                f"The disk holding {out_dir} is full: the partial archive was removed. Free "
-                "space there or choose another backup folder."
-            ) from None
-        raise BackupError(f"The backup could not be written to {out_dir}: {exc}") from None
+        raise _write_error(exc, out_dir) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return BackupResult(final, manifest, final.stat().st_size)
+    result = BackupResult(final, manifest, final.stat().st_size)
+    try:
+        write_sidecar(final, manifest)
+    except OSError as exc:  # the archive is complete: a missing sidecar only slows quick verify
+        result = replace(result, warnings=(_sidecar_warning(final, exc),))
+    return result
+
+
+def _write_error(exc: OSError, out_dir: Path) -> BackupError:
+    if exc.errno == errno.ENOSPC:
+        return BackupError(
+            f"The disk holding {out_dir} is full: the partial archive was removed. Free "
+            "space there or choose another backup folder."
+        )
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return BackupError(
+            f"{out_dir} cannot be written ({exc.strerror}): choose a writable backup folder."
+        )
+    return BackupError(f"The backup could not be written to {out_dir}: {exc}")
+
+
+def _sidecar_warning(archive: Path, exc: OSError) -> str:
+    return (
+        f"The manifest copy beside {archive.name} could not be written ({exc.strerror}); the "
+        "archive itself is complete. Quick verify needs it: run a full verify once the folder "
+        "is writable."
+    )
 
 
 def _stream(out, entries, total, progress, cancelled) -> list[FileEntry]:
@@ -160,11 +194,14 @@ def _stream(out, entries, total, progress, cancelled) -> list[FileEntry]:
             continue
         digest = hashlib.sha256()
         size = 0
-        with open(path, "rb", buffering=0) as source:
+        with _source(path) as source:
             header = tar_header(entry)
             writer.write(header)
             while size < entry.size:
-                read = source.readinto(view[: min(CHUNK, entry.size - size)])
+                try:
+                    read = source.readinto(view[: min(CHUNK, entry.size - size)])
+                except OSError as exc:
+                    raise _unreadable(path, exc) from None
                 if not read:
                     raise BackupError(f"{path} shrank while it was being backed up")
                 digest.update(view[:read])
@@ -183,16 +220,27 @@ def _stream(out, entries, total, progress, cancelled) -> list[FileEntry]:
     return files
 
 
+@contextlib.contextmanager
+def _source(path: Path) -> Iterator[io.RawIOBase]:
+    """A file being backed up; failing to read it is the source's problem, not the disk's
+    the archive goes to."""
+    try:
+        source = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    with source:
+        yield source
+
+
+def _unreadable(path: Path, exc: OSError) -> BackupError:
+    return BackupError(
+        f"{path} could not be read ({exc.strerror}): it changed while it was being backed "
+        "up, or it is not readable. Back up a stopped node or a checkpoint, then try again."
+    )
+
+
 class BackupCancelled(BackupError):
     """The user cancelled; the partial archive is gone."""
-
-
-def _free_name(path: Path) -> Path:
-    stem = path.name.removesuffix(".tar.zst")
-    candidate, n = path, 2
-    while candidate.exists():
-        candidate, n = path.with_name(f"{stem}-{n}.tar.zst"), n + 1
-    return candidate
 
 
 def file_sha256(path: Path) -> str:
@@ -223,12 +271,16 @@ def write_sidecar(archive: Path, manifest: Manifest, archive_sha256: str = "") -
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.partial")
-    with open(temp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temp, path)
+    temp, fd = temp_names.create_file(path.parent, "sidecar", path.name)
+    try:
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -285,6 +337,7 @@ def backup_files(
     manifest = new_manifest(node, version, sources, **flags)
     if recorded_data_dir is not None:
         manifest.sources["data"] = str(recorded_data_dir)
+    created = datetime.strptime(manifest.created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     return write_archive(
-        Path(out_dir), archive_name(node, version), manifest, entries, progress, cancelled
+        Path(out_dir), archive_name(node, version, created), manifest, entries, progress, cancelled
     )

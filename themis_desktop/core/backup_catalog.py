@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from themis_desktop.core import temp_names
 from themis_desktop.core.backup import BackupResult
-from themis_desktop.core.journal import Journal, current_user, utc_now
+from themis_desktop.core.journal import Journal, JournalError, current_user, utc_now
+from themis_desktop.core.temp_names import Leftover
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,25 @@ def record(
 
 def get(journal: Journal, backup_id: int) -> BackupRecord:
     return _record(journal.db["backups"].get(backup_id))
+
+
+def find_by_path(archive: Path) -> BackupRecord | None:
+    """The catalogue's record of `archive`, or None: not catalogued, or no journal to read
+    (verify and restore work without one; they just have one witness fewer)."""
+    try:
+        with Journal() as journal:
+            for row in journal.db["backups"].rows_where("path = ?", [str(archive.absolute())]):
+                return _record(row)
+    except (JournalError, sqlite3.Error, OSError):
+        return None
+    return None
+
+
+def leftovers(journal: Journal, extra_folders: tuple[Path, ...] = ()) -> list[Leftover]:
+    """Temporaries of interrupted backups and restores (live or dead) in the folders of
+    the catalogued backups and in `extra_folders` (e.g. beside the profiles' data dirs)."""
+    folders = {Path(r.path).parent for r in backups(journal)} | set(extra_folders)
+    return [found for folder in sorted(folders) for found in temp_names.leftovers(folder)]
 
 
 def backups(journal: Journal, node: str | None = None) -> list[BackupRecord]:

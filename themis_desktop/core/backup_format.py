@@ -68,16 +68,67 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Manifest:
+        """Parse and check a manifest; anything malformed is a BackupError, never a crash."""
+        if len(text) > MANIFEST_LIMIT:
+            raise BackupError(
+                f"the manifest is {len(text) >> 20} MiB, more than the {MANIFEST_LIMIT >> 20} MiB "
+                "a backup of ours ever has: this is not one of our archives"
+            )
         try:
-            data: dict[str, Any] = json.loads(text)
-            if data.get("format") != FORMAT_VERSION:
-                raise BackupError(f"unknown backup format {data.get('format')!r}")
-            files = [FileEntry(**entry) for entry in data.pop("files")]
-            for key in ("totals", "archive", "archive_sha256"):
-                data.pop(key, None)
-            return cls(**data, files=files)
-        except (ValueError, TypeError, KeyError) as exc:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
             raise BackupError(f"the manifest is damaged: {exc}") from None
+        if not isinstance(data, dict):
+            raise BackupError("the manifest is damaged: it is not a JSON object")
+        if data.get("format") != FORMAT_VERSION:
+            raise BackupError(f"unknown backup format {str(data.get('format'))[:40]!r}")
+        try:
+            files = [_file_entry(entry) for entry in _field(data, "files", list)]
+            fields = {
+                "node": _field(data, "node", str),
+                "themis_version": _field(data, "themis_version", str),
+                "created_at": _field(data, "created_at", str),
+                "tool_version": _field(data, "tool_version", str),
+                "sources": _field(data, "sources", dict),
+                "consistent": bool(data.get("consistent", True)),
+                "checkpoint": bool(data.get("checkpoint", False)),
+            }
+        except (TypeError, ValueError) as exc:
+            raise BackupError(f"the manifest is damaged: {exc}") from None
+        return cls(**fields, files=files)
+
+
+MANIFEST_LIMIT = 32 << 20  # ~150 000 files; a RocksDB data dir has thousands
+MAX_MTIME = 1 << 40  # seconds: far beyond any real clock, within every platform's range
+
+
+def _field(data: dict, key: str, kind: type) -> Any:
+    value = data.get(key)
+    if not isinstance(value, kind):
+        raise TypeError(f"{key!r} is not a {kind.__name__}")
+    return value
+
+
+def _file_entry(entry: Any) -> FileEntry:
+    """One manifest entry, checked field by field: types, ranges and the hash's shape."""
+    if not isinstance(entry, dict):
+        raise TypeError("a file entry is not an object")
+    path, kind = entry.get("path"), entry.get("type", "file")
+    size, mode, mtime = entry.get("size"), entry.get("mode"), entry.get("mtime")
+    sha, link = entry.get("sha256", ""), entry.get("link", "")
+    if not isinstance(path, str) or kind not in ("file", "dir", "symlink"):
+        raise TypeError(f"entry {str(path)[:80]!r} has no valid path or type")
+    if type(size) is not int or not 0 <= size < 1 << 50:
+        raise ValueError(f"{path}: size {str(size)[:40]} is not a byte count")
+    if type(mode) is not int or not 0 <= mode <= 0o7777:
+        raise ValueError(f"{path}: mode {str(mode)[:40]} is not a permission mode")
+    if type(mtime) not in (int, float) or not 0 <= mtime < MAX_MTIME:
+        raise ValueError(f"{path}: mtime {str(mtime)[:40]} is not a time")
+    if not isinstance(sha, str) or not isinstance(link, str):
+        raise TypeError(f"{path}: sha256 and link must be text")
+    if kind == "file" and (len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha)):
+        raise ValueError(f"{path}: {sha[:70]!r} is not a SHA-256")
+    return FileEntry(path, size, mode, float(mtime), sha, kind, link)
 
 
 def tar_header(entry: FileEntry) -> bytes:
@@ -110,25 +161,102 @@ def skippable_frame(size: int) -> bytes:
     return struct.pack("<II", SKIPPABLE_MAGIC, size) + b"\0" * size
 
 
+ROOTS = ("data", "config", "vector_index")  # the top folders of our archives
+
+
+class MemberPolicy:
+    """What restore may write, checked member by member before anything is written.
+
+    Refused: absolute paths, `..`, names that are not in their plain form (`./x`, `a//b`,
+    `.`), the same name twice, anything but files, folders and symbolic links, top folders
+    other than ours or not real folders, members below a symbolic link, modes or times out
+    of range, and symbolic links that leave their own top folder. Links are resolved
+    together at the end (`check_links`), so a chain of them cannot lead out either.
+    Verify applies the same policy, so it refuses everything restore would."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.links: dict[str, str] = {}
+
+    def check(self, member: tarfile.TarInfo) -> None:
+        name = member.name
+        path = PurePosixPath(name)
+        if path.is_absolute() or name.startswith(("/", "\\")) or ":" in name.split("/")[0]:
+            raise UnsafeArchive(f"{name!r} is an absolute path")
+        if ".." in path.parts:
+            raise UnsafeArchive(f"{name!r} climbs out of the archive with '..'")
+        if not path.parts or path.as_posix() != name.rstrip("/") or "\0" in name:
+            raise UnsafeArchive(f"{name!r} is not a plain relative name")
+        if member.ischr() or member.isblk() or member.isfifo() or member.isdev():
+            raise UnsafeArchive(f"{name!r} is a device or FIFO")
+        if member.islnk():
+            raise UnsafeArchive(f"{name!r} is a hard link")
+        if not (member.isfile() or member.isdir() or member.issym()):
+            raise UnsafeArchive(f"{name!r} has an unsupported type")
+        key = path.as_posix()
+        if key in self.seen:
+            raise UnsafeArchive(f"{name!r} appears twice in the archive")
+        if path.parts[0] not in ROOTS:
+            raise UnsafeArchive(f"{name!r} is outside the archive's folders ({', '.join(ROOTS)})")
+        if len(path.parts) == 1 and not member.isdir():
+            raise UnsafeArchive(f"{name!r} must be a real folder, not a link or a file")
+        for parent in path.parents:
+            if parent.as_posix() in self.links:
+                raise UnsafeArchive(f"{name!r} lies below the symbolic link {parent.as_posix()}")
+        if not 0 <= member.mode <= 0o7777:
+            raise UnsafeArchive(f"{name!r} has an impossible mode {member.mode:o}")
+        if not 0 <= member.mtime < MAX_MTIME:
+            raise UnsafeArchive(f"{name!r} has an impossible time {member.mtime}")
+        if member.issym():
+            target = PurePosixPath(member.linkname)
+            resolved = _normalize(path.parent / target)
+            if target.is_absolute() or resolved is None or resolved.parts[:1] != path.parts[:1]:
+                raise UnsafeArchive(
+                    f"{name!r} links outside its folder {path.parts[0]}/ ({member.linkname})"
+                )
+            self.links[key] = member.linkname
+        self.seen.add(key)
+
+    def check_links(self) -> None:
+        """Every link, followed through the others, must stay in its own top folder."""
+        for name in self.links:
+            root = name.split("/", 1)[0]
+            resolved = _resolve(PurePosixPath(name), self.links)
+            if resolved is None or resolved.parts[:1] != (root,):
+                raise UnsafeArchive(
+                    f"{name!r} leads outside its folder {root}/ through other links"
+                )
+
+
 def check_member(member: tarfile.TarInfo) -> None:
-    """Refuse what could write outside the restore tree: absolute paths, `..`, links that
-    leave it, hard links, devices and FIFOs."""
-    path = PurePosixPath(member.name)
-    if path.is_absolute() or member.name.startswith(("/", "\\")) or ":" in path.parts[0]:
-        raise UnsafeArchive(f"{member.name!r} is an absolute path")
-    if ".." in path.parts:
-        raise UnsafeArchive(f"{member.name!r} climbs out of the archive with '..'")
-    if member.ischr() or member.isblk() or member.isfifo() or member.isdev():
-        raise UnsafeArchive(f"{member.name!r} is a device or FIFO")
-    if member.islnk():
-        raise UnsafeArchive(f"{member.name!r} is a hard link")
-    if member.issym():
-        target = PurePosixPath(member.linkname)
-        resolved = _normalize(path.parent / target)
-        if target.is_absolute() or resolved is None:
-            raise UnsafeArchive(f"{member.name!r} links outside the archive ({member.linkname})")
-    if not (member.isfile() or member.isdir() or member.issym()):
-        raise UnsafeArchive(f"{member.name!r} has an unsupported type")
+    """The checks of `MemberPolicy` that need no other member."""
+    MemberPolicy().check(member)
+
+
+def _resolve(path: PurePosixPath, links: dict[str, str], hops: int = 0) -> PurePosixPath | None:
+    """Where `path` leads inside the archive, links followed; None when it leaves the archive
+    or the links loop."""
+    if hops > 40:
+        return None
+    parts: list[str] = []
+    for part in path.parts:
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+            continue
+        if part in (".", ""):
+            continue
+        parts.append(part)
+        current = "/".join(parts)
+        if current in links:
+            # joined, not normalised: `l/..` must go through whatever `l` leads to
+            target = PurePosixPath(*parts[:-1], links[current])
+            followed = _resolve(target, links, hops + 1)
+            if followed is None:
+                return None
+            parts = list(followed.parts) if followed.parts != (".",) else []
+    return PurePosixPath(*parts) if parts else PurePosixPath(".")
 
 
 def _normalize(path: PurePosixPath) -> PurePosixPath | None:

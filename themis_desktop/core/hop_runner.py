@@ -399,7 +399,7 @@ def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> H
         for node in ctx.profile.nodes:
             record = records[node.name]
             ctx.log(f"… verifying {Path(record.path).name}")
-            report = verify(Path(record.path), cancelled=ctx.cancelled)
+            report = verify(Path(record.path), cancelled=ctx.cancelled, recorded=record)
             if not report.ok or report.manifest is None:
                 raise SessionError(
                     f"The backup of {node.name} ({Path(record.path).name}) failed verification: "
@@ -496,7 +496,11 @@ def _rollback_step(ctx, journal, session, node, step, hop, records, manifests) -
             config_dir,
             cancelled=ctx.cancelled,
             node_url=node.url,
+            node=node.name,
+            recorded=records[node.name],
         )
+        for line in result.recovered:
+            ctx.log(line)
         ctx.log(f"✓ {node.name}: data restored (the replaced data is kept as {result.kept})")
         session.log(
             journal,

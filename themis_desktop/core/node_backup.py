@@ -5,12 +5,11 @@ from __future__ import annotations
 import shutil
 import threading
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
-from themis_desktop.core import errors
+from themis_desktop.core import errors, failpoints, restore_swap, temp_names
 from themis_desktop.core.backup import BackupResult, Progress, backup_files
 from themis_desktop.core.backup_format import BackupError
 from themis_desktop.core.profiles import NodeEndpoint, Profile
@@ -26,10 +25,13 @@ def vector_index_dir(config_path: Path | None) -> Path | None:
     """`vector_index.save_path` of the node's config (the checkpoint leaves it out)."""
     if not config_path or not config_path.is_file():
         return None
+    from themis_desktop.core import bounded_parse  # size, depth and alias limits
+
     try:
-        config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        text = bounded_parse.read_text(config_path, what="config file")
+        config = bounded_parse.load_yaml(text, config_path) or {}
         path = (config.get("vector_index") or {}).get("save_path")
-    except (yaml.YAMLError, AttributeError, OSError):
+    except (bounded_parse.InputError, yaml.YAMLError, AttributeError, OSError):
         return None
     if not path:
         return None
@@ -58,8 +60,11 @@ def backup_node(
         raise BackupError(
             f"{node.name} has no data dir in its profile: set it to back up its files."
         )
-    data_dir = Path(node.data_dir)
-    configs = ([Path(node.config_path)] if node.config_path else []) + list(extra_configs)
+    data_dir = Path(node.data_dir).absolute()
+    configs = [
+        c.absolute()
+        for c in ([Path(node.config_path)] if node.config_path else []) + list(extra_configs)
+    ]
     extra = {}
     vectors = vector_index_dir(configs[0] if configs else None)
     if vectors and vectors.exists():
@@ -82,21 +87,27 @@ def backup_node(
 
     if not _answers(client):
         return archive(data_dir, consistent=True, checkpoint=False)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    checkpoint = data_dir.parent / f".themis-checkpoint-{stamp}"
+    # the server writes the checkpoint: give it an absolute path (a relative one would land
+    # in its own working folder), unique to this process, and clear what dead ones left
+    recovered = restore_swap.recover_all([data_dir.parent])
+    checkpoint = data_dir.parent / temp_names.temp_name("checkpoint", data_dir.name)
     try:
-        client.admin_backup(str(checkpoint))  # type: ignore[union-attr]
-    except errors.ThemisError as exc:
-        if not accept_inconsistent:
-            raise InconsistentBackupRefused(
-                f"{node.name} is running and refused a checkpoint ({exc.what}). Add its admin "
-                "token to the profile, stop the node, or accept a possibly inconsistent copy."
-            ) from None
-        return archive(data_dir, consistent=False, checkpoint=False)
-    try:
-        return archive(checkpoint, consistent=True, checkpoint=True)
+        try:
+            client.admin_backup(str(checkpoint))  # type: ignore[union-attr]
+        except errors.ThemisError as exc:
+            if not accept_inconsistent:
+                raise InconsistentBackupRefused(
+                    f"{node.name} is running and refused a checkpoint ({exc.what}). Add its "
+                    "admin token to the profile, stop the node, or accept a possibly "
+                    "inconsistent copy."
+                ) from None
+            result = archive(data_dir, consistent=False, checkpoint=False)
+        else:
+            failpoints.hit("backup.checkpoint-taken")
+            result = archive(checkpoint, consistent=True, checkpoint=True)
     finally:
-        shutil.rmtree(checkpoint, ignore_errors=True)
+        shutil.rmtree(checkpoint, ignore_errors=True)  # also a checkpoint that failed half-way
+    return replace(result, warnings=(*recovered, *result.warnings)) if recovered else result
 
 
 def _answers(client: ThemisClient | None) -> bool:
@@ -173,7 +184,9 @@ def back_up_nodes(
                 cancelled=cancelled,
             )
             remember_checksum(report)
-            result = replace(result, sha256=report.archive_sha256)
+            result = replace(
+                result, sha256=report.archive_sha256, warnings=(*result.warnings, *report.notes)
+            )
             error = None if report.ok else BackupError("; ".join(report.problems))
             outcomes.append(NodeOutcome(job.node, result, report.ok, error))
         except Exception as exc:  # reported per node; the others go on

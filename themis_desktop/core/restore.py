@@ -8,6 +8,7 @@ until the user discards it) and the staged data takes its place.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -23,17 +24,24 @@ from pathlib import Path
 
 import zstandard
 
+from themis_desktop.core import backup_identity, failpoints, restore_swap, temp_names
 from themis_desktop.core.backup import BackupCancelled, Progress, file_sha256, write_sidecar
 from themis_desktop.core.backup_format import (
+    MANIFEST_LIMIT,
     MANIFEST_NAME,
     BackupError,
     Manifest,
+    MemberPolicy,
     UnsafeArchive,
-    check_member,
 )
+from themis_desktop.core.backup_identity import Recorded, read_sidecar
+from themis_desktop.core.zstd_frames import FrameError, FrameTracker
 
 READ_CHUNK = 64 * 1024
 PUMP_CHUNK = 256 * 1024  # fewer, larger hand-overs: less GIL traffic between threads
+QUEUE_DEPTH = 64  # at most 16 MiB decompressed ahead
+MAX_WINDOW = 1 << 26  # zstd window a frame may ask for (ours use 2 MiB): bounds the decoder
+HEADER_LIMIT = 1 << 20  # a long name or PAX header; ours are a few hundred bytes
 
 
 @dataclass
@@ -41,6 +49,7 @@ class VerifyReport:
     archive: Path
     manifest: Manifest | None = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth saying, not a reason to refuse
     files_checked: int = 0
     bytes_checked: int = 0
     archive_sha256: str = ""  # of the whole file, computed while it was read
@@ -50,19 +59,16 @@ class VerifyReport:
         return not self.problems and self.manifest is not None
 
 
-def read_sidecar(archive: Path) -> dict:
-    sidecar = archive.with_name(archive.name + ".manifest.json")
-    try:
-        return json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def quick_verify(archive: Path, expected_sha256: str | None = None) -> VerifyReport:
-    """Only the archive's own checksum (from the catalogue or the sidecar manifest)."""
+def quick_verify(
+    archive: Path, expected_sha256: str | None = None, recorded: Recorded | None = None
+) -> VerifyReport:
+    """Only the archive's own checksum (from the catalogue or the sidecar manifest), and
+    that its name, sidecar and catalogue record agree on whose backup it is."""
     report = VerifyReport(archive)
     sidecar = read_sidecar(archive)
-    expected = expected_sha256 or sidecar.get("archive_sha256")
+    expected = (
+        expected_sha256 or (recorded.sha256 if recorded else "") or sidecar.get("archive_sha256")
+    )
     if not expected:
         report.problems.append("no recorded checksum for this archive: run a full verify")
         return report
@@ -74,20 +80,32 @@ def quick_verify(archive: Path, expected_sha256: str | None = None) -> VerifyRep
     if actual != expected:
         report.problems.append("the archive's checksum differs from the one recorded")
     if sidecar:
-        report.manifest = Manifest.from_json(json.dumps(sidecar))
+        try:
+            report.manifest = Manifest.from_json(json.dumps(sidecar))
+        except BackupError as exc:
+            report.problems.append(f"its sidecar manifest is unusable: {exc}")
+            return report
+        report.problems += backup_identity.problems(
+            archive, report.manifest, sidecar, recorded, actual
+        )
     return report
 
 
 class _HashingFile:
-    """The compressed file, hashed as it is read."""
+    """The compressed file, hashed and its zstd frames followed as it is read."""
 
     def __init__(self, path: Path) -> None:
         self.file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed by its owner)
         self.digest = hashlib.sha256()
+        self.frames = FrameTracker()
 
     def read(self, size: int = -1) -> bytes:
         data = self.file.read(size)
         self.digest.update(data)
+        try:
+            self.frames.feed(data)
+        except FrameError as exc:
+            raise BackupError(f"the archive is not a zstd stream of ours: {exc}") from None
         return data
 
 
@@ -95,39 +113,35 @@ class _ArchiveStream:
     """The decompressed archive as a file for `tarfile`, decompressed ahead in a thread.
 
     zstd and SHA-256 release the GIL: while the caller hashes and writes one piece, the
-    thread reads (and hashes) the compressed file and decompresses the next ones. The
-    compressed bytes are hashed in order, so `finish()` gives the archive's SHA-256."""
+    thread reads (and hashes) the compressed file and decompresses the next ones. Every
+    piece is at most PUMP_CHUNK bytes and at most QUEUE_DEPTH wait, so memory stays flat
+    however well the archive compresses (a bomb of zeros included). The compressed bytes
+    are hashed in order, so `finish()` gives the archive's SHA-256."""
 
     def __init__(self, path: Path) -> None:
         self.raw = _HashingFile(path)
-        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=64)
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=QUEUE_DEPTH)
         self._stop = threading.Event()
         self._chunk, self._offset, self._eof = b"", 0, False
         self._thread = threading.Thread(target=self._pump, name="archive-reader", daemon=True)
         self._thread.start()
 
     def _pump(self) -> None:
-        """Decompress frame by frame, so a last frame cut short is noticed (zstd's stream
-        reader would just end early)."""
-        decompressor = zstandard.ZstdDecompressor()
-        frame, fed = decompressor.decompressobj(), False
+        """Decompress in bounded pieces; a last frame cut short is noticed through the frame
+        tracker (zstd's reader would just end early)."""
+        decompressor = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
         try:
+            reader = decompressor.stream_reader(
+                self.raw, read_size=READ_CHUNK, read_across_frames=True, closefd=False
+            )
             while not self._stop.is_set():
-                data = self.raw.read(READ_CHUNK)
-                if not data:
-                    if fed and not frame.eof:
+                out = reader.read(PUMP_CHUNK)
+                if not out:
+                    if not self.raw.frames.complete:
                         raise BackupError("the archive is truncated: its last frame is cut short")
                     self._put(b"")
                     return
-                while data:
-                    out = frame.decompress(data)
-                    fed = True
-                    if out:
-                        self._put(out)
-                    if frame.eof:  # next frame: start afresh with what is left
-                        data, frame, fed = frame.unused_data, decompressor.decompressobj(), False
-                    else:
-                        data = b""
+                self._put(out)
         except BaseException as exc:  # handed to the reading side
             self._put(exc)
 
@@ -183,31 +197,77 @@ class _ArchiveStream:
         self.close()
 
 
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads long-name and PAX headers whole, and GNU sparse maps entry by entry:
+    a hostile archive could make either gigabytes. Ours have small headers and no sparse
+    files, so larger headers and any sparse map are refused before they are read."""
+
+    def _proc_member(self, tarfile_):  # type: ignore[no-untyped-def]
+        extended = (
+            tarfile.GNUTYPE_LONGNAME,
+            tarfile.GNUTYPE_LONGLINK,
+            tarfile.XHDTYPE,
+            tarfile.XGLTYPE,
+            tarfile.SOLARIS_XHDTYPE,
+        )
+        if self.type in extended and self.size > HEADER_LIMIT:
+            raise tarfile.ReadError(
+                f"an extended tar header of {self.size} bytes (ours are under 1 MiB)"
+            )
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise tarfile.ReadError("a sparse file (our archives have none)")
+        return super()._proc_member(tarfile_)
+
+    def _refuse_sparse(self, *args):  # type: ignore[no-untyped-def]
+        raise tarfile.ReadError("a sparse file (our archives have none)")
+
+    _proc_gnusparse_00 = _proc_gnusparse_01 = _proc_gnusparse_10 = _refuse_sparse
+
+
 def _members(archive: Path) -> tuple[_ArchiveStream, tarfile.TarFile]:
     """Open the archive as a streaming tar reader (zstd frames read across)."""
     stream = _ArchiveStream(archive)
     try:
-        return stream, tarfile.open(fileobj=stream, mode="r|", bufsize=READ_CHUNK)
+        tar = tarfile.open(  # noqa: SIM115 (closed by the caller)
+            fileobj=stream, mode="r|", bufsize=READ_CHUNK, tarinfo=_BoundedTarInfo
+        )
+        return stream, tar
     except BaseException:
         stream.close()
         raise
 
 
 def verify(
-    archive: Path, progress: Progress | None = None, cancelled: threading.Event | None = None
+    archive: Path,
+    progress: Progress | None = None,
+    cancelled: threading.Event | None = None,
+    recorded: Recorded | None = None,
 ) -> VerifyReport:
-    """Read and decompress everything; compare each file with the manifest.
+    """Read and decompress everything; compare each file with the manifest, and the
+    manifest with the archive's name, sidecar and catalogue record (`recorded`).
 
-    Reports truncation, damaged data, and missing, extra or changed files by name."""
+    Reports truncation, damaged data, and missing, extra or changed files by name; refuses
+    everything a restore would refuse."""
     report = VerifyReport(archive)
-    walk(archive, report, None, progress, cancelled)
+    walk(archive, report, None, progress, cancelled, recorded)
     return report
 
 
 def remember_checksum(report: VerifyReport) -> None:
-    """After a good full verify, record the archive's SHA-256 beside it for quick verifies."""
-    if report.ok and report.archive_sha256 and report.manifest is not None:
+    """After a good full verify, record the archive's SHA-256 beside it for quick verifies.
+    Only a sidecar that agrees (or none) is written; a folder that cannot be written is a
+    note on the report, not a failure of the verify."""
+    if not (report.ok and report.archive_sha256 and report.manifest is not None):
+        return
+    if read_sidecar(report.archive).get("archive_sha256") == report.archive_sha256:
+        return
+    try:
         write_sidecar(report.archive, report.manifest, report.archive_sha256)
+    except OSError as exc:
+        report.notes.append(
+            f"the checksum could not be recorded beside the archive ({exc.strerror}): quick "
+            "verify will need a full verify again"
+        )
 
 
 def walk(
@@ -216,10 +276,15 @@ def walk(
     staging: Path | None,
     progress: Progress | None,
     cancelled: threading.Event | None,
+    recorded: Recorded | None = None,
 ) -> None:
     """Stream the archive once: check (and, with `staging`, write) every member."""
     with _quick_gil_handover():
         _walk(archive, report, staging, progress, cancelled)
+    if report.manifest is not None:
+        report.problems += backup_identity.problems(
+            archive, report.manifest, read_sidecar(archive), recorded, report.archive_sha256
+        )
 
 
 _handover_lock = threading.Lock()
@@ -244,28 +309,40 @@ def _quick_gil_handover() -> Iterator[None]:
                 sys.setswitchinterval(_default_interval)
 
 
+class StagingWriteError(BackupError):
+    """The restore could not write its staging copy (full disk, read-only): not the
+    archive's fault."""
+
+
 def _walk(archive, report, staging, progress, cancelled) -> None:
     try:
         raw, tar = _members(archive)
-    except (OSError, tarfile.TarError, zstandard.ZstdError) as exc:
+    except (OSError, tarfile.TarError, zstandard.ZstdError, BackupError) as exc:
         report.problems.append(f"cannot read the archive: {exc}")
         return
+    policy = MemberPolicy()
     seen: set[str] = set()
-    links_staged = False
+    current = ""  # the member being read, to name what a damaged byte hit
     try:
         with raw, tar:
             first = tar.next()
-            if first is None or first.name != MANIFEST_NAME:
+            if first is None or first.name != MANIFEST_NAME or not first.isfile():
                 report.problems.append("the archive does not start with its manifest")
                 return
+            if first.size > MANIFEST_LIMIT:
+                raise BackupError(
+                    f"its manifest claims {first.size >> 20} MiB (ours stay under "
+                    f"{MANIFEST_LIMIT >> 20} MiB): this is not one of our archives"
+                )
             manifest = Manifest.from_json(tar.extractfile(first).read())
             report.manifest = manifest
             expected = {f.path: f for f in manifest.files}
             total = manifest.total_bytes
             while (member := tar.next()) is not None:
+                current = member.name
                 if cancelled is not None and cancelled.is_set():
                     raise BackupCancelled("cancelled")
-                check_member(member)
+                policy.check(member)
                 entry = expected.get(member.name)
                 if entry is None:
                     report.problems.append(f"extra file not in the manifest: {member.name}")
@@ -278,24 +355,24 @@ def _walk(archive, report, staging, progress, cancelled) -> None:
                         f"({kind} instead of {entry.type})"
                     )
                     continue
-                # only a symlink staged earlier can lead a path out: until one is, the
-                # textual checks of check_member suffice (realpath costs a syscall a part)
-                if staging is not None and links_staged:
+                if staging is not None and policy.links:
                     _inside(staging, staging / member.name)
                 if member.isfile():
-                    _check_file(tar, member, entry, report, staging, total, progress, links_staged)
+                    _check_file(tar, member, entry, report, staging, total, progress, policy)
                 elif staging is not None:
                     _stage_other(member, staging)
-                    links_staged = links_staged or member.issym()
+            current = ""
+            policy.check_links()
             report.archive_sha256 = raw.finish()
-    except BackupCancelled:
+    except (BackupCancelled, StagingWriteError):
         raise
     except UnsafeArchive as exc:  # checked before the member is written anywhere
         report.problems.append(f"refused: {exc}")
-    except (tarfile.TarError, zstandard.ZstdError, EOFError, BackupError) as exc:
-        report.problems.append(f"the archive is truncated or damaged: {exc}")
+    except (tarfile.TarError, zstandard.ZstdError, EOFError, BackupError, ValueError) as exc:
+        where = f" inside {current}" if current else ""
+        report.problems.append(f"the archive is truncated or damaged{where}: {exc}")
     except OSError as exc:
-        report.problems.append(f"reading failed: {exc}")
+        report.problems.append(f"reading the archive failed: {exc}")
     if report.manifest is not None:
         missing = [f.path for f in report.manifest.files if f.path not in seen]
         report.problems += [f"missing file: {path}" for path in missing[:50]]
@@ -303,37 +380,62 @@ def _walk(archive, report, staging, progress, cancelled) -> None:
             report.problems.append(f"… and {len(missing) - 50} more missing files")
 
 
-def _check_file(tar, member, entry, report, staging, total, progress, links_staged) -> None:
+def _check_file(tar, member, entry, report, staging, total, progress, policy) -> None:
     source = tar.extractfile(member)
     digest = hashlib.sha256()
     size = 0
     target = None
     if staging is not None:
         path = staging / member.name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if links_staged:
+        with _writing(staging):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if policy.links:
             _inside(staging, path)  # again: the folders now exist and links are resolved
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        target = os.fdopen(os.open(path, flags, 0o600), "wb")
+        with _writing(staging):
+            target = os.fdopen(os.open(path, flags, 0o600), "wb")
     try:
         while chunk := source.read(READ_CHUNK):  # small reads: no fresh mmap per chunk
             digest.update(chunk)
             if target:
-                target.write(chunk)
+                with _writing(staging):
+                    target.write(chunk)
             size += len(chunk)
             report.bytes_checked += len(chunk)
             if progress:
                 progress(report.bytes_checked, total)
     finally:
         if target:
-            target.close()
-            os.chmod(path, entry.mode)
-            os.utime(path, (entry.mtime, entry.mtime))
+            with _writing(staging):
+                target.close()
+                os.chmod(path, entry.mode & SAFE_MODE)
+                os.utime(path, (entry.mtime, entry.mtime))
     report.files_checked += 1
     if size != entry.size:
         report.problems.append(f"{member.name}: {size} bytes instead of {entry.size}")
     elif digest.hexdigest() != entry.sha256:
         report.problems.append(f"{member.name}: content changed (SHA-256 differs)")
+
+
+SAFE_MODE = 0o1777  # no setuid or setgid bits are restored
+
+
+@contextlib.contextmanager
+def _writing(staging: Path) -> Iterator[None]:
+    """Errors writing the staging copy are the disk's, not the archive's: say so."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise StagingWriteError(
+                f"The disk holding {staging.parent} is full: the restore stopped before "
+                "changing anything and its staging copy was removed. Free at least the "
+                "backup's size there, then restore again."
+            ) from None
+        raise StagingWriteError(
+            f"The restore could not write beside the data dir, in {staging.parent} "
+            f"({exc.strerror}); nothing was changed. Check that folder, then restore again."
+        ) from None
 
 
 def _inside(staging: Path, path: Path) -> None:
@@ -350,12 +452,13 @@ def _inside(staging: Path, path: Path) -> None:
 
 def _stage_other(member: tarfile.TarInfo, staging: Path) -> None:
     path = staging / member.name
-    if member.isdir():
-        path.mkdir(parents=True, exist_ok=True)
-        os.chmod(path, member.mode | 0o700)
-    elif member.issym():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(member.linkname, path)
+    with _writing(staging):
+        if member.isdir():
+            path.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, (member.mode | 0o700) & SAFE_MODE)
+        elif member.issym():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(member.linkname, path)
 
 
 @dataclass(frozen=True)
@@ -363,6 +466,7 @@ class RestoreResult:
     data_dir: Path
     kept: Path | None  # where the data that was replaced now is
     configs: dict[str, Path]  # restored config file -> its previous version's new name
+    recovered: tuple[str, ...] = ()  # interrupted restores finished first, in words
 
 
 def restore(
@@ -372,49 +476,80 @@ def restore(
     progress: Progress | None = None,
     cancelled: threading.Event | None = None,
     node_url: str | None = None,
+    *,
+    node: str | None = None,
+    other_node: bool = False,
+    recorded: Recorded | None = None,
 ) -> RestoreResult:
     """Unpack, verify, then swap. Any failure before the swap leaves the target untouched;
-    a failure while swapping the config files puts the data back as it was.
+    a failure while swapping puts the data back as it was, and a crash while swapping is
+    finished by the next restore of that folder (`restore_swap.recover`).
 
-    With `node_url`, a node that may still run is refused: stop it first."""
+    The archive must be a backup of `node` (or, without `node`, of this data dir) unless
+    `other_node`. With `node_url`, a node that may still run is refused: stop it first."""
     if node_url:
         refuse_if_running(node_url)
-    data_dir = Path(data_dir).resolve()
+    data_dir = Path(data_dir).resolve()  # absolute: a relative path would move with the cwd
     if config_dir is not None and Path(config_dir).exists() and not Path(config_dir).is_dir():
         raise BackupError(f"{config_dir} is not a folder: give the folder of the config files.")
+    try:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        recovered = tuple(restore_swap.recover_all([data_dir.parent]))
+        staging = temp_names.create_dir(data_dir.parent, "staging", data_dir.name)
+    except OSError as exc:
+        raise BackupError(
+            f"The restore cannot write beside {data_dir} ({exc.strerror}); nothing was changed."
+        ) from None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")  # unique even twice a second
-    staging = data_dir.parent / f".{data_dir.name}.restore-{stamp}"
-    staging.mkdir(parents=True)
     try:
         report = VerifyReport(archive)
-        walk(archive, report, staging, progress, cancelled)
+        walk(archive, report, staging, progress, cancelled, recorded)
         if not report.ok:
             raise BackupError(
                 "The archive failed verification; nothing was changed: "
                 + "; ".join(report.problems[:5])
             )
-        staged_data = staging / "data"
-        if not staged_data.is_dir():
+        assert report.manifest is not None
+        _refuse_other_node(report.manifest, data_dir, node, other_node)
+        if not (staging / "data").is_dir():
             raise BackupError("The archive holds no data folder; nothing was changed.")
+        failpoints.hit("restore.staged")
         if node_url:
             refuse_if_running(node_url)  # again: it may have been started meanwhile
-        kept = data_dir.with_name(f"{data_dir.name}.pre-restore-{stamp}")
-        if data_dir.exists():
-            os.replace(data_dir, kept)
-        os.replace(staged_data, data_dir)
-        try:
-            configs = _swap_configs(staging / "config", config_dir, stamp)
-        except OSError as exc:
-            os.replace(data_dir, staging / "data")  # undo: the previous data goes back
-            if kept.exists():
-                os.replace(kept, data_dir)
-            raise BackupError(
-                f"The config files could not be restored ({exc}); the data was put back as "
-                "it was. Nothing was changed."
-            ) from None
-        return RestoreResult(data_dir, kept if kept.exists() else None, configs)
+        plan = restore_swap.SwapPlan(
+            data_dir,
+            data_dir.with_name(f"{data_dir.name}.pre-restore-{stamp}"),
+            staging,
+            _config_moves(staging / "config", config_dir, stamp),
+        )
+        configs = restore_swap.swap(plan)
+        kept = plan.kept if plan.kept.exists() else None
+        return RestoreResult(data_dir, kept, configs, recovered)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _refuse_other_node(
+    manifest: Manifest, data_dir: Path, node: str | None, other_node: bool
+) -> None:
+    """Restoring node A's backup onto node B is refused unless asked for explicitly."""
+    if other_node:
+        return
+    if node is not None:
+        if manifest.node != node:
+            raise BackupError(
+                f"This archive is a backup of node {manifest.node!r}, not of {node!r}; nothing "
+                "was changed. Choose a backup of this node, or confirm that you want another "
+                "node's data here (--other-node on the command line)."
+            )
+        return
+    source = manifest.sources.get("data")
+    if source and Path(source).resolve() != data_dir:
+        raise BackupError(
+            f"This archive holds the data of node {manifest.node!r} from {source}, not from "
+            f"{data_dir}; nothing was changed. Give --node {manifest.node} if this is that "
+            "node's new place, or --other-node to put another node's data here."
+        )
 
 
 def refuse_if_running(url: str) -> None:
@@ -439,16 +574,14 @@ def refuse_if_running(url: str) -> None:
     )
 
 
-def _swap_configs(staged: Path, config_dir: Path | None, stamp: str) -> dict[str, Path]:
-    swapped: dict[str, Path] = {}
+def _config_moves(
+    staged: Path, config_dir: Path | None, stamp: str
+) -> tuple[tuple[Path, Path, Path], ...]:
+    """(target, previous name, staged file) for each config file the archive holds."""
     if config_dir is None or not staged.is_dir():
-        return swapped
-    config_dir.mkdir(parents=True, exist_ok=True)
-    for new in sorted(staged.iterdir()):
-        target = config_dir / new.name
-        if target.exists():
-            previous = target.with_name(f"{target.name}.pre-restore-{stamp}")
-            os.replace(target, previous)
-            swapped[str(target)] = previous
-        os.replace(new, target)
-    return swapped
+        return ()
+    config_dir = Path(config_dir).resolve()
+    return tuple(
+        (config_dir / new.name, config_dir / f"{new.name}.pre-restore-{stamp}", new)
+        for new in sorted(staged.iterdir())
+    )

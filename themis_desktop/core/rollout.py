@@ -484,7 +484,7 @@ class RolloutRunner:
     def _restore(self, node: NodeEndpoint, backup_id: int) -> None:
         with self.ctx.journal() as journal:
             record = backup_catalog.get(journal, backup_id)
-        report = verify(Path(record.path), cancelled=self.ctx.cancelled)
+        report = verify(Path(record.path), cancelled=self.ctx.cancelled, recorded=record)
         if not report.ok:
             raise RolloutError(
                 f"The backup of {node.name} failed verification; the canary was "
@@ -492,7 +492,14 @@ class RolloutRunner:
             )
         self.ctx.controller.stop(node)
         config_dir = Path(node.config_path).parent if node.config_path else None
-        restore(Path(record.path), Path(node.data_dir or ""), config_dir, node_url=node.url)
+        restore(
+            Path(record.path),
+            Path(node.data_dir or ""),
+            config_dir,
+            node_url=node.url,
+            node=node.name,
+            recorded=record,
+        )
         self.ctx.controller.install(node, self.rollout.from_version)
         self.ctx.controller.start(node)
         hop_runner.wait_ready(self.ctx, node)

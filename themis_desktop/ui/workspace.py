@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from themis_desktop.core import restore_swap
 from themis_desktop.core.journal import Journal
 from themis_desktop.core.node_status import NodeStatus, poll_node
 from themis_desktop.core.profiles import Profile
@@ -87,9 +88,21 @@ class Workspace(QObject):
         if profile and not self.read_only:
             self._timer.start()
             self.poll_now()
+            self.tasks.run(  # a restore killed mid-swap is finished before anything else
+                restore_swap.recover_profiles,
+                [profile],
+                on_done=self._on_recovered,
+                on_failed=lambda exc: self.sig_message.emit(
+                    f"Checking for interrupted work: {exc}"
+                ),
+            )
         else:
             self._timer.stop()
         self.sig_profile_changed.emit(profile)
+
+    def _on_recovered(self, lines: list[str]) -> None:
+        if lines:
+            self.sig_message.emit(" ".join(lines))
 
     @property
     def polls_in_flight(self) -> int:

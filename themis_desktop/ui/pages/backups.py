@@ -227,6 +227,7 @@ class BackupsPage(QWidget):
             else f"{o.node.name}: written but NOT verified ({o.error})"
             for o in done
         ]
+        lines += [f"{o.node.name}: note — {w}" for o in done for w in o.result.warnings]
         lines += [f"{o.node.name}: failed — {o.error}" for o in failed]
         self._say("\n".join(lines) or "Cancelled: nothing was kept.", error=bool(failed))
         self.sig_job_finished.emit("\n".join(lines))
@@ -262,7 +263,7 @@ class BackupsPage(QWidget):
         self._busy(f"Verifying {Path(record.path).name}…")
         self.task = self.workspace.tasks.run(
             lambda progress, cancelled: _verify_and_remember(
-                Path(record.path), progress, cancelled
+                Path(record.path), progress, cancelled, record
             ),
             with_progress=True,
             on_done=lambda report: self._on_verified(record, report),
@@ -281,6 +282,7 @@ class BackupsPage(QWidget):
             text = f"{Path(record.path).name}: verified ✓ ({report.files_checked} files)"
         else:
             text = f"{Path(record.path).name} is damaged:\n" + "\n".join(report.problems[:10])
+        text = "\n".join([text, *report.notes])
         self._say(text, error=not report.ok)
         self.sig_job_finished.emit(text)
 
@@ -321,7 +323,14 @@ class BackupsPage(QWidget):
         self._busy(f"Restoring {record.node}…")
         self.task = self.workspace.tasks.run(
             lambda progress, cancelled: restore(
-                Path(record.path), Path(node.data_dir), config_dir, progress, cancelled, node.url
+                Path(record.path),
+                Path(node.data_dir),
+                config_dir,
+                progress,
+                cancelled,
+                node.url,
+                node=node.name,
+                recorded=record,
             ),
             with_progress=True,
             on_done=self._on_restored,
@@ -332,7 +341,7 @@ class BackupsPage(QWidget):
 
     def _on_restored(self, result) -> None:
         self._idle()
-        text = f"Restored {result.data_dir}."
+        text = " ".join([*result.recovered, f"Restored {result.data_dir}."])
         if result.kept:
             text += f" The replaced data is kept in {result.kept}."
         self._say(text)
@@ -427,8 +436,8 @@ class BackupsPage(QWidget):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(record.path).parent)))
 
 
-def _verify_and_remember(archive: Path, progress, cancelled):
-    report = verify(archive, progress, cancelled)
+def _verify_and_remember(archive: Path, progress, cancelled, record: BackupRecord):
+    report = verify(archive, progress, cancelled, recorded=record)
     remember_checksum(report)
     return report
 
