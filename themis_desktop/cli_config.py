@@ -8,13 +8,14 @@ keeps the old file beside it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import textwrap
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from themis_desktop.core import strict_json
 
 EXIT_BREAKS = 1
 EXIT_USAGE = 2
@@ -90,10 +91,13 @@ def cmd_config(args: argparse.Namespace) -> int:
 def _findings(args: argparse.Namespace) -> tuple[Any, str | None, list[Any]]:
     """The document, the node's version (if known) and the findings."""
     from themis_desktop.core import config_advisor
+    from themis_desktop.core.catalogue_file import left_out
     from themis_desktop.core.config_file import ConfigDocument
     from themis_desktop.core.versions import Catalogue
 
     catalogue = Catalogue.load(Path(args.catalogue) if args.catalogue else None)
+    for problem in catalogue.problems:  # a broken user catalogue: the bundled one serves
+        print(f"themis-desktop: {left_out(problem)}", file=sys.stderr)
     current = args.source_version
     path = Path(args.config) if args.config else None
     if path is not None:
@@ -145,7 +149,7 @@ def _check(args: argparse.Namespace) -> int:
             "breaking": breaks,
             "note": doc.note or None,
         }
-        print(json.dumps(data, indent=2, default=str))
+        print(strict_json.dumps(data, indent=2, default=str))
         return EXIT_BREAKS if breaks else 0
     _print_findings(doc, current, args.target, findings)
     return EXIT_BREAKS if breaks else 0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from themis_desktop.core import bounded_parse
 from themis_desktop.core.paths import app_data_dir
 from themis_desktop.core.resources import resource
 from themis_desktop.core.versions import (
@@ -23,8 +25,12 @@ from themis_desktop.core.versions import (
 )
 
 USER_CATALOGUE = "releases.yaml"
+LIMITS = bounded_parse.Limits()  # size, depth, aliases and digits of a catalogue file
 _LINE = "__line__"
 _CONFIDENCE = ("high", "medium", "low")
+_CHANGE = "{key: K, change: default, ...}"
+_RELEASE = "{version: X.Y.Z, date: YYYY-MM-DD}"
+_LISTS = (("releases", "releases", _RELEASE), ("config", "changes", _CHANGE))  # of each line
 
 
 class CatalogueError(ValueError):
@@ -53,26 +59,33 @@ _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: 
 def _entries(path: Path) -> list[dict[str, Any]]:
     """The raw line entries of a file, each knowing its file and line number."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
-    except OSError as exc:
-        raise CatalogueError(path, None, f"cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CatalogueError(
-            path, mark.line + 1 if mark else None, f"not valid YAML: {problem}"
-        ) from None
+        text = bounded_parse.read_text(path, LIMITS, "catalogue")
+        data = bounded_parse.load_yaml(text, path, _LineLoader, LIMITS)
+    except bounded_parse.InputError as exc:
+        raise CatalogueError(path, exc.line, exc.reason) from None
     if not isinstance(data, dict) or not isinstance(data.get("lines"), list):
         raise CatalogueError(path, 1, "expected a mapping with a 'lines' list")
     if data.get("format", 1) != 1:
-        raise CatalogueError(path, data[_LINE], f"unknown catalogue format {data.get('format')!r}")
+        raise CatalogueError(
+            path, data[_LINE], f"unknown catalogue format {data.get('format')!r:.40}"
+        )
     for item in data["lines"]:
         if not isinstance(item, dict):
-            raise CatalogueError(path, None, f"each entry of 'lines' must be a mapping: {item!r}")
+            shown = repr(item)[:60]
+            raise CatalogueError(path, None, f"each entry of 'lines' must be a mapping: {shown}")
         item["__file__"] = path
-        for change in item.get("config") or []:
-            if isinstance(change, dict):
-                change["__file__"] = path
+        for key, noun, example in _LISTS:
+            value = item.get(key) or []
+            if not isinstance(value, list):
+                raise CatalogueError(
+                    path, item[_LINE], f"'{key}' must be a list of {noun}, e.g. - {example}"
+                )
+            for entry in value:
+                if not isinstance(entry, dict):
+                    raise CatalogueError(
+                        path, item[_LINE], f"each entry of '{key}' must be a mapping: - {example}"
+                    )
+                entry["__file__"] = path
     return data["lines"]
 
 
@@ -85,14 +98,16 @@ def _line(path: Path, item: dict[str, Any]) -> ReleaseLine:
 
     raw = item.get("line")
     if raw is not None and not isinstance(raw, str):
-        raise fail(f"'line' must be quoted, e.g. line: \"{raw}\" (unquoted, 2.10 reads as 2.1)")
+        raise fail(
+            f"'line' must be quoted, e.g. line: \"{_short(raw)}\" (unquoted, 2.10 reads as 2.1)"
+        )
     name = str(raw or "")
     try:
         version = parse_version(name)
     except VersionError:
-        raise fail(f"'line' must be MAJOR.MINOR, not {name!r}") from None
+        raise fail(f"'line' must be MAJOR.MINOR, not {_short(name)!r}") from None
     if f"{version.major}.{version.minor}" != name:
-        raise fail(f"'line' must be MAJOR.MINOR, not {name!r}")
+        raise fail(f"'line' must be MAJOR.MINOR, not {_short(name)!r}")
     reversibility = item.get("reversibility", "restore-backup")
     if reversibility not in REVERSIBILITY:
         raise fail(f"'reversibility' must be one of {', '.join(REVERSIBILITY)}")
@@ -123,10 +138,17 @@ def _line(path: Path, item: dict[str, Any]) -> ReleaseLine:
     )
 
 
+def _short(value: Any) -> Any:
+    """`value` as an error message quotes it: long texts cut to 40 characters."""
+    if isinstance(value, str) and len(value) > 40:
+        return value[:40] + "…"
+    return value if isinstance(value, str | int | float | bool) or value is None else "…"
+
+
 def _config_list(item: dict[str, Any], fail: Any) -> list[Any]:
     value = item.get("config") or []
     if not isinstance(value, list):
-        raise fail("'config' must be a list of changes, e.g. - {key: K, change: default, ...}")
+        raise fail(f"'config' must be a list of changes, e.g. - {_CHANGE}")
     return value
 
 
@@ -140,7 +162,7 @@ def _config_change(path: Path, line: str, item: Any) -> ConfigChange:
 
     change = item.get("change")
     if change not in CONFIG_CHANGES:
-        raise fail(f"'change' must be one of {', '.join(CONFIG_CHANGES)}, not {change!r}")
+        raise fail(f"'change' must be one of {', '.join(CONFIG_CHANGES)}, not {_short(change)!r}")
     key = str(item.get("key") or "")
     if change != "layout" and not key:
         raise fail(f"a '{change}' config change needs its 'key' (dotted, e.g. storage.x)")
@@ -158,7 +180,7 @@ def _config_change(path: Path, line: str, item: Any) -> ConfigChange:
         if until:
             date.fromisoformat(until)
     except ValueError:
-        raise fail(f"'legacy_until' must be a date (YYYY-MM-DD), not {until!r}") from None
+        raise fail(f"'legacy_until' must be a date (YYYY-MM-DD), not {_short(until)!r}") from None
     moves = item.get("moves") or {}
     if not isinstance(moves, dict):
         raise fail("'moves' maps flat file names to their new path below config/")
@@ -226,12 +248,37 @@ def merge(base: list[dict[str, Any]], extra: list[dict[str, Any]]) -> list[dict[
 
 def load_catalogue(extra: Path | None = None, with_user: bool = True) -> Catalogue:
     """The bundled catalogue, plus `extra` or (unless `with_user` is False) the user
-    catalogue in the app data folder."""
+    catalogue in the app data folder.
+
+    An error in `extra` is raised (CatalogueError, or VersionError from the bundled lines):
+    the user asked for that file. The user catalogue of the data folder is read at every
+    start, so an error there must not stop the app or a command: the bundled catalogue is
+    returned with the error (`file:line: reason`) in `problems`."""
     bundled = resource(USER_CATALOGUE)
+    if extra is not None:
+        return _build(bundled, extra)
+    user = app_data_dir() / USER_CATALOGUE
+    if not (with_user and user.exists()):
+        return _build(bundled, None)
+    try:
+        return _build(bundled, user)
+    except (CatalogueError, VersionError) as exc:
+        problem = str(exc) if isinstance(exc, CatalogueError) else f"{user}: {exc}"
+        return replace(_build(bundled, None), problems=(problem,))
+
+
+def left_out(problem: str) -> str:
+    """A warning for a user catalogue `load_catalogue` left out (one of `problems`)."""
+    return (
+        f"warning: {problem} — your release catalogue is left out and only the bundled one "
+        "is used: fix the file or remove it"
+    )
+
+
+def _build(bundled: Path, user: Path | None) -> Catalogue:
     entries = _entries(bundled)
     sources = [bundled]
-    user = extra or app_data_dir() / USER_CATALOGUE
-    if extra is not None or (with_user and user.is_file()):
+    if user is not None:
         entries = merge(entries, _entries(user))
         sources.append(user)
     lines = sorted((_line(bundled, item) for item in entries), key=lambda line: line.key)

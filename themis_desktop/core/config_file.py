@@ -15,9 +15,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from themis_desktop.core import atomic_file, yaml_comments
+from themis_desktop.core import atomic_file, bounded_parse, yaml_comments
 
 JSON_SUFFIXES = (".json",)
+LIMITS = bounded_parse.Limits()  # size, depth, aliases and digits of a config file
 
 
 class _Missing:
@@ -88,29 +89,26 @@ class ConfigDocument:
         """Read a .yaml/.yml (round-trip) or .json config; ConfigError with the line if bad."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(path, None, "no such file") from None
-        except UnicodeDecodeError:
-            raise ConfigError(path, None, "not a text file (not UTF-8)") from None
-        except OSError as exc:
-            raise ConfigError(path, None, f"cannot be read: {exc.strerror}") from None
+            text = bounded_parse.read_text(path, LIMITS, "config file")
+        except bounded_parse.InputError as exc:
+            raise ConfigError(path, exc.line, exc.reason) from None
         return cls.parse(text, path)
 
     @classmethod
     def parse(cls, text: str, path: Path | str) -> ConfigDocument:
-        """Parse `text` as the config file `path` would be parsed."""
+        """Parse `text` as the config file `path` would be parsed (within LIMITS)."""
         path = Path(path)
-        if path.suffix.lower() in JSON_SUFFIXES:
-            return cls._parse_json(text, path)
-        return cls._parse_yaml(text, path)
+        try:
+            bounded_parse.check_size(text, path, LIMITS, "config file")
+            if path.suffix.lower() in JSON_SUFFIXES:
+                return cls._parse_json(text, path)
+            return cls._parse_yaml(text, path)
+        except bounded_parse.InputError as exc:
+            raise ConfigError(path, exc.line, exc.reason) from None
 
     @classmethod
     def _parse_json(cls, text: str, path: Path) -> ConfigDocument:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(path, exc.lineno, f"not valid JSON: {exc.msg}") from None
+        data = bounded_parse.load_json(text, path, LIMITS)
         _check_mapping(data, path)
         width = re.search(r"\n( +)\S", text)
         n = len(width.group(1)) if width else 2
@@ -118,7 +116,8 @@ class ConfigDocument:
 
     @classmethod
     def _parse_yaml(cls, text: str, path: Path) -> ConfigDocument:
-        try:
+        try:  # the events first: a bomb or a deep nest stops here, before anything is built
+            bounded_parse.check_events(_yaml().parse(text), path, LIMITS)
             data = _yaml().load(text)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
@@ -129,6 +128,10 @@ class ConfigDocument:
             raise ConfigError(path, line, f"not valid YAML: {reason}") from None
         except YAMLError as exc:
             raise ConfigError(path, None, f"not valid YAML: {exc}") from None
+        except (ValueError, TypeError, OverflowError) as exc:
+            if isinstance(exc, bounded_parse.InputError):
+                raise
+            raise ConfigError(path, None, f"a value cannot be read: {exc}") from None
         _check_mapping(data, path)
         return cls(data, source=str(path), fmt="yaml", path=path, indent=_guess_indent(text))
 

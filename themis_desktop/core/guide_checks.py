@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from markdown.extensions.toc import slugify, unique
+from markdown.extensions.toc import slugify
 
 from themis_desktop.core.guides import (
     PHASE_TITLES,
@@ -33,7 +33,8 @@ SECTIONS = (
 )
 STATUSES = ("complete", "draft")
 _TITLE = re.compile(r"^Migration Guide: v(\d+\.\d+) to v(\d+\.\d+)$")
-_LINK = re.compile(r"\]\(#([^)\s]+)\)")
+_LINK = re.compile(r"\]\(#([^)\s\]]+)\)")  # stops at the next ]: linear on runs of ](#
+_ID_COUNT = re.compile(r"^(.*)_([0-9]+)$")
 _RAW_HTML = re.compile(
     r"<\s*(script|iframe|object|embed|style|img|a|div|span|[a-z]+\s+on\w+=)", re.I
 )
@@ -53,7 +54,29 @@ class Finding:
 def slugs_of(headings: list[Heading] | tuple[Heading, ...]) -> set[str]:
     """The anchors python-markdown's toc extension gives these headings."""
     ids: set[str] = set()
-    return {unique(slugify(h.title, "-"), ids) for h in headings}
+    jumps: dict[str, str] = {}
+    return {unique_id(slugify(h.title, "-"), ids, jumps) for h in headings}
+
+
+def unique_id(slug: str, ids: set[str], jumps: dict[str, str]) -> str:
+    """`slug`, or python-markdown's toc `unique` of it (`a`, `a_1`, `a_2`, …), added to
+    `ids`. The same answers, in linear time for any number of equal headings: `jumps`
+    remembers, for every id met on a walk, the id the walk ended at (taken ever since)."""
+    walked = []
+    while slug in ids or not slug:
+        walked.append(slug)
+        following = jumps.get(slug)
+        if following is None:
+            match = _ID_COUNT.match(slug)
+            if match and len(match[2]) < 4300:  # int() refuses longer ones
+                following = f"{match[1]}_{int(match[2]) + 1}"
+            else:
+                following = f"{slug}_1"
+        slug = following
+    for taken in walked:
+        jumps[taken] = slug
+    ids.add(slug)
+    return slug
 
 
 def validate(
@@ -79,7 +102,8 @@ def validate(
     else:
         _check_sections(headings, first_line + len(lines_of(text)), add)
         _check_steps(headings, steps, add)
-    _check_text(text, first_line, slugs_of(headings), add)
+    anchors = slugs_of(headings) if "](#" in text else set()  # only links need them
+    _check_text(text, first_line, anchors, add)
     return sorted(found, key=lambda f: (f.line, f.severity))
 
 

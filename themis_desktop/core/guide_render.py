@@ -1,4 +1,8 @@
-"""Render guide Markdown to safe HTML that QTextBrowser (and a browser) shows well."""
+"""Render guide Markdown to safe HTML that QTextBrowser (and a browser) shows well.
+
+Bounded: a guide over MAX_GUIDE_BYTES is not rendered, and one that `guide_limits` finds
+pathological (nesting, bracket runs) or that runs past its deadline is shown as plain text
+under a warning (`Rendered.warning`), never a crash or a hang."""
 
 from __future__ import annotations
 
@@ -7,22 +11,34 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import Any
 
 import markdown
 import pygments
 from markdown.extensions import Extension
+from markdown.extensions.toc import slugify
 from markdown.treeprocessors import Treeprocessor
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from themis_desktop.core.guides import Fences, Guide, lines_of
+from themis_desktop.core import guide_limits
+from themis_desktop.core.guide_checks import unique_id
+from themis_desktop.core.guides import (
+    MAX_GUIDE_BYTES,
+    Fences,
+    Guide,
+    lines_of,
+    too_large,
+    utf8_size,
+)
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:", "#", "copy:")
 _MARKER = re.compile(r'<div class="highlight">\x02(\d+)\x03</div>')
 _CONTROL = re.compile(r"[\x00-\x20\x7f]+")
-_CHECKBOX = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\[([ xX])\]\s+", re.M)
+_CHECKBOX = re.compile(r"^([ \t]*(?:[-*+]|\d+[.)])[ \t]+)\[([ xX])\](?:[ \t]+|$)", re.M)
+_HIGHLIGHT_LIMIT = 256 << 10  # a bigger code block is shown without colours
 _TABLE = re.compile(r"<table>")
 _HEADING_LINE = re.compile(r"^#{1,6}\s")
 
@@ -49,6 +65,7 @@ class Rendered:
     html: str  # the body fragment
     toc: tuple[TocEntry, ...] = ()
     code_blocks: tuple[str, ...] = field(default_factory=tuple)
+    warning: str = ""  # why the guide is shown as plain text (or not at all), if it is
 
     def page(self, title: str) -> str:
         """A standalone HTML document."""
@@ -107,7 +124,21 @@ def _formatter() -> HtmlFormatter:
 
 def _highlight(source: str, language: str, *_: object, **__: object) -> str:
     """superfences' formatter for every fence: Pygments with a cached lexer and formatter."""
+    if len(source) > _HIGHLIGHT_LIMIT:
+        return f'<div class="highlight"><pre>{html.escape(source)}</pre></div>'
     return pygments.highlight(source, _lexer(language), _formatter())
+
+
+def _unique_slugs() -> Any:
+    """A toc `slugify` that hands out unique ids itself (as toc's `unique` would), in
+    linear time for any number of equal headings."""
+    ids: set[str] = set()
+    jumps: dict[str, str] = {}
+
+    def slug(value: str, separator: str) -> str:
+        return unique_id(slugify(value, separator), ids, jumps)
+
+    return slug
 
 
 def _markdown(blocks: list[tuple[str, str]]) -> markdown.Markdown:
@@ -125,7 +156,7 @@ def _markdown(blocks: list[tuple[str, str]]) -> markdown.Markdown:
         extensions=["tables", "pymdownx.superfences", "toc", "admonition", "sane_lists", _Safety()],
         extension_configs={
             "pymdownx.superfences": {"custom_fences": fences},
-            "toc": {"permalink": False},
+            "toc": {"permalink": False, "slugify": _unique_slugs()},
         },
         output_format="html",
     )
@@ -136,8 +167,9 @@ def _separate_blocks(text: str) -> str:
     python-markdown otherwise lets a table or list swallow the heading that follows."""
     lines, out, fences = lines_of(text), [], Fences()
     for i, line in enumerate(lines):
-        state = fences.step(line)
-        heading = state is None and _HEADING_LINE.match(line) is not None
+        # only a line with `` or ~~ can open a fence: the others skip the regex
+        state = fences.step(line) if fences.open or "``" in line or "~~" in line else None
+        heading = state is None and line[:1] == "#" and _HEADING_LINE.match(line) is not None
         if heading and out and out[-1].strip():
             out.append("")
         out.append(line)
@@ -146,20 +178,56 @@ def _separate_blocks(text: str) -> str:
     return "\n".join(out)
 
 
-def render_markdown(text: str) -> Rendered:
-    """Markdown → safe HTML with a table of contents and copy links for code blocks."""
+def render_markdown(text: str, seconds: float | None = None) -> Rendered:
+    """Markdown → safe HTML with a table of contents and copy links for code blocks; plain
+    text under a warning when the text is pathological or takes longer than `seconds`
+    (default: `guide_limits.seconds_for` its size)."""
+    size = utf8_size(text)
+    if size > MAX_GUIDE_BYTES:
+        return refused(too_large(size))
+    problem = guide_limits.pathology(text)
+    if problem:
+        return plain(text, f"This guide is shown as plain text: {problem}.")
+    deadline = guide_limits.Deadline(seconds or guide_limits.seconds_for(size))
     blocks: list[tuple[str, str]] = []
     md = _markdown(blocks)
-    text = _separate_blocks(text)
-    return _render(md, text, blocks)
+    guide_limits.guard(md, deadline)
+    try:
+        return _render(md, _separate_blocks(text), blocks, deadline)
+    except guide_limits.RenderTimeout as exc:
+        return plain(text, f"This guide is shown as plain text: {exc}.")
+    except RecursionError:  # a nesting `pathology` does not foresee
+        return plain(text, "This guide is shown as plain text: it is nested too deeply.")
 
 
-def _render(md: markdown.Markdown, text: str, blocks: list[tuple[str, str]]) -> Rendered:
+def plain(text: str, warning: str) -> Rendered:
+    """`text` as escaped preformatted text under `warning` (linear, always safe)."""
+    return Rendered(f"{_warning_html(warning)}<pre>{html.escape(text)}</pre>", warning=warning)
+
+
+def refused(reason: str) -> Rendered:
+    """No guide at all, only why."""
+    warning = f"This guide is not shown: {reason}."
+    return Rendered(_warning_html(warning), warning=warning)
+
+
+def _warning_html(warning: str) -> str:
+    return f'<div class="admonition warning"><p>{html.escape(warning)}</p></div>'
+
+
+def _render(
+    md: markdown.Markdown,
+    text: str,
+    blocks: list[tuple[str, str]],
+    deadline: guide_limits.Deadline,
+) -> Rendered:
     text = _CHECKBOX.sub(lambda m: m[1] + ("☑ " if m[2].strip() else "☐ "), text)
     body = md.convert(text)
+    deadline.check()
     body = _TABLE.sub('<table border="1" cellspacing="0" cellpadding="5">', body)
 
     def code_block(match: re.Match[str]) -> str:
+        deadline.check()
         index = int(match[1])
         source, language = blocks[index]
         return f'<p><a class="copy" href="copy:{index}">⧉ Copy</a></p>' + _highlight(
@@ -172,7 +240,8 @@ def _render(md: markdown.Markdown, text: str, blocks: list[tuple[str, str]]) -> 
 
 
 def render_guide(guide: Guide) -> Rendered:
-    return render_markdown(guide.text)
+    """The guide rendered, or why it is not (a guide refused when it was loaded)."""
+    return refused(guide.refused) if guide.refused else render_markdown(guide.text)
 
 
 def _flatten(tokens: list[dict]) -> list[TocEntry]:

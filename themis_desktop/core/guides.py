@@ -1,8 +1,12 @@
-"""Migration guides: load (with front matter), find their structure, extract checklist steps."""
+"""Migration guides: load (with front matter), find their structure, extract checklist steps.
+
+Everything here is linear in the guide's size (no regex that backtracks over a long line),
+and a guide over MAX_GUIDE_BYTES is not parsed at all: it loads as one error finding."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +14,11 @@ from typing import Any
 
 import yaml
 
+from themis_desktop.core import bounded_parse
 from themis_desktop.core.resources import guides_dir
+
+MAX_GUIDE_BYTES = 2 << 20
+FRONT_MATTER_LIMITS = bounded_parse.Limits(max_bytes=64 << 10, max_depth=16, max_nodes=10_000)
 
 PHASES = ("pre-checks", "backup", "upgrade", "validation", "rollback")
 PHASE_TITLES = {
@@ -34,9 +42,10 @@ _PHASE_WORDS = (  # how a phase heading names itself, checked in this order
 )
 _GENERAL_PHASES = {"before": "pre-checks", "during": "upgrade", "after": "validation"}
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_HEADING_START = re.compile(r"#{1,6}(?=\s)")
 _ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s+(?:\[([ xX])\]\s+)?(.*)$")
-_EXPLICIT_ID = re.compile(r"\s*\{#([A-Za-z0-9_-]+)\}\s*$")
+_EXPLICIT_ID = re.compile(r"\{#([A-Za-z0-9_-]+)\}\s*$")
+_HOP_TITLE = re.compile(r"v?(\d+\.\d+)\S*\s+to\s+v?(\d+\.\d+)")
 
 
 class GuideError(OSError):
@@ -71,6 +80,7 @@ class Guide:
     headings: tuple[Heading, ...]
     steps: tuple[Step, ...]
     findings: tuple[Any, ...] = field(default=())
+    refused: str = ""  # why the guide was not parsed (too large); then it has no text
 
     @property
     def title(self) -> str:
@@ -82,7 +92,7 @@ class Guide:
         """(`from`, `to`) lines from the front matter or the title, when known."""
         if self.meta.get("from") and self.meta.get("to"):
             return str(self.meta["from"]), str(self.meta["to"])
-        match = re.search(r"v?(\d+\.\d+)\S*\s+to\s+v?(\d+\.\d+)", self.title)
+        match = _HOP_TITLE.search(self.title[:200])  # a title is short; a runaway line not
         return (match[1], match[2]) if match else None
 
     @property
@@ -103,9 +113,16 @@ def split_front_matter(raw: str) -> tuple[dict[str, Any], str, int, str | None]:
     if end is None:
         return {}, raw, 1, "front matter starts with --- but never ends"
     try:
-        meta = yaml.safe_load("".join(lines[1:end])) or {}
-    except yaml.YAMLError as exc:
-        return {}, _rest(lines, end), end + 2, f"front matter is not valid YAML: {exc}"
+        meta = (
+            bounded_parse.load_yaml(
+                "".join(lines[1:end]), "front matter", yaml.SafeLoader, FRONT_MATTER_LIMITS, 2
+            )
+            or {}
+        )
+    except bounded_parse.InputError as exc:
+        reason = exc.reason if exc.reason.startswith("not valid YAML") else f"refused: {exc.reason}"
+        where = f" (line {exc.line})" if exc.line else ""
+        return {}, _rest(lines, end), end + 2, f"front matter is {reason}{where}"
     if not isinstance(meta, dict):
         return {}, _rest(lines, end), end + 2, "front matter is not a mapping"
     return {str(k): v for k, v in meta.items()}, _rest(lines, end), end + 2, None
@@ -143,15 +160,30 @@ def lines_of(text: str) -> list[str]:
     return text.split("\n")
 
 
+def heading_of(line: str) -> tuple[int, str] | None:
+    """(level, title) of an ATX heading line (`## Title ##`), else None. Plain string work:
+    a regex with a lazy title and optional closing hashes backtracks quadratically over a
+    long run of spaces."""
+    match = _HEADING_START.match(line)
+    if match is None:
+        return None
+    rest = line[match.end() :]
+    body = rest.lstrip()
+    if not body:  # only spaces after the hashes: an empty title, if there are two
+        return (match.end(), "") if len(rest) >= 2 else None
+    title = body.rstrip().rstrip("#").rstrip()
+    return match.end(), title or body[0]
+
+
 def headings_of(text: str, first_line: int = 1) -> list[Heading]:
     """ATX headings outside fenced code blocks."""
     found, fences = [], Fences()
     for number, line in enumerate(lines_of(text), start=first_line):
-        if fences.step(line):
+        if fences.step(line) or not line.startswith("#"):
             continue
-        match = _HEADING.match(line)
-        if match:
-            found.append(Heading(len(match[1]), match[2].strip(), number))
+        heading = heading_of(line)
+        if heading:
+            found.append(Heading(heading[0], heading[1], number))
     return found
 
 
@@ -194,17 +226,15 @@ def extract_steps(
             if current is not None:
                 current["body"].append(line)
             continue
-        heading = _HEADING.match(line)
+        heading = heading_of(line) if line.startswith("#") else None
         if heading:
             current = None
+            level, title = heading
             if best_practices:
-                phase = (
-                    _GENERAL_PHASES.get(heading[2].split()[0].lower())
-                    if len(heading[1]) == 2
-                    else None
-                )
+                words = title.split(maxsplit=1)
+                phase = _GENERAL_PHASES.get(words[0].lower()) if level == 2 and words else None
             else:
-                phase = phase_of(heading[2]) if len(heading[1]) >= 3 else None
+                phase = phase_of(title) if level >= 3 else None
             continue
         item = None if line[:1] in (" ", "\t") else _ITEM.match(line)
         if item and phase:
@@ -219,13 +249,16 @@ def extract_steps(
 
 def _finish(items: list[dict[str, Any]], hop: str) -> list[Step]:
     result, seen = [], set()
+    next_suffix: dict[str, int] = {}  # base id → the first suffix not yet known to be taken
     for item in items:
         explicit = _EXPLICIT_ID.search(item["text"])
-        text = _EXPLICIT_ID.sub("", item["text"])
+        text = item["text"][: explicit.start()].rstrip() if explicit else item["text"]
         ident = explicit[1] if explicit else step_id(item["phase"], text)
-        base, n = ident, 2
-        while ident in seen:
-            ident, n = f"{base}-{n}", n + 1
+        base, n = ident, next_suffix.get(ident, 2)
+        if ident in seen:  # base-2, base-3, …: resumed where the last duplicate stopped
+            while (ident := f"{base}-{n}") in seen:
+                n += 1
+            next_suffix[base] = n + 1
         seen.add(ident)
         body = "\n".join(item["body"]).rstrip()
         result.append(Step(ident, item["phase"], text, body, item["line"], hop))
@@ -240,10 +273,35 @@ def _step_section(headings: list[Heading]) -> tuple[int, int] | None:
     return None
 
 
+def too_large(size: int) -> str:
+    """The reason a guide of `size` bytes is not parsed nor rendered."""
+    shown, limit = bounded_parse.size_text(size), bounded_parse.size_text(MAX_GUIDE_BYTES)
+    return f"guide too large: {shown}, limit {limit} (split it into one guide per hop)"
+
+
+def utf8_size(text: str) -> int:
+    """The size of `text` in UTF-8, computed only when it could matter."""
+    if len(text) * 4 <= MAX_GUIDE_BYTES:
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def refused_guide(path: Path | None, reason: str) -> Guide:
+    """A guide that is not parsed: no text, one error finding that says why."""
+    from themis_desktop.core.guide_checks import Finding
+
+    finding = Finding(path, 1, "error", reason)
+    return Guide(path, "", {}, 1, (), (), (finding,), refused=reason)
+
+
 def parse_guide(raw: str, path: Path | None = None) -> Guide:
-    """A guide from its Markdown; findings come from `guide_checks.validate`."""
+    """A guide from its Markdown; findings come from `guide_checks.validate`. A guide over
+    MAX_GUIDE_BYTES is refused (see `refused_guide`)."""
     from themis_desktop.core.guide_checks import validate
 
+    size = utf8_size(raw)
+    if size > MAX_GUIDE_BYTES:
+        return refused_guide(path, too_large(size))
     meta, text, first, meta_error = split_front_matter(raw)
     headings = headings_of(text, first)
     hop = "→".join(map(str, (meta.get("from"), meta.get("to")))) if meta.get("from") else ""
@@ -254,11 +312,21 @@ def parse_guide(raw: str, path: Path | None = None) -> Guide:
 
 
 def load_guide(path: Path) -> Guide:
+    """The guide in file `path`, never reading more than MAX_GUIDE_BYTES + 1 bytes of it;
+    GuideError when it cannot be read at all."""
+    path = Path(path)
     try:
-        raw = Path(path).read_text(encoding="utf-8", errors="replace")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_GUIDE_BYTES + 1)
+            size = max(len(data), os.fstat(handle.fileno()).st_size)
     except OSError as exc:
-        raise GuideError(f"{path}: cannot be read: {exc.strerror}") from None
-    return parse_guide(raw, Path(path))
+        raise GuideError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_GUIDE_BYTES:
+        return refused_guide(path, too_large(size))
+    raw = data.decode("utf-8", errors="replace")
+    if "\r" in raw:  # as text mode reads it
+        raw = raw.replace("\r\n", "\n").replace("\r", "\n")
+    return parse_guide(raw, path)
 
 
 def load_folder(folder: Path | None = None) -> list[Guide]:

@@ -23,9 +23,10 @@ def parse_version(text: str) -> Version:
     cleaned = text.strip()
     try:
         return Version(cleaned)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a part too long for int()
+        shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
         raise VersionError(
-            f"{text!r} is not a version number (expected e.g. 1.7, v1.7.3 or 1.8.0-rc1)"
+            f"{shown} is not a version number (expected e.g. 1.7, v1.7.3 or 1.8.0-rc1)"
         ) from None
 
 
@@ -114,10 +115,12 @@ class Catalogue:
 
     lines: tuple[ReleaseLine, ...]
     sources: tuple[Path, ...] = field(default_factory=tuple)
+    problems: tuple[str, ...] = ()  # why the user catalogue was left out, if it was
 
     @classmethod
     def load(cls, extra: Path | None = None) -> Catalogue:
-        """The bundled catalogue, extended by a user catalogue file when given."""
+        """The bundled catalogue, extended by `extra` when given (its errors are raised), else
+        by the user catalogue in the data folder (an unreadable one is left out: `problems`)."""
         from themis_desktop.core.catalogue_file import load_catalogue
 
         return load_catalogue(extra)

@@ -53,6 +53,11 @@ class VersionGraphPage(QWidget):
                     f"Your release catalogue cannot be read, so only the bundled one is used: {exc}"
                 )
                 catalogue = load_catalogue(with_user=False)
+            if catalogue.problems:  # the user catalogue was left out
+                self.load_error = (
+                    "Your release catalogue cannot be read, so only the bundled one is used: "
+                    + "; ".join(catalogue.problems)
+                )
         self.catalogue = catalogue
         self.plan: Plan | None = None
         self.server_version: tuple[str, bool, int] | None = None  # text, exact, nodes up
