@@ -4,6 +4,7 @@ no leftover survives the next run, and every failure is a message."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -250,7 +251,9 @@ def test_backups_list_shows_the_space_leftovers_hold(tmp_path):
     assert left["kind"] == "partial" and left["size"] > 100_000 and not left["alive"]
 
 
-def test_a_checkpoint_left_by_a_killed_backup_is_removed_next_time(tmp_path):
+@contextlib.contextmanager
+def demo_server(base: Path, cwd: Path):
+    """A one-node demo-server process started in `cwd`: (its URL, its data dir)."""
     server = subprocess.Popen(
         [
             sys.executable,
@@ -261,19 +264,27 @@ def test_a_checkpoint_left_by_a_killed_backup_is_removed_next_time(tmp_path):
             "0",
             "--no-router",
             "--data-dir",
-            str(tmp_path / "demo"),
+            str(base),
             "--version",
             "1.7.0",
         ],
         stdout=subprocess.PIPE,
         text=True,
-        cwd=tmp_path,
+        cwd=cwd,
     )
     try:
         line = server.stdout.readline().split()
         url, data = line[1], Path(line[-1])
         while server.stdout.readline().strip() != "ready":
             pass
+        yield url, data
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_checkpoint_left_by_a_killed_backup_is_removed_next_time(tmp_path):
+    with demo_server(tmp_path / "demo", cwd=tmp_path) as (url, data):
         args = ["backup", "--server", url, "--data-dir", data, "-o", tmp_path / "out"]
         killed = cli(*args, env={"THEMIS_DESKTOP_FAILPOINT": "backup.checkpoint-taken"})
         assert killed.returncode == -signal.SIGKILL
@@ -281,37 +292,12 @@ def test_a_checkpoint_left_by_a_killed_backup_is_removed_next_time(tmp_path):
         done = cli(*args)
         assert done.returncode == 0, done.stderr
         assert [n for n in hidden(data.parent) if "~" in n] == []
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_a_relative_data_dir_never_makes_the_server_write_in_its_own_folder(tmp_path):
     server_cwd = tmp_path / "server-cwd"
     server_cwd.mkdir()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "themis_desktop",
-            "demo-server",
-            "--port",
-            "0",
-            "--no-router",
-            "--data-dir",
-            str(tmp_path / "demo"),
-            "--version",
-            "1.7.0",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=server_cwd,
-    )
-    try:
-        line = server.stdout.readline().split()
-        url, data = line[1], Path(line[-1])
-        while server.stdout.readline().strip() != "ready":
-            pass
+    with demo_server(tmp_path / "demo", cwd=server_cwd) as (url, data):
         done = cli(
             "backup",
             "--server",
@@ -327,9 +313,6 @@ def test_a_relative_data_dir_never_makes_the_server_write_in_its_own_folder(tmp_
         assert [n for n in hidden(data.parent) if "checkpoint" in n] == []
         archive = Path(done.stdout.strip().splitlines()[-1])
         assert verify(archive).manifest.checkpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 # -- full and read-only disks, an unwritable journal -------------------------------------

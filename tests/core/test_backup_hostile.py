@@ -180,18 +180,31 @@ def zeros_bomb(path, size: int):
     }
     build(path, data_dir(), manifest=manifest)  # only for the manifest's bytes
     body = json.dumps({**json.loads(_first_member(path)), "files": manifest["files"]}).encode()
+    folder = tarfile.TarInfo("data")
+    folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+    return _stream_tar(
+        path, _manifest_member(body), (folder, None), (_file("data/zeros", size), _Zeros(size))
+    )
+
+
+def _file(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    return info
+
+
+def _manifest_member(body: bytes) -> tuple[tarfile.TarInfo, io.BytesIO]:
+    return _file("MANIFEST.json", len(body)), io.BytesIO(body)
+
+
+def _stream_tar(path, *members):
+    """A zstd-compressed tar of `members` ((TarInfo, file or None), …), streamed: the
+    test never holds a bomb's expanded bytes."""
     with open(path, "wb") as raw:
         writer = zstandard.ZstdCompressor(level=3).stream_writer(raw)
         with tarfile.open(fileobj=writer, mode="w|", format=tarfile.GNU_FORMAT) as tar:
-            info = tarfile.TarInfo("MANIFEST.json")
-            info.size = len(body)
-            tar.addfile(info, io.BytesIO(body))
-            info = tarfile.TarInfo("data")
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            tar.addfile(info)
-            info = tarfile.TarInfo("data/zeros")
-            info.size = size
-            tar.addfile(info, _Zeros(size))
+            for info, content in members:
+                tar.addfile(info, content)
         writer.flush(zstandard.FLUSH_FRAME)
     return path
 
@@ -228,14 +241,7 @@ def test_verify_of_a_zeros_bomb_streams_in_bounded_memory(tmp_path):
 
 def test_a_manifest_bomb_is_refused_before_it_is_read(tmp_path):
     body = b'{"format": 1, "files": [], "pad": "' + b" " * (300 << 20) + b'"}'
-    path = tmp_path / "manifest-bomb.tar.zst"
-    with open(path, "wb") as raw:
-        writer = zstandard.ZstdCompressor(level=3).stream_writer(raw)
-        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.GNU_FORMAT) as tar:
-            info = tarfile.TarInfo("MANIFEST.json")
-            info.size = len(body)
-            tar.addfile(info, io.BytesIO(body))
-        writer.flush(zstandard.FLUSH_FRAME)
+    path = _stream_tar(tmp_path / "manifest-bomb.tar.zst", _manifest_member(body))
     assert path.stat().st_size < 100_000
     peak, done = run_measured("verify", str(path))
     assert done.returncode == 1 and "not one of our archives" in done.stdout, done.stdout

@@ -261,15 +261,7 @@ def _resolve(path: PurePosixPath, links: dict[str, str], hops: int = 0) -> PureP
 
 def _normalize(path: PurePosixPath) -> PurePosixPath | None:
     """`a/b/../c` → `a/c`; None when it climbs above the root."""
-    parts: list[str] = []
-    for part in path.parts:
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-        elif part not in (".", ""):
-            parts.append(part)
-    return PurePosixPath(*parts) if parts else PurePosixPath(".")
+    return _resolve(path, {})
 
 
 def mode_type(mode: int) -> str | None:
