@@ -1,11 +1,18 @@
-"""`themis-desktop rollout` on a real demo cluster: events as JSON lines, exit codes."""
+"""`themis-desktop rollout` on a real demo cluster: events as JSON lines, exit codes; after
+an abort, the cluster's state and the same next steps as the GUI, and the way back."""
 
 from __future__ import annotations
 
 import json
 
 from themis_desktop.cli import main
+from themis_desktop.core import rollout as rollouts
+from themis_desktop.core import rollout_next
+from themis_desktop.core.hop_runner import HopContext
 from themis_desktop.core.journal import Journal
+from themis_desktop.core.rollout import RolloutRunner, plan
+from themis_desktop.core.service_control import controller_for
+from themis_desktop.core.traffic import router_for
 
 
 def _saved(controlled_cluster, slower: float = 1.0):
@@ -52,11 +59,75 @@ def test_a_slower_canary_aborts_with_exit_3(capsys, tmp_path, controlled_cluster
     _saved(controlled_cluster, slower=2.0)  # clearly worse: this is about the exit code
     assert _rollout(tmp_path, "--to", "1.8", "--strategy", "canary", "--steps", "20,100") == 3
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [e["event"] for e in events][-1] == "aborted"
+    assert [e["event"] for e in events][-2:] == ["aborted", "state"]  # then the next steps
     assert any(e["event"] == "restored" for e in events)
+    assert not events[-1]["state"]["mixed"]  # the canary restored: one version again
 
 
 def test_a_rollout_is_one_hop(capsys, tmp_path, controlled_cluster):
     _saved(controlled_cluster)
     assert _rollout(tmp_path, "--to", "2.4", "--strategy", "rolling") == 1
     assert "A rollout is one hop" in capsys.readouterr().err
+
+
+def _paused_after_first_upgrade(profile, tmp_path):
+    """A rolling rollout of the saved profile, paused once n1 runs 1.8.0 (as Ctrl+C does)."""
+    ctx = HopContext(profile, None, controller_for(profile.service), None, tmp_path / "b")
+    r = plan(profile, "rolling", "1.7.0", "1.8.0", soak=1.0)
+    with Journal() as journal:
+        rollouts.save(journal, r)
+    runner = RolloutRunner(r, ctx, router_for(profile.router), interval=0.1)
+    runner.on_event = lambda e: e["event"] == "upgraded" and runner.pause()
+    assert runner.run().status == "paused"
+
+
+def _states(out: str) -> list[dict]:
+    return [e["state"] for e in map(json.loads, out.splitlines()) if e["event"] == "state"]
+
+
+def test_an_aborted_rollout_prints_the_cluster_and_the_way_back(
+    capsys, tmp_path, controlled_cluster
+):
+    profile = _saved(controlled_cluster)
+    _paused_after_first_upgrade(profile, tmp_path)
+
+    assert _rollout(tmp_path, "--abort") == 1  # asks first: says what it would do
+    err = capsys.readouterr().err
+    assert "n1 stays on 1.8.0 without traffic" in err and "--yes" in err
+
+    assert _rollout(tmp_path, "--abort", "--yes") == 3
+    (state,) = _states(capsys.readouterr().out)
+    assert state["mixed"] and state["status"] == "aborted"
+    assert [(n["name"], n["version"], n["share"]) for n in state["nodes"]] == [
+        ("n1", "1.8.0", 0),
+        ("n2", "1.7.0", 100),
+    ]
+    assert [s["action"] for s in state["steps"]] == ["roll-back", "resume", "return-traffic"]
+
+    assert _rollout(tmp_path, "--status") == 0  # the same next steps, asked again later
+    (again,) = _states(capsys.readouterr().out)
+    assert again["steps"] == state["steps"]
+    with Journal() as journal:
+        latest = rollouts.latest(journal, "lab")
+    decided = rollout_next.assess(latest, profile, None).to_json()
+    assert decided["steps"] == state["steps"]  # the GUI's decision, the same function
+
+    back = state["steps"][0]
+    assert back["command"] == "themis-desktop rollout --profile lab --roll-back n1 --yes"
+    assert _rollout(tmp_path, "--roll-back", "n1", "--yes") == 0
+    (after,) = _states(capsys.readouterr().out)
+    assert not after["mixed"] and {n["version"] for n in after["nodes"]} == {"1.7.0"}
+    assert [n["share"] for n in after["nodes"]] == [50, 50] and after["nodes"][0]["restored"]
+    assert [s["action"] for s in after["steps"]] == ["start"]
+
+
+def test_status_in_words(capsys, tmp_path, controlled_cluster):
+    profile = _saved(controlled_cluster)
+    _paused_after_first_upgrade(profile, tmp_path)
+    assert _rollout(tmp_path, "--abort", "--yes") == 3
+    capsys.readouterr()
+    assert main(["rollout", "--profile", "lab", "--status"]) == 0
+    out = capsys.readouterr().out
+    assert "Mixed versions: n1 runs 1.8.0 without traffic; n2 runs 1.7.0" in out
+    assert "next 1: Roll n1 back to 1.7.0 from its backup of " in out
+    assert "next 2: Resume the rollout  (themis-desktop rollout --profile lab --resume)" in out

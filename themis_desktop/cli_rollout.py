@@ -1,4 +1,5 @@
-"""`themis-desktop rollout`: one hop on a cluster with a strategy, one line per event."""
+"""`themis-desktop rollout`: one hop on a cluster with a strategy, one line per event;
+after an abort or a failure, the cluster's state and the next steps (`rollout_next`)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,23 @@ def add_parser(commands: Any, token_env: str) -> None:
     rollout.add_argument("--interval", type=float, default=1.0, metavar="S", help="sampling")
     rollout.add_argument("--order", metavar="N,N,…", help="node names in upgrade order")
     rollout.add_argument("--from", dest="source", metavar="V", help="current version")
-    rollout.add_argument("--resume", action="store_true", help="resume the paused rollout")
+    rollout.add_argument(
+        "--resume", action="store_true", help="resume the paused (or aborted) rollout"
+    )
     rollout.add_argument("--switch-back", action="store_true", help="blue-green: back to blue")
+    rollout.add_argument(
+        "--status", action="store_true", help="the cluster's state and the next steps"
+    )
+    rollout.add_argument(
+        "--abort", action="store_true", help="abort the paused rollout (with --yes)"
+    )
+    rollout.add_argument(
+        "--roll-back",
+        metavar="N,N,…",
+        help="restore these nodes from the rollout's backups (with --yes)",
+    )
+    rollout.add_argument("--return-traffic", metavar="N,N,…", help="give these nodes traffic again")
+    rollout.add_argument("--yes", action="store_true", help="confirm --abort or --roll-back")
     rollout.add_argument("--backup-dir", metavar="DIR")
     rollout.add_argument("--json-events", action="store_true", help="one JSON object per event")
     rollout.set_defaults(token_env=token_env)
@@ -40,6 +56,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from themis_desktop.core import rollout as rollouts
+    from themis_desktop.core import rollout_explain, rollout_next
     from themis_desktop.core.catalogue_file import load_catalogue
     from themis_desktop.core.hop_runner import HopContext
     from themis_desktop.core.journal import Journal
@@ -56,6 +73,32 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         else:
             print(f"{event['at'][11:19]}  {event['event']:<10} {event['message']}", flush=True)
 
+    def show_state(rollout) -> None:
+        """The cluster as it is and the next steps (the same as the GUI's)."""
+        state = rollout_next.assess(rollout, profile, token, journal_path())
+        if args.json_events:
+            emit(
+                {
+                    "event": "state",
+                    "message": state.summary,
+                    "at": _now(),
+                    "status": state.status,
+                    "state": state.to_json(),
+                }
+            )
+        else:
+            print("\n".join(state.lines()), flush=True)
+
+    def nodes_of(text: str) -> list[str]:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        unknown = [n for n in names if n not in {node.name for node in profile.nodes}]
+        if unknown or not names:
+            known = ", ".join(node.name for node in profile.nodes)
+            raise SessionError(f"Unknown node {', '.join(unknown) or '(none)'}: one of {known}.")
+        return names
+
+    rollout = None
+    names: list[str] = []
     try:
         with Journal() as journal:
             profile = journal.profile(args.profile)
@@ -66,15 +109,48 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         from themis_desktop.cli_session import _confirm
 
         router = router_for(profile.router, confirm=_confirm)
+        if args.status:
+            if previous is None:
+                raise SessionError(f"There is no rollout of {profile.name} yet.")
+            show_state(previous)
+            return 0
         if args.switch_back:
             if previous is None:
                 raise SessionError("There is no rollout to switch back.")
             rollouts.switch_back(journal_path(), previous, router, profile)
             emit({"event": "switched-back", "message": "traffic is back on blue", "at": _now()})
             return 0
-        if args.resume:
-            if previous is None or previous.status not in ("paused", "running", "failed"):
-                raise SessionError("There is no paused rollout to resume.")
+        action = None
+        if args.abort or args.roll_back:
+            if previous is None:
+                raise SessionError(f"There is no rollout of {profile.name} yet.")
+            if args.abort and not previous.resumable:
+                raise SessionError(
+                    f"Rollout {previous.id} is {previous.status}: there is nothing to abort."
+                )
+            if not args.yes:
+                if args.abort:
+                    question = rollout_explain.abort_question(previous)
+                    lines = [question.text, *question.details]
+                else:
+                    state = rollout_next.assess(previous, profile, token, journal_path())
+                    lines = [
+                        f"{s.title}.\n{s.detail}" for s in state.steps if s.action == "roll-back"
+                    ] or [f"Restore {args.roll_back} from the rollout's backups."]
+                print("\n".join(lines), file=sys.stderr)
+                print("themis-desktop: add --yes to go ahead.", file=sys.stderr)
+                return 1
+        if args.abort:
+            rollout, action = previous, "abort"
+        elif args.roll_back or args.return_traffic:
+            if previous is None:
+                raise SessionError(f"There is no rollout of {profile.name} yet.")
+            rollout = previous
+            action = "roll-back" if args.roll_back else "return-traffic"
+            names = nodes_of(args.roll_back or args.return_traffic)
+        elif args.resume:
+            if previous is None or not (previous.resumable or previous.continuable):
+                raise SessionError("There is no paused or aborted rollout to resume.")
             rollout = previous
         else:
             if previous is not None and previous.status in ("paused", "running"):
@@ -116,7 +192,14 @@ def cmd_rollout(args: argparse.Namespace) -> int:
             rollout, context, router, interval=args.interval, on_event=emit
         )
         try:
-            result = runner.run()
+            if action == "roll-back":
+                result = runner.roll_back(names)
+            elif action == "return-traffic":
+                result = runner.return_traffic(names)
+            else:
+                if action == "abort":
+                    runner.abort()
+                result = runner.run()
         except KeyboardInterrupt:
             runner.pause()
             return EXIT_PAUSED
@@ -125,8 +208,23 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         return 1
     except Exception as exc:  # a step failed: the rollout is saved as failed
         print(f"themis-desktop: the rollout failed: {exc}", file=sys.stderr)
+        if rollout is not None and rollout.status == "failed":
+            _show_quietly(show_state, rollout)
         return 1
+    if result.status in ("aborted", "failed"):
+        _show_quietly(show_state, result)
+    if action in ("roll-back", "return-traffic"):
+        return 0
     return {"done": 0, "aborted": EXIT_ABORTED, "paused": EXIT_PAUSED}.get(result.status, 1)
+
+
+def _show_quietly(show_state, rollout) -> None:
+    """The next steps after an abort or a failure; a node that does not answer is shown
+    as such, but nothing here may hide the rollout's own outcome."""
+    try:
+        show_state(rollout)
+    except Exception as exc:  # the journal or a node failing now: say so, keep the exit code
+        print(f"themis-desktop: the cluster's state could not be read: {exc}", file=sys.stderr)
 
 
 def _now() -> str:

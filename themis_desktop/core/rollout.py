@@ -27,6 +27,7 @@ from themis_desktop.core.metrics_verdict import evaluate, pooled
 from themis_desktop.core.node_backup import NodeJob, back_up_nodes
 from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.restore import restore, verify
+from themis_desktop.core.traffic import NO_ROUTER
 
 Strategy = Literal["rolling", "canary", "blue-green"]
 STRATEGIES: tuple[Strategy, ...] = ("rolling", "canary", "blue-green")
@@ -83,6 +84,48 @@ class Rollout:
         """Paused, interrupted, or failed at a step that may be retried."""
         return self.status in ("paused", "running", "failed") and self.current is not None
 
+    @property
+    def restored(self) -> list[str]:
+        """The nodes restored from their backups (back on the old version)."""
+        return [n for n, role in self.roles.items() if role.endswith("(restored)")]
+
+    @property
+    def continuable(self) -> bool:
+        """Aborted or failed with steps left and no node restored: it may go on as planned."""
+        return (
+            self.status in ("aborted", "failed") and self.current is not None and not self.restored
+        )
+
+    def upgraded(self) -> list[str]:
+        """The nodes whose upgrade step has started (they may run the new version)."""
+        steps = self.steps[: self.position + 1]
+        return [n for n in self.roles if any(s.kind == "upgrade" and n in s.nodes for s in steps)]
+
+    def planned_weights(self) -> dict[str, float]:
+        """The traffic shares (percent per node) the plan has before its current step."""
+        weights = _share(list(self.roles), 100, list(self.roles))
+        for step in self.steps[: self.position]:
+            if step.kind in ("weights", "switch"):
+                weights.update(step.weights)
+        return weights
+
+
+def strategy_problem(profile: Profile, strategy: str) -> str | None:
+    """Why `strategy` cannot run on the profile (in words, with what to do), or None."""
+    if strategy not in STRATEGIES:
+        return f"Unknown strategy {strategy!r}: one of {', '.join(STRATEGIES)}."
+    if strategy == "rolling":
+        return None
+    count = len(profile.nodes)
+    if count < 2:
+        return (
+            f"A {strategy} rollout needs at least two nodes (one upgraded first while the "
+            f"other keeps serving); “{profile.name}” has {count}. Use a rolling rollout."
+        )
+    if profile.router.kind == "none":
+        return NO_ROUTER
+    return None
+
 
 def plan(
     profile: Profile,
@@ -96,8 +139,9 @@ def plan(
 ) -> Rollout:
     """The steps of `strategy` for the profile's nodes (in `order`, default the profile's)."""
     names = list(order or [n.name for n in profile.nodes])
-    if len(names) < 2 and strategy != "rolling":
-        raise RolloutError(f"A {strategy} rollout needs at least two nodes; use rolling.")
+    problem = strategy_problem(profile, strategy)
+    if problem:
+        raise RolloutError(problem)
     if set(names) != {n.name for n in profile.nodes}:
         raise RolloutError("The order must name every node of the profile once.")
     steps: list[Step] = []
@@ -148,7 +192,7 @@ def plan(
                 Step("upgrade", f"Upgrade {name} to {to_version}", (name,)),
             ]
         steps.append(Step("weights", "Every node serves", weights=_share(names, 100, names)))
-    elif strategy == "blue-green":
+    else:  # blue-green
         half = (len(names) + 1) // 2
         blue, green = names[:half], names[half:]
         roles.update({n: "blue" for n in blue} | {n: "green" for n in green})
@@ -179,8 +223,6 @@ def plan(
                 stable=tuple(blue),
             )
         )
-    else:
-        raise RolloutError(f"Unknown strategy {strategy!r}: one of {', '.join(STRATEGIES)}.")
     steps.append(Step("done", "Rollout complete"))
     return Rollout(
         profile.name,
@@ -299,11 +341,20 @@ class RolloutRunner:
         self._abort.set()
 
     def run(self) -> Rollout:
-        """Run until done, paused, aborted or failed; the journal has the progress."""
+        """Run until done, paused, aborted or failed; the journal has the progress. An
+        aborted rollout goes on from where it stopped, with the traffic the plan had there."""
         r = self.rollout
+        if r.status == "aborted" and not r.continuable:
+            raise RolloutError(
+                f"This rollout was aborted and {', '.join(r.restored) or 'a node'} restored "
+                "from its backup, so it cannot go on as planned: start a new rollout."
+            )
+        aborted = r.status == "aborted"
         r.status, r.reason = "running", ""
         self._save("rollout.running", f"{r.strategy} rollout to {r.to_version} runs")
         try:
+            if aborted:
+                self._weights(r.planned_weights())
             while r.current is not None:
                 if self._abort.is_set():
                     return self._aborted("aborted by the user")
@@ -360,7 +411,12 @@ class RolloutRunner:
 
     def _weights(self, weights: dict[str, float]) -> None:
         by_url = {self.nodes[n].url: w / 100 for n, w in weights.items()}
-        done = self.router.set_weights(by_url)
+        if getattr(self.router, "kind", "") == "none" and self.rollout.strategy == "rolling":
+            # no router (a single node, or nobody to ask): a rolling rollout goes on, the
+            # clients of a node being upgraded see it restart
+            done = "no traffic router: the weights are not applied, clients see the restarts"
+        else:
+            done = self.router.set_weights(by_url)
         self.rollout.weights = {**self.rollout.weights, **weights}
         self._emit("weights", done, weights=weights)
 
@@ -453,13 +509,11 @@ class RolloutRunner:
 
     def _aborted(self, reason: str) -> Rollout:
         """Traffic back to the nodes on the old version; the canary (or the node whose gate
-        failed) restored from its backup and serving again."""
+        failed) restored from its backup and serving again (see `abort_plan`)."""
         r = self.rollout
         self._emit("abort", f"Aborting: {reason}")
         names = list(self.nodes)
-        failing = {n for n, role in r.roles.items() if role == "canary"} | self._gate_failed
-        restore = [n for n in failing if n in r.backups and self._upgraded(n)]
-        old = [n for n, role in r.roles.items() if role in ("stable", "blue") and n not in restore]
+        old, restore = abort_plan(r, self._gate_failed)
         if old:
             self._weights(_share(old, 100, names))
         for name in restore:
@@ -472,14 +526,38 @@ class RolloutRunner:
         self._save("rollout.aborted", f"Aborted: {reason}")
         return r
 
-    def _upgraded(self, name: str) -> bool:
-        upgraded = {
-            n
-            for s in self.rollout.steps[: self.rollout.position + 1]
-            if s.kind == "upgrade"
-            for n in s.nodes
-        }
-        return name in upgraded
+    # -- after an abort or a failure (rollout_next offers these) -------------------------
+
+    def roll_back(self, names: list[str]) -> Rollout:
+        """Restore `names` from this rollout's backups (their data, config and the old
+        version), then traffic to every node on the old version. The rollout ends aborted."""
+        r = self.rollout
+        missing = [n for n in names if n not in r.backups]
+        if missing:
+            raise RolloutError(
+                f"This rollout made no backup of {', '.join(missing)}: restore "
+                f"{'it' if len(missing) == 1 else 'them'} from the Backups page instead."
+            )
+        upgraded = set(r.upgraded()) - set(r.restored)
+        for name in names:
+            self._restore(self.nodes[name], r.backups[name])
+            r.roles[name] = "stable (restored)"
+        serving = [
+            n for n in self.nodes if n in names or (r.weights.get(n, 0) > 0 and n not in upgraded)
+        ]
+        self._weights(_share(serving, 100, list(self.nodes)))
+        r.status = "aborted"
+        r.reason = (r.reason + "; " if r.reason else "") + f"{', '.join(names)} rolled back"
+        self._save("rollout.rolled-back", f"{', '.join(names)} back on {r.from_version}")
+        return r
+
+    def return_traffic(self, names: list[str]) -> Rollout:
+        """Give `names` their share of the traffic again, beside the nodes serving now."""
+        r = self.rollout
+        serving = [n for n in self.nodes if n in names or r.weights.get(n, 0) > 0]
+        self._weights(_share(serving, 100, list(self.nodes)))
+        self._save("rollout.traffic-returned", f"{', '.join(names)} serve again")
+        return r
 
     def _restore(self, node: NodeEndpoint, backup_id: int) -> None:
         with self.ctx.journal() as journal:
@@ -487,8 +565,9 @@ class RolloutRunner:
         report = verify(Path(record.path), cancelled=self.ctx.cancelled, recorded=record)
         if not report.ok:
             raise RolloutError(
-                f"The backup of {node.name} failed verification; the canary was "
-                "left on the new version, without traffic. Restore by hand."
+                f"The backup of {node.name} failed verification, so it was not restored: "
+                f"{node.name} was left on {self.rollout.to_version} without traffic. Restore "
+                "an older backup of it from the Backups page, or by hand."
             )
         self.ctx.controller.stop(node)
         config_dir = Path(node.config_path).parent if node.config_path else None
@@ -528,6 +607,20 @@ class RolloutRunner:
                 kind, message, data={"rollout": self.rollout.id, "profile": self.rollout.profile}
             )
         self._emit(kind.split(".", 1)[1], message)
+
+
+def abort_plan(
+    rollout: Rollout, gate_failed: set[str] | frozenset[str] = frozenset()
+) -> tuple[list[str], list[str]]:
+    """What an abort does now: (the nodes that get the traffic, the nodes restored from
+    their backups). Restored: the canary and any node whose gate failed, once upgraded."""
+    failing = {n for n, role in rollout.roles.items() if role == "canary"} | set(gate_failed)
+    upgraded = rollout.upgraded()
+    restore = [n for n in failing if n in rollout.backups and n in upgraded]
+    old = [
+        n for n, role in rollout.roles.items() if role in ("stable", "blue") and n not in restore
+    ]
+    return old, restore
 
 
 def _only_gate(values: dict[str, list[float]]) -> dict[str, list[float]]:

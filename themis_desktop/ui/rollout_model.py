@@ -1,5 +1,7 @@
 """The GUI's side of a rollout: the connected profile's latest rollout, run in the
-background; pause, resume, abort and switch back; events re-emitted in the GUI thread."""
+background; pause, resume, abort and switch back; events re-emitted in the GUI thread.
+After an abort or a failure, the cluster's state and next steps (core's `rollout_next`)
+and the steps themselves."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from themis_desktop.core import rollout as rollouts
+from themis_desktop.core import rollout_next
 from themis_desktop.core.comparison import load_statistics
 from themis_desktop.core.hop_runner import HopContext
 from themis_desktop.core.journal import Journal
 from themis_desktop.core.profiles import Profile
 from themis_desktop.core.rollout import Rollout, RolloutRunner
+from themis_desktop.core.rollout_next import ClusterState, NextStep
 from themis_desktop.core.secrets import TokenStore
 from themis_desktop.core.service_control import controller_for
 from themis_desktop.core.traffic import router_for
@@ -24,6 +28,7 @@ class RolloutModel(QObject):
     sig_event = Signal(dict)
     sig_running = Signal(bool)
     sig_failed = Signal(str)
+    sig_state = Signal(object)  # ClusterState | None: after an abort or a failure
 
     _sig_event = Signal(dict)
 
@@ -43,6 +48,7 @@ class RolloutModel(QObject):
         self.profile: Profile | None = None
         self.rollout: Rollout | None = None
         self.runner: RolloutRunner | None = None
+        self.state: ClusterState | None = None
         self.confirm = None  # set by the page: manual steps ask the user
         self._sig_event.connect(self._on_event)
 
@@ -64,20 +70,22 @@ class RolloutModel(QObject):
             if profile is self.profile and not self.running:
                 self.rollout = rollout
                 self.sig_rollout.emit(rollout)
+                self.assess()
 
         if profile is None:
             done(None)
         else:
             self.tasks.run_journal(load, on_done=done)
 
-    def start(self, strategy: str, from_version: str, to_version: str, **options) -> None:
-        """Plan a rollout of the hop and run it."""
+    def plan(self, strategy: str, from_version: str, to_version: str, **options) -> Rollout:
+        """The rollout of the hop, planned (RolloutError, with the reason, if it cannot be)."""
+        if self.profile is None:
+            raise rollouts.RolloutError("Connect to a cluster first.")
+        return rollouts.plan(self.profile, strategy, from_version, to_version, **options)
+
+    def run_planned(self, rollout: Rollout) -> None:
+        """Save a planned rollout and run it."""
         if self.profile is None or self.running:
-            return
-        try:
-            rollout = rollouts.plan(self.profile, strategy, from_version, to_version, **options)
-        except ValueError as exc:
-            self.sig_failed.emit(str(exc))
             return
         self.tasks.run_journal(
             lambda journal: rollouts.save(journal, rollout),
@@ -101,6 +109,56 @@ class RolloutModel(QObject):
             runner = self._runner(self.rollout)
             runner.abort()
             self._start(runner)
+
+    def take(self, step: NextStep) -> None:
+        """Run a next step after an abort or a failure (not "start": the page asks for it)."""
+        rollout = self.rollout
+        if rollout is None or self.running or self.profile is None:
+            return
+        if step.action == "resume" and rollout.continuable:
+            self._run(rollout)
+        elif step.action == "roll-back":
+            runner = self._runner(rollout)
+            self._start(runner, lambda: runner.roll_back(list(step.nodes)))
+        elif step.action == "return-traffic":
+            runner = self._runner(rollout)
+            self._start(runner, lambda: runner.return_traffic(list(step.nodes)))
+
+    def assess(self) -> None:
+        """Look at the cluster after an abort or a failure (one poll of each node) and
+        decide the next steps; `sig_state` has them. Anything else clears the state."""
+        rollout, profile = self.rollout, self.profile
+        if (
+            rollout is None
+            or profile is None
+            or self.running
+            or self.tasks.read_only
+            or rollout.status not in ("aborted", "failed")
+        ):
+            self._set_state(None)
+            return
+
+        def done(state: ClusterState) -> None:
+            if rollout is self.rollout and not self.running:
+                self._set_state(state)
+
+        self.tasks.run(
+            rollout_next.assess,
+            rollout,
+            profile,
+            self.tokens.get(profile.name),
+            self.tasks.journal_path,
+            on_done=done,
+            on_failed=lambda exc: self.sig_failed.emit(
+                f"The cluster's state could not be read after the rollout: {exc}"
+            ),
+        )
+
+    def _set_state(self, state: ClusterState | None) -> None:
+        if state is None and self.state is None:
+            return
+        self.state = state
+        self.sig_state.emit(state)
 
     def switch_back(self) -> None:
         rollout, profile = self.rollout, self.profile
@@ -145,12 +203,14 @@ class RolloutModel(QObject):
         self.rollout = rollout
         self._start(self._runner(rollout))
 
-    def _start(self, runner: RolloutRunner) -> None:
+    def _start(self, runner: RolloutRunner, call=None) -> None:
+        """Run `call` (default: the rollout's remaining steps) with `runner` in a worker."""
         load_statistics()  # the gates compare: import scipy here, not in the worker
         self.runner = runner
+        self._set_state(None)
         self.sig_running.emit(True)
         self.sig_rollout.emit(runner.rollout)
-        self.tasks.run(runner.run, on_done=self._finished, on_failed=self._failed)
+        self.tasks.run(call or runner.run, on_done=self._finished, on_failed=self._failed)
 
     def _on_event(self, event: dict) -> None:
         self.sig_event.emit(event)
@@ -162,6 +222,7 @@ class RolloutModel(QObject):
         self.rollout = rollout
         self.sig_running.emit(False)
         self.sig_rollout.emit(rollout)
+        self.assess()
 
     def _failed(self, exc: Exception) -> None:
         self.runner = None

@@ -1,5 +1,8 @@
 """Rollout page: the cluster as tiles (version, health, traffic share, role), the plan's
-step timeline with gates and soak time, canary vs stable latency inline, and the controls."""
+step timeline with gates and soak time, each node's latency in its own colour, and the
+controls. Start and Abort ask first, saying what happens and what cannot be undone; after
+an abort or a failure the page shows the cluster as it is and the next steps (decided in
+core, `rollout_next`), a button each."""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -20,60 +22,28 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from themis_desktop.core.node_status import NodeStatus
-from themis_desktop.core.rollout import STRATEGIES, Rollout
+from themis_desktop.core.rollout import STRATEGIES, Rollout, RolloutError, strategy_problem
+from themis_desktop.core.rollout_explain import Question, abort_question, start_question
+from themis_desktop.core.rollout_next import NextStep
 from themis_desktop.ui.widgets import metric_plot_style as style
+from themis_desktop.ui.widgets.rollout_outcome import RolloutOutcome
+from themis_desktop.ui.widgets.rollout_tile import NodeTile
 from themis_desktop.ui.workspace import Workspace
 
-ROLE_COLOUR = {
-    "stable": "#2a5db0",
-    "blue": "#2a5db0",
-    "canary": "#c2410c",
-    "green": "#1f9d68",
-    "green (serving)": "#1f9d68",
-    "upgraded": "#1f9d68",
-    "stable (restored)": "#44546a",
-}
 VERDICT_MARK = {"pass": "✓", "marginal": "?", "fail": "✗", "no data": "·"}
-
-
-class NodeTile(QFrame):
-    """One node: name, version, health, role, and its share of the traffic."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(objectName="nodeTile")
-        self.name = name
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.title = QLabel(f"<b>{name}</b>")
-        self.version = QLabel("version ?")
-        self.health = QLabel("…")
-        self.role = QLabel("stable")
-        self.traffic = QProgressBar()
-        self.traffic.setRange(0, 100)
-        self.traffic.setFormat("%p % of traffic")
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
-        layout.addWidget(self.version)
-        layout.addWidget(self.health)
-        layout.addWidget(self.role)
-        layout.addWidget(self.traffic)
-        self.setMinimumWidth(170)
-
-    def show_status(self, status: NodeStatus) -> None:
-        self.version.setText(f"v{status.version.version}" if status.version else "version ?")
-        self.health.setText(status.state)
-
-    def show_role(self, role: str, share: float) -> None:
-        colour = ROLE_COLOUR.get(role, "#44546a")
-        self.role.setText(f"<span style='color:{colour}'>● {role}</span>")
-        self.traffic.setValue(round(share))
-        self.setStyleSheet(f"QFrame#nodeTile {{ border: 2px solid {colour}; border-radius: 6px; }}")
+STRATEGY_TIP = {
+    "rolling": "Node by node: drained, upgraded, serving again; the others keep serving.",
+    "canary": "One node upgraded first, given 5 → 20 → 50 → 100 % of the traffic, gated at "
+    "each step. Needs two nodes and a traffic router.",
+    "blue-green": "Half the nodes (green) upgraded and validated while blue serves, then the "
+    "switch. Needs two nodes and a traffic router.",
+}
 
 
 class RolloutPage(QWidget):
@@ -89,22 +59,39 @@ class RolloutPage(QWidget):
         self.hop = QLabel("", objectName="muted")
         self.strategy = QComboBox()
         self.strategy.addItems(list(STRATEGIES))
+        self.strategy.currentTextChanged.connect(lambda _: self._update_buttons())
         self.steps = QLineEdit("5,20,50,100")
         self.steps.setToolTip("Canary traffic steps in percent")
         self.soak = QDoubleSpinBox(suffix=" s", decimals=0, minimum=1, maximum=24 * 3600)
         self.soak.setValue(60)
         self.soak.setToolTip("How long each gate watches the metrics")
-        self.start_button = QPushButton("Start rollout")
+        self.start_button = QPushButton("Start rollout…")
         self.start_button.clicked.connect(self.start)
         self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self.model.pause)
         self.resume_button = QPushButton("Resume")
         self.resume_button.clicked.connect(self.model.resume)
-        self.abort_button = QPushButton("Abort")
-        self.abort_button.setToolTip("Traffic back to the stable version; the canary is restored")
-        self.abort_button.clicked.connect(self.model.abort)
+        self.abort_button = QPushButton("Abort…")
+        self.abort_button.setToolTip("Asks first, saying what the abort will do now")
+        self.abort_button.clicked.connect(self.abort)
         self.switch_button = QPushButton("Switch back to blue")
         self.switch_button.clicked.connect(self.model.switch_back)
+        for button in (
+            self.start_button,
+            self.pause_button,
+            self.resume_button,
+            self.abort_button,
+            self.switch_button,
+        ):
+            button.setAutoDefault(False)  # Enter never starts or aborts anything
+        self.why = QLabel("", objectName="muted")  # why Start is disabled
+        self.why.setWordWrap(True)
+        self.error = QLabel("", objectName="pageError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.outcome = RolloutOutcome()
+        self.outcome.sig_step.connect(self._on_outcome_step)
+        self.question: QMessageBox | None = None
         controls = QHBoxLayout()
         controls.addWidget(heading)
         controls.addStretch(1)
@@ -132,8 +119,10 @@ class RolloutPage(QWidget):
         self.status = QLabel("No rollout yet.")
         self.status.setWordWrap(True)
         self.timeline = QListWidget()
+        self.timeline.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.timeline.setTextElideMode(Qt.TextElideMode.ElideRight)  # the tooltip has it all
         self.plot = pg.PlotWidget(background="w", axisItems={"bottom": pg.DateAxisItem()})
-        self.plot.setTitle("Probe latency: canary / green vs stable", size="9pt", color="#1f2a37")
+        self.plot.setTitle("Probe latency per node", size="9pt", color="#1f2a37")
         self.plot.setLabel("left", "ms")
         self.plot.addLegend(offset=(10, 5), labelTextSize="8pt")
         style.make_fast(self.plot.getPlotItem())
@@ -144,20 +133,25 @@ class RolloutPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addLayout(buttons)
+        layout.addWidget(self.why)
+        layout.addWidget(self.error)
         layout.addWidget(self.tiles_host)
         layout.addWidget(self.status)
+        layout.addWidget(self.outcome)
         layout.addLayout(lower, 1)
 
         self.model.sig_rollout.connect(self.show_rollout)
         self.model.sig_running.connect(lambda _: self._update_buttons())
         self.model.sig_event.connect(self._on_event)
         self.model.sig_failed.connect(self._on_failed)
+        self.model.sig_state.connect(self.outcome.show_state)
         self.model.confirm = None
         workspace.sig_profile_changed.connect(self._on_profile)
         workspace.sig_node_status.connect(self._on_status)
         workspace.sig_plan_changed.connect(lambda _: self._update_hop())
         workspace.metrics.sig_samples.connect(self._redraw_plot)
         self._on_profile(workspace.profile)
+        self.outcome.show_state(self.model.state)
 
     # -- showing ---------------------------------------------------------------
 
@@ -174,17 +168,29 @@ class RolloutPage(QWidget):
             self.tiles[node.name] = tile
             self.lines[node.name] = style.add_line(self.plot.getPlotItem(), i, node.name)
         self._update_hop()
+        self._explain_strategies()
         self.show_rollout(self.model.rollout)
+
+    def _explain_strategies(self) -> None:
+        """Each strategy's tooltip says what it does, and why it cannot run here if so."""
+        profile = self.workspace.profile
+        for i, name in enumerate(STRATEGIES):
+            problem = strategy_problem(profile, name) if profile else None
+            tip = STRATEGY_TIP[name] + (f"\n\nNot on this profile: {problem}" if problem else "")
+            self.strategy.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
 
     def _on_status(self, index: int, status: NodeStatus) -> None:
         tile = self.tiles.get(status.name)
         if tile:
+            before = tile.version.text()
             tile.show_status(status)
+            if self.model.state is not None and tile.version.text() != before:
+                self.model.assess()  # a node changed version: look at the cluster again
 
     def _update_hop(self) -> None:
         plan = self.workspace.plan
         if plan is None or not plan.hops:
-            self.hop.setText("Plan a path on the Versions page first (Ctrl+2).")
+            self.hop.setText("No hop planned yet.")
         else:
             hop = plan.hops[0]
             self.hop.setText(f"Hop {hop.source.text} → {hop.target.text} (the plan's first)")
@@ -198,6 +204,7 @@ class RolloutPage(QWidget):
             role = rollout.roles.get(name, "stable") if rollout else "stable"
             share = rollout.weights.get(name, even) if rollout else even
             tile.show_role(role, share)
+        self._update_legend()
         self.timeline.clear()
         if rollout is None:
             self.status.setText("No rollout yet. Choose a strategy and start it.")
@@ -206,6 +213,8 @@ class RolloutPage(QWidget):
             for i, step in enumerate(rollout.steps):
                 mark = "✓" if i < rollout.position else ("▶" if i == rollout.position else "·")
                 text = f"{mark} {step.title}"
+                if i == rollout.position and rollout.finished:
+                    text = f"■ {step.title} — stopped here ({rollout.status})"
                 gate = gates.get(i)
                 if gate:
                     text += f" — gate {VERDICT_MARK.get(gate['verdict'], '')} {gate['verdict']}"
@@ -216,6 +225,7 @@ class RolloutPage(QWidget):
                         item.setText(f"{text} — {self.soak_left:.0f} s of soak left")
                 if gate and gate["verdict"] == "fail":
                     item.setForeground(QColor("#a4161a"))
+                item.setToolTip(item.text())  # the whole line where the column elides it
                 self.timeline.addItem(item)
             self.status.setText(
                 f"{rollout.strategy} rollout {rollout.from_version} → {rollout.to_version}: "
@@ -223,21 +233,34 @@ class RolloutPage(QWidget):
             )
         self._update_buttons()
 
+    def _start_blocker(self) -> str:
+        """Why Start is disabled now (empty: it is not)."""
+        r, plan = getattr(self, "rollout", None), self.workspace.plan
+        profile = self.workspace.profile
+        if self.workspace.read_only:
+            return "A read-only review: nothing can be started."
+        if profile is None:
+            return "Connect to a cluster first (Ctrl+K)."
+        if plan is None or not plan.hops:
+            return "Plan a path on the Versions page first (Ctrl+2)."
+        if self.model.running:
+            return "A rollout is running."
+        if r is not None and r.resumable:
+            return f"Rollout {r.id or ''} is {r.status}: resume or abort it first."
+        return strategy_problem(profile, self.strategy.currentText()) or ""
+
     def _update_buttons(self) -> None:
         r, running = getattr(self, "rollout", None), self.model.running
-        plan = self.workspace.plan
         open_rollout = r is not None and r.resumable and not self.workspace.read_only
-        self.start_button.setEnabled(
-            not running
-            and not self.workspace.read_only
-            and not open_rollout
-            and self.workspace.profile is not None
-            and plan is not None
-            and bool(plan.hops)
-        )
+        blocker = self._start_blocker()
+        self.start_button.setEnabled(not blocker)
+        self.start_button.setToolTip(blocker or "Asks first, saying what will happen")
+        self.why.setText(blocker if self.workspace.profile is not None else "")
+        self.why.setVisible(bool(self.why.text()))
+        self.outcome.enable(not running and not self.workspace.read_only)
         self.pause_button.setEnabled(running)
         self.resume_button.setEnabled(not running and open_rollout)
-        self.abort_button.setEnabled(open_rollout)
+        self.abort_button.setEnabled(running or open_rollout)
         self.switch_button.setEnabled(
             not running
             and not self.workspace.read_only
@@ -245,6 +268,21 @@ class RolloutPage(QWidget):
             and r.strategy == "blue-green"
             and r.status == "done"
         )
+
+    def _update_legend(self) -> None:
+        """The legend names each node's line with its role (the colour is the node's)."""
+        rollout = getattr(self, "rollout", None)
+        legend = self.plot.getPlotItem().legend
+        wanted = {}
+        for name in self.lines:
+            role = rollout.roles.get(name, "stable") if rollout else "stable"
+            wanted[name] = name if role == "stable" else f"{name} · {role}"
+        if [self.lines[n].name() for n in self.lines] == list(wanted.values()):
+            return
+        for name, line in self.lines.items():
+            legend.removeItem(line)
+            line.opts["name"] = wanted[name]
+            legend.addItem(line, wanted[name])
 
     def _redraw_plot(self) -> None:
         store = self.workspace.metrics.store
@@ -255,28 +293,68 @@ class RolloutPage(QWidget):
                 continue
             start = int(np.searchsorted(series.at, since))
             line.setData(series.at[start:], series.values("probe_ms")[start:], connect="finite")
-            role = self.rollout.roles.get(name, "stable") if getattr(self, "rollout", None) else ""
-            line.setPen(pg.mkPen(ROLE_COLOUR.get(role, "#44546a"), width=1))
 
     # -- actions ------------------------------------------------------------------
 
     def start(self) -> None:
+        """Plan the rollout of the plan's first hop and ask before it runs."""
         plan = self.workspace.plan
         if plan is None or not plan.hops or self.workspace.refuse("Starting a rollout"):
             return
         hop = plan.hops[0]
+        self._on_failed("")
         try:
             steps = tuple(float(p) for p in self.steps.text().split(",") if p.strip())
         except ValueError:
             self._on_failed("The canary steps are percentages separated by commas: 5,20,50,100.")
             return
-        self.model.start(
-            self.strategy.currentText(),
-            hop.source.text,
-            hop.target.text,
-            canary_steps=steps,
-            soak=self.soak.value(),
-        )
+        try:
+            rollout = self.model.plan(
+                self.strategy.currentText(),
+                hop.source.text,
+                hop.target.text,
+                canary_steps=steps,
+                soak=self.soak.value(),
+            )
+        except RolloutError as exc:
+            self._on_failed(str(exc))
+            return
+        profile = self.workspace.profile.name if self.workspace.profile else ""
+        question = start_question(rollout, profile, hop.reversibility, hop.reversibility_note)
+        self._ask(question, "Start", lambda: self.model.run_planned(rollout))
+
+    def abort(self) -> None:
+        """Ask, saying what the abort does to this rollout now, then abort."""
+        rollout = self.model.runner.rollout if self.model.runner else self.model.rollout
+        if rollout is None:
+            return
+        self._ask(abort_question(rollout), "Abort", self.model.abort)
+
+    def _on_outcome_step(self, step: NextStep) -> None:
+        if step.action == "start":
+            self.start()
+            return
+        question = Question(step.title, f"{step.title}?", (step.detail,))
+        self._ask(question, "Go ahead", lambda: self.model.take(step))
+
+    def _ask(self, question: Question, yes_text: str, then) -> QMessageBox:
+        """A question with No as the default button; `then()` runs only on Yes."""
+        box = QMessageBox(QMessageBox.Icon.Warning, question.title, question.text, parent=self)
+        box.setInformativeText("\n\n".join(question.details))
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).setText(yes_text)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setEscapeButton(QMessageBox.StandardButton.No)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button) -> None:
+            if box.standardButton(button) == QMessageBox.StandardButton.Yes:
+                then()
+
+        box.buttonClicked.connect(answered)
+        self.question = box
+        box.open()
+        return box
 
     def _on_event(self, event: dict) -> None:
         if event.get("event") == "soak":
@@ -285,7 +363,6 @@ class RolloutPage(QWidget):
             self.workspace.sig_message.emit(event["message"])
 
     def _on_failed(self, message: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Rollout", message, parent=self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.error_box = box
-        box.open()
+        """Errors are shown in the page, above the tiles, until the next start."""
+        self.error.setText(message)
+        self.error.setVisible(bool(message))
