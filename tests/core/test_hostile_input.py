@@ -42,9 +42,9 @@ def _run_limited(args: list[str], home: Path) -> subprocess.CompletedProcess[str
         "from themis_desktop.cli import main\n"
         "try:\n"
         "    code = main(sys.argv[1:])\n"
-        "finally:\n"
-        "    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10\n"
-        "    print(f'peak-rss-mib={rss}', file=sys.stderr)\n"
+        "finally:\n"  # VmHWM: this process's peak (ru_maxrss would include pytest's at fork)
+        "    hwm = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+        "    print(f'peak-rss-mib={int(hwm) >> 10}', file=sys.stderr)\n"
         "sys.exit(code)\n"
     )
     env = {**os.environ, "THEMIS_DESKTOP_HOME": str(home)}
@@ -249,9 +249,11 @@ def test_every_catalogue_error_names_the_file_and_line(tmp_path, entry, line, re
 
 
 def _rendered_in(seconds: float, text: str):
-    started = time.monotonic()
+    """The rendering of `text`, which must take less than `seconds` of CPU time (the work
+    done, whatever else the machine runs)."""
+    started = time.thread_time()
     rendered = render_markdown(text)
-    assert time.monotonic() - started < seconds
+    assert time.thread_time() - started < seconds
     return rendered
 
 
@@ -286,10 +288,10 @@ def test_a_rule_of_stars_and_ordinary_emphasis_render_normally():
 def test_a_guide_over_2_mib_is_refused_with_its_size(tmp_path):
     big = tmp_path / "v1.7-to-v1.8.md"
     big.write_text("# Migration Guide: v1.7 to v1.8\n\n" + "Plain words. " * 250_000)
-    started = time.monotonic()
+    started = time.thread_time()
     guide = load_guide(big)
     rendered = render_guide(guide)
-    assert time.monotonic() - started < 1
+    assert time.thread_time() - started < 1
     reason = "guide too large: 3.1 MiB, limit 2 MiB (split it into one guide per hop)"
     assert [str(f) for f in guide.findings] == [f"{big}:1: error: {reason}"]
     assert rendered.warning == f"This guide is not shown: {reason}."
@@ -297,10 +299,10 @@ def test_a_guide_over_2_mib_is_refused_with_its_size(tmp_path):
 
 
 def test_rendering_stops_at_its_deadline_and_shows_plain_text():
-    text = "*a " * 100_000  # many inline matches in one paragraph: slow, but nothing nested
-    started = time.monotonic()
+    text = "*a" * 100_000  # many inline matches in one paragraph: slow, but nothing nested
+    started = time.thread_time()
     rendered = render_markdown(text, seconds=0.3)
-    assert time.monotonic() - started < 3
+    assert time.thread_time() - started < 1.5  # the budget is CPU time of this thread
     assert rendered.warning == (
         "This guide is shown as plain text: rendering took longer than 0.3 s."
     )
@@ -316,18 +318,19 @@ def _normal_guide(sections: int) -> str:
 
 
 def test_rendering_time_grows_linearly_with_the_guide():
-    small, large = _normal_guide(200), _normal_guide(1600)  # about 45 KiB and 360 KiB
+    small, large = _normal_guide(250), _normal_guide(4000)  # about 50 KiB and 800 KiB
 
-    def cpu(text: str) -> float:
+    def cpu(text: str, runs: int) -> float:
         best = float("inf")
-        for _ in range(3):
+        for _ in range(runs):
             started = time.process_time()
-            rendered = render_markdown(text, seconds=60)
+            rendered = render_guide(parse_guide(text))
             best = min(best, time.process_time() - started)
-            assert rendered.warning == ""
+            assert "plain text" not in rendered.html
         return best
 
-    assert cpu(large) < 12 * cpu(small)  # 8 times the size: linear, with some slack
+    # 16 times the size: linear is 16 times the time; the quadratic steps made it 25-30
+    assert cpu(large, 2) < 23 * cpu(small, 3)
 
 
 @pytest.mark.parametrize(
@@ -341,10 +344,20 @@ def test_rendering_time_grows_linearly_with_the_guide():
     ],
 )
 def test_validation_stays_fast_on_hostile_lines(text):
-    started = time.monotonic()
+    started = time.thread_time()
     guide = parse_guide(text)
-    assert time.monotonic() - started < 3
+    assert time.thread_time() - started < 3
     assert all(f.severity in ("error", "warning") for f in guide.findings)
+
+
+def test_a_runaway_guide_lists_at_most_500_findings():
+    guide = parse_guide("# Notes\n\n" + "```\nx\n```\n" * 2000 + "[broken](#nowhere)\n")
+    assert len(guide.findings) == 500
+    last = guide.findings[-1]
+    assert last.severity == "error"  # the link error is among those not listed
+    count, text = last.message.split(" ", 1)
+    assert int(count) > 1500
+    assert text == "more findings from here on, not listed: fix the ones above first"
 
 
 def test_equal_headings_get_the_anchors_python_markdown_gives_them():
@@ -363,9 +376,9 @@ def test_equal_headings_get_the_anchors_python_markdown_gives_them():
     ],
 )
 def test_a_hostile_front_matter_is_a_finding_not_a_crash(front, message):
-    started = time.monotonic()
+    started = time.thread_time()
     guide = parse_guide(f"---\n{front}\n---\n# Migration Guide: v1.7 to v1.8\n")
-    assert time.monotonic() - started < 3
+    assert time.thread_time() - started < 3
     assert any(f.line == 1 and message in f.message for f in guide.findings), guide.findings
 
 

@@ -129,6 +129,7 @@ def check_events(
     anchors: list[str | None] = []  # the anchor of each open collection
     sizes: dict[str, tuple[int, int, int]] = {}  # anchor → (nodes, text, height)
     nodes = text = 0
+    aliased = False  # whether an alias added to the counts
 
     def refuse(event: Any, reason: str) -> InputError:
         mark = getattr(event, "start_mark", None)
@@ -170,7 +171,7 @@ def check_events(
             found = sizes.get(event.anchor)
             if found is None:
                 continue  # an undefined alias: the loader reports it
-            size = found
+            size, aliased = found, True
             if len(stack) + size[2] > limits.max_depth:
                 how = f" once the alias *{event.anchor} is expanded"
                 raise refuse(event, _too_deep(limits, how))
@@ -187,12 +188,7 @@ def check_events(
                 parent[1] += size[1]
                 parent[2] = max(parent[2], size[2] + 1)
         if nodes > limits.max_nodes:
-            raise refuse(
-                event,
-                f"more than {limits.max_nodes} values once aliases are expanded (each *alias "
-                "counts its anchor's whole content; nested aliases multiply, as in a "
-                "'billion laughs' bomb): write the values out or use fewer aliases",
-            )
+            raise refuse(event, _too_many(limits, aliased))
         if text > limits.max_text:
             raise refuse(
                 event,
@@ -201,10 +197,23 @@ def check_events(
             )
 
 
+def _too_many(limits: Limits, aliased: bool) -> str:
+    if not aliased:
+        return (
+            f"more than {limits.max_nodes} values: no settings file has that many; check "
+            "that it is the right file"
+        )
+    return (
+        f"more than {limits.max_nodes} values once aliases are expanded (each *alias "
+        "counts its anchor's whole content; nested aliases multiply, as in a "
+        "'billion laughs' bomb): write the values out or use fewer aliases"
+    )
+
+
 def _too_deep(limits: Limits, how: str = "") -> str:
     return (
-        f"nested more than {limits.max_depth} levels deep{how}: a config or catalogue never "
-        "needs that; check the file for runaway brackets or indentation"
+        f"nested more than {limits.max_depth} levels deep{how}: no settings file needs "
+        "that; check it for runaway brackets or indentation"
     )
 
 
@@ -234,10 +243,12 @@ def load_yaml(
     loader: type[yaml.SafeLoader] = yaml.SafeLoader,
     limits: Limits = DEFAULT_LIMITS,
     first_line: int = 1,
+    what: str = "file",
 ) -> Any:
     """PyYAML's `load` with `loader` (a SafeLoader or a subclass), within `limits`; every
-    failure an InputError with the file line (`first_line` is that of the text's first line)."""
-    check_size(text, path, limits)
+    failure an InputError with the file line (`first_line` is that of the text's first line,
+    `what` names the text in a size error)."""
+    check_size(text, path, limits, what)
     try:
         try:  # libyaml's parser is fast; on a syntax error ask the loader's own parser,
             check_events(yaml.parse(text, Loader=_FAST_PARSER), path, limits, first_line)

@@ -32,6 +32,7 @@ SECTIONS = (
     "Support",
 )
 STATUSES = ("complete", "draft")
+MAX_FINDINGS = 500
 _TITLE = re.compile(r"^Migration Guide: v(\d+\.\d+) to v(\d+\.\d+)$")
 _LINK = re.compile(r"\]\(#([^)\s\]]+)\)")  # stops at the next ]: linear on runs of ](#
 _ID_COUNT = re.compile(r"^(.*)_([0-9]+)$")
@@ -104,7 +105,18 @@ def validate(
         _check_steps(headings, steps, add)
     anchors = slugs_of(headings) if "](#" in text else set()  # only links need them
     _check_text(text, first_line, anchors, add)
-    return sorted(found, key=lambda f: (f.line, f.severity))
+    return _capped(sorted(found, key=lambda f: (f.line, f.severity)))
+
+
+def _capped(found: list[Finding]) -> list[Finding]:
+    """At most MAX_FINDINGS findings: the rest summed up in one (an error if any is), so a
+    runaway guide cannot flood a list or a terminal."""
+    if len(found) <= MAX_FINDINGS:
+        return found
+    rest = found[MAX_FINDINGS - 1 :]
+    severity: Severity = "error" if any(f.severity == "error" for f in rest) else "warning"
+    summary = f"{len(rest)} more findings from here on, not listed: fix the ones above first"
+    return [*found[: MAX_FINDINGS - 1], Finding(rest[0].path, rest[0].line, severity, summary)]
 
 
 def _check_meta(meta: dict[str, Any], error: str | None, first: int, add: Any) -> None:

@@ -13,6 +13,7 @@ ends in RecursionError, which the renderer turns into the same plain text.
 
 from __future__ import annotations
 
+import collections
 import re
 import time
 from typing import Any
@@ -47,14 +48,19 @@ def seconds_for(size: int) -> float:
 
 
 class Deadline:
-    """A point in time; `check` raises RenderTimeout once it has passed."""
+    """A budget of this thread's CPU time (the work done, whatever else runs on the
+    machine); `check` raises RenderTimeout once it is spent."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.at = time.monotonic() + seconds
+        self.at = time.thread_time() + seconds
+        self.calls = 0
 
     def check(self) -> None:
-        if time.monotonic() > self.at:
+        """Raise RenderTimeout when the budget is spent (the clock is read every 32nd call:
+        reading a thread's CPU clock costs a system call)."""
+        self.calls += 1
+        if self.calls & 31 == 0 and time.thread_time() > self.at:
             raise RenderTimeout(f"rendering took longer than {self.seconds:.2g} s")
 
 
@@ -76,8 +82,8 @@ class _DeadlineCheck(BlockProcessor):
 def guard(md: markdown.Markdown, deadline: Deadline) -> None:
     """Make the converter `md` check `deadline` on every block, on every text the inline
     patterns are tried on (the first pattern is asked for its regex once per text) and on
-    every inline match (a slow inline run is many matches); and reassemble fenced blocks
-    in linear time."""
+    every inline match (a slow inline run is many matches); and make two quadratic steps
+    linear: superfences' reassembly and the block loop's `pop(0)`."""
     md.parser.blockprocessors.register(_DeadlineCheck(md.parser, deadline), "deadline", 1000)
     first = next(iter(md.inlinePatterns), None)
     if first is not None:
@@ -87,7 +93,7 @@ def guard(md: markdown.Markdown, deadline: Deadline) -> None:
             deadline.check()
             return regex
 
-        first.getCompiledRegExp = compiled  # type: ignore[method-assign]
+        first.getCompiledRegExp = compiled
     for pattern in md.inlinePatterns:
         handle = pattern.handleMatch
 
@@ -95,8 +101,25 @@ def guard(md: markdown.Markdown, deadline: Deadline) -> None:
             deadline.check()
             return handle(*args)
 
-        pattern.handleMatch = checked  # type: ignore[method-assign]
+        pattern.handleMatch = checked
     _linear_reassembly(md)
+    parser = md.parser
+    parser.parseChunk = lambda parent, text: parser.parseBlocks(parent, _Blocks(text.split("\n\n")))
+
+
+class _Blocks(collections.deque[str]):
+    """The blocks python-markdown's block processors take off the front (`pop(0)`) and put
+    back (`insert(0, …)`): a deque makes each O(1) instead of O(blocks), so parsing is
+    linear, not quadratic, in the number of blocks."""
+
+    def pop(self, index: int = -1) -> str:
+        if index == 0:
+            return self.popleft()
+        if index == -1:
+            return super().pop()
+        value = self[index]
+        del self[index]
+        return value
 
 
 def _linear_reassembly(md: markdown.Markdown) -> None:
@@ -138,7 +161,11 @@ def pathology(text: str) -> str | None:
     squares: list[int] = []  # offsets of unclosed `[` in the current paragraph
     links: list[int] = []  # offsets of unclosed `](`
     for number, line in enumerate(lines_of(text), start=1):
-        if (fences.open or "``" in line or "~~" in line) and fences.step(line):
+        if (fences.open or "``" in line or "~~" in line) and (state := fences.step(line)):
+            if state == "open":  # a code block is a block of its own too
+                paragraphs += 2
+                if paragraphs > MAX_PARAGRAPHS:
+                    return _paragraphs()
             continue
         if not line or line.isspace():  # a paragraph ends: its unclosed brackets were
             if squares or links:  # scanned up to here
@@ -190,7 +217,7 @@ def pathology(text: str) -> str | None:
 
 
 def _paragraphs() -> str:
-    return f"more than {MAX_PARAGRAPHS} paragraphs, headings or blank lines"
+    return f"more than {MAX_PARAGRAPHS} paragraphs, headings, code blocks or blank lines"
 
 
 def _brackets(line: int) -> str:

@@ -165,7 +165,8 @@ def _markdown(blocks: list[tuple[str, str]]) -> markdown.Markdown:
 def _separate_blocks(text: str) -> str:
     """Blank lines around headings and after code fences, as CommonMark would read them:
     python-markdown otherwise lets a table or list swallow the heading that follows."""
-    lines, out, fences = lines_of(text), [], Fences()
+    lines, fences = lines_of(text), Fences()
+    out: list[str] = []
     for i, line in enumerate(lines):
         # only a line with `` or ~~ can open a fence: the others skip the regex
         state = fences.step(line) if fences.open or "``" in line or "~~" in line else None

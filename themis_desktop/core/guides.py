@@ -115,7 +115,12 @@ def split_front_matter(raw: str) -> tuple[dict[str, Any], str, int, str | None]:
     try:
         meta = (
             bounded_parse.load_yaml(
-                "".join(lines[1:end]), "front matter", yaml.SafeLoader, FRONT_MATTER_LIMITS, 2
+                "".join(lines[1:end]),
+                "front matter",
+                yaml.SafeLoader,
+                FRONT_MATTER_LIMITS,
+                first_line=2,
+                what="front matter",
             )
             or {}
         )
@@ -219,7 +224,8 @@ def extract_steps(
         return []
     start, end = section
     items: list[dict[str, Any]] = []
-    phase, current, fences = None, None, Fences()
+    phase, fences = None, Fences()
+    current: dict[str, Any] | None = None
     for number in range(start + 1, min(end, first_line + len(lines))):
         line = lines[number - first_line]
         if fences.step(line):
