@@ -12,7 +12,10 @@ packages=(python3 python3-venv python3-pip
   libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfreetype6 libfontconfig1 libdbus-1-3
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0
   libxcb-shape0 libxkbcommon-x11-0 xvfb xauth xdotool imagemagick zstd fonts-dejavu-core
-  prometheus)
+  prometheus
+  # the real ThemisDB server the tests in tests/real start (../shared/themisdb-real)
+  libsnappy1v5 liblz4-1 libzstd1 libsimdjson14 libtbb12 libspdlog1.10 libfmt9 libcurl4
+  libyaml-cpp0.7 libssl3)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -145,7 +145,7 @@ def _snapshot(args: argparse.Namespace, sampler: Any) -> int:
     elif not sample.up:
         print(f"{sample.node}: no usable answer ({sample.error})")
     else:
-        print(f"{sample.node}  v{sample.version or '?'}")
+        print(f"{sample.node}  v{sample.version or sample.version_hint or '?'}")
         for key, info in METRICS.items():
             print(f"  {info.title:<22} {format_quantity(sample.values.get(key), info.unit)}")
     if not sample.up:
@@ -166,6 +166,7 @@ def _sample_json(sample: Any) -> dict[str, Any]:
         "at": sample.at,
         "up": sample.up,
         "version": sample.version,
+        "version_hint": sample.version_hint,
         "restarted": sample.restarted,
         "error": sample.error,
         "values": {

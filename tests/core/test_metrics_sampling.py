@@ -296,3 +296,23 @@ def test_after_a_gap_the_node_is_asked_its_version_again(controlled_cluster):
         cluster.install(0, "1.8.0")
         cluster.start_node(0)
         assert sampler.sample().version == "1.8.0"
+
+
+def test_an_idle_era_a_node_has_no_errors_though_it_counts_the_probes_404s(start_demo_node):
+    node = start_demo_node("1.2.0", error_rate=0.0)
+    with ThemisClient(node.url) as client:
+        sampler = NodeSampler(client, "n1")
+        samples = [sampler.sample() for _ in range(6)]
+        counted = client.stats().total_errors
+    assert [s.values["error_rate"] for s in samples[1:]] == [0.0] * 5
+    assert counted >= 5  # the node counted each probe of a missing key as an error
+
+
+def test_the_nodes_failures_of_the_samplers_own_probes_stay_in_the_error_rate(start_demo_node):
+    node = start_demo_node("1.7.3", error_rate=1.0)  # every probe fails with a 500
+    with ThemisClient(node.url) as client:
+        sampler = NodeSampler(client, "n1")
+        samples = [sampler.sample() for _ in range(4)]
+    # each interval: /metrics, /health/ready and the probe, which failed: 1 in 3 (the first
+    # interval also holds the version detection's /version)
+    assert [s.values["error_rate"] for s in samples[2:]] == [pytest.approx(1 / 3)] * 2

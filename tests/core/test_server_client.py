@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import trustme
 
@@ -321,3 +323,49 @@ def test_an_unusable_ca_file_is_a_tls_failure_at_request_time(tmp_path):
     with ThemisClient("https://127.0.0.1:1", ca_file=str(tmp_path / "missing.pem")) as client:
         with pytest.raises(errors.TlsFailure, match="cannot be used"):
             client.health()
+
+
+def test_an_era_a_node_is_not_asked_again_the_routes_it_lacks(start_demo_node):
+    """Era A counts each 404 as an error: a route only 1.3+ has is asked once."""
+    node = start_demo_node("1.2.0")
+    with ThemisClient(node.url) as client:
+        with pytest.raises(errors.NotFound):
+            client.ready()
+        assert client.era == "A"
+        asked = client.stats()
+        for _ in range(3):
+            with pytest.raises(errors.NotFound):
+                client.ready()
+        again = client.stats()
+    assert again.total_requests == asked.total_requests + 1  # only that /stats
+    assert again.total_errors == asked.total_errors == 1
+
+
+def test_an_era_a_node_restarted_as_era_b_is_asked_those_routes_again(tmp_path):
+    from themis_desktop.demo.cluster import DemoCluster
+
+    with DemoCluster(tmp_path, nodes=1, version="1.2.0", data_size_mb=1, workload=False) as cluster:
+        with ThemisClient(cluster.urls[0]) as client:
+            assert client.version().version == "1.0.0" and client.era == "A"
+            while client.health().uptime_seconds < 1:  # a restart must show as less uptime
+                time.sleep(0.05)
+            cluster.restart_node(0, version="1.3.0")
+            assert client.health().healthy  # uptime went down: the client forgets
+            assert client.ready().ready
+            assert client.version().version == "1.3.0" and client.era == "B"
+
+
+def test_on_era_a_the_token_goes_only_to_routes_that_check_one(start_demo_node, tmp_path):
+    """Era A rate-limits each token's role, loopback included: what it serves to anyone
+    is asked without the token."""
+    node = start_demo_node("1.2.0", tokens={"admin": "adm-token"})
+    with ThemisClient(node.url, "adm-token") as client:
+        client.version()
+        before = client.token_uses()
+        client.health()
+        client.stats()
+        client.admin_backup(str(tmp_path / "checkpoint"))
+        assert client.token_uses() == before
+        client.metrics_text()
+        assert client.token_uses() == before + 1
+        assert client.token_budget_left == 80 - client.token_uses()

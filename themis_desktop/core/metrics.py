@@ -1,6 +1,14 @@
 """Sample one node: scrape `/metrics`, `/stats`, `/health/ready`, time probe requests, and
 derive the values of `metric_catalog.METRICS` from the difference to the previous sample.
 
+The sampler does not count itself: era A counts each 404 or 400 it answers as an error,
+so the requests of the sampler's own that the node counted (its probe of a key that does
+not exist, an era-B route asked once) are taken out of the error rate; routes a node does
+not have are not asked again (see `ThemisClient.era`). The request rate includes the
+sampler's own requests (one or two a sample). On era A with a token, each role may make
+100 requests a minute: the probe is left out of a sample when it would spend more than
+four fifths of that.
+
 `NodeSampler` keeps that previous sample; it never raises for a node that does not answer:
 the sample then has `up=False` and the error, which the caller shows as a gap. A node is up
 only when it answers as ThemisDB does (a known metric in `/metrics`, or `/stats` or
@@ -55,6 +63,9 @@ class Sample:
     version: str | None = None
     restarted: bool = False  # uptime or counters went down since the previous sample
     error: str | None = None
+    # what an era-A node tells of its version when `version` is not known: "1.0.x" (its
+    # /api/capabilities says 1.0.0; never the "0.1.0" every /health says)
+    version_hint: str | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.values) - set(METRICS)
@@ -69,6 +80,7 @@ class _Previous:
     requests: float | None
     errors: float | None
     buckets: list[tuple[float, float]]
+    own_errors: int = 0  # the client's `own_errors` when the counters were read
 
 
 class NodeSampler:
@@ -90,6 +102,7 @@ class NodeSampler:
         self.version_override = version_override
         self._previous: _Previous | None = None
         self._version: str | None = None
+        self._hint: str | None = None
         self._missing: set[str] = set()  # routes this version does not have
         self._version_asked = False  # once, and again after each restart
 
@@ -112,31 +125,40 @@ class NodeSampler:
             return result
 
         text = attempt(self.client.metrics_text)
+        own_errors = self.client.own_errors  # ours the counters just read include
         scrape = parse(text, at, only=SCRAPED) if text is not None else Scrape(at)
         # /stats says nothing /metrics does not, except when /metrics is missing or refused
         stats: Stats | None = None if _complete(scrape) else attempt(self.client.stats)
+        if stats is not None:
+            own_errors = self.client.own_errors
         ready: Readiness | None = attempt(self.client.ready)
         probe_ms = self._probe(attempt)
         if not (scrape.samples or stats is not None or ready is not None):
             self._previous = None
             self._version_asked = False  # it may come back as another version
             self._missing.clear()
+            self.client.forget()
             error = str(failures[0]) if failures else _NOT_THEMIS
             return Sample(self.node, at, False, version=self._version, error=error)
         values: dict[str, float | None] = dict.fromkeys(METRICS)  # all "no data" at first
-        derived, restarted = self._derive(at, scrape, stats, ready)
+        derived, restarted = self._derive(at, scrape, stats, ready, own_errors)
         values.update(derived, probe_ms=probe_ms)
         values = {key: _finite(value) for key, value in values.items()}
         if restarted:
             self._missing.clear()  # maybe another version now, with other routes
+            self.client.forget()
         if restarted or not self._version_asked:
             self._version = self._detect_version()
             self._version_asked = True
-        return Sample(self.node, at, True, values, self._version, restarted)
+        hint = None if self._version else self._hint
+        return Sample(self.node, at, True, values, self._version, restarted, version_hint=hint)
 
     def _probe(self, attempt) -> float | None:
         timings: list[float] = []
         for _ in range(self.probes):
+            budget = self.client.token_budget_left
+            if budget is not None and budget <= 0:
+                break  # era A's per-role rate limit: the metrics come first
 
             def probe() -> float:
                 return self.client.probe(self.probe_path)[1]
@@ -147,7 +169,12 @@ class NodeSampler:
         return statistics.median(timings) * 1000 if timings else None
 
     def _derive(
-        self, at: float, scrape: Scrape, stats: Stats | None, ready: Readiness | None
+        self,
+        at: float,
+        scrape: Scrape,
+        stats: Stats | None,
+        ready: Readiness | None,
+        own_errors: int = 0,
     ) -> tuple[dict[str, float | None], bool]:
         rocks = stats.rocksdb if stats else None
         uptime = _either(scrape.value("process_uptime_seconds"), stats and stats.uptime_seconds)
@@ -187,8 +214,8 @@ class NodeSampler:
             new_requests = _increase(previous.requests, requests, restarted)
             new_errors = _increase(previous.errors, errs, restarted)
             values["request_rate"] = None if new_requests is None else new_requests / seconds
-            values["error_rate"] = (
-                new_errors / new_requests if new_errors is not None and new_requests else None
+            values["error_rate"] = _error_rate(
+                new_errors, new_requests, 0 if restarted else own_errors - previous.own_errors
             )
             if buckets:
                 window = buckets if restarted else bucket_delta(previous.buckets, buckets)
@@ -199,7 +226,7 @@ class NodeSampler:
                 ):
                     us = quantile(window, q)
                     values[key] = None if us is None else us / _US_PER_MS
-        self._previous = _Previous(at, uptime, requests, errs, buckets)
+        self._previous = _Previous(at, uptime, requests, errs, buckets, own_errors)
         return values, restarted
 
     def _detect_version(self) -> str | None:
@@ -209,7 +236,18 @@ class NodeSampler:
             info = self.client.version(refresh=True)
         except errors.ThemisError:
             return self._version
+        self._hint = None if info.exact else ".".join(info.version.split(".")[:2]) + ".x"
         return info.version if info.exact else self.version_override
+
+
+def _error_rate(errors: float | None, requests: float | None, own: int) -> float | None:
+    """The share of requests that failed, the sampler's own counted errors taken out of
+    both (a request of ours the node refused is neither its failure nor its traffic)."""
+    if errors is None or not requests:
+        return None
+    own = max(0, min(own, int(errors)))
+    served = requests - own
+    return (errors - own) / served if served > 0 else None
 
 
 def _complete(scrape: Scrape) -> bool:

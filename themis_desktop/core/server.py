@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,6 +61,17 @@ BODY_LIMITS: dict[str, int] = {
     "/admin/restore": 64 * KiB,
 }
 DEFAULT_BODY_LIMIT = 1 * MiB  # any other route (the latency probe's read)
+# Routes only era B (1.3+) has: a 404 from one of them means an era-A node, which is not
+# asked that route again until it restarts (each 404 counts as an error on era A).
+ERA_B_ROUTES = frozenset({"/version", "/health/live", "/health/ready"})
+# What era A serves without a token (it checks scopes only on /metrics, /config and data
+# routes). Era A rate-limits each token's role to 100 requests a minute, loopback included,
+# so these go without the token once the node is known to be era A.
+ERA_A_PUBLIC = frozenset(
+    {"/", "/health", "/stats", "/api/capabilities", "/admin/backup", "/admin/restore"}
+)
+ERA_A_ROLE_LIMIT = 100  # requests per minute and role (a token bucket of 100)
+_ERA_A_UNCOUNTED = frozenset({401, 403, 413, 429})  # 4xx era A does not count as errors
 
 
 def normalize_url(url: str) -> str:
@@ -126,6 +139,10 @@ class ThemisClient:
         self._version: VersionInfo | None = None
         self._uptime = -1.0
         self._version_at = 0.0
+        self._missing: set[str] = set()  # era-B routes this node answered 404
+        self._lock = threading.Lock()
+        self._own_errors = 0  # answers to us that the node counted as its own errors
+        self._tokened: deque[float] = deque()  # when the token was sent (last minute)
 
     def __repr__(self) -> str:  # never shows the token
         return f"ThemisClient({self.url!r}, token={'set' if self._token else 'none'})"
@@ -146,12 +163,17 @@ class ThemisClient:
         fresh = time.monotonic() - self._version_at < VERSION_TTL_S
         if self._version and fresh and not refresh:
             return self._version
+        known_era_a = self.era == "A" and self._version is not None and not refresh
+        if refresh:
+            self._missing.clear()  # asked to look again: it may run another version now
         try:
             info = self._parse(
                 VersionInfo.from_version_route, self._json("GET", "/version"), "/version"
             )
         except errors.NotFound:
-            info = self._version_from_metrics() or self._version_from_capabilities()
+            # era A has no build info: once known, its capabilities are the only source
+            from_metrics = None if known_era_a else self._version_from_metrics()
+            info = from_metrics or self._version_from_capabilities()
         self._version, self._version_at = info, time.monotonic()
         return info
 
@@ -164,9 +186,45 @@ class ThemisClient:
         return health
 
     def forget(self) -> None:
-        """Drop what was learnt about the node (version, `/v1` prefix): it restarted."""
+        """Drop what was learnt about the node (version, `/v1` prefix, missing routes): it
+        restarted."""
         self._version = None
         self.prefix = ""
+        self._missing.clear()
+
+    @property
+    def era(self) -> str | None:
+        """ "A" once the node answered 404 to a route every 1.3+ server has (it runs a
+        release before 1.3), "B" once it answered `/version`, else None (not known yet)."""
+        if self._missing:
+            return "A"
+        if self._version is not None and self._version.source == "version-route":
+            return "B"
+        return None
+
+    @property
+    def own_errors(self) -> int:
+        """How many of this client's requests the node counted in its error counter because
+        of what was asked (era A counts a 404 or 400 as an error; era B only its own
+        failures, which are never ours to subtract)."""
+        return self._own_errors
+
+    def token_uses(self, seconds: float = 60.0) -> int:
+        """Requests that carried the token within the last `seconds` (era A's rate limit)."""
+        horizon = time.monotonic() - seconds
+        with self._lock:
+            while self._tokened and self._tokened[0] < horizon:
+                self._tokened.popleft()
+            return len(self._tokened)
+
+    @property
+    def token_budget_left(self) -> int | None:
+        """Requests with the token still possible this minute under era A's per-role limit
+        (keeping a fifth for others using the same role), or None when there is no limit
+        known: no token, or not an era-A node."""
+        if not self._token or self.era != "A":
+            return None
+        return ERA_A_ROLE_LIMIT * 4 // 5 - self.token_uses()
 
     def ready(self) -> Readiness:
         """Readiness with its checks (era B). Era A nodes raise `NotFound`."""
@@ -272,9 +330,15 @@ class ThemisClient:
         within the deadline; the body within the route's limit."""
         if self._setup_error:
             raise self._setup_error
-        target = self.prefix + path
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         route = path.split("?", 1)[0]
+        if route in self._missing:  # era A: asking again would only add an error
+            raise self._not_found(path)
+        target = self.prefix + path
+        headers = {}
+        if self._token and not (self.era == "A" and route in ERA_A_PUBLIC):
+            headers = {"Authorization": f"Bearer {self._token}"}
+            with self._lock:
+                self._tokened.append(time.monotonic())
         seconds = max(self._timeout, SLOW_ROUTES.get(route, 0.0))
         deadline = time.monotonic() + seconds
         limit = self._limits.get(route, DEFAULT_BODY_LIMIT)
@@ -299,6 +363,7 @@ class ThemisClient:
             if response.status_code in _REDIRECTS:
                 target = self._follow(response, path)
                 continue
+            self._note_answer(response.status_code, route, target)
             if response.status_code in ok:
                 return response
             if response.status_code == 404 and self.prefix and target.startswith(self.prefix):
@@ -307,6 +372,22 @@ class ThemisClient:
                 continue
             raise self._status_error(response, path)
         raise self._malformed(path, "too many redirects")
+
+    def _note_answer(self, status: int, route: str, target: str) -> None:
+        """Learn from a status: a missing era-B route, an error the node counted."""
+        if status == 404 and route in ERA_B_ROUTES and target == route:
+            self._missing.add(route)  # no prefix in play: the node has no such route
+        if self.era == "A" and 400 <= status < 500 and status not in _ERA_A_UNCOUNTED:
+            with self._lock:
+                self._own_errors += 1
+
+    def _not_found(self, path: str) -> errors.NotFound:
+        return errors.NotFound(
+            self.url + path,
+            f"The node has no route {path}",
+            "The server's version may not offer it, or the address is not a ThemisDB node.",
+            404,
+        )
 
     def _follow(self, response: Answer, path: str) -> str:
         """Next target of a redirect; learns a `/v1`-style prefix. Never leaves the node."""
@@ -393,12 +474,7 @@ class ThemisClient:
                 status,
             )
         if status == 404:
-            return errors.NotFound(
-                url,
-                f"The node has no route {path}",
-                "The server's version may not offer it, or the address is not a ThemisDB node.",
-                status,
-            )
+            return self._not_found(path)
         if status == 429:
             wait = response.headers.get("retry-after", "a minute")
             return errors.RateLimited(

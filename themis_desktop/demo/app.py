@@ -18,7 +18,7 @@ from themis_desktop.demo.messages import (
     error_response,
     json_response,
 )
-from themis_desktop.demo.ratelimit import RateLimiter
+from themis_desktop.demo.ratelimit import RateLimiter, UserBuckets
 
 ANY = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 GET = frozenset({"GET", "HEAD"})
@@ -67,6 +67,7 @@ class App:
         self.ctx = ctx
         self.era = ctx.info.era
         self.limiter = limiter or RateLimiter()
+        self.user_limits = UserBuckets()
         self.routes = [r for r in ROUTES if self.era in r.eras]
 
     def count_connection(self, delta: int) -> None:
@@ -91,8 +92,13 @@ class App:
             with state.lock:
                 state.active_requests -= 1
         elapsed_us = np.array([(time.perf_counter() - started) * 1e6])
-        state.record_requests(elapsed_us, 1 if response.status >= 500 else 0)
+        state.record_requests(elapsed_us, 1 if self._counts_as_error(response) else 0)
         return response
+
+    def _counts_as_error(self, response: Response) -> bool:
+        """Era A counts every answer of its generic error path (404 and 400 included, not
+        auth refusals or 429); era B only server failures."""
+        return response.counted if self.era == "A" else response.status >= 500
 
     def _dispatch(self, req: Request) -> Response:
         path, _, query = req.target.partition("?")
@@ -109,11 +115,12 @@ class App:
         req.path = path if self.era == "B" else path + (f"?{query}" if query else "")
 
         retry_after = self.limiter.check(req.client_ip)
+        role = self.ctx.auth.role(req.header("authorization")) if self.era == "A" else None
+        if retry_after is None and role is not None:
+            retry_after = self.user_limits.check(role)
         if retry_after is not None:
             self.ctx.state.add(rate_limit_rejected=1)
-            response = error_response(429, "Rate limit exceeded")
-            response.headers["Retry-After"] = str(retry_after)
-            return response
+            return _too_many(retry_after)
 
         route = next((r for r in self.routes if r.matches(req.method, req.path)), None)
         if route is None:
@@ -126,3 +133,19 @@ class App:
                 return json_response(denial.status, denial.body, denial.headers)
             self.ctx.state.add(authz_success=1)
         return route.handler(self.ctx, req)
+
+
+def _too_many(retry_after: int) -> Response:
+    """The real server's 429: its own body (not the generic one) and rate-limit headers."""
+    body = {
+        "error": "Too Many Requests",
+        "message": f"Rate limit exceeded. Please retry after {retry_after} seconds.",
+        "retry_after_seconds": retry_after,
+        "status_code": 429,
+    }
+    headers = {
+        "Retry-After": str(retry_after),
+        "X-RateLimit-Limit": "100",
+        "X-RateLimit-Remaining": "0",
+    }
+    return json_response(429, body, headers)

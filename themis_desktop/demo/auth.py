@@ -51,6 +51,7 @@ class Auth:
         if unknown:
             raise ValueError(f"unknown role(s) {sorted(unknown)}; use {sorted(ROLE_SCOPES)}")
         self._scopes = {tok: ROLE_SCOPES[role] for role, tok in tokens.items() if tok}
+        self._roles = {tok: role for role, tok in tokens.items() if tok}
 
     @property
     def enabled(self) -> bool:
@@ -60,7 +61,7 @@ class Auth:
         """None when the request may proceed, else the refusal to send."""
         if not self.enabled:
             return None
-        if header is None or header == "":
+        if header is None:  # an empty header is there: a malformed one, as the server sees it
             return Denial(
                 401,
                 {"error": "missing_authorization", "message": "Missing Authorization header"},
@@ -73,7 +74,7 @@ class Auth:
                 401,
                 {
                     "error": "invalid_authorization",
-                    "message": "Invalid Authorization header format (expected 'Bearer <token>')",
+                    "message": "Invalid Bearer token format",
                 },
                 {"WWW-Authenticate": WWW_AUTHENTICATE},
                 "authz_invalid_token",
@@ -86,6 +87,11 @@ class Auth:
             body = {"error": "forbidden", "message": f"Missing required scope: {scope}"}
             return Denial(403, body, {}, "authz_denied")
         return None
+
+    def role(self, header: str | None) -> str | None:
+        """The role of a valid token in `header` (the real server's rate-limit user), or None."""
+        token = extract_bearer(header or "") if self.enabled else None
+        return self._roles.get(token) if token else None
 
 
 def extract_bearer(header: str) -> str | None:
@@ -102,6 +108,8 @@ def scope_for(era: str, method: str, path: str) -> str | None:
     if path == "/config":
         return "config:write" if method in ("POST", "PUT") else "config:read"
     if era == "A":
+        if path.startswith("/entities/"):
+            return "data:read" if method == "GET" else "data:write"
         return "metrics:read" if path == "/metrics" else None
     if path == "/admin" or path.startswith("/admin/"):
         return "admin"

@@ -27,14 +27,15 @@ from themis_desktop.demo.messages import (
     error_response,
     json_object,
     json_response,
-    update_error,
+    json_type,
+    parse_json,
 )
 from themis_desktop.demo.serverlog import ServerLog
 from themis_desktop.demo.state import NodeState
 from themis_desktop.demo.storage import RocksStore, StorageError
 from themis_desktop.demo.versions import Profile, VersionInfo
 
-_KEY_RE = re.compile(r"^[a-z]+:(\d+)$")
+_KEY_RE = re.compile(r"^orders:(\d+)$")  # the demo database's keys: orders:0 .. orders:N-1
 
 
 @dataclass
@@ -174,12 +175,31 @@ def _config_view(ctx: NodeContext) -> dict[str, Any]:
             "block_cache_size_mb": storage["block_cache_size_mb"],
             "enable_wal": storage.get("enable_wal", True),
             "enable_blobdb": False,
+            "blob_size_threshold": 4096,
             "max_background_jobs": storage.get("max_background_jobs", 4),
             "target_file_size_base_mb": storage.get("target_file_size_base_mb", 64),
+            "max_bytes_for_level_base_mb": 256,
+            "max_write_buffer_number": 3,
+            "min_write_buffer_number_to_merge": 1,
+            "dynamic_level_bytes": True,
+            "use_universal_compaction": False,
+            "bloom_bits_per_key": 10,
+            "partition_filters": True,
+            "cache_index_and_filter_blocks": True,
+            "pin_l0_filter_and_index_blocks_in_cache": True,
+            "high_pri_pool_ratio": 0.5,
+            "use_direct_reads": False,
+            "use_direct_io_for_flush_and_compaction": False,
             "compression_default": compression.get("default", "none"),
             "compression_bottommost": compression.get("bottommost", "none"),
         },
-        "runtime": {"compression_active": True, "db_size_bytes": ctx.store.live_bytes()},
+        "runtime": {
+            "compression_active": (
+                f"default={compression.get('default', 'none')}, "
+                f"bottommost={compression.get('bottommost', 'none')}"
+            ),
+            "db_size_bytes": ctx.store.live_bytes(),
+        },
         "metrics": {
             "total_requests": ctx.state.total_requests,
             "total_errors": ctx.state.total_errors,
@@ -195,7 +215,10 @@ def get_config(ctx: NodeContext, req: Request) -> Response:
 def post_config(ctx: NodeContext, req: Request) -> Response:
     """Change the run-time settings the server takes (logging, request timeout, four feature
     flags); everything else in the body is ignored, as the server ignores it."""
-    update = json_object(req.body)
+    try:
+        update = json_object(req.body)
+    except BadRequest:
+        raise BadRequest("Invalid JSON body") from None
     with ctx.lock:
         runtime = _runtime(ctx)
         taken = []
@@ -208,7 +231,7 @@ def post_config(ctx: NodeContext, req: Request) -> Response:
         if "request_timeout_ms" in update:
             value = update["request_timeout_ms"]
             if isinstance(value, bool) or not isinstance(value, int) or not 1000 <= value <= 300000:
-                raise BadRequest("request_timeout_ms must be between 1000 and 300000")
+                raise BadRequest("request_timeout_ms must be 1000-300000")
             runtime["request_timeout_ms"] = value
             taken.append("request_timeout_ms")
         features = update.get("features")
@@ -221,33 +244,49 @@ def post_config(ctx: NodeContext, req: Request) -> Response:
             return json_response(200, _config_view(ctx))
 
 
-def _directory(ctx: NodeContext, value: Any) -> Path:
-    if not isinstance(value, str) or not value:
-        raise BadRequest("Field 'directory' must be a non-empty string")
+def _directory(ctx: NodeContext, value: str) -> Path:
+    """Where a checkpoint path names: relative ones are in the working folder (data_dir)."""
     path = Path(value)
-    return path if path.is_absolute() else ctx.data_dir / path  # data_dir is the working dir
+    return path if path.is_absolute() else ctx.data_dir / path
 
 
 def backup(ctx: NodeContext, req: Request) -> Response:
-    """A RocksDB checkpoint of the database (not config, not vector index)."""
-    body = json_object(req.body)
-    dest = _directory(ctx, body.get("directory", f"backup_{int(time.time())}"))
+    """A RocksDB checkpoint of the database (not config, not vector index). Answers the
+    directory as it was given, as the real server does."""
+    body = parse_json(req.body)
+    if not isinstance(body, dict):
+        raise BadRequest(
+            f"Invalid JSON: [json.exception.type_error.306] cannot use value() with "
+            f"{json_type(body)}"
+        )
+    # the real default is ./data/backup_<unix seconds>; the demo's database is ./data itself
+    value = body.get("directory", f"./backup_{int(time.time())}")
+    if not isinstance(value, str):
+        raise BadRequest(
+            f"Invalid JSON: [json.exception.type_error.302] type must be string, but is "
+            f"{json_type(value)}"
+        )
+    failure = f"Failed to create checkpoint at {value}"
+    if not value:
+        return error_response(500, failure)
+    dest = _directory(ctx, value)
     try:
         with ctx.store.lock:
             checkpoint.create_checkpoint(ctx.store.path, dest)
     except OSError as exc:
         ctx.log.error(f"Checkpoint at {dest} failed: {exc}")
-        return error_response(500, f"Failed to create checkpoint at {dest}")
+        return error_response(500, failure)
     ctx.log.info(f"Checkpoint created at {dest}")
-    return json_response(200, {"status": "ok", "directory": str(dest)})
+    return json_response(200, {"status": "ok", "directory": value})
 
 
 def restore(ctx: NodeContext, req: Request) -> Response:
     """Close the DB, delete the whole data dir, copy the checkpoint in, reopen (no safety net)."""
-    body = json_object(req.body)
-    if "directory" not in body:
+    body = parse_json(req.body)
+    value = body.get("directory") if isinstance(body, dict) else None
+    if not isinstance(value, str):
         raise BadRequest("Missing required field: directory")
-    src = _directory(ctx, body["directory"])
+    src = _directory(ctx, value)
     failure = None
     with ctx.store.lock:  # the workload waits: paused until the database is back
         ctx.log.warning(f"Restoring database from {src}: current data will be deleted")
@@ -255,16 +294,16 @@ def restore(ctx: NodeContext, req: Request) -> Response:
         try:
             checkpoint.restore_checkpoint(src, ctx.store.path)
         except (OSError, ValueError) as exc:
-            failure = f"Failed to restore from {src}: {exc}"
+            failure = f"Restore from {src} failed: {exc}"
         try:
             ctx.store.open()
         except (OSError, StorageError) as exc:
             failure = failure or f"Restore from {src} failed, database cannot be opened: {exc}"
     if failure:
         ctx.log.error(failure)
-        return error_response(500, failure)
+        return error_response(500, f"Failed to restore from checkpoint {value}")
     ctx.log.info(f"Database restored from {src}")
-    return json_response(200, {"status": "ok", "restored_from": str(src)})
+    return json_response(200, {"status": "ok", "restored_from": value})
 
 
 def _update_status(ctx: NodeContext) -> dict[str, Any]:
@@ -287,7 +326,7 @@ def _update_status(ctx: NodeContext) -> dict[str, Any]:
 def updates(ctx: NodeContext, req: Request) -> Response:
     """`/api/updates*`: era B answers (always up to date), era A has no update checker."""
     if ctx.info.era == "A":
-        return update_error(503, "Update checker not enabled")
+        return error_response(503, "Update checker not enabled")  # the generic body
     with ctx.lock:
         if req.path == "/api/updates/check":
             ctx.last_update_check = _now_iso()
@@ -311,13 +350,16 @@ def put_entity(ctx: NodeContext, req: Request) -> Response:
 
 
 def entity(ctx: NodeContext, req: Request) -> Response:
-    """`GET /entities/<key>`: the probe route, with the version's latency and error rate."""
+    """`GET /entities/<key>`: the probe route, with the version's latency; a misbehaving
+    version's failures too (a healthy one's errors are its clients', never a known key's)."""
     key = unquote(req.path[len("/entities/") :])
-    if not key:
-        return error_response(400, "Missing entity key")
+    if not key:  # refused before routing, without counting an error
+        return json_response(
+            400, {"error": True, "message": "invalid entity key", "status_code": 400}
+        )
     profile = ctx.profile()
     time.sleep(ctx.rng.lognormal(np.log(profile.median_ms / 1000.0), profile.sigma))
-    if ctx.rng.random() < profile.error_rate:
+    if profile.faulty and ctx.rng.random() < profile.error_rate:
         ctx.log.error(f"GET /entities/{key} failed with 500: Internal server error")
         return error_response(500, "Internal server error")
     match = _KEY_RE.match(key)

@@ -29,6 +29,7 @@ class Response:
     body: bytes = b""
     content_type: str = JSON
     headers: dict[str, str] = field(default_factory=dict)
+    counted: bool = False  # made by the generic error path, which era A counts as an error
 
 
 def json_response(
@@ -40,8 +41,10 @@ def json_response(
 
 
 def error_response(status: int, message: str) -> Response:
-    """The server's generic error body."""
-    return json_response(status, {"error": True, "message": message, "status_code": status})
+    """The server's generic error body (`makeErrorResponse`, which counts an error)."""
+    response = json_response(status, {"error": True, "message": message, "status_code": status})
+    response.counted = True
+    return response
 
 
 def update_error(status: int, message: str) -> Response:
@@ -62,3 +65,39 @@ def json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise BadRequest("Invalid JSON")
     return obj
+
+
+_EMPTY_INPUT = (
+    "[json.exception.parse_error.101] parse error at line 1, column 1: syntax error while "
+    "parsing value - unexpected end of input; expected '[', '{', or a literal"
+)
+
+
+def parse_json(body: bytes) -> Any:
+    """The body parsed as `nlohmann::json::parse` does, or BadRequest("Invalid JSON: <its
+    exception text>") as the backup and restore handlers answer. The position and detail of
+    a syntax error are Python's, not nlohmann's."""
+    text = body.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise BadRequest(f"Invalid JSON: {_EMPTY_INPUT}")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        line, column = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
+        raise BadRequest(
+            f"Invalid JSON: [json.exception.parse_error.101] parse error at line {line}, "
+            f"column {column}: syntax error while parsing value - invalid literal"
+        ) from None
+
+
+def json_type(value: Any) -> str:
+    """nlohmann's name of a JSON value's type (`type_name()`)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"

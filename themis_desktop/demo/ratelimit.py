@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import threading
 import time
 from collections import deque
@@ -49,3 +50,32 @@ class RateLimiter:
                 return max(1, int(hits[0] + self.window - now + 0.999))
             hits.append(now)
             return None
+
+
+class UserBuckets:
+    """Era A's per-user limit: a token bucket per authenticated user (100 requests, refilled
+    at 100 per minute), applied whatever the client's address, loopback included."""
+
+    def __init__(
+        self,
+        capacity: int = 100,
+        per_minute: float = 100.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.capacity = capacity
+        self.rate = per_minute / 60.0
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # user -> (tokens, last refill)
+        self._lock = threading.Lock()
+
+    def check(self, user: str) -> int | None:
+        """None when `user` may go on (a token taken), else the Retry-After seconds."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(user, (float(self.capacity), now))
+            tokens = min(float(self.capacity), tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[user] = (tokens - 1.0, now)
+                return None
+            self._buckets[user] = (tokens, now)
+            return max(1, math.ceil((1.0 - tokens) / self.rate))
