@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+
+pytest_plugins = ["pytester"]  # tests of the test harness itself (tests/ui/test_harness.py)
 
 
 @pytest.fixture(autouse=True)
@@ -22,22 +26,78 @@ def isolated_home(tmp_path_factory, monkeypatch):
     return home
 
 
-@pytest.fixture(autouse=True)
-def no_thread_left_running():
-    """Fail a test that leaves a Python thread running after it ends."""
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 5.0
+THREAD_GRACE_S = 5.0  # how long a test's threads and pool jobs get to finish after it ends
+
+
+def _thread_pools() -> list[tuple[str, object]]:
+    """Each QThreadPool a job may run in, with a name: Qt's global pool and both pools of
+    every live TaskManager (none when Qt was never imported)."""
+    if "PySide6.QtCore" not in sys.modules:
+        return []
+    import shiboken6
+    from PySide6.QtCore import QThreadPool
+
+    pools: list[tuple[str, object]] = [("the global QThreadPool", QThreadPool.globalInstance())]
+    tasks = sys.modules.get("themis_desktop.ui.tasks")
+    for manager in list(tasks.TaskManager.instances) if tasks else []:
+        worker, journal = manager.pools()
+        pools += [("a TaskManager's pool", worker), ("a TaskManager's journal pool", journal)]
+    # a pool Qt deleted is not running anything: its destructor waited for its jobs
+    return [(name, pool) for name, pool in pools if shiboken6.isValid(pool)]
+
+
+def _busy(pool) -> int:
+    """The pool's running jobs."""
+    try:
+        return pool.activeThreadCount()
+    except RuntimeError:  # deleted meanwhile
+        return 0
+
+
+def _key(pool) -> int:
+    """The pool's identity (its C++ object: a Python wrapper may be made anew)."""
+    import shiboken6
+
+    return shiboken6.getCppPointer(pool)[0]
+
+
+def left_running(before_threads: set, before_pools: set[int], grace_s: float) -> list[str]:
+    """What a test left running: Python threads started since `before_threads` and jobs in
+    thread pools that were idle before (`before_pools`: `_key`s of the busy ones), each given
+    up to `grace_s` seconds in all to finish."""
+    deadline = time.monotonic() + grace_s
+    pools = [(name, pool) for name, pool in _thread_pools() if _key(pool) not in before_pools]
+    for _name, pool in pools:
+        if _busy(pool):
+            with contextlib.suppress(RuntimeError):
+                pool.waitForDone(max(0, int((deadline - time.monotonic()) * 1000)))
     while True:
-        extra = [
+        threads = [
             t
             for t in threading.enumerate()
-            if t not in before and t.is_alive() and not isinstance(t, threading._DummyThread)
+            if t not in before_threads
+            and t.is_alive()
+            and not isinstance(t, threading._DummyThread)  # pool threads: counted below
         ]
-        if not extra or time.monotonic() > deadline:
+        if not threads or time.monotonic() > deadline:
             break
         time.sleep(0.02)
-    assert not extra, f"threads left running: {[t.name for t in extra]}"
+    jobs = [f"{n} job(s) in {name}" for name, pool in pools if (n := _busy(pool))]
+    return [f"thread {t.name}" for t in threads] + jobs
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running():
+    """Fail a test that leaves a Python thread or a QThreadPool job (a TaskManager task)
+    running after it ends."""
+    before_threads = set(threading.enumerate())
+    before_pools = {_key(pool) for _name, pool in _thread_pools() if _busy(pool)}
+    yield
+    leftovers = left_running(before_threads, before_pools, THREAD_GRACE_S)
+    assert not leftovers, (
+        f"left running after the test: {', '.join(leftovers)} (wait for the task to finish, "
+        "e.g. with qtbot.waitSignal(task.sig_finished), or shut its TaskManager down)"
+    )
 
 
 @pytest.fixture

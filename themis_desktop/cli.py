@@ -153,16 +153,41 @@ def build_parser() -> argparse.ArgumentParser:
     cli_logs.add_parser(commands)
     cli_config.add_parser(commands, TOKEN_ENV)
 
-    profiles = commands.add_parser("profiles", help="list, add or remove connection profiles")
+    profiles = commands.add_parser("profiles", help="list, show, add or remove connection profiles")
     actions = profiles.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="list saved profiles")
-    add = actions.add_parser("add", help="add or replace a profile")
+    show = actions.add_parser(
+        "show", help="every setting of a profile (whether a token is stored, never the token)"
+    )
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true", help="as JSON")
+    add = actions.add_parser(
+        "add",
+        help="add or replace a profile",
+        description="Add or replace a profile, with every setting the Connection dialog has. "
+        "Per-node options are given once for every node ({node} is its name) or once per "
+        "URL, in order.",
+    )
     add.add_argument("name")
     add.add_argument("urls", nargs="+", metavar="URL")
-    add.add_argument("--ca-file")
+    add.add_argument("--ca-file", help="CA certificate (PEM) to verify the nodes' TLS with")
     add.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     add.add_argument(
         "--token-env", metavar="VAR", help="store the token read from this environment variable"
+    )
+    add.add_argument(
+        "--name",
+        dest="node_name",
+        action="append",
+        metavar="NODE",
+        help="a node's name (default host:port); once per URL, in order (each node needs its own)",
+    )
+    add.add_argument(
+        "--version-override",
+        action="append",
+        metavar="VERSION",
+        help="a node's exact version, for servers before 1.3 that do not report it; once for "
+        "every node or once per URL",
     )
     add.add_argument(
         "--log",
@@ -645,16 +670,28 @@ def cmd_profiles(args: argparse.Namespace) -> int:
                 urls = ", ".join(n.url for n in profile.nodes)
                 print(f"{profile.name}: {urls}  [service: {_service_text(profile.service)}]")
             return 0
-        if args.action == "remove":
-            if not journal.delete_profile(args.name):
-                print(f"themis-desktop: no profile named {args.name!r}", file=sys.stderr)
+        if args.action in ("remove", "show"):
+            found = journal.profile(args.name)
+            if found is None:
+                print(
+                    f"themis-desktop: no profile named {args.name!r} "
+                    "(see `themis-desktop profiles list`)",
+                    file=sys.stderr,
+                )
                 return 1
+            if args.action == "show":
+                settings = found.settings()
+                settings["token_stored"] = TokenStore().get(found.name) is not None
+                print(strict_json.dumps(settings) if args.json else _profile_text(settings))
+                return 0
+            journal.delete_profile(args.name)
             TokenStore().set(args.name, None)
             return 0
         try:
             nodes = _node_settings(args)
             service = _service_config(args)
             router = _router_config(args)
+            ca_file = _ca_file(args.ca_file)
         except ValueError as exc:
             print(f"themis-desktop: {exc}", file=sys.stderr)
             return 2
@@ -663,7 +700,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
                 args.name,
                 nodes,
                 verify_tls=not args.insecure,
-                ca_file=args.ca_file,
+                ca_file=ca_file,
                 uses_auth=bool(token),
                 service=service,
                 router=router,
@@ -678,9 +715,59 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profile_text(settings: dict[str, Any]) -> str:
+    """`profiles show`: a profile's settings (`Profile.settings()`) as lines to read."""
+    tls, service, router = settings["tls"], settings["service"], settings["router"]
+    if settings["token_stored"]:
+        token = "stored on this computer"
+    else:
+        token = "needed, none stored here" if settings["uses_auth"] else "none (auth off)"
+    lines = [f"profile {settings['name']}" + (" (demo instance)" if settings["demo"] else "")]
+    for node in settings["nodes"]:
+        lines += [
+            f"  node {node['name']}: {node['url']}",
+            f"    data dir:  {node['data_dir'] or '-'}",
+            f"    config:    {node['config'] or '-'}",
+            f"    version:   {_override(node['version_override'])}",
+            f"    log:       {node['log_source'] or '-'}",
+        ]
+    lines += [
+        "  TLS: "
+        + ("certificates verified" if tls["verify"] else "certificates NOT verified")
+        + (f" with the CA file {tls['ca_file']}" if tls["ca_file"] else ""),
+        f"  token: {token}",
+        f"  service control: {service['kind']}",
+    ]
+    fields = {
+        "systemd": ("unit", "install"),
+        "commands": ("stop", "start", "install"),
+        "demo": ("control_url",),
+    }.get(service["kind"], ())
+    lines += [f"    {key}: {service[key]}" for key in (*fields, "check") if service[key]]
+    detail = router["control_url"] or router["command"]
+    lines.append(f"  traffic router: {router['kind']}" + (f" {detail}" if detail else ""))
+    return "\n".join(lines)
+
+
+def _override(version: str | None) -> str:
+    return f"{version} (set in the profile)" if version else "as the node reports it"
+
+
+def _ca_file(path: str | None) -> str | None:
+    """`--ca-file` as an absolute path to an existing file (as the Connection dialog asks)."""
+    from pathlib import Path
+
+    if not path:
+        return None
+    if not Path(path).is_file():
+        raise ValueError(f"--ca-file: the CA file {path} does not exist")
+    return str(Path(path).absolute())
+
+
 def _per_node(nodes: tuple, option: str, values: list[str], field: str, parse=str) -> tuple:
     """The nodes with one of their settings from a repeated option: given once for every
-    node (`{node}` is its name) or once per URL, in order; ValueError for a wrong count."""
+    node (`{node}` is its name) or once per URL, in order; ValueError for a wrong count or
+    a value `parse` refuses (the message names the option and the node)."""
     from dataclasses import replace
 
     if not values:
@@ -688,10 +775,14 @@ def _per_node(nodes: tuple, option: str, values: list[str], field: str, parse=st
     if len(values) not in (1, len(nodes)):
         raise ValueError(f"{option}: give one for every node or one per URL ({len(nodes)})")
     values = values * len(nodes) if len(values) == 1 else values
-    return tuple(
-        replace(node, **{field: parse(value.replace("{node}", node.name))})
-        for node, value in zip(nodes, values, strict=True)
-    )
+    changed = []
+    for node, value in zip(nodes, values, strict=True):
+        try:
+            setting = parse(value.replace("{node}", node.name))
+        except ValueError as exc:
+            raise ValueError(f"{option} of {node.name}: {exc}") from None
+        changed.append(replace(node, **{field: setting}))
+    return tuple(changed)
 
 
 def _log_spec(text: str) -> str:
@@ -701,15 +792,37 @@ def _log_spec(text: str) -> str:
 
 
 def _node_settings(args: argparse.Namespace) -> tuple:
-    """The profile's nodes with their `--log`, `--data-dir` and `--config` settings."""
+    """The profile's nodes with their `--name` (first: the others' `{node}` is the name
+    given), `--version-override`, `--log`, `--data-dir` and `--config` settings."""
     from pathlib import Path
 
     from themis_desktop.core.profiles import NodeEndpoint
+    from themis_desktop.core.server_models import clean_version
 
     def absolute(path: str) -> str:  # a profile outlives the working folder
         return str(Path(path).absolute())
 
+    def name(text: str) -> str:
+        if not text.strip():
+            raise ValueError("a node's name cannot be empty")
+        return text.strip()
+
+    def version(text: str) -> str:
+        try:
+            return clean_version(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a version number (e.g. 1.2.0)") from None
+
     nodes = tuple(NodeEndpoint(url) for url in args.urls)
+    nodes = _per_node(nodes, "--name", args.node_name or [], "name", name)
+    names = [node.name for node in nodes]
+    if len(set(names)) != len(names):
+        raise ValueError(
+            "two nodes have the same name: give each node its own with --name, once per URL"
+        )
+    nodes = _per_node(
+        nodes, "--version-override", args.version_override or [], "version_override", version
+    )
     nodes = _per_node(nodes, "--log", args.log or [], "log_source", _log_spec)
     nodes = _per_node(nodes, "--data-dir", args.data_dir or [], "data_dir", absolute)
     return _per_node(nodes, "--config", args.config or [], "config_path", absolute)

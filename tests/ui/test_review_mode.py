@@ -239,3 +239,80 @@ def test_file_menu_exports_the_journal_without_secrets(qtbot, main_window, tmp_p
 def test_opening_a_review_checks_the_file_first(main_window, tmp_path):
     assert not main_window.open_review(str(tmp_path / "missing.sqlite"))
     assert "does not exist" in main_window.statusBar().currentMessage()
+
+
+def _view_entry(window, title: str):
+    """The View menu's entry for the page titled `title`."""
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    return next(a for a in view.actions() if a.text() == title)
+
+
+def _review_without_its_profile(qtbot, path: Path):
+    """The review of `path` once it has shown its session."""
+    from themis_desktop.ui.app import application
+
+    application()
+    window = build_review_window(path)
+    qtbot.addWidget(window)
+    window.show()
+    session_page = window.pages["session"]
+    qtbot.waitUntil(lambda: session_page.stepper.topLevelItemCount() == 2, timeout=10_000)
+    return window
+
+
+def test_a_session_whose_profile_was_deleted_is_reviewed_under_its_own_name(qtbot, tmp_path):
+    """The profile "lab" was deleted after the session (as Delete in the Connection dialog
+    or `profiles remove` do): the review still shows session 1 as lab's, marked deleted,
+    with its hops, timeline, backups and metrics."""
+    path = tmp_path / "journal.sqlite"
+    _build_journal(path, tmp_path / "backups")
+    with Journal(path) as journal:
+        assert journal.delete_profile("lab")
+        assert journal.profiles() == [] and journal.sessions()[0].profile_id is None
+    window = _review_without_its_profile(qtbot, path)
+
+    assert window.header.profile_label.text() == "profile lab (deleted)"
+    assert "deleted from the journal" in window.header.profile_label.toolTip()
+    assert window.statusBar().currentMessage().endswith(": session 1 of profile lab (deleted)")
+
+    _view_entry(window, "Upgrade session").trigger()
+    session = window.pages["session"]
+    assert window.current_page == "session"
+    assert session.summary.text().startswith("Session 1: lab 1.7.0 → 1.9")
+    assert "Connect to a profile" not in session.summary.text()
+    assert session.stepper.topLevelItem(0).text(0).startswith("1. 1.7.0 → 1.8.2 — done")
+
+    _view_entry(window, "Timeline").trigger()
+    timeline = window.pages["timeline"]
+    qtbot.waitUntil(lambda: timeline.timeline is not None)
+    assert timeline.summary.text().startswith("Session 1: lab (deleted) 1.7.0 → 1.9")
+
+    backups = window.pages["backups"]  # kept by the profile's name: still shown
+    qtbot.waitUntil(lambda: backups.table.rowCount() == 2)
+    qtbot.waitUntil(lambda: set(window.workspace.metrics.store.series) == {"n1", "n2"})
+    window.close()
+
+
+def test_an_older_journal_whose_profile_was_deleted_finds_the_name_in_its_backups(qtbot, tmp_path):
+    """A journal of the previous schema (7) did not keep the session's profile name; its
+    profile was deleted there. The review's copy is migrated and takes the name from the
+    backups recorded for the session; the file itself stays as it was."""
+    path = tmp_path / "journal.sqlite"
+    _build_journal(path, tmp_path / "backups")
+    with Journal(path) as journal:
+        journal.delete_profile("lab")
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE sessions DROP COLUMN profile")  # as the previous app wrote it
+    conn.execute("PRAGMA user_version = 7")
+    conn.commit()
+    conn.close()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    window = _review_without_its_profile(qtbot, path)
+    assert window.header.profile_label.text() == "profile lab (deleted)"
+    _view_entry(window, "Timeline").trigger()
+    timeline = window.pages["timeline"]
+    qtbot.waitUntil(lambda: timeline.timeline is not None)
+    assert timeline.summary.text().startswith("Session 1: lab (deleted)")
+    window.close()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before

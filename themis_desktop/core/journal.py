@@ -284,6 +284,23 @@ def _v7(db: sqlite_utils.Database) -> None:
     db["log_lines"].create_index(["hop_id", "ts"])
 
 
+def _v8(db: sqlite_utils.Database) -> None:
+    """Sessions keep their profile's name, so a session whose profile was deleted still says
+    whose it was (review mode, reports). Older sessions take it from their profile or, when
+    that is deleted already, from a backup or baseline recorded for them."""
+    db["sessions"].add_column("profile", str)
+    db.execute(
+        "UPDATE sessions SET profile = "
+        "(SELECT name FROM profiles WHERE profiles.id = sessions.profile_id)"
+    )
+    for table in ("backups", "baselines"):
+        db.execute(
+            f"UPDATE sessions SET profile = (SELECT t.profile FROM {table} AS t "
+            "WHERE t.session_id = sessions.id AND t.profile IS NOT NULL ORDER BY t.id LIMIT 1) "
+            "WHERE profile IS NULL"
+        )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
     _v2,
@@ -292,6 +309,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v5,
     _v6,
     _v7,
+    _v8,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -329,6 +347,7 @@ class Session:
     created_at: str
     created_by: str
     ended_at: str | None = None
+    profile: str | None = None  # its profile's name, kept when the profile is deleted
 
 
 class Journal:
@@ -551,6 +570,7 @@ class Journal:
                 .insert(
                     {
                         "profile_id": profile.id if profile else None,
+                        "profile": profile.name if profile else None,
                         "from_version": from_version,
                         "to_version": to_version,
                         "state": "planned",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from themis_desktop.core.server import ThemisClient, normalize_url
 from themis_desktop.core.service_config import ServiceConfig
@@ -44,6 +45,29 @@ class Profile:
         if not self.name.strip():
             raise ValueError("a profile needs a name")
         object.__setattr__(self, "nodes", tuple(self.nodes))
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting as plain data (`profiles show --json`). No secret: `uses_auth`
+        only says that the nodes want a token."""
+        return {
+            "name": self.name,
+            "nodes": [
+                {
+                    "name": node.name,
+                    "url": node.url,
+                    "data_dir": node.data_dir,
+                    "config": node.config_path,
+                    "version_override": node.version_override,
+                    "log_source": node.log_source or None,
+                }
+                for node in self.nodes
+            ],
+            "tls": {"verify": self.verify_tls, "ca_file": self.ca_file},
+            "uses_auth": self.uses_auth,
+            "service": asdict(self.service),
+            "router": asdict(self.router),
+            "demo": self.demo,
+        }
 
     def with_id(self, profile_id: int) -> Profile:
         return replace(self, id=profile_id)

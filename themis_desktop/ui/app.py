@@ -14,6 +14,7 @@ from themis_desktop.core.paths import journal_path
 from themis_desktop.core.resources import resource
 from themis_desktop.core.secrets import TokenStore
 from themis_desktop.ui.demo_mode import DemoMode
+from themis_desktop.ui.excepthook import install_excepthook
 from themis_desktop.ui.main_window import MainWindow
 from themis_desktop.ui.settings import settings
 from themis_desktop.ui.tasks import TaskManager
@@ -62,6 +63,7 @@ def run_gui(demo: bool = False, profile: str | None = None, demo_version: str = 
     except JournalError as exc:
         QMessageBox.critical(None, "Themis Desktop", str(exc))
         return 2
+    reporter = install_excepthook(app)  # from now on no exception goes unseen or unlogged
     window = build_main_window()
     window.show()
     _close_on_signals(app)
@@ -83,3 +85,4 @@ def run_gui(demo: bool = False, profile: str | None = None, demo_version: str = 
     finally:
         if demo_mode:
             demo_mode.stop()
+        reporter.uninstall()

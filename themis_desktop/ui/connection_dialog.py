@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -12,13 +12,13 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +33,7 @@ from themis_desktop.core.service_config import ServiceConfig
 from themis_desktop.core.traffic import RouterConfig
 from themis_desktop.ui.settings import restore_window_state, save_window_state
 from themis_desktop.ui.tasks import TaskManager
+from themis_desktop.ui.widgets.node_table import NodeTable
 from themis_desktop.ui.widgets.service_form import ServiceForm
 
 COLUMNS = ("URL", "Name", "Data dir", "Config file", "Version", "Log source")
@@ -45,6 +46,10 @@ COLUMN_TIPS = (
     "Where the node's log is read (optional): the server's log file (file:PATH, e.g. its "
     "themis_server.log), journald (journald:themisdb) or a command (command:ssh db1 tail -F …)",
 )
+# the widest a column other than URL grows to fit its cells (a longer text is elided)
+COLUMN_CAPS = {1: 180, 2: 260, 3: 260, 4: 100, 5: 280}
+PREFERRED_SIZE = QSize(1100, 720)
+WINDOW_MARGIN = 40  # room left around the dialog inside the main window (or screen)
 
 
 def _exact_version(text: str) -> str | None:
@@ -72,6 +77,8 @@ class ConnectionDialog(QDialog):
         self.tokens = tokens
         self.profiles: dict[str, Profile] = {}
         self._wanted: str | None = None
+        self._refocus_test = False
+        self.delete_question: QMessageBox | None = None
 
         self.profile_list = QListWidget()
         self.profile_list.setMaximumWidth(200)
@@ -80,16 +87,10 @@ class ConnectionDialog(QDialog):
         new_button.clicked.connect(self.new_profile)
 
         self.name = QLineEdit(placeholderText="e.g. production")
-        self.nodes = QTableWidget(0, len(COLUMNS))
-        self.nodes.setHorizontalHeaderLabels(COLUMNS)
-        for column, tip in enumerate(COLUMN_TIPS):
-            self.nodes.horizontalHeaderItem(column).setToolTip(tip)
-        self.nodes.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.nodes.horizontalHeader().setMinimumSectionSize(90)
-        self.nodes.verticalHeader().hide()
+        self.nodes = NodeTable(tuple(zip(COLUMNS, COLUMN_TIPS, strict=True)), COLUMN_CAPS)
         add_node = QPushButton("Add node")
         add_node.clicked.connect(lambda: self.add_node_row())
-        remove_node = QPushButton("Remove node")
+        remove_node = QPushButton("Remove node", autoDefault=False)  # Enter never removes
         remove_node.clicked.connect(self._remove_selected_node)
         self.token = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText("bearer token (admin for backups), empty if auth is off")
@@ -128,13 +129,23 @@ class ConnectionDialog(QDialog):
         )
         self.feedback = QLabel("", objectName="feedback")
         self.feedback.setWordWrap(True)
+        self.feedback.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.feedback.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a long report (many nodes, notes) scrolls instead of squeezing the node table
+        feedback_area = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+        feedback_area.setWidget(self.feedback)
+        line = self.feedback.fontMetrics().lineSpacing()
+        feedback_area.setMinimumHeight(line * 2 + 4)
+        feedback_area.setMaximumHeight(line * 6 + 8)
+        feedback_area.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        feedback_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.test_button = QPushButton("Test")
         self.test_button.clicked.connect(self.test_connection)
         self.save_button = QPushButton("Save")
         self.save_button.clicked.connect(lambda: self.save())
-        self.delete_button = QPushButton("Delete")
+        # destructive: never the default button, so Enter cannot delete (it asks first)
+        self.delete_button = QPushButton("Delete", autoDefault=False)
         self.delete_button.clicked.connect(self.delete_current)
         self.connect_button = QPushButton("Connect", default=True)
         self.connect_button.clicked.connect(self.connect_current)
@@ -174,15 +185,30 @@ class ConnectionDialog(QDialog):
         left.addWidget(new_button)
         right = QVBoxLayout()
         right.addLayout(form)
-        right.addWidget(self.feedback)
+        right.addWidget(feedback_area)
         right.addLayout(buttons)
         layout = QHBoxLayout(self)
         layout.addLayout(left)
         layout.addLayout(right, 1)
-        if not restore_window_state(self, "connection_dialog"):
-            self.resize(860, 600)
+        restored = restore_window_state(self, "connection_dialog")
+        self._fit_to_room(restored)
         self.new_profile()
         self.reload()
+
+    # -- layout -----------------------------------------------------------------
+
+    def _fit_to_room(self, restored: bool) -> None:
+        """Take the preferred (or restored) size, within the main window it opens over
+        (the screen without one) and never below what the layout needs."""
+        parent = self.parentWidget()
+        room = (
+            parent.window().size()
+            if parent is not None
+            else self.screen().availableGeometry().size()
+        )
+        room = QSize(room.width() - WINDOW_MARGIN, room.height() - WINDOW_MARGIN)
+        wanted = self.size() if restored else PREFERRED_SIZE
+        self.resize(wanted.boundedTo(room).expandedTo(self.minimumSizeHint()))
 
     # -- loading ----------------------------------------------------------------
 
@@ -240,8 +266,6 @@ class ConnectionDialog(QDialog):
         self.name.setFocus()
 
     def add_node_row(self, node: NodeEndpoint | None = None) -> None:
-        row = self.nodes.rowCount()
-        self.nodes.insertRow(row)
         values = (
             (
                 node.url,
@@ -254,8 +278,7 @@ class ConnectionDialog(QDialog):
             if node
             else ("http://127.0.0.1:8765", "", "", "", "", "")
         )
-        for column, value in enumerate(values):
-            self.nodes.setItem(row, column, QTableWidgetItem(value))
+        self.nodes.add_row(values)
 
     def _remove_selected_node(self) -> None:
         rows = sorted({index.row() for index in self.nodes.selectedIndexes()}, reverse=True)
@@ -275,10 +298,7 @@ class ConnectionDialog(QDialog):
         """The profile as edited; raises ValueError with a message for the user."""
         nodes = []
         for row in range(self.nodes.rowCount()):
-            cells = [
-                (self.nodes.item(row, c).text().strip() if self.nodes.item(row, c) else "")
-                for c in range(len(COLUMNS))
-            ]
+            cells = self.nodes.texts(row)
             if not cells[0]:
                 continue
             nodes.append(
@@ -357,16 +377,42 @@ class ConnectionDialog(QDialog):
         self.save(then_connect=True)
 
     def delete_current(self) -> None:
+        """Ask whether to delete the profile shown; No (the default) keeps it."""
         name = self.name.text().strip()
         if name not in self.profiles:
             self.new_profile()
             return
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Delete profile",
+            f"Delete the profile “{name}”?",
+            buttons.Yes | buttons.No,
+            self,
+        )
+        box.setInformativeText(
+            "Its nodes, settings and stored token are removed from this computer. Its "
+            "sessions, backups and journal history are kept in the journal (and its backup "
+            "archives on disk), so they can still be reviewed and reported."
+        )
+        box.setDefaultButton(buttons.No)
+        box.setEscapeButton(buttons.No)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(
+            lambda _: box.clickedButton() is box.button(buttons.Yes) and self._delete(name)
+        )
+        self.delete_question = box
+        box.open()
+
+    def _delete(self, name: str) -> None:
         self.tokens.set(name, None)
 
         def deleted(_: bool) -> None:
             self._wanted = None
             self.new_profile()
-            self.feedback.setText(f"Deleted “{name}”. Its past sessions stay in the journal.")
+            self.feedback.setText(
+                f"Deleted “{name}”. Its sessions, backups and history stay in the journal."
+            )
             self.reload()
 
         self.tasks.run_journal(
@@ -378,6 +424,8 @@ class ConnectionDialog(QDialog):
         if profile is None:
             return
         token = self.token.text().strip() or None
+        # disabling moves the focus on (to Delete): it comes back when the test ends
+        self._refocus_test = self.focusWidget() is self.test_button
         self.test_button.setEnabled(False)
         self.feedback.setText("Testing…")
 
@@ -390,8 +438,14 @@ class ConnectionDialog(QDialog):
 
         self.tasks.run(probe, on_done=self._on_tested, on_failed=self._show_error)
 
-    def _on_tested(self, results: list[NodeStatus]) -> None:
+    def _test_ended(self) -> None:
         self.test_button.setEnabled(True)
+        if self._refocus_test:
+            self.test_button.setFocus()
+        self._refocus_test = False
+
+    def _on_tested(self, results: list[NodeStatus]) -> None:
+        self._test_ended()
         lines = []
         for status in results:
             if status.up:
@@ -404,7 +458,7 @@ class ConnectionDialog(QDialog):
         self.sig_tested.emit(results)
 
     def _show_error(self, error: object) -> None:
-        self.test_button.setEnabled(True)
+        self._test_ended()
         self.feedback.setText(f"✘ {error}")
 
     def done(self, result: int) -> None:

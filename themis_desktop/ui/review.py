@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QProcess
@@ -20,6 +21,7 @@ from themis_desktop.core.profiles import Profile
 from themis_desktop.core.secrets import TokenStore
 from themis_desktop.core.session import UpgradeSession
 from themis_desktop.ui.main_window import MainWindow
+from themis_desktop.ui.pages.timeline import profile_label
 from themis_desktop.ui.tasks import TaskManager
 from themis_desktop.ui.workspace import Workspace
 
@@ -84,16 +86,42 @@ def prepare_snapshot(path: str | Path, folder: Path) -> Path:
     return copy
 
 
-def _newest(journal: Journal) -> tuple[Profile | None, UpgradeSession | None]:
-    """The newest session with a profile (else the newest at all) and its profile."""
+@dataclass(frozen=True)
+class Reviewed:
+    """What a review shows: the journal's newest session and the profile to show it with.
+    A session whose profile was deleted gets a stand-in with the name it kept (no nodes:
+    they went with the profile), so its backups, metrics and rollouts, kept by that name,
+    are still shown."""
+
+    profile: Profile | None
+    session: UpgradeSession | None
+    profile_deleted: bool = False
+
+    @property
+    def label(self) -> str:
+        """`lab`, or `profile lab (deleted)`; `profile unknown` when no name was kept."""
+        if self.session is not None and self.profile_deleted:
+            name = profile_label(self.session)
+            return f"profile {name}" if self.session.profile else name
+        return self.profile.name if self.profile else "?"
+
+
+def _newest(journal: Journal) -> Reviewed:
+    """The newest session that knows its profile (else the newest at all), and its profile;
+    without sessions, the first profile."""
     sessions = journal.sessions()
-    chosen = next((s for s in reversed(sessions) if s.profile_id is not None), None)
+    chosen = next((s for s in reversed(sessions) if s.profile_id or s.profile), None)
     chosen = chosen or (sessions[-1] if sessions else None)
-    profiles = journal.profiles()
-    profile = next((p for p in profiles if chosen and p.id == chosen.profile_id), None)
-    if profile is None and profiles:
-        profile = profiles[0]
-    return profile, UpgradeSession.load(journal, chosen.id) if chosen else None
+    if chosen is None:
+        profiles = journal.profiles()
+        return Reviewed(profiles[0] if profiles else None, None)
+    session = UpgradeSession.load(journal, chosen.id)
+    if chosen.profile_id is not None:
+        profile = next((p for p in journal.profiles() if p.id == chosen.profile_id), None)
+        if profile is not None:
+            return Reviewed(profile, session)
+    stand_in = Profile(session.profile) if session.profile else None
+    return Reviewed(stand_in, session, profile_deleted=True)
 
 
 def build_review_window(path: str | Path) -> MainWindow:
@@ -116,17 +144,27 @@ def build_review_window(path: str | Path) -> MainWindow:
     window.review_folder = folder  # removed when the window closes
     window.sig_closing.connect(folder.cleanup)
 
-    def show(found: tuple[Profile | None, UpgradeSession | None]) -> None:
-        profile, session = found
+    def show(found: Reviewed) -> None:
+        profile, session = found.profile, found.session
+        if session is not None:
+            workspace.upgrade.pinned = session.id  # shown whether its profile exists or not
         if profile is not None:
             workspace.connect_profile(profile)  # read-only: loads, never connects
+        elif session is not None:
+            workspace.upgrade.reload()
         if session is not None:
             workspace.set_session(session.id)
             _show_path(window, session)
+        if found.profile_deleted:
+            window.header.profile_label.setText(found.label)
+            window.header.profile_label.setToolTip(
+                "This profile was deleted from the journal after the session; the session, "
+                "its backups, metrics and events are kept, its nodes' addresses are not."
+            )
         window.review_loaded = found
         window.statusBar().showMessage(
             f"Reviewing {path} read-only"
-            + (f": session {session.id} of {profile.name if profile else '?'}" if session else ""),
+            + (f": session {session.id} of {found.label}" if session else ""),
             10_000,
         )
 
@@ -155,6 +193,7 @@ def run_review(path: str) -> int:
         print(f"themis-desktop: {exc}", file=sys.stderr)
         return 2
     from themis_desktop.ui.app import _close_on_signals, application
+    from themis_desktop.ui.excepthook import install_excepthook
 
     app = application()
     try:
@@ -162,6 +201,7 @@ def run_review(path: str) -> int:
     except ReviewError as exc:
         print(f"themis-desktop: {exc}", file=sys.stderr)
         return 2
+    install_excepthook(app)  # logged and shown, as in the app (the process ends with exec)
     window.show()
     _close_on_signals(app)
     return app.exec()

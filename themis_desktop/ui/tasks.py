@@ -9,9 +9,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -92,6 +93,7 @@ class TaskManager(QObject):
     """
 
     sig_refused = Signal(str)
+    instances: ClassVar[weakref.WeakSet[TaskManager]] = weakref.WeakSet()  # tests check pools
 
     def __init__(
         self,
@@ -108,6 +110,7 @@ class TaskManager(QObject):
         self._journal_pool = QThreadPool(self)
         self._journal_pool.setMaxThreadCount(1)
         self._live: set[Task] = set()
+        TaskManager.instances.add(self)
 
     def run(
         self,
@@ -179,6 +182,10 @@ class TaskManager(QObject):
         task.sig_finished.connect(lambda: self._live.discard(task))
         pool.start(_Runnable(task, call))
         return task
+
+    def pools(self) -> tuple[QThreadPool, QThreadPool]:
+        """The worker pool and the journal's single-thread pool."""
+        return self._pool, self._journal_pool
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Cancel everything and wait for the threads; True when all finished."""

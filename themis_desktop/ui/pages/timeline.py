@@ -53,6 +53,15 @@ class Timeline:
         ]
 
 
+def profile_label(session: UpgradeSession) -> str:
+    """Whose session it is: its profile's name; `lab (deleted)` when the profile is gone
+    from the journal (the session kept its name); `profile unknown` when it kept none."""
+    name = session.profile
+    if session.session.profile_id is not None and name:
+        return name
+    return f"{name} (deleted)" if name else "profile unknown"
+
+
 def hop_of(event: Event) -> int | None:
     hop = (event.data or {}).get("hop")
     return hop if isinstance(hop, int) else None
@@ -167,7 +176,7 @@ class TimelinePage(QWidget):
         else:
             s = timeline.session.session
             self.summary.setText(
-                f"Session {s.id}: {timeline.session.profile or '?'} {s.from_version} → "
+                f"Session {s.id}: {profile_label(timeline.session)} {s.from_version} → "
                 f"{s.to_version} · {s.state} · {len(timeline.events)} events"
             )
         self.apply_filters()
