@@ -36,3 +36,85 @@ def test_start_run_every_step_status_and_rollback(capsys, tmp_path, controlled_c
         assert client.version(refresh=True).version == "1.7.0"
     assert main(["session", "status", "--profile", "lab"]) == 0
     assert "rolled-back" in capsys.readouterr().out
+
+
+def _journal_with_session(to: str = "1.9"):
+    """A saved profile "p" and a session 1.7.0 → `to` (no server needed to read it)."""
+    from themis_desktop.core.catalogue_file import load_catalogue
+    from themis_desktop.core.profiles import NodeEndpoint, Profile
+    from themis_desktop.core.session import UpgradeSession
+    from themis_desktop.core.upgrade_path import plan_upgrade
+
+    profile = Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),))
+    with Journal() as journal:
+        profile = journal.save_profile(profile)
+        plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", to)
+        return UpgradeSession.create(journal, profile, plan)
+
+
+def _walk(session, hop, *states):
+    from themis_desktop.core.journal import utc_now
+
+    with Journal() as journal:
+        for state in states:
+            extra = {"finished_at": utc_now()} if state == "validating" else {}
+            hop = session.transition(journal, hop, state, **extra)
+    return hop
+
+
+def test_after_a_crash_in_the_middle_of_a_rollback_cli_and_gui_pick_the_same_hop(capsys):
+    """Issue 17, defect 12: with hops [done, rolling-back] the CLI rolled back hop 1."""
+    from themis_desktop.core import hop_runner
+
+    session = _journal_with_session()
+    first, second = session.hops
+    _walk(session, first, "pre-checks", "backed-up", "upgrading", "validating", "done")
+    _walk(session, second, "pre-checks", "backed-up", "upgrading", "validating", "rolling-back")
+    with Journal() as journal:
+        gui_pick = hop_runner.rollback_hop(session.reload(journal))
+    assert gui_pick.id == second.id  # the hop whose rollback was interrupted
+    assert main(["session", "rollback", "--profile", "p", "--note", "again"]) == 1  # no --yes
+    out = capsys.readouterr().out
+    assert f"the backups taken before {second.label}" in out
+    assert "was being rolled back when that stopped" in out
+
+
+def test_rollback_after_a_rollback_says_it_was_rolled_back(capsys):
+    """Issue 17, defect 12: after a GUI rollback the CLI said no hop was upgraded."""
+    session = _journal_with_session("1.8")
+    (hop,) = session.hops
+    hop = _walk(session, hop, "pre-checks", "backed-up", "upgrading", "validating", "done")
+    hop = _walk(session, hop, "rolling-back")
+    with Journal() as journal:
+        session.transition(journal, hop, "rolled-back", note="p99 doubled")
+    assert main(["session", "rollback", "--profile", "p", "--note", "x", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "no hop of this session was upgraded" not in err
+    assert f"Hop {hop.label} of session {session.id} was upgraded and rolled back already" in err
+    assert "p99 doubled" in err
+
+
+def test_acknowledge_a_trigger_from_the_command_line(capsys):
+    session = _journal_with_session("1.8")
+    (hop,) = session.hops
+    _walk(session, hop, "pre-checks", "backed-up", "upgrading", "validating", "done")
+    assert main(["session", "trigger", "critical-bug", "--profile", "p", "--note", "bad rows"]) == 0
+    trigger_id = int(capsys.readouterr().out.split()[1])
+    assert main(["session", "status", "--profile", "p"]) == 0
+    out = capsys.readouterr().out
+    assert "health: FAILING" in out
+    assert f"trigger {trigger_id}: Critical bug — bad rows" in out and "not acknowledged" in out
+
+    note = ["--note", "restored the rows from the audit log"]
+    assert main(["session", "acknowledge", "--profile", "p", "--trigger", "999", *note]) == 1
+    assert "has no trigger 999" in capsys.readouterr().err
+    args = ["session", "acknowledge", "--profile", "p", "--trigger", str(trigger_id), *note]
+    assert main(args) == 0
+    assert f"trigger {trigger_id} (Critical bug) acknowledged by" in capsys.readouterr().out
+    assert main(["session", "status", "--profile", "p", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    (trigger,) = status["triggers"]
+    assert trigger["acknowledged"]["note"] == "restored the rows from the audit log"
+    assert trigger["acknowledged"]["user"] and trigger["acknowledged"]["at"]
+    assert status["health"]["state"] != "failing" and status["health"]["open_triggers"] == []
+    assert status["hops"][0]["health"] == status["health"]["state"]

@@ -127,7 +127,15 @@ def add_session_parser(commands: Any, token_env: str) -> None:
     )
     trigger.add_argument("--profile", required=True)
     trigger.add_argument("--note", required=True)
-    for parser in (start, status, step, rollback, trigger):
+    acknowledge = actions.add_parser(
+        "acknowledge", help="acknowledge a raised trigger with a note (what was decided)"
+    )
+    acknowledge.add_argument("--profile", required=True)
+    acknowledge.add_argument(
+        "--trigger", required=True, type=int, metavar="ID", help="its id (see `session status`)"
+    )
+    acknowledge.add_argument("--note", required=True, help="what you decided (kept)")
+    for parser in (start, status, step, rollback, trigger, acknowledge):
         parser.set_defaults(token_env=token_env)
 
 
@@ -146,8 +154,16 @@ def cmd_session(args: argparse.Namespace) -> int:
                 return _status(args, journal)
             session = _open(journal, args.profile)
             if args.action == "trigger":
-                session.raise_trigger(journal, args.kind, args.note)
-                print(f"trigger recorded on session {session.id}: {args.kind}")
+                raised = session.raise_trigger(journal, args.kind, args.note)
+                print(f"trigger {raised.id} recorded on session {session.id}: {args.kind}")
+                return 0
+            if args.action == "acknowledge":
+                done = session.acknowledge(journal, args.trigger, args.note)
+                ack = done.acknowledged
+                print(
+                    f"trigger {done.id} ({done.title}) acknowledged by {ack.user} at {ack.at}: "
+                    f"{ack.note}"
+                )
                 return 0
         if args.action == "run":
             return _run_step(args, session)
@@ -213,6 +229,7 @@ def _detect_version(profile, token_env: str) -> str:
 
 
 def _status(args: argparse.Namespace, journal) -> int:
+    from themis_desktop.core import health_state
     from themis_desktop.core.rollback_window import window
     from themis_desktop.core.session import UpgradeSession
 
@@ -226,10 +243,13 @@ def _status(args: argparse.Namespace, journal) -> int:
         return 1
     last = session.last_finished
     state = window(last.finished) if last and last.finished else None
+    health = health_state.assess(session, health_state.gather(journal, session))
+    triggers = session.triggers(journal)
     data = {
         "session": session.id,
         "profile": session.profile,
         "state": session.state,
+        "health": _health_json(health),
         "from": session.session.from_version,
         "to": session.session.to_version,
         "hops": [
@@ -237,6 +257,7 @@ def _status(args: argparse.Namespace, journal) -> int:
                 "from": h.from_version,
                 "to": h.to_version,
                 "state": h.state,
+                "health": health.hops[h.id].level,
                 "finished_at": h.finished_at,
                 "backups": list(h.backups),
                 "note": h.note,
@@ -254,8 +275,23 @@ def _status(args: argparse.Namespace, journal) -> int:
             else None
         ),
         "triggers": [
-            {"kind": t.kind, "note": t.note, "at": t.at, "user": t.user}
-            for t in session.triggers(journal)
+            {
+                "id": t.id,
+                "kind": t.kind,
+                "note": t.note,
+                "at": t.at,
+                "user": t.user,
+                "acknowledged": (
+                    {
+                        "at": t.acknowledged.at,
+                        "user": t.acknowledged.user,
+                        "note": t.acknowledged.note,
+                    }
+                    if t.acknowledged
+                    else None
+                ),
+            }
+            for t in triggers
         ],
     }
     if args.json:
@@ -266,13 +302,33 @@ def _status(args: argparse.Namespace, journal) -> int:
     print(
         f"session {session.id} ({session.profile}): {data['from']} → {data['to']}, {session.state}"
     )
+    print(f"health: {health.title.upper()}")
+    for reason in health.reasons:
+        print(f"  {reason.level:<8} {reason.text}")
     for i, h in enumerate(session.hops, start=1):
-        print(f"  {i}. {h.label:<18} {h.state}")
+        print(f"  {i}. {h.label:<18} {h.state:<12} {health.hops[h.id].title}")
     if state and last:
         print(f"rollback window of {last.label}: {describe(state)}")
-    for t in session.triggers(journal):
-        print(f"trigger: {t.title} — {t.note} ({t.user}, {t.at})")
+    for t in triggers:
+        line = f"trigger {t.id}: {t.title} — {t.note} ({t.user}, {t.at})"
+        if t.acknowledged:
+            ack = t.acknowledged
+            line += f"; acknowledged by {ack.user} ({ack.at}): {ack.note}"
+        else:
+            line += (
+                f"; not acknowledged (session acknowledge --profile {session.profile} "
+                f"--trigger {t.id} --note ...)"
+            )
+        print(line)
     return 0
+
+
+def _health_json(health) -> dict:
+    return {
+        "state": health.level,
+        "reasons": [{"level": r.level, "source": r.source, "text": r.text} for r in health.reasons],
+        "open_triggers": [t.id for t in health.open_triggers],
+    }
 
 
 def _context(args: argparse.Namespace, session):
@@ -331,20 +387,12 @@ def _rollback(args: argparse.Namespace, session) -> int:
     from themis_desktop.core import hop_runner
     from themis_desktop.core.rollback_window import describe, window
 
-    hop = next(
-        (
-            h
-            for h in reversed(session.hops)
-            if h.state in ("upgrading", "validating", "done", "failed") and h.started_at
-        ),
-        None,
-    )
+    hop = hop_runner.rollback_hop(session)  # the one the GUI's Roll back now undoes
     if hop is None:
-        print(
-            "themis-desktop: no hop of this session was upgraded: nothing to roll back",
-            file=sys.stderr,
-        )
+        print(f"themis-desktop: {hop_runner.nothing_to_roll_back(session)}", file=sys.stderr)
         return 1
+    if hop.state == "rolling-back":
+        print(f"hop {hop.label} was being rolled back when that stopped: running it again")
     if hop.finished:
         print(f"rollback window: {describe(window(hop.finished))}")
     if not args.yes:

@@ -298,7 +298,7 @@ def test_ctrl_plus_and_minus_zoom_anywhere_in_the_page(qtbot, page):
     assert page.view.transform().m11() == pytest.approx(fitted * 1.25)
     qtbot.keyClick(page.to_edit, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
     assert page.view.transform().m11() == pytest.approx(fitted)
-    assert page.to_edit.text() == "latest"  # the field did not take the keys
+    assert page.to_edit.text() == ""  # the field did not take the keys
 
 
 def test_a_broken_user_catalogue_falls_back_to_the_bundled_one(qtbot, isolated_home):
@@ -311,3 +311,71 @@ def test_a_broken_user_catalogue_falls_back_to_the_bundled_one(qtbot, isolated_h
     assert "Your release catalogue cannot be read" in page.error_label.text()
     assert [line.name for line in page.catalogue.lines][-1] == "2.4"
     window.close()
+
+
+def connect_lab(qtbot, window, node, name="lab"):
+    window.workspace.connect_profile(Profile(name, (NodeEndpoint(node.url, "n1"),)))
+    page = window.pages["versions"]
+    qtbot.waitUntil(lambda: page.server_version is not None, timeout=15_000)
+    return page
+
+
+def test_a_fresh_start_proposes_the_next_minor_one_hop(qtbot, main_window, start_demo_node):
+    """Without opening Versions, the planned path a session starts from is one minor hop."""
+    assert main_window.current_page == "overview"
+    page = connect_lab(qtbot, main_window, start_demo_node("1.7.0"))
+    plan = main_window.workspace.plan
+    assert (plan.current.text, plan.target.text, len(plan.hops)) == ("1.7.0", "1.8.2", 1)
+    assert page.to_edit.text() == "" and page.to_edit.placeholderText() == "1.8 (next minor)"
+    assert page.target_label.text().startswith("Target 1.8.2: the next minor line")
+
+    session = main_window.pages["session"]
+    qtbot.waitUntil(session.new_button.isEnabled, timeout=5000)
+    with qtbot.waitSignal(main_window.workspace.upgrade.sig_session, timeout=10_000) as started:
+        qtbot.mouseClick(session.new_button, Qt.MouseButton.LeftButton)
+    assert [(h.from_version, h.to_version) for h in started.args[0].hops] == [("1.7.0", "1.8.2")]
+
+
+def test_the_chosen_target_is_remembered_per_profile_across_a_restart(
+    qtbot, main_window, start_demo_node
+):
+    from themis_desktop.ui.app import build_main_window
+
+    node = start_demo_node("1.7.0")
+    page = connect_lab(qtbot, main_window, node)
+    type_into(qtbot, page.to_edit, "1.9")
+    assert main_window.workspace.plan.target.text == "1.9.1"
+    assert "Target 1.9.1, as chosen for lab" in page.target_label.text()
+    main_window.close()
+
+    again = build_main_window()
+    qtbot.addWidget(again)
+    try:
+        page = connect_lab(qtbot, again, node)
+        assert page.to_edit.text() == "1.9"
+        assert again.workspace.plan.target.text == "1.9.1" and len(again.workspace.plan.hops) == 2
+        page = connect_lab(qtbot, again, node, name="other")  # another profile: its own
+        assert page.to_edit.text() == "" and again.workspace.plan.target.text == "1.8.2"
+        page = connect_lab(qtbot, again, node)
+        assert page.to_edit.text() == "1.9"
+        page.to_edit.clear()  # forgotten: the next minor again
+        assert again.workspace.plan.target.text == "1.8.2"
+    finally:
+        again.close()
+    third = build_main_window()
+    qtbot.addWidget(third)
+    try:
+        assert connect_lab(qtbot, third, node).to_edit.text() == ""
+    finally:
+        third.close()
+
+
+def test_a_remembered_target_the_nodes_have_reached_gives_way_to_the_next_minor(
+    qtbot, main_window, start_demo_node
+):
+    from themis_desktop.ui.settings import remember_target
+
+    remember_target("lab", "1.8")  # chosen before the upgrade to 1.8.2
+    page = connect_lab(qtbot, main_window, start_demo_node("1.8.2"))
+    assert page.to_edit.text() == ""
+    assert main_window.workspace.plan.target.text == "1.9.1"

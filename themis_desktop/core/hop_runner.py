@@ -2,7 +2,9 @@
 validation, and the six-step rollback. Each step's outcome goes into the session's journal
 and to a live log; a failure stops with a message that says what to do next.
 
-Runs in a worker thread (one journal connection per call, as the journal wants).
+Runs in a worker thread (one journal connection per call, as the journal wants). Each
+step announces what it changed in `HopContext.changed` (a change notice: "session",
+"backups", "nodes"), also when it fails half-way, so views reload what is affected.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from themis_desktop.core import backup_catalog, errors
@@ -47,6 +50,7 @@ class HopContext:
     log: Log = field(default=lambda line: None)
     ready_timeout: float = READY_TIMEOUT_S
     cancelled: threading.Event = field(default_factory=threading.Event)
+    changed: set[str] = field(default_factory=set)  # what the steps changed (change notice)
 
     def journal(self) -> Journal:
         return Journal(self.journal_path)
@@ -67,6 +71,7 @@ def pre_checks(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check
     """Every node answers, is ready and runs the hop's starting version."""
     with ctx.journal() as journal:
         hop = session.transition(journal, hop, "pre-checks", f"Pre-checks of hop {hop.label}")
+        ctx.changed.add("session")
         checks = [c for n in ctx.profile.nodes for c in _node_checks(ctx, n, hop.from_version)]
         _record_checks(ctx, journal, session, hop, checks)
     return checks
@@ -201,6 +206,7 @@ def back_up(
                         verified=outcome.verified,
                     )
                 )
+                ctx.changed.add("backups")
             ctx.log(
                 f"{'✓' if outcome.verified else '✗'} {outcome.node.name}: "
                 + (outcome.result.archive.name if outcome.result else str(outcome.error))
@@ -212,6 +218,7 @@ def back_up(
         current = session.reload(journal).hop(hop.id)
         if current.state in ("planned", "failed"):
             current = session.transition(journal, current, "pre-checks", "Backup before the hop")
+        ctx.changed.add("session")
         session.transition(
             journal,
             current,
@@ -239,6 +246,7 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
             )
         require_version(ctx, hop.from_version)  # never upgrade a node from another version
         hop = session.transition(journal, hop, "upgrading", f"Upgrading {hop.label}")
+        ctx.changed.update(("session", "nodes"))
         try:
             for node in ctx.profile.nodes:
                 _node_upgrade(ctx, journal, session, node, hop.to_version)
@@ -373,6 +381,7 @@ def validate(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check]:
     ]
     with ctx.journal() as journal:
         _record_checks(ctx, journal, session, hop, checks)
+        ctx.changed.add("session")
         bad = [c for c in checks if not c.ok]
         if bad:
             note = "; ".join(f"{c.node} {c.name}: {c.detail}" for c in bad)
@@ -415,6 +424,7 @@ def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> H
             f"Rolling back {hop.label}: {note}",
             data={"note": note, "backups": [r.id for r in records.values()]},
         )
+        ctx.changed.update(("session", "nodes"))
         try:
             for step, action in enumerate(ROLLBACK_STEPS[:5], start=1):
                 ctx.log(f"Step {step}/6: {action}")
@@ -447,15 +457,74 @@ def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> H
 
 
 def rollback_hop(session: UpgradeSession) -> Hop | None:
-    """The hop a rollback would undo: the newest one whose upgrade started."""
-    return next(
-        (
-            h
-            for h in reversed(session.hops)
-            if h.started_at
-            and h.state in ("upgrading", "validating", "done", "failed", "rolling-back")
-        ),
-        None,
+    """The hop a rollback would undo (`UpgradeSession.rollback_hop`): the GUI's Roll back
+    now and `themis-desktop session rollback` both ask this one function."""
+    return session.rollback_hop
+
+
+def nothing_to_roll_back(session: UpgradeSession) -> str:
+    """Why there is no hop to roll back, in words for the user (when `rollback_hop` is None)."""
+    rolled = session.rolled_back
+    if rolled is not None:
+        note = f": {rolled.note}" if rolled.note else ""
+        return (
+            f"Hop {rolled.label} of session {session.id} was upgraded and rolled back "
+            f"already (it runs {rolled.from_version} again{note}); nothing is left to roll "
+            "back. Plan a new session to try the upgrade again."
+        )
+    return (
+        f"No hop of session {session.id} was upgraded yet: nothing to roll back (the nodes "
+        "still run the version they had)."
+    )
+
+
+def reversibility(hop: Hop) -> tuple[bool, str]:
+    """Whether `hop` is a point of no return (a binary swap cannot undo it: rolling back
+    means restoring the backup taken before it) and the catalogue's note on it. A hop the
+    catalogue cannot judge counts as one (the safe side)."""
+    from themis_desktop.core.catalogue_file import load_catalogue
+    from themis_desktop.core.upgrade_path import plan_upgrade
+
+    try:
+        plan = plan_upgrade(load_catalogue(), hop.from_version, hop.to_version)
+    except Exception as exc:  # a broken user catalogue or an unknown version
+        return True, f"The release catalogue cannot say how this hop rolls back ({exc})."
+    steps = [h for h in plan.hops if h.reversibility != "binary-swap"]
+    if not steps:
+        return False, " ".join(h.reversibility_note for h in plan.hops if h.reversibility_note)
+    return True, " ".join(h.reversibility_note for h in steps if h.reversibility_note)
+
+
+def upgrade_question(
+    hop: Hop,
+    backups: dict[str, BackupRecord | None],
+    reversibility: tuple[bool, str],
+    now: datetime | None = None,
+) -> tuple[bool, str]:
+    """What the upgrade step of `hop` does and what cannot be undone, asked before it runs:
+    (point of no return, the words). On a point of no return, rolling back means restoring
+    the backup of its time, and every write after the upgrade is lost."""
+    from themis_desktop.core.formatting import human_duration
+    from themis_desktop.core.journal import parse_utc
+
+    no_return, note = reversibility
+    taken = min(parse_utc(r.created_at) for r in backups.values() if r is not None)
+    when = taken.astimezone().strftime("%Y-%m-%d %H:%M")
+    age = human_duration(((now or datetime.now(UTC)) - taken).total_seconds())
+    text = (
+        f"Run the upgrade step of hop {hop.label} now?\n\n"
+        f"Each node ({', '.join(backups)}) is stopped, {hop.to_version} is installed and "
+        "started; the node serves no requests until it is ready again."
+    )
+    if no_return:
+        return True, text + (
+            f"\n\nThis hop is the point of no return. {note}\n\nAfter this step, rolling "
+            f"back means restoring the backup of {when} ({age} ago): every write made after "
+            f"the upgrade is lost. Reinstalling {hop.from_version} alone cannot undo it."
+        )
+    return False, text + (
+        f"\n\nIf it goes wrong, Roll back now reinstalls {hop.from_version} and restores the "
+        f"backup of {when} ({age} ago); writes made after the upgrade are lost then."
     )
 
 

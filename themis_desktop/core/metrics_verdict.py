@@ -129,6 +129,63 @@ def evaluate(
     return Evaluation(verdicts, result, mode, missing=missing)
 
 
+# A shown verdict changes only on enough new evidence: the new verdict must come out of
+# every evaluation for HOLD_S seconds, at least HOLD_EVALUATIONS of them in a row.
+HOLD_S = 30.0
+HOLD_EVALUATIONS = 3
+
+
+@dataclass
+class VerdictHold:
+    """The verdict to show, steady against noise: one evaluation that disagrees does not
+    change it (a FAIL followed 3 s later by a PASS was a flap). A change needs the new
+    verdict in `evaluations` evaluations in a row spanning `hold_s` seconds; the first
+    verdict with data (after none, or "no data") is shown at once. While the verdict stays,
+    the newest evaluation with it is shown (fresh numbers)."""
+
+    hold_s: float = HOLD_S
+    evaluations: int = HOLD_EVALUATIONS
+    shown: Evaluation | None = None
+    since: float | None = None  # when the shown verdict was adopted
+    pending: Verdict | None = None  # a different verdict seen, not yet held long enough
+    pending_since: float | None = None
+    pending_count: int = 0
+
+    @property
+    def rule(self) -> str:
+        """The rule in words, for the UI."""
+        return (
+            f"a verdict changes only after the new one held for {self.hold_s:g} s "
+            f"({self.evaluations} evaluations in a row)"
+        )
+
+    def reset(self) -> None:
+        """Another question (a new baseline, another profile): no verdict shown."""
+        self.shown = self.since = self.pending = self.pending_since = None
+        self.pending_count = 0
+
+    def feed(self, evaluation: Evaluation, now: float | None = None) -> bool:
+        """Take a new evaluation; True when the shown verdict changed."""
+        now = evaluation.at if now is None else now
+        shown = self.shown.overall if self.shown is not None else None
+        if evaluation.overall == shown or shown in (None, "no data"):
+            changed = evaluation.overall != shown
+            self.shown = evaluation
+            if changed or self.since is None:
+                self.since = now
+            self.pending, self.pending_since, self.pending_count = None, None, 0
+            return changed
+        if evaluation.overall != self.pending:
+            self.pending, self.pending_since, self.pending_count = evaluation.overall, now, 0
+        self.pending_count += 1
+        held = now - (self.pending_since or now)
+        if self.pending_count >= self.evaluations and held >= self.hold_s:
+            self.shown, self.since = evaluation, now
+            self.pending, self.pending_since, self.pending_count = None, None, 0
+            return True
+        return False
+
+
 def pooled(data: Mapping[str, Mapping[str, list[float]]], node: str | None = None) -> Values:
     """Per-node values (node -> metric -> values) as one cluster, or one node's."""
     out: dict[str, list[float]] = {}

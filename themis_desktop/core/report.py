@@ -18,12 +18,12 @@ from datetime import datetime
 from pathlib import Path
 
 from themis_desktop import __version__
-from themis_desktop.core import backup_catalog, checklist, logs, secrets
+from themis_desktop.core import backup_catalog, checklist, health_state, logs, secrets
 from themis_desktop.core.formatting import format_quantity, human_bytes
 from themis_desktop.core.journal import Event, Journal, parse_utc
 from themis_desktop.core.metric_catalog import METRICS
 from themis_desktop.core.rollback_window import band_for
-from themis_desktop.core.session import Hop, UpgradeSession
+from themis_desktop.core.session import Hop, Trigger, UpgradeSession
 
 _SECRET = re.compile(
     r"(?i)(bearer\s+|authorization:\s*\S+\s+|(?:token|password|passwd|secret|api[_-]?key)"
@@ -58,6 +58,8 @@ class ReportData:
     environment: dict[str, str] = field(default_factory=dict)
     log_counts: dict[int, dict[str, dict[str, int]]] = field(default_factory=dict)  # by hop id
     log_lines: dict[int, list[logs.StoredLine]] = field(default_factory=dict)  # by hop id
+    health: health_state.SessionHealth | None = None  # the one state the app shows
+    triggers: list[Trigger] = field(default_factory=list)
 
 
 def collect(journal: Journal, session_id: int) -> ReportData:
@@ -77,6 +79,7 @@ def collect(journal: Journal, session_id: int) -> ReportData:
         and e.data.get("profile") == session.profile
         and e.ts >= session.session.created_at
     ]
+    evidence = health_state.gather(journal, session)
     versions = sorted({s for h in session.hops for s in (h.from_version, h.to_version)})
     environment = {
         "Themis Desktop": __version__,
@@ -97,6 +100,8 @@ def collect(journal: Journal, session_id: int) -> ReportData:
             hop.id: logs.hop_lines(journal, hop.id, limit=LOG_LINES_PER_HOP + 1)
             for hop in session.hops
         },
+        health=health_state.assess(session, evidence),
+        triggers=evidence.triggers,
     )
 
 
@@ -122,13 +127,21 @@ def render_html(data: ReportData, secrets: tuple[str, ...] = (), inline: bool = 
         f"{t(s.session.created_by)}; state <b>{t(s.state)}</b>"
         + (f", ended {t(s.session.ended_at)}" if s.session.ended_at else "")
         + ".</p>",
+        _health_html(data.health, t),
         "<h2>Plan</h2><table border='1'><tr><th>#</th><th>Hop</th><th>State</th>"
-        "<th>Started</th><th>New version answered</th><th>Rollback window</th></tr>",
+        "<th>Health</th><th>Started</th><th>New version answered</th>"
+        "<th>Rollback window</th></tr>",
     ]
     for hop in s.hops:
+        hop_health = data.health.hops.get(hop.id) if data.health else None
         parts.append(
             f"<tr><td>{hop.position + 1}</td><td>{t(hop.label)}</td><td>{t(hop.state)}</td>"
-            f"<td>{t(hop.started_at or '')}</td><td>{t(hop.finished_at or '')}</td>"
+            + (
+                f"<td style='color:{hop_health.colour}'>{t(hop_health.title)}</td>"
+                if hop_health
+                else "<td>—</td>"
+            )
+            + f"<td>{t(hop.started_at or '')}</td><td>{t(hop.finished_at or '')}</td>"
             f"<td>{t(_window_text(hop, data.events))}</td></tr>"
         )
     parts.append("</table>")
@@ -183,17 +196,10 @@ def render_html(data: ReportData, secrets: tuple[str, ...] = (), inline: bool = 
     else:
         parts.append("<p>No backup belongs to this session.</p>")
     parts.append(_verdicts_html(data, t))
-    triggers = [e for e in data.events if e.type == "trigger.raised"]
     parts.append("<h2>Rollback triggers</h2>")
     parts.append(
-        "<ul>"
-        + "".join(
-            f"<li>{t(e.ts)} — <b>{t((e.data or {}).get('kind', ''))}</b>: {t(e.message)} "
-            f"({t(e.user)})</li>"
-            for e in triggers
-        )
-        + "</ul>"
-        if triggers
+        "<ul>" + "".join(_trigger_html(x, s, t) for x in data.triggers) + "</ul>"
+        if data.triggers
         else "<p>None.</p>"
     )
     rollbacks = [e for e in data.events if e.type.startswith("rollback.")]
@@ -211,6 +217,34 @@ def render_html(data: ReportData, secrets: tuple[str, ...] = (), inline: bool = 
         + "</table></body></html>"
     )
     return "".join(parts)
+
+
+def _trigger_html(trigger: Trigger, session: UpgradeSession, t) -> str:
+    """A trigger with what became of it: acknowledged (by whom, the note), answered by the
+    rollback of its hop, or still open."""
+    hop = next((h for h in session.hops if h.id == trigger.hop), None)
+    text = f"<li>{t(trigger.at)} — <b>{t(trigger.kind)}</b>: {t(trigger.note)} ({t(trigger.user)})"
+    if trigger.acknowledged is not None:
+        ack = trigger.acknowledged
+        text += f"; acknowledged {t(ack.at)} by {t(ack.user)}: {t(ack.note)}"
+    elif hop is not None and hop.state == "rolled-back":
+        text += f"; answered by the rollback of {t(hop.label)}"
+    else:
+        text += "; <b class='bad'>not acknowledged</b>"
+    return text + "</li>"
+
+
+def _health_html(health: health_state.SessionHealth | None, t) -> str:
+    """The session's one health state, as the app's header and session page show it."""
+    if health is None:
+        return ""
+    reasons = "".join(f"<li>{t(r.level)}: {t(r.text)}</li>" for r in health.reasons)
+    return (
+        f"<h2>Health: <span style='color:{health.colour}'>{t(health.title)}</span></h2>"
+        f"<p class='muted'>The worst of all evidence (hop states and validation, metrics "
+        f"verdicts, triggers, logs, the rollback window) when the report was made.</p>"
+        f"<ul>{reasons}</ul>"
+    )
 
 
 def _logs_html(data: ReportData, hop: Hop, t) -> str:

@@ -7,6 +7,9 @@
 Every transition is an event with time and user. A hop may only start upgrading with a
 verified backup of every node taken after the previous hop finished. Everything lives in
 the journal, so a session survives restarts of the app.
+
+A rollback trigger belongs to the hop it judges; it stays open (the app shows it in a
+banner) until an admin acknowledges it with a note, which is an event of its own.
 """
 
 from __future__ import annotations
@@ -91,16 +94,33 @@ class Hop:
 
 
 @dataclass(frozen=True)
+class Acknowledgement:
+    """An admin saw a trigger and said what they decided (the note)."""
+
+    at: str
+    user: str
+    note: str
+
+
+@dataclass(frozen=True)
 class Trigger:
     kind: str
     note: str
     at: str
     user: str
     evidence: dict[str, Any] | None = None
+    id: int = 0  # the journal event that raised it
+    hop: int | None = None  # the hop it judges (None: raised before hops were recorded)
+    acknowledged: Acknowledgement | None = None
 
     @property
     def title(self) -> str:
         return TRIGGER_KINDS.get(self.kind, self.kind)
+
+    @property
+    def open(self) -> bool:
+        """Raised and not acknowledged yet."""
+        return self.acknowledged is None
 
 
 class UpgradeSession:
@@ -148,10 +168,10 @@ class UpgradeSession:
     def load(cls, journal: Journal, session_id: int) -> UpgradeSession:
         session = journal.session(session_id)
         rows = journal.db["hops"].rows_where("session_id = ?", [session_id], order_by="position")
-        profile = None
+        profile = session.profile  # the name it kept: its profile may have been deleted
         if session.profile_id is not None:
             found = list(journal.db["profiles"].rows_where("id = ?", [session.profile_id]))
-            profile = found[0]["name"] if found else None
+            profile = found[0]["name"] if found else profile
         return cls(session, [_hop(row) for row in rows], profile)
 
     @classmethod
@@ -207,6 +227,27 @@ class UpgradeSession:
     @property
     def state(self) -> str:
         return self.session.state
+
+    @property
+    def rollback_hop(self) -> Hop | None:
+        """The hop a rollback would undo: the newest one whose upgrade started and that is
+        not rolled back yet (one interrupted in the middle of its rollback included: it is
+        run again). The GUI and the command line both roll back this hop."""
+        return next(
+            (
+                h
+                for h in reversed(self.hops)
+                if h.started_at
+                and h.state in ("upgrading", "validating", "done", "failed", "rolling-back")
+            ),
+            None,
+        )
+
+    @property
+    def judged_hop(self) -> Hop | None:
+        """The hop that evidence seen now judges: the one a rollback would undo, else the
+        one being worked on (a trigger raised before any upgrade belongs to it)."""
+        return self.rollback_hop or self.current
 
     def previous(self, hop: Hop) -> Hop | None:
         return self.hops[hop.position - 1] if hop.position > 0 else None
@@ -280,24 +321,88 @@ class UpgradeSession:
         *,
         evidence: dict[str, Any] | None = None,
         user: str | None = None,
+        hop: Hop | None = None,
     ) -> Trigger:
-        """One of the five rollback triggers, with the user's (or a check's) note."""
+        """One of the five rollback triggers, with the user's (or a check's) note; it judges
+        `hop` (by default the hop evidence judges now, `judged_hop`)."""
         if kind not in TRIGGER_KINDS:
             raise SessionError(f"Unknown trigger {kind!r}: one of {', '.join(TRIGGER_KINDS)}.")
         if not note.strip():
             raise SessionError("Say what was seen: a trigger needs a note.")
-        data = {"kind": kind, "evidence": evidence}
-        journal.add_event(
+        judged = hop or self.reload(journal).judged_hop
+        data = {"kind": kind, "evidence": evidence, "hop": judged.id if judged else None}
+        event = journal.add_event(
             "trigger.raised", note, session_id=self.id, data=data, user=user or current_user()
         )
-        return self.triggers(journal)[-1]
+        return next(t for t in self.triggers(journal) if t.id == event)
+
+    def acknowledge(
+        self, journal: Journal, trigger_id: int, note: str, *, user: str | None = None
+    ) -> Trigger:
+        """An admin saw trigger `trigger_id` and writes down what they decided; the trigger
+        then stops asking for attention (it stays in the journal and the report)."""
+        if not note.strip():
+            raise SessionError(
+                "Say what you decided (e.g. 'accepted: p99 within the SLA, watching'): an "
+                "acknowledgement needs a note."
+            )
+        found = next((t for t in self.triggers(journal) if t.id == trigger_id), None)
+        if found is None:
+            known = ", ".join(str(t.id) for t in self.triggers(journal)) or "none"
+            raise SessionError(
+                f"Session {self.id} has no trigger {trigger_id} (its triggers: {known})."
+            )
+        if found.acknowledged is not None:
+            ack = found.acknowledged
+            raise SessionError(
+                f"Trigger {trigger_id} was acknowledged already by {ack.user} at {ack.at}: "
+                f"{ack.note}"
+            )
+        journal.add_event(
+            "trigger.acknowledged",
+            note,
+            session_id=self.id,
+            data={"trigger": trigger_id, "kind": found.kind},
+            user=user or current_user(),
+        )
+        return next(t for t in self.triggers(journal) if t.id == trigger_id)
 
     def triggers(self, journal: Journal) -> list[Trigger]:
+        """The session's triggers, oldest first, each with its acknowledgement if any."""
+        events = journal.events(
+            session_id=self.id, types=["trigger.raised", "trigger.acknowledged"]
+        )
+        acks = {
+            e.data["trigger"]: Acknowledgement(e.ts, e.user or "unknown", e.message)
+            for e in events
+            if e.type == "trigger.acknowledged" and e.data and "trigger" in e.data
+        }
         return [
-            Trigger(e.data["kind"], e.message, e.ts, e.user, e.data.get("evidence"))
-            for e in journal.events(session_id=self.id, types=["trigger.raised"])
-            if e.data
+            Trigger(
+                e.data["kind"],
+                e.message,
+                e.ts,
+                e.user or "unknown",
+                e.data.get("evidence"),
+                id=e.id,
+                hop=self._hop_of(e.data, e.ts),
+                acknowledged=acks.get(e.id),
+            )
+            for e in events
+            if e.type == "trigger.raised" and e.data
         ]
+
+    def _hop_of(self, data: dict[str, Any], at: str) -> int | None:
+        """The hop a trigger judges: as recorded, else (older journals) the newest hop
+        whose upgrade had started when it was raised, else the first hop."""
+        ids = {h.id for h in self.hops}
+        for key in (data.get("hop"), (data.get("evidence") or {}).get("hop")):
+            if key in ids:
+                return key
+        started = [h for h in self.hops if h.started_at and h.started_at <= at]
+        if started:
+            return started[-1].id
+        return self.hops[0].id if self.hops else None
 
 
 def _session_state(state: str, hop: Hop, session: UpgradeSession) -> str:

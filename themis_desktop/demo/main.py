@@ -114,7 +114,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="VERSION=R",
-        help="error rate 0..1 of VERSION (repeatable)",
+        help="VERSION misbehaves: a share R (0..1) of its requests fail with 500, each logged "
+        "as an error (repeatable); other versions log no errors",
     )
     parser.add_argument(
         "--latency-sigma",

@@ -115,13 +115,14 @@ class DemoNode:
         """Change the running node's profile (e.g. to stage a regression).
 
         `latency_factor` multiplies the version's default median latency; `error_rate` is
-        the share (0..1) of probe requests and simulated requests that fail.
+        the share (0..1) of probe requests and simulated requests that fail in the server
+        (500, logged as errors).
         """
         if latency_factor is not None:
             median = versions.default_profile(self.version).median_ms * latency_factor
             self.profile = dataclasses.replace(self.profile, median_ms=median)
         if error_rate is not None:
-            self.profile = dataclasses.replace(self.profile, error_rate=error_rate)
+            self.profile = dataclasses.replace(self.profile, error_rate=error_rate, faulty=True)
 
     # ---- life cycle -----------------------------------------------------------
 

@@ -51,11 +51,16 @@ def parse_version(text: str) -> VersionInfo:
 
 @dataclass(frozen=True)
 class Profile:
-    """Latency/error behaviour of a node: lognormal latency, Bernoulli errors."""
+    """Latency/error behaviour of a node: lognormal latency, Bernoulli errors.
+
+    A healthy version's errors are its clients' (a missing key, a write conflict, a bad
+    query): counted, answered with a 4xx, and not logged at info level, as the server does.
+    A `faulty` version's are its own (500s): each is logged as an error."""
 
     median_ms: float
     sigma: float
     error_rate: float
+    faulty: bool = False
 
 
 def default_profile(version: str) -> Profile:
@@ -79,12 +84,18 @@ def resolve_profile(
     latency_factors: dict[str, float] | None = None,
     error_rates: dict[str, float] | None = None,
 ) -> Profile:
-    """The default profile of `version`, with per-node and per-version overrides applied."""
+    """The default profile of `version`, with per-node and per-version overrides applied.
+    An error rate set for it (`error_rate`, or `error_rates` naming it) makes it misbehave:
+    those requests fail in the server (500) and are logged as errors."""
     base = default_profile(version)
     factor = latency_factor * (_lookup(latency_factors or {}, version) or 1.0)
     rate = error_rate if error_rate is not None else _lookup(error_rates or {}, version)
-    rate = base.error_rate if rate is None else min(1.0, max(0.0, rate))
-    return Profile(median_ms=base.median_ms * factor, sigma=base.sigma, error_rate=rate)
+    if rate is None:
+        return Profile(
+            median_ms=base.median_ms * factor, sigma=base.sigma, error_rate=base.error_rate
+        )
+    rate = min(1.0, max(0.0, rate))
+    return Profile(base.median_ms * factor, base.sigma, error_rate=rate, faulty=True)
 
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

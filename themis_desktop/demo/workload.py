@@ -16,9 +16,12 @@ from themis_desktop.demo.versions import Profile
 TICK_SECONDS = 0.1  # one batch per tick keeps the thread at ~1 % CPU
 RATE_RANGE = (50.0, 200.0)  # simulated requests per second
 WRITE_SHARE = 0.3
-SLOW_REQUEST_MS = 12.0  # the server's slow-request warning threshold, as the demo sets it
+SLOW_REQUEST_MS = 25.0  # the server's slow-request warning threshold, as the demo sets it
+STALL_SHARE = 2e-5  # requests caught behind a flush or compaction: a slow-request warning
+STALL_FACTOR = 16.0  # (about one in five minutes per healthy node)
+STATS_TICKS = 300  # a summary line every 30 s of traffic
 LOGGED_PER_TICK = 25  # a flood of failures is logged in full up to this, then summed up
-_FAILURES = (  # (route, what the server says), as failed requests appear in its log
+_FAILURES = (  # (route, what the server says), as a misbehaving version's failures appear
     ("GET /entities/{key}", "Internal server error: RocksDB Get returned IO error"),
     ("PUT /entities/{key}", "Internal server error: write batch failed (Status: Busy)"),
     ("POST /query/aql", "Query execution failed: cursor expired during range scan"),
@@ -43,6 +46,9 @@ class Workload:
         self.log = log
         self.rng = np.random.default_rng()
         self.rate = float(self.rng.uniform(80.0, 160.0))
+        self._window: list[np.ndarray] = []  # the latencies since the last summary line
+        self._window_errors = 0
+        self._ticks = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -65,14 +71,16 @@ class Workload:
                         self.store.available = False
                         self.log.error(f"Storage background error, database now read-only: {exc}")
 
-    def _log_requests(self, latencies: np.ndarray, errors: int) -> None:
-        """Failed requests as errors and slow ones as warnings, like the server logs them."""
+    def _log_requests(self, latencies: np.ndarray, errors: int, faulty: bool) -> None:
+        """A misbehaving version's failed requests as errors, slow ones as warnings, like
+        the server logs them. A healthy version's errors are its clients' (4xx), which the
+        server logs at debug level only: they show in the summary line."""
         rng = self.rng
-        for _ in range(min(errors, LOGGED_PER_TICK)):
+        for _ in range(min(errors, LOGGED_PER_TICK) if faulty else 0):
             route, reason = _FAILURES[int(rng.integers(len(_FAILURES)))]
             key = f"orders:{int(rng.integers(1, 10**6))}"
             self.log.error(f"{route.format(key=key)} failed with 500: {reason}")
-        if errors > LOGGED_PER_TICK:
+        if faulty and errors > LOGGED_PER_TICK:
             self.log.error(f"{errors - LOGGED_PER_TICK} more requests failed with 500")
         slow = latencies[latencies > SLOW_REQUEST_MS * 1000.0]
         for micros in slow[:LOGGED_PER_TICK]:
@@ -82,6 +90,24 @@ class Workload:
                 f"(threshold {SLOW_REQUEST_MS:g} ms)"
             )
 
+    def _summarise(self, latencies: np.ndarray, errors: int, faulty: bool) -> None:
+        """Every STATS_TICKS ticks, one info line on the traffic since the last one."""
+        self._window.append(latencies)
+        self._window_errors += errors
+        self._ticks += 1
+        if self._ticks % STATS_TICKS:
+            return
+        served = np.concatenate(self._window) if self._window else np.empty(0)
+        seconds = STATS_TICKS * TICK_SECONDS
+        rate = served.size / seconds
+        text = f"Served {served.size} requests in the last {seconds:g} s ({rate:.1f}/s)"
+        if served.size:
+            p50, p99 = np.percentile(served, [50, 99]) / 1000.0
+            text += f", p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+        kind = "failed with 500" if faulty else "answered with 4xx (client errors)"
+        self.log.info(f"{text}; {self._window_errors} {kind}")
+        self._window, self._window_errors = [], 0
+
     def tick(self) -> None:
         """Simulate one tick's worth of requests."""
         rng = self.rng
@@ -89,9 +115,12 @@ class Workload:
         n = int(rng.poisson(self.rate * TICK_SECONDS))
         profile = self.profile()
         latencies = rng.lognormal(math.log(profile.median_ms * 1000.0), profile.sigma, n)
+        stalled = rng.random(n) < STALL_SHARE
+        latencies[stalled] *= STALL_FACTOR * rng.lognormal(0.0, 0.3, int(stalled.sum()))
         errors = int(rng.binomial(n, profile.error_rate)) if n else 0
         self.state.record_requests(latencies, errors)
-        self._log_requests(latencies, errors)
+        self._log_requests(latencies, errors, profile.faulty)
+        self._summarise(latencies, errors, profile.faulty)
 
         writes = int(rng.binomial(n, WRITE_SHARE)) if n else 0
         reads = n - writes

@@ -16,6 +16,7 @@ from themis_desktop.demo.launcher import DemoLauncher, LaunchedNode
 from themis_desktop.ui.workspace import Workspace
 
 DEMO_PROFILE = "Demo instance"
+STARTING = "Starting the demo instance…"
 
 
 MISBEHAVING_ERROR_RATE = 0.05  # of the demo's 1.9 requests fail (and are logged as errors)
@@ -51,7 +52,9 @@ class DemoMode(QObject):
         )
 
     def start(self) -> None:
-        self.workspace.sig_message.emit("Starting the demo instance…")
+        """Start the demo cluster in the background; the pages say so until it answers."""
+        self.workspace.set_connecting(STARTING)
+        self.workspace.sig_message.emit(STARTING)
         self.workspace.tasks.run(
             self.launcher.start,
             on_done=self._on_launcher_started,
@@ -82,6 +85,7 @@ class DemoMode(QObject):
         self.sig_ready.emit(profile)
 
     def _on_launcher_failed(self, error: Exception) -> None:
+        self.workspace.set_connecting(f"The demo instance could not start: {error}")
         self.workspace.sig_message.emit(f"The demo instance could not start: {error}")
         self.sig_failed.emit(str(error))
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -77,6 +80,7 @@ class MainWindow(QMainWindow):
         self.add_page("logs", LogsPage(workspace))
         self.add_page("config", ConfigPage(workspace))
         workspace.upgrade.sig_session.connect(self._on_session)
+        workspace.upgrade.sig_health.connect(self.header.show_health)  # the session's one state
         self.header.countdown.sig_band_changed.connect(self._notify_band)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
 
@@ -216,15 +220,18 @@ class MainWindow(QMainWindow):
         for number, key in enumerate(self.pages, start=1):
             title = getattr(self.pages[key], "TITLE", key)
             shortcut = f"Ctrl+{number % 10}" if number <= 10 else None
-            self._action(view_menu, title, shortcut, lambda k=key: self.show_page(k))
+            self._action(view_menu, title, shortcut, functools.partial(self.show_page, key))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Themis Desktop", None, self._show_about)
 
-    def _action(self, menu, text, shortcut, slot) -> QAction:
+    def _action(self, menu, text, shortcut, slot: Callable[[], object]) -> QAction:
+        """A menu entry that calls `slot()` with no argument. (`triggered` passes `checked`,
+        which a slot with a default argument — `lambda k=key:`, `open_review(path=None)` —
+        would take as that argument.)"""
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
+        action.triggered.connect(lambda: slot())
         menu.addAction(action)
         return action
 

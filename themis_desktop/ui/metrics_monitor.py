@@ -1,5 +1,6 @@
 """The live metrics of the connected profile: samplers, the in-memory series, the chosen
-baseline, the periodic verdict and the rollback trigger it raises."""
+baseline, the periodic verdict (held steady: `metrics_verdict.VerdictHold`) and the
+rollback trigger it raises."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from themis_desktop.core.metrics import NodeSampler, Sample
 from themis_desktop.core.metrics_live import LiveStore
 from themis_desktop.core.metrics_sampler import Recorder
 from themis_desktop.core.metrics_store import Baseline
-from themis_desktop.core.metrics_verdict import Evaluation
+from themis_desktop.core.metrics_verdict import Evaluation, VerdictHold
 from themis_desktop.core.profiles import Profile
 from themis_desktop.core.server import ThemisClient
 from themis_desktop.ui.tasks import TaskManager
@@ -44,7 +45,7 @@ class MetricsMonitor(QObject):
 
     sig_samples = Signal()  # the series grew (at most once per sampling round)
     sig_reloaded = Signal()  # the series were replaced (new profile, "All" history)
-    sig_evaluation = Signal(object)  # Evaluation | None
+    sig_evaluation = Signal(object)  # Evaluation | None: the verdict shown (held steady)
     sig_trigger = Signal(object)  # Trigger: a rollback trigger was raised
     sig_baselines = Signal(list)  # list[Baseline], newest first
     sig_markers = Signal(list)  # [(unix time, type, message)]
@@ -69,7 +70,9 @@ class MetricsMonitor(QObject):
         self.profile: Profile | None = None
         self.baselines: list[Baseline] = []
         self.baseline: Baseline | None = None
-        self.evaluation: Evaluation | None = None
+        self.evaluation: Evaluation | None = None  # the one shown: `hold.shown`
+        self.latest: Evaluation | None = None  # the newest, which may disagree for a while
+        self.hold = VerdictHold()
         self.compare_minutes = COMPARE_MINUTES
         self.markers: list[tuple[float, str, str]] = []
         self.verdicts: list[tuple[float, str, str]] = []
@@ -94,7 +97,8 @@ class MetricsMonitor(QObject):
         """Stop sampling the old profile; load the new one's history, then sample it."""
         self._stop_recorder()
         self._generation += 1
-        self.profile, self.baseline, self.evaluation = profile, None, None
+        self.profile, self.baseline, self.evaluation, self.latest = profile, None, None, None
+        self.hold.reset()
         self.store.clear()
         self.sig_reloaded.emit()
         self.sig_evaluation.emit(None)
@@ -150,7 +154,7 @@ class MetricsMonitor(QObject):
             return metrics_store.load_series(journal, profile.name, 0.0)
 
         def done(series) -> None:
-            if generation != self._generation:
+            if generation != self._generation or self._stopped:
                 return
             self.store.clear()  # the journal holds every live sample too
             self.store.load(series)
@@ -265,6 +269,8 @@ class MetricsMonitor(QObject):
         return self.tasks.read_only
 
     def _on_captured(self, baselines: list[Baseline]) -> None:
+        if self._stopped:
+            return  # the window closed meanwhile
         self._set_baselines(baselines, select_newest=True)
         self.refresh_markers()
         self.evaluate_now()
@@ -272,12 +278,18 @@ class MetricsMonitor(QObject):
     def _set_baselines(self, baselines: list[Baseline], select_newest: bool = False) -> None:
         self.baselines = baselines
         hops = [b for b in baselines if b.kind != "path"]
+        before = self.baseline.id if self.baseline else None
         if select_newest or self.baseline is None:
             self.baseline = hops[0] if hops else (baselines[0] if baselines else None)
+        if (self.baseline.id if self.baseline else None) != before:
+            self.hold.reset()  # another baseline asks another question
         self.sig_baselines.emit(baselines)
 
     def select_baseline(self, baseline_id: int | None) -> None:
+        before = self.baseline.id if self.baseline else None
         self.baseline = next((b for b in self.baselines if b.id == baseline_id), None)
+        if baseline_id != before:
+            self.hold.reset()
         self.evaluate_now()
 
     @property
@@ -297,7 +309,8 @@ class MetricsMonitor(QObject):
     def evaluate_now(self) -> None:
         baseline = self.baseline
         if baseline is None or self.profile is None:
-            self.evaluation = None
+            self.evaluation = self.latest = None
+            self.hold.reset()
             self.sig_evaluation.emit(None)
             return
         load_statistics()  # here, in the GUI thread, not in the worker
@@ -315,9 +328,14 @@ class MetricsMonitor(QObject):
         )
 
     def _on_evaluated(self, generation: int, evaluation: Evaluation) -> None:
-        if generation != self._generation or self.profile is None:
+        """Show the verdict the hold allows (one evaluation that disagrees changes nothing);
+        raise the trigger and record the verdict from what is shown, never from a flap."""
+        if generation != self._generation or self.profile is None or self._stopped:
             return
         previous = self.evaluation
+        self.latest = evaluation
+        self.hold.feed(evaluation, time.time())
+        evaluation = self.hold.shown or evaluation
         self.evaluation = evaluation
         self.sig_evaluation.emit(evaluation)
         if self.tasks.read_only:
@@ -349,6 +367,8 @@ class MetricsMonitor(QObject):
 
     def refresh_markers(self) -> None:
         """Reload the upgrade events shown as markers and the verdict history."""
+        if self._stopped:
+            return
         profile = self.profile.name if self.profile else None
 
         def load(journal: Journal):
@@ -372,6 +392,8 @@ class MetricsMonitor(QObject):
             return markers, verdicts
 
         def done(result) -> None:
+            if self._stopped:
+                return  # the window closed meanwhile: nothing to show it on
             self.markers, verdicts = result
             self.verdicts = verdicts
             self.sig_markers.emit(list(self.markers))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow, QWidget
@@ -23,6 +24,24 @@ def backup_folder() -> Path:
     from themis_desktop.core.paths import app_data_dir
 
     return Path(settings().value("backup_dir") or app_data_dir() / "backups")
+
+
+def _target_key(profile: str) -> str:
+    return "upgrade_target/" + quote(profile, safe="")  # a "/" in a name is no subgroup
+
+
+def remembered_target(profile: str) -> str:
+    """The upgrade target chosen for `profile` on the Versions page; "" when none was."""
+    return str(settings().value(_target_key(profile), "") or "")
+
+
+def remember_target(profile: str, target: str) -> None:
+    """Keep `target` for `profile` ("" forgets it: the next minor line is proposed again)."""
+    store = settings()
+    if target:
+        store.setValue(_target_key(profile), target)
+    else:
+        store.remove(_target_key(profile))
 
 
 def save_window_state(widget: QWidget, key: str) -> None:

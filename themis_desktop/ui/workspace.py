@@ -30,6 +30,8 @@ class Workspace(QObject):
     sig_message = Signal(str)
     sig_plan_changed = Signal(object)  # Plan | None: the upgrade path being prepared
     sig_session_changed = Signal(object)  # int | None: the upgrade session's journal id
+    sig_connecting = Signal(str)  # what a connection on its way is doing ("" when none is)
+    sig_changed = Signal(object)  # frozenset[str]: what an operation changed (change notice)
 
     def __init__(
         self,
@@ -51,10 +53,13 @@ class Workspace(QObject):
         )
         self.logs = LogMonitor(tasks, parent=self)
         self.logs.sig_burst.connect(self._on_log_burst)
+        self.upgrade.attach(self.metrics, self.logs)  # the session's health judges by them too
+        self.upgrade.sig_changed.connect(self.sig_changed)
         self.tokens = tokens
         self.profile: Profile | None = None
         self.plan: Plan | None = None
         self.session_id: int | None = None
+        self.connecting = ""  # e.g. "Starting the demo instance…": shown instead of "Not connected"
         self.statuses: list[NodeStatus | None] = []
         self._clients: list[ThemisClient] = []
         self._retired: dict[int, list[ThemisClient]] = {}  # by generation, until idle
@@ -75,6 +80,8 @@ class Workspace(QObject):
             if profile and not self.read_only
             else []
         )
+        if self.connecting:
+            self.set_connecting("")
         self._retired[self._generation] = self._clients
         self._close_idle(self._generation)
         self._generation += 1
@@ -100,6 +107,11 @@ class Workspace(QObject):
             self._timer.stop()
         self.sig_profile_changed.emit(profile)
 
+    def set_connecting(self, text: str) -> None:
+        """Say what is being done to connect (or why it failed) until a profile connects."""
+        self.connecting = text
+        self.sig_connecting.emit(text)
+
     def _on_recovered(self, lines: list[str]) -> None:
         if lines:
             self.sig_message.emit(" ".join(lines))
@@ -123,8 +135,8 @@ class Workspace(QObject):
 
     def _on_log_burst(self, burst) -> None:
         """The log watch raised the failed-validation trigger: show it on the session."""
-        self.upgrade.reload()
-        self.sig_message.emit(f"Rollback trigger raised (advisory): {burst.note}")
+        self.upgrade.reload()  # the trigger's banner is on the Upgrade session page
+        self.sig_message.emit(f"Log watch raised a rollback trigger on {burst.node}: see Ctrl+6")
 
     def refuse(self, action: str) -> bool:
         """True, with a message, when `action` must not run because this is a review."""

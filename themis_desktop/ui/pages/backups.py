@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,9 +32,10 @@ from themis_desktop.core.progress_text import Rate
 from themis_desktop.core.restore import remember_checksum, restore, verify
 from themis_desktop.ui.settings import backup_folder, settings
 from themis_desktop.ui.tasks import Task
+from themis_desktop.ui.widgets.elided_label import ElidedLabel
 from themis_desktop.ui.workspace import Workspace
 
-COLUMNS = ("Node", "Version", "Taken", "Size", "Verified", "Kind", "Location")
+COLUMNS = ("Node", "Version", "Taken", "Size", "Verified", "Kind", "Archive")
 
 
 class BackupsPage(QWidget):
@@ -50,7 +51,9 @@ class BackupsPage(QWidget):
         self.task: Task | None = None
         self.rate = Rate()
         self.heading = QLabel("Backups", objectName="pageTitle")
-        self.folder_label = QLabel("", objectName="muted")
+        self.folder_label = ElidedLabel(  # a long folder is shortened in its middle
+            "", objectName="muted", mode=Qt.TextElideMode.ElideMiddle, min_chars=20
+        )
         change_folder = QPushButton("Folder…")
         change_folder.clicked.connect(self._choose_folder)
         self.scope = QComboBox()
@@ -71,9 +74,12 @@ class BackupsPage(QWidget):
         self.status.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(
-            len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch
-        )
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS) - 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keeps node, version, .tar.zst
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -117,6 +123,7 @@ class BackupsPage(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
         workspace.sig_profile_changed.connect(self._on_workspace_profile_changed)
+        workspace.sig_changed.connect(self._on_workspace_changed)
         self._on_workspace_profile_changed(workspace.profile)
         self._show_folder()
         self.reload()
@@ -147,13 +154,17 @@ class BackupsPage(QWidget):
                 human_bytes(record.size),
                 "✓" if record.verified else "—",
                 kind,
-                record.path if record.exists else f"{record.path} (missing)",
+                # the folder is the same for most: the file name tells the archives apart
+                Path(record.path).name + ("" if record.exists else " (missing)"),
             )
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setToolTip(f"SHA-256 {record.sha256}" if column == 6 else value)
+                item.setToolTip(
+                    f"{value}\nin {Path(record.path).parent}\nSHA-256 {record.sha256}"
+                    if column == 6
+                    else value
+                )
                 self.table.setItem(row, column, item)
-        self.table.resizeColumnsToContents()
         self._update_buttons()
         self.sig_records_loaded.emit(records)
 
@@ -411,6 +422,11 @@ class BackupsPage(QWidget):
         for button in (self.verify_button, self.restore_button, self.delete_button):
             button.setEnabled(idle and chosen and writable)
         self.reveal_button.setEnabled(idle and chosen)
+
+    def _on_workspace_changed(self, changes: frozenset[str]) -> None:
+        """A change notice: another page's operation (the session's backup) added backups."""
+        if "backups" in changes:
+            self.reload()
 
     def _on_workspace_profile_changed(self, profile) -> None:
         self.scope.blockSignals(True)

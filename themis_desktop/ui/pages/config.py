@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 from themis_desktop.ui.workspace import Workspace
 
 COLUMNS = ("Apply", "Severity", "Key", "Current", "Recommended", "Since", "Why")
@@ -70,7 +71,8 @@ class ConfigPage(QWidget):
         intro.setWordWrap(True)
         self.node = QComboBox()
         self.node.currentIndexChanged.connect(self._on_node)
-        self.source = QComboBox()
+        self.source = ElidingComboBox(min_chars=16)  # a long path: elided, whole in the tip
+        self.source.setToolTip("Where the node's configuration is read from")
         self.target = QLineEdit(placeholderText="e.g. 1.8")
         self.target.setMaximumWidth(120)
         self.check_button = QPushButton("Check")
@@ -152,8 +154,9 @@ class ConfigPage(QWidget):
         self.source.clear()
         if node is None:
             return
-        if node.config_path:
-            self.source.addItem(f"file {node.config_path}", node.config_path)
+        if node.config_path:  # the file's name first: elided, the folder goes
+            path = Path(node.config_path)
+            self.source.addItem(f"file {path.name} in {path.parent}", node.config_path)
         if not self.workspace.read_only:
             self.source.addItem("GET /config from the server (token with config:read)", FROM_SERVER)
 

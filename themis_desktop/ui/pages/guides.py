@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +32,19 @@ from themis_desktop.ui.workspace import Workspace
 
 GUIDE_ROLE = Qt.ItemDataRole.UserRole
 COMBINED = "combined"
+
+
+class _ElidingDelegate(QStyledItemDelegate):
+    """Rows no wider than the list: a long name is elided (its tooltip has it all) instead
+    of being cut off at the edge behind a sideways scroll bar."""
+
+    def __init__(self, view: QListWidget) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(min(hint.width(), self.view.viewport().width()), hint.height())
 
 
 def hop_key(guide: Guide) -> str:
@@ -52,6 +68,10 @@ class GuidesPage(QWidget):
         self.heading = QLabel("Guides", objectName="pageTitle")
         self.source = QLabel("", objectName="muted")
         self.list = QListWidget()
+        self.list.setMinimumWidth(150)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)  # lay the rows out again on resize
+        self.list.setItemDelegate(_ElidingDelegate(self.list))
         self.list.currentItemChanged.connect(self._on_list_current_changed)
         open_folder = QPushButton("Open folder…")
         open_folder.setToolTip("Load the guides of another folder (e.g. ThemisDB's docs/migration)")
@@ -77,11 +97,15 @@ class GuidesPage(QWidget):
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addWidget(self.view, 1)
         middle_layout.addWidget(self.findings)
+        self.checklist.setMinimumWidth(240)
+        middle.setMinimumWidth(300)
         splitter = QSplitter()
-        for widget, stretch in ((left, 0), (middle, 3), (self.checklist, 2)):
+        splitter.setChildrenCollapsible(False)  # a pane dragged small stays usable
+        for widget, stretch in ((left, 1), (middle, 4), (self.checklist, 3)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
-        splitter.setSizes([210, 620, 380])
+        splitter.setSizes([200, 620, 380])
+        self.splitter = splitter
         top = QHBoxLayout()
         top.addWidget(self.heading)
         top.addStretch()
@@ -154,6 +178,7 @@ class GuidesPage(QWidget):
 
     def _add_item(self, text: str, guide: Guide | str | None) -> QListWidgetItem:
         item = QListWidgetItem(text)
+        item.setToolTip(text)  # the list is narrow: long names are elided
         item.setData(GUIDE_ROLE, guide)
         self.list.addItem(item)
         return item

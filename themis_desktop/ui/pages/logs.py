@@ -84,7 +84,7 @@ class LogTableModel(QAbstractTableModel):
             colour = LEVEL_COLOUR.get(row.level)
             return QColor(colour) if colour else None
         if role == Qt.ItemDataRole.ToolTipRole and column == 3:
-            return row.message if len(row.message) > 100 else None
+            return row.message  # the column elides what does not fit: the tip has it all
         return None
 
     def replace(self, rows: list[Row]) -> None:

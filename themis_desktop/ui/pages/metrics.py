@@ -35,6 +35,7 @@ from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.settings import settings
 from themis_desktop.ui.widgets.comparison_table import ComparisonTable
 from themis_desktop.ui.widgets.distribution_dialog import DistributionDialog
+from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 from themis_desktop.ui.widgets.metric_plots import SPANS, MetricPlots
 from themis_desktop.ui.widgets.trigger_banner import TriggerBanner
 from themis_desktop.ui.workspace import Workspace
@@ -60,8 +61,7 @@ class MetricsPage(QWidget):
         self.follow = QCheckBox("Follow live", checked=True)
         self.follow.setToolTip("Keep the newest samples in view (F)")
         self.follow.toggled.connect(lambda on: self.plots.set_follow(on))
-        self.baseline_box = QComboBox()
-        self.baseline_box.setMinimumWidth(180)
+        self.baseline_box = ElidingComboBox(min_chars=18)  # a long name: elided, whole in tip
         self.baseline_box.setToolTip("The baseline the current samples are compared with")
         self.baseline_box.activated.connect(self._on_baseline_chosen)
         self.minutes = QDoubleSpinBox(
@@ -93,13 +93,13 @@ class MetricsPage(QWidget):
         controls.addStretch(1)
         for widget in (self.span, self.follow, export_csv, export_png):
             controls.addWidget(widget)
-        baseline_row = QHBoxLayout()
+        baseline_row = QHBoxLayout()  # two short rows: the table beside the plots is narrow
         baseline_row.addWidget(QLabel("Baseline"))
         baseline_row.addWidget(self.baseline_box, 1)
+        baseline_row.addWidget(from_prometheus)
         capture_row = QHBoxLayout()
         capture_row.addWidget(self.capture)
         capture_row.addWidget(self.minutes)
-        capture_row.addWidget(from_prometheus)
         capture_row.addStretch(1)
 
         self.banner = TriggerBanner()
@@ -126,6 +126,9 @@ class MetricsPage(QWidget):
         self.watch_text.setWordWrap(True)
         self.history = QListWidget()
         self.history.setMaximumHeight(140)
+        self.history.setWordWrap(True)  # a long verdict wraps instead of running off the side
+        self.history.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.history.setResizeMode(QListWidget.ResizeMode.Adjust)
         watch_layout = QVBoxLayout(self.watch)
         watch_layout.addWidget(self.watch_text)
         watch_layout.addWidget(self.history)
@@ -139,11 +142,11 @@ class MetricsPage(QWidget):
         right_layout.addWidget(self.watch)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)  # the table keeps room for its names
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([600, 460])
+        self.splitter.setStretchFactor(0, 1)  # the plots take what the table can spare
+        self.splitter.setStretchFactor(1, 0)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.banner)
@@ -168,8 +171,7 @@ class MetricsPage(QWidget):
         saved = settings().value("metrics/span", "15 min")
         self.span.setCurrentText(saved if saved in SPANS else "15 min")
         state = settings().value("metrics/splitter")
-        if state is not None:
-            self.splitter.restoreState(state)
+        self._splitter_placed = state is not None and self.splitter.restoreState(state)
 
     # -- reactions -------------------------------------------------------------
 
@@ -234,6 +236,7 @@ class MetricsPage(QWidget):
         for at, overall, message in reversed(verdicts[-50:]):
             stamp = datetime.fromtimestamp(at).strftime("%d %b %H:%M:%S")
             self.history.addItem(f"{stamp}  {overall.upper():<8} {message}")
+            self.history.item(self.history.count() - 1).setToolTip(message)
         self._update_watch()
 
     def _update_watch(self) -> None:
@@ -324,6 +327,16 @@ class MetricsPage(QWidget):
     def _exported(self, path: Path, what: str) -> None:
         self.workspace.sig_message.emit(f"Exported {what} to {path}")
         self.sig_exported.emit(str(path))
+
+    def showEvent(self, event) -> None:
+        """The first time, the table gets the width of all its columns (as far as the plots
+        leave it); from then on, the plots take what a larger window adds."""
+        super().showEvent(event)
+        if not self._splitter_placed and self.splitter.width() > 0:
+            self._splitter_placed = True
+            total = sum(self.splitter.sizes())
+            right = self.table.full_width() + 2
+            self.splitter.setSizes([max(1, total - right), right])
 
     def hideEvent(self, event) -> None:
         settings().setValue("metrics/splitter", self.splitter.saveState())

@@ -19,6 +19,10 @@ from themis_desktop.ui.widgets.node_card import NodeCard
 from themis_desktop.ui.workspace import Workspace
 
 CARD_WIDTH = 320  # for choosing how many cards fit side by side
+NOT_CONNECTED = (
+    "Not connected to any ThemisDB node.\n"
+    "Open a connection profile, or start the app with --demo to try it on the demo instance."
+)
 
 
 class OverviewPage(QWidget):
@@ -35,14 +39,8 @@ class OverviewPage(QWidget):
         self.summary = QLabel("", objectName="muted")
         self.empty = QWidget()
         empty_layout = QVBoxLayout(self.empty)
-        empty_layout.addWidget(
-            QLabel(
-                "Not connected to any ThemisDB node.\n"
-                "Open a connection profile, or start the app with --demo to try it on the "
-                "demo instance.",
-                objectName="muted",
-            )
-        )
+        self.empty_text = QLabel(NOT_CONNECTED, objectName="muted", wordWrap=True)
+        empty_layout.addWidget(self.empty_text)
         connect = QPushButton("Connect…")
         connect.clicked.connect(self.sig_connect_requested)
         empty_layout.addWidget(connect, alignment=Qt.AlignmentFlag.AlignLeft)
@@ -66,7 +64,13 @@ class OverviewPage(QWidget):
 
         workspace.sig_profile_changed.connect(self._on_workspace_profile_changed)
         workspace.sig_node_status.connect(self._on_workspace_node_status)
+        workspace.sig_connecting.connect(self._on_workspace_connecting)
         self._on_workspace_profile_changed(workspace.profile)
+        self._on_workspace_connecting(workspace.connecting)
+
+    def _on_workspace_connecting(self, text: str) -> None:
+        """A connection on its way (the demo starting) is said, not "Not connected"."""
+        self.empty_text.setText(text or NOT_CONNECTED)
 
     def _on_workspace_profile_changed(self, profile: Profile | None) -> None:
         for card in self.cards:

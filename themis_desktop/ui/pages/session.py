@@ -1,25 +1,29 @@
 """Upgrade session page: the plan as a stepper, the current hop's steps with progress and a
-live log, the rollback window, the triggers with the metrics verdict, and Roll back now."""
+live log, the session's one health state (also in the header and the hop tree), a banner of
+the triggers nobody has acknowledged yet, the metrics verdict, and Roll back now.
+
+Every step that changes a server asks first, and its button in the question is never the
+default one. The page scrolls rather than cut text when the window is small."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
-    QDialogButtonBox,
-    QGroupBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -28,21 +32,18 @@ from PySide6.QtWidgets import (
 )
 
 from themis_desktop.core import hop_runner
-from themis_desktop.core.formatting import human_duration
-from themis_desktop.core.journal import Journal, parse_utc
-from themis_desktop.core.logs import errors_and_warnings
+from themis_desktop.core.journal import Journal
 from themis_desktop.core.rollback_window import describe, window
-from themis_desktop.core.session import TRIGGER_KINDS, Hop, UpgradeSession
+from themis_desktop.core.session import Hop, UpgradeSession
+from themis_desktop.ui.settings import settings
 from themis_desktop.ui.upgrade_model import UpgradeModel
+from themis_desktop.ui.widgets.elided_label import ElidedLabel
+from themis_desktop.ui.widgets.health_panel import PHASES, HealthPanel
+from themis_desktop.ui.widgets.note_dialog import NoteDialog
+from themis_desktop.ui.widgets.rollback_dialog import RollbackDialog
+from themis_desktop.ui.widgets.trigger_banner import TriggerBanner
 from themis_desktop.ui.workspace import Workspace
 
-PHASES = (
-    ("pre-checks", "Pre-checks"),
-    ("backed-up", "Verified backup"),
-    ("upgrading", "Upgrade step"),
-    ("validating", "Validation"),
-    ("done", "Done"),
-)
 ORDER = ["planned", "pre-checks", "backed-up", "upgrading", "validating", "done"]
 STATE_COLOUR = {
     "done": "#1f7a3a",
@@ -50,19 +51,22 @@ STATE_COLOUR = {
     "rolling-back": "#c2410c",
     "rolled-back": "#44546a",
 }
+LOG_FOLLOW_SLACK = 4  # pixels from the end that still count as "at the end"
 
 
 class SessionPage(QWidget):
     TITLE = "Upgrade session"
 
     sig_open_guides = Signal()
+    sig_report_written = Signal(str)  # the report's path
 
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
         self.workspace = workspace
         self.model: UpgradeModel = workspace.upgrade
         self.session: UpgradeSession | None = None
-        self._recorded_triggers: set[tuple[int, int, str]] = set()
+        self.health = None  # core.health_state.SessionHealth | None
+        self._log_follows = True
         self.heading = QLabel("Upgrade session", objectName="pageTitle")
         self.summary = QLabel("", objectName="muted")
         self.summary.setWordWrap(True)
@@ -77,13 +81,22 @@ class SessionPage(QWidget):
         self.report_button.clicked.connect(lambda: self.export_report())
         top.addWidget(self.report_button)
         top.addWidget(self.new_button)
+        self.report_label = ElidedLabel("", mode=Qt.TextElideMode.ElideMiddle)
+        self.report_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.report_label.hide()
+
+        self.banner = TriggerBanner()
+        self.banner.sig_acknowledge.connect(self.ask_acknowledge)
+        self.banner.sig_open_rollback.connect(self.sig_open_guides)
 
         self.stepper = QTreeWidget()
         self.stepper.setHeaderHidden(True)
-        self.stepper.setMinimumWidth(200)
+        self.stepper.setMinimumWidth(160)
         self.stepper.setMaximumWidth(300)
 
         self.hop_title = QLabel("", objectName="sectionTitle")
+        self.hop_title.setWordWrap(True)
+        self.hop_title.setTextFormat(Qt.TextFormat.RichText)
         font = self.hop_title.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         font.setWeight(QFont.Weight.DemiBold)
@@ -91,23 +104,32 @@ class SessionPage(QWidget):
         self.window_label = QLabel("")
         self.window_label.setWordWrap(True)
         self.buttons: dict[str, QPushButton] = {}
-        row = QHBoxLayout()
-        for step, text, tip in (
-            ("pre-checks", "Pre-checks", "Every node answers, is ready and runs the hop's version"),
-            ("backup", "Back up now", "A verified backup of every node (required before the hop)"),
-            ("upgrade", "Run upgrade step", "Stop, install, start, wait for ready, check version"),
-            ("validate", "Validate", "Health, readiness and version after the upgrade"),
+        grid = QGridLayout()
+        for index, (step, text, tip) in enumerate(
+            (
+                (
+                    "pre-checks",
+                    "Pre-checks",
+                    "Every node answers, is ready, runs the hop's version",
+                ),
+                ("backup", "Back up now", "A verified backup of every node (required first)"),
+                (
+                    "upgrade",
+                    "Run upgrade step…",
+                    "Stop, install, start, wait for ready, check the version (asks first)",
+                ),
+                ("validate", "Validate", "Health, readiness and version after the upgrade"),
+            )
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(lambda _=False, s=step: self.run(s))
             self.buttons[step] = button
-            row.addWidget(button)
+            grid.addWidget(button, index // 2, index % 2)
         self.rollback_button = QPushButton("Roll back now…")
         self.rollback_button.setObjectName("danger")
         self.rollback_button.setToolTip("Stop, restore the hop's backup, reinstall, verify, resume")
         self.rollback_button.clicked.connect(self.ask_rollback)
-        row.addStretch(1)
         second = QHBoxLayout()
         second.addWidget(self.rollback_button)
         second.addStretch(1)
@@ -126,76 +148,71 @@ class SessionPage(QWidget):
         busy.addWidget(self.cancel_button)
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setMaximumBlockCount(5000)
+        self.log.setMinimumHeight(90)
         self.log.setPlaceholderText("The steps' output appears here.")
+        self.log.verticalScrollBar().valueChanged.connect(self._on_log_scrolled)
+        self.log.verticalScrollBar().rangeChanged.connect(self._on_log_range_changed)
         middle = QWidget()
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addWidget(self.hop_title)
         middle_layout.addWidget(self.window_label)
-        middle_layout.addLayout(row)
+        middle_layout.addLayout(grid)
         middle_layout.addLayout(second)
         middle_layout.addLayout(busy)
         middle_layout.addWidget(self.log, 1)
 
-        self.verdict = QLabel("Metrics: no verdict yet (capture a baseline on the Metrics page).")
-        self.verdict.setWordWrap(True)
-        self.triggers = QListWidget(wordWrap=True)
-        self.trigger_kind = QComboBox()
-        for key, title in TRIGGER_KINDS.items():
-            self.trigger_kind.addItem(title, key)
-        self.raise_button = QPushButton("Raise trigger…")
-        self.raise_button.clicked.connect(self.ask_trigger)
-        self.log_counts = QLabel("")
-        self.log_counts.setWordWrap(True)
-        self.log_counts.setTextFormat(Qt.TextFormat.RichText)
-        self.log_counts.setToolTip(
-            "Errors and warnings in the nodes' logs, per phase of the hop "
-            "(the Logs page, Ctrl+9, shows the lines)"
-        )
-        triggers = QGroupBox("Rollback triggers")
-        triggers.setMaximumWidth(360)
-        t_layout = QVBoxLayout(triggers)
-        t_layout.addWidget(self.verdict)
-        t_layout.addWidget(self.log_counts)
-        t_layout.addWidget(self.triggers, 1)
-        t_row = QHBoxLayout()
-        t_row.addWidget(self.trigger_kind, 1)
-        t_row.addWidget(self.raise_button)
-        t_layout.addLayout(t_row)
-
+        self.panel = HealthPanel()
+        self.panel.raise_button.clicked.connect(self.ask_trigger)
+        # the panel's parts, by the names the page always had
+        self.health_label, self.verdict = self.panel.health_label, self.panel.verdict
+        self.log_counts, self.triggers = self.panel.log_counts, self.panel.triggers
+        self.trigger_kind, self.raise_button = self.panel.trigger_kind, self.panel.raise_button
         splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)  # a pane never hides its buttons
         splitter.addWidget(self.stepper)
         splitter.addWidget(middle)
-        splitter.addWidget(triggers)
+        splitter.addWidget(self.panel)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 1)
-        splitter.setSizes([240, 620, 300])
-        layout = QVBoxLayout(self)
+        splitter.setSizes([220, 620, 320])
+        self.splitter = splitter
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addLayout(top)
         layout.addWidget(self.summary)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.report_label)
         layout.addWidget(splitter, 1)
+        self.scroll = QScrollArea()  # a small window scrolls; nothing is cut
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
 
         self.model.sig_session.connect(self.show_session)
-        self.model.sig_log.connect(self.log.appendPlainText)
+        self.model.sig_health.connect(self._on_health)
+        self.model.sig_log.connect(self._append_log)
         self.model.sig_busy.connect(self._on_busy)
         self.model.sig_step_failed.connect(self._on_failed)
         self.model.sig_confirm.connect(self._on_confirm)
         self.model.sig_step_done.connect(self._on_done)
         workspace.metrics.sig_evaluation.connect(self._on_evaluation)
-        workspace.metrics.sig_trigger.connect(self._on_metrics_trigger)
         workspace.logs.sig_counts.connect(lambda _: self._show_log_counts())
         workspace.sig_plan_changed.connect(lambda _: self._update_buttons())
         self.show_session(self.model.session)
+        self._on_health(self.model.health)
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
-        self._clock.timeout.connect(lambda: self.session and self._show_hop(self.session))
+        self._clock.timeout.connect(self._tick)
         self._clock.start()
 
     # -- showing ---------------------------------------------------------------
 
     def show_session(self, session: UpgradeSession | None) -> None:
         self.session = session
-        self.stepper.clear()
         if session is None:
             profile = self.workspace.profile
             self.summary.setText(
@@ -216,16 +233,32 @@ class SessionPage(QWidget):
                 f"{session.session.created_at[:16].replace('T', ' ')} by "
                 f"{session.session.created_by}"
             )
-            for hop in session.hops:
-                self._add_hop(hop, hop is session.current)
             self._show_hop(session)
-            self._load_triggers(session)
+            self._show_triggers()
+        self._fill_stepper()
         self._show_log_counts()
         self._update_buttons()
 
+    def _fill_stepper(self) -> None:
+        self.stepper.clear()
+        session = self.session
+        for hop in session.hops if session else ():
+            self._add_hop(hop, hop is session.current)
+
     def _add_hop(self, hop: Hop, current: bool) -> None:
-        item = QTreeWidgetItem([f"{hop.position + 1}. {hop.label} — {hop.state}"])
+        """The hop and its state; once upgraded, its health on a second line, and the
+        hop in the health's colour: `1. 1.7.0 → 1.8.2 — done` / `● Degraded`."""
+        health = self.health.hops.get(hop.id) if self.health is not None else None
+        text = f"{hop.position + 1}. {hop.label} — {hop.state}"
         colour = STATE_COLOUR.get(hop.state)
+        if health is not None and hop.started_at and hop.state != "rolled-back":
+            text += f"\n● {health.title}"  # an upgraded hop's colour is its health
+            colour = health.colour
+        item = QTreeWidgetItem([text])
+        tip = text + (
+            "\n" + "\n".join(f"• {r.text}" for r in health.reasons) if health is not None else ""
+        )
+        item.setToolTip(0, tip)
         if colour:
             item.setForeground(0, QColor(colour))
         if current:
@@ -243,16 +276,28 @@ class SessionPage(QWidget):
             child = QTreeWidgetItem([f"{mark} {title}"])
             item.addChild(child)
         if hop.state in ("rolling-back", "rolled-back", "failed"):
-            item.addChild(
-                QTreeWidgetItem([f"↺ {hop.state}" + (f": {hop.note}" if hop.note else "")])
-            )
+            line = f"↺ {hop.state}" + (f": {hop.note}" if hop.note else "")
+            child = QTreeWidgetItem([line])
+            child.setToolTip(0, line)
+            item.addChild(child)
+        if health is not None and hop.started_at:
+            line = f"↳ {health.headline}"  # what the hop's health rests on
+            child = QTreeWidgetItem([line])
+            child.setToolTip(0, line)
+            child.setForeground(0, QColor(health.colour))
+            item.addChild(child)
         self.stepper.addTopLevelItem(item)
-        item.setExpanded(current or hop.state in ("failed", "rolling-back"))
+        judged = self.session is not None and self.session.rollback_hop is hop
+        item.setExpanded(current or judged or hop.state in ("failed", "rolling-back"))
 
     def _show_hop(self, session: UpgradeSession) -> None:
         hop = session.current or session.hops[-1]
         total = len(session.hops)
-        self.hop_title.setText(f"Hop {hop.position + 1} of {total}: {hop.label} — {hop.state}")
+        text = f"Hop {hop.position + 1} of {total}: {escape(hop.label)} — {hop.state}"
+        health = self.health.hops.get(hop.id) if self.health is not None else None
+        if health is not None and hop.started_at and hop.state != "rolled-back":
+            text += f" · <span style='color:{health.colour}'>{health.title}</span>"
+        self.hop_title.setText(text)
         last = session.last_finished
         if session.rolled_back and (last is None or session.rolled_back.position >= last.position):
             self.window_label.setText(f"Hop {session.rolled_back.label} was rolled back.")
@@ -265,48 +310,37 @@ class SessionPage(QWidget):
                 "The rollback window starts when a hop's new version answers."
             )
 
+    def _tick(self) -> None:
+        if self.session is not None:
+            self._show_hop(self.session)
+        self._show_verdict()
+
+    def _on_health(self, health) -> None:
+        """The session's one health state: the panel, the hop tree and the banner."""
+        self.health = health
+        if self.session is not None:
+            self._show_hop(self.session)
+        self.panel.show_health(health)
+        self.banner.show_open(list(health.open_triggers) if health is not None else [])
+        for button in self.banner.ack_buttons.values():  # a review changes nothing
+            button.setEnabled(not self.workspace.read_only)
+        self._fill_stepper()
+        self._show_triggers()
+
+    def _show_triggers(self) -> None:
+        evidence = self.model.evidence
+        self.panel.show_triggers(evidence.triggers if evidence and self.session else [])
+
     def _show_log_counts(self) -> None:
         """Errors and warnings of the shown hop's logs, per phase."""
         session, logs = self.session, self.workspace.logs
         hop = (session.current or session.last_finished or session.hops[-1]) if session else None
         if hop is None:
-            self.log_counts.setText("")
+            self.panel.show_log_counts("", {}, False, self.workspace.read_only)
             return
-        counts = logs.counts.get(hop.id, {})
-        if not counts and not logs.following:
-            self.log_counts.setText(
-                "Logs: not followed (set each node's log source with Ctrl+K)."
-                if not self.workspace.read_only
-                else "Logs: nothing recorded for this hop."
-            )
-            return
-        cells = []
-        for key, title in PHASES:
-            errors, warnings = errors_and_warnings(counts.get(key, {}))
-            colour = "#a4161a" if errors else ("#b45309" if warnings else "#6b7280")
-            cells.append(
-                f"<tr><td>{title}</td><td align='right' style='color:{colour}'>{errors}</td>"
-                f"<td align='right'>{warnings}</td></tr>"
-            )
-        self.log_counts.setText(
-            f"<b>Logs of hop {hop.label}</b><table cellspacing='0' cellpadding='2'>"
-            "<tr><th align='left'>Phase</th><th>Errors</th><th>Warnings</th></tr>"
-            + "".join(cells)
-            + "</table>"
+        self.panel.show_log_counts(
+            hop.label, logs.counts.get(hop.id, {}), logs.following, self.workspace.read_only
         )
-
-    def _load_triggers(self, session: UpgradeSession) -> None:
-        def load(journal: Journal):
-            return session.triggers(journal)
-
-        def show(triggers) -> None:
-            self.triggers.clear()
-            for t in triggers:
-                text = f"{t.at[:16].replace('T', ' ')}  {t.title}: {t.note}  ({t.user})"
-                self.triggers.addItem(text)
-                self.triggers.item(self.triggers.count() - 1).setToolTip(text)
-
-        self.workspace.tasks.run_journal(load, on_done=show)
 
     def _update_buttons(self) -> None:
         session, busy = self.session, bool(self.model.busy) or self.workspace.read_only
@@ -323,8 +357,13 @@ class SessionPage(QWidget):
         }
         for step, button in self.buttons.items():
             button.setEnabled(not busy and allowed[step])
-        self.rollback_button.setEnabled(
-            not busy and session is not None and hop_runner.rollback_hop(session) is not None
+        target = hop_runner.rollback_hop(session) if session else None
+        self.rollback_button.setEnabled(not busy and target is not None)
+        self.rollback_button.setToolTip(
+            f"Roll back {target.label}: stop, restore its backup, reinstall "
+            f"{target.from_version}, verify, resume"
+            if target is not None
+            else (hop_runner.nothing_to_roll_back(session) if session else "No session.")
         )
         self.report_button.setEnabled(session is not None)
         self.new_button.setEnabled(
@@ -336,37 +375,70 @@ class SessionPage(QWidget):
         )
         self.raise_button.setEnabled(not busy and session is not None)
 
+    # -- the live log -------------------------------------------------------------------
+
+    def _append_log(self, line: str) -> None:
+        """A step's line; the view follows new lines unless the user scrolled up."""
+        self.log.appendPlainText(line)
+        if self._log_follows:
+            self._scroll_log_to_end()
+
+    def _scroll_log_to_end(self) -> None:
+        bar = self.log.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def _on_log_scrolled(self, value: int) -> None:
+        bar = self.log.verticalScrollBar()
+        self._log_follows = value >= bar.maximum() - LOG_FOLLOW_SLACK
+
+    def _on_log_range_changed(self, _minimum: int, _maximum: int) -> None:
+        if self._log_follows:  # new lines laid out (or the view resized): keep the end in view
+            self._scroll_log_to_end()
+
     # -- actions ------------------------------------------------------------------
 
     def export_report(self, path: Path | None = None) -> Path | None:
-        """Write the session's report (pictures are drawn here, in the GUI thread)."""
+        """Write the session's report; without `path` a file dialog asks where. The page
+        then says where it went."""
+        if self.session is None:
+            return None
+        if path is not None:
+            return self._write_report(path)
+        dialog = QFileDialog(self, "Session report")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilters(["HTML (*.html)", "PDF (*.pdf)"])
+        dialog.setDefaultSuffix("html")
+        dialog.setDirectory(str(settings().value("report_dir", str(Path.home()))))
+        dialog.selectFile(f"upgrade-session-{self.session.id}.html")
+        dialog.fileSelected.connect(lambda chosen: chosen and self._write_report(Path(chosen)))
+        self.report_dialog = dialog
+        dialog.open()
+        return None
+
+    def _write_report(self, path: Path) -> Path | None:
+        """Write the report (its pictures are drawn here, in the GUI thread)."""
         from PySide6.QtGui import QGuiApplication
-        from PySide6.QtWidgets import QFileDialog
 
         from themis_desktop.ui.report_export import write_report
 
         if self.session is None:
             return None
-        if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(
-                self,
-                "Session report",
-                f"upgrade-session-{self.session.id}.html",
-                "HTML (*.html);;PDF (*.pdf)",
-            )
-            if not chosen:
-                return None
-            path = Path(chosen)
         secrets = tuple(t for t in [self.workspace.tokens.get(self.session.profile or "")] if t)
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             out = write_report(self.workspace.tasks.journal_path, self.session.id, path, secrets)
         except (OSError, ValueError) as exc:
-            self._on_failed("report", f"The report could not be written: {exc}")
+            self._on_failed("report", f"The report could not be written to {path}: {exc}")
             return None
         finally:
             QGuiApplication.restoreOverrideCursor()
-        self.workspace.sig_message.emit(f"Report written to {out}")
+        where = Path(out).resolve()
+        settings().setValue("report_dir", str(where.parent))
+        self.report_label.setText(f"Report written to {where}")
+        self.report_label.setToolTip(f"{where}\n(select the text to copy the path)")
+        self.report_label.show()
+        self.workspace.sig_message.emit(f"Report written to {where}")
+        self.sig_report_written.emit(str(where))
         return out
 
     def start_session(self) -> None:
@@ -376,10 +448,62 @@ class SessionPage(QWidget):
     def run(self, step: str) -> None:
         if self.workspace.refuse(step.capitalize()):
             return
-        if step == "upgrade" and self.session and self.session.current:
-            hop = self.session.current  # the metrics baseline of this hop: the last 15 min
-            self.workspace.metrics.capture_baseline(15, label=f"before {hop.label}")
+        if step == "upgrade":
+            self.ask_upgrade()
+            return
         self.model.run_step(step)
+
+    def ask_upgrade(self) -> None:
+        """The upgrade step stops and changes every node: ask first, saying what happens
+        and what cannot be undone (on a point of no return: which backup a rollback would
+        restore, and that writes after the upgrade are lost). No is the default."""
+        session, profile = self.session, self.workspace.profile
+        hop = session.current if session else None
+        if session is None or hop is None or profile is None or self.model.busy:
+            return
+
+        def load(journal: Journal):
+            backups = hop_runner.hop_backups(journal, session, hop, profile)
+            return backups, hop_runner.reversibility(hop)
+
+        self.workspace.tasks.run_journal(
+            load, on_done=lambda found: self._confirm_upgrade(hop, *found)
+        )
+
+    def _confirm_upgrade(self, hop: Hop, backups: dict, reversibility) -> None:
+        if self.model.stopped or self.session is None or self.session.current is None:
+            return
+        if self.session.current.id != hop.id or hop.state != "backed-up":
+            return
+        records = [r for r in backups.values() if r is not None]
+        if len(records) < len(backups):  # the step refuses, and says why
+            self._start_upgrade(hop)
+            return
+        no_return, text = hop_runner.upgrade_question(hop, backups, reversibility)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning if no_return else QMessageBox.Icon.Question,
+            f"Upgrade {hop.label}",
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setEscapeButton(QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).setText("Yes, upgrade")
+        box.button(QMessageBox.StandardButton.Yes).setAutoDefault(False)
+        box.button(QMessageBox.StandardButton.No).setText("No")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        yes = QMessageBox.StandardButton.Yes
+        box.buttonClicked.connect(
+            lambda button: box.standardButton(button) == yes and self._start_upgrade(hop)
+        )
+        self.upgrade_question = box
+        box.open()
+
+    def _start_upgrade(self, hop: Hop) -> None:
+        """The metrics baseline of this hop is the last 15 min; then the step runs."""
+        self.workspace.metrics.capture_baseline(15, label=f"before {hop.label}")
+        self.model.run_step("upgrade")
 
     def ask_rollback(self) -> QDialog | None:
         session = self.session
@@ -397,6 +521,8 @@ class SessionPage(QWidget):
         return None
 
     def _confirm_rollback(self, hop: Hop, backups: dict) -> None:
+        if self.model.stopped:
+            return  # the window closed meanwhile
         self.rollback_dialog = RollbackDialog(hop, backups, self.workspace.profile, self)
         self.rollback_dialog.accepted.connect(
             lambda: self.model.run_step("rollback", self.rollback_dialog.note.toPlainText().strip())
@@ -406,24 +532,34 @@ class SessionPage(QWidget):
     def ask_trigger(self) -> None:
         if self.session is None or self.workspace.refuse("Raising a trigger"):
             return
-        dialog = QDialog(self)
-        dialog.setWindowTitle(f"Raise trigger: {self.trigger_kind.currentText()}")
-        note = QPlainTextEdit()
-        note.setPlaceholderText("What was seen, where, and how to reproduce it (required)")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(False)
-        note.textChanged.connect(lambda: ok.setEnabled(bool(note.toPlainText().strip())))
-        buttons.accepted.connect(dialog.accept)
-        buttons.rejected.connect(dialog.reject)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(note)
-        layout.addWidget(buttons)
         kind = self.trigger_kind.currentData()
-        dialog.accepted.connect(lambda: self.model.raise_trigger(kind, note.toPlainText().strip()))
+        dialog = NoteDialog(
+            f"Raise trigger: {self.trigger_kind.currentText()}",
+            "What was seen, where, and how to reproduce it (required)",
+            "Raise trigger",
+            self,
+        )
+        dialog.accepted.connect(lambda: self.model.raise_trigger(kind, dialog.text()))
         self.trigger_dialog = dialog
+        dialog.open()
+
+    def ask_acknowledge(self, trigger_id: int) -> None:
+        """Acknowledge a raised trigger with a note (what was decided); journaled."""
+        evidence = self.model.evidence
+        trigger = (
+            next((t for t in evidence.triggers if t.id == trigger_id), None) if evidence else None
+        )
+        if trigger is None or self.workspace.refuse("Acknowledging a trigger"):
+            return
+        dialog = NoteDialog(
+            f"Acknowledge: {trigger.title}",
+            "What you decided, e.g. 'accepted: p99 still within the SLA, watching' (required)",
+            "Acknowledge",
+            self,
+            intro=f"{trigger.title} — {trigger.note} ({trigger.user}, {trigger.at[:16]})",
+        )
+        dialog.accepted.connect(lambda: self.model.acknowledge(trigger_id, dialog.text()))
+        self.ack_dialog = dialog
         dialog.open()
 
     # -- reactions -------------------------------------------------------------------
@@ -453,80 +589,13 @@ class SessionPage(QWidget):
         box.open()
 
     def _on_evaluation(self, evaluation) -> None:
-        if evaluation is None:
-            self.verdict.setText(
-                "Metrics: no verdict yet (capture a baseline on the Metrics page)."
-            )
-            return
-        trigger = evaluation.trigger
-        self.verdict.setText(
-            f"Metrics verdict: <b>{evaluation.overall.upper()}</b> ({evaluation.mode})"
-            + (f"<br>{trigger.summary}" if trigger else "")
-        )
+        self._show_verdict()
 
-    def _on_metrics_trigger(self, trigger) -> None:
-        """A failing verdict is recorded on the session once per hop and metric (a metric
-        that flips between pass and fail does not fill the journal)."""
-        session = self.session
-        hop = session.current or session.last_finished if session else None
-        if session is None or hop is None:
-            return
-        key = (session.id, hop.id, trigger.metric)
-        if key not in self._recorded_triggers:
-            self._recorded_triggers.add(key)
-            self.model.raise_trigger("performance", trigger.summary)
+    def _show_verdict(self) -> None:
+        monitor = self.workspace.metrics
+        self.panel.show_verdict(monitor.evaluation, monitor.hold)
 
-
-class RollbackDialog(QDialog):
-    """Names the backups, their age and what will be replaced; a note is required."""
-
-    def __init__(self, hop: Hop, backups: dict, profile, parent=None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Roll back {hop.label}")
-        now = datetime.now(UTC)
-        lines = [
-            f"<b>Roll back hop {hop.label} to {hop.from_version}.</b> Every node is stopped, "
-            "its data and config are restored from the hop's backup, the previous version "
-            "is reinstalled, the restored files are checked against the backup's manifest "
-            "and the service is started again.<ul>"
-        ]
-        missing = []
-        for node in profile.nodes if profile else ():
-            record = backups.get(node.name)
-            if record is None:
-                missing.append(node.name)
-                continue
-            taken = parse_utc(record.created_at)
-            lines.append(
-                f"<li>{node.name}: <code>{Path(record.path).name}</code>, taken "
-                f"{human_duration((now - taken).total_seconds())} ago; replaces "
-                f"<code>{node.data_dir}</code></li>"
-            )
-        lines.append("</ul>")
-        if hop.finished:
-            lines.append(f"Rollback window: {describe(window(hop.finished))}.")
-        if missing:
-            lines.append(
-                f"<p><b>No backup of {', '.join(missing)}</b>: the rollback will refuse.</p>"
-            )
-        text = QLabel("".join(lines))
-        text.setWordWrap(True)
-        text.setTextFormat(Qt.TextFormat.RichText)
-        self.note = QPlainTextEdit()
-        self.note.setPlaceholderText("What went wrong (required; kept in the journal)")
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok.setText("Roll back")
-        self.ok.setEnabled(False)
-        self.note.textChanged.connect(
-            lambda: self.ok.setEnabled(bool(self.note.toPlainText().strip()))
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(text)
-        layout.addWidget(self.note)
-        layout.addWidget(self.buttons)
-        self.resize(560, 360)
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._log_follows:
+            self._scroll_log_to_end()

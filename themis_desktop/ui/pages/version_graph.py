@@ -24,11 +24,13 @@ from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.profiles import Profile
 from themis_desktop.core.upgrade_path import DowngradeError, Hop, Plan, plan_upgrade
 from themis_desktop.core.versions import Catalogue, ReleaseLine, VersionError, parse_version
+from themis_desktop.ui.settings import remember_target, remembered_target
 from themis_desktop.ui.widgets.plan_summary import PlanSummary
 from themis_desktop.ui.widgets.release_panel import ReleasePanel
 from themis_desktop.ui.widgets.version_graph_view import VersionGraphView
 from themis_desktop.ui.workspace import Workspace
 
+NEXT_MINOR = "next minor"
 ROLLBACK_HINT = (
     "To go back: stop the services, restore the backup taken before the upgrade (data and "
     "configuration), reinstall the previous version, verify data integrity, resume services."
@@ -64,15 +66,20 @@ class VersionGraphPage(QWidget):
         self._inputs: tuple[str, str, bool, int | None] | None = None
         self._panel_follows_plan = True  # until the user opens a line or a hop
 
-        self.source_label = QLabel("", objectName="muted")
+        self.source_label = QLabel("", objectName="muted", wordWrap=True)
+        self.target_label = QLabel("", objectName="muted", wordWrap=True)
         self.from_edit = QLineEdit(placeholderText="e.g. 1.7.3", clearButtonEnabled=True)
-        self.to_edit = QLineEdit("latest", clearButtonEnabled=True)
+        self.to_edit = QLineEdit(placeholderText=NEXT_MINOR, clearButtonEnabled=True)
         for edit, tip in (
             (self.from_edit, "The version you run (empty: the connected server's)"),
-            (self.to_edit, "Where to go: 1.8, 1.8.x, v1.8.2, 2.4.0-rc1 or latest"),
+            (
+                self.to_edit,
+                "Where to go: 1.8, 1.8.x, v1.8.2, 2.4.0-rc1 or latest; empty: the next minor "
+                "line. Remembered for the connection profile.",
+            ),
         ):
             edit.setToolTip(tip)
-            edit.setMaximumWidth(150)
+            edit.setMaximumWidth(170)
         self.skip_check = QCheckBox("Skip-level")
         self.skip_check.setToolTip("Plan one direct hop instead of one minor line at a time")
         self.fit_button = QPushButton("Fit")
@@ -109,6 +116,7 @@ class VersionGraphPage(QWidget):
         layout.setContentsMargins(24, 20, 24, 20)
         layout.addWidget(QLabel("Versions", objectName="pageTitle"))
         layout.addWidget(self.source_label)
+        layout.addWidget(self.target_label)
         layout.addLayout(controls)
         layout.addWidget(self.error_label)
         layout.addWidget(self.splitter, 1)
@@ -116,7 +124,8 @@ class VersionGraphPage(QWidget):
 
         self.from_edit.editingFinished.connect(self.refresh)
         self.from_edit.textChanged.connect(self._on_from_edit_text_changed)
-        self.to_edit.editingFinished.connect(self.refresh)
+        self.to_edit.editingFinished.connect(self._on_to_edit_editing_finished)
+        self.to_edit.textChanged.connect(self._on_to_edit_text_changed)
         self.skip_check.toggled.connect(self._on_skip_check_toggled)
         self.fit_button.clicked.connect(self.view.fit_to_view)
         self.export_button.clicked.connect(self._on_export_button_clicked)
@@ -124,13 +133,14 @@ class VersionGraphPage(QWidget):
         self.view.sig_hop_clicked.connect(self._on_view_hop_clicked)
         workspace.sig_profile_changed.connect(self._on_workspace_profile_changed)
         workspace.sig_node_status.connect(self._on_workspace_node_status)
+        workspace.sig_connecting.connect(lambda _: self._update_source())
         self._on_workspace_profile_changed(workspace.profile)
 
     def _shortcuts(self) -> None:
         actions = (
             (("Ctrl+=", "Ctrl++", QKeySequence.StandardKey.ZoomIn), lambda: self.view.zoom(1.25)),
             (("Ctrl+-", QKeySequence.StandardKey.ZoomOut), lambda: self.view.zoom(0.8)),
-            (("Ctrl+0",), self.view.fit_to_view),
+            # no Ctrl+0 for fit (F does it): Ctrl+0 is View → Config advisor (issue 17)
         )
         seen: set[str] = set()
         for keys, slot in actions:
@@ -149,7 +159,9 @@ class VersionGraphPage(QWidget):
         """Plan from the From field (or the server's version) to the To field and show it."""
         typed = self.from_edit.text().strip()
         from_text = typed or (self.server_version[0] if self.server_version else "")
-        to_text = self.to_edit.text().strip() or "latest"
+        next_minor = self._next_minor(from_text)
+        to_text = self.to_edit.text().strip() or next_minor
+        self._update_target(to_text, next_minor)
         nodes = len(self.workspace.profile.nodes) if self.workspace.profile else None
         inputs = (from_text, to_text, self.skip_check.isChecked(), nodes)
         if inputs == self._inputs:  # nothing to redraw
@@ -157,8 +169,8 @@ class VersionGraphPage(QWidget):
         self._inputs = inputs
         errors: list[str] = [self.load_error] if self.load_error else []
         current = target = plan = None
-        try:
-            target = self.catalogue.resolve(to_text)
+        try:  # no To and no From: nothing to resolve yet (the next minor of what?)
+            target = self.catalogue.resolve(to_text) if to_text else None
         except VersionError as exc:
             errors.append(f"To: {exc}")
         if from_text:
@@ -190,6 +202,43 @@ class VersionGraphPage(QWidget):
             self.summary.show_hint("Type the version you run in From, or connect to a server.")
         self.sig_plan_changed.emit(plan)
 
+    def _next_minor(self, from_text: str) -> str:
+        """The default target: the line after the running one (one minor at a time, as the
+        migration docs ask); the newest line's latest release from there. "" when unknown."""
+        try:
+            current = self.catalogue.resolve(from_text) if from_text else None
+        except VersionError:
+            current = None
+        if current is None:
+            return ""
+        index = self.catalogue.index_of(current.line)
+        return self.catalogue.lines[min(index + 1, len(self.catalogue.lines) - 1)].name
+
+    def _update_target(self, to_text: str, next_minor: str) -> None:
+        """Say where the plan goes and why: the next minor line, or the chosen target."""
+        chosen = self.to_edit.text().strip()
+        with QSignalBlocker(self.to_edit):
+            self.to_edit.setPlaceholderText(
+                f"{next_minor} ({NEXT_MINOR})" if next_minor else NEXT_MINOR
+            )
+        profile = self.workspace.profile
+        try:
+            target = self.catalogue.resolve(to_text).text if to_text else ""
+        except VersionError:
+            target = to_text
+        if not to_text:
+            text = "Target: the next minor line after the version you run."
+        elif not chosen:
+            text = (
+                f"Target {target}: the next minor line, one at a time as the migration docs "
+                "ask. Type another in To to plan further."
+            )
+        elif profile and not self.workspace.read_only:
+            text = f"Target {target}, as chosen for {profile.name}. Clear To for the next minor."
+        else:
+            text = f"Target {target}. Clear To for the next minor."
+        self.target_label.setText(text)
+
     def _oldest_up_version(self) -> tuple[str, bool, int] | None:
         up = [s for s in self.workspace.statuses if s and s.up and s.version]
         known = []
@@ -211,6 +260,8 @@ class VersionGraphPage(QWidget):
             text = (
                 f"Waiting for a node of {profile.name} to answer; or type the version you run."
                 if profile
+                else f"{self.workspace.connecting} Or type the version you run in From."
+                if self.workspace.connecting
                 else "Not connected: type the version you run in From, or connect to a server."
             )
         else:
@@ -226,7 +277,11 @@ class VersionGraphPage(QWidget):
     # slots --------------------------------------------------------------------------------
 
     def _on_workspace_profile_changed(self, profile: Profile | None) -> None:
+        """Another profile: the target chosen for it, if one was."""
         self.server_version = None
+        if not self.workspace.read_only:  # a review shows the reviewed session's path
+            with QSignalBlocker(self.to_edit):
+                self.to_edit.setText(remembered_target(profile.name) if profile else "")
         self._update_source()
         self.refresh()
 
@@ -234,8 +289,38 @@ class VersionGraphPage(QWidget):
         server = self._oldest_up_version()
         if server != self.server_version:
             self.server_version = server
+            self._forget_reached_target()
             self._update_source()
             self.refresh()
+
+    def _forget_reached_target(self) -> None:
+        """A remembered target the servers now run (or have passed) has been reached: the
+        next minor is proposed again."""
+        profile, chosen = self.workspace.profile, self.to_edit.text().strip()
+        if not (profile and chosen and self.server_version) or self.workspace.read_only:
+            return
+        if chosen != remembered_target(profile.name):
+            return  # typed just now, not remembered from before
+        try:
+            target = self.catalogue.resolve(chosen)
+            running = self.catalogue.resolve(self.server_version[0])
+        except VersionError:
+            return
+        if target.version <= running.version:
+            remember_target(profile.name, "")
+            with QSignalBlocker(self.to_edit):
+                self.to_edit.clear()
+
+    def _on_to_edit_text_changed(self, text: str) -> None:
+        if not text.strip():  # cleared (its clear button): back to the next minor
+            self._on_to_edit_editing_finished()
+
+    def _on_to_edit_editing_finished(self) -> None:
+        """The user chose a target: plan it and remember it for the profile."""
+        profile = self.workspace.profile
+        if profile is not None and not self.workspace.read_only:
+            remember_target(profile.name, self.to_edit.text().strip())
+        self.refresh()
 
     def _on_from_edit_text_changed(self, text: str) -> None:
         self._update_source()

@@ -6,7 +6,6 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QTextDocument
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from themis_desktop.core.guide_render import PAGE_STYLE, Rendered
+from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 
 
 class GuideView(QWidget):
@@ -28,7 +28,7 @@ class GuideView(QWidget):
         super().__init__()
         self.rendered: Rendered | None = None
         self.title = ""
-        self.toc = QComboBox()
+        self.toc = ElidingComboBox(min_chars=12)  # a long title is elided, whole in the tip
         self.toc.setToolTip("Jump to a section")
         self.toc.activated.connect(self._on_toc_activated)
         self.browser = QTextBrowser()
@@ -44,16 +44,18 @@ class GuideView(QWidget):
         zoom_in.clicked.connect(lambda: self.browser.zoomIn(1))
         zoom_out.clicked.connect(lambda: self.browser.zoomOut(1))
 
-        top = QHBoxLayout()
-        top.addWidget(self.toc, 2)
-        top.addWidget(self.find, 2)
-        top.addWidget(self.find_status)
+        top = QHBoxLayout()  # where to read, and how large
+        top.addWidget(self.toc, 1)
         top.addWidget(zoom_out)
         top.addWidget(zoom_in)
+        find_bar = QHBoxLayout()  # below the text, as in a browser: room for the whole hint
+        find_bar.addWidget(self.find, 1)
+        find_bar.addWidget(self.find_status)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.browser, 1)
+        layout.addLayout(find_bar)
         for keys, slot in (
             (QKeySequence.StandardKey.Find, self._focus_find),
             (QKeySequence.StandardKey.ZoomIn, lambda: self.browser.zoomIn(1)),

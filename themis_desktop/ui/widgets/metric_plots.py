@@ -3,12 +3,13 @@ its median–p95 band, upgrade events as vertical markers, a crosshair, follow-l
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
 
 from themis_desktop.core.formatting import format_quantity
 from themis_desktop.core.metric_catalog import METRICS
@@ -79,6 +80,12 @@ class MetricPlots(pg.GraphicsLayoutWidget):
                 self._no_data[key] = no_data
                 self.plots[key] = plot
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def minimumSizeHint(self) -> QSize:
+        """What the plots' titles and axes need: narrower, the right column would be cut."""
+        least = self.ci.layout.effectiveSizeHint(Qt.SizeHint.MinimumSize)
+        frame = 2 * self.frameWidth()
+        return QSize(math.ceil(least.width()) + frame, math.ceil(least.height()) + frame)
 
     # -- data ------------------------------------------------------------------
 

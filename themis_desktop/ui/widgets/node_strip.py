@@ -1,11 +1,15 @@
-"""The header strip: connected profile, a demo badge, and one chip per node."""
+"""The header strip: connected profile, a demo badge and one chip per node; below them,
+while a session is open, its health state (the badge) with the reason it rests on, and the
+rollback-window countdown. Text that does not fit is elided with the whole in its tooltip."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.profiles import Profile
+from themis_desktop.ui.widgets.elided_label import ElidedLabel
 from themis_desktop.ui.widgets.node_card import version_label
 from themis_desktop.ui.widgets.rollback_countdown import RollbackCountdown
 from themis_desktop.ui.widgets.state_pill import StatePill
@@ -15,7 +19,7 @@ class NodeStrip(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("header")
-        self.profile_label = QLabel("Not connected", objectName="headerTitle")
+        self.profile_label = ElidedLabel("Not connected", objectName="headerTitle")
         self.demo_badge = QLabel("demo instance", objectName="demoBadge")
         self.demo_badge.hide()
         self.countdown = RollbackCountdown()
@@ -25,16 +29,42 @@ class NodeStrip(QWidget):
         self._chips = QHBoxLayout(self._chips_host)
         self._chips.setContentsMargins(0, 0, 0, 0)
         self.chips: list[StatePill] = []
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 8, 16, 8)
-        layout.addWidget(self.profile_label)
-        layout.addWidget(self.demo_badge)
-        layout.addSpacing(12)
-        layout.addWidget(self._chips_host)
-        layout.addStretch()
-        layout.addWidget(self.countdown)
-        layout.addSpacing(8)
-        layout.addWidget(self.connect_button)
+        self.health_badge = StatePill()
+        self.health_badge.setObjectName("healthBadge")
+        self.health_badge.hide()
+        self.health_reason = ElidedLabel("", objectName="muted")
+        self.health_reason.hide()
+        self.health = None  # SessionHealth | None
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.profile_label)
+        top.addWidget(self.demo_badge)
+        top.addSpacing(12)
+        top.addWidget(self._chips_host, 1, Qt.AlignmentFlag.AlignLeft)
+        top.addWidget(self.connect_button)
+        self.session_row = QWidget()
+        second = QHBoxLayout(self.session_row)
+        second.setContentsMargins(0, 0, 0, 0)
+        second.addWidget(self.health_badge)
+        second.addWidget(self.health_reason, 1)
+        second.addSpacing(8)
+        second.addWidget(self.countdown)
+        self.session_row.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 6, 16, 6)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addWidget(self.session_row)
+        self.countdown.installEventFilter(self)  # the row follows the countdown's visibility
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.countdown and event.type() in (
+            event.Type.ShowToParent,
+            event.Type.HideToParent,
+        ):
+            self._update_session_row()
+        return super().eventFilter(watched, event)
 
     def show_profile(self, profile: Profile | None) -> None:
         for chip in self.chips:
@@ -59,3 +89,26 @@ class NodeStrip(QWidget):
         chip.setToolTip(
             f"{status.url}\n{status.state}" + (f"\n{status.error}" if status.error else "")
         )
+
+    def show_health(self, health) -> None:
+        """The session's one health state (`core.health_state.SessionHealth`), or None."""
+        self.health = health
+        if health is None:
+            self.health_badge.hide()
+            self.health_reason.hide()
+        else:
+            self.health_badge.setText(f"● {health.title}")
+            self.health_badge.setProperty("state", health.level)
+            self.health_badge.set_colours(health.colour, health.background)
+            reasons = "\n".join(f"• {r.text}" for r in health.reasons)
+            self.health_badge.setToolTip(
+                f"Health of the upgrade session: {health.title}\n{reasons}"
+            )
+            self.health_reason.setText(health.headline)
+            self.health_reason.setToolTip(reasons)
+            self.health_badge.show()
+            self.health_reason.show()
+        self._update_session_row()
+
+    def _update_session_row(self) -> None:
+        self.session_row.setVisible(self.health is not None or not self.countdown.isHidden())

@@ -1,18 +1,21 @@
 """The rollback-window countdown in the window header: band, time since the upgrade, time
-left until the next band; it ticks every second and says when the band changes."""
+left until the next band; it ticks every second and says when the band changes.
+
+It is drawn neutral (the band as a coloured edge): the colour that judges the upgrade is
+the health badge beside it, so a green "Easy rollback" never sits beside a failing hop."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QLabel
 
 from themis_desktop.core.formatting import human_duration
 from themis_desktop.core.rollback_window import WindowState, window
+from themis_desktop.ui.widgets.elided_label import ElidedLabel
 
 
-class RollbackCountdown(QLabel):
+class RollbackCountdown(ElidedLabel):
     sig_band_changed = Signal(str, str)  # band key, a sentence for a notification
 
     def __init__(self, clock=None) -> None:
@@ -49,7 +52,7 @@ class RollbackCountdown(QLabel):
         if self.rolled_back:
             self.setText(f"{self.hop_label}: rolled back")
             self.setToolTip("The hop was rolled back; its data and version were restored.")
-            self.setStyleSheet(_style("#44546a"))
+            self._set_style("#44546a")
             return
         if self.finished_at is None:
             return
@@ -64,15 +67,21 @@ class RollbackCountdown(QLabel):
             f"Rollback window of {self.hop_label}: {human_duration(state.elapsed)} since its "
             f"new version answered.\n{state.band.meaning}"
         )
-        self.setStyleSheet(_style(state.band.colour))
+        self._set_style(state.band.colour)
         if previous is not None and previous.band.key != state.band.key:
             self.sig_band_changed.emit(
                 state.band.key, f"Rollback window of {self.hop_label}: {state.band.title}."
             )
 
+    def _set_style(self, colour: str) -> None:
+        style = _style(colour)
+        if self.styleSheet() != style:
+            self.setStyleSheet(style)
+            self.updateGeometry()
+
 
 def _style(colour: str) -> str:
     return (
-        f"QLabel#rollbackCountdown {{ color: white; background: {colour}; border-radius: 10px; "
-        "padding: 3px 10px; font-weight: 600; }"
+        "QLabel#rollbackCountdown { color: #1d2733; background: #f1f4f8; border-radius: 10px;"
+        f" border: 1px solid #d5dbe2; border-left: 5px solid {colour}; padding: 2px 10px; }}"
     )

@@ -1,18 +1,23 @@
-"""The red banner shown when a rollback trigger fires: what, the numbers, and the way to
-the rollback procedure."""
+"""The red banner of rollback triggers: what was raised, the numbers, the way to the
+rollback procedure, and (for a session's triggers) Acknowledge… per trigger: a raised
+trigger stays in the banner until an admin acknowledges it with a note."""
 
 from __future__ import annotations
 
 from html import escape
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from themis_desktop.core.journal import parse_utc
 from themis_desktop.core.metrics_verdict import Trigger
+
+PROCEDURE = 'if you roll back, follow the <a href="#rollback">rollback procedure</a>'
 
 
 class TriggerBanner(QFrame):
     sig_open_rollback = Signal()
+    sig_acknowledge = Signal(int)  # a session trigger's id: the admin wants to acknowledge it
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent, objectName="triggerBanner")
@@ -24,20 +29,86 @@ class TriggerBanner(QFrame):
         self.text.setWordWrap(True)
         self.text.setOpenExternalLinks(False)
         self.text.linkActivated.connect(lambda _: self.sig_open_rollback.emit())
-        dismiss = QPushButton("Dismiss")
-        dismiss.setToolTip("Hide the banner (the trigger stays in the journal)")
-        dismiss.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(dismiss)
+        self.dismiss = QPushButton("Dismiss")
+        self.dismiss.setToolTip("Hide the banner (the trigger stays in the journal)")
+        self.dismiss.clicked.connect(self.hide)
+        head = QHBoxLayout()
+        head.setContentsMargins(0, 0, 0, 0)
+        head.addWidget(self.text, 1)
+        head.addWidget(self.dismiss)
+        self._rows_host = QWidget()
+        self._rows = QVBoxLayout(self._rows_host)
+        self._rows.setContentsMargins(0, 0, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self._rows_host)
         self.trigger: Trigger | None = None
+        self.triggers: list = []  # the session triggers shown (core.session.Trigger)
+        self.ack_buttons: dict[int, QPushButton] = {}
         self.hide()
 
     def show_trigger(self, trigger: Trigger) -> None:
+        """A metrics trigger outside a session (advisory; the banner may be dismissed)."""
         self.trigger = trigger
+        self._clear_rows()
+        self.dismiss.show()
         self.text.setText(
             "<b>Rollback trigger: performance degradation.</b> "
             f"{escape(trigger.summary)}. The verdict is advisory: decide with the evidence, "
-            'and if you roll back, follow the <a href="#rollback">rollback procedure</a>.'
+            f"and {PROCEDURE}."
         )
         self.show()
+
+    def show_open(self, triggers: list) -> None:
+        """A session's raised, unacknowledged triggers (`core.session.Trigger`), one row
+        each with Acknowledge…; hidden when there are none."""
+        ids = [t.id for t in triggers]
+        same = ids == [t.id for t in self.triggers] and self.trigger is None
+        if same and bool(triggers) != self.isHidden():
+            return  # as shown already
+        self.trigger = None
+        self.triggers = list(triggers)
+        self._clear_rows()
+        self.dismiss.hide()  # a trigger leaves only when acknowledged (or rolled back)
+        if not triggers:
+            self.hide()
+            return
+        count = len(triggers)
+        self.text.setText(
+            f"<b>{count} rollback trigger{'s' if count > 1 else ''} raised, not acknowledged."
+            "</b> Decide with the evidence: acknowledge each with a note (what you decided), "
+            f"or roll back; {PROCEDURE}."
+        )
+        for trigger in triggers:
+            row = QHBoxLayout()
+            label = QLabel(
+                f"<b>{escape(trigger.title)}</b> — {escape(trigger.note)} "
+                f"<span style='color:#7a2a2d'>({escape(trigger.user)}, {_clock(trigger.at)}, "
+                f"trigger {trigger.id})</span>"
+            )
+            label.setWordWrap(True)
+            label.setObjectName("triggerRow")
+            button = QPushButton("Acknowledge…")
+            button.setToolTip("Say what you decided about this trigger (kept in the journal)")
+            button.clicked.connect(lambda _=False, i=trigger.id: self.sig_acknowledge.emit(i))
+            self.ack_buttons[trigger.id] = button
+            row.addWidget(label, 1)
+            row.addWidget(button)
+            self._rows.addLayout(row)
+        self.show()
+
+    def _clear_rows(self) -> None:
+        self.ack_buttons = {}
+        while self._rows.count():
+            row = self._rows.takeAt(0).layout()
+            while row is not None and row.count():
+                widget = row.takeAt(0).widget()
+                if widget is not None:
+                    widget.deleteLater()
+
+
+def _clock(iso: str) -> str:
+    try:
+        return parse_utc(iso).astimezone().strftime("%H:%M")
+    except ValueError:
+        return escape(iso)
