@@ -233,3 +233,30 @@ def test_an_interrupted_rollback_can_be_run_again(lab):
         assert rollback_hop(session.reload(journal)).id == hop.id
     rolled = rollback(ctx, session, hop, "second try")
     assert rolled.state == "rolled-back" and _version(ctx.profile.nodes[0].url) == "1.7.0"
+
+
+def test_the_upgrade_question_says_what_cannot_be_undone():
+    """Issue 17, defect 5: the point of no return is named, with the backup a rollback
+    would restore and the writes that would be lost."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from themis_desktop.core.hop_runner import reversibility, upgrade_question
+    from themis_desktop.core.session import Hop
+
+    ponr = Hop(1, 1, 0, "1.7.0", "1.8.2", "backed-up")
+    no_return, note = reversibility(ponr)
+    assert no_return and "ZSTD" in note
+    taken = SimpleNamespace(created_at="2026-11-26T12:00:00.000Z")
+    now = datetime(2026, 11, 26, 12, 20, tzinfo=UTC)
+    asked, text = upgrade_question(ponr, {"n1": taken, "n2": taken}, (no_return, note), now)
+    local = datetime(2026, 11, 26, 12, 0, tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+    assert asked and "Each node (n1, n2) is stopped, 1.8.2 is installed" in text
+    assert "point of no return" in text
+    assert f"rolling back means restoring the backup of {local} (20 min 0 s ago)" in text
+    assert "every write made after the upgrade is lost" in text
+
+    patch = Hop(2, 1, 0, "1.8.0", "1.8.2", "backed-up")
+    assert reversibility(patch)[0] is False
+    asked, text = upgrade_question(patch, {"n1": taken}, reversibility(patch), now)
+    assert not asked and "Roll back now reinstalls 1.8.0" in text
