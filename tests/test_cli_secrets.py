@@ -97,8 +97,14 @@ def test_a_journal_written_before_the_fix_gives_a_report_without_the_token(
     conn = sqlite3.connect(journal_path())  # as an older version stored it: verbatim
     with conn:
         conn.execute(
-            "INSERT INTO events (session_id, ts, type, message) VALUES (?, ?, ?, ?)",
-            [session_id, "2026-11-26T10:00:00.000Z", "trigger.raised", f"saw {token}"],
+            "INSERT INTO events (session_id, ts, type, message, data) VALUES (?, ?, ?, ?, ?)",
+            [
+                session_id,
+                "2026-11-26T10:00:00.000Z",
+                "trigger.raised",
+                f"saw {token}",
+                '{"kind": "critical-bug"}',
+            ],
         )
     conn.close()
     monkeypatch.setenv("THEMIS_DESKTOP_TOKEN", token)

@@ -38,7 +38,11 @@ BUILD_TIMEOUT_S = 1800.0
 def real_dir() -> Path:
     """Where the real server's folder is: `$THEMISDB_REAL_DIR`, else beside the repository."""
     env = os.environ.get("THEMISDB_REAL_DIR")
-    return Path(env) if env else REPO.parent / "shared" / "themisdb-real"
+    if env:
+        return Path(env)
+    beside = REPO.parent / "shared" / "themisdb-real"
+    # a clone made elsewhere (e.g. a CI check-out in /tmp) finds the workplace's copy
+    return beside if beside.is_dir() or not WORKPLACE_COPY.is_dir() else WORKPLACE_COPY
 
 
 def _output_file(workdir: Path) -> Path:
