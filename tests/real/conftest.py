@@ -33,6 +33,7 @@ READY_TIMEOUT_S = 20.0  # it answers in under a second; a loaded CI machine gets
 TERM_WAIT_S = 5.0  # it drains for 2 s, closes RocksDB, then hangs joining a thread
 CLOSED = "RocksDB closed cleanly"  # what it logs once its database is closed
 BUILD_TIMEOUT_S = 1800.0
+WORKPLACE_COPY = Path("/work/shared/themisdb-real")
 
 
 def real_dir() -> Path:

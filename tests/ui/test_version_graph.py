@@ -331,7 +331,11 @@ def test_a_fresh_start_proposes_the_next_minor_one_hop(qtbot, main_window, start
 
     session = main_window.pages["session"]
     qtbot.waitUntil(session.new_button.isEnabled, timeout=5000)
-    with qtbot.waitSignal(main_window.workspace.upgrade.sig_session, timeout=10_000) as started:
+    with qtbot.waitSignal(
+        main_window.workspace.upgrade.sig_session,
+        timeout=10_000,
+        check_params_cb=lambda s: s is not None,  # a reload may announce "no session" first
+    ) as started:
         qtbot.mouseClick(session.new_button, Qt.MouseButton.LeftButton)
     assert [(h.from_version, h.to_version) for h in started.args[0].hops] == [("1.7.0", "1.8.2")]
 
