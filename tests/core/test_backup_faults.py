@@ -43,6 +43,22 @@ def make_data(folder: Path, files: int = 4, size: int = 300_000) -> Path:
     return folder
 
 
+def stopped_backup(data: Path, out: Path) -> list:
+    """`backup` arguments for node db1 at 1.7.0, its service stopped."""
+    return [
+        "backup",
+        "--stopped",
+        "--data-dir",
+        data,
+        "--node",
+        "db1",
+        "--themis-version",
+        "1.7.0",
+        "-o",
+        out,
+    ]
+
+
 def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
@@ -67,8 +83,7 @@ def test_two_claims_of_one_name_get_two_names(tmp_path):
 def test_two_backups_of_one_node_at_once_both_succeed(tmp_path):
     data = make_data(tmp_path / "data", files=30, size=1 << 20)
     out = tmp_path / "out"
-    args = ["backup", "--stopped", "--data-dir", data, "--node", "db1"]
-    args += ["--themis-version", "1.7.0", "-o", out]
+    args = stopped_backup(data, out)
     children = [
         subprocess.Popen(
             [sys.executable, "-m", "themis_desktop", *map(str, args)],
@@ -224,8 +239,7 @@ def test_the_app_start_finishes_an_interrupted_restore(node, tmp_path):
 def test_a_killed_backup_never_shows_as_one_and_the_next_removes_its_partial(tmp_path, point):
     data = make_data(tmp_path / "data")
     out = tmp_path / "out"
-    args = ["backup", "--stopped", "--data-dir", data, "--node", "db1"]
-    args += ["--themis-version", "1.7.0", "-o", out]
+    args = stopped_backup(data, out)
     killed = cli(*args, env={"THEMIS_DESKTOP_FAILPOINT": point})
     assert killed.returncode == -signal.SIGKILL
     left = [p for p in out.iterdir()]
@@ -239,8 +253,7 @@ def test_a_killed_backup_never_shows_as_one_and_the_next_removes_its_partial(tmp
 def test_backups_list_shows_the_space_leftovers_hold(tmp_path):
     data = make_data(tmp_path / "data")
     out = tmp_path / "out"
-    args = ["backup", "--stopped", "--data-dir", data, "--node", "db1"]
-    args += ["--themis-version", "1.7.0", "-o", out]
+    args = stopped_backup(data, out)
     assert cli(*args).returncode == 0
     killed = cli(*args, env={"THEMIS_DESKTOP_FAILPOINT": "backup.before-claim"})
     assert killed.returncode == -signal.SIGKILL
@@ -350,18 +363,7 @@ def test_a_sidecar_that_cannot_be_written_still_catalogues_the_backup(tmp_path):
     for delta in range(0, 5):  # the sidecar's name is taken by a folder: it cannot be written
         t = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() + delta))
         (out / f"themis-db1-1.7.0-{t}.tar.zst.manifest.json").mkdir(exist_ok=True)
-    done = cli(
-        "backup",
-        "--stopped",
-        "--data-dir",
-        data,
-        "--node",
-        "db1",
-        "--themis-version",
-        "1.7.0",
-        "-o",
-        tmp_path / "out",
-    )
+    done = cli(*stopped_backup(data, tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     assert "could not be written" in done.stderr
     listed = json.loads(cli("backups", "list", "--json").stdout)["backups"]
@@ -372,18 +374,7 @@ def test_a_journal_that_cannot_be_written_says_where_the_backup_is(tmp_path, iso
     data = make_data(tmp_path / "data")
     assert cli("profiles", "list").returncode == 0  # the journal exists
     with read_only(isolated_home):
-        done = cli(
-            "backup",
-            "--stopped",
-            "--data-dir",
-            data,
-            "--node",
-            "db1",
-            "--themis-version",
-            "1.7.0",
-            "-o",
-            tmp_path / "out",
-        )
+        done = cli(*stopped_backup(data, tmp_path / "out"))
     assert done.returncode == 1 and "Traceback" not in done.stderr
     archive = next((tmp_path / "out").glob("themis-db1-*.tar.zst"))
     assert str(archive) in done.stderr and "catalogue" in done.stderr
