@@ -52,15 +52,20 @@ def show_at(qtbot, window: QWidget, size: tuple[int, int]) -> list[str]:
     """Resize `window` to `size` and let every layout settle. Returns a problem when the
     window could not be made that small (a minimum size too large for the screen)."""
     window.resize(*size)
-    for _ in range(3):
-        QApplication.processEvents()
-        qtbot.wait(30)
+    settle(qtbot)
     if window.size() != QSize(*size):
         return [
             f"the window is {window.width()}×{window.height()}, not {size[0]}×{size[1]}: "
             "its minimum size is too large"
         ]
     return []
+
+
+def settle(qtbot) -> None:
+    """Let posted layout requests run, as they do before the window is painted."""
+    for _ in range(3):
+        QApplication.processEvents()
+        qtbot.wait(30)
 
 
 def clipped_text(root: QWidget, cells: bool = True) -> list[str]:

@@ -7,13 +7,14 @@ on a demo cluster at 1.7.0 with its workload running."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from tests.ui.layout_checks import LAYOUT_SIZES, clipped_text, show_at
+from tests.ui.layout_checks import LAYOUT_SIZES, clipped_text, settle, show_at
 
 SHORTCUT = {  # the page's digit key with Ctrl
     "overview": Qt.Key.Key_1,
@@ -38,10 +39,15 @@ def window(qtbot, main_window):
 
 @pytest.fixture
 def connected(qtbot, window, controlled_cluster):
-    """`connected(version)`: the window on a 3-node demo cluster with its workload, all up."""
+    """`connected(version)`: the window on a 3-node demo cluster with its workload and an
+    admin token (as the app's demo has), all up; returns the cluster."""
 
-    def connect(version: str = "1.7.0"):
-        _, _, profile = controlled_cluster(nodes=3, version=version, workload=True)
+    def connect(version: str = "1.7.0", **options):
+        cluster, _, profile = controlled_cluster(
+            nodes=3, version=version, workload=True, tokens={"admin": "adm"}, **options
+        )
+        profile = dataclasses.replace(profile, uses_auth=True)
+        window.workspace.tokens.set(profile.name, "adm", persist=False)
         window.workspace.connect_profile(profile)
         qtbot.waitUntil(
             lambda: (
@@ -50,7 +56,7 @@ def connected(qtbot, window, controlled_cluster):
             ),
             timeout=15_000,
         )
-        return profile
+        return cluster
 
     return connect
 
@@ -145,10 +151,20 @@ def test_config_advisor_fits_with_findings(qtbot, window, connected):
     assert_nothing_cut(qtbot, window, page)
 
 
-def test_logs_fit_with_live_lines(qtbot, window, connected):
-    connected()
+def test_logs_fit_with_live_lines_of_every_level(qtbot, window, connected):
+    cluster = connected()
     page = open_page(qtbot, window, "logs")
     qtbot.waitUntil(lambda: page.model.rowCount() > 20, timeout=15_000)
+    assert {r.level for r in page.model.rows} == {"info"}  # a healthy start
+    for node in cluster.nodes:  # then slow and failing: warnings and errors come in
+        node.set_profile(latency_factor=20.0, error_rate=0.02)
+    qtbot.waitUntil(
+        lambda: {"info", "warning", "error"} <= {r.level for r in page.model.rows}, timeout=15_000
+    )
+    page.pause.click()  # the newest lines, held still
+    qtbot.keyClick(page.table, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    settle(qtbot)
+    assert not clipped_text(page)  # as they came in, before any resize lays the table out
     assert_nothing_cut(qtbot, window, page)
 
 

@@ -100,11 +100,11 @@ class Workload:
         served = np.concatenate(self._window) if self._window else np.empty(0)
         seconds = STATS_TICKS * TICK_SECONDS
         rate = served.size / seconds
-        text = f"Served {served.size} requests in the last {seconds:g} s ({rate:.1f}/s)"
+        text = f"Served {served.size} requests in {seconds:g} s ({rate:.1f}/s)"
         if served.size:
             p50, p99 = np.percentile(served, [50, 99]) / 1000.0
             text += f", p50 {p50:.1f} ms, p99 {p99:.1f} ms"
-        kind = "failed with 500" if faulty else "answered with 4xx (client errors)"
+        kind = "failed with 500" if faulty else "client errors (4xx)"
         self.log.info(f"{text}; {self._window_errors} {kind}")
         self._window, self._window_errors = [], 0
 

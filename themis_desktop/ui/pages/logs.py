@@ -174,9 +174,14 @@ class LogsPage(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
-        for column in (0, 1, 2, 4):
+        for column in (0, 1, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        # the lines shown first may all be "info": room for every level from the start
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        levels = [level for _, names, _ in LEVEL_BUTTONS for level in names] + ["Level"]
+        widest = max(self.table.fontMetrics().horizontalAdvance(name) for name in levels)
+        header.resizeSection(2, max(widest + 16, header.sectionSizeFromContents(2).width()))
         self.status = QLabel("", objectName="muted")
 
         layout = QVBoxLayout(self)
