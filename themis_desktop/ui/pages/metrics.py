@@ -35,6 +35,7 @@ from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.settings import settings
 from themis_desktop.ui.widgets.comparison_table import ComparisonTable
 from themis_desktop.ui.widgets.distribution_dialog import DistributionDialog
+from themis_desktop.ui.widgets.elided_label import ElidedLabel
 from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 from themis_desktop.ui.widgets.metric_plots import SPANS, MetricPlots
 from themis_desktop.ui.widgets.trigger_banner import TriggerBanner
@@ -109,7 +110,7 @@ class MetricsPage(QWidget):
         )
         self.plots = MetricPlots()
         self.plots.sig_follow_changed.connect(self.follow.setChecked)
-        self.hover = QLabel(" ", objectName="muted")
+        self.hover = ElidedLabel(" ", objectName="muted")  # many nodes: elided, whole in tip
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)

@@ -103,9 +103,10 @@ class TimelinePage(QWidget):
         self.search.setClearButtonEnabled(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(
-            len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch
-        )
+        header = self.table.horizontalHeader()
+        for column in range(len(COLUMNS) - 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -228,8 +229,8 @@ class TimelinePage(QWidget):
             )
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                if column == len(values) - 1 and event.data:
-                    item.setToolTip(json.dumps(event.data, indent=1, sort_keys=True)[:2000])
+                if column == len(values) - 1:  # elided when long: the tip has it, and its data
+                    data = json.dumps(event.data, indent=1, sort_keys=True)[:2000]
+                    item.setToolTip(f"{value}\n{data}" if event.data else value)
                 self.table.setItem(row, column, item)
-        self.table.resizeColumnsToContents()
         self.table.setUpdatesEnabled(True)
