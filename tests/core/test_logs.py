@@ -165,6 +165,40 @@ def test_console_colours_are_stripped_and_unknown_lines_are_classified_by_their_
     assert parse_plain("n1", "just some text", NOW).level == "info"
 
 
+def test_the_servers_json_log_format_keeps_its_time_level_and_thread():
+    """Era B's JSON logger (POST /config {"logging": {"format": "json"}})."""
+    text = (
+        '{"ts":"2026-11-26T14:50:04.123","logger":"themis","level":"warning",'
+        '"thread":4242,"msg":"Compaction is 3 s behind"}'
+    )
+    line = parse_plain("n1", text, NOW)
+    assert (line.level, line.message, line.thread) == (
+        "warning",
+        "Compaction is 3 s behind",
+        "4242",
+    )
+    assert line.source_ts and line.ts == parse_plain("n1", _line("info", "x"), NOW).ts
+
+
+def test_a_json_log_line_with_an_unescaped_quote_is_still_the_servers_line():
+    """spdlog writes the message raw: a quote in it makes the line invalid JSON."""
+    text = (
+        '{"ts":"2026-11-26T14:50:04.123","logger":"themis","level":"error",'
+        '"thread":7,"msg":"Invalid JSON: unexpected "}" at 12"}'
+    )
+    line = parse_plain("n1", text, NOW)
+    assert (line.level, line.message) == ("error", 'Invalid JSON: unexpected "}" at 12')
+
+
+def test_journald_records_carrying_the_json_format_use_its_level():
+    record = {
+        "PRIORITY": "6",
+        "MESSAGE": '{"ts":"2026-11-26T14:50:04.123","logger":"themis","level":"critical",'
+        '"thread":9,"msg":"Out of disk"}',
+    }
+    assert parse_journald("n1", json.dumps(record), NOW).level == "critical"
+
+
 def test_journald_records_use_the_servers_own_level_before_the_priority():
     record = {
         "__REALTIME_TIMESTAMP": "1764168604123000",

@@ -1,5 +1,6 @@
-"""Turn raw log text into classified lines: ThemisDB's own spdlog lines, journald's JSON
-export, and anything else by its level words. Also the signature that groups repeats."""
+"""Turn raw log text into classified lines: ThemisDB's own spdlog lines (its pattern or its
+JSON format), journald's JSON export, and anything else by its level words. Also the
+signature that groups repeats."""
 
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ RANK = {level: i for i, level in enumerate(LEVELS)}
 _THEMIS_RE = re.compile(
     r"^\[(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?)\]\s+"
     r"(?:\[([^\]]*)\]\s+)?\[(\w+)\]\s+(?:\[thread (\d+)\]\s+)?(.*)$"
+)
+# The server's JSON pattern (upstream src/utils/logger.cpp, Logger::initJson, era B):
+# {"ts":"%Y-%m-%dT%H:%M:%S.%e","logger":"%n","level":"%l","thread":%t,"msg":"%v"}. spdlog
+# puts the message in unescaped, so a message with a quote is not valid JSON: matched as text.
+_THEMIS_JSON_RE = re.compile(
+    r'^\{"ts":"([^"]*)",(?:"logger":"[^"]*",)?"level":"(\w+)",(?:"thread":"?(\d+)"?,)?'
+    r'"msg":"(.*)"\}\s*$'
 )
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LEVEL_WORDS = {
@@ -95,6 +103,24 @@ def parse_themis(node: str, text: str, now: float) -> LogLine | None:
     return LogLine(node, ts, level, message, text, True, thread)
 
 
+def parse_themis_json(node: str, text: str, now: float) -> LogLine | None:
+    """A line of the server's JSON log format, or None if it is not one."""
+    match = _THEMIS_JSON_RE.match(text)
+    if not match:
+        return None
+    stamp, word, thread, message = match.groups()
+    level = normalize_level(word)
+    if level is None:
+        return None
+    ts = _local_stamp(stamp)
+    return LogLine(node, now if ts is None else ts, level, message, text, ts is not None, thread)
+
+
+def parse_own(node: str, text: str, now: float) -> LogLine | None:
+    """A line in either of the server's own formats (pattern or JSON), else None."""
+    return parse_themis(node, text, now) or parse_themis_json(node, text, now)
+
+
 def guess_level(text: str) -> str:
     """The level of a line in no known format: its first level word, else info."""
     match = _GUESS_RE.search(text)
@@ -104,7 +130,7 @@ def guess_level(text: str) -> str:
 def parse_plain(node: str, text: str, now: float) -> LogLine:
     """Any text line: the server's format if it is one, else classified by its words."""
     text = _ANSI_RE.sub("", text.rstrip("\r\n"))
-    found = parse_themis(node, text, now)
+    found = parse_own(node, text, now)
     if found:
         return found
     return LogLine(node, now, guess_level(text), text, text, source_ts=False)
@@ -130,7 +156,7 @@ def parse_journald(node: str, text: str, now: float) -> LogLine:
         from_source = True
     except (KeyError, ValueError, TypeError):
         ts, from_source = now, False
-    own = parse_themis(node, message, now)
+    own = parse_own(node, message, now)
     if own:
         return LogLine(node, ts, own.level, own.message, message, from_source, own.thread)
     try:
