@@ -19,17 +19,35 @@ def test_start_run_every_step_status_and_rollback(capsys, tmp_path, controlled_c
     assert main(["session", "start", "--profile", "lab", "--to", "1.8"]) == 1
     assert "has an open session" in capsys.readouterr().err
     assert main(["session", "run", "upgrade", "--profile", "lab"]) == 1
-    assert "No verified backup of n1" in capsys.readouterr().err
+    assert "upgrade cannot run now. Hop 1.7.0 → 1.8" in capsys.readouterr().err
     backups = ["--backup-dir", str(tmp_path / "b")]
-    for step in ("pre-checks", "backup", "upgrade", "validate"):
+    for step in ("pre-checks", "backup"):
         assert main(["session", "run", step, "--profile", "lab", *backups]) == 0, step
+    capsys.readouterr()
+    # the point of no return asks first; without a terminal and --yes it refuses
+    assert main(["session", "run", "upgrade", "--profile", "lab", *backups]) == 1
+    out, err = capsys.readouterr()
+    assert "This hop is the point of no return" in out
+    assert "rolling back means restoring the backup of" in out
+    assert "every write made after the upgrade is lost" in out
+    assert "not asking without a terminal: add --yes to run the upgrade step" in err
+    with ThemisClient(url) as client:
+        assert client.version(refresh=True).version == "1.7.0"  # the node was not touched
+    assert main(["session", "status", "--profile", "lab", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hops"][0]["state"] == "backed-up"
+    for step in ("upgrade", "validate"):
+        assert main(["session", "run", step, "--profile", "lab", *backups, "--yes"]) == 0, step
     capsys.readouterr()
     assert main(["session", "status", "--profile", "lab", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["hops"][0]["state"] == "done" and status["state"] == "done"
     assert status["rollback_window"]["band"] == "easy"
     assert main(["session", "rollback", "--profile", "lab", "--note", "slow"]) == 1
-    assert "Add --yes" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "Writes made since the backups are lost" in out
+    assert "not asking without a terminal: add --yes to roll back" in err
+    with ThemisClient(url) as client:
+        assert client.version(refresh=True).version != "1.7.0"  # still upgraded
     assert main(["session", "rollback", "--profile", "lab", "--note", "slow", "--yes"]) == 0
     assert "rolled back to 1.7.0" in capsys.readouterr().out
     with ThemisClient(url) as client:
@@ -118,3 +136,104 @@ def test_acknowledge_a_trigger_from_the_command_line(capsys):
     assert trigger["acknowledged"]["user"] and trigger["acknowledged"]["at"]
     assert status["health"]["state"] != "failing" and status["health"]["open_triggers"] == []
     assert status["hops"][0]["health"] == status["health"]["state"]
+
+
+def test_a_step_out_of_order_is_refused_with_the_reason_and_nothing_moves(capsys):
+    """`session run validate` before the upgrade used to check the old version against the
+    new one, raise a failed-validation trigger and fail the hop."""
+    session = _journal_with_session("1.8")
+    assert main(["session", "run", "validate", "--profile", "p"]) == 1
+    err = capsys.readouterr().err
+    assert "validate cannot run now. Hop 1.7.0 → 1.8" in err
+    assert "is not upgraded yet (planned): there is nothing to validate" in err
+    with Journal() as journal:
+        assert session.reload(journal).hops[0].state == "planned"
+        assert session.triggers(journal) == []
+    assert main(["session", "status", "--profile", "p", "--json"]) == 0
+    steps = json.loads(capsys.readouterr().out)["steps"]
+    assert steps["allowed"] == ["pre-checks", "backup"]
+    assert "has no verified backup yet" in steps["refused"]["upgrade"]
+    assert main(["session", "status", "--profile", "p"]) == 0
+    assert "steps now: pre-checks, backup" in capsys.readouterr().out
+
+
+def test_no_step_runs_after_the_path_stopped_at_a_rollback(capsys):
+    session = _journal_with_session("1.8")
+    (hop,) = session.hops
+    hop = _walk(session, hop, "pre-checks", "backed-up", "upgrading", "validating", "rolling-back")
+    with Journal() as journal:
+        session.transition(journal, hop, "rolled-back", note="slow")
+    assert main(["session", "run", "pre-checks", "--profile", "p"]) == 1
+    assert "was rolled back: the path stopped there" in capsys.readouterr().err
+
+
+def _on_a_terminal(args: list[str], answer: str, timeout: float = 120.0) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as its stdin/stdout; answer its [y/N] question."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "themis_desktop", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
+    os.close(slave)
+    out, answered = b"", False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+                if not answered and b"[y/N] " in out:
+                    os.write(master, answer.encode() + b"\n")
+                    answered = True
+            elif proc.poll() is not None:
+                break
+        code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return code, out.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_on_a_terminal_the_upgrade_asks_and_no_is_the_default(capsys, tmp_path, controlled_cluster):
+    _, _, profile = controlled_cluster(nodes=1)
+    with Journal() as journal:
+        journal.save_profile(profile)
+    url = profile.nodes[0].url
+    backups = ["--backup-dir", str(tmp_path / "b")]
+    assert main(["session", "start", "--profile", "lab", "--to", "1.8"]) == 0
+    assert main(["session", "run", "backup", "--profile", "lab", *backups]) == 0
+    capsys.readouterr()
+    upgrade = ["session", "run", "upgrade", "--profile", "lab", *backups]
+
+    code, out = _on_a_terminal(upgrade, "n")
+    assert code == 1, out
+    assert "This hop is the point of no return" in out and "Upgrade 1.7.0 → 1.8" in out
+    assert "Nothing was changed." in out
+    code, out = _on_a_terminal(upgrade, "")  # Enter: the default is no
+    assert code == 1 and "Nothing was changed." in out, out
+    with ThemisClient(url) as client:
+        assert client.version(refresh=True).version == "1.7.0"
+
+    code, out = _on_a_terminal(upgrade, "y")
+    assert code == 0, out
+    assert "Nothing was changed." not in out
+    with ThemisClient(url) as client:
+        assert client.version(refresh=True).version.startswith("1.8")

@@ -110,10 +110,17 @@ def add_session_parser(commands: Any, token_env: str) -> None:
     step.add_argument("step", choices=("pre-checks", "backup", "upgrade", "validate"))
     step.add_argument("--profile", required=True)
     step.add_argument("--backup-dir", metavar="DIR", help="where backups go (default: data folder)")
+    step.add_argument(
+        "--yes",
+        action="store_true",
+        help="run the upgrade step without asking (needed without a terminal)",
+    )
     rollback = actions.add_parser("rollback", help="roll the last upgraded hop back")
     rollback.add_argument("--profile", required=True)
     rollback.add_argument("--note", required=True, help="what went wrong (kept in the journal)")
-    rollback.add_argument("--yes", action="store_true", help="really stop, restore and reinstall")
+    rollback.add_argument(
+        "--yes", action="store_true", help="roll back without asking (needed without a terminal)"
+    )
     trigger = actions.add_parser("trigger", help="record a rollback trigger with a note")
     trigger.add_argument(
         "kind",
@@ -232,6 +239,7 @@ def _status(args: argparse.Namespace, journal) -> int:
     from themis_desktop.core import health_state
     from themis_desktop.core.rollback_window import window
     from themis_desktop.core.session import UpgradeSession
+    from themis_desktop.core.session_steps import steps_now
 
     if args.profile:
         session = UpgradeSession.latest_for(journal, args.profile)
@@ -245,6 +253,7 @@ def _status(args: argparse.Namespace, journal) -> int:
     state = window(last.finished) if last and last.finished else None
     health = health_state.assess(session, health_state.gather(journal, session))
     triggers = session.triggers(journal)
+    steps = steps_now(session)
     data = {
         "session": session.id,
         "profile": session.profile,
@@ -264,6 +273,7 @@ def _status(args: argparse.Namespace, journal) -> int:
             }
             for h in session.hops
         ],
+        "steps": {"allowed": list(steps.allowed_steps), "refused": steps.refused},
         "rollback_window": (
             {
                 "hop": last.label,
@@ -307,6 +317,10 @@ def _status(args: argparse.Namespace, journal) -> int:
         print(f"  {reason.level:<8} {reason.text}")
     for i, h in enumerate(session.hops, start=1):
         print(f"  {i}. {h.label:<18} {h.state:<12} {health.hops[h.id].title}")
+    if steps.allowed_steps:
+        print(f"steps now: {', '.join(steps.allowed_steps)} (session run STEP)")
+    else:
+        print(f"no step now: {steps.why_not('pre-checks')}")
     if state and last:
         print(f"rollback window of {last.label}: {describe(state)}")
     for t in triggers:
@@ -363,14 +377,45 @@ def _confirm(text: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def ask_first(text: str, prompt: str, yes: bool, action: str) -> bool:
+    """Before a step that changes servers and cannot all be undone: with `yes`, go ahead;
+    on a terminal, show `text` and ask `prompt` [y/N] (no is the default); without a
+    terminal, refuse and say to add --yes. False: nothing was done."""
+    if yes:
+        return True
+    print(text, flush=True)
+    if not sys.stdin.isatty():
+        print(
+            f"themis-desktop: not asking without a terminal: add --yes to {action} "
+            "(nothing was changed).",
+            file=sys.stderr,
+        )
+        return False
+    try:
+        answer = input(f"{prompt} [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    print("Nothing was changed.")
+    return False
+
+
 def _run_step(args: argparse.Namespace, session) -> int:
     from themis_desktop.core import hop_runner
+    from themis_desktop.core.session_steps import steps_now
 
-    hop = session.current
-    if hop is None:
-        print("nothing to run: every hop is done, or the path stopped at a rollback")
-        return 0
+    steps = steps_now(session)  # the rule the session page's buttons follow
+    hop = steps.hop
+    if not steps.allowed(args.step):
+        print(
+            f"themis-desktop: {args.step} cannot run now. {steps.why_not(args.step)}",
+            file=sys.stderr,
+        )
+        return 1
     ctx = _context(args, session)
+    if args.step == "upgrade" and not _ask_upgrade(args, ctx, session, hop):
+        return 1
     print(f"hop {hop.label}: {args.step}")
     if args.step == "pre-checks":
         return 0 if all(c.ok for c in hop_runner.pre_checks(ctx, session, hop)) else 1
@@ -381,6 +426,19 @@ def _run_step(args: argparse.Namespace, session) -> int:
         hop_runner.upgrade(ctx, session, hop)
         return 0
     return 0 if all(c.ok for c in hop_runner.validate(ctx, session, hop)) else 1
+
+
+def _ask_upgrade(args: argparse.Namespace, ctx, session, hop) -> bool:
+    """The upgrade step asks first, in the words the GUI asks with (`upgrade_question`).
+    Without a verified backup of every node there is no question: the step refuses."""
+    from themis_desktop.core import hop_runner
+
+    with ctx.journal() as journal:
+        backups = hop_runner.hop_backups(journal, session, hop, ctx.profile)
+    if any(record is None for record in backups.values()):
+        return True  # the step itself refuses, and says why
+    _, text = hop_runner.upgrade_question(hop, backups, hop_runner.reversibility(hop))
+    return ask_first(text, f"Upgrade {hop.label}?", args.yes, "run the upgrade step")
 
 
 def _rollback(args: argparse.Namespace, session) -> int:
@@ -395,11 +453,13 @@ def _rollback(args: argparse.Namespace, session) -> int:
         print(f"hop {hop.label} was being rolled back when that stopped: running it again")
     if hop.finished:
         print(f"rollback window: {describe(window(hop.finished))}")
-    if not args.yes:
-        print(
-            f"This stops every node of {session.profile}, restores the backups taken before "
-            f"{hop.label} and reinstalls {hop.from_version}. Add --yes to do it."
-        )
+    text = (
+        f"Roll back hop {hop.label} to {hop.from_version}: every node of {session.profile} is "
+        f"stopped, its data and config are restored from the backups taken before "
+        f"{hop.label}, {hop.from_version} is reinstalled, the restored files are checked and "
+        "the service is started again. Writes made since the backups are lost."
+    )
+    if not ask_first(text, f"Roll back {hop.label}?", args.yes, "roll back"):
         return 1
     hop_runner.rollback(_context(args, session), session, hop, args.note)
     print(f"rolled back to {hop.from_version}")

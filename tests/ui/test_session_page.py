@@ -162,6 +162,29 @@ def test_roll_back_is_never_the_default_button(qtbot, main_window, demo_lab):
     assert not page.model.busy and page.session.hops[0].state == "validating"
 
 
+def test_a_step_that_waits_is_off_and_its_tooltip_says_why(qtbot, main_window, demo_lab):
+    """The buttons show core's rule (`session run STEP` refuses with the same words): a
+    step that may not run now is off, and its tooltip says why before what it does."""
+    from themis_desktop.core.session_steps import steps_now
+
+    page = _page(qtbot, main_window, demo_lab)
+    upgrade, validate, backup = (page.buttons[s] for s in ("upgrade", "validate", "backup"))
+    assert "There is no upgrade session" in page.buttons["pre-checks"].toolTip()
+    _start(qtbot, page)
+    qtbot.waitUntil(backup.isEnabled, timeout=5000)
+    assert not upgrade.isEnabled() and not validate.isEnabled()
+    why = steps_now(page.session).why_not("upgrade")
+    assert "has no verified backup yet" in why
+    assert upgrade.toolTip().startswith(f"Not now: {why}")
+    assert "Stop, install, start" in upgrade.toolTip()  # what the step does stays
+    assert "is not upgraded yet (planned)" in validate.toolTip()
+    assert backup.toolTip() == "A verified backup of every node (required first)"
+    _step(qtbot, page, "backup")
+    qtbot.waitUntil(upgrade.isEnabled, timeout=5000)
+    assert not upgrade.toolTip().startswith("Not now")
+    assert not validate.isEnabled() and "is not upgraded yet (backed-up)" in validate.toolTip()
+
+
 def test_a_failed_step_says_why_and_nothing_moves(qtbot, main_window, demo_lab):
     page = _page(qtbot, main_window, demo_lab)
     _start(qtbot, page)

@@ -35,6 +35,7 @@ from themis_desktop.core import hop_runner
 from themis_desktop.core.journal import Journal
 from themis_desktop.core.rollback_window import describe, window
 from themis_desktop.core.session import Hop, UpgradeSession
+from themis_desktop.core.session_steps import steps_now
 from themis_desktop.ui.settings import settings
 from themis_desktop.ui.upgrade_model import UpgradeModel
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
@@ -344,19 +345,11 @@ class SessionPage(QWidget):
 
     def _update_buttons(self) -> None:
         session, busy = self.session, bool(self.model.busy) or self.workspace.read_only
-        hop = session.current if session else None
-        state = hop.state if hop else None
-        started = bool(hop and hop.started_at)
-        allowed = {
-            "pre-checks": state in ("planned", "pre-checks", "backed-up")
-            or (state == "failed" and not started),
-            "backup": state in ("planned", "pre-checks", "backed-up")
-            or (state == "failed" and not started),
-            "upgrade": state == "backed-up",
-            "validate": state == "validating" or (state == "failed" and started),
-        }
+        steps = steps_now(session)  # core's rule (also `session run`): the page shows it
         for step, button in self.buttons.items():
-            button.setEnabled(not busy and allowed[step])
+            tip, reason = _step_tip(button), steps.why_not(step)
+            button.setEnabled(not busy and reason is None)
+            button.setToolTip(tip if reason is None else f"Not now: {reason}\n\n{tip}")
         target = hop_runner.rollback_hop(session) if session else None
         self.rollback_button.setEnabled(not busy and target is not None)
         self.rollback_button.setToolTip(
@@ -473,7 +466,7 @@ class SessionPage(QWidget):
     def _confirm_upgrade(self, hop: Hop, backups: dict, reversibility) -> None:
         if self.model.stopped or self.session is None or self.session.current is None:
             return
-        if self.session.current.id != hop.id or hop.state != "backed-up":
+        if self.session.current.id != hop.id or not steps_now(self.session).allowed("upgrade"):
             return
         records = [r for r in backups.values() if r is not None]
         if len(records) < len(backups):  # the step refuses, and says why
@@ -599,3 +592,12 @@ class SessionPage(QWidget):
         super().showEvent(event)
         if self._log_follows:
             self._scroll_log_to_end()
+
+
+def _step_tip(button: QPushButton) -> str:
+    """What the step's button does (its first tooltip), kept beside the reason it waits."""
+    tip = button.property("stepTip")
+    if tip is None:
+        tip = button.toolTip()
+        button.setProperty("stepTip", tip)
+    return tip
