@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import trustme
@@ -64,12 +68,85 @@ def test_era_a_has_no_readiness_route_but_has_threads(start_demo_node):
         assert client.stats().threads is not None
 
 
-def test_versioned_routing_redirects_are_followed_and_remembered(start_demo_node):
+def test_a_1_8_node_is_asked_on_unversioned_paths_without_redirects(start_demo_node):
+    # upstream's route_version_router.h never redirects /version, /health*, /stats, /metrics
     node = start_demo_node("1.8.0")
     with ThemisClient(node.url) as client:
         assert client.version().version == "1.8.0"
-        assert client.prefix == "/v1"
-        assert client.health().healthy
+        assert client.health().healthy and client.ready().ready
+        assert client.stats().rocksdb is not None
+        assert build_info_version(client.metrics_text()) == "1.8.0"
+
+
+@contextmanager
+def routed_http(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> Iterator[tuple[str, list]]:
+    """A server answering each path from `routes` (status, headers, body), 404 otherwise,
+    and the list of paths it was asked."""
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            status, headers, body = routes.get(self.path, (404, {}, b'{"error": true}'))
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="routed-http")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+VERSION_1_8 = (
+    b'{"version": "1.8.2", "api_version": {"major": 1, "minor": 4, "patch": 1, "string": "v1.4.1"}}'
+)
+
+
+def test_a_redirect_is_followed_for_its_request_only_never_made_a_prefix():
+    routes = {
+        "/api/updates": (301, {"Location": "/v1/api/updates"}, b"{}"),
+        "/v1/api/updates": (200, {}, b"{}"),
+        "/version": (200, {}, VERSION_1_8),
+    }
+    with routed_http(routes) as (url, asked), ThemisClient(url) as client:
+        assert client.probe("/api/updates")[0] == 200
+        assert client.version().version == "1.8.2"
+    assert asked == ["/api/updates", "/v1/api/updates", "/version"]  # never /v1/version
+
+
+def test_the_api_version_is_never_taken_for_the_product_version():
+    unknown = VERSION_1_8.replace(b'"1.8.2"', b'"unknown"')
+    metrics = b'themis_build_info{version="1.8.2",build_type="Release"} 1\n'
+    routes = {
+        "/version": (200, {}, unknown),
+        "/metrics": (200, {"Content-Type": "text/plain"}, metrics),
+    }
+    with routed_http(routes) as (url, _asked), ThemisClient(url) as client:
+        info = client.version()
+    assert (info.version, info.source) == ("1.8.2", "build-info")
+
+
+def test_version_route_reports_the_api_versions_apart_from_the_product(start_demo_node):
+    node = start_demo_node("1.7.3")
+    with ThemisClient(node.url) as client:
+        info = client.version()
+    assert info.version == "1.7.3"
+    assert (info.api_version, info.api_minimum_version) == ("v1.4.1", "v1.0.0")
+    assert "1.4.1" in info.supported_api_versions and "1.7.3" not in info.supported_api_versions
 
 
 def test_post_survives_the_redirect_with_its_body(start_demo_node, tmp_path):
@@ -280,21 +357,21 @@ def test_the_same_client_follows_a_node_restarted_as_another_version(tmp_path, b
     with DemoCluster(tmp_path, nodes=1, version=before, data_size_mb=1, workload=False) as cluster:
         with ThemisClient(cluster.urls[0]) as client:
             assert client.health().healthy and client.version().version == before
+            while client.health().uptime_seconds < 1:  # whole seconds: let it show a drop
+                time.sleep(0.1)
             cluster.restart_node(0, version=after)
             assert client.health().healthy  # uptime went down: the client forgets
             assert client.version().version == after
-            assert client.prefix == ("/v1" if after == "1.8.0" else "")
 
 
-def test_a_rollback_is_noticed_even_before_the_uptime_says_so(tmp_path):
+def test_stats_keep_working_across_a_rollback_from_1_8(tmp_path):
     from themis_desktop.demo.cluster import DemoCluster
 
     with DemoCluster(tmp_path, nodes=1, version="1.8.0", data_size_mb=1, workload=False) as cluster:
         with ThemisClient(cluster.urls[0]) as client:
             client.version()
             cluster.restart_node(0, version="1.7.3")
-            assert client.stats().rocksdb is not None  # /v1/stats 404 → retried unprefixed
-            assert client.prefix == ""
+            assert client.stats().rocksdb is not None  # /stats on every version
 
 
 def test_non_finite_or_misshapen_numbers_are_malformed_not_crashes():

@@ -72,7 +72,7 @@ def test_backup_upgrade_write_rollback_restores_data_and_version(lab):
     assert _version(url) == upgraded.to_version  # the demo restarted it as the new version
     assert all(c.ok for c in validate(ctx, session, upgraded))
     for i in range(50):  # writes after the upgrade: the data dir no longer equals the backup
-        httpx.put(f"{url}/v1/entities/after:{i}", json={"v": i}).raise_for_status()  # 1.8: /v1
+        httpx.put(f"{url}/entities/after:{i}", json={"v": i}).raise_for_status()  # never redirected
     manifest = verify(Path(record.path)).manifest
     data_dir = Path(ctx.profile.nodes[0].data_dir)
     assert compare_tree(manifest, data_dir)  # something changed
@@ -120,6 +120,10 @@ def test_the_upgrade_step_refuses_without_a_verified_backup(lab):
     ctx, _ = lab
     session = _session(ctx)
     pre_checks(ctx, session, session.hops[0])
+    with pytest.raises(SessionError, match="has no verified backup yet: back up now first"):
+        upgrade(ctx, session, session.hops[0])
+    (record,) = back_up(ctx, session, session.hops[0])
+    Path(record.path).unlink()  # backed up, but the archive is gone since
     with pytest.raises(SessionError, match="No verified backup of n1"):
         upgrade(ctx, session, session.hops[0])
     assert _version(ctx.profile.nodes[0].url) == "1.7.0"  # nothing was stopped
@@ -214,7 +218,7 @@ def test_nothing_runs_on_a_node_of_another_version_and_the_path_stops_at_a_rollb
     session = _session(ctx)
     back_up(ctx, session, session.hops[0])
     hop = upgrade(ctx, session, session.hops[0])
-    with pytest.raises(SessionError, match=r"runs 1\.8\.\d+, expected 1\.7\.0.*nothing was"):
+    with pytest.raises(SessionError, match=r"cannot run now\. .*is upgraded already"):
         back_up(ctx, session, hop)  # would label 1.8 data as 1.7.0
     rollback(ctx, session, hop, "slow")
     with ctx.journal() as journal:
@@ -260,3 +264,94 @@ def test_the_upgrade_question_says_what_cannot_be_undone():
     assert reversibility(patch)[0] is False
     asked, text = upgrade_question(patch, {"n1": taken}, reversibility(patch), now)
     assert not asked and "Roll back now reinstalls 1.8.0" in text
+
+
+def test_a_step_the_session_does_not_allow_now_is_refused_and_changes_nothing(lab):
+    """Issue 17: every caller (GUI, CLI, a script) meets core's rule (`steps_now`) in the
+    step itself: validate on a planned hop used to fail the hop and raise a trigger."""
+    ctx, _ = lab
+    session = _session(ctx)
+    hop = session.hops[0]
+    with pytest.raises(SessionError, match=r"Validation cannot run now\. .*nothing to validate"):
+        validate(ctx, session, hop)
+    with pytest.raises(SessionError, match=r"The upgrade step cannot run now\. .*back up now"):
+        upgrade(ctx, session, hop)
+    with ctx.journal() as journal:
+        again = session.reload(journal)
+        assert again.hops[0].state == "planned" and not again.triggers(journal)
+        assert not [e for e in journal.events(session_id=session.id) if e.type == "hop.check"]
+    assert _version(ctx.profile.nodes[0].url) == "1.7.0"
+
+    back_up(ctx, session, hop)
+    upgraded = upgrade(ctx, session, hop)  # a stale hop object: the journal's state counts
+    for step, run in (("pre-checks", pre_checks), ("backup", back_up)):
+        with pytest.raises(SessionError, match=r"cannot run now\. .*is upgraded already"):
+            run(ctx, session, hop)
+    rollback(ctx, session, upgraded, "slow")
+    with pytest.raises(SessionError, match="was rolled back: the path stopped there"):
+        validate(ctx, session, upgraded)  # the page still showed "validating"
+    with ctx.journal() as journal:
+        again = session.reload(journal)
+        assert again.hops[0].state == "rolled-back" and not again.triggers(journal)
+
+
+def test_a_step_of_another_hop_than_the_current_one_is_refused(tmp_path, lab):
+    ctx, _ = lab
+    plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.9")
+    with ctx.journal() as journal:
+        session = UpgradeSession.create(journal, ctx.profile, plan)
+    second = session.hops[1]
+    with pytest.raises(SessionError, match=rf"Hop {second.label} is not the hop being worked"):
+        pre_checks(ctx, session, second)
+    with ctx.journal() as journal:
+        assert session.reload(journal).hops[1].state == "planned"
+
+
+def test_a_step_refuses_a_node_that_runs_another_version(lab):
+    """The journal says planned, but someone upgraded the node by hand: nothing is labelled
+    with the wrong version."""
+    ctx, _ = lab
+    session = _session(ctx)
+    node = ctx.profile.nodes[0]
+    for call in (ctx.controller.stop, lambda n: ctx.controller.install(n, "1.8.0")):
+        call(node)
+    ctx.controller.start(node)
+    from themis_desktop.core.hop_runner import wait_ready
+
+    wait_ready(ctx, node)
+    with pytest.raises(SessionError, match=r"runs 1\.8\.\d+, expected 1\.7\.0.*nothing was"):
+        back_up(ctx, session, session.hops[0])
+
+
+def test_the_rollback_question_says_what_happens_and_what_cannot_be_undone():
+    """The GUI's Roll back now and `session rollback` ask with these words (one copy)."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from themis_desktop.core.hop_runner import rollback_question
+    from themis_desktop.core.session import Hop
+
+    hop = Hop(1, 1, 0, "1.7.0", "1.8.2", "done", finished_at="2026-11-26T12:10:00.000Z")
+    profile = Profile(
+        "lab",
+        (
+            NodeEndpoint("http://127.0.0.1:1", "n1", data_dir="/srv/n1"),
+            NodeEndpoint("http://127.0.0.1:2", "n2", data_dir="/srv/n2"),
+        ),
+    )
+    taken = SimpleNamespace(
+        created_at="2026-11-26T12:00:00.000Z", path="/b/themis-n1-1.7.0-x.tar.zst"
+    )
+    now = datetime(2026, 11, 26, 12, 20, tzinfo=UTC)
+    q = rollback_question(hop, profile, {"n1": taken, "n2": None}, now)
+    assert q.title == "Roll back 1.7.0 → 1.8.2" and q.prompt == "Roll back 1.7.0 → 1.8.2?"
+    assert "every node of lab is stopped" in q.happens
+    assert "restored from the backups taken before 1.7.0 → 1.8.2" in q.happens
+    assert q.backups == ("n1: themis-n1-1.7.0-x.tar.zst, taken 20 min 0 s ago; replaces /srv/n1",)
+    assert "Easy rollback — 10 min 0 s since the upgrade" in q.window
+    assert "Writes made since the backups are lost" in q.lost
+    assert "cannot be undone" in q.lost and ".pre-restore-" in q.lost
+    assert "No backup of n2: the rollback will refuse" in q.missing
+    text = q.text
+    for part in (q.happens, *q.backups, q.window, q.lost, q.missing):
+        assert part in text

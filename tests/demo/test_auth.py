@@ -25,8 +25,10 @@ def test_missing_and_malformed_headers_are_401(make_node, client, version):
         r = c.get("/config", headers={"Authorization": header})
         assert r.status_code == 401, header
         assert r.headers["www-authenticate"] == 'Bearer realm="themis"'
-        assert r.json()["error"] == "invalid_authorization"
-        assert r.json()["message"]
+        assert r.json() == {
+            "error": "invalid_authorization",
+            "message": "Invalid Bearer token format",  # upstream http_server.cpp's text
+        }
 
 
 def test_unknown_token_and_missing_scope_are_403(make_node, client):
@@ -72,3 +74,16 @@ def test_auth_off_without_tokens(make_node, client, tmp_path):
     c = client(make_node("1.7.3"))
     assert c.get("/config").status_code == 200
     assert c.post("/admin/backup", json={"directory": str(tmp_path / "bk")}).status_code == 200
+
+
+def test_the_admin_role_has_the_pii_write_and_reveal_scopes():
+    """Upstream's http_server.cpp gives THEMIS_TOKEN_ADMIN pii:read, pii:write, pii:reveal;
+    the read-only and analyst roles only pii:read."""
+    from themis_desktop.demo.auth import ROLE_SCOPES, Auth
+
+    assert {"pii:read", "pii:write", "pii:reveal"} <= ROLE_SCOPES["admin"]
+    auth = Auth(TOKENS)
+    for scope in ("pii:write", "pii:reveal"):
+        assert auth.check(f"Bearer {TOKENS['admin']}", scope) is None
+        denial = auth.check(f"Bearer {TOKENS['readonly']}", scope)
+        assert denial is not None and denial.status == 403

@@ -71,7 +71,7 @@ def test_stop_install_start_keeps_port_and_data(controlled):
         assert started["running"] and started["version"] == "1.8.0"
     assert cluster.nodes[1].port == port and cluster.nodes[1].data_dir == data_dir
     with httpx.Client(base_url=url, follow_redirects=True) as c:
-        assert c.get("/version").json()["version"] == "1.8.0"  # 1.8 answers at /v1/version
+        assert c.get("/version").json()["version"] == "1.8.0"  # never redirected, even on 1.8
         assert c.get("/stats").json()["server"]["uptime_seconds"] <= 1  # a fresh process
     after = files(data_dir / "data")
     assert (node.data_path / "MARKER").read_text() == "kept"

@@ -14,12 +14,12 @@ def test_launcher_starts_nodes_and_sigterm_stops_them(tmp_path):
     try:
         assert [n.name for n in nodes] == ["node-1", "node-2"]
         assert {n.version for n in nodes} == {"1.8.0"}
-        assert httpx.get(nodes[1].url + "/v1/version").json()["version"] == "1.8.0"
+        assert httpx.get(nodes[1].url + "/version").json()["version"] == "1.8.0"
     finally:
         launcher.stop()
     assert not launcher.running
     with pytest.raises(httpx.ConnectError):
-        httpx.get(nodes[0].url + "/v1/health")
+        httpx.get(nodes[0].url + "/health")
 
 
 def test_a_server_that_cannot_start_is_a_clear_error(tmp_path):

@@ -38,7 +38,11 @@ def test_era_a_route_set(make_node, client):
 
 def test_era_b_route_set(make_node, client):
     c = client(make_node("1.3.0"))
-    assert c.get("/api/capabilities").status_code == 404
+    # era B still serves the capabilities (upstream's monitoring_api_handler.cpp), with
+    # edition and build and without `threads`; its server version is still a fixed 1.0.0
+    caps = c.get("/api/capabilities").json()
+    assert caps["server"] == {"version": "1.0.0"}
+    assert {"edition", "build", "geo", "vector"} <= set(caps)
     live = c.get("/health/live").json()
     assert live["status"] == "alive"
     ready = c.get("/health/ready")
@@ -76,11 +80,31 @@ def test_version_document(make_node, client):
     assert set(body["build"]) == {"compiler", "compiler_version", "build_type", "timestamp"}
     assert body["build"]["build_type"] == "Release"
     assert "compiled_in" in body["modules"]
-    assert body["api_version"] == {"major": 1, "minor": 5, "patch": 2, "string": "v1.5.2"}
+    # the HTTP API's version (api_version_config.h: 1.4.1), never the product's 1.5.2
+    assert body["api_version"] == {"major": 1, "minor": 4, "patch": 1, "string": "v1.4.1"}
+    assert body["api_minimum_version"] == {"major": 1, "minor": 0, "patch": 0, "string": "v1.0.0"}
     supported = body["supported_api_versions"]
     assert all(set(v) == {"major", "minor", "patch"} for v in supported)
-    assert {"major": 1, "minor": 5, "patch": 2} in supported
-    assert max((v["major"], v["minor"]) for v in supported) == (1, 5)
+    assert max((v["major"], v["minor"], v["patch"]) for v in supported) == (1, 4, 1)
+    assert {"major": 1, "minor": 5, "patch": 2} not in supported
+
+
+def test_the_api_version_stays_1_4_1_on_1_8_and_is_absent_before_1_4(make_node, client):
+    assert client(make_node("1.8.2")).get("/version").json()["api_version"]["string"] == "v1.4.1"
+    body = client(make_node("1.3.4")).get("/version").json()
+    assert body["version"] == "1.3.4"
+    assert not {"api_version", "api_minimum_version", "supported_api_versions"} & set(body)
+
+
+def test_readiness_reports_the_peak_rss_which_never_goes_down(make_node, client):
+    c = client(make_node("1.7.3"))
+    before = c.get("/health/ready").json()["checks"]["memory_rss_bytes"]
+    ballast = b"\x01" * (96 << 20)  # touched pages: resident until freed
+    peak = c.get("/health/ready").json()["checks"]["memory_rss_bytes"]
+    del ballast  # returned to the OS: the current RSS drops, the peak must not
+    after = c.get("/health/ready").json()["checks"]["memory_rss_bytes"]
+    assert peak >= before + (64 << 20)
+    assert after == peak
 
 
 def test_ready_is_503_when_the_data_directory_is_gone(make_node, client):
@@ -140,22 +164,33 @@ def test_unknown_route_and_query_strings(make_node, client):
 
 
 def test_versioned_routing_from_1_8(make_node, client):
+    """Upstream's RouteVersionRouter (include/server/route_version_router.h) and its tests
+    (NoRedirect_HealthEndpoint, NoRedirect_MetricsEndpoint, NoRedirect_RootPath)."""
     node = make_node("1.8.0")
     c = client(node)
-    r = c.get("/health")
+    for path in ("/", "/health", "/health/ready", "/version", "/stats", "/metrics?name=x"):
+        assert c.get(path).status_code == 200, path
+    assert c.get("/config").status_code == 200
+    assert c.get("/entities/orders:1").status_code == 200
+    assert c.post("/admin/backup", json={"directory": "cp"}).status_code == 200
+    # already versioned paths are never redirected, /api/vN/… included
+    r = c.get("/api/v1/snapshots/tags")
+    assert r.status_code == 404 and r.json() == NOT_FOUND
+    # other unversioned paths answer 301 to /v1 + the whole target, for every method
+    r = c.get("/api/updates?x=1")
     assert r.status_code == 301
-    assert r.headers["location"] == "/v1/health"
-    r = c.get("/metrics?name=x")
-    assert r.status_code == 301
-    assert r.headers["location"] == "/v1/metrics?name=x"
-    assert c.get("/v1/version").json()["version"] == "1.8.0"
-    assert c.get("/v1/health").json()["status"] == "healthy"
-    assert c.get("/v1/no/such").json() == NOT_FOUND
-    followed = client(node, follow_redirects=True).get("/stats")
-    assert followed.status_code == 200
-    assert "server" in followed.json()
+    assert r.headers["location"] == "/v1/api/updates?x=1"
+    assert r.json() == {
+        "status": 301,
+        "message": "Moved Permanently - use versioned API path",
+        "location": "/v1/api/updates?x=1",
+    }
+    assert c.post("/no/such").headers["location"] == "/v1/no/such"
+    # upstream routes the target as it came: no /v1 is stripped, so these are 404
+    for path in ("/v1/version", "/v1/health", "/v1/no/such"):
+        assert c.get(path).json() == NOT_FOUND, path
     # 1.7 does not redirect
-    assert client(make_node("1.7.3")).get("/health").status_code == 200
+    assert client(make_node("1.7.3")).get("/api/updates").status_code == 200
 
 
 def test_oversized_body_is_413(make_node, client):
@@ -220,3 +255,11 @@ def test_probe_follows_the_error_rate_and_latency(make_node, client):
     fast_t = sorted(fast.get("/entities/user:1").elapsed.total_seconds() for _ in range(5))
     assert slow_t[2] > 0.02
     assert fast_t[2] < slow_t[2] / 3
+
+
+def test_update_config_refuses_bad_json_in_the_update_handlers_own_shape(make_node, client):
+    # upstream's update_api_handler.cpp: {"error": "Invalid JSON: …", "status": 400}
+    r = client(make_node("1.7.3")).put("/api/updates/config", content=b"{oops")
+    assert r.status_code == 400
+    assert set(r.json()) == {"error", "status"} and r.json()["status"] == 400
+    assert r.json()["error"].startswith("Invalid JSON: [json.exception.parse_error.101]")

@@ -3,6 +3,10 @@
 A verdict per metric: `pass`, `marginal` or `fail`. It fails when the median moved the bad
 way by more than the metric's threshold (20 % by default), the move is statistically
 significant (Mann-Whitney U, two-sided) and larger than the metric's absolute floor.
+
+A peak metric (peak RSS) is compared as a peak: the process restarted between baseline
+and now, so its peak began again from zero; lower is never reported as an improvement,
+higher is judged like any other metric.
 """
 
 from __future__ import annotations
@@ -79,8 +83,20 @@ def _judge(
     if info.direction == "neutral":
         return "pass", "informational"
     worse = (after - before) if info.direction == "lower-is-better" else (before - after)
+    if worse <= 0 and info.peak:
+        return "pass", (
+            f"{info.title.lower()} is lower since the restart, which is no improvement: "
+            "the peak of a restarted process starts again from zero"
+        )
     if worse <= 0:
         return "pass", "not worse"
+    verdict, reason = _judge_worse(info, worse, after, change, p_value)
+    return verdict, (f"{info.title.lower()}: {reason}" if info.peak else reason)
+
+
+def _judge_worse(
+    info: MetricInfo, worse: float, after: float, change: float | None, p_value: float
+) -> tuple[Verdict, str]:
     if worse < info.floor:
         return "pass", f"worse by {worse:g} {info.unit}, below the floor of {info.floor:g}"
     if p_value >= SIGNIFICANCE:

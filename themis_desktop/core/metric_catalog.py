@@ -19,6 +19,10 @@ class MetricInfo:
     group: str = ""
     short: str = ""  # for narrow tables; the title when empty
     center: str = "median"  # "mean" where most samples are 0 (error ratios at low traffic)
+    # A high-water mark of the server process: it only rises while the process lives and
+    # starts again from zero when it restarts (an upgrade restarts it), so a lower value
+    # after a restart is no improvement.
+    peak: bool = False
 
     @property
     def label(self) -> str:
@@ -77,15 +81,19 @@ METRICS: dict[str, MetricInfo] = {
             group="latency",
             short="Probe",
         ),
+        # /health/ready's memory_rss_bytes is the process's PEAK resident size (getrusage
+        # ru_maxrss in upstream's src/server/monitoring_api_handler.cpp, handleReadiness),
+        # not its current one
         MetricInfo(
             "rss_bytes",
-            "Memory (RSS)",
+            "Peak memory (RSS)",
             "bytes",
             "lower-is-better",
             64 * _MiB,
             0.5,
             group="resources",
-            short="Memory",
+            short="Peak RSS",
+            peak=True,
         ),
         MetricInfo(
             "block_cache_usage_bytes",

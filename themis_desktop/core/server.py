@@ -90,6 +90,15 @@ def normalize_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def states_product_version(data: Any) -> bool:
+    """Whether a `/version` body names the product's version: "unknown" (a build without
+    a version string) or no `version` at all does not, whatever its `api_version` says."""
+    if not isinstance(data, dict):
+        return True  # let the parser say what is wrong with it
+    version = data.get("version")
+    return not (version is None or (isinstance(version, str) and version.strip() == "unknown"))
+
+
 def _causes(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
@@ -103,7 +112,14 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 class ThemisClient:
-    """Talks to one node. Follows `/v1/` redirects (1.8+) and remembers the prefix."""
+    """Talks to one node, on the paths every version serves unversioned.
+
+    1.8's versioned routing never redirects the routes this client uses (`/health*`,
+    `/version`, `/stats`, `/metrics`, `/config`, `/admin/…`, `/entities…`; upstream's
+    include/server/route_version_router.h), and the server does not serve them under `/v1`
+    (src/server/http_server.cpp routes the target as it came). A redirect that does come
+    (another path, or a proxy) is followed for that one request, within the node, and
+    never turned into a prefix for the others."""
 
     def __init__(
         self,
@@ -135,7 +151,6 @@ class ThemisClient:
         self._http, self._backend = bounded_client(
             self.url, verify=verify, headers={"User-Agent": f"themis-desktop/{__version__}"}
         )
-        self.prefix = ""
         self._version: VersionInfo | None = None
         self._uptime = -1.0
         self._version_at = 0.0
@@ -167,9 +182,13 @@ class ThemisClient:
         if refresh:
             self._missing.clear()  # asked to look again: it may run another version now
         try:
-            info = self._parse(
-                VersionInfo.from_version_route, self._json("GET", "/version"), "/version"
-            )
+            data = self._json("GET", "/version")
+            if not states_product_version(data):
+                # a build without THEMIS_VERSION_STRING says "unknown" (upstream's
+                # monitoring_api_handler.cpp); its api_version is the HTTP API's, never this
+                info = self._version_from_metrics() or self._version_from_capabilities()
+            else:
+                info = self._parse(VersionInfo.from_version_route, data, "/version")
         except errors.NotFound:
             # era A has no build info: once known, its capabilities are the only source
             from_metrics = None if known_era_a else self._version_from_metrics()
@@ -186,10 +205,8 @@ class ThemisClient:
         return health
 
     def forget(self) -> None:
-        """Drop what was learnt about the node (version, `/v1` prefix, missing routes): it
-        restarted."""
+        """Drop what was learnt about the node (version, missing routes): it restarted."""
         self._version = None
-        self.prefix = ""
         self._missing.clear()
 
     @property
@@ -326,14 +343,14 @@ class ThemisClient:
         body: dict[str, Any] | None = None,
         ok: tuple[int, ...] = (200,),
     ) -> Answer:
-        """One request, redirects and a `/v1` prefix dropped by a rollback included, all
-        within the deadline; the body within the route's limit."""
+        """One request, redirects within the node included, all within the deadline; the
+        body within the route's limit."""
         if self._setup_error:
             raise self._setup_error
         route = path.split("?", 1)[0]
         if route in self._missing:  # era A: asking again would only add an error
             raise self._not_found(path)
-        target = self.prefix + path
+        target = path
         headers = {}
         if self._token and not (self.era == "A" and route in ERA_A_PUBLIC):
             headers = {"Authorization": f"Bearer {self._token}"}
@@ -366,17 +383,13 @@ class ThemisClient:
             self._note_answer(response.status_code, route, target)
             if response.status_code in ok:
                 return response
-            if response.status_code == 404 and self.prefix and target.startswith(self.prefix):
-                self.forget()  # rolled back to a version without versioned routing
-                target = path
-                continue
             raise self._status_error(response, path)
         raise self._malformed(path, "too many redirects")
 
     def _note_answer(self, status: int, route: str, target: str) -> None:
         """Learn from a status: a missing era-B route, an error the node counted."""
         if status == 404 and route in ERA_B_ROUTES and target == route:
-            self._missing.add(route)  # no prefix in play: the node has no such route
+            self._missing.add(route)  # asked directly, not after a redirect: no such route
         if self.era == "A" and 400 <= status < 500 and status not in _ERA_A_UNCOUNTED:
             with self._lock:
                 self._own_errors += 1
@@ -390,18 +403,12 @@ class ThemisClient:
         )
 
     def _follow(self, response: Answer, path: str) -> str:
-        """Next target of a redirect; learns a `/v1`-style prefix. Never leaves the node."""
+        """Next target of a redirect, for this request only. Never leaves the node."""
         location = response.headers.get("location", "")
         parts = urlsplit(location)
         if parts.netloc and parts.netloc != urlsplit(self.url).netloc:
             raise self._malformed(path, f"it redirects to another host ({location})")
-        new_path = parts.path + (f"?{parts.query}" if parts.query else "")
-        if parts.path.endswith(path) and len(parts.path) > len(path):
-            prefix = parts.path[: -len(path)]
-            if prefix != self.prefix:
-                self.forget()  # the routing changed: the node runs another version now
-                self.prefix = prefix
-        return new_path
+        return parts.path + (f"?{parts.query}" if parts.query else "")
 
     def _transport_error(self, exc: httpx.HTTPError, path: str) -> errors.ThemisError:
         url = self.url + path

@@ -73,6 +73,10 @@ class VersionInfo:
 
     `exact` is False when the route only tells the era: `/api/capabilities` of servers
     before 1.3 always says "1.0.0", whatever release they are.
+
+    `api_version` and `api_minimum_version` are the HTTP API's versions ("v1.4.1" and
+    "v1.0.0" from 1.4 through 1.8, upstream's include/server/api_version_config.h), never
+    the product's: `version` only ever comes from the `version` field.
     """
 
     version: str
@@ -82,6 +86,7 @@ class VersionInfo:
     api_version: str | None = None
     supported_api_versions: tuple[str, ...] = ()
     exact: bool = True
+    api_minimum_version: str | None = None
 
     @classmethod
     def from_version_route(cls, data: Any) -> VersionInfo:
@@ -96,6 +101,8 @@ class VersionInfo:
         )
         api = data.get("api_version")
         api_string = _opt_str(api, "string") if isinstance(api, dict) else None
+        minimum = data.get("api_minimum_version")
+        minimum_string = _opt_str(minimum, "string") if isinstance(minimum, dict) else None
         supported = tuple(
             f"{v.get('major')}.{v.get('minor')}.{v.get('patch')}"
             for v in _list(data.get("supported_api_versions"))
@@ -108,6 +115,7 @@ class VersionInfo:
             build=build_info,
             api_version=api_string,
             supported_api_versions=supported,
+            api_minimum_version=minimum_string,
         )
 
     @classmethod

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from themis_desktop.demo import handlers
+from themis_desktop.demo import handlers, versions
 from themis_desktop.demo.auth import scope_for
 from themis_desktop.demo.handlers import NodeContext
 from themis_desktop.demo.messages import (
@@ -45,7 +45,8 @@ ROUTES = (
     Route(GET, "/health/live", handlers.live, "B"),
     Route(GET, "/health/ready", handlers.ready, "B"),
     Route(GET, "/version", handlers.version, "B"),
-    Route(GET, "/api/capabilities", handlers.capabilities, "A"),
+    # era B still routes it (upstream src/server/http_server.cpp, classifyRoute)
+    Route(GET, "/api/capabilities", handlers.capabilities),
     Route(GET, "/stats", handlers.stats),
     Route(GET, "/metrics", handlers.metrics_text),
     Route(GET, "/config", handlers.get_config),
@@ -103,14 +104,17 @@ class App:
     def _dispatch(self, req: Request) -> Response:
         path, _, query = req.target.partition("?")
         if self.ctx.info.versioned_routing:
-            if path != "/v1" and not path.startswith("/v1/"):
-                location = "/v1" + path + (f"?{query}" if query else "")
-                return json_response(
-                    301,
-                    {"message": "API moved to versioned path", "location": location},
-                    {"Location": location},
-                )
-            path = path[3:] or "/"
+            # upstream's http_server.cpp (routeRequest) answers the redirect before its rate
+            # limit and auth, for every method, and then routes the target as it came: no
+            # `/v1` is stripped, so `/v1/version` or `/v1/admin/backup` are 404 there
+            location = versions.redirect_target(req.target)
+            if location is not None:
+                body = {
+                    "status": 301,
+                    "message": "Moved Permanently - use versioned API path",
+                    "location": location,
+                }
+                return json_response(301, body, {"Location": location})
         # era A routes on the whole target: a query string makes it a different (unknown) route
         req.path = path if self.era == "B" else path + (f"?{query}" if query else "")
 

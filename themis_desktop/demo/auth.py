@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The scopes the real server gives each THEMIS_TOKEN_* role (admin has them all).
+# The scopes the real server gives each THEMIS_TOKEN_* role (admin has them all), as
+# upstream's src/server/http_server.cpp sets them up from the environment at start.
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset(
         {
@@ -18,6 +19,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "data:write",
             "audit:read",
             "pii:read",
+            "pii:write",
+            "pii:reveal",
         }
     ),
     "readonly": frozenset(

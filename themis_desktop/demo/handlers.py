@@ -29,6 +29,7 @@ from themis_desktop.demo.messages import (
     json_response,
     json_type,
     parse_json,
+    update_error,
 )
 from themis_desktop.demo.serverlog import ServerLog
 from themis_desktop.demo.state import NodeState
@@ -65,6 +66,7 @@ class NodeContext:
         }
     )
     last_update_check: str = field(default_factory=lambda: _now_iso())
+    rss_peak: int = 0  # bytes: this node's process peak since it started (see _peak_rss)
 
 
 def _now_iso() -> str:
@@ -93,7 +95,7 @@ def ready(ctx: NodeContext, req: Request) -> Response:
         "storage_available": storage_ok,
         "active_connections": ctx.state.active_connections,
         "active_requests": ctx.state.active_requests,
-        "memory_rss_bytes": _rss_bytes(),
+        "memory_rss_bytes": _peak_rss(ctx),
     }
     status = 200 if storage_ok else 503
     return json_response(
@@ -101,7 +103,17 @@ def ready(ctx: NodeContext, req: Request) -> Response:
     )
 
 
-def _rss_bytes() -> int:
+def _peak_rss(ctx: NodeContext) -> int:
+    """The PEAK resident size of the node's process, as upstream reports it: getrusage's
+    ru_maxrss (src/server/monitoring_api_handler.cpp, handleReadiness), which never goes
+    down while the process lives and starts again from zero after a restart. Demo nodes
+    may share one process, so each keeps its own high-water mark from its start."""
+    with ctx.lock:
+        ctx.rss_peak = max(ctx.rss_peak, _current_rss())
+        return ctx.rss_peak
+
+
+def _current_rss() -> int:
     try:
         pages = int(Path("/proc/self/statm").read_text().split()[1])
         return pages * os.sysconf("SC_PAGE_SIZE")
@@ -332,7 +344,14 @@ def updates(ctx: NodeContext, req: Request) -> Response:
             ctx.last_update_check = _now_iso()
         if req.path == "/api/updates/config":
             if req.method == "PUT":
-                ctx.update_settings = config.merge(ctx.update_settings, json_object(req.body))
+                # upstream src/server/update_api_handler.cpp: its own error shape
+                try:
+                    update = parse_json(req.body)
+                except BadRequest as exc:
+                    return update_error(400, str(exc))
+                if not isinstance(update, dict):
+                    return update_error(400, "Invalid JSON: the config is not an object")
+                ctx.update_settings = config.merge(ctx.update_settings, update)
             return json_response(200, ctx.update_settings)
         return json_response(200, _update_status(ctx))
 

@@ -17,7 +17,7 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes = b""
     client_ip: str = "127.0.0.1"
-    path: str = ""  # the routed path (query stripped in era B, /v1 removed from 1.8)
+    path: str = ""  # the routed path (query stripped in era B)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

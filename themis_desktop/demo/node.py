@@ -190,7 +190,7 @@ class DemoNode:
             )
             self._workload.start()
         if self.info.versioned_routing:
-            log.info("API versioning: unversioned paths answer 301 -> /v1/<path>")
+            log.info("API versioning: unversioned API paths answer 301 -> /v1/<path>")
         log.info(f"Server listening on {opts.host}:{self.port}" + (" (TLS)" if self._tls else ""))
 
     def stop(self) -> None:

@@ -31,13 +31,46 @@ class VersionInfo:
 
     @property
     def versioned_routing(self) -> bool:
-        """From 1.8 every unversioned path answers 301 -> /v1/<path>."""
+        """From 1.8 unversioned paths outside the router's exempt list answer 301 -> /v1/…
+        (see `redirect_target`)."""
         return (self.major, self.minor) >= (1, 8)
 
     @property
     def memtable_default_mb(self) -> int:
         """Default `storage.memtable_size_mb`: 128, 512 from 1.5."""
         return 512 if (self.major, self.minor) >= (1, 5) else 128
+
+
+# 1.8's versioned routing, as upstream's include/server/route_version_router.h
+# (RouteVersionRouter::getRedirectTarget, isExemptFromRedirect) and its unit tests
+# (tests/api/test_api_version.cpp: NoRedirect_HealthEndpoint, NoRedirect_MetricsEndpoint,
+# NoRedirect_RootPath) do it: a target starting with one of these strings is never
+# redirected (a plain prefix test on the whole target, query included), nor is one that
+# already carries a version (`/vN`, `/api/vN`), nor `/` itself. Everything else answers
+# 301 to `/v1` + target.
+REDIRECT_EXEMPT = (
+    "/health", "/version", "/stats", "/metrics", "/ready", "/_internal/", "/_ready",
+    "/graphql", "/static/", "/admin/", "/changefeed", "/favicon.ico", "/entities",
+    "/query/", "/api/aql", "/indexes", "/index/", "/spatial/", "/graph/", "/transaction",
+    "/config", "/ts/", "/streams", "/vector/", "/geo/", "/search", "/triggers", "/jobs",
+    "/bpmn/", "/crdt/", "/timeseries/",
+)  # fmt: skip
+
+
+def _is_versioned(target: str) -> bool:
+    """`/v1`, `/v2/…`, `/v3?…` or `/api/v1…` (RouteVersionRouter::isVersioned)."""
+    top = len(target) >= 3 and target[1] == "v" and "1" <= target[2] <= "9"
+    if top and (len(target) == 3 or target[3] in "/?"):
+        return True
+    return target.startswith("/api/v") and len(target) > 6 and "1" <= target[6] <= "9"
+
+
+def redirect_target(target: str) -> str | None:
+    """Where a 1.8+ server sends `target` (path plus query) with a 301, or None."""
+    if _is_versioned(target) or target.startswith(REDIRECT_EXEMPT):
+        return None
+    path = target.partition("?")[0]
+    return None if path in ("", "/") else "/v1" + target
 
 
 def parse_version(text: str) -> VersionInfo:
@@ -122,25 +155,35 @@ MODULES = (  # names as the real build reports them; descriptions are ours
 )
 
 
+# The HTTP API's own version, not the product's: upstream's include/server/api_version_config.h
+# fixes it at 1.4.1 (minimum 1.0.0) and src/server/api_version.cpp (APIVersionManager) lists
+# the supported ones; src/server/monitoring_api_handler.cpp (handleVersion) reports them as
+# `api_version`, `api_minimum_version` and `supported_api_versions`. That code came with 1.4
+# (2026-01): a 1.3 node's /version has none of the three.
+API_VERSION = (1, 4, 1)
+API_MINIMUM_VERSION = (1, 0, 0)
+SUPPORTED_API_VERSIONS = ((1, 0, 0), (1, 1, 0), (1, 2, 0), (1, 3, 0), (1, 4, 0), (1, 4, 1))
+
+
+def _api(version: tuple[int, int, int], string: bool = True) -> dict:
+    major, minor, patch = version
+    doc: dict = {"major": major, "minor": minor, "patch": patch}
+    if string:
+        doc["string"] = f"v{major}.{minor}.{patch}"
+    return doc
+
+
+def _edition() -> dict:
+    return {"name": EDITION, "type": EDITION, "gpu_max_vram_gb": 8, "sharding_max_nodes": 5}
+
+
 def version_document(info: VersionInfo) -> dict:
     """The era-B `GET /version` body."""
     compiled = [{"name": n, "description": d} for n, d, on in MODULES if on]
     disabled = [{"name": n, "description": d} for n, d, on in MODULES if not on]
-    last_v1 = info.minor if info.major == 1 else 8
-    supported = [{"major": 1, "minor": m, "patch": 0} for m in range(last_v1 + 1)]
-    if info.major >= 2:
-        supported += [{"major": info.major, "minor": m, "patch": 0} for m in range(info.minor + 1)]
-    api = {"major": info.major, "minor": info.minor, "patch": info.patch}
-    if api not in supported:
-        supported.append(dict(api))
-    return {
+    doc = {
         "version": info.text,
-        "edition": {
-            "name": EDITION,
-            "type": EDITION,
-            "gpu_max_vram_gb": 8,
-            "sharding_max_nodes": 5,
-        },
+        "edition": _edition(),
         "build": {
             "compiler": COMPILER,
             "compiler_version": COMPILER_VERSION,
@@ -154,15 +197,19 @@ def version_document(info: VersionInfo) -> dict:
             "compiled_count": len(compiled),
             "disabled_count": len(disabled),
         },
-        "api_version": {**api, "string": f"v{info.major}.{info.minor}.{info.patch}"},
-        "supported_api_versions": supported,
     }
+    if (info.major, info.minor) >= (1, 4):
+        doc["api_version"] = _api(API_VERSION)
+        doc["api_minimum_version"] = _api(API_MINIMUM_VERSION)
+        doc["supported_api_versions"] = [_api(v, string=False) for v in SUPPORTED_API_VERSIONS]
+    return doc
 
 
 def capabilities_document(info: VersionInfo, threads: int) -> dict:
-    """The era-A `GET /api/capabilities` body: its server version is a fixed "1.0.0"."""
-    return {
-        "server": {"version": "1.0.0", "threads": threads},
+    """`GET /api/capabilities`: its server version is a fixed "1.0.0" in both eras. Era B
+    still serves it, adding edition and build and dropping `threads` (upstream's
+    src/server/monitoring_api_handler.cpp, handleCapabilities)."""
+    doc: dict = {
         "geo": {
             "enabled": False,
             "enterprise_compiled": False,
@@ -170,4 +217,13 @@ def capabilities_document(info: VersionInfo, threads: int) -> dict:
             "plugins_compiled": {"geos": False, "h3": False},
         },
         "vector": {"gpu_compiled": False},
+    }
+    if info.era == "A":
+        return {"server": {"version": "1.0.0", "threads": threads}, **doc}
+    return {
+        "edition": _edition(),
+        "build": {"compiler": COMPILER, "version": COMPILER_VERSION, "type": BUILD_TYPE},
+        **doc,
+        "server": {"version": "1.0.0"},
+        "schema_awareness": {"enabled": False},
     }
