@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 import trustme
 
@@ -362,6 +363,37 @@ def test_the_same_client_follows_a_node_restarted_as_another_version(tmp_path, b
             cluster.restart_node(0, version=after)
             assert client.health().healthy  # uptime went down: the client forgets
             assert client.version().version == after
+
+
+def test_a_restart_is_seen_even_when_the_new_uptime_is_not_lower(tmp_path):
+    """Whole seconds hide a restart of a node that ran briefly (uptime 1 before, 1 after):
+    its start moved later, which one process's start never does."""
+    from themis_desktop.demo.cluster import DemoCluster
+
+    with DemoCluster(tmp_path, nodes=1, version="1.7.3", data_size_mb=1, workload=False) as cluster:
+        url = cluster.urls[0]
+        with ThemisClient(url) as client:
+            assert client.version().version == "1.7.3"
+            time.sleep(1.2)
+            seen = client.health().uptime_seconds
+            cluster.restart_node(0, version="1.8.0")
+            while httpx.get(f"{url}/health").json()["uptime_seconds"] < seen:  # not seen
+                time.sleep(0.05)
+            assert client.health().healthy
+            assert client.version().version == "1.8.0"
+
+
+def test_one_process_polled_often_is_never_taken_for_a_restart(start_demo_node):
+    node = start_demo_node("1.7.3")
+    with ThemisClient(node.url) as client:
+        client.version()
+        deadline = time.monotonic() + 3.5
+        while time.monotonic() < deadline:  # across several whole-second ticks
+            client.health()
+            time.sleep(0.03)
+        before = client.stats().total_requests
+        client.version()  # still known: nothing asked
+        assert client.stats().total_requests == before + 1
 
 
 def test_stats_keep_working_across_a_rollback_from_1_8(tmp_path):

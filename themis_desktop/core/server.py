@@ -40,6 +40,7 @@ from themis_desktop.core.server_models import (
 from themis_desktop.core.strict_json import JsonTooDeep
 
 _REDIRECTS = {301, 302, 307, 308}
+_CLOCK_SLACK_S = 0.05  # two monotonic clocks may run at slightly different rates
 VERSION_TTL_S = 30.0  # re-detect the version at least this often (restarts may go unseen)
 _MAX_REDIRECTS = 3
 _ANY_STATUS = tuple(code for code in range(200, 600) if code not in _REDIRECTS)
@@ -153,6 +154,7 @@ class ThemisClient:
         )
         self._version: VersionInfo | None = None
         self._uptime = -1.0
+        self._start: tuple[float, float] | None = None  # the process's start, as an interval
         self._version_at = 0.0
         self._missing: set[str] = set()  # era-B routes this node answered 404
         self._lock = threading.Lock()
@@ -197,12 +199,27 @@ class ThemisClient:
         return info
 
     def health(self) -> Health:
-        """Health; an uptime that went down means a restart, maybe as another version."""
+        """Health; a restart seen in its uptime (maybe as another version) drops what was
+        learnt about the node."""
+        sent = time.monotonic()
         health = self._parse(Health.from_json, self._json("GET", "/health"), "/health")
-        if health.uptime_seconds < self._uptime:
+        if self._restarted(sent, time.monotonic(), health.uptime_seconds):
             self.forget()
-        self._uptime = health.uptime_seconds
         return health
+
+    def _restarted(self, sent: float, received: float, uptime: float) -> bool:
+        """Whether the node started again since the last look. The server counts whole
+        seconds, so each answer puts its start in (sent - uptime - 1, received - uptime];
+        one process's intervals overlap, and a new process's lies wholly after them. An
+        uptime that went down is a restart too, however short the first run was."""
+        low, high = sent - uptime - 1.0 - _CLOCK_SLACK_S, received - uptime + _CLOCK_SLACK_S
+        restarted = uptime < self._uptime or (self._start is not None and low > self._start[1])
+        if restarted or self._start is None:
+            self._start = (low, high)
+        else:  # the same process: its start lies in both intervals
+            self._start = (max(low, self._start[0]), min(high, self._start[1]))
+        self._uptime = uptime
+        return restarted
 
     def forget(self) -> None:
         """Drop what was learnt about the node (version, missing routes): it restarted."""
