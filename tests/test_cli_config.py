@@ -91,3 +91,36 @@ def test_apply_asks_and_refuses_without_a_terminal(tmp_path, capsys, monkeypatch
     monkeypatch.setattr("sys.stdin", Terminal("y\n"))
     assert main([*args, "--only", "storage.memtable_size_mb"]) == 0
     assert "memtable_size_mb: 512" in path.read_text()
+
+
+def test_check_to_17_shows_the_built_in_write_buffers_and_apply_leaves_them_alone(tmp_path, capsys):
+    """The RocksDB wrapper's defaults move in 1.7 (include/storage/rocksdb_wrapper.h) and no
+    file key sets them (src/main_server.cpp): shown, never written, never 'by hand'."""
+    path = _config(tmp_path, text=CONFIG + "  memtable_size_mb: 512\n")
+    args = ["--config", str(path), "--target", "1.7", "--from", "1.5"]
+    assert main(["config", "check", *args]) == 0
+    out = capsys.readouterr().out
+    assert "rocksdb.max_write_buffer_number  (since 1.7)  [built in, nothing to do]" in out
+    assert "(no file key) → 6 (built in)" in out and "[by hand]" not in out
+    assert main(["config", "check", *args, "--json"]) == 0
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    buffers = next(f for f in findings if f["key"] == "rocksdb.db_write_buffer_size_mb")
+    assert (buffers["kind"], buffers["action"], buffers["recommended"]) == (
+        "built-in-default",
+        "keep",
+        2048,
+    )
+    before = path.read_text()
+    assert main(["config", "apply", *args, "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "Nothing to change automatically" in out and "by hand" not in out
+    assert path.read_text() == before
+
+
+def test_check_to_18_names_the_stream_writer_compression(tmp_path, capsys):
+    path = _config(tmp_path)
+    args = ["config", "check", "--config", str(path), "--target", "1.8", "--from", "1.7"]
+    assert main([*args, "--json"]) == 0
+    findings = {f["key"]: f for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert findings["storage.stream_writer.compression"]["recommended"] == "zstd"
+    assert findings["server.versioned_routing.redirect_unversioned"]["severity"] == "info"

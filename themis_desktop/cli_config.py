@@ -155,7 +155,11 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_BREAKS if breaks else 0
 
 
+_HOW = {"manual": "by hand", "keep": "built in, nothing to do"}
+
+
 def _print_findings(doc: Any, current: str | None, target: str, findings: list[Any]) -> None:
+    from themis_desktop.core import config_advisor
     from themis_desktop.core.config_advisor import diff_rows
 
     count = sum(f.severity == "breaks" for f in findings)
@@ -166,7 +170,7 @@ def _print_findings(doc: Any, current: str | None, target: str, findings: list[A
     if doc.note:
         print(textwrap.fill(f"note: {doc.note}", 100, subsequent_indent="  "))
     for finding, row in zip(findings, diff_rows(doc, findings), strict=True):
-        how = "" if finding.applicable else "  [by hand]"
+        how = "" if finding.applicable else f"  [{_HOW[config_advisor.action(finding)]}]"
         print(f"\n{row.severity.upper():<12} {row.key}  (since {finding.since}){how}")
         print(f"{'':<12} {row.current} → {row.recommended}")
         print(textwrap.fill(row.reason, 100, initial_indent=" " * 13, subsequent_indent=" " * 13))
@@ -189,7 +193,7 @@ def _apply(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     else:
         chosen = [f for f in findings if f.severity in _DEFAULT_PICK]
-    manual = [f for f in chosen if not f.applicable]
+    manual = [f for f in chosen if config_advisor.action(f) == "manual"]
     chosen = [f for f in chosen if f.applicable]
     for finding in manual:
         print(textwrap.fill(f"by hand: {finding.reason}", 100, subsequent_indent="  "))

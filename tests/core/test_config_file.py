@@ -14,6 +14,7 @@ from themis_desktop.core.config_file import (
     MISSING,
     ConfigDocument,
     ConfigError,
+    built_in,
     write_atomically,
 )
 
@@ -158,3 +159,26 @@ def test_a_new_file_gets_the_usual_permissions_not_private_ones(tmp_path):
         os.umask(umask)
     assert (tmp_path / "hop.log").stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["hop.log"]  # no temp file left
+
+
+def test_only_the_rocksdb_settings_the_file_can_set_are_mapped_to_storage_keys():
+    """Upstream's loader (src/main_server.cpp) reads a few `storage.` keys; the other RocksDB
+    settings GET /config reports are built in and keep their `rocksdb.` names."""
+    doc = ConfigDocument.from_mapping(
+        {
+            "rocksdb": {
+                "db_path": "/data",
+                "wal_dir": "/data",
+                "memtable_size_mb": 512,
+                "block_cache_size_mb": 256,
+                "enable_blobdb": False,
+                "enable_wal": True,
+                "max_write_buffer_number": 3,
+            }
+        }
+    )
+    assert doc.get("storage.memtable_size_mb") == 512 and doc.get("storage.enable_blobdb") is False
+    assert doc.get("storage.block_cache_size_mb") == 256
+    for key in ("wal_dir", "enable_wal", "max_write_buffer_number"):
+        assert not doc.has(f"storage.{key}") and doc.has(f"rocksdb.{key}"), key
+    assert built_in("rocksdb.max_write_buffer_number") and not built_in("storage.memtable_size_mb")

@@ -7,6 +7,7 @@ import pytest
 from themis_desktop.core.upgrade_path import (
     SKIP_LEVEL_CONDITIONS,
     DowngradeError,
+    RefusedStopError,
     plan_upgrade,
 )
 from themis_desktop.core.versions import Catalogue, VersionError
@@ -23,8 +24,9 @@ def stops(plan):
 
 def test_from_1_0_to_1_8_every_minor_line_once_at_its_latest_patch(catalogue):
     plan = plan_upgrade(catalogue, "1.0.0", "1.8.x")
-    # upstream has no 1.6 release: the 1.7.0 notes name 1.5.0 as the previous version
-    assert stops(plan) == ["1.1.0", "1.2.0", "1.3.5", "1.4.2", "1.5.0", "1.7.0", "1.8.2"]
+    # upstream has no 1.6 release: the 1.7.0 notes name 1.5.0 as the previous version;
+    # 1.3.5 is a docs/build release built on 1.3.3: 1.3.4-hotfix carries all fixes of 1.3
+    assert stops(plan) == ["1.1.0", "1.2.0", "1.3.4-hotfix", "1.4.2", "1.5.0", "1.7.0", "1.8.2"]
     assert [hop.lines for hop in plan.hops] == [
         (n,) for n in ("1.1", "1.2", "1.3", "1.4", "1.5", "1.7", "1.8")
     ]
@@ -76,9 +78,61 @@ def test_a_downgrade_is_a_rollback(catalogue):
 
 
 def test_a_pre_release_target_is_the_last_stop_and_is_flagged(catalogue):
-    plan = plan_upgrade(catalogue, "1.5.0", "1.8.1-rc1")
-    assert stops(plan) == ["1.7.0", "1.8.1-rc1"]
+    plan = plan_upgrade(catalogue, "1.5.0", "1.8.1-rc2")
+    assert stops(plan) == ["1.7.0", "1.8.1-rc2"]
     assert any("pre-release" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize("source", ["1.5.0", "1.8.0"])
+def test_a_known_bad_release_is_refused_as_a_target_with_the_reason(catalogue, source):
+    with pytest.raises(RefusedStopError) as refused:
+        plan_upgrade(catalogue, source, "1.8.1-rc1")
+    message = str(refused.value)
+    assert message.startswith("1.8.1-rc1 is known-bad and is never a stop: ")
+    assert "SIGSEGV" in message and message.endswith("Plan to 1.8.1-rc2 or later instead.")
+
+
+def test_running_a_known_bad_release_plans_away_from_it_with_a_warning(catalogue):
+    plan = plan_upgrade(catalogue, "1.8.1-rc1", "1.8")
+    assert stops(plan) == ["1.8.2"]
+    assert any(w.startswith("You run 1.8.1-rc1, which is known-bad") for w in plan.warnings)
+
+
+def test_contested_stops_carry_their_evidence_until_the_admin_confirms_them(catalogue):
+    plan = plan_upgrade(catalogue, "1.0.0", "1.8")
+    by_target = {hop.target.text: hop for hop in plan.hops}
+    assert [h.target.text for h in plan.unconfirmed] == ["1.1.0", "1.2.0"]
+    assert by_target["1.1.0"].status == "contested" and not by_target["1.1.0"].confirmed
+    assert any("2024-09-01" in note for note in by_target["1.1.0"].notes)
+    assert "--have 1.1.0 --have 1.2.0" in plan.confirm_hint()
+    assert "--from 1.0.0 --to 1.3 --skip-level" in plan.confirm_hint()
+    confirmed = plan_upgrade(catalogue, "1.0.0", "1.8", have=["1.1.0", "1.2"])
+    assert not confirmed.unconfirmed and not confirmed.confirm_hint()
+    assert confirmed.have == ("1.1.0", "1.2.0")
+    assert [s["confirmed"] for s in confirmed.to_json()["stops"][:3]] == [True, True, False]
+
+
+def test_a_confirmed_release_of_a_contested_line_becomes_its_stop(catalogue):
+    plan = plan_upgrade(catalogue, "1.0.0", "1.3", have=["1.2.3"])
+    assert stops(plan) == ["1.1.0", "1.2.3", "1.3.4-hotfix"]
+    assert plan.hops[1].confirmed and plan.hops[1].source.text == "1.1.0"
+
+
+def test_a_have_that_is_no_stop_is_reported_not_ignored(catalogue):
+    plan = plan_upgrade(catalogue, "1.5.0", "1.8", have=["1.4.0"])
+    assert "--have 1.4.0 changes nothing: 1.4.0 is not a stop of this path." in plan.warnings
+
+
+def test_the_hops_say_why_1_6_is_no_stop_and_why_1_3_stops_at_the_hotfix(catalogue):
+    plan = plan_upgrade(catalogue, "1.0.0", "1.8")
+    notes = {hop.target.text: hop.notes for hop in plan.hops}
+    assert notes["1.7.0"] == (
+        "1.6 is not a stop: upstream has no such release; the 1.7.0 notes name 1.5.0 as the "
+        "previous release.",
+    )
+    assert "lacks the fixes of 1.3.4, 1.3.4-hotfix" in notes["1.3.4-hotfix"][0]
+    assert notes["1.8.2"][0].startswith("1.8.1-rc1 is never a stop: known-bad")
+    assert plan.to_json()["hops"][5]["notes"] == list(notes["1.7.0"])
 
 
 def test_intermediate_stops_skip_pre_releases(catalogue):

@@ -64,6 +64,81 @@ def test_a_line_resolves_to_its_latest_stable_patch(catalogue):
     assert catalogue.resolve("latest").text == "2.4.0"
 
 
+def test_every_bundled_release_records_its_status_and_upstream_source():
+    import yaml
+
+    from themis_desktop.core.resources import resource
+
+    raw = yaml.safe_load(resource("releases.yaml").read_text())
+    for line in raw["lines"]:
+        for release in line["releases"]:
+            assert release.get("status") in (
+                "released",
+                "planned",
+                "withdrawn",
+                "known-bad",
+                "contested",
+            ), release
+            assert release.get("source"), release
+            assert set(release) <= {
+                "version", "date", "confidence", "summary", "status", "evidence", "source",
+                "previous", "fixes",
+            }, release  # an unquoted comma in {…} would add a key and cut the summary
+
+
+def test_upstream_disagrees_whether_1_1_and_1_2_shipped(catalogue):
+    for text, matrix_date in (("1.1.0", "2024-09-01"), ("1.2.0", "2025-03-10")):
+        release = catalogue.resolve(text)
+        assert release.status == "contested" and release.usable
+        assert "planned" in release.evidence and "2025-12-17" in release.evidence
+        assert matrix_date in release.evidence
+        assert "docs/api/API_VERSIONING.md" in release.source
+        assert "docs/de/releases/README.md" in release.source
+    assert "CHANGELOG.md" in catalogue.resolve("1.2.0").source  # its 1.2.x → 1.3.x notes
+    assert catalogue.line((1, 1)).contested and not catalogue.line((1, 3)).contested
+
+
+def test_the_1_3_stop_is_the_release_carrying_all_fixes_not_the_highest_number(catalogue):
+    line = catalogue.line((1, 3))
+    docs = catalogue.resolve("1.3.5")
+    assert docs.previous == "1.3.3" and not docs.fixes
+    assert [r.text for r in line.missing_fixes(docs)] == ["1.3.4", "1.3.4-hotfix"]
+    assert line.stop.text == "1.3.4-hotfix" and catalogue.resolve("1.3").text == "1.3.4-hotfix"
+    (reason,) = line.stop_reasons()
+    assert reason.startswith("1.3.5 is newer but documentation/build only, built on 1.3.3")
+    hotfix = catalogue.resolve("1.3.4-hotfix")
+    assert hotfix.date == "2026-01-04" and hotfix.version == Version("1.3.4.post0")
+    assert catalogue.resolve("1.3.4").version < hotfix.version < docs.version
+
+
+def test_1_3_1_and_1_3_2_say_what_they_brought(catalogue):
+    attributions = catalogue.resolve("1.3.1")
+    assert "attributions" in attributions.summary and not attributions.fixes
+    assert "image-analysis" in catalogue.resolve("1.3.2").summary
+    assert "Fixes after" not in catalogue.resolve("1.3.2").summary
+
+
+def test_1_8_1_rc1_is_known_bad_and_never_a_stop(catalogue):
+    rc1 = catalogue.resolve("1.8.1-rc1")
+    assert rc1.status == "known-bad" and not rc1.usable
+    assert "SIGSEGV" in rc1.evidence and "139" in rc1.evidence and "1.8.1-rc2" in rc1.evidence
+    assert catalogue.resolve("1.8.1-rc2").date == "2026-04-08"
+    reasons = catalogue.line((1, 8)).stop_reasons()
+    assert any(r.startswith("1.8.1-rc1 is never a stop") for r in reasons)
+
+
+def test_a_line_whose_only_release_is_known_bad_resolves_to_an_error(tmp_path):
+    extra = tmp_path / "releases.yaml"
+    extra.write_text(
+        'lines:\n  - line: "3.0"\n    releases:\n'
+        "      - {version: 3.0.0, status: known-bad, evidence: it eats data}\n"
+    )
+    catalogue = Catalogue.load(extra)
+    assert catalogue.line((3, 0)).stop is None
+    with pytest.raises(VersionError, match=r"No 3\.0 release can be installed: 3\.0\.0 is never"):
+        catalogue.resolve("3.0")
+
+
 def test_pre_releases_are_known_by_their_upstream_spelling(catalogue):
     release = catalogue.resolve("1.8.1-rc1")
     assert release.known and release.prerelease and release.text == "1.8.1-rc1"
@@ -149,6 +224,26 @@ def test_the_user_catalogue_in_the_data_folder_is_picked_up(isolated_home):
         ),
         ("format: 2\nlines: []\n", 1, "unknown catalogue format"),
         ("lines:\n  - line: 2.10\n    releases:\n      - {version: 2.10.0}\n", 2, "must be quoted"),
+        (
+            'lines:\n  - line: "3.0"\n    releases:\n      - {version: 3.0.0, status: rumoured}\n',
+            4,
+            "'status' must be one of released, planned, withdrawn, known-bad, contested",
+        ),
+        (
+            'lines:\n  - line: "3.0"\n    releases:\n      - {version: 3.0.0, status: known-bad}\n',
+            4,
+            "a known-bad release needs its 'evidence'",
+        ),
+        (
+            'lines:\n  - line: "3.0"\n    releases:\n      - {version: 3.0.1, previous: 3.0.0}\n',
+            2,
+            "'previous' 3.0.0 is not in line 3.0",
+        ),
+        (  # an unquoted comma in a flow mapping used to cut the summary silently
+            'lines:\n  - line: "3.0"\n    releases:\n      - {version: 3.0.0, summary: A, B}\n',
+            4,
+            "unknown field 'B'",
+        ),
     ],
 )
 def test_a_malformed_user_catalogue_is_rejected_with_line_and_reason(tmp_path, text, line, reason):

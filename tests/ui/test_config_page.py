@@ -65,3 +65,32 @@ def test_an_unparsable_config_is_a_clear_error_with_its_line(
         page.check_button.click()
     assert "could not be checked" in page.status.text() and f"{config}:" in page.status.text()
     assert page.table.rowCount() == 0 and not page.apply_button.isEnabled()
+
+
+def test_a_15_node_going_to_17_sees_the_built_in_buffers_and_moves_its_policies_path(
+    qtbot, main_window, controlled_cluster
+):
+    """The demo's 1.5 config names the flat retention policies file (a key upstream reads);
+    1.7 moves it to data_management/ (config_path_resolver.cpp) and changes built-in RocksDB
+    defaults no file key sets (rocksdb_wrapper.h): one row can be ticked, the other cannot."""
+    _, _, profile = controlled_cluster(nodes=1, version="1.5.0")
+    config = Path(profile.nodes[0].config_path)
+    assert "enable_vector_index" not in config.read_text()  # no key upstream never reads
+    main_window.workspace.connect_profile(profile)
+    qtbot.waitUntil(lambda: all(s and s.up for s in main_window.workspace.statuses), timeout=10_000)
+    main_window.show_page("config")
+    page = main_window.pages["config"]
+    page.target.setText("1.7")
+    with qtbot.waitSignal(page.sig_checked, timeout=10_000, check_params_cb=bool):
+        page.check_button.click()
+    keys = [page.table.item(r, 2).text() for r in range(page.table.rowCount())]
+    buffers = keys.index("rocksdb.max_write_buffer_number")
+    pick = page.table.item(buffers, 0)
+    assert not pick.flags() & Qt.ItemFlag.ItemIsUserCheckable
+    assert page.table.item(buffers, 4).text() == "6"
+    policies = keys.index("features.retention.policies_path")
+    assert page.table.item(policies, 4).text() == "./config/data_management/retention_policies.yaml"
+    page.table.item(policies, 0).setCheckState(Qt.CheckState.Checked)
+    with qtbot.waitSignal(page.sig_applied, timeout=10_000):
+        page.ask_apply(confirm=False)
+    assert "policies_path: ./config/data_management/retention_policies.yaml" in config.read_text()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QImage, QWheelEvent
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QImage, QPainter, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -383,3 +383,88 @@ def test_a_remembered_target_the_nodes_have_reached_gives_way_to_the_next_minor(
     page = connect_lab(qtbot, main_window, start_demo_node("1.8.2"))
     assert page.to_edit.text() == ""
     assert main_window.workspace.plan.target.text == "1.9.1"
+
+
+def click_link(qtbot, browser, text):
+    """Click the link whose text is `text` in a QTextBrowser, as a user does."""
+    found = browser.document().find(text)
+    assert not found.isNull(), f"{text!r} not shown"
+    cursor = browser.textCursor()
+    cursor.setPosition(found.selectionStart() + 2)
+    browser.setTextCursor(cursor)
+    browser.ensureCursorVisible()
+    point = browser.cursorRect(cursor).center()
+    QTest.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton, pos=point)
+
+
+def amber_pixels_on_left_border(view, key):
+    box = view.nodes[key].box()
+    image = QImage(40, 40, QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    source = QRectF(box.left() - 20, box.top() + 60, 40, 40)  # below the chips, on the border
+    view.scene().render(painter, QRectF(0, 0, 40, 40), source)
+    painter.end()
+    return sum(
+        image.pixelColor(x, y).name() == gs.AMBER.name() for x in range(40) for y in range(40)
+    )
+
+
+def test_contested_and_known_bad_lines_are_drawn_as_such_with_a_legend(qtbot, page, tmp_path):
+    view = page.view
+    assert view.nodes[(1, 1)].status_chips == (("contested", "warn"),)
+    assert view.nodes[(1, 2)].status_chips == (("contested", "warn"),)
+    assert view.nodes[(1, 8)].status_chips == (("1 known-bad", "bad"),)
+    assert view.nodes[(1, 7)].status_chips == ()
+    assert amber_pixels_on_left_border(view, (1, 1)) > 5  # the dashed amber border
+    assert amber_pixels_on_left_border(view, (1, 7)) == 0
+    assert "[contested]" in view.nodes[(1, 1)].toolTip()
+    assert "[known-bad]" in view.nodes[(1, 8)].toolTip()
+    svg = page.export_svg(tmp_path / "graph.svg").read_text()
+    assert "contested: may never have shipped" in svg and "never a stop" in svg
+
+
+def test_a_contested_line_and_a_known_bad_release_name_their_evidence(qtbot, page, catalogue):
+    click_scene_point(page.view, page.view.nodes[(1, 2)].box().center())
+    text = page.panel.toPlainText()
+    assert "Contested: upstream's documents disagree whether it was released." in text
+    assert catalogue.resolve("1.2.0").evidence in text
+    assert "Sources (makr-code/ThemisDB): docs/releases/CHANGELOG.md" in text
+    click_scene_point(page.view, page.view.nodes[(1, 8)].box().center())
+    text = page.panel.toPlainText()
+    assert "Known-bad: never a stop." in text and "SIGSEGV" in text
+    assert "A path stops at 1.8.2" in text
+    click_scene_point(page.view, page.view.nodes[(1, 3)].box().center())
+    text = page.panel.toPlainText()
+    assert "A path stops at 1.3.4-hotfix" in text and "1.3.5 is newer but" in text
+
+
+def test_the_plan_asks_to_confirm_contested_stops_and_records_the_answer(qtbot, page):
+    type_into(qtbot, page.from_edit, "1.0.0")
+    type_into(qtbot, page.to_edit, "1.8")
+    summary = page.summary.toPlainText()
+    assert "2 contested stop(s) to confirm" in summary
+    assert "1.1.0 may never have been released" in summary and "2024-09-01" in summary
+    assert [h.target.text for h in page.plan.unconfirmed] == ["1.1.0", "1.2.0"]
+    assert page.view.path_stops()[:3] == [(1, "1.1"), (2, "1.2"), (3, "1.3")]
+
+    with qtbot.waitSignal(page.sig_plan_changed) as blocker:
+        click_link(qtbot, page.summary, "I have 1.1.0")
+    plan = blocker.args[0]
+    assert plan.have == ("1.1.0",) and plan.hops[0].confirmed
+    assert [h.target.text for h in plan.unconfirmed] == ["1.2.0"]
+    assert "1 contested stop(s) to confirm" in page.summary.toPlainText()
+    assert "confirmed by you" in page.summary.toPlainText()
+
+    with qtbot.waitSignal(page.sig_plan_changed) as blocker:
+        click_link(qtbot, page.summary, "I do not have 1.1.0")
+    assert blocker.args[0].have == () and not blocker.args[0].hops[0].confirmed
+
+
+def test_a_known_bad_target_is_refused_with_the_reason(qtbot, page):
+    type_into(qtbot, page.from_edit, "1.8.0")
+    type_into(qtbot, page.to_edit, "1.8.1-rc1")
+    assert page.plan is None
+    message = page.error_label.text()
+    assert "1.8.1-rc1 is known-bad and is never a stop" in message and "exit code 139" in message
+    assert "Plan to 1.8.1-rc2 or later instead." in message

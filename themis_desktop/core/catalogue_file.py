@@ -15,6 +15,8 @@ from themis_desktop.core.resources import resource
 from themis_desktop.core.versions import (
     CONFIG_CHANGES,
     CONFIG_SEVERITIES,
+    NEEDS_EVIDENCE,
+    RELEASE_STATUSES,
     REVERSIBILITY,
     Catalogue,
     ConfigChange,
@@ -30,6 +32,8 @@ _LINE = "__line__"
 _CONFIDENCE = ("high", "medium", "low")
 _CHANGE = "{key: K, change: default, ...}"
 _RELEASE = "{version: X.Y.Z, date: YYYY-MM-DD}"
+_FIELDS = {"version", "date", "confidence", "summary", "status", "evidence", "source"}
+_FIELDS |= {"previous", "fixes"}  # the fields of a release
 _LISTS = (("releases", "releases", _RELEASE), ("config", "changes", _CHANGE))  # of each line
 
 
@@ -122,6 +126,11 @@ def _line(path: Path, item: dict[str, Any]) -> ReleaseLine:
     )
     if not releases:
         raise fail(f"line {name} has no releases")
+    known = {r.version for r in releases}
+    for release in releases:  # a `previous` inside the line must be one of its releases
+        before = parse_version(release.previous) if release.previous else None
+        if before and f"{before.major}.{before.minor}" == name and before not in known:
+            raise fail(f"release {release}: 'previous' {release.previous} is not in line {name}")
     return ReleaseLine(
         name=name,
         summary=str(item.get("summary", "")),
@@ -213,17 +222,52 @@ def _release(path: Path, line: str, item: Any) -> Release:
         version = parse_version(text)
     except VersionError as exc:
         raise CatalogueError(path, at, str(exc)) from None
+    unknown = sorted(str(k) for k in item if not str(k).startswith("__") and k not in _FIELDS)
+    if unknown:  # mostly a flow mapping's unquoted comma: {summary: A, B} makes B a key
+        raise CatalogueError(
+            path,
+            at,
+            f"release {text}: unknown field {_short(unknown[0])!r} (a text with a comma inside "
+            '{…} must be quoted: summary: "A, B")',
+        )
     if f"{version.major}.{version.minor}" != line:
         raise CatalogueError(path, at, f"release {text} does not belong to line {line}")
     confidence = item.get("confidence", "low")
     if confidence not in _CONFIDENCE:
         raise CatalogueError(path, at, f"'confidence' must be one of {', '.join(_CONFIDENCE)}")
+    status = item.get("status", "released")
+    if status not in RELEASE_STATUSES:
+        statuses = ", ".join(RELEASE_STATUSES)
+        raise CatalogueError(path, at, f"'status' must be one of {statuses}: {_short(status)!r}")
+    evidence = " ".join(str(item.get("evidence") or "").split())
+    if status in NEEDS_EVIDENCE and not evidence:
+        raise CatalogueError(
+            path, at, f"a {status} release needs its 'evidence': what the sources say, and where"
+        )
+    source = item.get("source") or []
+    source = [source] if isinstance(source, str) else source
+    if not isinstance(source, list) or not all(isinstance(s, str) for s in source):
+        raise CatalogueError(path, at, "'source' must be an upstream file or a list of them")
+    previous = str(item.get("previous") or "")
+    try:
+        if previous and parse_version(previous) >= version:
+            raise CatalogueError(path, at, f"'previous' of {text} must be an older release")
+    except VersionError as exc:
+        raise CatalogueError(path, at, f"'previous': {exc}") from None
+    fixes = item.get("fixes", True)
+    if not isinstance(fixes, bool):
+        raise CatalogueError(path, at, "'fixes' must be true or false (false: docs/build only)")
     return Release(
         text=text,
         version=version,
         date=str(item.get("date", "")),
         confidence=confidence,
         summary=str(item.get("summary", "")),
+        status=status,
+        evidence=evidence,
+        source=tuple(source),
+        previous=previous,
+        fixes=fixes,
     )
 
 

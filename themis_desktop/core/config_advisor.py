@@ -12,6 +12,9 @@ Rules:
   recommendation writes the new value explicitly, the reason says how to keep the old one.
   Key at the old default: "recommended" (move to the new default). Key at another value:
   "info" (the admin chose it; nothing changes). Several changes of one key are combined.
+- default changed of a built-in setting (`rocksdb.*`: no file key sets it): "changes"
+  unless the document already shows the new value; kind "built-in-default", recommended
+  = the new value, not applicable and nothing to do by hand (the file cannot keep the old).
 - added key absent: "info", recommended = its default.
 - removed key present: the catalogue's severity ("changes" unless it says "breaks"),
   recommended = remove it.
@@ -31,7 +34,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from themis_desktop.core.config_file import MISSING, ConfigDocument, write_atomically
+from themis_desktop.core.config_file import MISSING, ConfigDocument, built_in, write_atomically
 from themis_desktop.core.versions import (
     Catalogue,
     ConfigChange,
@@ -50,6 +53,7 @@ class _Remove:
 
 
 REMOVE: Any = _Remove()  # the recommendation is to take the key out
+BUILT_IN_KIND = "built-in-default"  # a built-in setting's default moves (no file key)
 _FLAT = re.compile(r"(?:^|[/\\])config[/\\]([^/\\]+\.(?:ya?ml|json))$", re.IGNORECASE)
 
 
@@ -59,10 +63,10 @@ class Finding:
 
     id: str  # stable, for picking (the key, or `layout:<path>`)
     key: str  # dotted key, or the file path of a layout finding
-    kind: str  # default-changed | added | removed | renamed | legacy-path
+    kind: str  # default-changed | built-in-default | added | removed | renamed | legacy-path
     severity: Severity
     current: Any  # the value in the config, or MISSING
-    recommended: Any  # the value to write, REMOVE, or MISSING (nothing to write)
+    recommended: Any  # the value to write (built in: it will have), REMOVE, or MISSING
     reason: str
     since: str  # the line that brings it
     applicable: bool = True  # False: advice only (done by hand)
@@ -90,6 +94,8 @@ def _json_value(value: Any) -> Any:
 
 def action(finding: Finding) -> str:
     """What applying does: set, remove, rename, or manual (advice) / keep (nothing)."""
+    if finding.kind == BUILT_IN_KIND:
+        return "keep"  # nothing in the file can change it
     if not finding.applicable:
         return "manual" if finding.recommended is not MISSING else "keep"
     if finding.kind == "renamed" and finding.current is not MISSING:
@@ -154,6 +160,8 @@ def _default(doc: ConfigDocument, key: str, changes: list[tuple[str, ConfigChang
     olds = [c.old for _, c in changes if c.change == "default"]
     old, new = (olds[0] if olds else MISSING), last.new
     reasons = " ".join(dict.fromkeys(c.reason for _, c in changes if c.reason))
+    if built_in(key):
+        return _built_in(key, value, old, new, reasons, since)
     if value is MISSING:
         note = (
             f"Not set: from {since} the server uses {value_text(new)} instead of "
@@ -176,6 +184,22 @@ def _default(doc: ConfigDocument, key: str, changes: list[tuple[str, ConfigChang
     return [
         _finding(key, "default-changed", "info", value, value, note, "", since, applicable=False)
     ]
+
+
+def _built_in(key: str, value: Any, old: Any, new: Any, reasons: str, since: str) -> list:
+    """A built-in RocksDB setting whose default moves: known, but not settable in the file."""
+    if value == new:
+        return []
+    now = "" if value is MISSING else f"The node reports {value_text(value)}. "
+    note = (
+        f"{now}Built into the server: from {since} it is {value_text(new)} instead of "
+        f"{value_text(old)}, and no key of the config file changes it (GET /config reports it "
+        f"as {key}). Nothing to write: plan for the new value."
+    )
+    return [
+        _finding(key, BUILT_IN_KIND, "changes", value, new, note, reasons, since,
+                 applicable=False)
+    ]  # fmt: skip
 
 
 def _gone(doc: ConfigDocument, change: ConfigChange, since: str, passed: bool) -> list[Finding]:
@@ -341,6 +365,9 @@ def diff_rows(doc: ConfigDocument, findings: list[Finding]) -> list[DiffRow]:
         recommended = value_text(f.recommended)
         if f.kind == "renamed" and f.recommended is not REMOVE:
             recommended = f"{f.to}: {recommended}"
+        elif f.kind == BUILT_IN_KIND:
+            current = "(no file key)" if f.current is MISSING else f"{current} (built in)"
+            recommended += " (built in)"
         rows.append(DiffRow(f.key, current, recommended, f.reason, f.severity, f.id))
     return rows
 

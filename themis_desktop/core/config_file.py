@@ -142,8 +142,9 @@ class ConfigDocument:
         """A document from a server's answer (shown as YAML unless `fmt` is "json").
 
         ThemisDB's own `GET /config` reports effective runtime settings under other names
-        (`rocksdb.*`, `server.threads`): those are mapped to the file's keys, and `note`
-        says that values there may be defaults rather than settings of the file."""
+        (`rocksdb.*`, `server.threads`): those the file can set are mapped to the file's keys
+        (the other RocksDB settings stay `rocksdb.*`, built in), and `note` says that values
+        there may be defaults rather than settings of the file."""
         if not isinstance(data, Mapping):
             raise ConfigError(source, None, "the config is not a mapping of settings")
         plain = copy.deepcopy(dict(data))
@@ -252,6 +253,19 @@ _RUNTIME_KEYS = {
     "rocksdb.compression_bottommost": "storage.compression.bottommost",
     "server.threads": "server.worker_threads",
 }
+# The `storage.` keys upstream's loader reads from the file into the RocksDB settings
+# (src/main_server.cpp: era A at e975014, era B from 1.5 with the two tuning keys); every
+# other RocksDB setting is built in. GET /config reports them all under `rocksdb.`.
+FILE_STORAGE_KEYS = frozenset(
+    {"rocksdb_path", "memtable_size_mb", "block_cache_size_mb", "enable_blobdb",
+     "enable_high_parallel_tuning", "high_parallel_thread_threshold"}
+)  # fmt: skip
+BUILT_IN = "rocksdb."  # the prefix of a built-in setting (reported, never read from the file)
+
+
+def built_in(dotted: str) -> bool:
+    """Whether `dotted` names a built-in RocksDB setting rather than a config file key."""
+    return dotted.startswith(BUILT_IN)
 
 
 def _from_runtime_shape(data: dict[str, Any]) -> dict[str, Any]:
@@ -263,8 +277,8 @@ def _from_runtime_shape(data: dict[str, Any]) -> dict[str, Any]:
             continue  # measurements, not settings
         if key in _RUNTIME_KEYS:
             key = _RUNTIME_KEYS[key]
-        elif section == "rocksdb":
-            key = "storage." + key.split(".", 1)[1]
+        elif section == "rocksdb" and key.split(".", 1)[1] in FILE_STORAGE_KEYS:
+            key = "storage." + key.split(".", 1)[1]  # the rest stays built in (`rocksdb.`)
         out.set(key, value)
     return out.data
 

@@ -12,6 +12,11 @@ from packaging.version import InvalidVersion, Version
 
 REVERSIBILITY = ("binary-swap", "restore-backup", "reconciliation")
 _LINE_SPEC = re.compile(r"^v?(\d+)\.(\d+)(?:\.x)?$", re.IGNORECASE)
+_HOTFIX = re.compile(r"^(v?\d+\.\d+\.\d+)-hotfix(\d*)$", re.IGNORECASE)
+# what upstream's documents say about a release (see the header of resources/releases.yaml)
+RELEASE_STATUSES = ("released", "planned", "withdrawn", "known-bad", "contested")
+NEVER_A_STOP = ("planned", "withdrawn", "known-bad")  # refused as a stop or a target
+NEEDS_EVIDENCE = ("withdrawn", "known-bad", "contested")
 
 
 class VersionError(ValueError):
@@ -19,8 +24,14 @@ class VersionError(ValueError):
 
 
 def parse_version(text: str) -> Version:
-    """`1.7`, `v1.7.3`, `1.8.0-rc1`, `2.4.0-rc1` → `Version`; anything else → VersionError."""
+    """`1.7`, `v1.7.3`, `1.8.0-rc1`, `2.4.0-rc1` → `Version`; anything else → VersionError.
+
+    Upstream's `1.3.4-hotfix` (not PEP 440) sorts as the post-release `1.3.4.post0`: after
+    1.3.4, before 1.3.5; a `Release` keeps upstream's spelling as its text."""
     cleaned = text.strip()
+    hotfix = _HOTFIX.match(cleaned)
+    if hotfix:
+        cleaned = f"{hotfix[1]}.post{hotfix[2] or 0}"
     try:
         return Version(cleaned)
     except (InvalidVersion, ValueError):  # ValueError: a part too long for int()
@@ -44,10 +55,26 @@ class Release:
     confidence: str = "low"
     summary: str = ""
     known: bool = True
+    status: str = "released"  # one of RELEASE_STATUSES
+    evidence: str = ""  # why the status: what upstream's documents say, in our words
+    source: tuple[str, ...] = ()  # upstream files the facts come from
+    previous: str = ""  # the release it was built on, as its notes name it ("": the one before)
+    fixes: bool = True  # False: documentation or build only, nothing a server runs changes
 
     @property
     def prerelease(self) -> bool:
         return self.version.is_prerelease
+
+    @property
+    def usable(self) -> bool:
+        """Whether the release may be a stop or a target (not planned, withdrawn, known-bad)."""
+        return self.status not in NEVER_A_STOP
+
+    def status_text(self) -> str:
+        """`known-bad: <evidence>`, `contested: <evidence>`; "" for a plain release."""
+        if self.status == "released":
+            return ""
+        return f"{self.status}: {self.evidence}" if self.evidence else self.status
 
     @property
     def line(self) -> tuple[int, int]:
@@ -108,6 +135,76 @@ class ReleaseLine:
         stable = [r for r in self.releases if not r.prerelease]
         return max(stable or self.releases, key=lambda r: r.version)
 
+    @property
+    def contested(self) -> bool:
+        """Whether upstream's documents disagree that the line was released at all."""
+        return all(r.status == "contested" for r in self.releases)
+
+    def previous_of(self, release: Release) -> Release | None:
+        """The release of this line `release` was built on: the one its notes name, else the
+        one before it by number; None when that is in another line (or there is none)."""
+        if release.previous:
+            wanted = parse_version(release.previous)
+            return next((r for r in self.releases if r.version == wanted), None)
+        older = [r for r in self.releases if r.version < release.version]
+        return max(older, key=lambda r: r.version) if older else None
+
+    def ancestry(self, release: Release) -> list[Release]:
+        """`release` and the releases of this line it was built on, newest first."""
+        chain: list[Release] = []
+        at: Release | None = release
+        while at is not None and at not in chain:
+            chain.append(at)
+            at = self.previous_of(at)
+        return chain
+
+    def missing_fixes(self, release: Release) -> list[Release]:
+        """The releases of this line with fixes that `release` was not built on (a newer
+        pre-release does not count: a stable release cannot carry what came after it)."""
+        chain = self.ancestry(release)
+        return [
+            r
+            for r in self.releases
+            if r.fixes
+            and r.status != "planned"
+            and r not in chain
+            and not (r.prerelease and r.version > release.version)
+        ]
+
+    @property
+    def stop(self) -> Release | None:
+        """Where a path through this line stops: the newest usable release that carries all
+        fixes of the line (stable first), not the highest number; None when no release of
+        the line may be a stop."""
+        usable = [r for r in self.releases if r.usable]
+        pool = [r for r in usable if not r.prerelease] or usable
+        complete = [r for r in pool if not self.missing_fixes(r)]
+        return max(complete or pool, key=lambda r: r.version) if pool else None
+
+    def stop_reasons(self) -> tuple[str, ...]:
+        """Why the stop is the release it is: each release of the line that is never a stop,
+        and each newer one passed over because it lacks fixes of the line."""
+        stop = self.stop
+        reasons = [
+            f"{r} is never a stop: {r.status_text()}" for r in self.releases if not r.usable
+        ]
+        if stop is None:
+            return tuple(reasons)
+        for r in self.releases:
+            if not r.usable or r.version <= stop.version or (r.prerelease and not stop.prerelease):
+                continue
+            missing = ", ".join(m.text for m in self.missing_fixes(r))
+            built_on = self.previous_of(r)
+            what = "documentation/build only, " if not r.fixes else ""
+            reasons.append(
+                f"{r} is newer but {what}built on {built_on or 'another line'}: it lacks the "
+                f"fixes of {missing}; {stop} carries all fixes of {self.name}"
+            )
+        if self.missing_fixes(stop):
+            missing = ", ".join(m.text for m in self.missing_fixes(stop))
+            reasons.append(f"no {self.name} release carries all fixes: {stop} lacks {missing}")
+        return tuple(reasons)
+
 
 @dataclass(frozen=True)
 class Catalogue:
@@ -136,11 +233,13 @@ class Catalogue:
 
     @property
     def newest(self) -> Release:
-        return self.lines[-1].latest
+        last = self.lines[-1]
+        return last.stop or last.latest
 
     def resolve(self, text: str) -> Release:
-        """A release from what a user typed: `1.8` or `1.8.x` (latest of the line), `1.8.2`,
-        `latest`. A patch missing from a known line is accepted as `known=False`."""
+        """A release from what a user typed: `1.8` or `1.8.x` (the line's stop: its newest
+        release carrying all its fixes), `1.8.2`, `latest`. A patch missing from a known line
+        is accepted as `known=False`."""
         if text.strip().lower() == "latest":
             return self.newest
         spec = _LINE_SPEC.match(text.strip())
@@ -150,7 +249,10 @@ class Catalogue:
                 raise VersionError(
                     self._unknown_message(text, parse_version(f"{spec[1]}.{spec[2]}"))
                 )
-            return line.latest
+            if line.stop is None:
+                reasons = "; ".join(line.stop_reasons())
+                raise VersionError(f"No {line.name} release can be installed: {reasons}")
+            return line.stop
         version = parse_version(text)
         for release in self.releases():
             if release.version == version:

@@ -63,7 +63,8 @@ class VersionGraphPage(QWidget):
         self.catalogue = catalogue
         self.plan: Plan | None = None
         self.server_version: tuple[str, bool, int] | None = None  # text, exact, nodes up
-        self._inputs: tuple[str, str, bool, int | None] | None = None
+        self._inputs: tuple[str, str, bool, int | None, tuple[str, ...]] | None = None
+        self.have: list[str] = []  # contested releases the admin confirmed they have
         self._panel_follows_plan = True  # until the user opens a line or a hop
 
         self.source_label = QLabel("", objectName="muted", wordWrap=True)
@@ -131,6 +132,7 @@ class VersionGraphPage(QWidget):
         self.export_button.clicked.connect(self._on_export_button_clicked)
         self.view.sig_line_activated.connect(self._on_view_line_activated)
         self.view.sig_hop_clicked.connect(self._on_view_hop_clicked)
+        self.summary.sig_confirm.connect(self._on_summary_confirm)
         workspace.sig_profile_changed.connect(self._on_workspace_profile_changed)
         workspace.sig_node_status.connect(self._on_workspace_node_status)
         workspace.sig_connecting.connect(lambda _: self._update_source())
@@ -163,7 +165,7 @@ class VersionGraphPage(QWidget):
         to_text = self.to_edit.text().strip() or next_minor
         self._update_target(to_text, next_minor)
         nodes = len(self.workspace.profile.nodes) if self.workspace.profile else None
-        inputs = (from_text, to_text, self.skip_check.isChecked(), nodes)
+        inputs = (from_text, to_text, self.skip_check.isChecked(), nodes, tuple(self.have))
         if inputs == self._inputs:  # nothing to redraw
             return
         self._inputs = inputs
@@ -180,7 +182,7 @@ class VersionGraphPage(QWidget):
                 errors.append(f"From{'' if typed else ' (the server’s version)'}: {exc}")
         if current and target:
             try:
-                plan = plan_upgrade(self.catalogue, from_text, to_text, inputs[2])
+                plan = plan_upgrade(self.catalogue, from_text, to_text, inputs[2], self.have)
             except DowngradeError as exc:
                 errors.append(f"{exc} {ROLLBACK_HINT}")
             except VersionError as exc:
@@ -279,6 +281,7 @@ class VersionGraphPage(QWidget):
     def _on_workspace_profile_changed(self, profile: Profile | None) -> None:
         """Another profile: the target chosen for it, if one was."""
         self.server_version = None
+        self.have = []  # confirmations belong to one installation
         if not self.workspace.read_only:  # a review shows the reviewed session's path
             with QSignalBlocker(self.to_edit):
                 self.to_edit.setText(remembered_target(profile.name) if profile else "")
@@ -328,6 +331,14 @@ class VersionGraphPage(QWidget):
             self.refresh()
 
     def _on_skip_check_toggled(self, checked: bool) -> None:
+        self.refresh()
+
+    def _on_summary_confirm(self, version: str, have: bool) -> None:
+        """The admin says they have (or not) a contested release: the plan records it."""
+        if have and version not in self.have:
+            self.have.append(version)
+        elif not have and version in self.have:
+            self.have.remove(version)
         self.refresh()
 
     def _on_view_line_activated(self, line: ReleaseLine) -> None:

@@ -21,6 +21,8 @@ ENTRIES = (
     ("chip:ok:guide ✓", "upstream migration guide"),
     ("chip:warn:3 breaking", "breaking changes"),
     ("chip:ok:binary swap|chip:warn:restore backup|chip:bad:reconciliation", "how to roll back"),
+    ("contested", "contested: may never have shipped"),
+    ("chip:bad:known-bad", "never a stop"),
 )
 
 
@@ -28,6 +30,8 @@ def _sample_width(sample: str) -> float:
     if sample.startswith("chip:"):
         parts = [part.split(":", 2)[2] for part in sample.split("|")]
         return sum(gs.chip_width(text) + 4 for text in parts) - 4
+    if sample == "contested":
+        return gs.chip_width("contested") + 4 + 34.0
     return {"stop": 20.0, "ponr": 12.0}.get(sample, 34.0)
 
 
@@ -87,6 +91,12 @@ class LegendItem(QGraphicsItem):
             painter.setPen(QPen(colour, 3))
             painter.setBrush(fill)
             painter.drawRoundedRect(QRectF(x + 1, origin.y() + 1, 32, 16), 5, 5)
+        elif sample == "contested":  # a dashed amber box and its chip, as the node draws them
+            pen = QPen(gs.AMBER, 2, Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.setBrush(gs.WHITE)
+            painter.drawRoundedRect(QRectF(x + 1, origin.y() + 1, 32, 16), 5, 5)
+            gs.draw_chip(painter, x + 38, origin.y(), "contested", "warn")
         elif sample == "stop":
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(gs.BLUE)

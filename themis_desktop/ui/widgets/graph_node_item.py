@@ -26,10 +26,22 @@ def patch_list(line: ReleaseLine) -> str:
 def line_tooltip(line: ReleaseLine) -> str:
     rows = "".join(
         f"<br>{escape(r.text)} · {escape(r.date or 'date unknown')} ({r.confidence})"
+        + (f" <b>[{escape(r.status)}]</b>" if r.status != "released" else "")
         + (f" — {escape(r.summary)}" if r.summary else "")
         for r in line.releases
     )
     return f"<b>ThemisDB {escape(line.name)}</b> — {escape(line.summary)}{rows}"
+
+
+def status_chips(line: ReleaseLine) -> tuple[tuple[str, str], ...]:
+    """What the line's releases' status puts beside its name: `contested` when upstream's
+    documents disagree it shipped at all, `N known-bad` for releases that are never a stop."""
+    chips = [("contested", "warn")] if line.contested else []
+    for status in ("known-bad", "withdrawn"):
+        count = sum(r.status == status for r in line.releases)
+        if count:
+            chips.append((f"{count} {status}", "bad"))
+    return tuple(chips)
 
 
 class LineNodeItem(QGraphicsItem):
@@ -50,6 +62,7 @@ class LineNodeItem(QGraphicsItem):
             patch_list(line), Qt.TextElideMode.ElideRight, NODE_W - 2 * PAD
         )
         self.badges: tuple[tuple[tuple[str, str], ...], ...] = () if first else self._badges()
+        self.status_chips = status_chips(line)
         self.setToolTip(line_tooltip(line))
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setZValue(2)
@@ -70,8 +83,8 @@ class LineNodeItem(QGraphicsItem):
         return QRectF(self.pos().x(), self.pos().y(), NODE_W, NODE_H)
 
     def boundingRect(self) -> QRectF:
-        top = max(RING, gs.CHIP_HEIGHT / 2) + 2
-        return QRectF(-RING - 2, -top, NODE_W + 2 * RING + 4, NODE_H + RING + 2 + top)
+        top = bottom = max(RING, gs.CHIP_HEIGHT / 2) + 2  # the pill and status chips straddle
+        return QRectF(-RING - 2, -top, NODE_W + 2 * RING + 4, NODE_H + bottom + top)
 
     def shape(self) -> QPainterPath:
         """The box itself (and its role pill): a click beside it may be meant for an edge."""
@@ -80,6 +93,8 @@ class LineNodeItem(QGraphicsItem):
         if self._pill:
             top = -gs.CHIP_HEIGHT / 2
             shape.addRect(QRectF(0, top, NODE_W, gs.CHIP_HEIGHT))
+        if self.status_chips:
+            shape.addRect(QRectF(0, NODE_H - gs.CHIP_HEIGHT / 2, NODE_W, gs.CHIP_HEIGHT))
         return shape
 
     def set_state(
@@ -108,13 +123,21 @@ class LineNodeItem(QGraphicsItem):
             self.update()
 
     def _frame(self) -> tuple[QPen, object]:
+        """The box's pen and fill by role; a contested line's border is dashed amber (in its
+        role's width), so that a stop there reads as uncertain."""
         if self.current_text and not self.target_text:
-            return QPen(gs.GREEN, 3), gs.CURRENT_FILL
-        if self.target_text:
-            return QPen(gs.SKY, 3), gs.TARGET_FILL
-        if self.on_path:
-            return QPen(gs.BLUE, 2.5), gs.PATH_FILL
-        return QPen(gs.BORDER, 1.5), gs.WHITE
+            pen, fill = QPen(gs.GREEN, 3), gs.CURRENT_FILL
+        elif self.target_text:
+            pen, fill = QPen(gs.SKY, 3), gs.TARGET_FILL
+        elif self.on_path:
+            pen, fill = QPen(gs.BLUE, 2.5), gs.PATH_FILL
+        else:
+            pen, fill = QPen(gs.BORDER, 1.5), gs.WHITE
+        if self.line.contested:
+            pen.setColor(gs.AMBER)
+            pen.setWidthF(max(pen.widthF(), 2.0))
+            pen.setStyle(Qt.PenStyle.DashLine)
+        return pen, fill
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
@@ -143,6 +166,11 @@ class LineNodeItem(QGraphicsItem):
         painter.setPen(gs.INK)
         painter.setFont(gs.NAME_FONT)
         painter.drawText(QRectF(x, 6, NODE_W, 34), Qt.AlignmentFlag.AlignVCenter, self.line.name)
+        right = NODE_W - PAD  # status chips straddle the bottom border, right-aligned
+        for text, style in reversed(self.status_chips):
+            right -= gs.chip_width(text)
+            gs.draw_chip(painter, right, NODE_H - gs.CHIP_HEIGHT / 2, text, style)
+            right -= 4
         if self._pill:  # straddles the top border, right-aligned
             text, style = self._pill
             left = max(PAD, NODE_W - PAD - gs.chip_width(text))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from themis_desktop.core.upgrade_path import Plan
@@ -32,14 +33,56 @@ def _count(value: int) -> str:
     return f"<b style='color:{AMBER}'>{value}</b>" if value else f"<b>{value}</b>"
 
 
+def contested_html(plan: Plan) -> str:
+    """The plan's contested stops, each with its evidence and a link to confirm (or take
+    back) that the admin has that release: `confirm:<version>` / `unconfirm:<version>`."""
+    hops = [h for h in plan.hops if h.target.status == "contested"]
+    if not hops:
+        return ""
+    rows = []
+    for hop in hops:
+        text = escape(hop.target.text)
+        if hop.confirmed:
+            action = (
+                f"<b>confirmed by you</b> (<a href='unconfirm:{text}'>I do not have {text}</a>)"
+            )
+        else:
+            action = f"<a href='confirm:{text}'>I have {text}</a>"
+        rows.append(
+            f"<li><b>{text}</b> may never have been released: {escape(hop.target.evidence)}"
+            f"<br><span style='color:{MUTED}'>Sources: {escape(', '.join(hop.target.source))}"
+            f"</span><br>{action}</li>"
+        )
+    missing = len(plan.unconfirmed)
+    head = (
+        f"{missing} contested stop(s) to confirm: check that you can install each before "
+        "starting. Do not stop at a release you cannot get: plan a skip-level hop over its "
+        "line instead."
+        if missing
+        else "Contested stops: you confirmed you have each."
+    )
+    colour = AMBER if missing else MUTED
+    return f"<p style='color:{colour}'><b>{head}</b></p><ul>{''.join(rows)}</ul>"
+
+
 class PlanSummary(QTextBrowser):
-    """Shows one `Plan`, or a hint or error when there is none."""
+    """Shows one `Plan`, or a hint or error when there is none. A click on a contested
+    stop's link emits `sig_confirm(version, have)`: the page plans again with it."""
+
+    sig_confirm = Signal(str, bool)  # version, whether the admin has it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("planSummary")
+        self.setOpenLinks(False)
         self.plan: Plan | None = None
+        self.anchorClicked.connect(self._on_self_anchor_clicked)
         self.show_hint("Type the version you run in From, or connect to a server.")
+
+    def _on_self_anchor_clicked(self, url: QUrl) -> None:
+        action, _, version = url.toString().partition(":")
+        if action in ("confirm", "unconfirm") and version:
+            self.sig_confirm.emit(version, action == "confirm")
 
     def show_hint(self, text: str) -> None:
         self.plan = None
@@ -68,6 +111,7 @@ class PlanSummary(QTextBrowser):
                 "way</td></tr></table>"
             )
             parts.append(self._point_of_no_return(plan))
+        parts.append(contested_html(plan))
         if plan.warnings:
             rows = "".join(f"<li>{escape(w)}</li>" for w in plan.warnings)
             parts.append(f"<p style='color:{AMBER}'><b>Warnings</b></p><ul>{rows}</ul>")

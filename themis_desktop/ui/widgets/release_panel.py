@@ -7,7 +7,7 @@ from html import escape
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from themis_desktop.core.upgrade_path import Hop
-from themis_desktop.core.versions import Catalogue, ReleaseLine
+from themis_desktop.core.versions import Catalogue, Release, ReleaseLine
 from themis_desktop.ui.widgets.graph_style import REVERSIBILITY_TEXT
 
 RED, AMBER, GREEN, MUTED = "#a4161a", "#8a5a00", "#1f7a3a", "#607080"
@@ -24,6 +24,24 @@ def _items(title: str, texts: tuple[str, ...], colour: str = "") -> str:
     style = f" style='color:{colour}'" if colour else ""
     rows = "".join(f"<li>{escape(text)}</li>" for text in texts)
     return f"<p><b{style}>{title} ({len(texts)}):</b></p><ul>{rows}</ul>"
+
+
+def status_html(release: Release) -> str:
+    """A release's status with its evidence and upstream sources; "" for a plain release."""
+    if release.status == "released":
+        return ""
+    colour = AMBER if release.status in ("contested", "planned") else RED
+    what = {
+        "contested": "Contested: upstream's documents disagree whether it was released",
+        "planned": "Planned: announced, not released; never a stop",
+        "withdrawn": "Withdrawn: never a stop",
+        "known-bad": "Known-bad: never a stop",
+    }[release.status]
+    sources = ", ".join(release.source) or "none recorded"
+    return (
+        f"<br><span style='color:{colour}'><b>{what}.</b></span> {escape(release.evidence)}"
+        f"<br><span style='color:{MUTED}'>Sources (makr-code/ThemisDB): {escape(sources)}</span>"
+    )
 
 
 def _reversibility(kind: str, note: str) -> str:
@@ -57,6 +75,14 @@ class ReleasePanel(QTextBrowser):
         parts = [f"<h3>ThemisDB {escape(line.name)}</h3><p>{escape(line.summary)}</p>"]
         if line.notes:
             parts.append(f"<p><i>{escape(line.notes)}</i></p>")
+        if line.contested:
+            parts.append(
+                f"<p style='color:{AMBER}'><b>Contested line:</b> a path through "
+                f"{escape(line.name)} stops here only once you confirm you have the release.</p>"
+            )
+        if line.stop is not None:
+            reasons = "".join(f"<br>{escape(r)}" for r in line.stop_reasons())
+            parts.append(f"<p><b>A path stops at {escape(line.stop.text)}</b>{reasons}</p>")
         parts.append("<h4>Releases</h4>")
         for release in reversed(line.releases):
             flags = " · pre-release" if release.prerelease else ""
@@ -64,6 +90,7 @@ class ReleasePanel(QTextBrowser):
                 f"<p><b>{escape(release.text)}</b> · {escape(release.date or 'date unknown')}"
                 f" <span style='color:{MUTED}'>({release.confidence} confidence{flags})</span>"
                 + (f"<br>{escape(release.summary)}" if release.summary else "")
+                + status_html(release)
                 + "</p>"
             )
         if self.catalogue.index_of(line.key) == 0:
@@ -85,6 +112,21 @@ class ReleasePanel(QTextBrowser):
         parts = [f"<h3>{where}{escape(hop.title)}</h3>", f"<p>{KIND_TEXT[hop.kind]}.</p>"]
         if number is None:
             parts.append(f"<p style='color:{MUTED}'>Not a stop of the planned path.</p>")
+        if hop.target.status != "released":
+            confirmed = (
+                " You confirmed you have it."
+                if hop.confirmed
+                else " Check that you can install it; confirm it in the plan summary."
+            )
+            parts.append(
+                f"<p><b>{escape(hop.target.text)}</b>{status_html(hop.target)}"
+                + (confirmed if hop.target.status == "contested" else "")
+                + "</p>"
+            )
+        notes = [n for n in hop.notes if not n.startswith(f"{hop.target} is contested")]
+        if notes:
+            rows = "".join(f"<li>{escape(n)}</li>" for n in notes)
+            parts.append(f"<p><b>Why this stop:</b></p><ul>{rows}</ul>")
         if hop.kind == "skip-level":
             lines = escape(", ".join(hop.lines))
             parts.append(f"<p>Goes through the lines {lines} at once: all their changes apply.</p>")
