@@ -87,3 +87,26 @@ def test_a_note_keeps_who_ticked_the_step_and_when(journal):
         "checked twice",
     )
     assert journal.events(session_id=session.id)[-1].type == "step.note"
+
+
+def test_the_option_taken_for_a_choice_step_is_kept_beside_its_state(tmp_path):
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        session = journal.start_session(None, "1.3.0", "1.4.1")
+        chosen = checklist.set_choice(
+            journal, session.id, "1.3→1.4", "upgrade-abc", "B", "Docker", user="ana"
+        )
+        assert (chosen.state, chosen.choice, chosen.choice_label) == ("open", "B", "Docker")
+        event = journal.events(session_id=session.id)[-1]
+        assert (event.type, event.user) == ("step.choice", "ana")
+        assert "option B (Docker)" in event.message
+        ticked = checklist.set_step(journal, session.id, "1.3→1.4", "upgrade-abc", "done")
+        assert (ticked.state, ticked.choice) == ("done", "B")  # ticking keeps the choice
+        checklist.set_choice(journal, session.id, "1.3→1.4", "upgrade-abc", "A", "Packages")
+        with pytest.raises(ValueError, match="key of an option"):
+            checklist.set_choice(journal, session.id, "1.3→1.4", "upgrade-abc", " ")
+    with Journal(path) as journal:  # a restart: the journal still has it
+        states = checklist.states(journal, session.id)
+        assert list(states) == [("1.3→1.4", "upgrade-abc")]  # the choice is no step of its own
+        state = states[("1.3→1.4", "upgrade-abc")]
+        assert (state.state, state.choice, state.choice_label) == ("done", "A", "Packages")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 
 from themis_desktop.core import checklist
@@ -145,3 +147,67 @@ def test_two_quick_ticks_share_one_new_session(qtbot, main_window):
         sessions = journal.sessions()
         assert len(sessions) == 1
         assert len(checklist.states(journal, sessions[0].id)) == 2
+
+
+UPSTREAM_STYLE = Path(__file__).parents[1] / "core" / "upstream_style"
+
+
+def _load_folder(qtbot, page, folder):
+    with qtbot.waitSignal(
+        page.sig_guides_loaded,
+        timeout=10_000,
+        check_params_cb=lambda guides: all(g.path.parent == folder for g in guides),
+    ):
+        page.load(folder)
+
+
+def test_an_upstream_style_guide_is_a_checklist_whose_choice_survives_a_restart(qtbot, main_window):
+    page = _page(main_window)
+    _wait_loaded(qtbot, page)
+    _load_folder(qtbot, page, UPSTREAM_STYLE)
+    assert sorted(g.path.name for g in page.guides) == ["v1.3-to-v1.4.md", "v1.7-to-v1.8.md"]
+    guide = _show(qtbot, page, "v1.7-to-v1.8.md")
+    assert page.checklist.counts() == (0, 15)
+    assert page.checklist.counts("rollback") == (0, 5)
+    rollback = next(s for s in guide.steps if s.phase == "rollback")
+    assert page.checklist.items[rollback.id].text(0) == "Stop the 1.8 services."  # no **
+    choice = next(s for s in guide.steps if s.options)
+    row = page.checklist.items[choice.id]  # (the list is built anew when a session starts)
+    assert [row.child(i).text(0) for i in range(row.childCount())] == [
+        "A: Package manager",
+        "B: Docker",
+        "C: Manual binary",
+    ]
+    with qtbot.waitSignal(main_window.workspace.sig_session_changed, timeout=5000):
+        page.checklist.choose(choice.id, "B")
+
+    def shown():
+        return page.checklist.items[choice.id].text(0)
+
+    qtbot.waitUntil(lambda: shown().endswith("— chosen: B Docker"), timeout=5000)
+    page.checklist.choose(choice.id, "C")  # another option replaces it
+    qtbot.waitUntil(lambda: shown().endswith("— chosen: C Manual binary"), timeout=5000)
+    row = page.checklist.items[choice.id]
+    checks = [row.child(i).checkState(0) for i in range(row.childCount())]
+    assert checks == [Qt.CheckState.Unchecked, Qt.CheckState.Unchecked, Qt.CheckState.Checked]
+    assert page.checklist.counts() == (0, 15)  # a choice is not the step done
+    page.checklist.tick(choice.id)
+    qtbot.waitUntil(lambda: page.checklist.counts() == (1, 15), timeout=5000)
+    session = main_window.workspace.session_id
+    with Journal() as journal:
+        state = checklist.states(journal, session)[("1.7→1.8", choice.id)]
+        assert (state.state, state.choice, state.choice_label) == ("done", "C", "Manual binary")
+    main_window.close()
+
+    reopened = build_main_window()
+    qtbot.addWidget(reopened)
+    page = _page(reopened)
+    _wait_loaded(qtbot, page)
+    _load_folder(qtbot, page, UPSTREAM_STYLE)
+    _show(qtbot, page, "v1.7-to-v1.8.md")
+    qtbot.waitUntil(lambda: shown().endswith("— chosen: C Manual binary"), timeout=5000)
+    row = page.checklist.items[choice.id]
+    assert row.child(2).checkState(0) == Qt.CheckState.Checked
+    assert row.checkState(0) == Qt.CheckState.Checked
+    assert "Chosen: option C Manual binary" in row.toolTip(0)
+    reopened.close()

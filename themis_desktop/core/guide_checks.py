@@ -9,14 +9,16 @@ from typing import Any, Literal
 
 from markdown.extensions.toc import slugify
 
+from themis_desktop.core.guide_steps import phase_headings, step_regions
 from themis_desktop.core.guides import (
     PHASE_TITLES,
     PHASES,
+    SECTION_WORDS,
     Fences,
     Heading,
     Step,
     lines_of,
-    phase_of,
+    section_matches,
 )
 
 Severity = Literal["error", "warning"]
@@ -33,7 +35,12 @@ SECTIONS = (
 )
 STATUSES = ("complete", "draft")
 MAX_FINDINGS = 500
-_TITLE = re.compile(r"^Migration Guide: v(\d+\.\d+) to v(\d+\.\d+)$")
+_TITLE = re.compile(  # `v1.7 to v1.8`, `v1.7.x → v1.8.0`, `1.7 -> 1.8`
+    r"^Migration Guide:\s*v?(\d+\.\d+)(?:\.(?:\d+|x))?(?:\s+to\s+|\s*(?:→|->)\s*)"
+    r"v?(\d+\.\d+)(?:\.(?:\d+|x))?$",
+    re.I,
+)
+_SHOWN = 4  # headings a finding names as what it found
 _LINK = re.compile(r"\]\(#([^)\s\]]+)\)")  # stops at the next ]: linear on runs of ](#
 _ID_COUNT = re.compile(r"^(.*)_([0-9]+)$")
 _RAW_HTML = re.compile(
@@ -139,45 +146,125 @@ def _check_title(headings: list[Heading], meta: dict[str, Any], first: int, add:
         return
     if meta.get("kind") == "best-practices":
         return
-    match = _TITLE.match(titles[0].title)
+    match = _TITLE.match(titles[0].title[:200])
     if not match:
-        add(titles[0].line, "warning", "title should read 'Migration Guide: vX.Y to vX.Y'")
+        add(
+            titles[0].line,
+            "warning",
+            f"title should read 'Migration Guide: vX.Y to vX.Y', found {_quote(titles[0].title)}",
+        )
     elif meta.get("from") and (match[1], match[2]) != (str(meta["from"]), str(meta.get("to"))):
         add(titles[0].line, "warning", "title and front matter name different versions")
 
 
 def _check_sections(headings: list[Heading], end_line: int, add: Any) -> None:
+    """Each template section once, in order; matched tolerantly (`section_matches`)."""
     present = [h for h in headings if h.level == 2]
-    names = [h.title for h in present]
-    expected_at = 0
-    for wanted in SECTIONS:
-        if wanted not in names:
-            later = [h.line for h in present if h.title in SECTIONS[SECTIONS.index(wanted) :]]
-            add(later[0] if later else end_line, "error", f"missing section '## {wanted}'")
+    matches = {
+        wanted: [i for i, h in enumerate(present) if section_matches(wanted, h.title)]
+        for wanted in SECTIONS
+    }
+    expected_at, previous = 0, None  # index in `present` of the last section found in order
+    for number, wanted in enumerate(SECTIONS):
+        candidates = matches[wanted]
+        if not candidates:
+            later = [i for w in SECTIONS[number + 1 :] for i in matches[w] if i >= expected_at]
+            following = min(later) if later else len(present)
+            start = previous + 1 if previous is not None else 0
+            found = [h.title for h in present[start:following]]
+            where = [
+                f"after {_quote('## ' + present[previous].title)}" if previous is not None else "",
+                f"before {_quote('## ' + present[following].title)}"
+                if following < len(present)
+                else "",
+            ]
+            add(
+                present[following].line if following < len(present) else end_line,
+                "error",
+                f"missing section '## {wanted}': expected a heading such as '## {wanted}'"
+                f"{_other_names(wanted)} {' and '.join(w for w in where if w) or 'in the guide'}, "
+                f"found {_list(found) if found else 'no other section there'}",
+            )
             continue
-        at = names.index(wanted)
-        if at < expected_at:
-            add(present[at].line, "error", f"section '## {wanted}' is out of order")
-        expected_at = max(expected_at, at)
+        in_order = [i for i in candidates if i >= expected_at]
+        if in_order:
+            expected_at = previous = in_order[0]
+            continue
+        at = candidates[0]
+        after, found = _quote("## " + present[expected_at].title), _quote("## " + present[at].title)
+        add(
+            present[at].line,
+            "error",
+            f"section '## {wanted}' is out of order: expected after {after}, "
+            f"found {found} before it",
+        )
+
+
+def _other_names(wanted: str) -> str:
+    """The other names a section may have, for a finding: ` (or 'what's … new')`."""
+    spelled = [" … ".join(words) for words in SECTION_WORDS.get(wanted, ())[1:]]
+    return f" (or one with {' or '.join(repr(s) for s in spelled)})" if spelled else ""
+
+
+def _quote(title: str) -> str:
+    return repr(title if len(title) <= 80 else title[:77] + "…")
+
+
+def _list(titles: list[str]) -> str:
+    shown = ", ".join(_quote("## " + t) for t in titles[:_SHOWN])
+    return shown + (f" and {len(titles) - _SHOWN} more" if len(titles) > _SHOWN else "")
 
 
 def _check_steps(headings: list[Heading], steps: list[Step], add: Any) -> None:
-    section = next(
-        (h for h in headings if h.level == 2 and "step-by-step" in h.title.lower()), None
-    )
+    regions = step_regions(headings)
+    section = next((start for start, _, fixed in regions if fixed is None), None)
     if section is None:
         return  # reported as a missing section
     if not steps:
-        add(section.line, "error", "the Step-by-Step section has no checklist steps")
-    after = [h for h in headings if h.line > section.line]
-    end = next((h.line for h in after if h.level <= 2), 10**9)
-    phases = {phase_of(h.title): h for h in after if h.level >= 3 and h.line < end}
+        add(
+            section.line,
+            "error",
+            "the Step-by-Step section has no checklist steps: expected '- [ ]' items, numbered "
+            "lists or commented commands in code blocks under its phase headings",
+        )
+    phases = phase_headings(headings, regions)
     for phase in PHASES:
         heading = phases.get(phase)
         if heading is None:
-            add(section.line, "error", f"Step-by-Step lacks the phase '{PHASE_TITLES[phase]}'")
+            _missing_phase(section, phase, phases, steps, add)
         elif not any(s.phase == phase for s in steps):
-            add(heading.line, "warning", f"phase '{PHASE_TITLES[phase]}' has no steps")
+            add(
+                heading.line,
+                "warning",
+                f"phase '{PHASE_TITLES[phase]}' has no steps: expected '- [ ]' items, a numbered "
+                f"list or commented commands under {_quote(heading.title)}, found only text",
+            )
+
+
+def _missing_phase(
+    section: Heading, phase: str, phases: dict[str, Heading], steps: list[Step], add: Any
+) -> None:
+    """A phase without a heading: an error, or a warning when another phase's step does it
+    (upstream's 1.7→1.8 guide backs up as one of its pre-migration checks)."""
+    word = {"pre-checks": "check", "backup": "backup", "upgrade": "upgrade"}.get(phase, phase)
+    elsewhere = next((s for s in steps if word in s.text.lower()), None)
+    found = [h.title for h in sorted(phases.values(), key=lambda h: h.line)]
+    expected = f"expected a heading such as '### {PHASES.index(phase) + 1}. {PHASE_TITLES[phase]}'"
+    where = ", ".join(_quote(t) for t in found[:_SHOWN]) or "no phase headings"
+    if elsewhere is not None:
+        add(
+            section.line,
+            "warning",
+            f"Step-by-Step lacks the phase '{PHASE_TITLES[phase]}': {expected}, found it as the "
+            f"step {_quote(elsewhere.text)} (line {elsewhere.line}) of phase "
+            f"'{PHASE_TITLES[elsewhere.phase]}'",
+        )
+    else:
+        add(
+            section.line,
+            "error",
+            f"Step-by-Step lacks the phase '{PHASE_TITLES[phase]}': {expected}, found {where}",
+        )
 
 
 def _check_text(text: str, first: int, anchors: set[str], add: Any) -> None:

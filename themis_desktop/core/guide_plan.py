@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from themis_desktop.core.guides import PHASE_TITLES, PHASES, Guide, normalize
+from themis_desktop.core.guides import PHASE_TITLES, PHASES, Guide, Option, normalize
 from themis_desktop.core.upgrade_path import Hop, Plan
 
 
@@ -15,6 +15,7 @@ class CombinedStep:
     text: str
     body: str
     hops: tuple[str, ...]  # the hops (e.g. "1.7→1.8") whose guides name this step
+    options: tuple[Option, ...] = ()  # alternatives, one of which the admin takes
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,9 @@ class CombinedGuide:
             steps = [s for s in self.steps if s.phase == phase]
             if steps:
                 out += [f"## {PHASE_TITLES[phase]}", ""]
-                out += [f"- [ ] {s.text} *({', '.join(s.hops)})*" for s in steps]
+                for s in steps:
+                    out.append(f"- [ ] {s.text} *({', '.join(s.hops)})*")
+                    out += [f"    - Option {o.key}: {o.label}" for o in s.options]
                 out.append("")
         return "\n".join(out)
 
@@ -85,9 +88,11 @@ def combine(plan: Plan, guides: list[Guide]) -> CombinedGuide:
         if key in merged:
             old = merged[key]
             if name not in old.hops:
-                merged[key] = CombinedStep(old.id, old.phase, old.text, old.body, (*old.hops, name))
+                merged[key] = CombinedStep(
+                    old.id, old.phase, old.text, old.body, (*old.hops, name), old.options
+                )
             continue
-        merged[key] = CombinedStep(step.id, step.phase, step.text, step.body, (name,))
+        merged[key] = CombinedStep(step.id, step.phase, step.text, step.body, (name,), step.options)
         sequence.append(key)
     title = f"Upgrade {plan.current} → {plan.target}" + (" (skip-level)" if plan.skip_level else "")
     return CombinedGuide(title, tuple(warnings), tuple(merged[k] for k in sequence), tuple(missing))

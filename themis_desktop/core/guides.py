@@ -1,4 +1,5 @@
-"""Migration guides: load (with front matter), find their structure, extract checklist steps.
+"""Migration guides: load (with front matter), find their structure, extract checklist steps
+(the step constructs are in `guide_steps`, the template checks in `guide_checks`).
 
 Everything here is linear in the guide's size (no regex that backtracks over a long line),
 and a guide over MAX_GUIDE_BYTES is not parsed at all: it loads as one error finding."""
@@ -30,22 +31,44 @@ PHASE_TITLES = {
 }
 _PHASE_WORDS = (  # how a phase heading names itself, checked in this order
     ("rollback", "rollback"),
+    ("rollback", "roll back"),
+    ("rollback", "rolling back"),
     ("pre-checks", "pre-migration"),
+    ("pre-checks", "pre-upgrade"),
     ("pre-checks", "pre-check"),
     ("pre-checks", "preparation"),
+    ("pre-checks", "prerequisite"),
     ("backup", "backup"),
+    ("backup", "back up"),
     ("validation", "post-migration"),
+    ("validation", "post-upgrade"),
     ("validation", "validation"),
     ("validation", "verif"),
     ("upgrade", "upgrade"),
     ("upgrade", "migration steps"),
+    ("upgrade", "deploy"),
+    ("upgrade", "install"),
 )
-_GENERAL_PHASES = {"before": "pre-checks", "during": "upgrade", "after": "validation"}
+# How each template section may be named: alternatives of word beginnings that must appear
+# in this order in a level-2 heading ("New Features (Action Required…)", "3. Testing", …).
+SECTION_WORDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Overview": (("overview",), ("summary",), ("introduction",)),
+    "Breaking Changes": (("breaking",),),
+    "New Features": (("new", "feature"), ("what's", "new")),
+    "Deprecated Features": (("deprecat",),),
+    "Step-by-Step Migration": (("step", "by", "step"),),
+    "Code Changes Required": (("code", "change"),),
+    "Testing": (("test",),),
+    "Support": (("support",), ("help",)),
+}
+_WORD = re.compile(r"[a-z0-9']+")
+_NUMBERING = re.compile(
+    r"^(?:(?:step|phase)\s+\d{1,3}[.):]?\s*|\d{1,3}(?:\.\d{1,3})*[.):]?\s+|[a-z][.)]\s+)", re.I
+)
+_INDEX_NAMES = frozenset({"readme", "index", "_index"})
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
 _HEADING_START = re.compile(r"#{1,6}(?=\s)")
-_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s+(?:\[([ xX])\]\s+)?(.*)$")
-_EXPLICIT_ID = re.compile(r"\{#([A-Za-z0-9_-]+)\}\s*$")
-_HOP_TITLE = re.compile(r"v?(\d+\.\d+)\S*\s+to\s+v?(\d+\.\d+)")
+_HOP_TITLE = re.compile(r"v?(\d+\.\d+)[.\dxX]*(?:\s+to\s+|\s*(?:→|->)\s*)v?(\d+\.\d+)")
 
 
 class GuideError(OSError):
@@ -60,8 +83,18 @@ class Heading:
 
 
 @dataclass(frozen=True)
+class Option:
+    """One alternative of a choice step (`Option B: Docker`): the admin records which."""
+
+    key: str  # "B"
+    label: str  # "Docker"
+    body: str  # its Markdown: text and commands
+    line: int
+
+
+@dataclass(frozen=True)
 class Step:
-    """One checklist item of the Step-by-Step section."""
+    """One checklist item of the Step-by-Step section (see `guide_steps`)."""
 
     id: str
     phase: str
@@ -69,6 +102,7 @@ class Step:
     body: str
     line: int
     hop: str = ""
+    options: tuple[Option, ...] = ()  # alternatives, one of which the admin takes
 
 
 @dataclass(frozen=True)
@@ -197,6 +231,44 @@ def phase_of(title: str) -> str | None:
     return next((phase for phase, word in _PHASE_WORDS if word in lowered), None)
 
 
+def without_number(title: str) -> str:
+    """A heading's or comment's words without their numbering (`3.`, `Step 2:`, `b)`)."""
+    title = title.strip()
+    match = _NUMBERING.match(title)
+    rest = title[match.end() :] if match else title
+    return rest or title
+
+
+def section_matches(wanted: str, title: str) -> bool:
+    """Whether a level-2 heading `title` names the template section `wanted`, tolerantly:
+    any case and numbering, extra words, the alternatives of SECTION_WORDS."""
+    words = _WORD.findall(title[:300].lower().replace("’", "'"))
+    for alternative in SECTION_WORDS.get(wanted, ((wanted.lower(),),)):
+        position = 0
+        for start in alternative:
+            position = next(
+                (i + 1 for i in range(position, len(words)) if words[i].startswith(start)), -1
+            )
+            if position < 0:
+                break
+        else:
+            return True
+    return False
+
+
+def is_index(path: Path | None, meta: dict[str, Any]) -> bool:
+    """A README or index of a folder of guides (no front matter): not a guide itself."""
+    return path is not None and not meta and path.stem.lower() in _INDEX_NAMES
+
+
+def plain_text(text: str) -> str:
+    """A step's words as a list shows them: no backticks, emphasis marks or link targets
+    (and no more than 1000 characters of them)."""
+    text = text if len(text) <= 1000 else text[:999] + "…"
+    text = re.sub(r"\[([^\]\n]{0,300})\]\([^)\s]{0,500}\)", r"\1", text) if "](" in text else text
+    return text.replace("`", "").replace("**", "").replace("__", "")
+
+
 def normalize(text: str) -> str:
     """The comparison form of a step: lower case, no markup, single spaces."""
     text = re.sub(r"[`*_\[\]()]", "", text.lower())
@@ -207,76 +279,6 @@ def step_id(phase: str, text: str) -> str:
     """A stable id from the phase and the step's own words, not its position."""
     digest = hashlib.sha1(normalize(text).encode()).hexdigest()[:10]
     return f"{phase}-{digest}"
-
-
-def extract_steps(
-    text: str,
-    headings: list[Heading],
-    first_line: int = 1,
-    hop: str = "",
-    best_practices: bool = False,
-) -> list[Step]:
-    """The list items under the phase headings of the Step-by-Step section; for the
-    best-practices document, under its Before / During / After Migration sections."""
-    lines = lines_of(text)
-    section = (0, 10**9) if best_practices else _step_section(headings)
-    if section is None:
-        return []
-    start, end = section
-    items: list[dict[str, Any]] = []
-    phase, fences = None, Fences()
-    current: dict[str, Any] | None = None
-    for number in range(start + 1, min(end, first_line + len(lines))):
-        line = lines[number - first_line]
-        if fences.step(line):
-            if current is not None:
-                current["body"].append(line)
-            continue
-        heading = heading_of(line) if line.startswith("#") else None
-        if heading:
-            current = None
-            level, title = heading
-            if best_practices:
-                words = title.split(maxsplit=1)
-                phase = _GENERAL_PHASES.get(words[0].lower()) if level == 2 and words else None
-            else:
-                phase = phase_of(title) if level >= 3 else None
-            continue
-        item = None if line[:1] in (" ", "\t") else _ITEM.match(line)
-        if item and phase:
-            current = {"line": number, "phase": phase, "text": item[2].strip(), "body": [line]}
-            items.append(current)
-        elif current is not None and (line[:1] in (" ", "\t") or not line.strip()):
-            current["body"].append(line)
-        elif line.strip():
-            current = None
-    return _finish(items, hop)
-
-
-def _finish(items: list[dict[str, Any]], hop: str) -> list[Step]:
-    result, seen = [], set()
-    next_suffix: dict[str, int] = {}  # base id → the first suffix not yet known to be taken
-    for item in items:
-        explicit = _EXPLICIT_ID.search(item["text"])
-        text = item["text"][: explicit.start()].rstrip() if explicit else item["text"]
-        ident = explicit[1] if explicit else step_id(item["phase"], text)
-        base, n = ident, next_suffix.get(ident, 2)
-        if ident in seen:  # base-2, base-3, …: resumed where the last duplicate stopped
-            while (ident := f"{base}-{n}") in seen:
-                n += 1
-            next_suffix[base] = n + 1
-        seen.add(ident)
-        body = "\n".join(item["body"]).rstrip()
-        result.append(Step(ident, item["phase"], text, body, item["line"], hop))
-    return result
-
-
-def _step_section(headings: list[Heading]) -> tuple[int, int] | None:
-    for i, heading in enumerate(headings):
-        if heading.level == 2 and "step-by-step" in heading.title.lower():
-            later = [h.line for h in headings[i + 1 :] if h.level <= 2]
-            return heading.line, later[0] if later else 10**9
-    return None
 
 
 def too_large(size: int) -> str:
@@ -304,6 +306,7 @@ def parse_guide(raw: str, path: Path | None = None) -> Guide:
     """A guide from its Markdown; findings come from `guide_checks.validate`. A guide over
     MAX_GUIDE_BYTES is refused (see `refused_guide`)."""
     from themis_desktop.core.guide_checks import validate
+    from themis_desktop.core.guide_steps import extract_steps
 
     size = utf8_size(raw)
     if size > MAX_GUIDE_BYTES:
@@ -340,7 +343,7 @@ def load_folder(folder: Path | None = None) -> list[Guide]:
     without a hop (general documents) come last."""
     folder = Path(folder) if folder else guides_dir()
     found = [load_guide(p) for p in sorted(folder.glob("*.md")) if p.name.lower() != "readme.md"]
-    return sorted(found, key=_hop_order)
+    return sorted((g for g in found if not is_index(g.path, g.meta)), key=_hop_order)
 
 
 def _hop_order(guide: Guide) -> tuple:

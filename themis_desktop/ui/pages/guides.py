@@ -289,6 +289,8 @@ class GuidesPage(QWidget):
                 pending["id"] = session_id
             if state == "note":
                 result = checklist.set_note(journal, session_id, key, step_id, note)
+            elif state == "choice":  # note: the option's key, reason: its label
+                result = checklist.set_choice(journal, session_id, key, step_id, note, reason)
             else:
                 result = checklist.set_step(journal, session_id, key, step_id, state, reason=reason)
             return session_id, result

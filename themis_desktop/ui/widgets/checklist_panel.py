@@ -1,4 +1,7 @@
-"""The checklist of one guide: steps by phase, ticks, notes, skips and progress."""
+"""The checklist of one guide: steps by phase, ticks, notes, skips, choices and progress.
+
+A step with alternatives (`Option A: package manager`, `Option B: Docker`, …) lists them as
+checkable rows under it; checking one records it as the step's choice."""
 
 from __future__ import annotations
 
@@ -19,9 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from themis_desktop.core.checklist import StepState
-from themis_desktop.core.guides import PHASE_TITLES, PHASES, Step
+from themis_desktop.core.guides import PHASE_TITLES, PHASES, Step, plain_text
 
 STEP_ROLE = Qt.ItemDataRole.UserRole
+OPTION_ROLE = Qt.ItemDataRole.UserRole + 1  # the option key, on an alternative's row
 
 
 class _WrappingDelegate(QStyledItemDelegate):
@@ -35,7 +39,9 @@ class _WrappingDelegate(QStyledItemDelegate):
         hint = super().sizeHint(option, index)
         if index.column() != 0:
             return hint
-        depth = 1 if index.parent().isValid() else 0
+        depth, parent = 0, index.parent()
+        while parent.isValid():
+            depth, parent = depth + 1, parent.parent()
         width = self.tree.columnWidth(0) - self.tree.indentation() * (depth + 1) - 34
         text = str(index.data() or "")
         bounds = option.fontMetrics.boundingRect(
@@ -47,13 +53,15 @@ class _WrappingDelegate(QStyledItemDelegate):
 class ChecklistPanel(QWidget):
     """Emits what the user did; the page records it and calls `apply_state` back."""
 
-    sig_step_changed = Signal(str, str, str, str)  # step id, state, note, reason
+    # step id, state, note, reason; for a choice: step id, "choice", option key, option label
+    sig_step_changed = Signal(str, str, str, str)
 
     def __init__(self) -> None:
         super().__init__()
         self.steps: dict[str, Step] = {}
         self.states: dict[str, StepState] = {}
         self.items: dict[str, QTreeWidgetItem] = {}
+        self.option_items: dict[tuple[str, str], QTreeWidgetItem] = {}  # (step id, key)
         self.phase_items: dict[str, QTreeWidgetItem] = {}
         self.heading = QLabel("Checklist", objectName="cardTitle")
         self.session_label = QLabel("", objectName="muted")
@@ -96,7 +104,7 @@ class ChecklistPanel(QWidget):
         self.states = dict(states)
         self.tree.blockSignals(True)
         self.tree.clear()
-        self.items, self.phase_items = {}, {}
+        self.items, self.phase_items, self.option_items = {}, {}, {}
         for phase in PHASES:
             phase_steps = [s for s in steps if s.phase == phase]
             if not phase_steps:
@@ -106,7 +114,7 @@ class ChecklistPanel(QWidget):
             parent.setExpanded(True)
             self.phase_items[phase] = parent
             for step in phase_steps:
-                item = QTreeWidgetItem(parent, [step.text.replace("`", ""), ""])
+                item = QTreeWidgetItem(parent, [plain_text(step.text), ""])
                 item.setData(0, STEP_ROLE, step.id)
                 item.setFlags(
                     Qt.ItemFlag.ItemIsEnabled
@@ -114,6 +122,18 @@ class ChecklistPanel(QWidget):
                     | Qt.ItemFlag.ItemIsUserCheckable
                 )
                 self.items[step.id] = item
+                for option in step.options:
+                    row = QTreeWidgetItem(item, [f"{option.key}: {plain_text(option.label)}", ""])
+                    row.setData(0, STEP_ROLE, step.id)
+                    row.setData(0, OPTION_ROLE, option.key)
+                    row.setToolTip(0, option.body)
+                    row.setFlags(
+                        Qt.ItemFlag.ItemIsEnabled
+                        | Qt.ItemFlag.ItemIsSelectable
+                        | Qt.ItemFlag.ItemIsUserCheckable
+                    )
+                    self.option_items[(step.id, option.key)] = row
+                item.setExpanded(True)
                 self._paint(step.id)
         self.tree.blockSignals(False)
         self._update_progress()
@@ -143,6 +163,10 @@ class ChecklistPanel(QWidget):
             0, Qt.CheckState.Checked if done else Qt.CheckState.Unchecked
         )
 
+    def choose(self, step_id: str, key: str) -> None:
+        """What a click on an alternative's box does: record it as the step's choice."""
+        self.option_items[(step_id, key)].setCheckState(0, Qt.CheckState.Checked)
+
     def counts(self, phase: str | None = None) -> tuple[int, int]:
         """(finished, total) steps, overall or for one phase; skipped steps count as finished."""
         ids = [i for i, s in self.steps.items() if phase is None or s.phase == phase]
@@ -155,13 +179,19 @@ class ChecklistPanel(QWidget):
         item, state = self.items[step_id], self.states.get(step_id)
         done = state is not None and state.state == "done"
         item.setCheckState(0, Qt.CheckState.Checked if done else Qt.CheckState.Unchecked)
-        detail, tip = "", self.steps[step_id].text
+        step = self.steps[step_id]
+        detail, tip = "", plain_text(step.text)
+        self._paint_choice(step, state)
         if state and state.state == "done":
             detail = f"{state.at[11:16]} {state.user}"
             tip += f"\nDone {state.at} by {state.user}"
         elif state and state.state == "skipped":
             detail = "skipped"
             tip += f"\nSkipped {state.at} by {state.user}: {state.reason}"
+        if state and state.choice:
+            tip += f"\nChosen: option {state.choice} {plain_text(state.choice_label)}".rstrip()
+        elif step.options:
+            tip += "\nNo option chosen yet: check the one you take"
         if state and state.note:
             detail += " ✎"
             tip += f"\nNote: {state.note}"
@@ -171,6 +201,21 @@ class ChecklistPanel(QWidget):
         font = item.font(0)
         font.setStrikeOut(bool(state and state.state == "skipped"))
         item.setFont(0, font)
+
+    def _paint_choice(self, step: Step, state: StepState | None) -> None:
+        """The chosen alternative checked (the others not), and named in the step's row."""
+        if not step.options:
+            return
+        chosen = state.choice if state else ""
+        for option in step.options:
+            row = self.option_items[(step.id, option.key)]
+            mine = option.key == chosen
+            row.setCheckState(0, Qt.CheckState.Checked if mine else Qt.CheckState.Unchecked)
+            row.setText(1, "chosen" if mine else "")
+        label = next((plain_text(o.label) for o in step.options if o.key == chosen), "")
+        text = plain_text(step.text)
+        shown = f"{text} — chosen: {chosen} {label}".rstrip() if chosen else text
+        self.items[step.id].setText(0, shown)
 
     def _update_progress(self) -> None:
         finished, total = self.counts()
@@ -189,8 +234,16 @@ class ChecklistPanel(QWidget):
         self.reopen_button.setEnabled(state is not None and state.state != "open")
 
     def _on_tree_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
-        step_id = item.data(0, STEP_ROLE)
-        if step_id and column == 0:
+        step_id, key = item.data(0, STEP_ROLE), item.data(0, OPTION_ROLE)
+        if key and step_id and column == 0:
+            if item.checkState(0) == Qt.CheckState.Checked:
+                option = next(o for o in self.steps[step_id].options if o.key == key)
+                self.sig_step_changed.emit(step_id, "choice", key, option.label)
+            else:  # a choice is changed by checking another option, not undone
+                self.tree.blockSignals(True)
+                self._paint(step_id)
+                self.tree.blockSignals(False)
+        elif step_id and column == 0:
             self._emit(step_id, "done" if item.checkState(0) == Qt.CheckState.Checked else "open")
 
     def _emit(self, step_id: str | None, state: str, note: str = "", reason: str = "") -> None:
