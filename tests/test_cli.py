@@ -71,6 +71,11 @@ def test_path_json_follows_the_documented_shape(capsys):
             "from": "1.3.2",
             "to": "1.4.2",
             "kind": "minor",
+            "status": "released",
+            "evidence": "",
+            "source": ["CHANGELOG.md"],
+            "confirmed": False,
+            "notes": [],
             "guide": "available",
             "breaking_changes": [],
             "deprecations": ["BinaryQuantizer and LearnedQuantizer are marked deprecated."],
@@ -78,6 +83,52 @@ def test_path_json_follows_the_documented_shape(capsys):
             "required": False,
         }
     ]
+
+
+def test_path_marks_contested_stops_with_evidence_and_says_why_1_6_is_no_stop(capsys):
+    assert main(["path", "--from", "1.0.0", "--to", "1.8"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    first = next(line for line in lines if line.startswith("  1. "))
+    second = next(line for line in lines if line.startswith("  2. "))
+    assert first.startswith("  1. 1.0.0 → 1.1.0") and first.endswith("[contested, not confirmed]")
+    assert second.startswith("  2. 1.1.0 → 1.2.0") and second.endswith("[contested, not confirmed]")
+    assert "? 1.1.0 is contested: " in out and "2024-09-01" in out and "2025-03-10" in out
+    assert "sources: docs/releases/CHANGELOG.md, docs/de/releases/README.md" in out
+    assert "· 1.6 is not a stop: upstream has no such release; the 1.7.0 notes name 1.5.0" in out
+    assert "  3. 1.2.0 → 1.3.4-hotfix" in out and "1.3.5 is newer but documentation/build" in out
+    assert "· 1.8.1-rc1 is never a stop: known-bad" in out
+    confirm = next(line for line in lines if line.startswith("confirm: "))
+    assert "--have 1.1.0 --have 1.2.0" in confirm
+
+
+def test_path_json_carries_each_stops_status_and_have_confirms(capsys):
+    assert main(["path", "--from", "1.0.0", "--to", "1.8", "--json", "--have", "1.1.0"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(s["version"], s["status"], s["confirmed"]) for s in data["stops"][:3]] == [
+        ("1.1.0", "contested", True),
+        ("1.2.0", "contested", False),
+        ("1.3.4-hotfix", "released", False),
+    ]
+    assert [hop["status"] for hop in data["hops"]] == ["contested"] * 2 + ["released"] * 5
+    assert data["have"] == ["1.1.0"] and data["unconfirmed"] == ["1.2.0"]
+    assert "2025-03-10" in data["hops"][1]["evidence"]
+
+
+def test_path_to_a_known_bad_release_exits_2_with_the_reason(capsys):
+    assert main(["path", "--from", "1.8.0", "--to", "1.8.1-rc1"]) == 2
+    err = capsys.readouterr().err
+    assert "1.8.1-rc1 is known-bad and is never a stop" in err and "exit code 139" in err
+
+
+def test_releases_lists_status_evidence_source_and_the_stop(capsys):
+    assert main(["releases"]) == 0
+    out = capsys.readouterr().out
+    assert "1.1.0        2026-Q1     (low)  [contested] " in out
+    assert "1.8.1-rc1    2026-04-04  (high)  [known-bad] " in out
+    assert "source: docs/de/releases/RELEASE_NOTES_v1.3.5.md" in out
+    assert "stop 1.3.4-hotfix: 1.3.5 is newer but" in out
+    assert "HTTP/2, WebSocket, MQTT" in out  # an unquoted comma no longer cuts a summary
 
 
 def test_path_skip_level_lists_the_conditions(capsys):
@@ -233,3 +284,45 @@ def test_backups_prune_lists_then_deletes_old_backups(capsys, tmp_path):
     assert capsys.readouterr().out.count("would delete") == 2
     assert main(["backups", "prune", "--keep", "1", "--yes"]) == 0
     assert [p for p in archives if Path(p).exists()] == [archives[-1]]
+
+
+def _restorable(capsys, tmp_path) -> tuple[str, Path]:
+    """A catalogued backup of a stopped node's data dir, and that data dir changed since."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "CURRENT").write_text("MANIFEST-000001\n")
+    (data / "000001.sst").write_bytes(bytes(range(256)) * 100)
+    backup = ["backup", "--stopped", "--data-dir", str(data), "--themis-version", "1.7.0"]
+    assert main([*backup, "--node", "db1", "-o", str(tmp_path / "out")]) == 0
+    archive = capsys.readouterr().out.strip().splitlines()[-1]
+    (data / "CURRENT").write_text("changed")
+    return archive, data
+
+
+def test_restore_says_what_cannot_be_undone_and_refuses_without_a_terminal(capsys, tmp_path):
+    """Issue 17: the restore asks first (`ask_first`); without a terminal, --yes is needed."""
+    archive, data = _restorable(capsys, tmp_path)
+    assert main(["restore", archive, "--data-dir", str(data)]) == 2
+    out, err = capsys.readouterr()
+    assert f"Restore {archive} (the backup of db1 at 1.7.0, " in out
+    assert f"the data in {data} is replaced by the backup's" in out
+    assert "every write made after the backup was taken is gone" in out
+    assert "this cannot be undone here" in out and "data.pre-restore-<time>" in out
+    assert "not asking without a terminal: add --yes to restore (nothing was changed)" in err
+    assert (data / "CURRENT").read_text() == "changed"
+
+
+def test_on_a_terminal_restore_asks_and_no_is_the_default(capsys, tmp_path):
+    from tests.test_cli_session import _on_a_terminal
+
+    archive, data = _restorable(capsys, tmp_path)
+    restore = ["restore", archive, "--data-dir", str(data)]
+    for answer in ("", "n"):  # Enter: the default is no
+        code, out = _on_a_terminal(restore, answer)
+        assert code == 2, out
+        assert f"Replace {data}? [y/N]" in out and "Nothing was changed." in out
+        assert (data / "CURRENT").read_text() == "changed"
+    code, out = _on_a_terminal(restore, "y")
+    assert code == 0, out
+    assert f"restored {data}" in out and "previous data kept in" in out
+    assert (data / "CURRENT").read_text() == "MANIFEST-000001\n"

@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="plan the direct hop (not recommended) instead of the sequential path",
     )
+    path.add_argument(
+        "--have",
+        action="append",
+        default=[],
+        metavar="X",
+        help="a release you have checked you can install (confirms a contested stop; "
+        "repeat for each)",
+    )
     path.add_argument("--json", action="store_true")
     path.add_argument("--catalogue", metavar="FILE", help="a user catalogue that extends ours")
 
@@ -341,7 +349,7 @@ def cmd_path(args: argparse.Namespace) -> int:
         catalogue = _catalogue(args)
         for problem in catalogue.problems:  # a broken user catalogue: the bundled one serves
             print(f"themis-desktop: {left_out(problem)}", file=sys.stderr)
-        plan = plan_upgrade(catalogue, args.source, args.target, args.skip_level)
+        plan = plan_upgrade(catalogue, args.source, args.target, args.skip_level, args.have)
     except (VersionError, CatalogueError) as exc:
         print(f"themis-desktop: {exc}", file=sys.stderr)
         return 2
@@ -354,14 +362,24 @@ def cmd_path(args: argparse.Namespace) -> int:
     )
     for number, hop in enumerate(plan.hops, start=1):
         marker = "  ← point of no return" if number - 1 == plan.point_of_no_return else ""
+        status = ""
+        if hop.status == "contested":
+            status = f"  [contested, {'confirmed by you' if hop.confirmed else 'not confirmed'}]"
         print(
             f"  {number}. {hop.title:<22} guide {hop.guide:<10} "
-            f"{len(hop.breaking_changes):>2} breaking  {hop.reversibility}{marker}"
+            f"{len(hop.breaking_changes):>2} breaking  {hop.reversibility}{marker}{status}"
         )
         for text in hop.breaking_changes:
             print(f"       ! {text}")
+        for text in hop.notes:
+            contested = text.startswith(f"{hop.target} is contested")
+            print(f"       {'?' if contested else '·'} {text}")
+        if hop.status == "contested":
+            print(f"         sources: {', '.join(hop.target.source) or 'none recorded'}")
     for warning in plan.warnings:
         print(f"warning: {warning}")
+    if plan.unconfirmed:
+        print(f"confirm: {plan.confirm_hint()}")
     for number, condition in enumerate(plan.conditions, start=1):
         print(f"  condition {number}: {condition}")
     return 0
@@ -382,10 +400,17 @@ def cmd_releases(args: argparse.Namespace) -> int:
         guide = "guide" if line.guide else "no guide"
         print(f"{line.name:<5} {line.summary}  [{guide}, {line.reversibility}]")
         for release in line.releases:
+            mark = "" if release.status == "released" else f"[{release.status}] "
             print(
                 f"      {release.text:<12} {release.date:<11} ({release.confidence})  "
-                f"{release.summary}"
+                f"{mark}{release.summary}"
             )
+            if release.status != "released" and release.evidence:
+                print(f"        {release.status}: {release.evidence}")
+            if release.source:
+                print(f"        source: {', '.join(release.source)}")
+        for reason in line.stop_reasons():
+            print(f"      stop {line.stop or 'none'}: {reason}")
     return 0
 
 
@@ -402,8 +427,18 @@ def cmd_guide(args: argparse.Namespace) -> int:
                 print(f"{hop:<14} {guide.status:<9} {guide.path.name}{errors}")
             return 0
         if args.action == "validate":
-            files = [p for arg in args.paths for p in _guide_files(Path(arg))]
-            findings = [f for path in files for f in guides.load_guide(path).findings]
+            files, findings = [], []
+            for path in (p for arg in args.paths for p in _guide_files(Path(arg))):
+                guide = guides.load_guide(path)
+                if guides.is_index(path, guide.meta):  # as a folder of guides skips its README
+                    print(
+                        f"{path}: not a migration guide (a README or index without front "
+                        "matter): not validated",
+                        file=sys.stderr,
+                    )
+                    continue
+                files.append(path)
+                findings += guide.findings
             for finding in findings:
                 print(finding)
             failed = sum(f.severity == "error" for f in findings)
@@ -430,6 +465,8 @@ def cmd_guide(args: argparse.Namespace) -> int:
     else:
         for step in guide.steps:
             print(f"{step.id:<24} {step.phase:<11} {step.text}")
+            for option in step.options:  # alternatives: the admin takes one
+                print(f"{'':<24} {'':<11}   option {option.key}: {option.label}")
     return 0
 
 
@@ -554,20 +591,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from themis_desktop.cli_session import ask_first
     from themis_desktop.core import backup_catalog
     from themis_desktop.core.backup_format import BackupError
     from themis_desktop.core.progress_text import TerminalBar
     from themis_desktop.core.restore import restore
 
     data_dir = Path(args.data_dir)
-    if not args.yes:
-        print(
-            f"This replaces {data_dir}"
-            + (f" and the config files in {args.config_dir}" if args.config_dir else "")
-            + f" with the contents of {args.archive}. The current data is kept beside it as "
-            f"{data_dir.name}.pre-restore-<time>. Run again with --yes to do it.",
-            file=sys.stderr,
-        )
+    recorded = backup_catalog.find_by_path(Path(args.archive))
+    taken = ""
+    if recorded is not None:
+        from datetime import UTC, datetime
+
+        from themis_desktop.core.formatting import human_duration
+        from themis_desktop.core.journal import parse_utc
+
+        age = (datetime.now(UTC) - parse_utc(recorded.created_at)).total_seconds()
+        taken = f" (the backup of {recorded.node} at {recorded.version}, {human_duration(age)} old)"
+    configs = f" and the config files in {args.config_dir}" if args.config_dir else ""
+    text = (
+        f"Restore {args.archive}{taken}: the data in {data_dir}{configs} is replaced by the "
+        f"backup's. The current data is moved aside as {data_dir.name}.pre-restore-<time>; "
+        "the node then serves the backup's data: every write made after the backup was taken "
+        "is gone from it, and this cannot be undone here (only by putting that copy back by "
+        "hand). The node must be stopped first."
+    )
+    if not ask_first(text, f"Replace {data_dir}?", args.yes, "restore"):
         return 2
     bar = TerminalBar("restore")
     try:
@@ -579,7 +628,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             node_url=args.server,
             node=args.node,
             other_node=args.other_node,
-            recorded=backup_catalog.find_by_path(Path(args.archive)),
+            recorded=recorded,
         )
     except BackupError as exc:
         bar.close()
