@@ -92,8 +92,10 @@ def test_an_aborted_rollout_prints_the_cluster_and_the_way_back(
     _paused_after_first_upgrade(profile, tmp_path)
 
     assert _rollout(tmp_path, "--abort") == 1  # asks first: says what it would do
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "n1 stays on 1.8.0 without traffic" in err and "--yes" in err
+    assert "not asking without a terminal: add --yes to abort (nothing was changed)" in err
+    assert out == ""  # stdout keeps one JSON object a line
 
     assert _rollout(tmp_path, "--abort", "--yes") == 3
     (state,) = _states(capsys.readouterr().out)
@@ -131,3 +133,58 @@ def test_status_in_words(capsys, tmp_path, controlled_cluster):
     assert "Mixed versions: n1 runs 1.8.0 without traffic; n2 runs 1.7.0" in out
     assert "next 1: Roll n1 back to 1.7.0 from its backup of " in out
     assert "next 2: Resume the rollout  (themis-desktop rollout --profile lab --resume)" in out
+
+
+def _latest():
+    with Journal() as journal:
+        return rollouts.latest(journal, "lab")
+
+
+def test_switch_back_and_roll_back_ask_first_and_refuse_without_a_terminal(
+    capsys, tmp_path, controlled_cluster
+):
+    """Issue 17: --switch-back changed the traffic without a word; --roll-back and --abort
+    say what happens and what cannot be undone, and do nothing without --yes."""
+    _saved(controlled_cluster)
+    assert _rollout(tmp_path, "--to", "1.8", "--strategy", "blue-green") == 0
+    capsys.readouterr()
+    assert _latest().status == "done"
+
+    assert main(["rollout", "--profile", "lab", "--switch-back"]) == 1
+    out, err = capsys.readouterr()
+    to = _latest().to_version
+    assert f"Traffic goes back to blue (n1), still on 1.7.0; green (n2) keeps {to}" in out
+    assert "switching back cannot bring them over" in out
+    assert "not asking without a terminal: add --yes to switch back (nothing was changed)" in err
+    assert _latest().status == "done"  # traffic stays on green
+
+    assert _rollout(tmp_path, "--roll-back", "n2") == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "Roll n2 back to 1.7.0" in err
+    assert "Writes made to n2 after" in err and "this cannot be undone" in err
+    assert "add --yes to roll back (nothing was changed)" in err
+    assert not _latest().restored
+
+    assert main(["rollout", "--profile", "lab", "--switch-back", "--yes"]) == 0
+    assert "traffic is back on blue" in capsys.readouterr().out
+    assert _latest().status == "aborted"
+
+
+def test_on_a_terminal_abort_asks_and_no_is_the_default(capsys, tmp_path, controlled_cluster):
+    from tests.test_cli_session import _on_a_terminal
+
+    profile = _saved(controlled_cluster)
+    _paused_after_first_upgrade(profile, tmp_path)
+    abort = ["rollout", "--profile", "lab", "--abort", "--backup-dir", str(tmp_path / "b")]
+    abort += ["--soak", "1", "--interval", "0.1"]
+
+    code, out = _on_a_terminal(abort, "")  # Enter: the default is no
+    assert code == 1, out
+    assert "Abort the rolling rollout 1.7.0 → 1.8.0? [y/N]" in out
+    assert "n1 stays on 1.8.0 without traffic" in out and "Nothing was changed." in out
+    assert _latest().status == "paused"
+
+    code, out = _on_a_terminal(abort, "y")
+    assert code == 3, out  # aborted: the next steps follow
+    assert "Nothing was changed." not in out and "Roll n1 back to 1.7.0" in out
+    assert _latest().status == "aborted"

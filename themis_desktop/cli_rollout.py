@@ -4,6 +4,7 @@ after an abort or a failure, the cluster's state and the next steps (`rollout_ne
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from typing import Any
@@ -33,20 +34,26 @@ def add_parser(commands: Any, token_env: str) -> None:
     rollout.add_argument(
         "--resume", action="store_true", help="resume the paused (or aborted) rollout"
     )
-    rollout.add_argument("--switch-back", action="store_true", help="blue-green: back to blue")
+    rollout.add_argument(
+        "--switch-back", action="store_true", help="blue-green: traffic back to blue (asks first)"
+    )
     rollout.add_argument(
         "--status", action="store_true", help="the cluster's state and the next steps"
     )
     rollout.add_argument(
-        "--abort", action="store_true", help="abort the paused rollout (with --yes)"
+        "--abort", action="store_true", help="abort the paused rollout (asks first)"
     )
     rollout.add_argument(
         "--roll-back",
         metavar="N,N,…",
-        help="restore these nodes from the rollout's backups (with --yes)",
+        help="restore these nodes from the rollout's backups (asks first)",
     )
     rollout.add_argument("--return-traffic", metavar="N,N,…", help="give these nodes traffic again")
-    rollout.add_argument("--yes", action="store_true", help="confirm --abort or --roll-back")
+    rollout.add_argument(
+        "--yes",
+        action="store_true",
+        help="--abort, --roll-back or --switch-back without asking (needed without a terminal)",
+    )
     rollout.add_argument("--backup-dir", metavar="DIR")
     rollout.add_argument("--json-events", action="store_true", help="one JSON object per event")
     rollout.set_defaults(token_env=token_env)
@@ -117,6 +124,10 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         if args.switch_back:
             if previous is None:
                 raise SessionError("There is no rollout to switch back.")
+            if previous.strategy == "blue-green":  # else core refuses, and says why
+                text, prompt = _switch_back_words(previous)
+                if not _ask_first(args, text, prompt, "switch back"):
+                    return 1
             rollouts.switch_back(journal_path(), previous, router, profile)
             emit({"event": "switched-back", "message": "traffic is back on blue", "at": _now()})
             return 0
@@ -128,17 +139,14 @@ def cmd_rollout(args: argparse.Namespace) -> int:
                 raise SessionError(
                     f"Rollout {previous.id} is {previous.status}: there is nothing to abort."
                 )
-            if not args.yes:
-                if args.abort:
-                    question = rollout_explain.abort_question(previous)
-                    lines = [question.text, *question.details]
-                else:
-                    state = rollout_next.assess(previous, profile, token, journal_path())
-                    lines = [
-                        f"{s.title}.\n{s.detail}" for s in state.steps if s.action == "roll-back"
-                    ] or [f"Restore {args.roll_back} from the rollout's backups."]
-                print("\n".join(lines), file=sys.stderr)
-                print("themis-desktop: add --yes to go ahead.", file=sys.stderr)
+            if args.abort:
+                question = rollout_explain.abort_question(previous)
+                text, prompt, doing = "\n".join(question.details), question.text, "abort"
+            else:
+                state = rollout_next.assess(previous, profile, token, journal_path())
+                text, prompt = _roll_back_words(previous, nodes_of(args.roll_back), state)
+                doing = "roll back"
+            if not _ask_first(args, text, prompt, doing):
                 return 1
         if args.abort:
             rollout, action = previous, "abort"
@@ -216,6 +224,57 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     if action in ("roll-back", "return-traffic"):
         return 0
     return {"done": 0, "aborted": EXIT_ABORTED, "paused": EXIT_PAUSED}.get(result.status, 1)
+
+
+def _ask_first(args: argparse.Namespace, text: str, prompt: str, action: str) -> bool:
+    """`cli_session.ask_first`: on a terminal ask [y/N], --yes skips, refuse without one.
+    With --json-events stdout carries one JSON object a line: the question goes to stderr."""
+    from themis_desktop.cli_session import ask_first
+
+    out = sys.stderr if args.json_events else sys.stdout
+    with contextlib.redirect_stdout(out):
+        return ask_first(text, prompt, args.yes, action)
+
+
+def _roll_back_words(rollout, names: list[str], state) -> tuple[str, str]:
+    """What restoring `names` does and what cannot be undone: the GUI's next step
+    (`rollout_next`) when it names these nodes, the same words otherwise."""
+    from themis_desktop.core.rollout_next import join_names
+
+    who = join_names(names)
+    prompt = f"Roll {who} back to {rollout.from_version}?"
+    for step in state.steps:
+        if step.action == "roll-back" and set(step.nodes) == set(names):
+            return f"{step.title}.\n{step.detail}", prompt
+    return (
+        f"Roll {who} back to {rollout.from_version} from the rollout's backups.\n"
+        f"Stops {who}, restores data and configuration from the rollout's backups (checked "
+        f"again first), reinstalls {rollout.from_version} and gives traffic back. Writes made "
+        f"to {who} after their backups were taken are lost: this cannot be undone.",
+        prompt,
+    )
+
+
+def _switch_back_words(rollout) -> tuple[str, str]:
+    """What switching a blue-green rollout back to blue does and what it cannot undo."""
+    from themis_desktop.core.rollout_next import join_names
+
+    r = rollout
+    blue = join_names([n for n, role in r.roles.items() if role == "blue"])
+    green = join_names([n for n, role in r.roles.items() if role.startswith("green")])
+    text = (
+        f"Traffic goes back to blue ({blue}), still on {r.from_version}; green ({green}) "
+        f"keeps {r.to_version} and gets no traffic, and the rollout is marked aborted."
+    )
+    if any(role == "green (serving)" for role in r.roles.values()):
+        text += (
+            " Writes that green took while it served are on green's nodes: unless the "
+            "cluster copies them to blue, blue serves without them, and switching back "
+            "cannot bring them over (reconcile them by hand if they matter)."
+        )
+    else:
+        text += " Green has not served traffic yet: no writes are left behind on it."
+    return text, "Switch traffic back to blue?"
 
 
 def _show_quietly(show_state, rollout) -> None:

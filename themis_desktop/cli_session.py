@@ -443,7 +443,6 @@ def _ask_upgrade(args: argparse.Namespace, ctx, session, hop) -> bool:
 
 def _rollback(args: argparse.Namespace, session) -> int:
     from themis_desktop.core import hop_runner
-    from themis_desktop.core.rollback_window import describe, window
 
     hop = hop_runner.rollback_hop(session)  # the one the GUI's Roll back now undoes
     if hop is None:
@@ -451,16 +450,12 @@ def _rollback(args: argparse.Namespace, session) -> int:
         return 1
     if hop.state == "rolling-back":
         print(f"hop {hop.label} was being rolled back when that stopped: running it again")
-    if hop.finished:
-        print(f"rollback window: {describe(window(hop.finished))}")
-    text = (
-        f"Roll back hop {hop.label} to {hop.from_version}: every node of {session.profile} is "
-        f"stopped, its data and config are restored from the backups taken before "
-        f"{hop.label}, {hop.from_version} is reinstalled, the restored files are checked and "
-        "the service is started again. Writes made since the backups are lost."
-    )
-    if not ask_first(text, f"Roll back {hop.label}?", args.yes, "roll back"):
+    ctx = _context(args, session)
+    with ctx.journal() as journal:  # the backups the rollback restores, named in the question
+        backups = hop_runner.rollback_candidates(journal, session, hop, ctx.profile)
+    question = hop_runner.rollback_question(hop, ctx.profile, backups)  # the GUI's words
+    if not ask_first(question.text, question.prompt, args.yes, "roll back"):
         return 1
-    hop_runner.rollback(_context(args, session), session, hop, args.note)
+    hop_runner.rollback(ctx, session, hop, args.note)
     print(f"rolled back to {hop.from_version}")
     return 0

@@ -284,8 +284,8 @@ def test_a_step_the_session_does_not_allow_now_is_refused_and_changes_nothing(la
 
     back_up(ctx, session, hop)
     upgraded = upgrade(ctx, session, hop)  # a stale hop object: the journal's state counts
-    for step, run in (("pre-checks", pre_checks), ("backup", back_up)):
-        with pytest.raises(SessionError, match=r"cannot run now\. .*is upgraded already"):
+    for step, run in (("The pre-checks", pre_checks), ("The backup", back_up)):
+        with pytest.raises(SessionError, match=rf"{step} cannot run now\. .*is upgraded already"):
             run(ctx, session, hop)
     rollback(ctx, session, upgraded, "slow")
     with pytest.raises(SessionError, match="was rolled back: the path stopped there"):

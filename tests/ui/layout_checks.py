@@ -8,6 +8,8 @@ elided on purpose passes when the widget's tooltip holds the full text. Use it a
     show_at(qtbot, window, (1024, 700))
     assert not clipped_text(page), "\n".join(clipped_text(page))
 
+`narrower_than_text(widgets)` is stricter, for what must never be elided (header chips).
+
 `LAYOUT_SIZES` are the sizes the design asks every page to work at.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtGui import Qt as GuiQt
 from PySide6.QtWidgets import (
@@ -66,6 +68,8 @@ def settle(qtbot) -> None:
     for _ in range(3):
         QApplication.processEvents()
         qtbot.wait(30)
+    for _ in range(3):  # a timer that changed a text during the last wait: laid out too
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
 
 
 def clipped_text(root: QWidget, cells: bool = True) -> list[str]:
@@ -80,6 +84,22 @@ def clipped_text(root: QWidget, cells: bool = True) -> list[str]:
             problems.append(f"{_name(widget)}: {problem}")
         elif not _inside_parents(widget):
             problems.append(f"{_name(widget)}: sticks out of its parent (cut at the edge)")
+    return problems
+
+
+def narrower_than_text(widgets: Iterable[QWidget]) -> list[str]:
+    """Every visible widget of `widgets` narrower than its whole text (its `sizeHint`),
+    elided or not: for the header's chips and badges, which must show all of their text."""
+    problems = []
+    for widget in widgets:
+        if not _shown(widget):
+            continue
+        needed = widget.sizeHint().width()
+        if needed > widget.width() + SLACK:
+            text = widget.text() if hasattr(widget, "text") else ""
+            problems.append(
+                f"{_name(widget)}: “{_short(text)}” needs {needed} px, has {widget.width()}"
+            )
     return problems
 
 

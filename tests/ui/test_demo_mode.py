@@ -65,7 +65,11 @@ def test_while_the_demo_starts_the_pages_say_so(qtbot, main_window):
             assert "Not connected" not in visible_texts(overview)
             assert "--demo" not in visible_texts(overview)
             assert versions.source_label.text().startswith("Starting the demo instance…")
+            header = main_window.header.profile_label
+            assert header.text() == "Starting the demo instance…"  # not "Not connected"
+            assert header.isVisible()
         qtbot.waitUntil(lambda: len(overview.cards) == 3, timeout=10_000)
+        assert header.text() == DEMO_PROFILE
         assert not overview.empty.isVisible()
         assert not main_window.workspace.connecting
     finally:
@@ -82,6 +86,8 @@ def test_a_demo_that_cannot_start_says_why_where_it_said_starting(qtbot, main_wi
             demo.start()
         assert "The demo instance could not start" in visible_texts(overview)
         assert "Starting the demo instance" not in visible_texts(overview)
+        header = main_window.header.profile_label.text()
+        assert header.startswith("The demo instance could not start")
     finally:
         main_window.workspace.stop()
         demo.stop()

@@ -113,3 +113,103 @@ def test_a_late_connection_after_the_window_closed_is_ignored(qtbot, start_demo_
     window.workspace.connect_profile(Profile("late", (NodeEndpoint(node.url, "n1"),)))
     window.workspace.poll_now()
     assert window.workspace.profile is None and window.workspace.polls_in_flight == 0
+
+
+# -- issue 17: the header follows the newest change of the cluster's version --------------
+
+
+def test_while_connecting_the_header_says_what_is_done_not_not_connected(
+    qtbot, main_window, start_demo_node
+):
+    """Issue 17, defect 7: `--demo` first showed "Not connected" in the header."""
+    header, workspace = main_window.header, main_window.workspace
+    workspace.set_connecting("Starting the demo instance…")
+    assert header.profile_label.text() == "Starting the demo instance…"
+    node = start_demo_node("1.7.3")
+    workspace.connect_profile(Profile("lab", (NodeEndpoint(node.url, "n1"),)))
+    assert header.profile_label.text() == "lab"
+    workspace.set_connecting("The demo instance could not start: no port")  # a later attempt
+    assert header.profile_label.text() == "lab"  # connected: the profile stays named
+    workspace.connect_profile(None)
+    assert header.profile_label.text() == "Not connected"
+
+
+def test_the_countdown_follows_a_rollout_after_a_rolled_back_session(
+    qtbot, main_window, controlled_cluster, tmp_path
+):
+    """Issue 17, defect 6: during and after a rollout the header still showed "rolled back"
+    from an earlier session. The countdown follows the newer of the two."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from themis_desktop.core.catalogue_file import load_catalogue
+    from themis_desktop.core.session import UpgradeSession
+    from themis_desktop.core.upgrade_path import plan_upgrade
+    from themis_desktop.ui.settings import settings
+
+    yes = QMessageBox.StandardButton.Yes
+
+    def answer_yes() -> None:
+        boxes: list[QMessageBox] = []
+
+        def shown() -> bool:
+            boxes[:] = [
+                w
+                for w in QApplication.topLevelWidgets()
+                if isinstance(w, QMessageBox) and w.isVisible()
+            ]
+            return len(boxes) == 1
+
+        qtbot.waitUntil(shown, timeout=5000)
+        qtbot.mouseClick(boxes[0].button(yes), Qt.MouseButton.LeftButton)
+
+    _, _, profile = controlled_cluster(nodes=2, control_options={"router": True})
+    settings().setValue("backup_dir", str(tmp_path / "backups"))
+    workspace, countdown = main_window.workspace, main_window.header.countdown
+    plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
+    with Journal() as journal:  # an earlier session of the profile, its hop rolled back
+        session = UpgradeSession.create(journal, profile, plan)
+        hop = session.hops[0]
+        for state in ("pre-checks", "backed-up", "upgrading", "rolling-back", "rolled-back"):
+            session.transition(journal, hop, state)
+    workspace.connect_profile(profile)
+    qtbot.waitUntil(lambda: all(s and s.up for s in workspace.statuses), timeout=10_000)
+    qtbot.waitUntil(lambda: countdown.text() == f"{hop.label}: rolled back", timeout=5000)
+    workspace.set_plan(plan)
+
+    main_window.activateWindow()
+    qtbot.waitUntil(main_window.isActiveWindow, timeout=5000)
+    QTest.keyClick(main_window, Qt.Key.Key_7, Qt.KeyboardModifier.ControlModifier)
+    page = main_window.pages["rollout"]
+    page.soak.setValue(3)
+    upgraded: list[str] = []
+    page.model.sig_event.connect(
+        lambda e: e["event"] == "upgraded" and upgraded.append(e["message"])
+    )
+    texts: list[str] = []  # what the countdown said while the rollout ran
+    page.model.sig_event.connect(
+        lambda _: texts.append(countdown.text() if countdown.isVisible() else "")
+    )
+    qtbot.waitUntil(page.start_button.isEnabled, timeout=5000)
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    answer_yes()
+    qtbot.waitUntil(lambda: page.model.running, timeout=5000)
+    qtbot.waitUntil(lambda: countdown.isHidden(), timeout=5000)  # no stale "rolled back"
+    qtbot.waitUntil(lambda: bool(upgraded), timeout=60_000)  # n1 runs the new version
+    target = page.model.rollout.to_version
+    qtbot.waitUntil(lambda: countdown.text().startswith("Easy rollback"), timeout=10_000)
+    assert f"rolling rollout 1.7.0 → {target}" in countdown.toolTip()
+    assert not any("rolled back" in t for t in texts)
+
+    qtbot.mouseClick(page.abort_button, Qt.MouseButton.LeftButton)
+    answer_yes()
+    qtbot.waitUntil(lambda: not page.model.running, timeout=30_000)
+    assert page.model.rollout.status == "aborted"
+    # n1 stays on the new version without traffic: its window counts on
+    assert countdown.text().startswith("Easy rollback") and countdown.isVisible()
+    workspace.connect_profile(profile)  # loaded afresh from the journal: the same
+    qtbot.waitUntil(lambda: main_window.workspace.rollouts.rollout is not None, timeout=5000)
+    qtbot.wait(300)
+    assert countdown.text().startswith("Easy rollback")
+    assert f"rolling rollout 1.7.0 → {target}" in countdown.toolTip()

@@ -6,6 +6,7 @@ import csv
 
 import numpy as np
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QLabel
 
 from themis_desktop.core.metric_catalog import METRICS
 from themis_desktop.core.profiles import NodeEndpoint, Profile
@@ -174,3 +175,51 @@ def test_markers_are_the_connected_profiles_only(qtbot, main_window, start_demo_
 
     qtbot.waitUntil(lambda: started() != [], timeout=5000)
     assert started() == ["ours"]
+
+
+def test_a_raised_trigger_stays_in_the_banner_until_acknowledged_with_a_note(
+    qtbot, main_window, start_demo_node
+):
+    """Issue 17: the banner hid when a later verdict passed, and Dismiss hid a raised
+    trigger. Now it shows the session's raised, unacknowledged triggers (the same state as
+    the session page) until an admin acknowledges each with a note (journaled)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from themis_desktop.core.catalogue_file import load_catalogue
+    from themis_desktop.core.journal import Journal
+    from themis_desktop.core.session import UpgradeSession
+    from themis_desktop.core.upgrade_path import plan_upgrade
+
+    page = _connect(qtbot, main_window, [_steady(start_demo_node)])
+    plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
+    with Journal() as journal:
+        session = UpgradeSession.create(journal, page.workspace.profile, plan)
+        raised = session.raise_trigger(
+            journal, "critical-bug", "queries time out on n1", user="bob"
+        )
+    with qtbot.waitSignal(page.workspace.upgrade.sig_health, timeout=10_000):
+        page.workspace.upgrade.reload()
+    qtbot.waitUntil(page.banner.isVisible, timeout=5000)
+    assert list(page.banner.ack_buttons) == [raised.id]
+    assert "queries time out on n1" in page.banner.findChild(QLabel, "triggerRow").text()
+    assert not page.banner.dismiss.isVisible()  # a raised trigger is not dismissed
+
+    evaluation = _baseline_and_verdict(qtbot, page)  # a later verdict that passes
+    assert evaluation.trigger is None
+    qtbot.wait(300)  # the health state is derived again with the live verdict
+    assert page.banner.isVisible()
+    assert main_window.pages["session"].banner.triggers == page.banner.triggers  # one state
+
+    qtbot.mouseClick(page.banner.ack_buttons[raised.id], Qt.MouseButton.LeftButton)
+    dialog = page.ack_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    assert not dialog.ok.isEnabled()  # a note is required
+    QTest.keyClicks(dialog.note, "bug filed upstream; the timeouts are on a test table")
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not page.banner.isVisible(), timeout=10_000)
+    assert not main_window.pages["session"].banner.triggers
+    with Journal() as journal:
+        (event,) = journal.events(types=["trigger.acknowledged"])
+    assert event.data["trigger"] == raised.id
+    assert event.user and event.ts and "test table" in event.message

@@ -190,7 +190,8 @@ def test_a_failed_step_says_why_and_nothing_moves(qtbot, main_window, demo_lab):
     _start(qtbot, page)
     with qtbot.waitSignal(page.model.sig_step_failed, timeout=30_000) as failed:
         page.model.run_step("upgrade")  # the button is off: the model refuses all the same
-    assert "No verified backup of n1" in failed.args[1]
+    assert "The upgrade step cannot run now" in failed.args[1]
+    assert "has no verified backup yet" in failed.args[1]  # core's reason (steps_now)
     assert page.error_box.isVisible()
 
 
@@ -419,3 +420,81 @@ def test_nothing_on_the_page_or_in_the_header_is_cut(qtbot, main_window, demo_la
     qtbot.wait(50)
     for chip in header.chips:  # at the default size the chips are whole
         assert not chip.property("elided"), chip.text()
+
+
+def test_a_step_the_journal_no_longer_allows_is_refused_with_cores_reason(
+    qtbot, main_window, demo_lab
+):
+    """Issue 17: the page still shows "validating" while the command line rolled the hop
+    back; Validate is refused by the step itself (the page's usual message, not a trigger
+    and a failed hop as before)."""
+    from themis_desktop.core import hop_runner
+    from themis_desktop.core.hop_runner import HopContext
+    from themis_desktop.core.service_control import controller_for
+
+    page = _page(qtbot, main_window, demo_lab)
+    _start(qtbot, page)
+    _step(qtbot, page, "backup")
+    _upgrade(qtbot, page)
+    validate = page.buttons["validate"]
+    qtbot.waitUntil(validate.isEnabled, timeout=5000)
+    profile, journal_path = main_window.workspace.profile, main_window.workspace.tasks.journal_path
+    ctx = HopContext(profile, None, controller_for(profile.service), journal_path, None)
+    with Journal(journal_path) as journal:  # as `session rollback` in a terminal does
+        session = page.session.reload(journal)
+    hop_runner.rollback(ctx, session, session.hops[0], "rolled back from the terminal")
+    with Journal(journal_path) as journal:
+        checks = len(journal.events(types=["hop.check"]))
+    assert validate.isEnabled()  # the page has not heard of it yet
+
+    with qtbot.waitSignal(page.model.sig_step_failed, timeout=30_000) as failed:
+        click(qtbot, validate)
+    assert failed.args[0] == "validate"
+    assert failed.args[1].startswith("Validation cannot run now. Hop 1.7.0 → 1.8")
+    assert "was rolled back: the path stopped there" in failed.args[1]
+    qtbot.waitUntil(lambda: page.error_box.isVisible(), timeout=5000)
+    assert "Validation cannot run now" in page.error_box.text()
+    assert "Traceback" not in page.error_box.text()
+    with Journal(journal_path) as journal:
+        again = session.reload(journal)
+        assert again.hops[0].state == "rolled-back" and not again.triggers(journal)
+        assert len(journal.events(types=["hop.check"])) == checks  # no node was even asked
+    qtbot.waitUntil(lambda: not validate.isEnabled(), timeout=5000)  # reloaded: off now
+
+
+def test_the_rollback_dialog_says_what_cannot_be_undone_in_cores_words(qtbot):
+    """The dialog and `session rollback` ask with one set of words (`rollback_question`)."""
+    from html import escape
+    from types import SimpleNamespace
+
+    from themis_desktop.core.hop_runner import rollback_question
+    from themis_desktop.core.profiles import NodeEndpoint, Profile
+    from themis_desktop.core.session import Hop
+    from themis_desktop.ui.widgets.rollback_dialog import RollbackDialog
+
+    finished = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    hop = Hop(1, 1, 0, "1.7.0", "1.8.2", "done", finished_at=finished)
+    profile = Profile(
+        "lab",
+        (
+            NodeEndpoint("http://127.0.0.1:1", "n1", data_dir="/srv/themis<1>"),
+            NodeEndpoint("http://127.0.0.1:2", "n2", data_dir="/srv/n2"),
+        ),
+    )
+    record = SimpleNamespace(created_at=finished, path="/b/themis-n1-1.7.0-a.tar.zst")
+    dialog = RollbackDialog(hop, {"n1": record, "n2": None}, profile)
+    qtbot.addWidget(dialog)
+    question = rollback_question(hop, profile, {"n1": record, "n2": None})
+    label = dialog.findChildren(QLabel)[0].text()
+    assert dialog.windowTitle() == question.title == "Roll back 1.7.0 → 1.8.2"
+    for part in (question.happens, question.lost, question.missing):
+        assert escape(part) in label
+    assert "cannot be undone" in question.lost and "Writes made since the backups" in label
+    assert "themis-n1-1.7.0-a.tar.zst" in label and "/srv/themis&lt;1&gt;" in label
+    assert "Rollback window: Easy rollback" in label
+    dialog.show()
+    QTest.keyClicks(dialog.note, "p99 doubled")
+    assert dialog.ok.isEnabled() and not dialog.ok.isDefault() and not dialog.ok.autoDefault()
+    QTest.keyClick(dialog, Qt.Key.Key_Return)  # Enter cancels
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+    assert dialog.result() == dialog.DialogCode.Rejected

@@ -25,6 +25,7 @@ from themis_desktop.core.node_backup import NodeJob, back_up_nodes
 from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.restore import remember_checksum, restore, verify
 from themis_desktop.core.session import Hop, SessionError, UpgradeSession
+from themis_desktop.core.session_steps import steps_now
 
 Log = Callable[[str], None]
 READY_TIMEOUT_S = 120.0
@@ -36,6 +37,12 @@ ROLLBACK_STEPS = (
     "resume services",
     "document the issues",
 )
+STEP_NAMES = {
+    "pre-checks": "The pre-checks",
+    "backup": "The backup",
+    "upgrade": "The upgrade step",
+    "validate": "Validation",
+}
 
 
 @dataclass
@@ -64,12 +71,47 @@ class Check:
     detail: str
 
 
+# -- the rule of the steps -----------------------------------------------------------------
+
+
+def refusal(session: UpgradeSession | None, hop: Hop | None, step: str) -> str | None:
+    """Why `step` of `hop` may not run now (`session_steps.steps_now`, and `hop` must be the
+    hop being worked on), in words for the user; None: it may run. The steps themselves,
+    the session page and `session run STEP` all follow this one rule."""
+    steps = steps_now(session)
+    reason = steps.why_not(step)
+    if reason is None and hop is not None and steps.hop is not None and hop.id != steps.hop.id:
+        reason = (
+            f"Hop {hop.label} is not the hop being worked on ({steps.hop.label} is): reload "
+            "the session and run the step of its current hop."
+        )
+    if reason is None:
+        return None
+    return f"{STEP_NAMES.get(step, step)} cannot run now. {reason} Nothing was changed."
+
+
+def _allowed(journal: Journal, session: UpgradeSession, hop: Hop, step: str) -> Hop:
+    """The journal's hop if `step` may run now; SessionError with the reason otherwise (the
+    caller's session may be stale: another window or the command line moved on)."""
+    fresh = session.reload(journal)
+    why = refusal(fresh, hop, step)
+    if why is not None:
+        raise SessionError(why)
+    return fresh.hop(hop.id)
+
+
+def _check_allowed(ctx: HopContext, session: UpgradeSession, hop: Hop, step: str) -> Hop:
+    with ctx.journal() as journal:
+        return _allowed(journal, session, hop, step)
+
+
 # -- pre-checks -------------------------------------------------------------------------
 
 
 def pre_checks(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check]:
     """Every node answers, is ready and runs the hop's starting version."""
     with ctx.journal() as journal:
+        hop = _allowed(journal, session, hop, "pre-checks")
         hop = session.transition(journal, hop, "pre-checks", f"Pre-checks of hop {hop.label}")
         ctx.changed.add("session")
         checks = [c for n in ctx.profile.nodes for c in _node_checks(ctx, n, hop.from_version)]
@@ -185,6 +227,7 @@ def back_up(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[BackupRecord]:
     """A verified backup of every node; the hop then counts as backed up."""
+    hop = _check_allowed(ctx, session, hop, "backup")
     if ctx.backup_dir is None:
         raise SessionError("No backup folder is set.")
     require_version(ctx, hop.from_version, stopped_ok=True)  # the label must be true
@@ -236,8 +279,8 @@ def back_up(
 def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
     """stop → install → start → /health/ready → /version is the target, node by node."""
     with ctx.journal() as journal:
+        hop = _allowed(journal, session, hop, "upgrade")
         session = session.reload(journal)
-        hop = session.hop(hop.id)
         missing = [n for n, r in hop_backups(journal, session, hop, ctx.profile).items() if not r]
         if missing:
             raise SessionError(
@@ -374,6 +417,7 @@ def _expect_version(ctx: HopContext, node: NodeEndpoint, version: str) -> None:
 def validate(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check]:
     """Health, readiness and version of every node (and the profile's check command); a
     failure raises the trigger "failed validation" and the hop fails (ready to roll back)."""
+    hop = _check_allowed(ctx, session, hop, "validate")
     checks = [
         c
         for node in ctx.profile.nodes
@@ -528,11 +572,82 @@ def upgrade_question(
     )
 
 
-def rollback_backups(
+@dataclass(frozen=True)
+class RollbackQuestion:
+    """What Roll back now does and what cannot be undone: the GUI's dialog and
+    `themis-desktop session rollback` ask with these words (`rollback_question`)."""
+
+    title: str
+    prompt: str  # the question itself, answered yes or no
+    happens: str  # what the six steps do
+    backups: tuple[str, ...]  # per node: the backup restored, its age, what it replaces
+    window: str | None  # the rollback window, when the hop was upgraded
+    lost: str  # what cannot be undone
+    missing: str | None  # nodes without a backup: the rollback refuses
+
+    @property
+    def text(self) -> str:
+        """The question as plain text (a terminal)."""
+        parts = [self.happens, "\n".join(f"  {line}" for line in self.backups)]
+        parts += [self.window or "", self.lost, self.missing or ""]
+        return "\n\n".join(p for p in parts if p)
+
+
+def rollback_question(
+    hop: Hop,
+    profile: Profile,
+    backups: dict[str, BackupRecord | None],
+    now: datetime | None = None,
+) -> RollbackQuestion:
+    """The words asked before rolling `hop` back: each node's backup (`backups`, by node
+    name, as `rollback_candidates` finds them), its age and the data dir it replaces, the
+    rollback window, and that writes since the backups are lost."""
+    from themis_desktop.core.formatting import human_duration
+    from themis_desktop.core.journal import parse_utc
+    from themis_desktop.core.rollback_window import describe, window
+
+    now = now or datetime.now(UTC)
+    label, previous = hop.label, hop.from_version
+    lines, missing = [], []
+    for node in profile.nodes:
+        record = backups.get(node.name)
+        if record is None:
+            missing.append(node.name)
+            continue
+        age = human_duration((now - parse_utc(record.created_at)).total_seconds())
+        replaces = node.data_dir or "its data dir (not set in the profile)"
+        lines.append(f"{node.name}: {Path(record.path).name}, taken {age} ago; replaces {replaces}")
+    return RollbackQuestion(
+        title=f"Roll back {label}",
+        prompt=f"Roll back {label}?",
+        happens=(
+            f"Roll back hop {label} to {previous}: every node of {profile.name} is stopped, "
+            f"its data and config are restored from the backups taken before {label}, "
+            f"{previous} is reinstalled, the restored files are checked against each "
+            "backup's manifest and the service is started again."
+        ),
+        backups=tuple(lines),
+        window=f"Rollback window: {describe(window(hop.finished, now))}." if hop.finished else None,
+        lost=(
+            "Writes made since the backups are lost: this cannot be undone from here (the "
+            "replaced data is kept beside each data dir as <data dir>.pre-restore-<time>, "
+            f"to reconcile by hand). The path stops at this hop: {label} is not run again "
+            "in this session; a new session plans the upgrade again."
+        ),
+        missing=(
+            f"No backup of {', '.join(missing)}: the rollback will refuse (nothing is "
+            "stopped or changed)."
+            if missing
+            else None
+        ),
+    )
+
+
+def rollback_candidates(
     journal: Journal, session: UpgradeSession, hop: Hop, profile: Profile
-) -> dict[str, BackupRecord]:
-    """The backups a rollback of `hop` restores: those attached to the hop when it was
-    backed up, else the newest fitting ones (the confirmation names exactly these)."""
+) -> dict[str, BackupRecord | None]:
+    """Per node, the backup a rollback of `hop` would restore (None: there is none): the
+    one attached to the hop when it was backed up, else the newest fitting one."""
     attached = {}
     for backup_id in hop.backups:
         row = journal.db["backups"].rows_where("id = ?", [backup_id])
@@ -543,7 +658,16 @@ def rollback_backups(
     found = {
         n: attached.get(n) or r for n, r in hop_backups(journal, session, hop, profile).items()
     }
-    missing = [n for n, r in found.items() if r is None or not r.exists]
+    return {n: r if r is not None and r.exists else None for n, r in found.items()}
+
+
+def rollback_backups(
+    journal: Journal, session: UpgradeSession, hop: Hop, profile: Profile
+) -> dict[str, BackupRecord]:
+    """The backups a rollback of `hop` restores: those attached to the hop when it was
+    backed up, else the newest fitting ones (the confirmation names exactly these)."""
+    found = rollback_candidates(journal, session, hop, profile)
+    missing = [n for n, r in found.items() if r is None]
     if missing:
         raise SessionError(
             f"No backup of {', '.join(missing)} for hop {hop.label}: a rollback needs the data "

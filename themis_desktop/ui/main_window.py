@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from themis_desktop import __version__
+from themis_desktop.core.journal import utc_now
 from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.profiles import Profile
 from themis_desktop.ui.connection_dialog import ConnectionDialog
@@ -38,6 +39,11 @@ from themis_desktop.ui.pages.timeline import TimelinePage
 from themis_desktop.ui.pages.version_graph import VersionGraphPage
 from themis_desktop.ui.settings import restore_window_state, save_window_state, settings
 from themis_desktop.ui.widgets.node_strip import NodeStrip
+from themis_desktop.ui.widgets.rollback_countdown import (
+    RolloutTimes,
+    newest_change,
+    rollout_times,
+)
 from themis_desktop.ui.workspace import Workspace
 
 WINDOW_KEY = "main_window"
@@ -79,7 +85,14 @@ class MainWindow(QMainWindow):
         self.add_page("timeline", TimelinePage(workspace))
         self.add_page("logs", LogsPage(workspace))
         self.add_page("config", ConfigPage(workspace))
+        self._countdown_session = None  # what the header's countdown follows (the newer)
+        self._countdown_rollout = None
+        self._countdown_times = None  # RolloutTimes of that rollout, read from the journal
+        self._countdown_key = None
         workspace.upgrade.sig_session.connect(self._on_session)
+        workspace.rollouts.sig_rollout.connect(self._on_rollout)
+        self.header.show_connecting(workspace.connecting)  # "Starting the demo instance…"
+        workspace.sig_connecting.connect(self.header.show_connecting)
         workspace.upgrade.sig_health.connect(self.header.show_health)  # the session's one state
         self.header.countdown.sig_band_changed.connect(self._notify_band)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
@@ -122,17 +135,55 @@ class MainWindow(QMainWindow):
         self.sidebar.addItem(item)
 
     def _on_session(self, session) -> None:
-        """The header's countdown follows the session's last upgraded hop."""
-        if session is None:
-            self.header.countdown.follow(None, "", False)
+        """The header's countdown follows the session's last upgraded hop, or a rollout of
+        the profile started after it (`rollback_countdown.newest_change`)."""
+        self._countdown_session = session
+        self._follow_newest_change()
+
+    def _on_rollout(self, rollout) -> None:
+        """The profile's latest rollout changed (it runs, or was loaded): read its times."""
+        rollouts = self.workspace.rollouts
+        if rollout is not None and (
+            rollouts.profile is None or rollout.profile != rollouts.profile.name
+        ):
+            rollout = None  # another profile's, from before a switch
+        key = (
+            None
+            if rollout is None
+            else (rollout.id, rollout.status, rollout.position, tuple(rollout.restored))
+        )
+        self._countdown_rollout = rollout
+        if key == self._countdown_key:
+            self._follow_newest_change()
             return
-        last, rolled = session.last_finished, session.rolled_back
-        if rolled is not None and (last is None or rolled.position >= last.position):
-            self.header.countdown.follow(None, rolled.label, True)
-        elif last is not None:
-            self.header.countdown.follow(last.finished, last.label, False)
-        else:
-            self.header.countdown.follow(None, "", False)
+        previous = self._countdown_times
+        if rollout is None or previous is None or previous.rollout_id != rollout.id:
+            # a rollout running now started after anything else shown, until the journal says
+            self._countdown_times = (
+                RolloutTimes(rollout.id, utc_now(), None)
+                if rollout is not None and rollouts.running
+                else None
+            )
+        self._countdown_key = key
+        self._follow_newest_change()
+        if rollout is None or rollout.id is None:
+            return
+
+        def done(times) -> None:
+            if self._countdown_key == key:  # not overtaken by a newer state
+                self._countdown_times = times
+                self._follow_newest_change()
+
+        self.workspace.tasks.run_journal(
+            lambda journal: rollout_times(journal, rollout), on_done=done
+        )
+
+    def _follow_newest_change(self) -> None:
+        session, rollout = self._countdown_session, self._countdown_rollout
+        if session is not None and rollout is not None and rollout.profile != session.profile:
+            rollout = None
+        follow = newest_change(session, rollout, self._countdown_times)
+        self.header.countdown.follow(follow.finished_at, follow.label, follow.rolled_back)
 
     def _notify_band(self, band: str, text: str) -> None:
         """A desktop notification (where the desktop has a tray) and the status bar."""

@@ -145,12 +145,19 @@ class UpgradeModel(QObject):
     # -- steps -----------------------------------------------------------------
 
     def run_step(self, step: str, note: str = "") -> None:
-        """Run `step` of the current hop (the last upgraded hop for "rollback")."""
+        """Run `step` of the current hop (the last upgraded hop for "rollback"). A step that
+        may not run now is refused with core's reason (`sig_step_failed`, the page's usual
+        message): here for what the page shows, in the step itself for the journal's state."""
         session, profile = self.session, self.profile
         if session is None or profile is None or self.busy:
             return
         hop = hop_runner.rollback_hop(session) if step == "rollback" else session.current
-        if hop is None:
+        if step == "rollback":
+            why = hop_runner.nothing_to_roll_back(session) if hop is None else None
+        else:
+            why = hop_runner.refusal(session, hop, step)
+        if why is not None or hop is None:
+            self._failed(step, hop_runner.SessionError(why or f"{step} cannot run now."))
             return
         # the worker's own copy: its transitions must not change what the GUI shows under it
         session = UpgradeSession(session.session, list(session.hops), session.profile)

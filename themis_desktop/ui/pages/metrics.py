@@ -1,5 +1,11 @@
 """Metrics page: live plots with the baseline behind them, the verdict table, the rollback
-trigger banner, the 48 h watch, and CSV/PNG export."""
+trigger banner, the 48 h watch, and CSV/PNG export.
+
+The banner shows the same thing as the session page's: the raised triggers of the connected
+profile's session that nobody has acknowledged yet (`SessionHealth.open_triggers`), each with
+Acknowledge… (a note, journaled with user and time). A later passing verdict never hides it.
+Only a metrics trigger that no session hop can take (no session, or nothing upgraded yet) is
+shown as an advisory, which the admin may dismiss."""
 
 from __future__ import annotations
 
@@ -38,6 +44,7 @@ from themis_desktop.ui.widgets.distribution_dialog import DistributionDialog
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 from themis_desktop.ui.widgets.metric_plots import SPANS, MetricPlots
+from themis_desktop.ui.widgets.note_dialog import NoteDialog
 from themis_desktop.ui.widgets.trigger_banner import TriggerBanner
 from themis_desktop.ui.workspace import Workspace
 
@@ -105,6 +112,8 @@ class MetricsPage(QWidget):
 
         self.banner = TriggerBanner()
         self.banner.sig_open_rollback.connect(self.sig_open_rollback)
+        self.banner.sig_acknowledge.connect(self.ask_acknowledge)
+        self.ack_dialog: NoteDialog | None = None
         self.placeholder = QLabel(
             "Connect to a profile (Ctrl+K) to sample its nodes every second.", objectName="muted"
         )
@@ -164,6 +173,7 @@ class MetricsPage(QWidget):
         self.monitor.sig_verdicts.connect(self._on_verdicts)
         self.monitor.sig_action_failed.connect(self._show_error)
         workspace.sig_profile_changed.connect(self._on_profile_changed)
+        workspace.upgrade.sig_health.connect(self._on_health)  # the session page's banner too
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._update_watch)
@@ -180,7 +190,12 @@ class MetricsPage(QWidget):
         self.placeholder.setVisible(profile is None)
         self.splitter.setVisible(profile is not None)
         self.plots.set_nodes([n.name for n in profile.nodes] if profile else [])
-        self.banner.hide()
+        self.banner.trigger = None  # an advisory was about the profile before
+        session = self.workspace.upgrade.session
+        same = profile is not None and session is not None and session.profile == profile.name
+        # the same profile again (e.g. edited): its session's triggers stay; another
+        # profile's arrive with its session (`sig_health`)
+        self._on_health(self.workspace.upgrade.health if same else None)
         self._on_baselines([])
         self.history.clear()
 
@@ -226,10 +241,27 @@ class MetricsPage(QWidget):
             if self.monitor.baseline
             else ""
         )
-        if evaluation.trigger is None:
-            self.banner.hide()
+        # a passing verdict hides no banner: a raised trigger stays until acknowledged
+
+    def _on_health(self, health) -> None:
+        """The session's one health state: its raised, unacknowledged triggers in the banner
+        (an advisory outside a session stays until dismissed or a session trigger comes)."""
+        triggers = list(health.open_triggers) if health is not None else []
+        if triggers or self.banner.trigger is None:
+            self.banner.show_open(triggers)
+            for button in self.banner.ack_buttons.values():  # a review changes nothing
+                button.setEnabled(not self.workspace.read_only)
 
     def _on_trigger(self, trigger: Trigger) -> None:
+        """A failing verdict (held steady). When the session has an upgraded hop, the
+        upgrade model records it as that hop's trigger and the banner shows it with
+        Acknowledge… (`_on_health`); else it is an advisory."""
+        session = self.workspace.upgrade.session
+        hop = session.judged_hop if session is not None else None
+        if hop is not None and hop.finished_at is not None:
+            return  # the session's trigger (recorded once; acknowledged ones stay answered)
+        if self.banner.triggers:
+            return  # the session's raised triggers are shown; they come first
         self.banner.show_trigger(trigger)
 
     def _on_verdicts(self, verdicts: list[tuple[float, str, str]]) -> None:
@@ -263,6 +295,28 @@ class MetricsPage(QWidget):
         box.open()
         self.error_box = box
         return box
+
+    def ask_acknowledge(self, trigger_id: int) -> NoteDialog | None:
+        """Acknowledge a raised trigger with a note (what was decided); journaled with the
+        user and the time, as on the session page."""
+        model = self.workspace.upgrade
+        evidence = model.evidence
+        trigger = (
+            next((t for t in evidence.triggers if t.id == trigger_id), None) if evidence else None
+        )
+        if trigger is None or self.workspace.refuse("Acknowledging a trigger"):
+            return None
+        dialog = NoteDialog(
+            f"Acknowledge: {trigger.title}",
+            "What you decided, e.g. 'accepted: p99 still within the SLA, watching' (required)",
+            "Acknowledge",
+            self,
+            intro=f"{trigger.title} — {trigger.note} ({trigger.user}, {trigger.at[:16]})",
+        )
+        dialog.accepted.connect(lambda: model.acknowledge(trigger_id, dialog.text()))
+        self.ack_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _ask_prometheus(self) -> None:
         url, ok = QInputDialog.getText(

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -23,6 +24,8 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +39,8 @@ from themis_desktop.ui.widgets.rollout_outcome import RolloutOutcome
 from themis_desktop.ui.widgets.rollout_tile import NodeTile
 from themis_desktop.ui.workspace import Workspace
 
+TILES_PER_ROW = 4  # more nodes: another row (a narrow window keeps each tile whole)
+LOWER_MIN = 200  # px: the step timeline and the latency plot stay readable
 VERDICT_MARK = {"pass": "✓", "marginal": "?", "fail": "✗", "no data": "·"}
 STRATEGY_TIP = {
     "rolling": "Node by node: drained, upgraded, serving again; the others keep serving.",
@@ -128,9 +133,12 @@ class RolloutPage(QWidget):
         style.make_fast(self.plot.getPlotItem())
         self.lines: dict[str, pg.PlotDataItem] = {}
         lower = QHBoxLayout()
-        lower.addWidget(self.timeline, 1)
-        lower.addWidget(self.plot, 1)
-        layout = QVBoxLayout(self)
+        for widget in (self.timeline, self.plot):  # the height left over, at least LOWER_MIN
+            widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+            widget.setMinimumHeight(LOWER_MIN)
+            lower.addWidget(widget, 1)
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addLayout(controls)
         layout.addLayout(buttons)
         layout.addWidget(self.why)
@@ -139,6 +147,13 @@ class RolloutPage(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.outcome)
         layout.addLayout(lower, 1)
+        self.scroll = QScrollArea()  # a short window scrolls (after an abort): nothing is cut
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
 
         self.model.sig_rollout.connect(self.show_rollout)
         self.model.sig_running.connect(lambda _: self._update_buttons())
@@ -164,7 +179,7 @@ class RolloutPage(QWidget):
         self.lines = {}
         for i, node in enumerate(profile.nodes if profile else ()):
             tile = NodeTile(node.name)
-            self.tiles_layout.addWidget(tile, 0, i)
+            self.tiles_layout.addWidget(tile, i // TILES_PER_ROW, i % TILES_PER_ROW)
             self.tiles[node.name] = tile
             self.lines[node.name] = style.add_line(self.plot.getPlotItem(), i, node.name)
         self._update_hop()

@@ -10,8 +10,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -53,6 +54,22 @@ STATE_COLOUR = {
     "rolled-back": "#44546a",
 }
 LOG_FOLLOW_SLACK = 4  # pixels from the end that still count as "at the end"
+
+
+class _Column(QWidget):
+    """The hop's column: never shorter than its wrapped lines need at its width (then the
+    page scrolls; a splitter pane would squeeze them otherwise)."""
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        layout = self.layout()
+        needed = layout.totalHeightForWidth(self.width()) if layout is not None else 0
+        return QSize(hint.width(), max(hint.height(), needed))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()  # its lines wrap anew: the splitter asks again
 
 
 class SessionPage(QWidget):
@@ -92,7 +109,11 @@ class SessionPage(QWidget):
 
         self.stepper = QTreeWidget()
         self.stepper.setHeaderHidden(True)
-        self.stepper.setMinimumWidth(160)
+        self.stepper.setIndentation(14)
+        bold = QFont(self.stepper.font())
+        bold.setBold(True)  # the current hop's line, whole (a longer one: its tooltip has it)
+        line = QFontMetrics(bold).horizontalAdvance("1. 1.7.0 → 1.8.2 — validating")
+        self.stepper.setMinimumWidth(line + self.stepper.indentation() + 12)
         self.stepper.setMaximumWidth(300)
 
         self.hop_title = QLabel("", objectName="sectionTitle")
@@ -150,10 +171,13 @@ class SessionPage(QWidget):
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setMaximumBlockCount(5000)
         self.log.setMinimumHeight(90)
+        # it takes the height left over: its preferred height would make a short window
+        # scroll the whole page (the page's scroll area asks for its content's preferred)
+        self.log.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.log.setPlaceholderText("The steps' output appears here.")
         self.log.verticalScrollBar().valueChanged.connect(self._on_log_scrolled)
         self.log.verticalScrollBar().rangeChanged.connect(self._on_log_range_changed)
-        middle = QWidget()
+        middle = _Column()
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addWidget(self.hop_title)
@@ -176,7 +200,7 @@ class SessionPage(QWidget):
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 1)
-        splitter.setSizes([220, 620, 320])
+        splitter.setSizes([240, 620, 300])  # the tree: its current hop's line whole
         self.splitter = splitter
         content = QWidget()
         layout = QVBoxLayout(content)

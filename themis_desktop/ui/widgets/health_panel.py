@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -33,6 +33,7 @@ PHASES = (
     ("done", "Done"),
 )
 REASON_CHARS = 140  # a reason's length in the list; its tooltip and the banner have all
+PREFERRED_HEIGHT = 200  # px: the panel scrolls; the splitter gives it the page's height
 
 
 class HealthPanel(QScrollArea):
@@ -72,9 +73,15 @@ class HealthPanel(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setWidget(box)
         scrollbar = self.verticalScrollBar().sizeHint().width()
-        self.setMinimumWidth(self.trigger_kind.sizeHint().width() + 30 + scrollbar)
+        self.setMinimumWidth(box.minimumSizeHint().width() + scrollbar)  # the kinds whole
         self.setMaximumWidth(400)
         self.show_verdict(None, None)
+
+    def sizeHint(self) -> QSize:
+        """As wide as its content; only a few lines high (it scrolls): its preferred height
+        is not what should make the page around it scroll."""
+        hint = super().sizeHint()
+        return QSize(hint.width(), min(hint.height(), PREFERRED_HEIGHT))
 
     def show_health(self, health) -> None:
         """`core.health_state.SessionHealth`: its state and the reasons that are not fine
@@ -144,10 +151,9 @@ class HealthPanel(QScrollArea):
                 f"<td align='right'>{warnings}</td></tr>"
             )
         self.log_counts.setText(
-            f"<b>Logs of hop {escape(hop_label)}</b><table cellspacing='0' cellpadding='2'>"
-            "<tr><th align='left'>Phase</th><th>Errors</th><th>Warnings</th></tr>"
-            + "".join(cells)
-            + "</table>"
+            f"<b>Logs of hop {escape(hop_label)}</b><table cellspacing='0' cellpadding='3'>"
+            "<tr><th align='left'>Phase</th><th align='right'>Errors</th>"
+            "<th align='right'>Warnings</th></tr>" + "".join(cells) + "</table>"
         )
 
     def show_triggers(self, triggers: list) -> None:
@@ -163,4 +169,10 @@ class HealthPanel(QScrollArea):
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1].rstrip() + "…"
+    """At most REASON_CHARS, cut between words (a number is never cut in two)."""
+    if len(text) <= REASON_CHARS:
+        return text
+    head = text[: REASON_CHARS - 1]
+    if " " in head[REASON_CHARS // 2 :]:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(" ,;:(") + " …"

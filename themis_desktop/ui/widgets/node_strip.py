@@ -35,6 +35,8 @@ class NodeStrip(QWidget):
         self.health_reason = ElidedLabel("", objectName="muted")
         self.health_reason.hide()
         self.health = None  # SessionHealth | None
+        self.profile: Profile | None = None
+        self.connecting = ""  # a connection on its way ("Starting the demo instance…")
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -70,7 +72,8 @@ class NodeStrip(QWidget):
         for chip in self.chips:
             chip.deleteLater()
         self.chips = []
-        self.profile_label.setText(profile.name if profile else "Not connected")
+        self.profile = profile
+        self._show_title()
         self.demo_badge.setVisible(bool(profile and profile.demo))
         for node in profile.nodes if profile else ():
             chip = StatePill()
@@ -78,6 +81,17 @@ class NodeStrip(QWidget):
             chip.setToolTip(node.url)
             self._chips.addWidget(chip)
             self.chips.append(chip)
+
+    def show_connecting(self, text: str) -> None:
+        """What a connection on its way is doing, shown instead of "Not connected"."""
+        self.connecting = text
+        self._show_title()
+
+    def _show_title(self) -> None:
+        if self.profile is not None:
+            self.profile_label.setText(self.profile.name)
+        else:
+            self.profile_label.setText(self.connecting or "Not connected")
 
     def show_status(self, index: int, status: NodeStatus) -> None:
         if index >= len(self.chips):

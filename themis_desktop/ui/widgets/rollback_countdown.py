@@ -2,15 +2,21 @@
 left until the next band; it ticks every second and says when the band changes.
 
 It is drawn neutral (the band as a coloured edge): the colour that judges the upgrade is
-the health badge beside it, so a green "Easy rollback" never sits beside a failing hop."""
+the health badge beside it, so a green "Easy rollback" never sits beside a failing hop.
+
+It follows the newest thing that changed the cluster's version (`newest_change`): the
+profile's upgrade session or its latest rollout, whichever started later; a "rolled back"
+of the older one is not carried on once a newer one has started."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QTimer, Signal
 
 from themis_desktop.core.formatting import human_duration
+from themis_desktop.core.journal import Journal, parse_utc
 from themis_desktop.core.rollback_window import WindowState, window
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 
@@ -85,3 +91,94 @@ def _style(colour: str) -> str:
         "QLabel#rollbackCountdown { color: #1d2733; background: #f1f4f8; border-radius: 10px;"
         f" border: 1px solid #d5dbe2; border-left: 5px solid {colour}; padding: 2px 10px; }}"
     )
+
+
+# -- what the countdown follows ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Follow:
+    """The arguments of `RollbackCountdown.follow`."""
+
+    finished_at: datetime | None
+    label: str
+    rolled_back: bool
+
+
+HIDDEN = Follow(None, "", False)
+
+
+@dataclass(frozen=True)
+class RolloutTimes:
+    """What the journal knows of a rollout's times (ISO, UTC)."""
+
+    rollout_id: int | None
+    created_at: str
+    upgraded_at: str | None  # its first upgrade step done: the new version answered
+
+
+def rollout_times(journal: Journal, rollout) -> RolloutTimes | None:
+    """The times of `rollout` (`core.rollout.Rollout`), read on the journal thread."""
+    if rollout is None or rollout.id is None:
+        return None
+    rows = list(journal.db["rollouts"].rows_where("id = ?", [rollout.id]))
+    if not rows:
+        return None
+    done = {f"Done: {s.title}" for s in rollout.steps if s.kind == "upgrade"}
+    upgraded = next(
+        (
+            e.ts
+            for e in journal.events(types=["rollout.step"])
+            if e.data and e.data.get("rollout") == rollout.id and e.message in done
+        ),
+        None,
+    )
+    return RolloutTimes(rollout.id, rows[0]["created_at"], upgraded)
+
+
+def session_follow(session) -> Follow:
+    """A session (`core.session.UpgradeSession`): its last upgraded hop, or its rollback."""
+    if session is None:
+        return HIDDEN
+    last, rolled = session.last_finished, session.rolled_back
+    if rolled is not None and (last is None or rolled.position >= last.position):
+        return Follow(None, rolled.label, True)
+    if last is not None:
+        return Follow(last.finished, last.label, False)
+    return HIDDEN
+
+
+def rollout_follow(rollout, times: RolloutTimes | None) -> Follow:
+    """A rollout: counts from its first upgraded node while a node runs the new version;
+    "rolled back" when every upgraded node was restored; nothing before an upgrade."""
+    if rollout is None or times is None:
+        return HIDDEN
+    label = f"{rollout.strategy} rollout {rollout.from_version} → {rollout.to_version}"
+    restored = set(rollout.restored)
+    upgraded = [n for n in rollout.upgraded() if n not in restored]
+    if upgraded:
+        if times.upgraded_at is None:
+            return HIDDEN  # its upgrade step runs: no node answers with the new version yet
+        return Follow(parse_utc(times.upgraded_at), label, False)
+    if restored:
+        return Follow(None, label, True)
+    return HIDDEN
+
+
+def newest_change(session, rollout, times: RolloutTimes | None) -> Follow:
+    """What the countdown follows: of the session and the rollout (same profile), the one
+    started later; if it has changed no version yet, the older one, unless that one was
+    rolled back (a stale "rolled back" is not shown beside a newer rollout or session)."""
+    if rollout is None or times is None:
+        return session_follow(session)
+    if session is None:
+        return rollout_follow(rollout, times)
+    rollout_newer = parse_utc(times.created_at) > parse_utc(session.session.created_at)
+    newer, older = (
+        (rollout_follow(rollout, times), session_follow(session))
+        if rollout_newer
+        else (session_follow(session), rollout_follow(rollout, times))
+    )
+    if newer != HIDDEN:
+        return newer
+    return HIDDEN if older.rolled_back else older

@@ -1,53 +1,41 @@
 """The confirmation of Roll back now: each backup, its age and what it replaces, the
-rollback window, and a required note. Roll back is never the default button."""
+rollback window, what cannot be undone (core's words), and a required note. Roll back is
+never the default button."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
+from html import escape
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout
 
-from themis_desktop.core.formatting import human_duration
-from themis_desktop.core.journal import parse_utc
-from themis_desktop.core.rollback_window import describe, window
+from themis_desktop.core.hop_runner import rollback_question
 from themis_desktop.core.session import Hop
 
 
 class RollbackDialog(QDialog):
-    """Names the backups, their age and what will be replaced; a note is required. Roll
-    back is never the default button: Enter or Escape cancels."""
+    """Names the backups, their age and what will be replaced, and what cannot be undone,
+    in core's words (`rollback_question`, which `session rollback` asks too); a note is
+    required. Roll back is never the default button: Enter or Escape cancels."""
 
     def __init__(self, hop: Hop, backups: dict, profile, parent=None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Roll back {hop.label}")
-        now = datetime.now(UTC)
-        lines = [
-            f"<b>Roll back hop {hop.label} to {hop.from_version}.</b> Every node is stopped, "
-            "its data and config are restored from the hop's backup, the previous version "
-            "is reinstalled, the restored files are checked against the backup's manifest "
-            "and the service is started again. Writes made since the backup are lost.<ul>"
-        ]
-        missing = []
-        for node in profile.nodes if profile else ():
-            record = backups.get(node.name)
-            if record is None:
-                missing.append(node.name)
-                continue
-            taken = parse_utc(record.created_at)
-            lines.append(
-                f"<li>{node.name}: <code>{Path(record.path).name}</code>, taken "
-                f"{human_duration((now - taken).total_seconds())} ago; replaces "
-                f"<code>{node.data_dir}</code></li>"
-            )
-        lines.append("</ul>")
-        if hop.finished:
-            lines.append(f"Rollback window: {describe(window(hop.finished))}.")
-        if missing:
-            lines.append(
-                f"<p><b>No backup of {', '.join(missing)}</b>: the rollback will refuse.</p>"
-            )
+        self.question = rollback_question(hop, profile, backups) if profile else None
+        q = self.question
+        self.setWindowTitle(q.title if q else f"Roll back {hop.label}")
+        lines = []
+        if q is not None:
+            lines.append(f"<p><b>{escape(q.happens)}</b></p>")
+            if q.backups:
+                items = "".join(f"<li>{escape(line)}</li>" for line in q.backups)
+                lines.append(f"<ul>{items}</ul>")
+            if q.window:
+                lines.append(f"<p>{escape(q.window)}</p>")
+            lines.append(f"<p>{escape(q.lost)}</p>")
+            if q.missing:
+                lines.append(f"<p><b>{escape(q.missing)}</b></p>")
+        else:  # no profile connected: the rollback itself refuses, and says why
+            lines.append(f"<p>Roll back hop {escape(hop.label)}: connect to its profile first.</p>")
         text = QLabel("".join(lines))
         text.setWordWrap(True)
         text.setTextFormat(Qt.TextFormat.RichText)

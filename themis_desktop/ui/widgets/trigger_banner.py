@@ -30,8 +30,11 @@ class TriggerBanner(QFrame):
         self.text.setOpenExternalLinks(False)
         self.text.linkActivated.connect(lambda _: self.sig_open_rollback.emit())
         self.dismiss = QPushButton("Dismiss")
-        self.dismiss.setToolTip("Hide the banner (the trigger stays in the journal)")
-        self.dismiss.clicked.connect(self.hide)
+        self.dismiss.setToolTip(
+            "Hide this advisory (no upgraded hop of a session to judge; the verdict stays "
+            "in the 48 h watch)"
+        )
+        self.dismiss.clicked.connect(self.dismiss_advisory)
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
         head.addWidget(self.text, 1)
@@ -50,6 +53,7 @@ class TriggerBanner(QFrame):
     def show_trigger(self, trigger: Trigger) -> None:
         """A metrics trigger outside a session (advisory; the banner may be dismissed)."""
         self.trigger = trigger
+        self.triggers = []
         self._clear_rows()
         self.dismiss.show()
         self.text.setText(
@@ -58,6 +62,12 @@ class TriggerBanner(QFrame):
             f"and {PROCEDURE}."
         )
         self.show()
+
+    def dismiss_advisory(self) -> None:
+        """The admin read the advisory: hide it (a session's triggers are not dismissed)."""
+        if self.trigger is not None:
+            self.trigger = None
+            self.hide()
 
     def show_open(self, triggers: list) -> None:
         """A session's raised, unacknowledged triggers (`core.session.Trigger`), one row
