@@ -326,3 +326,21 @@ def test_on_a_terminal_restore_asks_and_no_is_the_default(capsys, tmp_path):
     assert code == 0, out
     assert f"restored {data}" in out and "previous data kept in" in out
     assert (data / "CURRENT").read_text() == "MANIFEST-000001\n"
+
+
+def test_updates_shows_each_nodes_update_checker(capsys, monkeypatch, start_demo_node):
+    monkeypatch.setenv("THEMIS_DEMO_LATEST", "1.7.2")
+    era_a, era_b, v18 = (start_demo_node(v) for v in ("1.2.0", "1.7.0", "1.8.0"))
+    assert main(["profiles", "add", "mixed", era_a.url, era_b.url, v18.url]) == 0
+    capsys.readouterr()
+    assert main(["updates", "--profile", "mixed", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "Update checker not enabled" in out
+    assert "Update available: v1.7.2 (checked " in out
+    assert "not reachable on v1.8.0" in out
+    down = f"http://127.0.0.1:{free_port()}"
+    assert main(["updates", "--json", era_b.url, down]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data[0]["state"] == "update_available"
+    assert data[0]["latest_release"]["version"] == "1.7.2"
+    assert data[1]["state"] == "failed" and data[1]["hint"]

@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_arguments(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    updates = commands.add_parser("updates", help="what each node's own update checker reports")
+    _add_target_arguments(updates)
+    updates.add_argument("--check", action="store_true", help="make each node check now")
+    updates.add_argument("--json", action="store_true", help="print JSON instead of lines")
+
     path = commands.add_parser("path", help="plan the upgrade path between two versions")
     path.add_argument(
         "--from",
@@ -324,6 +329,30 @@ def cmd_status(args: argparse.Namespace) -> int:
             for text in ([s.error] if s.error else []) + list(s.notes):
                 print(f"    {text}")
     return 0 if all(s.up for s in statuses) else 1
+
+
+def cmd_updates(args: argparse.Namespace) -> int:
+    """Each node's update checker (exit 1 when a node could not be asked at all)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from themis_desktop.core.update_status import FAILED, ask_update_status
+
+    profile, token = _target_profile(args)
+
+    def ask(node):
+        with profile.client(node, token, timeout=args.timeout) as client:
+            return node.name, ask_update_status(client, check=args.check)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, profile.nodes))
+    if args.json:
+        print(strict_json.dumps([{"node": name, **s.to_json()} for name, s in answers]))
+    else:
+        for name, s in answers:
+            print(f"{name:<22} {s.summary()}")
+            if s.hint:
+                print(f"    {s.hint}")
+    return 1 if any(s.state == FAILED for _, s in answers) else 0
 
 
 def _status_json(status: Any) -> dict[str, Any]:
@@ -954,6 +983,8 @@ def _run(args: argparse.Namespace) -> int:
         return run(args)
     if args.command == "status":
         return cmd_status(args)
+    if args.command == "updates":
+        return cmd_updates(args)
     if args.command == "profiles":
         return cmd_profiles(args)
     if args.command == "path":

@@ -47,7 +47,9 @@ _ANY_STATUS = tuple(code for code in range(200, 600) if code not in _REDIRECTS)
 DEFAULT_TIMEOUT_S = 5.0  # the total deadline of one request (connect + headers + body)
 # a checkpoint flushes the memtable and a restore copies the whole database: these routes
 # get at least this long, whatever the client's polling deadline
-SLOW_ROUTES = {"/admin/backup": 600.0, "/admin/restore": 3600.0}
+# (POST /api/updates/check asks GitHub while the request waits: upstream's
+# src/server/update_api_handler.cpp, handleCheckNow)
+SLOW_ROUTES = {"/admin/backup": 600.0, "/admin/restore": 3600.0, "/api/updates/check": 60.0}
 # The most a successful answer of each route may hold; ThemisDB's are far smaller.
 BODY_LIMITS: dict[str, int] = {
     "/health": 64 * KiB,
@@ -60,6 +62,8 @@ BODY_LIMITS: dict[str, int] = {
     "/config": 1 * MiB,
     "/admin/backup": 64 * KiB,
     "/admin/restore": 64 * KiB,
+    "/api/updates": 64 * KiB,
+    "/api/updates/check": 64 * KiB,
 }
 DEFAULT_BODY_LIMIT = 1 * MiB  # any other route (the latency probe's read)
 # Routes only era B (1.3+) has: a 404 from one of them means an era-A node, which is not
@@ -298,6 +302,20 @@ class ThemisClient:
         """Replace the node's live database with a checkpoint (destructive on the server)."""
         data = self._json("POST", "/admin/restore", body={"directory": directory})
         return self._parse(RestoreResult.from_json, data, "/admin/restore")
+
+    def updates(self, check: bool = False) -> tuple[int, Any]:
+        """The node's own update checker (era B; upstream src/server/update_api_handler.cpp):
+        `GET /api/updates`, or `POST /api/updates/check` to check now. (HTTP status, JSON
+        body): 200 with the status, 503 where the checker is off (era A always). A missing
+        route raises `NotFound` (1.8 redirects the path to `/v1/…`, which has no route)."""
+        method, path = ("POST", "/api/updates/check") if check else ("GET", "/api/updates")
+        response = self._request(method, path, ok=(200, 503))
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            if response.status_code == 503:
+                return 503, None  # a proxy's page: the checker is not there either way
+            raise self._malformed(path, "the answer is not JSON") from None
 
     # -- version fallbacks ------------------------------------------------------
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from themis_desktop.demo import handlers, versions
+from themis_desktop.demo import handlers, updates, versions
 from themis_desktop.demo.auth import scope_for
 from themis_desktop.demo.handlers import NodeContext
 from themis_desktop.demo.messages import (
@@ -53,9 +53,9 @@ ROUTES = (
     Route(POST, "/config", handlers.post_config),
     Route(POST, "/admin/backup", handlers.backup),
     Route(POST, "/admin/restore", handlers.restore),
-    Route(GET, "/api/updates", handlers.updates),
-    Route(POST, "/api/updates/check", handlers.updates),
-    Route(GET | PUT, "/api/updates/config", handlers.updates),
+    Route(GET, "/api/updates", updates.updates),
+    Route(POST, "/api/updates/check", updates.updates),
+    Route(GET | PUT, "/api/updates/config", updates.updates),
     Route(GET, "/entities/", handlers.entity, prefix=True),
     Route(PUT, "/entities/", handlers.put_entity, prefix=True),
 )

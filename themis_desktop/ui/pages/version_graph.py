@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 
 from themis_desktop.core.catalogue_file import CatalogueError, load_catalogue
 from themis_desktop.core.node_status import NodeStatus
-from themis_desktop.core.profiles import Profile
+from themis_desktop.core.profiles import NodeEndpoint, Profile
+from themis_desktop.core.update_status import UpdateStatus, ask_update_status
 from themis_desktop.core.upgrade_path import DowngradeError, Hop, Plan, plan_upgrade
 from themis_desktop.core.versions import Catalogue, ReleaseLine, VersionError, parse_version
 from themis_desktop.ui.settings import remember_target, remembered_target
@@ -35,6 +36,14 @@ ROLLBACK_HINT = (
     "To go back: stop the services, restore the backup taken before the upgrade (data and "
     "configuration), reinstall the previous version, verify data integrity, resume services."
 )
+
+
+def _ask_node_updates(
+    profile: Profile, node: NodeEndpoint, token: str | None, check: bool
+) -> UpdateStatus:
+    """The node's own update checker (in a worker): never raises a client error."""
+    with profile.client(node, token, timeout=5.0) as client:
+        return ask_update_status(client, check=check)
 
 
 class VersionGraphPage(QWidget):
@@ -87,6 +96,13 @@ class VersionGraphPage(QWidget):
         self.fit_button.setToolTip("Show the whole graph (F)")
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save the graph as PNG or SVG")
+        # what the server's own update checker says (era B), beside our catalogue's view
+        self.update_label = QLabel("", objectName="muted", wordWrap=True)
+        self.update_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.check_button = QPushButton("Check now")
+        self.check_button.setToolTip("Ask the server to check for a newer release now")
+        self.check_button.setEnabled(False)
+        self._update_ask = 0  # which answer is still wanted (a newer ask or profile wins)
         self.error_label = QLabel("", objectName="pageError", wordWrap=True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
@@ -118,6 +134,10 @@ class VersionGraphPage(QWidget):
         layout.addWidget(QLabel("Versions", objectName="pageTitle"))
         layout.addWidget(self.source_label)
         layout.addWidget(self.target_label)
+        update_row = QHBoxLayout()
+        update_row.addWidget(self.update_label, 1)
+        update_row.addWidget(self.check_button)
+        layout.addLayout(update_row)
         layout.addLayout(controls)
         layout.addWidget(self.error_label)
         layout.addWidget(self.splitter, 1)
@@ -129,6 +149,7 @@ class VersionGraphPage(QWidget):
         self.to_edit.textChanged.connect(self._on_to_edit_text_changed)
         self.skip_check.toggled.connect(self._on_skip_check_toggled)
         self.fit_button.clicked.connect(self.view.fit_to_view)
+        self.check_button.clicked.connect(self._on_check_button_clicked)
         self.export_button.clicked.connect(self._on_export_button_clicked)
         self.view.sig_line_activated.connect(self._on_view_line_activated)
         self.view.sig_hop_clicked.connect(self._on_view_hop_clicked)
@@ -282,6 +303,9 @@ class VersionGraphPage(QWidget):
         """Another profile: the target chosen for it, if one was."""
         self.server_version = None
         self.have = []  # confirmations belong to one installation
+        self._update_ask += 1
+        self.update_label.setText("")
+        self.check_button.setEnabled(False)
         if not self.workspace.read_only:  # a review shows the reviewed session's path
             with QSignalBlocker(self.to_edit):
                 self.to_edit.setText(remembered_target(profile.name) if profile else "")
@@ -292,9 +316,46 @@ class VersionGraphPage(QWidget):
         server = self._oldest_up_version()
         if server != self.server_version:
             self.server_version = server
+            if server is not None:
+                self._ask_updates(check=False)
             self._forget_reached_target()
             self._update_source()
             self.refresh()
+
+    def _on_check_button_clicked(self) -> None:
+        self._ask_updates(check=True)
+
+    def _ask_updates(self, check: bool) -> None:
+        """Ask the first node that is up what its update checker reports, in the background."""
+        profile, statuses = self.workspace.profile, self.workspace.statuses
+        index = next((i for i, s in enumerate(statuses) if s and s.up), None)
+        if profile is None or index is None or self.workspace.read_only:
+            return
+        self._update_ask += 1
+        ask = self._update_ask
+        node = profile.nodes[index]
+        self.check_button.setEnabled(False)
+        if check:
+            self.update_label.setText(f"Server update check ({node.name}): checking…")
+        self.workspace.tasks.run(
+            _ask_node_updates,
+            profile,
+            node,
+            self.workspace.tokens.get(profile.name),
+            check,
+            on_done=lambda status: self._on_updates_done(ask, node.name, status),
+            on_failed=lambda exc: self._on_updates_done(
+                ask, node.name, UpdateStatus("failed", message=str(exc))
+            ),
+        )
+
+    def _on_updates_done(self, ask: int, name: str, status: UpdateStatus) -> None:
+        if ask != self._update_ask:
+            return  # another profile, or a newer ask
+        self.update_label.setText(f"Server update check ({name}): {status.summary()}")
+        self.update_label.setToolTip(status.hint)
+        # only a node with an update checker can be asked to check now
+        self.check_button.setEnabled(status.reported)
 
     def _forget_reached_target(self) -> None:
         """A remembered target the servers now run (or have passed) has been reached: the
