@@ -125,7 +125,8 @@ def cmd_rollout(args: argparse.Namespace) -> int:
             if previous is None:
                 raise SessionError("There is no rollout to switch back.")
             if previous.strategy == "blue-green":  # else core refuses, and says why
-                text, prompt = _switch_back_words(previous)
+                question = rollout_explain.switch_back_question(previous)
+                text, prompt = "\n".join(question.details), question.text
                 if not _ask_first(args, text, prompt, "switch back"):
                     return 1
             rollouts.switch_back(journal_path(), previous, router, profile)
@@ -253,28 +254,6 @@ def _roll_back_words(rollout, names: list[str], state) -> tuple[str, str]:
         f"to {who} after their backups were taken are lost: this cannot be undone.",
         prompt,
     )
-
-
-def _switch_back_words(rollout) -> tuple[str, str]:
-    """What switching a blue-green rollout back to blue does and what it cannot undo."""
-    from themis_desktop.core.rollout_next import join_names
-
-    r = rollout
-    blue = join_names([n for n, role in r.roles.items() if role == "blue"])
-    green = join_names([n for n, role in r.roles.items() if role.startswith("green")])
-    text = (
-        f"Traffic goes back to blue ({blue}), still on {r.from_version}; green ({green}) "
-        f"keeps {r.to_version} and gets no traffic, and the rollout is marked aborted."
-    )
-    if any(role == "green (serving)" for role in r.roles.values()):
-        text += (
-            " Writes that green took while it served are on green's nodes: unless the "
-            "cluster copies them to blue, blue serves without them, and switching back "
-            "cannot bring them over (reconcile them by hand if they matter)."
-        )
-    else:
-        text += " Green has not served traffic yet: no writes are left behind on it."
-    return text, "Switch traffic back to blue?"
 
 
 def _show_quietly(show_state, rollout) -> None:

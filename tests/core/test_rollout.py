@@ -306,3 +306,21 @@ def test_the_abort_question_says_what_happens_per_strategy():
     words = " ".join(rollout_explain.abort_question(green).details)
     assert "Traffic goes back to blue (n1 and n2), still on 1.7.0." in words
     assert "n3 stays on 1.8.0 without traffic" in words
+
+
+def test_the_switch_back_question_says_what_green_keeps_and_leaves_behind():
+    """The words the window and `rollout --switch-back` both ask with (issue 17, item 5)."""
+    green = _synthetic("blue-green", position=3)
+    green.roles = {"n1": "blue", "n2": "blue", "n3": "green"}
+    question = rollout_explain.switch_back_question(green)
+    assert question.text == "Switch traffic back to blue?"
+    words = " ".join(question.details)
+    assert "Traffic goes back to blue (n1 and n2), still on 1.7.0; green (n3) keeps 1.8.0" in (
+        words
+    )
+    assert "the rollout is marked aborted" in words
+    assert "Green has not served traffic yet" in words
+    green.roles = {**green.roles, "n3": "green (serving)"}
+    words = " ".join(rollout_explain.switch_back_question(green).details)
+    assert "Writes that green took while it served" in words
+    assert "switching back cannot bring them over" in words

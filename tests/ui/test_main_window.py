@@ -213,3 +213,42 @@ def test_the_countdown_follows_a_rollout_after_a_rolled_back_session(
     qtbot.wait(300)
     assert countdown.text().startswith("Easy rollback")
     assert f"rolling rollout 1.7.0 → {target}" in countdown.toolTip()
+
+
+def test_the_countdown_alone_keeps_its_width_and_chips_wrap_whole(qtbot):
+    """Issue 17, defect 3: without the health badge the countdown box stretched across the
+    header; five node chips at 1024 px were elided ("● node-1 v1.…") instead of wrapping."""
+    from datetime import UTC, datetime
+
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from themis_desktop.ui.app import application
+    from themis_desktop.ui.widgets.node_strip import NodeStrip
+
+    application()  # the app's style sheet: the chips' padding and bold text
+    window, header = QWidget(), NodeStrip()  # the header above a page, as in the window
+    qtbot.addWidget(window)
+    layout = QVBoxLayout(window)
+    layout.addWidget(header)
+    layout.addStretch(1)
+    nodes = tuple(NodeEndpoint(f"http://127.0.0.1:{9000 + i}", f"node-{i}") for i in range(1, 6))
+    header.show_profile(Profile("Demo instance", nodes, demo=True))
+    for i, chip in enumerate(header.chips, start=1):  # each node answered at its new version
+        chip.set_state("up")
+        chip.setText(f"● node-{i} v1.8.2")
+    header.countdown.follow(datetime.now(UTC), "1.7 → 1.8", False)
+
+    def whole() -> bool:
+        return header.countdown.width() <= header.countdown.sizeHint().width() + 1 and all(
+            chip.isVisible() and chip.width() >= chip.sizeHint().width() for chip in header.chips
+        )
+
+    window.resize(1024, 700)
+    window.show()
+    qtbot.waitUntil(lambda: whole() and len({chip.y() for chip in header.chips}) == 2)
+    assert header.health_badge.isHidden() and header.countdown.isVisible()
+    assert all(chip.geometry().right() < header._chips_host.width() for chip in header.chips)
+    assert header.height() >= header.heightForWidth(1024)  # the second row has its room
+    assert header.session_row.geometry().top() > header._chips_host.geometry().bottom()
+    window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: whole() and len({chip.y() for chip in header.chips}) == 1)

@@ -296,17 +296,7 @@ def test_session_fits_through_an_upgrade_with_a_raised_trigger(qtbot, window, co
 
 @pytest.mark.parametrize(
     "nodes",
-    [
-        3,
-        pytest.param(
-            5,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="node_strip.py: five chips do not fit one row at 1024×700; they are "
-                "elided (“● node-1 v1.…”) where they should wrap onto a second row",
-            ),
-        ),
-    ],
+    [3, 5],  # five do not fit one row at 1024×700: they wrap onto a second
 )
 def test_header_keeps_the_chips_and_the_countdown_whole(qtbot, window, connected, nodes):
     """The demo's nodes at their new version, the health badge and the rollback window's

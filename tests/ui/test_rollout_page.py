@@ -152,6 +152,46 @@ def test_abort_asks_first_saying_what_it_does(qtbot, main_window, controlled_clu
     assert page.model.rollout.status == "aborted"
 
 
+def test_switch_back_to_blue_asks_first_and_no_keeps_green(
+    qtbot, main_window, controlled_cluster, tmp_path
+):
+    """Issue 17, item 5: "Switch back to blue" moved the traffic without a question."""
+    _, _, profile = controlled_cluster(nodes=2, control_options={"router": True})
+    page = _open_page(qtbot, main_window, profile, tmp_path)
+    page.strategy.setCurrentText("blue-green")
+    page.soak.setValue(1)
+    qtbot.waitUntil(page.start_button.isEnabled, timeout=5000)
+    qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(page.model.sig_running, timeout=10_000, check_params_cb=bool):
+        _answer(qtbot, _question(qtbot), YES)
+    qtbot.waitUntil(lambda: not page.model.running, timeout=120_000)
+    rollout = page.model.rollout
+    assert rollout.status == "done", rollout.reason
+    qtbot.waitUntil(page.switch_button.isEnabled, timeout=5000)
+    assert not page.switch_button.isDefault() and not page.switch_button.autoDefault()
+
+    qtbot.mouseClick(page.switch_button, Qt.MouseButton.LeftButton)
+    box = _question(qtbot)
+    assert box.text() == "Switch traffic back to blue?"
+    words = box.informativeText()
+    assert (
+        f"Traffic goes back to blue (n1), still on 1.7.0; green (n2) keeps {rollout.to_version}"
+        in words
+    )
+    assert "switching back cannot bring them over" in words  # green served: its writes
+    assert _is_careful(box)
+    _answer(qtbot, box, NO)
+    qtbot.wait(300)  # a switch the click might have started would show by now
+    assert page.model.rollout.status == "done" and page.switch_button.isEnabled()
+
+    qtbot.mouseClick(page.switch_button, Qt.MouseButton.LeftButton)
+    _answer(qtbot, _question(qtbot), YES)
+    qtbot.waitUntil(
+        lambda: page.model.rollout.status == "aborted" and not page.switch_button.isEnabled(),
+        timeout=10_000,
+    )
+
+
 # -- issue 17, item 6: after an abort, the cluster as it is and the way back --------------
 
 

@@ -1,4 +1,5 @@
-"""What starting or aborting a rollout will do, in words, for the question asked first.
+"""What starting, aborting or switching back a rollout will do, in words, for the question
+asked first (the window's and the command line's).
 
 Each says what happens, to which nodes, and what cannot be undone. The abort's words come
 from the same `abort_plan` the runner follows, so the question and the abort agree.
@@ -75,6 +76,27 @@ def abort_question(rollout: Rollout) -> Question:
     if not restore and not kept:
         details.append("No node has been upgraded yet: no data is touched.")
     return Question("Abort the rollout", text, tuple(details))
+
+
+def switch_back_question(rollout: Rollout) -> Question:
+    """Before a blue-green rollout's traffic goes back to blue: what happens to each side,
+    and what switching back cannot undo (writes green took while it served)."""
+    r = rollout
+    blue = _join([n for n, role in r.roles.items() if role == "blue"])
+    green = _join([n for n, role in r.roles.items() if role.startswith("green")])
+    details = [
+        f"Traffic goes back to blue ({blue}), still on {r.from_version}; green ({green}) "
+        f"keeps {r.to_version} and gets no traffic, and the rollout is marked aborted."
+    ]
+    if any(role == "green (serving)" for role in r.roles.values()):
+        details.append(
+            "Writes that green took while it served are on green's nodes: unless the "
+            "cluster copies them to blue, blue serves without them, and switching back "
+            "cannot bring them over (reconcile them by hand if they matter)."
+        )
+    else:
+        details.append("Green has not served traffic yet: no writes are left behind on it.")
+    return Question("Switch back to blue", "Switch traffic back to blue?", tuple(details))
 
 
 def _how(r: Rollout, names: list[str]) -> str:

@@ -32,7 +32,12 @@ from PySide6.QtWidgets import (
 
 from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.rollout import STRATEGIES, Rollout, RolloutError, strategy_problem
-from themis_desktop.core.rollout_explain import Question, abort_question, start_question
+from themis_desktop.core.rollout_explain import (
+    Question,
+    abort_question,
+    start_question,
+    switch_back_question,
+)
 from themis_desktop.core.rollout_next import NextStep
 from themis_desktop.ui.widgets import metric_plot_style as style
 from themis_desktop.ui.widgets.rollout_outcome import RolloutOutcome
@@ -79,8 +84,9 @@ class RolloutPage(QWidget):
         self.abort_button = QPushButton("Abort…")
         self.abort_button.setToolTip("Asks first, saying what the abort will do now")
         self.abort_button.clicked.connect(self.abort)
-        self.switch_button = QPushButton("Switch back to blue")
-        self.switch_button.clicked.connect(self.model.switch_back)
+        self.switch_button = QPushButton("Switch back to blue…")
+        self.switch_button.setToolTip("Asks first, saying what stays on green")
+        self.switch_button.clicked.connect(self.switch_back)
         for button in (
             self.start_button,
             self.pause_button,
@@ -344,6 +350,13 @@ class RolloutPage(QWidget):
         if rollout is None:
             return
         self._ask(abort_question(rollout), "Abort", self.model.abort)
+
+    def switch_back(self) -> None:
+        """Ask, saying where the traffic goes and what green keeps, then switch back."""
+        rollout = self.model.rollout
+        if rollout is None or self.model.running:
+            return
+        self._ask(switch_back_question(rollout), "Switch back", self.model.switch_back)
 
     def _on_outcome_step(self, step: NextStep) -> None:
         if step.action == "start":

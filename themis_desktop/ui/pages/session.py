@@ -529,8 +529,10 @@ class SessionPage(QWidget):
             return None
         profile = self.workspace.profile
 
-        def load(journal: Journal):
-            return hop_runner.hop_backups(journal, session, hop, profile) if profile else {}
+        def load(journal: Journal):  # the backups the rollback will restore, and only those
+            if profile is None:
+                return {}
+            return hop_runner.rollback_candidates(journal, session, hop, profile)
 
         self.workspace.tasks.run_journal(
             load, on_done=lambda found: self._confirm_rollback(hop, found)

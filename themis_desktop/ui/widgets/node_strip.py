@@ -1,11 +1,22 @@
 """The header strip: connected profile, a demo badge and one chip per node; below them,
 while a session is open, its health state (the badge) with the reason it rests on, and the
-rollback-window countdown. Text that does not fit is elided with the whole in its tooltip."""
+rollback-window countdown. Text that does not fit is elided with the whole in its tooltip,
+except the node chips: they are never shortened, and when one row has no room for them
+they wrap onto a second row (`_FlowLayout`)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, QRect, QSize
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QLayoutItem,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from themis_desktop.core.node_status import NodeStatus
 from themis_desktop.core.profiles import Profile
@@ -26,8 +37,10 @@ class NodeStrip(QWidget):
         self.connect_button = QPushButton("Connection…")
         self.connect_button.setToolTip("Manage connection profiles (Ctrl+K)")
         self._chips_host = QWidget()
-        self._chips = QHBoxLayout(self._chips_host)
-        self._chips.setContentsMargins(0, 0, 0, 0)
+        self._chips = _FlowLayout(self._chips_host)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)  # more rows when narrower
+        self._chips_host.setSizePolicy(policy)
         self.chips: list[StatePill] = []
         self.health_badge = StatePill()
         self.health_badge.setObjectName("healthBadge")
@@ -43,7 +56,7 @@ class NodeStrip(QWidget):
         top.addWidget(self.profile_label)
         top.addWidget(self.demo_badge)
         top.addSpacing(12)
-        top.addWidget(self._chips_host, 1, Qt.AlignmentFlag.AlignLeft)
+        top.addWidget(self._chips_host, 1)
         top.addWidget(self.connect_button)
         self.session_row = QWidget()
         second = QHBoxLayout(self.session_row)
@@ -52,6 +65,7 @@ class NodeStrip(QWidget):
         second.addWidget(self.health_reason, 1)
         second.addSpacing(8)
         second.addWidget(self.countdown)
+        second.addStretch()  # alone (no health badge), the countdown keeps its own width
         self.session_row.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 6, 16, 6)
@@ -126,3 +140,67 @@ class NodeStrip(QWidget):
 
     def _update_session_row(self) -> None:
         self.session_row.setVisible(self.health is not None or not self.countdown.isHidden())
+
+
+class _FlowLayout(QLayout):
+    """Its widgets left to right at their size hint, wrapping onto the next row when the
+    row is full: no widget is made narrower than its hint (wider than the whole row only
+    when a single one is). Its size hint is its widest widget, so the header's title and
+    buttons keep their room and the chips take what is left."""
+
+    def __init__(self, parent: QWidget | None = None, spacing: int = 6) -> None:
+        super().__init__(parent)
+        self.setContentsMargins(0, 0, 0, 0)
+        self.setSpacing(spacing)
+        self._items: list[QLayoutItem] = []
+
+    def addItem(self, item: QLayoutItem) -> None:
+        self._items.append(item)
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, index: int) -> QLayoutItem | None:
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index: int) -> QLayoutItem | None:
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return self._arrange(QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect: QRect) -> None:
+        super().setGeometry(rect)
+        self._arrange(rect, move=True)
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSize()
+
+    def minimumSize(self) -> QSize:
+        size = QSize(0, 0)
+        for item in self._shown():
+            size = size.expandedTo(item.sizeHint())
+        m = self.contentsMargins()
+        return size + QSize(m.left() + m.right(), m.top() + m.bottom())
+
+    def _shown(self) -> list[QLayoutItem]:
+        return [i for i in self._items if not (i.widget() and i.widget().isHidden())]
+
+    def _arrange(self, rect: QRect, move: bool) -> int:
+        """Place (or only measure) the rows in `rect`; returns the height they take."""
+        m = self.contentsMargins()
+        area = rect.adjusted(m.left(), m.top(), -m.right(), -m.bottom())
+        x, y, row_height = area.x(), area.y(), 0
+        gap = self.spacing()
+        for item in self._shown():
+            hint = item.sizeHint()
+            if x > area.x() and x + hint.width() > area.right() + 1:  # the row is full
+                x, y, row_height = area.x(), y + row_height + gap, 0
+            if move:
+                item.setGeometry(QRect(QPoint(x, y), hint))
+            x += hint.width() + gap
+            row_height = max(row_height, hint.height())
+        return y + row_height - rect.y() + m.bottom()
