@@ -237,3 +237,23 @@ def test_on_a_terminal_the_upgrade_asks_and_no_is_the_default(capsys, tmp_path, 
     assert "Nothing was changed." not in out
     with ThemisClient(url) as client:
         assert client.version(refresh=True).version.startswith("1.8")
+
+
+def test_status_shows_which_contested_stops_the_admin_confirmed(capsys):
+    from themis_desktop.core.catalogue_file import load_catalogue
+    from themis_desktop.core.profiles import NodeEndpoint, Profile
+    from themis_desktop.core.session import UpgradeSession
+    from themis_desktop.core.upgrade_path import plan_upgrade
+
+    plan = plan_upgrade(load_catalogue(with_user=False), "1.0.0", "1.3", have=["1.1.0"])
+    with Journal() as journal:
+        profile = journal.save_profile(Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),)))
+        UpgradeSession.create(journal, profile, plan)
+    assert main(["session", "status", "--profile", "p"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    hops = [line for line in lines if line.startswith("  1.") or line.startswith("  2.")]
+    assert "(contested, confirmed by the admin)" in hops[0]
+    assert "(contested, unconfirmed)" in hops[1]
+    assert main(["session", "status", "--profile", "p", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert [h["confirmed"] for h in status["hops"]] == [True, False, None]

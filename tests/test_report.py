@@ -120,3 +120,26 @@ def test_scrub_removes_what_looks_like_a_secret():
 def test_a_missing_session_or_format_is_one_line(tmp_path, capsys):
     assert main(["report", "--session", "42", "-o", str(tmp_path / "r.html")]) == 2
     assert "no session 42" in capsys.readouterr().err
+
+
+def test_the_report_shows_the_option_chosen_and_the_confirmed_contested_stops(tmp_path):
+    from themis_desktop.core import checklist
+    from themis_desktop.core.profiles import NodeEndpoint, Profile
+
+    plan = plan_upgrade(load_catalogue(with_user=False), "1.0.0", "1.3", have=["1.1.0"])
+    with Journal() as journal:
+        profile = journal.save_profile(Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),)))
+        session = UpgradeSession.create(journal, profile, plan)
+        last = session.hops[-1]
+        checklist.set_choice(journal, session.id, last.label, "upgrade", "B", "Docker")
+        checklist.set_step(journal, session.id, last.label, "upgrade", "done", user="ana")
+        checklist.set_step(journal, session.id, last.label, "backup", "done", user="ana")
+    page = tmp_path / "report.html"
+    assert main(["report", "--session", str(session.id), "-o", str(page)]) == 0
+    text = page.read_text()
+    assert "<th>Option chosen</th>" in text
+    assert re.search(r"<td>upgrade</td><td>done</td><td>B Docker</td>", text)
+    assert re.search(r"<td>backup</td><td>done</td><td>—</td>", text)
+    first, second = session.hops[0].label, session.hops[1].label
+    assert f"{first} (contested, confirmed by the admin)" in text
+    assert f"{second} (contested, unconfirmed)" in text

@@ -270,6 +270,7 @@ def _status(args: argparse.Namespace, journal) -> int:
                 "finished_at": h.finished_at,
                 "backups": list(h.backups),
                 "note": h.note,
+                "confirmed": h.confirmed,  # None: the target was not contested
             }
             for h in session.hops
         ],
@@ -316,7 +317,8 @@ def _status(args: argparse.Namespace, journal) -> int:
     for reason in health.reasons:
         print(f"  {reason.level:<8} {reason.text}")
     for i, h in enumerate(session.hops, start=1):
-        print(f"  {i}. {h.label:<18} {h.state:<12} {health.hops[h.id].title}")
+        line = f"  {i}. {h.label:<18} {h.state:<12} {health.hops[h.id].title}"
+        print(f"{line} ({h.confirmation})" if h.confirmation else line)
     if steps.allowed_steps:
         print(f"steps now: {', '.join(steps.allowed_steps)} (session run STEP)")
     else:

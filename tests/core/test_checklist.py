@@ -110,3 +110,14 @@ def test_the_option_taken_for_a_choice_step_is_kept_beside_its_state(tmp_path):
         assert list(states) == [("1.3→1.4", "upgrade-abc")]  # the choice is no step of its own
         state = states[("1.3→1.4", "upgrade-abc")]
         assert (state.state, state.choice, state.choice_label) == ("done", "A", "Packages")
+
+
+def test_a_choice_is_a_column_of_its_steps_row(tmp_path):
+    with Journal(tmp_path / "j.sqlite") as journal:
+        session = journal.start_session(None, "1.3.0", "1.4.1")
+        checklist.set_choice(journal, session.id, "1.3→1.4", "upgrade", "B", "Docker")
+        checklist.set_step(journal, session.id, "1.3→1.4", "upgrade", "done", note="pulled")
+        rows = list(journal.db["checklist"].rows_where("session_id = ?", [session.id]))
+    assert [
+        (r["step_id"], r["state"], r["note"], r["choice"], r["choice_label"]) for r in rows
+    ] == [("upgrade", "done", "pulled", "B", "Docker")]

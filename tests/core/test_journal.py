@@ -143,3 +143,46 @@ def test_a_failed_profile_save_leaves_the_old_profile_whole(journal, monkeypatch
         journal.save_profile(Profile("p", nodes=(NodeEndpoint("c:3"),)))
     monkeypatch.undo()
     assert [n.url for n in journal.profile("p").nodes] == ["http://a:1", "http://b:2"]
+
+
+def test_a_v8_journal_moves_its_choice_rows_into_the_choice_column(tmp_path):
+    import sqlite_utils
+
+    from themis_desktop.core import checklist
+    from themis_desktop.core.journal import MIGRATIONS
+
+    path = tmp_path / "v8.sqlite"
+    db = sqlite_utils.Database(path)  # a journal as schema 8 wrote it: a choice in a row
+    for step in MIGRATIONS[:8]:
+        step(db)
+    db.execute("PRAGMA user_version = 8")
+    db["sessions"].insert({"id": 1, "from_version": "1.3.0", "to_version": "1.4.1"})
+    row = {"session_id": 1, "hop": "1.3→1.4", "at": "2026-01-02T03:04:05.000Z", "user": "ana"}
+    db["checklist"].insert_all(
+        [
+            {**row, "step_id": "upgrade", "state": "done", "note": "ok", "reason": ""},
+            {**row, "step_id": "upgrade@choice", "state": "done", "note": "B", "reason": "Docker"},
+            {**row, "step_id": "install@choice", "state": "done", "note": "A", "reason": ""},
+        ]
+    )
+    db.conn.commit()
+    db.conn.close()
+    with Journal(path) as journal:
+        assert journal.schema_version == SCHEMA_VERSION
+        assert {"choice", "choice_label"} <= set(journal.db["checklist"].columns_dict)
+        assert not list(journal.db["checklist"].rows_where("step_id LIKE '%@choice'"))
+        states = checklist.states(journal, 1)
+    assert sorted(states) == [("1.3→1.4", "install"), ("1.3→1.4", "upgrade")]
+    upgrade, install = states[("1.3→1.4", "upgrade")], states[("1.3→1.4", "install")]
+    assert (upgrade.state, upgrade.note, upgrade.choice, upgrade.choice_label) == (
+        "done",
+        "ok",
+        "B",
+        "Docker",
+    )
+    assert (install.state, install.at, install.user, install.choice) == (
+        "open",
+        "2026-01-02T03:04:05.000Z",
+        "ana",
+        "A",
+    )

@@ -374,7 +374,7 @@ def test_a_restart_is_seen_even_when_the_new_uptime_is_not_lower(tmp_path):
         url = cluster.urls[0]
         with ThemisClient(url) as client:
             assert client.version().version == "1.7.3"
-            time.sleep(1.2)
+            time.sleep(2.5)  # the first run's start and the second's lie clearly apart
             seen = client.health().uptime_seconds
             cluster.restart_node(0, version="1.8.0")
             while httpx.get(f"{url}/health").json()["uptime_seconds"] < seen:  # not seen

@@ -355,3 +355,20 @@ def test_the_rollback_question_says_what_happens_and_what_cannot_be_undone():
     text = q.text
     for part in (q.happens, *q.backups, q.window, q.lost, q.missing):
         assert part in text
+
+
+def test_a_session_keeps_which_contested_stops_the_admin_confirmed(tmp_path):
+    plan = plan_upgrade(load_catalogue(with_user=False), "1.0.0", "1.3", have=["1.1.0"])
+    assert [h.target.status for h in plan.hops] == ["contested", "contested", "released"]
+    path = tmp_path / "journal.sqlite"
+    with Journal(path) as journal:
+        profile = journal.save_profile(Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),)))
+        session_id = UpgradeSession.create(journal, profile, plan).id
+    with Journal(path) as journal:  # a restart: the journal has it
+        hops = UpgradeSession.load(journal, session_id).hops
+    assert [h.confirmed for h in hops] == [True, False, None]
+    assert [h.confirmation for h in hops] == [
+        "contested, confirmed by the admin",
+        "contested, unconfirmed",
+        "",
+    ]

@@ -263,3 +263,15 @@ def test_update_config_refuses_bad_json_in_the_update_handlers_own_shape(make_no
     assert r.status_code == 400
     assert set(r.json()) == {"error", "status"} and r.json()["status"] == 400
     assert r.json()["error"].startswith("Invalid JSON: [json.exception.parse_error.101]")
+
+
+@pytest.mark.parametrize(("version", "buffers"), [("1.5.2", 3), ("1.7.0", 6), ("1.7.3", 6)])
+def test_config_reports_the_write_buffers_of_the_running_version(
+    make_node, client, version, buffers
+):
+    """1.7 raises the built-in max_write_buffer_number from 3 to 6 (the catalogue's
+    rocksdb.max_write_buffer_number); the WAL lives beside the data, as upstream derives it."""
+    node = make_node(version)
+    rocksdb = client(node).get("/config").json()["rocksdb"]
+    assert rocksdb["max_write_buffer_number"] == buffers
+    assert rocksdb["wal_dir"] == rocksdb["db_path"] == str(node.data_path)

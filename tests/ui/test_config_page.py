@@ -87,6 +87,7 @@ def test_a_15_node_going_to_17_sees_the_built_in_buffers_and_moves_its_policies_
     buffers = keys.index("rocksdb.max_write_buffer_number")
     pick = page.table.item(buffers, 0)
     assert not pick.flags() & Qt.ItemFlag.ItemIsUserCheckable
+    assert pick.text() == "built in"  # nothing to do, as `config check` says: not "by hand"
     assert page.table.item(buffers, 4).text() == "6"
     policies = keys.index("features.retention.policies_path")
     assert page.table.item(policies, 4).text() == "./config/data_management/retention_policies.yaml"

@@ -468,3 +468,40 @@ def test_a_known_bad_target_is_refused_with_the_reason(qtbot, page):
     message = page.error_label.text()
     assert "1.8.1-rc1 is known-bad and is never a stop" in message and "exit code 139" in message
     assert "Plan to 1.8.1-rc2 or later instead." in message
+
+
+def test_an_edge_off_the_path_shows_the_hop_between_the_lines_stops(qtbot, page, catalogue):
+    type_into(qtbot, page.from_edit, "1.7.0")
+    type_into(qtbot, page.to_edit, "1.8")
+    with qtbot.waitSignal(page.sig_hop_activated) as blocker:
+        click_scene_point(page.view, page.view.edges[(1, 3)].anchor())
+    hop = blocker.args[0]
+    # 1.3.5 is the highest number but lacks 1.3.4's fixes: the hop ends at the line's stop
+    assert hop.target.text == catalogue.line((1, 3)).stop.text == "1.3.4-hotfix"
+    assert hop.source.text == catalogue.line((1, 2)).stop.text
+    assert "1.3.4-hotfix" in page.panel.toPlainText()
+
+
+def test_the_page_shows_the_servers_own_update_status_and_checks_now(
+    qtbot, main_window, start_demo_node, monkeypatch
+):
+    monkeypatch.setenv("THEMIS_DEMO_LATEST", "1.7.2!")
+    page = connect_lab(qtbot, main_window, start_demo_node("1.7.0"))
+    qtbot.waitUntil(lambda: "Critical update available: v1.7.2" in page.update_label.text())
+    assert "(n1)" in page.update_label.text()
+    qtbot.waitUntil(page.check_button.isEnabled)
+    monkeypatch.setenv("THEMIS_DEMO_LATEST", "offline")
+    qtbot.mouseClick(page.check_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "update check failed" in page.update_label.text(), timeout=10_000)
+
+
+@pytest.mark.parametrize(
+    ("version", "text"),
+    [("1.2.0", "not enabled"), ("1.8.0", "not reachable on v1.8.0")],
+)
+def test_a_server_without_a_reachable_update_checker_says_so(
+    qtbot, main_window, start_demo_node, version, text
+):
+    page = connect_lab(qtbot, main_window, start_demo_node(version))
+    qtbot.waitUntil(lambda: text in page.update_label.text(), timeout=10_000)
+    assert not page.check_button.isEnabled()

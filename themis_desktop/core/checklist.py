@@ -1,19 +1,17 @@
 """Checklist state of an upgrade session: which guide steps are done or skipped, when, by whom,
 and which alternative of a choice step (`Option B: Docker`) the admin took.
 
-A choice is kept in a row of its own beside the step's (`<step id>@choice`, its option key
-in `note` and label in `reason`): the checklist table needs no new column, a step's state
-changes never touch its choice, and `states` folds the choice into the step's `StepState`."""
+A choice lives in the step's own row (`choice`, `choice_label`; journal schema 9): a step's
+state changes never touch its choice, and choosing before ticking records an open step."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from themis_desktop.core.journal import Journal, current_user, utc_now
 
 StepStateName = Literal["open", "done", "skipped"]
-CHOICE = "@choice"  # suffix of a choice's row id (no step id holds an @)
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ def set_step(
             + (f" ({reason})" if reason and not note_only else ""),
             {"hop": hop, "step_id": step_id, "note": row["note"]},
         )
-    return _with_choice(journal, _state(row), session_id)
+    return _state(_row(journal, (session_id, hop, step_id)) or row)
 
 
 def set_choice(
@@ -87,29 +85,34 @@ def set_choice(
     if not key.strip():
         raise ValueError("a choice needs the key of an option")
     user = user or current_user()
-    row = {
-        "session_id": session_id,
-        "hop": hop,
-        "step_id": step_id + CHOICE,
-        "state": "done",
-        "at": utc_now(),
-        "user": user,
-        "note": key.strip(),
-        "reason": label.strip(),
-    }
+    key, label = key.strip(), label.strip()
+    pk = (session_id, hop, step_id)
     with journal.transaction():
-        journal.db["checklist"].upsert(row, pk=("session_id", "hop", "step_id"))
+        if _row(journal, pk) is None:  # chosen before ticking: an open step with its choice
+            journal.db["checklist"].insert(
+                {
+                    "session_id": session_id,
+                    "hop": hop,
+                    "step_id": step_id,
+                    "state": "open",
+                    "at": utc_now(),
+                    "user": user,
+                    "note": "",
+                    "reason": "",
+                }
+            )
+        journal.db["checklist"].update(pk, {"choice": key, "choice_label": label})
         journal.insert_event(
             session_id,
             "step.choice",
             user,
             None,
-            f"{hop} {step_id}: option {row['note']}" + (f" ({row['reason']})" if label else ""),
-            {"hop": hop, "step_id": step_id, "choice": row["note"], "label": row["reason"]},
+            f"{hop} {step_id}: option {key}" + (f" ({label})" if label else ""),
+            {"hop": hop, "step_id": step_id, "choice": key, "label": label},
         )
-    existing = _row(journal, (session_id, hop, step_id))
-    base = _state(existing) if existing else StepState(hop, step_id, "open", row["at"], user)
-    return _with_choice(journal, base, session_id)
+    chosen = _row(journal, pk)
+    assert chosen is not None  # inserted above
+    return _state(chosen)
 
 
 def set_note(journal: Journal, session_id: int, hop: str, step_id: str, note: str) -> StepState:
@@ -128,22 +131,8 @@ def set_note(journal: Journal, session_id: int, hop: str, step_id: str, note: st
 
 def states(journal: Journal, session_id: int) -> dict[tuple[str, str], StepState]:
     """Every recorded step state of a session, keyed by (hop, step id)."""
-    rows = list(journal.db["checklist"].rows_where("session_id = ?", [session_id]))
-    found = {(r["hop"], r["step_id"]): _state(r) for r in rows if CHOICE not in r["step_id"]}
-    for row in rows:
-        if row["step_id"].endswith(CHOICE):
-            key = (row["hop"], row["step_id"][: -len(CHOICE)])
-            base = found.get(key) or StepState(key[0], key[1], "open", row["at"], row["user"])
-            found[key] = replace(base, choice=row["note"] or "", choice_label=row["reason"] or "")
-    return found
-
-
-def _with_choice(journal: Journal, state: StepState, session_id: int) -> StepState:
-    """`state` with the choice recorded for its step, if any."""
-    row = _row(journal, (session_id, state.hop, state.step_id + CHOICE))
-    if row is None:
-        return state
-    return replace(state, choice=row["note"] or "", choice_label=row["reason"] or "")
+    rows = journal.db["checklist"].rows_where("session_id = ?", [session_id])
+    return {(r["hop"], r["step_id"]): _state(r) for r in rows}
 
 
 def _row(journal: Journal, key: tuple[int, str, str]) -> dict | None:
@@ -162,4 +151,6 @@ def _state(row: dict) -> StepState:
         row["user"],
         row["note"] or "",
         row["reason"] or "",
+        row.get("choice") or "",
+        row.get("choice_label") or "",
     )

@@ -301,6 +301,35 @@ def _v8(db: sqlite_utils.Database) -> None:
         )
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    """A choice step's option (`Option B: Docker`) is a column of its checklist row, and each
+    hop keeps whether the admin confirmed having its contested target. A choice kept before
+    in a row of its own (`<step id>@choice`: key in `note`, label in `reason`) moves into its
+    step's row; a step that had only a choice becomes an open row with it. Columns already
+    there (a file whose user_version was set back by hand) are kept."""
+    for table, column, kind in (
+        ("checklist", "choice", str),
+        ("checklist", "choice_label", str),
+        ("hops", "confirmed", int),
+    ):
+        if column not in db[table].columns_dict:
+            db[table].add_column(column, kind)
+    db.execute(
+        "INSERT OR IGNORE INTO checklist (session_id, hop, step_id, state, at, user, note, reason) "
+        "SELECT session_id, hop, substr(step_id, 1, length(step_id) - 7), 'open', at, user, '', '' "
+        "FROM checklist WHERE step_id LIKE '%@choice'"
+    )
+    db.execute(
+        "UPDATE checklist SET (choice, choice_label) = (SELECT c.note, c.reason FROM checklist "
+        "AS c WHERE c.session_id = checklist.session_id AND c.hop = checklist.hop "
+        "AND c.step_id = checklist.step_id || '@choice') "
+        "WHERE step_id NOT LIKE '%@choice' AND EXISTS (SELECT 1 FROM checklist AS c "
+        "WHERE c.session_id = checklist.session_id AND c.hop = checklist.hop "
+        "AND c.step_id = checklist.step_id || '@choice')"
+    )
+    db.execute("DELETE FROM checklist WHERE step_id LIKE '%@choice'")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
     _v2,
@@ -310,6 +339,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v6,
     _v7,
     _v8,
+    _v9,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -134,8 +134,9 @@ def render_html(data: ReportData, secrets: tuple[str, ...] = (), inline: bool = 
     ]
     for hop in s.hops:
         hop_health = data.health.hops.get(hop.id) if data.health else None
+        label = f"{hop.label} ({hop.confirmation})" if hop.confirmation else hop.label
         parts.append(
-            f"<tr><td>{hop.position + 1}</td><td>{t(hop.label)}</td><td>{t(hop.state)}</td>"
+            f"<tr><td>{hop.position + 1}</td><td>{t(label)}</td><td>{t(hop.state)}</td>"
             + (
                 f"<td style='color:{hop_health.colour}'>{t(hop_health.title)}</td>"
                 if hop_health
@@ -160,12 +161,14 @@ def render_html(data: ReportData, secrets: tuple[str, ...] = (), inline: bool = 
         if steps:
             parts.append(
                 "<h3>Checklist</h3><table border='1'><tr><th>Step</th><th>State</th>"
-                "<th>When</th><th>Who</th><th>Note / reason</th></tr>"
+                "<th>Option chosen</th><th>When</th><th>Who</th><th>Note / reason</th></tr>"
             )
             for step in sorted(steps, key=lambda x: x.at):
+                chosen = f"{step.choice} {step.choice_label}".strip()
                 parts.append(
-                    f"<tr><td>{t(step.step_id)}</td><td>{t(step.state)}</td><td>{t(step.at)}"
-                    f"</td><td>{t(step.user)}</td><td>{t(step.note or step.reason)}</td></tr>"
+                    f"<tr><td>{t(step.step_id)}</td><td>{t(step.state)}</td>"
+                    f"<td>{t(chosen or '—')}</td><td>{t(step.at)}</td><td>{t(step.user)}</td>"
+                    f"<td>{t(step.note or step.reason)}</td></tr>"
                 )
             parts.append("</table>")
         parts.append(

@@ -82,6 +82,16 @@ class Hop:
     backups: tuple[int, ...] = ()
     baseline_id: int | None = None
     note: str | None = None
+    # into a contested release: True the admin confirmed having it, False nobody did;
+    # None the target is not contested (or the session predates journal schema 9)
+    confirmed: bool | None = None
+
+    @property
+    def confirmation(self) -> str:
+        """What the plan knew of a contested target: "" when it was not contested."""
+        if self.confirmed is None:
+            return ""
+        return "contested, confirmed by the admin" if self.confirmed else "contested, unconfirmed"
 
     @property
     def finished(self) -> datetime | None:
@@ -160,6 +170,9 @@ class UpgradeSession:
                         "to_version": hop.target.text,
                         "state": "planned",
                         "backups": "[]",
+                        "confirmed": (
+                            int(hop.confirmed) if hop.target.status == "contested" else None
+                        ),
                     }
                 )
         return cls.load(journal, session.id)
@@ -426,4 +439,5 @@ def _hop(row: dict[str, Any]) -> Hop:
         backups=tuple(json.loads(row["backups"] or "[]")),
         baseline_id=row["baseline_id"],
         note=row["note"],
+        confirmed=None if row.get("confirmed") is None else bool(row["confirmed"]),
     )

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from themis_desktop.demo import checkpoint, config, metrics, versions
+from themis_desktop.demo import checkpoint, metrics, versions
 from themis_desktop.demo.auth import Auth
 from themis_desktop.demo.messages import (
     PROMETHEUS,
@@ -29,7 +29,6 @@ from themis_desktop.demo.messages import (
     json_response,
     json_type,
     parse_json,
-    update_error,
 )
 from themis_desktop.demo.serverlog import ServerLog
 from themis_desktop.demo.state import NodeState
@@ -173,6 +172,9 @@ def _config_view(ctx: NodeContext) -> dict[str, Any]:
     (`rocksdb`, `server.threads`), not the file's."""
     server, storage, runtime = ctx.config["server"], ctx.config["storage"], _runtime(ctx)
     compression = storage.get("compression", {})
+    # 1.7 doubles the memtables per column family, 3 → 6 (include/storage/rocksdb_wrapper.h;
+    # resources/releases.yaml, rocksdb.max_write_buffer_number)
+    write_buffers = 6 if (ctx.info.major, ctx.info.minor) >= (1, 7) else 3
     return {
         "server": {
             "port": server["port"],
@@ -182,7 +184,8 @@ def _config_view(ctx: NodeContext) -> dict[str, Any]:
         "features": dict(runtime["features"]),
         "rocksdb": {
             "db_path": storage["rocksdb_path"],
-            "wal_dir": storage["wal_dir"],
+            # an empty wal_dir puts the WAL beside the data (rocksdb_wrapper.cpp)
+            "wal_dir": storage.get("wal_dir") or storage["rocksdb_path"],
             "memtable_size_mb": storage["memtable_size_mb"],
             "block_cache_size_mb": storage["block_cache_size_mb"],
             "enable_wal": storage.get("enable_wal", True),
@@ -191,7 +194,7 @@ def _config_view(ctx: NodeContext) -> dict[str, Any]:
             "max_background_jobs": storage.get("max_background_jobs", 4),
             "target_file_size_base_mb": storage.get("target_file_size_base_mb", 64),
             "max_bytes_for_level_base_mb": 256,
-            "max_write_buffer_number": 3,
+            "max_write_buffer_number": write_buffers,
             "min_write_buffer_number_to_merge": 1,
             "dynamic_level_bytes": True,
             "use_universal_compaction": False,
@@ -316,44 +319,6 @@ def restore(ctx: NodeContext, req: Request) -> Response:
         return error_response(500, f"Failed to restore from checkpoint {value}")
     ctx.log.info(f"Database restored from {src}")
     return json_response(200, {"status": "ok", "restored_from": value})
-
-
-def _update_status(ctx: NodeContext) -> dict[str, Any]:
-    v = ctx.info.text
-    return {
-        "status": "up_to_date",
-        "current_version": v,
-        "latest_release": {
-            "version": v,
-            "tag_name": f"v{v}",
-            "name": f"ThemisDB v{v}",
-            "published_at": versions.build_timestamp(ctx.info),
-            "url": f"https://github.com/makr-code/ThemisDB/releases/tag/v{v}",
-            "prerelease": bool(ctx.info.suffix),
-        },
-        "last_check_time": ctx.last_update_check,
-    }
-
-
-def updates(ctx: NodeContext, req: Request) -> Response:
-    """`/api/updates*`: era B answers (always up to date), era A has no update checker."""
-    if ctx.info.era == "A":
-        return error_response(503, "Update checker not enabled")  # the generic body
-    with ctx.lock:
-        if req.path == "/api/updates/check":
-            ctx.last_update_check = _now_iso()
-        if req.path == "/api/updates/config":
-            if req.method == "PUT":
-                # upstream src/server/update_api_handler.cpp: its own error shape
-                try:
-                    update = parse_json(req.body)
-                except BadRequest as exc:
-                    return update_error(400, str(exc))
-                if not isinstance(update, dict):
-                    return update_error(400, "Invalid JSON: the config is not an object")
-                ctx.update_settings = config.merge(ctx.update_settings, update)
-            return json_response(200, ctx.update_settings)
-        return json_response(200, _update_status(ctx))
 
 
 def put_entity(ctx: NodeContext, req: Request) -> Response:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from themis_desktop.core import config_advisor
 from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 from themis_desktop.ui.workspace import Workspace
 
@@ -272,8 +273,12 @@ class ConfigPage(QWidget):
             pick.setCheckState(Qt.CheckState.Unchecked)
         else:
             pick.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            pick.setText("by hand")
-            pick.setToolTip("This change cannot be made by the app; the reason says how")
+            if config_advisor.action(finding) == "keep":  # as `config check` says it
+                pick.setText("built in")
+                pick.setToolTip("A built-in default of the new version: nothing to do")
+            else:
+                pick.setText("by hand")
+                pick.setToolTip("This change cannot be made by the app; the reason says how")
         pick.setData(Qt.ItemDataRole.UserRole, finding.id)
         self.table.setItem(row, 0, pick)
         values = (

@@ -186,17 +186,19 @@ class VersionGraphView(QGraphicsView):
         return sorted((n.stop, n.line.name) for n in self.nodes.values() if n.stop is not None)
 
     def sequential_hop(self, key: tuple[int, int]) -> Hop | None:
-        """The hop from the previous line's latest release into line `key`'s latest."""
+        """The hop from the previous line's stop into line `key`'s stop (the release a path
+        stops at: the one carrying all fixes of its line, not the highest number)."""
         if key not in self._sequential:
             lines = self.catalogue.lines
             at = self.catalogue.index_of(key)
-            try:
-                plan = plan_upgrade(
-                    self.catalogue, lines[at - 1].latest.text, lines[at].latest.text
-                )
-                self._sequential[key] = plan.hops[0] if at and plan.hops else None
-            except VersionError:
-                self._sequential[key] = None
+            source, target = (lines[at - 1].stop, lines[at].stop) if at else (None, None)
+            self._sequential[key] = None
+            if source is not None and target is not None:
+                try:
+                    plan = plan_upgrade(self.catalogue, source.text, target.text)
+                    self._sequential[key] = plan.hops[0] if plan.hops else None
+                except VersionError:
+                    pass
         return self._sequential[key]
 
     # selection and clicks -----------------------------------------------------------------
