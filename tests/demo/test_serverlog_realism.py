@@ -90,3 +90,26 @@ def test_a_running_misbehaving_node_logs_errors_within_seconds(make_node, client
     c = client(node, follow_redirects=True)
     statuses = Counter(c.get(f"/entities/orders:{i}").status_code for i in range(200))
     assert statuses[500] > 0  # its probe reads fail too
+
+
+@pytest.mark.parametrize(("version", "json_lines"), [("1.7.0", True), ("1.2.0", False)])
+def test_the_json_log_format_is_taken_at_run_time_on_era_b_only(
+    make_node, client, version, json_lines
+):
+    """POST /config {"logging": {"format": "json"}}: era B's logger writes JSON lines from
+    then on (upstream logger.cpp, Logger::initJson); era A's has no such pattern. The app's
+    log watch reads either with its level, time and thread."""
+    from themis_desktop.core.log_format import parse_plain
+
+    node = make_node(version)
+    log = node.data_dir / "themis_server.log"
+    start = log.stat().st_size
+    answer = client(node).post("/config", json={"logging": {"format": "json"}})
+    assert answer.status_code == 200
+    with log.open("rb") as f:
+        f.seek(start)
+        written = f.read().decode().splitlines()
+    assert written and all(line.startswith('{"ts":') == json_lines for line in written)
+    line = parse_plain("n1", written[-1], time.time())
+    assert (line.level, line.source_ts, bool(line.thread)) == ("info", True, True)
+    assert line.message.startswith("Configuration updated via API: logging.format")

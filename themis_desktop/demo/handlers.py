@@ -243,6 +243,8 @@ def post_config(ctx: NodeContext, req: Request) -> Response:
                 if isinstance(logging.get(key), str):
                     runtime["logging"][key] = logging[key]
                     taken.append(f"logging.{key}")
+            if ctx.info.era == "B":  # era A's logger has no JSON pattern (logger.cpp)
+                ctx.log.json_format = runtime["logging"]["format"] == "json"
         if "request_timeout_ms" in update:
             value = update["request_timeout_ms"]
             if isinstance(value, bool) or not isinstance(value, int) or not 1000 <= value <= 300000:

@@ -15,16 +15,30 @@ class ServerLog:
     """Append-only, thread-safe log in the server's spdlog pattern:
 
     `[2026-11-26 14:50:04.123] [themis] [info] [thread 4242] message`
+
+    or, once `json_format` is set, in its JSON pattern (era B's Logger::initJson in upstream
+    src/utils/logger.cpp; the message goes in unescaped, as spdlog does it):
+
+    `{"ts":"2026-11-26T14:50:04.123","logger":"themis","level":"info","thread":4242,"msg":"…"}`
     """
 
     def __init__(self, path: Path):
         self.path = path
+        self.json_format = False
         self._lock = threading.Lock()
 
     def write(self, level: str, message: str) -> None:
         """Append one line at `level` (info, warning, error, debug)."""
-        stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-        line = f"[{stamp}] [themis] [{level}] [thread {threading.get_native_id()}] {message}\n"
+        now, thread = datetime.now(), threading.get_native_id()
+        if self.json_format:
+            stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+            line = (
+                f'{{"ts":"{stamp}","logger":"themis","level":"{level}",'
+                f'"thread":{thread},"msg":"{message}"}}\n'
+            )
+        else:
+            stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+            line = f"[{stamp}] [themis] [{level}] [thread {thread}] {message}\n"
         with self._lock, self.path.open("a", encoding="utf-8") as f:
             f.write(line)
 
