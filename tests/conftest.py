@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import threading
@@ -94,6 +95,10 @@ def no_thread_left_running():
     before_pools = {_key(pool) for _name, pool in _thread_pools() if _busy(pool)}
     yield
     leftovers = left_running(before_threads, before_pools, THREAD_GRACE_S)
+    # Collect the test's garbage now, while nothing else runs: a collection that finalizes
+    # the last test's Qt objects in the middle of the next test, with its workers running,
+    # once hung the run (main thread "Garbage-collecting" in MainWindow's constructor).
+    gc.collect()
     assert not leftovers, (
         f"left running after the test: {', '.join(leftovers)} (wait for the task to finish, "
         "e.g. with qtbot.waitSignal(task.sig_finished), or shut its TaskManager down)"
