@@ -87,6 +87,16 @@ def left_running(before_threads: set, before_pools: set[int], grace_s: float) ->
     return [f"thread {t.name}" for t in threads] + jobs
 
 
+@pytest.fixture(autouse=True, scope="session")
+def garbage_collected_between_tests():
+    """No automatic collection during the run (it may start in any thread, workers'
+    included, and destroy Qt objects there): `no_thread_left_running` collects after each
+    test, in the main thread, as the app's GUI-thread timer does (ui/app.py)."""
+    gc.disable()
+    yield
+    gc.enable()
+
+
 @pytest.fixture(autouse=True)
 def no_thread_left_running():
     """Fail a test that leaves a Python thread or a QThreadPool job (a TaskManager task)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
-from PySide6.QtCore import QThread
+from PySide6.QtCore import QObject, QThread
 
 from themis_desktop.core.journal import Journal
 from themis_desktop.ui.tasks import TaskManager
@@ -92,3 +93,26 @@ def test_progress_reaching_the_gui_is_throttled_but_ends_complete(qtbot, tasks):
         pass
     assert seen[-1] == 100_000
     assert len(seen) < 1000
+
+
+def test_workers_report_while_the_gui_thread_collects_qt_garbage(qtbot, tasks):
+    """Workers never touch Qt objects: a hundred tasks reporting progress finish while the
+    GUI thread keeps destroying cyclic Qt garbage (this once deadlocked the test run)."""
+    def work(progress, cancelled):
+        for i in range(50):
+            progress(i + 1, 50)
+        return "ok"
+
+    results = []
+    started = [tasks.run(work, with_progress=True, on_done=results.append) for _ in range(100)]
+    for _ in range(200):
+        for _ in range(20):
+            obj = QObject()
+            obj.cycle = obj  # collectable only by the cyclic collector
+        gc.collect()
+        qtbot.wait(1)
+        if len(results) == len(started):
+            break
+    qtbot.waitUntil(lambda: len(results) == len(started), timeout=10_000)
+    assert results == ["ok"] * 100
+    assert not tasks._live

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -29,6 +30,11 @@ def application(argv: list[str] | None = None) -> QApplication:
     style = resource("style.qss")
     if style.is_file():
         app.setStyleSheet(style.read_text(encoding="utf-8"))
+    if not hasattr(app, "_themis_gc"):
+        # Python's cyclic collector runs in whichever thread allocates past its threshold,
+        # worker threads included, and may then destroy GUI-thread Qt objects from there:
+        # collect only in the GUI thread, on a timer (pyqtgraph's helper)
+        app._themis_gc = GarbageCollector(interval=1.0)  # type: ignore[attr-defined]
     return app
 
 

@@ -6,6 +6,7 @@ each call with a fresh connection (one SQLite connection per thread).
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import threading
 import time
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal
 
 from themis_desktop.core.journal import Journal, JournalError
 
@@ -23,10 +24,12 @@ PROGRESS_INTERVAL_S = 0.05
 
 
 class Task(QObject):
-    """Handle of one background call. Its public signals fire in the GUI thread.
+    """Handle of one background call. Its signals fire in the GUI thread.
 
-    The worker emits the private `_sig_*` signals; since this object lives in the GUI
-    thread, Qt queues them to its slots, which re-emit the public ones there.
+    The worker never touches this object (nor any other Qt object): it posts what happened
+    to its TaskManager's mailbox, which the GUI thread drains and turns into these signals.
+    A worker emitting Qt signals itself once deadlocked against a garbage collection in the
+    GUI thread that was destroying Qt objects.
     """
 
     sig_progress = Signal(int, int)
@@ -34,51 +37,85 @@ class Task(QObject):
     sig_failed = Signal(object)
     sig_finished = Signal()
 
-    _sig_progress = Signal(int, int)
-    _sig_done = Signal(object)
-    _sig_failed = Signal(object)
-    _sig_finished = Signal()
-
     def __init__(self) -> None:
         super().__init__()
         self.cancelled = threading.Event()
-        self._sig_progress.connect(self._on_worker_progress)
-        self._sig_done.connect(self._on_worker_done)
-        self._sig_failed.connect(self._on_worker_failed)
-        self._sig_finished.connect(self._on_worker_finished)
 
     def cancel(self) -> None:
         self.cancelled.set()
 
-    def _on_worker_progress(self, done: int, total: int) -> None:
-        self.sig_progress.emit(done, total)
 
-    def _on_worker_done(self, result: object) -> None:
-        self.sig_done.emit(result)
+Post = Callable[[str, Any], None]  # a worker's report: ("progress"|"done"|"failed"|"finished", …)
 
-    def _on_worker_failed(self, error: object) -> None:
-        self.sig_failed.emit(error)
 
-    def _on_worker_finished(self) -> None:
-        self.sig_finished.emit()
+class _Mailbox(QObject):
+    """Where workers leave their reports: a plain queue plus a bare wake-up event, both
+    safe from any thread without the GIL-holding signal machinery."""
+
+    def __init__(self, parent: QObject, finished: Callable[[Task], None]) -> None:
+        super().__init__(parent)
+        self._finished = finished
+        self._queue: queue.SimpleQueue[tuple[Task, str, Any]] = queue.SimpleQueue()
+        self._tasks: dict[int, Task] = {}
+
+    def post_for(self, task: Task) -> Post:
+        """A function the worker calls to report on `task` (it holds only an id)."""
+        key = id(task)
+        self._tasks[key] = task
+        tasks, q, me = self._tasks, self._queue, self
+
+        def post(kind: str, payload: Any = None) -> None:
+            q.put((tasks[key], kind, payload))
+            QCoreApplication.postEvent(me, QEvent(_WAKE))
+
+        return post
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() != _WAKE:
+            return super().event(event)
+        self.drain()
+        return True
+
+    def drain(self) -> None:
+        """Deliver every waiting report as its task's signal (GUI thread only)."""
+        while True:
+            try:
+                task, kind, payload = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "progress":
+                task.sig_progress.emit(*payload)
+            elif kind == "done":
+                task.sig_done.emit(payload)
+            elif kind == "failed":
+                task.sig_failed.emit(payload)
+            else:
+                self._tasks.pop(id(task), None)
+                self._finished(task)
+                task.sig_finished.emit()
+
+
+_WAKE = QEvent.Type(QEvent.registerEventType())
 
 
 class _Runnable(QRunnable):
-    def __init__(self, task: Task, call: Callable[[], Any]) -> None:
+    """Runs one call on a pool thread and reports through `post`; holds no Qt object."""
+
+    def __init__(self, post: Post, call: Callable[[], Any]) -> None:
         super().__init__()
         self.setAutoDelete(True)
-        self._task = task
+        self._post = post
         self._call = call
 
     def run(self) -> None:
         try:
             result = self._call()
         except Exception as exc:  # delivered to the GUI thread, never swallowed
-            self._task._sig_failed.emit(exc)
+            self._post("failed", exc)
         else:
-            self._task._sig_done.emit(result)
+            self._post("done", result)
         finally:
-            self._task._sig_finished.emit()
+            self._post("finished", None)
 
 
 class ReadOnlyJournalError(JournalError):
@@ -110,6 +147,7 @@ class TaskManager(QObject):
         self._journal_pool = QThreadPool(self)
         self._journal_pool.setMaxThreadCount(1)
         self._live: set[Task] = set()
+        self._mailbox = _Mailbox(self, self._live.discard)
         TaskManager.instances.add(self)
 
     def run(
@@ -122,6 +160,8 @@ class TaskManager(QObject):
     ) -> Task:
         """Run `fn(*args)`; with `with_progress`, also `progress=` and `cancelled=` keywords."""
         task = Task()
+        post = self._mailbox.post_for(task)
+        cancelled = task.cancelled
         if with_progress:
             last = [0.0]
 
@@ -130,16 +170,16 @@ class TaskManager(QObject):
                 now = time.monotonic()
                 if done >= total or now - last[0] >= PROGRESS_INTERVAL_S:
                     last[0] = now
-                    task._sig_progress.emit(done, total)
+                    post("progress", (done, total))
 
             def call() -> Any:
-                return fn(*args, progress=progress, cancelled=task.cancelled)
+                return fn(*args, progress=progress, cancelled=cancelled)
         else:
 
             def call() -> Any:
                 return fn(*args)
 
-        return self._start(self._pool, task, call, on_done, on_failed)
+        return self._start(self._pool, task, post, call, on_done, on_failed)
 
     def run_journal(
         self, fn: Callable[[Journal], Any], on_done: Callback = None, on_failed: Callback = None
@@ -160,7 +200,10 @@ class TaskManager(QObject):
 
         if read_only and on_failed is None:
             on_failed = self._on_unheard_failure
-        return self._start(self._journal_pool, Task(), call, on_done, on_failed)
+        task = Task()
+        return self._start(
+            self._journal_pool, task, self._mailbox.post_for(task), call, on_done, on_failed
+        )
 
     def _on_unheard_failure(self, exc: Exception) -> None:
         if isinstance(exc, ReadOnlyJournalError):
@@ -170,6 +213,7 @@ class TaskManager(QObject):
         self,
         pool: QThreadPool,
         task: Task,
+        post: Post,
         call: Callable[[], Any],
         on_done: Callback,
         on_failed: Callback,
@@ -179,8 +223,7 @@ class TaskManager(QObject):
         if on_failed:
             task.sig_failed.connect(on_failed)
         self._live.add(task)
-        task.sig_finished.connect(lambda: self._live.discard(task))
-        pool.start(_Runnable(task, call))
+        pool.start(_Runnable(post, call))
         return task
 
     def pools(self) -> tuple[QThreadPool, QThreadPool]:
