@@ -344,3 +344,21 @@ def test_updates_shows_each_nodes_update_checker(capsys, monkeypatch, start_demo
     assert data[0]["state"] == "update_available"
     assert data[0]["latest_release"]["version"] == "1.7.2"
     assert data[1]["state"] == "failed" and data[1]["hint"]
+
+
+def test_releases_and_path_show_the_known_issues_of_1_0(capsys):
+    assert main(["releases"]) == 0
+    out = capsys.readouterr().out
+    line_1_0 = out.split("\n1.1 ")[0]
+    assert "      known issue cannot-reopen-data-dir (restart, restore): " in line_1_0
+    assert "      known issue hangs-on-sigterm (stop): " in line_1_0
+    assert "        evidence: Seen on the real server built from upstream commit e975014" in out
+    assert "        what to do: Stop it with a timeout that ends in SIGKILL" in out
+    assert "        source: src/server/http_server.cpp, src/storage/rocksdb_wrapper.cpp" in out
+    assert out.count("known issue ") == 4
+    assert main(["path", "--from", "1.0.1", "--to", "1.1"]) == 0
+    out = capsys.readouterr().out
+    assert "       ⚠ Upgrade 1.0.1 → 1.1.0, stopping 1.0.1: known issue of 1.0.1: It does" in out
+    assert "       ⚠ Rolling back 1.1.0 → 1.0.1: known issue of 1.0.1: It cannot open" in out
+    assert main(["path", "--from", "1.7.0", "--to", "1.8"]) == 0
+    assert "known issue" not in capsys.readouterr().out

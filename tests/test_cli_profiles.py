@@ -79,6 +79,7 @@ def test_profiles_show_prints_every_setting_the_dialog_has(capsys, tmp_path, mon
     command += ["--data-dir", "/srv/{node}/data", "--config", "/etc/themisdb/{node}.yaml"]
     command += ["--log", "journald:themisdb", "--ca-file", str(ca), "--token-env", "LAB_TOKEN"]
     command += ["--service", "systemd", "--unit", "themis", "--install-cmd", "apt {version}"]
+    command += ["--binary", "/opt/{node}/themis_server"]
     command += ["--check-cmd", "./check {url}", "--router", "commands", "--router-cmd", "./lb"]
     assert main(command) == 0
     capsys.readouterr()
@@ -103,8 +104,13 @@ def test_profiles_show_prints_every_setting_the_dialog_has(capsys, tmp_path, mon
         "stop": "",
         "start": "",
         "install": "apt {version}",
+        "reload": "",
         "control_url": "",
         "check": "./check {url}",
+        "binary": "/opt/{node}/themis_server",
+        "pid_file": "",
+        "stop_timeout": 30.0,
+        "write_check": False,
     }
     assert shown["router"] == {"kind": "commands", "control_url": "", "command": "./lb"}
     assert shown["uses_auth"] is True and shown["token_stored"] is False  # no OS keyring here
@@ -122,6 +128,7 @@ def test_profiles_show_prints_every_setting_the_dialog_has(capsys, tmp_path, mon
         "service control: systemd",
         "unit: themis",
         "check: ./check {url}",
+        "binary: /opt/{node}/themis_server",
         "traffic router: commands ./lb",
     ):
         assert expected in text, expected

@@ -34,7 +34,7 @@ def test_profiles_add_with_each_kind_of_service_control(capsys):
 def test_profiles_add_refuses_a_service_control_that_does_not_fit(capsys):
     url = "http://10.0.0.1:8765"
     assert main(["profiles", "add", "x", url, "--service", "commands", "--stop-cmd", "a"]) == 2
-    assert "needs a stop and a start command" in capsys.readouterr().err
+    assert "needs a start command, and a stop command or a pid file" in capsys.readouterr().err
     assert main(["profiles", "add", "x", url, "--stop-cmd", "a"]) == 2
     assert "--stop-cmd does not apply to --service manual" in capsys.readouterr().err
     assert main(["profiles", "add", "x", url, "--service", "demo"]) == 2

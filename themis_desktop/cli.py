@@ -243,6 +243,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="command that installs {version} (systemd/commands; none: you do it and confirm)",
     )
     service.add_argument(
+        "--binary",
+        metavar="PATH",
+        help="the installed themis_server ({node} allowed; systemd/commands): its --version "
+        "is checked before a node is started on a new version",
+    )
+    service.add_argument(
+        "--reload-cmd", metavar="CMD", help="command that sends SIGHUP to a node (commands)"
+    )
+    service.add_argument(
+        "--pid-file",
+        metavar="PATH",
+        help="the server's pid file ({node} allowed; commands): a stop sends SIGTERM (or runs "
+        "--stop-cmd) and then SIGKILL after --stop-timeout if it still runs",
+    )
+    service.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds a stopped server may take to exit before SIGKILL (default 30)",
+    )
+    service.add_argument(
+        "--write-check",
+        action="store_true",
+        help="readiness and validation write and read back a test key "
+        "(themis-desktop:probe:<node>); without it they only read",
+    )
+    service.add_argument(
         "--control-url", metavar="URL", help="the `control` URL a demo-server prints (demo)"
     )
     service.add_argument(
@@ -307,19 +335,27 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     from themis_desktop.core.formatting import human_duration
     from themis_desktop.core.node_status import poll_node
+    from themis_desktop.core.update_status import ask_update_status
 
     profile, token = _target_profile(args)
 
     def poll(node):
+        """The node's status and, when it is up, what its own update checker says."""
         with profile.client(node, token, timeout=args.timeout) as client:
-            return poll_node(client, node.name, node.version_override)
+            status = poll_node(client, node.name, node.version_override)
+            return status, ask_update_status(client) if status.up else None
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(poll, profile.nodes))
+        polled = list(pool.map(poll, profile.nodes))
+    statuses = [s for s, _ in polled]
     if args.json:
-        print(strict_json.dumps([_status_json(s) for s in statuses]))
+        print(
+            strict_json.dumps(
+                [{**_status_json(s), "updates": u and u.to_json()} for s, u in polled]
+            )
+        )
     else:
-        for s in statuses:
+        for s, updates in polled:
             version = f"v{s.version.version} ({s.version.source})" if s.version else "version ?"
             line = f"{s.name:<22} {s.state:<10} {version:<28}"
             if s.up:
@@ -328,7 +364,47 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(line.rstrip())
             for text in ([s.error] if s.error else []) + list(s.notes):
                 print(f"    {text}")
+            if updates is not None:
+                print(f"    updates: {_updates_words(updates)}")
     return 0 if all(s.up for s in statuses) else 1
+
+
+def _updates_words(u: Any) -> str:
+    """`status`'s words for what a node's own update checker says (an UpdateStatus)."""
+    from datetime import UTC, datetime
+
+    from themis_desktop.core import update_status as us
+    from themis_desktop.core.formatting import human_duration
+
+    checked = u.last_check_time
+    try:
+        when = datetime.fromisoformat(checked.replace("Z", "+00:00"))
+        if when.tzinfo is not None:
+            checked = f"{human_duration((datetime.now(UTC) - when).total_seconds())} ago"
+    except ValueError:
+        pass
+    checked = f"checked {checked}" if checked else "never checked"
+    latest = u.latest.version if u.latest else "?"
+    if u.state == "up_to_date":
+        return f"up to date (latest {latest}, {checked})"
+    if u.state == "update_available":
+        return f"{latest} available ({checked})"
+    if u.state == "critical_update":
+        fix = u.latest_critical.version if u.latest_critical else latest
+        return f"critical update available: {latest} (security fix in {fix}, {checked})"
+    if u.state == "check_failed":
+        return f"the server's check failed ({u.message or 'no reason given'}, {checked})"
+    if u.state == "checking":
+        return "the server is checking now"
+    if u.state == "unknown":
+        return "the server has not checked yet"
+    if u.state == us.NOT_ENABLED:
+        return "not enabled on this server"
+    if u.state == us.NOT_REACHABLE:
+        return f"not reachable ({u.message})"
+    if u.state == us.NO_ROUTE:
+        return "this server has no update checker route"
+    return f"not asked ({u.message})"
 
 
 def cmd_updates(args: argparse.Namespace) -> int:
@@ -371,6 +447,7 @@ def _catalogue(args: argparse.Namespace):
 
 def cmd_path(args: argparse.Namespace) -> int:
     from themis_desktop.core.catalogue_file import CatalogueError, left_out
+    from themis_desktop.core.known_issues import hop_warnings
     from themis_desktop.core.upgrade_path import plan_upgrade
     from themis_desktop.core.versions import VersionError
 
@@ -405,6 +482,8 @@ def cmd_path(args: argparse.Namespace) -> int:
             print(f"       {'?' if contested else '·'} {text}")
         if hop.status == "contested":
             print(f"         sources: {', '.join(hop.target.source) or 'none recorded'}")
+        for text in hop_warnings(catalogue, hop.source, hop.target):
+            print(f"       ⚠ {text}")
     for warning in plan.warnings:
         print(f"warning: {warning}")
     if plan.unconfirmed:
@@ -428,6 +507,7 @@ def cmd_releases(args: argparse.Namespace) -> int:
     for line in catalogue.lines:
         guide = "guide" if line.guide else "no guide"
         print(f"{line.name:<5} {line.summary}  [{guide}, {line.reversibility}]")
+        _print_issues(line.known_issues, "      ")
         for release in line.releases:
             mark = "" if release.status == "released" else f"[{release.status}] "
             print(
@@ -438,9 +518,20 @@ def cmd_releases(args: argparse.Namespace) -> int:
                 print(f"        {release.status}: {release.evidence}")
             if release.source:
                 print(f"        source: {', '.join(release.source)}")
+            _print_issues(release.known_issues, "        ")
         for reason in line.stop_reasons():
             print(f"      stop {line.stop or 'none'}: {reason}")
     return 0
+
+
+def _print_issues(issues, indent: str) -> None:
+    """Known issues of a line or release: what, affects, evidence, what to do, sources."""
+    for issue in issues:
+        print(f"{indent}known issue {issue.id} ({', '.join(issue.affects)}): {issue.summary}")
+        print(f"{indent}  evidence: {issue.evidence}")
+        print(f"{indent}  what to do: {issue.workaround}")
+        if issue.source:
+            print(f"{indent}  source: {', '.join(issue.source)}")
 
 
 def cmd_guide(args: argparse.Namespace) -> int:
@@ -817,8 +908,8 @@ def _profile_text(settings: dict[str, Any]) -> str:
         f"  service control: {service['kind']}",
     ]
     fields = {
-        "systemd": ("unit", "install"),
-        "commands": ("stop", "start", "install"),
+        "systemd": ("unit", "install", "binary"),
+        "commands": ("stop", "start", "install", "binary"),
         "demo": ("control_url",),
     }.get(service["kind"], ())
     lines += [f"    {key}: {service[key]}" for key in (*fields, "check") if service[key]]
@@ -928,12 +1019,22 @@ def _service_config(args: argparse.Namespace) -> Any:
         "--stop-cmd": args.stop_cmd,
         "--start-cmd": args.start_cmd,
         "--install-cmd": args.install_cmd,
+        "--binary": args.binary,
+        "--reload-cmd": args.reload_cmd,
+        "--pid-file": args.pid_file,
         "--control-url": args.control_url,
     }
     allowed = {
         "manual": (),
-        "systemd": ("--unit", "--install-cmd"),
-        "commands": ("--stop-cmd", "--start-cmd", "--install-cmd"),
+        "systemd": ("--unit", "--install-cmd", "--binary"),
+        "commands": (
+            "--stop-cmd",
+            "--start-cmd",
+            "--install-cmd",
+            "--binary",
+            "--reload-cmd",
+            "--pid-file",
+        ),
         "demo": ("--control-url",),
     }[args.service]
     stray = [name for name, value in given.items() if value and name not in allowed]
@@ -947,6 +1048,11 @@ def _service_config(args: argparse.Namespace) -> Any:
         install=args.install_cmd or "",
         control_url=args.control_url or "",
         check=args.check_cmd or "",
+        binary=args.binary or "",
+        reload=args.reload_cmd or "",
+        pid_file=args.pid_file or "",
+        stop_timeout=args.stop_timeout,
+        write_check=args.write_check,
     )
 
 

@@ -50,6 +50,16 @@ def add_parser(commands: Any, token_env: str) -> None:
         "behaviour or is recommended",
     )
     apply.add_argument("--yes", action="store_true", help="apply without asking")
+    apply.add_argument(
+        "--reload",
+        metavar="NODE_URL",
+        help="then send that node SIGHUP through its service control (1.8+ only: it re-reads "
+        "the TLS certificates, not the config); with --control-url (demo), --unit (systemd), "
+        "--reload-command, else the step is asked",
+    )
+    apply.add_argument("--control-url", metavar="URL", help="the demo instance's control API")
+    apply.add_argument("--unit", metavar="UNIT", help="systemd unit: systemctl reload UNIT")
+    apply.add_argument("--reload-command", metavar="CMD", help="shell command that sends SIGHUP")
     for parser in (check, apply):
         parser.add_argument("--target", required=True, metavar="X", help="target version (1.8)")
         parser.add_argument(
@@ -177,7 +187,7 @@ def _print_findings(doc: Any, current: str | None, target: str, findings: list[A
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from themis_desktop.core import config_advisor
+    from themis_desktop.core import config_advisor, config_reload
 
     doc, current, findings = _findings(args)
     if args.only:
@@ -201,7 +211,8 @@ def _apply(args: argparse.Namespace) -> int:
         print(f"Nothing to change automatically in {args.config}.")
         return 0
     print(f"Changes to {args.config} ({current or 'unknown version'} → {args.target}):")
-    for row in config_advisor.diff_rows(doc, chosen):
+    rows = config_advisor.diff_rows(doc, chosen)
+    for row in rows:
         print(f"  {row.key}: {row.current} → {row.recommended}  ({row.severity})")
     if not args.yes:
         if not sys.stdin.isatty():
@@ -218,5 +229,38 @@ def _apply(args: argparse.Namespace) -> int:
     path = Path(args.config)
     backup = config_advisor.apply_to_file(path, findings, [f.id for f in chosen])
     print(f"Written {path}; the old config is kept as {backup}.")
-    print("Restart the node (or run the hop's upgrade step) for the changes to take effect.")
+    plan = config_reload.reload_plan(current, [row.key for row in rows])
+    print(textwrap.fill(plan.words, 100))
+    return _reload(args, plan) if args.reload else 0
+
+
+def _reload(args: argparse.Namespace, plan: Any) -> int:
+    """`--reload NODE_URL`: SIGHUP through the service control the options name."""
+    from themis_desktop.core import config_reload
+    from themis_desktop.core.profiles import NodeEndpoint
+    from themis_desktop.core.service_config import ServiceConfig
+    from themis_desktop.core.service_control import ServiceError
+
+    if not plan.offer_reload:
+        print("themis-desktop: not reloading: " + plan.words, file=sys.stderr)
+        return EXIT_USAGE
+    if args.control_url:
+        service = ServiceConfig(kind="demo", control_url=args.control_url)
+    elif args.unit:
+        service = ServiceConfig(kind="systemd", unit=args.unit)
+    elif args.reload_command:
+        command = args.reload_command
+        service = ServiceConfig(kind="commands", stop="true", start="true", reload=command)
+    else:
+        service = ServiceConfig()
+
+    def ask(text: str) -> bool:
+        return args.yes or (sys.stdin.isatty() and input(f"{text} [y/N] ").lower() in ("y", "yes"))
+
+    try:
+        step = config_reload.reload_node(service, NodeEndpoint(args.reload), plan, confirm=ask)
+    except ServiceError as exc:
+        print(f"themis-desktop: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Reloaded (SIGHUP): {step.command}")
     return 0

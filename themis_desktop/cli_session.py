@@ -444,7 +444,7 @@ def _ask_upgrade(args: argparse.Namespace, ctx, session, hop) -> bool:
 
 
 def _rollback(args: argparse.Namespace, session) -> int:
-    from themis_desktop.core import hop_runner
+    from themis_desktop.core import hop_runner, restore_points
 
     hop = hop_runner.rollback_hop(session)  # the one the GUI's Roll back now undoes
     if hop is None:
@@ -455,7 +455,10 @@ def _rollback(args: argparse.Namespace, session) -> int:
     ctx = _context(args, session)
     with ctx.journal() as journal:  # the backups the rollback restores, named in the question
         backups = hop_runner.rollback_candidates(journal, session, hop, ctx.profile)
-    question = hop_runner.rollback_question(hop, ctx.profile, backups)  # the GUI's words
+        points = restore_points.hop_restore_points(journal, session, hop)
+    question = hop_runner.rollback_question(  # the GUI's words
+        hop, ctx.profile, backups, restore_points=points
+    )
     if not ask_first(question.text, question.prompt, args.yes, "roll back"):
         return 1
     hop_runner.rollback(ctx, session, hop, args.note)

@@ -64,6 +64,7 @@ def test_stop_install_start_keeps_port_and_data(controlled):
             "version": "1.7.3",  # installed, not yet running
             "installed": "1.8.0",
             "running": False,
+            "side_port": None,  # stopped with its node
         }
         assert api.post(f"/nodes/{port}/stop").status_code == 200  # stopping twice is fine
 

@@ -69,7 +69,15 @@ def test_era_b_route_set(make_node, client):
         "prerelease",
     }
     assert c.post("/api/updates/check").json()["status"] == "up_to_date"
-    assert c.put("/api/updates/config", json={"auto_download": True}).json()["auto_download"]
+    put = c.put("/api/updates/config", json={"auto_download": True}).json()
+    assert put["success"] is True
+    assert put["message"] == "Configuration updated successfully"
+    assert put["config"]["auto_download"] is True and "is_running" not in put["config"]
+    got = c.get("/api/updates/config").json()
+    assert got["auto_download"] is True and got["is_running"] is True
+    assert "is_running" not in c.get("/api/updates").json()  # UpdateCheckResult::toJson
+    c.put("/api/updates/config", json={"enabled": False})
+    assert c.get("/api/updates/config").json()["is_running"] is False
 
 
 def test_version_document(make_node, client):
@@ -174,7 +182,9 @@ def test_versioned_routing_from_1_8(make_node, client):
     assert c.get("/entities/orders:1").status_code == 200
     assert c.post("/admin/backup", json={"directory": "cp"}).status_code == 200
     # already versioned paths are never redirected, /api/vN/… included
-    r = c.get("/api/v1/snapshots/tags")
+    r = c.get("/api/v1/snapshots/tags")  # a route from 1.5 on (demo/snapshots.py)
+    assert r.status_code == 200 and r.json() == []
+    r = c.get("/api/v1/no-such-route")
     assert r.status_code == 404 and r.json() == NOT_FOUND
     # other unversioned paths answer 301 to /v1 + the whole target, for every method
     r = c.get("/api/updates?x=1")
@@ -275,3 +285,15 @@ def test_config_reports_the_write_buffers_of_the_running_version(
     rocksdb = client(node).get("/config").json()["rocksdb"]
     assert rocksdb["max_write_buffer_number"] == buffers
     assert rocksdb["wal_dir"] == rocksdb["db_path"] == str(node.data_path)
+
+
+def test_config_view_write_buffer_and_async_io_per_version(make_node, client):
+    """Era B's running config carries both keys, their defaults raised by 1.7; era A has
+    neither (its rocksdb_wrapper.h does not know them)."""
+    expected = {"1.5.2": (0, False), "1.7.3": (2048, True), "1.8.0": (2048, True)}
+    for version, (buffer_mb, async_io) in expected.items():
+        rocksdb = client(make_node(version)).get("/config").json()["rocksdb"]
+        assert rocksdb["db_write_buffer_size_mb"] == buffer_mb, version
+        assert rocksdb["enable_async_io"] is async_io, version
+    old = client(make_node("1.0.0")).get("/config").json()["rocksdb"]
+    assert "db_write_buffer_size_mb" not in old and "enable_async_io" not in old

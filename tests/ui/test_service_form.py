@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from themis_desktop.core.journal import Journal
 from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.service_config import ServiceConfig
@@ -24,6 +26,9 @@ def _visible(dialog: ConnectionDialog) -> set[str]:
         "stop": form.stop,
         "start": form.start,
         "install": form.install,
+        "binary": form.binary,
+        "reload": form.reload,
+        "pid_file": form.pid_file,
         "control_url": form.control_url,
     }
     return {name for name, widget in fields.items() if widget.isVisible()}
@@ -37,9 +42,9 @@ def test_the_fields_follow_the_kind(qtbot, main_window):
     dialog = _dialog(qtbot, main_window)
     assert dialog.service.current_kind() == "manual" and _visible(dialog) == set()
     _choose(dialog, "systemd")
-    assert _visible(dialog) == {"unit", "install"}
+    assert _visible(dialog) == {"unit", "install", "binary"}
     _choose(dialog, "commands")
-    assert _visible(dialog) == {"stop", "start", "install"}
+    assert _visible(dialog) == {"stop", "start", "install", "binary", "reload", "pid_file"}
     _choose(dialog, "demo")
     assert _visible(dialog) == {"control_url"} and dialog.service.control_url.isReadOnly()
 
@@ -50,7 +55,7 @@ def test_commands_without_start_are_refused_inline_and_not_saved(qtbot, main_win
     dialog.nodes.item(0, 0).setText("http://10.0.0.1:8765")
     _choose(dialog, "commands")
     dialog.service.stop.setText("ssh {node} sudo systemctl stop themisdb")
-    message = "service control 'commands' needs a stop and a start command"
+    message = "service control 'commands' needs a start command, and a stop command or a pid file"
     assert dialog.service.error.isVisible() and message in dialog.service.error.text()
     dialog.save_button.click()
     assert message in dialog.feedback.text()
@@ -71,7 +76,12 @@ def test_commands_without_start_are_refused_inline_and_not_saved(qtbot, main_win
 
 
 def test_a_saved_profile_shows_its_service_control(qtbot, main_window):
-    service = ServiceConfig("systemd", unit="themisdb-blue", install="apt-get install themisdb")
+    service = ServiceConfig(
+        "systemd",
+        unit="themisdb-blue",
+        install="apt-get install themisdb",
+        binary="/opt/{node}/bin/themis_server",
+    )
     with Journal() as journal:
         journal.save_profile(
             Profile("blue", (NodeEndpoint("http://10.0.0.2:8765"),), service=service)
@@ -81,6 +91,7 @@ def test_a_saved_profile_shows_its_service_control(qtbot, main_window):
     dialog.select_profile("blue")
     assert dialog.service.current_kind() == "systemd"
     assert dialog.service.unit.text() == "themisdb-blue"
+    assert dialog.service.binary.text() == "/opt/{node}/bin/themis_server"
     assert dialog.profile_from_form().service == service
     dialog.new_profile()
     assert dialog.service.current_kind() == "manual"
@@ -103,3 +114,30 @@ def test_the_traffic_router_round_trips_and_keeps_the_demo_flag(qtbot, main_wind
     dialog.router_kind.setCurrentIndex(dialog.router_kind.findData("none"))
     assert not dialog.router_cmd.isEnabled()
     assert dialog.profile_from_form().router == RouterConfig()
+
+
+def test_a_pid_file_stop_timeout_and_write_check_are_saved_and_shown(qtbot, main_window):
+    dialog = _dialog(qtbot, main_window)
+    dialog.name.setText("pids")
+    dialog.nodes.item(0, 0).setText("http://127.0.0.1:8765")
+    _choose(dialog, "commands")
+    dialog.service.start.setText("./start {node}")
+    assert dialog.service.error.isVisible()  # neither a stop command nor a pid file yet
+    dialog.service.pid_file.setText("/run/themis-{node}.pid")
+    dialog.service.stop_timeout.setValue(5)
+    qtbot.mouseClick(dialog.service.write_check, Qt.MouseButton.LeftButton)
+    assert not dialog.service.error.isVisible()
+    with qtbot.waitSignal(dialog.sig_saved, timeout=5000) as blocker:
+        dialog.save_button.click()
+    saved = blocker.args[0].service
+    assert (saved.pid_file, saved.stop_timeout, saved.write_check, saved.stop) == (
+        "/run/themis-{node}.pid",
+        5.0,
+        True,
+        "",
+    )
+    dialog.new_profile()
+    qtbot.waitUntil(lambda: dialog.profile_list.count() == 1)
+    dialog.select_profile("pids")
+    assert dialog.service.pid_file.text() == "/run/themis-{node}.pid"
+    assert dialog.service.write_check.isChecked() and dialog.service.stop_timeout.value() == 5

@@ -505,3 +505,24 @@ def test_a_server_without_a_reachable_update_checker_says_so(
     page = connect_lab(qtbot, main_window, start_demo_node(version))
     qtbot.waitUntil(lambda: text in page.update_label.text(), timeout=10_000)
     assert not page.check_button.isEnabled()
+
+
+def test_the_1_0_line_shows_its_known_issues_on_the_node_and_in_the_notes(
+    qtbot, page, catalogue, tmp_path
+):
+    from themis_desktop.core.known_issues import known_issues
+
+    issues = known_issues(catalogue, "1.0")
+    node = page.view.nodes[(1, 0)]
+    assert node.status_chips == ((f"{len(issues)} known issues", "warn"),)
+    assert "Known issues:" in node.toolTip() and "prompt_templates" in node.toolTip()
+    click_scene_point(page.view, node.box().center())
+    assert page.panel.line == catalogue.line((1, 0))
+    text = page.panel.toPlainText()
+    assert f"Known issues of every 1.0 release ({len(issues)}):" in text
+    for issue in issues:
+        assert issue.summary in text and issue.workaround in text
+    assert "Column families not opened: prompt_templates" in text
+    assert "Sources (makr-code/ThemisDB): src/server/http_server.cpp" in text
+    assert "Affects: stopping the node may need a kill after a timeout." in text
+    assert "known issues: plan around them" in page.export_svg(tmp_path / "g.svg").read_text()

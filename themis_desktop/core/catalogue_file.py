@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 from themis_desktop.core import bounded_parse
+from themis_desktop.core.known_issue_file import EXAMPLE as _ISSUE
+from themis_desktop.core.known_issue_file import parse_known_issues
 from themis_desktop.core.paths import app_data_dir
 from themis_desktop.core.resources import resource
 from themis_desktop.core.versions import (
@@ -33,8 +35,9 @@ _CONFIDENCE = ("high", "medium", "low")
 _CHANGE = "{key: K, change: default, ...}"
 _RELEASE = "{version: X.Y.Z, date: YYYY-MM-DD}"
 _FIELDS = {"version", "date", "confidence", "summary", "status", "evidence", "source"}
-_FIELDS |= {"previous", "fixes"}  # the fields of a release
+_FIELDS |= {"previous", "fixes", "known_issues"}  # the fields of a release
 _LISTS = (("releases", "releases", _RELEASE), ("config", "changes", _CHANGE))  # of each line
+_LISTS += (("known_issues", "known issues", _ISSUE),)
 
 
 class CatalogueError(ValueError):
@@ -144,6 +147,7 @@ def _line(path: Path, item: dict[str, Any]) -> ReleaseLine:
         required=bool(item.get("required", False)),
         notes=str(item.get("notes", "")),
         config_changes=tuple(_config_change(path, name, c) for c in _config_list(item, fail)),
+        known_issues=parse_known_issues(item, path, CatalogueError),
     )
 
 
@@ -193,6 +197,10 @@ def _config_change(path: Path, line: str, item: Any) -> ConfigChange:
     moves = item.get("moves") or {}
     if not isinstance(moves, dict):
         raise fail("'moves' maps flat file names to their new path below config/")
+    source = item.get("source") or []
+    source = [source] if isinstance(source, str) else source
+    if not isinstance(source, list) or not all(isinstance(s, str) for s in source):
+        raise fail("'source' must be an upstream file or a list of them")
     return ConfigChange(
         change=change,
         key=key,
@@ -203,6 +211,7 @@ def _config_change(path: Path, line: str, item: Any) -> ConfigChange:
         severity=severity,
         legacy_until=until,
         moves=tuple((str(k), str(v)) for k, v in moves.items() if not str(k).startswith("__")),
+        source=tuple(source),
     )
 
 
@@ -268,6 +277,7 @@ def _release(path: Path, line: str, item: Any) -> Release:
         source=tuple(source),
         previous=previous,
         fixes=fixes,
+        known_issues=parse_known_issues(item, path, CatalogueError),
     )
 
 

@@ -12,20 +12,24 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from themis_desktop.core import backup_catalog, errors
+from themis_desktop.core import backup_catalog, errors, start_failure
 from themis_desktop.core.backup_catalog import BackupRecord
 from themis_desktop.core.backup_format import Manifest
+from themis_desktop.core.data_check import check_data
+from themis_desktop.core.installed_version import installed_version, is_era_a
 from themis_desktop.core.journal import Journal, utc_now
 from themis_desktop.core.node_backup import NodeJob, back_up_nodes
 from themis_desktop.core.profiles import NodeEndpoint, Profile
 from themis_desktop.core.restore import remember_checksum, restore, verify
+from themis_desktop.core.restore_points import RestorePoint
 from themis_desktop.core.session import Hop, SessionError, UpgradeSession
 from themis_desktop.core.session_steps import steps_now
+from themis_desktop.core.start_watch import StartWatch
 
 Log = Callable[[str], None]
 READY_TIMEOUT_S = 120.0
@@ -69,6 +73,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    info: bool = False  # informational only: shown, never fails the step (ok stays True)
 
 
 # -- the rule of the steps -----------------------------------------------------------------
@@ -115,15 +120,30 @@ def pre_checks(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check
         hop = session.transition(journal, hop, "pre-checks", f"Pre-checks of hop {hop.label}")
         ctx.changed.add("session")
         checks = [c for n in ctx.profile.nodes for c in _node_checks(ctx, n, hop.from_version)]
+        checks += _known_issue_checks(hop)
         _record_checks(ctx, journal, session, hop, checks)
     return checks
+
+
+def _known_issue_checks(hop: Hop) -> list[Check]:
+    """The catalogue's known issues of the hop's versions, as informational rows."""
+    from themis_desktop.core.catalogue_file import load_catalogue
+    from themis_desktop.core.known_issues import hop_warnings
+    from themis_desktop.core.versions import VersionError
+
+    try:
+        warnings = hop_warnings(load_catalogue(), hop.from_version, hop.to_version)
+    except VersionError:
+        return []
+    return [Check("all nodes", "known issue", True, text, info=True) for text in warnings]
 
 
 def _node_checks(
     ctx: HopContext, node: NodeEndpoint, version: str, *, after_upgrade: bool = False
 ) -> list[Check]:
-    """Answers, runs `version`, is ready (era B); before a hop it needs a data dir, after
-    it the profile's check command runs."""
+    """Answers, runs `version`, is ready (era B), serves its data (a read; a test key
+    written and read back where the profile allows); before a hop it needs a data dir,
+    after it the profile's check command runs."""
     with ctx.profile.client(node, ctx.token, timeout=5.0) as client:
         try:
             client.health()
@@ -138,6 +158,15 @@ def _node_checks(
             pass  # era A has no readiness route
         except errors.ThemisError as exc:
             checks.append(Check(node.name, "ready", False, str(exc)))
+        served = check_data(client, node.name, write=ctx.profile.service.write_check)
+        checks.append(Check(node.name, "serves data", served.ok, served.detail))
+        era = client.era or ("A" if is_era_a(version) else "B")
+    if era == "B":  # its health/error side service: informational, never a failure
+        from themis_desktop.core.side_health import probe
+
+        side = probe(ctx.profile, node, era)
+        detail = side.summary if side.reachable else f"not checked: {side.reason}"
+        checks.append(Check(node.name, "side service", True, detail, info=True))
     if not after_upgrade and not node.data_dir:
         checks.append(Check(node.name, "data dir", False, "not set in the profile: no backup"))
     if after_upgrade and ctx.profile.service.check:
@@ -149,8 +178,9 @@ def _record_checks(
     ctx: HopContext, journal: Journal, session: UpgradeSession, hop: Hop, checks: list[Check]
 ) -> None:
     for c in checks:
-        ctx.log(f"{'✓' if c.ok else '✗'} {c.node}: {c.name} — {c.detail}")
-        data = {"ok": c.ok, "hop": hop.id}
+        mark = "ℹ" if c.info else "✓" if c.ok else "✗"
+        ctx.log(f"{mark} {c.node}: {c.name} — {c.detail}")
+        data = {"ok": c.ok, "hop": hop.id} | ({"info": True} if c.info else {})
         session.log(journal, "hop.check", f"{c.name}: {c.detail}", node=c.node, data=data)
 
 
@@ -232,6 +262,7 @@ def back_up(
         raise SessionError("No backup folder is set.")
     require_version(ctx, hop.from_version, stopped_ok=True)  # the label must be true
     jobs = [NodeJob(node, hop.from_version) for node in ctx.profile.nodes]
+    taken = _take_restore_points(ctx, hop)
     ctx.log(f"Backing up {len(jobs)} node(s) of {hop.from_version} …")
     outcomes = back_up_nodes(
         ctx.profile, ctx.token, jobs, ctx.backup_dir, progress=progress, cancelled=ctx.cancelled
@@ -270,7 +301,61 @@ def back_up(
             backups=[r.id for r in records],
             data={"backups": [r.id for r in records]},
         )
+        _record_restore_points(ctx, journal, session, hop, taken)
     return records
+
+
+Taken = list[tuple[NodeEndpoint, RestorePoint | Exception]]  # per node: its point, or why not
+
+
+def _take_restore_points(ctx: HopContext, hop: Hop) -> Taken:
+    """A server-side restore point on each node whose version has them (1.5+), taken just
+    before the archives so that each archive holds its tag too (upstream keeps tags in
+    RocksDB: restoring an archive taken before the tag would drop it). Per node the point,
+    or the error that prevented it."""
+    from themis_desktop.core import restore_points
+
+    if not restore_points.supported(hop.from_version):
+        ctx.log(f"Server restore points are not offered by {hop.from_version}")
+        return []
+    taken: Taken = []
+    for node in ctx.profile.nodes:
+        try:
+            with ctx.profile.client(node, ctx.token, timeout=10.0) as client:
+                point = restore_points.create_restore_point(
+                    client, node.name, hop.from_version, hop.to_version
+                )
+        except (errors.ThemisError, restore_points.RestorePointError) as exc:
+            taken.append((node, exc))
+        else:
+            taken.append((node, point))
+    return taken
+
+
+def _record_restore_points(
+    ctx: HopContext,
+    journal: Journal,
+    session: UpgradeSession,
+    hop: Hop,
+    taken: Taken,
+) -> None:
+    """Beside the verified archives, the restore points; a failure is a warning, never the
+    backup step's."""
+    from themis_desktop.core import restore_points
+
+    for node, point in taken:
+        if isinstance(point, Exception):
+            ctx.log(f"⚠ {node.name}: no server restore point ({point}); the archive stands")
+            session.log(
+                journal,
+                "hop.warning",
+                f"No server restore point: {point}",
+                node=node.name,
+                data={"hop": hop.id, "node": node.name},
+            )
+            continue
+        restore_points.record(journal, session, hop, point)
+        ctx.log(f"✓ {node.name}: server restore point {point.tag} (sequence {point.sequence})")
 
 
 # -- the upgrade step -----------------------------------------------------------------------
@@ -292,7 +377,7 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
         ctx.changed.update(("session", "nodes"))
         try:
             for node in ctx.profile.nodes:
-                _node_upgrade(ctx, journal, session, node, hop.to_version)
+                _node_upgrade(ctx, journal, session, node, hop)
         except Exception as exc:
             session.transition(journal, hop, "failed", f"The upgrade step failed: {exc}")
             raise
@@ -306,10 +391,15 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
 
 
 def _node_upgrade(
-    ctx: HopContext, journal: Journal, session: UpgradeSession, node: NodeEndpoint, version: str
+    ctx: HopContext, journal: Journal, session: UpgradeSession, node: NodeEndpoint, hop: Hop
 ) -> None:
+    version = hop.to_version
     upgrade_node(
-        ctx, node, version, lambda action, call: _run(ctx, journal, session, node, action, call)
+        ctx,
+        node,
+        version,
+        lambda action, call: _run(ctx, journal, session, node, action, call),
+        rollback_to=hop.from_version,
     )
     ctx.log(f"✓ {node.name}: {version} is ready")
     session.log(journal, "hop.node-upgraded", f"{node.name} runs {version}", node=node.name)
@@ -320,17 +410,41 @@ def upgrade_node(
     node: NodeEndpoint,
     version: str,
     run: Callable[[str, Callable[[], object]], None],
+    rollback_to: str | None = None,
 ) -> None:
     """stop → install `version` → start → `/health/ready` → answers as `version`.
-    `run(action, call)` performs each service action (and records it as its caller wants)."""
-    for action, call in (
-        ("stop", lambda: ctx.controller.stop(node)),
-        (f"install {version}", lambda: ctx.controller.install(node, version)),
-        ("start", lambda: ctx.controller.start(node)),
-    ):
-        run(action, call)
-    wait_ready(ctx, node)
+    `run(action, call)` performs each service action (and records it as its caller wants).
+    Before the start, the installed binary must say `version` where it can be asked."""
+    run("stop", lambda: ctx.controller.stop(node))
+    run(f"install {version}", lambda: ctx.controller.install(node, version))
+    confirm_installed(ctx, node, version)
+    start_and_wait(
+        ctx, node, version, lambda: run("start", lambda: ctx.controller.start(node)), rollback_to
+    )
     _expect_version(ctx, node, version)
+
+
+def confirm_installed(
+    ctx: HopContext,
+    node: NodeEndpoint,
+    version: str,
+    then: str = "run the step again, or roll back",
+) -> None:
+    """The version `node`'s service would start as is `version` (`themis_server --version`,
+    or the demo instance's word); SessionError naming both otherwise, before any start.
+    No reading (manual control, no binary in the profile, an era-A target): logged, go on."""
+    reading = installed_version(ctx.profile.service, node, expected=version)
+    if reading.version is None:
+        ctx.log(f"… {node.name}: installed version not checked: {reading.reason}")
+        return
+    if reading.version != version:
+        raise SessionError(
+            f"{node.name}: the installed ThemisDB is {reading.version}, not {version} "
+            f"({reading.reason}). The node was left stopped rather than started on the wrong "
+            f"version. Install {version} on it (check the profile's install command and "
+            f"binary), then {then}."
+        )
+    ctx.log(f"✓ {node.name}: {version} is installed")
 
 
 def _run(ctx: HopContext, journal: Journal, session: UpgradeSession, node, action, call) -> None:
@@ -378,30 +492,80 @@ def _redacted(text: str, token: str | None) -> str:
     return text.replace(token, "[token]") if token and text else text
 
 
-def wait_ready(ctx: HopContext, node: NodeEndpoint) -> None:
-    """Until the node answers `/health/ready` with ready (or `/health` on era A servers)."""
+def start_and_wait(
+    ctx: HopContext,
+    node: NodeEndpoint,
+    version: str,
+    start: Callable[[], object],
+    rollback_to: str | None = None,
+) -> None:
+    """`start()` the node's service as `version`, then `wait_ready`, watching its log from
+    just before the start: a server that logs an error instead of coming up is reported
+    with its own words (and the known issue they show), without waiting out the timeout."""
+    watch = StartWatch(node)
+    try:
+        try:
+            start()
+        except Exception as exc:  # the service manager saw it fail: the log says why
+            reason = watch.reason()
+            if reason:
+                text = start_failure.explain(node.name, version, reason, rollback_to)
+                raise SessionError(f"{text} ({exc})") from exc
+            raise
+        wait_ready(ctx, node, version=version, watch=watch, rollback_to=rollback_to)
+    finally:
+        watch.close()
+
+
+def wait_ready(
+    ctx: HopContext,
+    node: NodeEndpoint,
+    *,
+    version: str | None = None,
+    watch: StartWatch | None = None,
+    rollback_to: str | None = None,
+) -> None:
+    """Until the node answers ready (`/health/ready`, or `/health` on era A) and serves its
+    data (`check_data`: `/health` alone says healthy over a closed database)."""
     deadline = time.monotonic() + ctx.ready_timeout
     last = "no answer yet"
     with ctx.profile.client(node, ctx.token, timeout=2.0) as client:
         while time.monotonic() < deadline:
             if ctx.cancelled.is_set():
                 raise SessionError("Cancelled while waiting for the node to be ready.")
-            try:
-                try:
-                    ready = client.ready()
-                    if ready.ready:
-                        return
-                    last = f"not ready ({ready.status})"
-                except errors.NotFound:
-                    client.health()
+            reason = watch.reason() if watch else None
+            if reason:
+                raise SessionError(
+                    start_failure.explain(node.name, version or "?", reason, rollback_to)
+                )
+            answered, last = _answers_ready(client)
+            if answered:
+                served = check_data(client, node.name, write=ctx.profile.service.write_check)
+                if served.ok:
                     return
-            except errors.ThemisError as exc:
-                last = str(exc)
+                last = f"answers, but {served.detail}"
             time.sleep(0.2)
+    reason = watch.reason() if watch else None
+    if reason:
+        raise SessionError(start_failure.explain(node.name, version or "?", reason, rollback_to))
+    where = "" if watch and watch.watching else " (set a log source in the profile to see why)"
     raise SessionError(
         f"{node.name} was not ready within {ctx.ready_timeout:.0f} s ({last}). Look at its "
-        "service log; roll back if it does not come up."
+        f"service log{where}; roll back if it does not come up."
     )
+
+
+def _answers_ready(client) -> tuple[bool, str]:
+    """(ready, what it said): `/health/ready` on era B, `/health` where there is none."""
+    try:
+        try:
+            ready = client.ready()
+            return ready.ready, f"not ready ({ready.status})"
+        except errors.NotFound:
+            client.health()
+            return True, "healthy"
+    except errors.ThemisError as exc:
+        return False, str(exc)
 
 
 def _expect_version(ctx: HopContext, node: NodeEndpoint, version: str) -> None:
@@ -584,11 +748,15 @@ class RollbackQuestion:
     window: str | None  # the rollback window, when the hop was upgraded
     lost: str  # what cannot be undone
     missing: str | None  # nodes without a backup: the rollback refuses
+    restore_points: tuple[str, ...] = ()  # per node: its server restore point (1.5+)
+    known_issues: tuple[str, ...] = ()  # of the version returned to, that get in the way
 
     @property
     def text(self) -> str:
         """The question as plain text (a terminal)."""
         parts = [self.happens, "\n".join(f"  {line}" for line in self.backups)]
+        parts.append("\n".join(f"  {line}" for line in self.restore_points))
+        parts.append("\n".join(self.known_issues))
         parts += [self.window or "", self.lost, self.missing or ""]
         return "\n\n".join(p for p in parts if p)
 
@@ -598,10 +766,13 @@ def rollback_question(
     profile: Profile,
     backups: dict[str, BackupRecord | None],
     now: datetime | None = None,
+    restore_points: Sequence[RestorePoint] = (),
 ) -> RollbackQuestion:
     """The words asked before rolling `hop` back: each node's backup (`backups`, by node
     name, as `rollback_candidates` finds them), its age and the data dir it replaces, the
-    rollback window, and that writes since the backups are lost."""
+    rollback window, and that writes since the backups are lost; beside them, the server
+    restore points taken before the hop (`restore_points.hop_restore_points`)."""
+    from themis_desktop.core import restore_points as points
     from themis_desktop.core.formatting import human_duration
     from themis_desktop.core.journal import parse_utc
     from themis_desktop.core.rollback_window import describe, window
@@ -640,7 +811,21 @@ def rollback_question(
             if missing
             else None
         ),
+        restore_points=tuple(points.describe(p, now) for p in restore_points),
+        known_issues=tuple(_rollback_issues(previous)),
     )
+
+
+def _rollback_issues(back_to: str) -> list[str]:
+    """The catalogue's known issues of `back_to` that get in a rollback's way."""
+    from themis_desktop.core.catalogue_file import load_catalogue
+    from themis_desktop.core.known_issues import rollback_warnings
+    from themis_desktop.core.versions import VersionError
+
+    try:
+        return rollback_warnings(load_catalogue(), back_to)
+    except VersionError:
+        return []
 
 
 def rollback_candidates(
@@ -711,6 +896,7 @@ def _rollback_step(ctx, journal, session, node, step, hop, records, manifests) -
             f"install {hop.from_version}",
             lambda: ctx.controller.install(node, hop.from_version),
         )
+        confirm_installed(ctx, node, hop.from_version, "roll back again")
     elif step == 4:
         problems = compare_tree(manifests[node.name], Path(node.data_dir or ""))
         if problems:
@@ -720,8 +906,12 @@ def _rollback_step(ctx, journal, session, node, step, hop, records, manifests) -
             )
         ctx.log(f"✓ {node.name}: every file matches the backup's manifest")
     elif step == 5:
-        _run(ctx, journal, session, node, "start", lambda: ctx.controller.start(node))
-        wait_ready(ctx, node)
+        start_and_wait(
+            ctx,
+            node,
+            hop.from_version,
+            lambda: _run(ctx, journal, session, node, "start", lambda: ctx.controller.start(node)),
+        )
         _expect_version(ctx, node, hop.from_version)
         ctx.log(f"✓ {node.name}: {hop.from_version} is ready again")
 

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -302,6 +302,32 @@ class ThemisClient:
         """Replace the node's live database with a checkpoint (destructive on the server)."""
         data = self._json("POST", "/admin/restore", body={"directory": directory})
         return self._parse(RestoreResult.from_json, data, "/admin/restore")
+
+    def put_entity(self, key: str, blob: str) -> None:
+        """Write `blob` under `key` (`PUT /entities/<key>` `{"blob": …}`, 201 on both eras)."""
+        self._json("PUT", f"/entities/{quote(key, safe=':')}", body={"blob": blob}, ok=(200, 201))
+
+    def get_entity(self, key: str) -> str | None:
+        """The blob stored under `key`, None when the node says it is not there (404)."""
+        try:
+            data = self._json("GET", f"/entities/{quote(key, safe=':')}")
+        except errors.NotFound:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("blob"), str):
+            raise self._malformed("/entities/…", "no blob in the answer")
+        return data["blob"]
+
+    def snapshot_tag(self, tag: str, description: str) -> Any:
+        """Tag the server's current sequence (1.5+, `POST /api/v1/snapshots/tags`, 201;
+        upstream src/server/snapshot_api_handler.cpp): the snapshot JSON."""
+        body = {"tag_name": tag, "description": description, "created_by": "themis-desktop"}
+        return self._json("POST", "/api/v1/snapshots/tags", body=body, ok=(201,))
+
+    def restore_preview(self, tag: str) -> Any:
+        """What a point-in-time restore to `tag` would replay (`POST /api/v1/restore/
+        preview`; upstream src/server/pitr_api_handler.cpp): the preview JSON."""
+        body = {"restore_type": "tag", "target": tag}
+        return self._json("POST", "/api/v1/restore/preview", body=body)
 
     def updates(self, check: bool = False) -> tuple[int, Any]:
         """The node's own update checker (era B; upstream src/server/update_api_handler.cpp):

@@ -208,6 +208,7 @@ class Stats:
     threads: int | None
     rocksdb: RocksDBStats
     raw_stats: str = ""
+    storage_error: str = ""  # `storage.error`, e.g. "Database not open" after a failed restore
 
     @classmethod
     def from_json(cls, data: Any) -> Stats:
@@ -223,6 +224,7 @@ class Stats:
             threads=int(threads) if isinstance(threads, int | float) else None,
             rocksdb=RocksDBStats.from_json(storage.get("rocksdb", {})),
             raw_stats=storage.get("raw_stats") or "",
+            storage_error=str(storage.get("error") or "")[:500],
         )
 
 

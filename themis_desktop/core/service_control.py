@@ -25,10 +25,13 @@ from typing import Literal
 
 import httpx
 
+from themis_desktop.core import pid_stop
+from themis_desktop.core.installed_version import VersionReading as VersionReading
+from themis_desktop.core.installed_version import installed_version as installed_version
 from themis_desktop.core.profiles import NodeEndpoint
 from themis_desktop.core.service_config import ServiceConfig
 
-Action = Literal["stop", "start", "install"]
+Action = Literal["stop", "start", "install", "reload"]
 Confirm = Callable[[str], bool]
 OUTPUT_LIMIT = 64 * 1024  # bytes of output kept (the tail)
 DEFAULT_TIMEOUT = 600.0
@@ -82,12 +85,21 @@ class ServiceController(ABC):
     @abstractmethod
     def install(self, node: NodeEndpoint, version: str) -> StepOutput: ...
 
+    def reload(self, node: NodeEndpoint) -> StepOutput:
+        """SIGHUP to the node's process (1.8+ re-reads its TLS certificates); by hand here."""
+        return self._by_hand(
+            f"Send SIGHUP to ThemisDB on {label(node)} (systemctl reload themisdb, or "
+            "kill -HUP <pid>), then confirm."
+        )
+
     def run(self, action: Action, node: NodeEndpoint, version: str | None = None) -> StepOutput:
         """`stop`, `start` or `install` by name (`install` needs `version`)."""
         if action == "install":
             if not version:
                 raise ValueError("install needs a version")
             return self.install(node, version)
+        if action == "reload":
+            return self.reload(node)
         return self.stop(node) if action == "stop" else self.start(node)
 
     def _by_hand(self, text: str) -> StepOutput:
@@ -181,14 +193,21 @@ class CommandsController(ServiceController):
         self.config = config
 
     def _template(self, action: Action) -> str:
-        return {"stop": self.config.stop, "start": self.config.start}.get(
-            action, self.config.install
-        )
+        return {
+            "stop": self.config.stop,
+            "start": self.config.start,
+            "reload": self.config.reload,
+        }.get(action, self.config.install)
 
     def describe(self, action: Action, node: NodeEndpoint, version: str | None = None) -> str:
         template = self._template(action)
         if action == "install" and not template:
             return ManualController().describe("install", node, version)
+        if action == "stop" and self.config.pid_file:
+            path = self.config.pid_file.replace("{node}", node.name)
+            ends = f"SIGKILL after {self.config.stop_timeout:g} s if still running ({path})"
+            first = fill(template, node, version, strict=False) if template else "SIGTERM"
+            return f"{first}, then {ends}"
         return fill(template, node, version, strict=False)
 
     def _shell(self, action: Action, node: NodeEndpoint, version: str | None) -> StepOutput:
@@ -196,7 +215,23 @@ class CommandsController(ServiceController):
         return run_command(["/bin/sh", "-c", command], command, node, action, self.timeout)
 
     def stop(self, node: NodeEndpoint) -> StepOutput:
-        return self._shell("stop", node, None)
+        """The stop command; with a pid file, the process is then made to end (SIGTERM,
+        SIGKILL after the profile's stop timeout)."""
+        started = time.monotonic()
+        out = self._shell("stop", node, None) if self.config.stop else None
+        if not self.config.pid_file:
+            assert out is not None  # ServiceConfig requires a stop command or a pid file
+            return out
+        path = Path(self.config.pid_file.replace("{node}", node.name))
+        try:
+            ended = pid_stop.end_process(
+                path, self.config.stop_timeout, terminate=not self.config.stop
+            )
+        except pid_stop.PidFileError as exc:
+            raise ServiceError(f"{label(node)}: {exc}", command=f"stop via {path}") from None
+        command = out.command if out else f"kill -TERM $(cat {shlex.quote(str(path))})"
+        output = (out.output + "\n" if out and out.output else "") + ended.text
+        return StepOutput(command, 0, output, time.monotonic() - started)
 
     def start(self, node: NodeEndpoint) -> StepOutput:
         return self._shell("start", node, None)
@@ -205,6 +240,11 @@ class CommandsController(ServiceController):
         if not self.config.install:
             return self._by_hand(f"Install ThemisDB {version} on {label(node)}, then confirm.")
         return self._shell("install", node, version)
+
+    def reload(self, node: NodeEndpoint) -> StepOutput:
+        if not self.config.reload:
+            return super().reload(node)
+        return self._shell("reload", node, None)
 
 
 # -- systemd ------------------------------------------------------------------------
@@ -242,6 +282,10 @@ class SystemdController(CommandsController):
 
     def start(self, node: NodeEndpoint) -> StepOutput:
         return self._systemctl("start", node)
+
+    def reload(self, node: NodeEndpoint) -> StepOutput:
+        # upstream's deploy/systemd/themisdb.service: ExecReload=/bin/kill -HUP $MAINPID
+        return self._systemctl("reload", node)
 
 
 # -- demo ---------------------------------------------------------------------------
@@ -312,6 +356,9 @@ class DemoController(ServiceController):
 
     def install(self, node: NodeEndpoint, version: str) -> StepOutput:
         return self._post("install", node, {"version": version})
+
+    def reload(self, node: NodeEndpoint) -> StepOutput:
+        return self._post("reload", node)
 
 
 # -- running a program --------------------------------------------------------------

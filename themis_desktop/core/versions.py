@@ -19,6 +19,23 @@ NEVER_A_STOP = ("planned", "withdrawn", "known-bad")  # refused as a stop or a t
 NEEDS_EVIDENCE = ("withdrawn", "known-bad", "contested")
 
 
+# what a known issue of a release gets in the way of (see the header of resources/releases.yaml)
+KNOWN_ISSUE_AFFECTS = ("restart", "restore", "stop", "flags", "health", "backup")
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    """A known behaviour of a release or line an admin must plan around (releases.yaml)."""
+
+    id: str
+    summary: str  # what it does, in our words
+    affects: tuple[str, ...]  # some of KNOWN_ISSUE_AFFECTS
+    evidence: str  # what was observed, on which build
+    workaround: str  # what an admin does instead
+    source: tuple[str, ...] = ()  # upstream files the cause is in
+    log: str = ""  # a literal piece of the server's own log line that shows it happening
+
+
 class VersionError(ValueError):
     """A version the user gave is malformed or unknown; the message says what is known."""
 
@@ -60,6 +77,7 @@ class Release:
     source: tuple[str, ...] = ()  # upstream files the facts come from
     previous: str = ""  # the release it was built on, as its notes name it ("": the one before)
     fixes: bool = True  # False: documentation or build only, nothing a server runs changes
+    known_issues: tuple[KnownIssue, ...] = ()  # of this release alone (its line's apply too)
 
     @property
     def prerelease(self) -> bool:
@@ -101,6 +119,7 @@ class ConfigChange:
     severity: str = ""  # "breaks" or "changes" for a removed key present (default "changes")
     legacy_until: str = ""  # ISO date the old layout stops working ("layout")
     moves: tuple[tuple[str, str], ...] = ()  # (flat file name, new path below config/)
+    source: tuple[str, ...] = ()  # the upstream files the change was read from
 
     def moved(self, name: str) -> str | None:
         """The new place below config/ of a flat file `name` ("layout"), if known."""
@@ -123,6 +142,7 @@ class ReleaseLine:
     required: bool = False
     notes: str = ""
     config_changes: tuple[ConfigChange, ...] = ()
+    known_issues: tuple[KnownIssue, ...] = ()  # of every release of the line
 
     @property
     def key(self) -> tuple[int, int]:

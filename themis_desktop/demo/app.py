@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from themis_desktop.demo import handlers, updates, versions
+from themis_desktop.demo import handlers, snapshots, updates, versions
 from themis_desktop.demo.auth import scope_for
 from themis_desktop.demo.handlers import NodeContext
 from themis_desktop.demo.messages import (
@@ -22,6 +22,7 @@ from themis_desktop.demo.ratelimit import RateLimiter, UserBuckets
 
 ANY = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 GET = frozenset({"GET", "HEAD"})
+DELETE = frozenset({"DELETE"})
 POST = frozenset({"POST"})
 PUT = frozenset({"PUT"})
 
@@ -33,11 +34,14 @@ class Route:
     handler: Callable[[NodeContext, Request], Response]
     eras: str = "AB"
     prefix: bool = False  # match every path under `path`
+    since: tuple[int, int] | None = None  # first (major, minor) serving it
 
     def matches(self, method: str, path: str) -> bool:
         hit = path.startswith(self.path) if self.prefix else path == self.path
         return hit and method in self.methods
 
+
+_PITR = (1, 5)
 
 ROUTES = (
     Route(ANY, "/", handlers.health),
@@ -58,6 +62,15 @@ ROUTES = (
     Route(GET | PUT, "/api/updates/config", updates.updates),
     Route(GET, "/entities/", handlers.entity, prefix=True),
     Route(PUT, "/entities/", handlers.put_entity, prefix=True),
+    # snapshot tags and PITR from 1.5.0 (upstream include/server/pitr_grpc_service.h: "Part of
+    # ThemisDB v1.5.0 - Feature: PITR for MVCC"); see demo/snapshots.py
+    Route(POST, "/api/v1/snapshots/tags", snapshots.create_tag, "B", since=_PITR),
+    Route(GET, "/api/v1/snapshots/tags", snapshots.list_tags, "B", since=_PITR),
+    Route(GET | DELETE, snapshots.TAG_PREFIX, snapshots.tag, "B", True, _PITR),
+    Route(GET, "/api/v1/snapshots/stats", snapshots.stats, "B", since=_PITR),
+    Route(POST, "/api/v1/restore/preview", snapshots.preview, "B", since=_PITR),
+    Route(POST, "/api/v1/restore/pitr", snapshots.restore, "B", since=_PITR),
+    Route(GET, "/api/v1/restore/progress", snapshots.progress, "B", since=_PITR),
 )
 
 
@@ -69,7 +82,10 @@ class App:
         self.era = ctx.info.era
         self.limiter = limiter or RateLimiter()
         self.user_limits = UserBuckets()
-        self.routes = [r for r in ROUTES if self.era in r.eras]
+        release = (ctx.info.major, ctx.info.minor)
+        self.routes = [
+            r for r in ROUTES if self.era in r.eras and (r.since is None or release >= r.since)
+        ]
 
     def count_connection(self, delta: int) -> None:
         """An HTTP connection opened (+1) or closed (-1): /health/ready reports the count."""

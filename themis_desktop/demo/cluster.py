@@ -69,6 +69,16 @@ class DemoCluster:
         node.stop()
         return node
 
+    def terminate_node(self, index: int, timeout: float) -> bool:
+        """Stop `nodes[index]` as a service manager does: SIGTERM, and a kill when it has not
+        exited after `timeout` seconds (a 1.0.x node with its known issues never does).
+        True when it exited by itself, False when it had to be killed."""
+        node = self.nodes[index]
+        if node.terminate(timeout):
+            return True
+        node.stop()  # the kill
+        return False
+
     def install(self, index: int, version: str) -> str:
         """Remember `version` (checked X.Y.Z[-suffix]) for the next start of `nodes[index]`.
 

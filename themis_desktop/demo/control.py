@@ -3,10 +3,14 @@
 What systemd and a package manager do for a real ThemisDB node, this small JSON API does for
 the demo nodes (nodes are named by their port, as a profile's node names may differ):
 
-    GET  /nodes                 [{name, port, url, version, installed, running}, ...]
-    POST /nodes/<port>/stop     stop the node (idempotent)
+    GET  /nodes                 [{name, port, url, version, installed, running, side_port}, ...]
+                                (`installed`: the version the next start runs; `side_port`:
+                                the node's health/error side service on 127.0.0.1, or null)
+    POST /nodes/<port>/stop     stop the node (idempotent): SIGTERM, killed after the stop
+                                timeout; the answer says "stopped": "exited" or "killed"
     POST /nodes/<port>/start    start it on the same port and data dir (idempotent)
     POST /nodes/<port>/install  {"version": "1.8.0"}: the version its next start runs
+    POST /nodes/<port>/reload   SIGHUP: 1.8+ re-reads its TLS certificates, older ends
     GET  /router                {weights, urls, stats} of the load balancer, keyed by port
     PUT  /router/weights        {"weights": {"<port>": 0.05, ...}}: shares, normalised;
                                 a port left out gets 0 (400: unknown port, < 0, all zero)
@@ -25,6 +29,7 @@ from typing import Any
 
 from themis_desktop.demo.cluster import DemoCluster
 from themis_desktop.demo.router import DemoRouter
+from themis_desktop.demo.storage import StorageError
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -52,8 +57,10 @@ class DemoControl:
         *,
         router: bool = False,
         router_rate: float = 40.0,
+        stop_timeout: float = 5.0,
     ) -> None:
         self.cluster = cluster
+        self.stop_timeout = stop_timeout  # seconds from SIGTERM to the kill
         self._router_rate = router_rate if router else None
         self.router: DemoRouter | None = None  # made at start(), when the nodes have ports
         self.host = host
@@ -129,18 +136,23 @@ class DemoControl:
         if len(parts) != 3 or parts[0] != "nodes":
             raise ControlError(HTTPStatus.NOT_FOUND, f"no such route: {path}")
         action = parts[2]
-        if action not in ("stop", "start", "install"):
+        if action not in ("stop", "start", "install", "reload"):
             raise ControlError(HTTPStatus.NOT_FOUND, f"no such action: {action}")
         if method != "POST":
             raise ControlError(HTTPStatus.METHOD_NOT_ALLOWED, f"use POST for {action}")
         with self._lock:
             index = self._index(parts[1])
             if action == "stop":
-                self.cluster.stop_node(index)
+                return HTTPStatus.OK, self._stop(index)
+            elif action == "reload":
+                if not self.cluster.nodes[index].running:
+                    raise ControlError(HTTPStatus.CONFLICT, "the node is not running")
+                outcome = self.cluster.nodes[index].hangup()
+                return HTTPStatus.OK, {**self._describe(index), "sighup": outcome}
             elif action == "start":
                 try:
                     self.cluster.start_node(index)
-                except OSError as exc:  # e.g. the port was taken while the node was down
+                except (OSError, StorageError) as exc:  # a taken port, data it cannot open
                     raise ControlError(
                         HTTPStatus.SERVICE_UNAVAILABLE, f"the node could not start: {exc}"
                     ) from None
@@ -150,6 +162,17 @@ class DemoControl:
                 except ValueError as exc:
                     raise ControlError(HTTPStatus.BAD_REQUEST, str(exc)) from None
             return HTTPStatus.OK, self._describe(index)
+
+    def _stop(self, index: int) -> dict[str, Any]:
+        """Stop a node, killing it after the stop timeout; say which it took."""
+        exited = self.cluster.terminate_node(index, self.stop_timeout)
+        described = {**self._describe(index), "stopped": "exited" if exited else "killed"}
+        if not exited:
+            described["message"] = (
+                f"killed after {self.stop_timeout:g} s: it logged a clean shutdown but did "
+                "not exit on SIGTERM"
+            )
+        return described
 
     def _route(self, method: str, parts: list[str], body: bytes) -> tuple[HTTPStatus, Any]:
         """`GET /router` (weights, URLs and served counts by port), `PUT /router/weights`."""
@@ -229,6 +252,7 @@ class DemoControl:
             "version": node.version,
             "installed": self.cluster.installed_version(index),
             "running": node.running,
+            "side_port": node.side_port,  # era B's health/error service (127.0.0.1), or null
         }
 
 

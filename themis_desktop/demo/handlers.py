@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from themis_desktop.demo import checkpoint, metrics, versions
+from themis_desktop.demo import checkpoint, era_a_issues, metrics, versions
 from themis_desktop.demo.auth import Auth
 from themis_desktop.demo.messages import (
     PROMETHEUS,
@@ -167,6 +167,19 @@ def _runtime(ctx: NodeContext) -> dict[str, Any]:
     return ctx.runtime
 
 
+def _write_buffer_and_async_io(ctx: NodeContext, storage: dict[str, Any]) -> dict[str, Any]:
+    """`db_write_buffer_size_mb` and `enable_async_io`: in the era-B RocksDB config only (the
+    2025 include/storage/rocksdb_wrapper.h has neither); 1.7 raises their defaults from 0
+    (unlimited) and false to 2048 and true (resources/releases.yaml, 1.7 config changes)."""
+    if ctx.info.era == "A":
+        return {}
+    newer = (ctx.info.major, ctx.info.minor) >= (1, 7)
+    return {
+        "db_write_buffer_size_mb": storage.get("db_write_buffer_size_mb", 2048 if newer else 0),
+        "enable_async_io": storage.get("enable_async_io", newer),
+    }
+
+
 def _config_view(ctx: NodeContext) -> dict[str, Any]:
     """`GET /config` as the server answers it: its running settings under its own names
     (`rocksdb`, `server.threads`), not the file's."""
@@ -207,6 +220,7 @@ def _config_view(ctx: NodeContext) -> dict[str, Any]:
             "use_direct_io_for_flush_and_compaction": False,
             "compression_default": compression.get("default", "none"),
             "compression_bottommost": compression.get("bottommost", "none"),
+            **_write_buffer_and_async_io(ctx, storage),
         },
         "runtime": {
             "compression_active": (
@@ -287,6 +301,9 @@ def backup(ctx: NodeContext, req: Request) -> Response:
     if not value:
         return error_response(500, failure)
     dest = _directory(ctx, value)
+    if not ctx.store.available:  # e.g. after a failed restore: nothing to checkpoint
+        ctx.log.error("createCheckpoint failed: DB is not open")
+        return error_response(500, failure)
     try:
         with ctx.store.lock:
             checkpoint.create_checkpoint(ctx.store.path, dest)
@@ -315,6 +332,8 @@ def restore(ctx: NodeContext, req: Request) -> Response:
         try:
             ctx.store.open()
         except (OSError, StorageError) as exc:
+            if isinstance(exc, StorageError):  # what RocksDBWrapper logs (a 1.0.x's own data)
+                era_a_issues.log_reopen_failure(ctx.log, str(exc), value)
             failure = failure or f"Restore from {src} failed, database cannot be opened: {exc}"
     if failure:
         ctx.log.error(failure)
@@ -330,6 +349,8 @@ def put_entity(ctx: NodeContext, req: Request) -> Response:
         return error_response(400, "Missing entity key")
     with ctx.store.lock:
         if not ctx.store.available:
+            if ctx.info.era == "A":  # the real 1.0.x with its database closed
+                return error_response(500, era_a_issues.WRITE_FAILED)
             return error_response(503, "Storage not available")
         ctx.store.tick(writes=1, reads=0)
     return json_response(201, {"key": key, "written": True})

@@ -124,6 +124,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="spread of the lognormal latency (default 0.45; small values give steady timings)",
     )
+    parser.add_argument(
+        "--known-issues",
+        choices=("on", "off"),
+        default="on",
+        help="on (default): a 1.0.x node behaves like the real 1.0.x server — it cannot "
+        "reopen its data, its server-side restore fails, it hangs on stop (see "
+        "resources/releases.yaml); off: it does none of this",
+    )
+    parser.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds the control API waits after SIGTERM before it kills a node (default 5)",
+    )
     parser.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate: serve HTTPS")
     parser.add_argument("--tls-key", type=Path, default=None, help="PEM private key for --tls-cert")
 
@@ -131,12 +146,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from themis_desktop.demo.cluster import DemoCluster  # numpy & co.: only when serving
     from themis_desktop.demo.control import DemoControl
+    from themis_desktop.demo.storage import StorageError
 
     """Start the cluster, its control API and load balancer (unless --no-router), print
     one line per node, `control URL` and "ready", serve until SIGINT/SIGTERM (or stdin's
     end with --stop-on-stdin-eof)."""
     if args.nodes < 1:
         print("demo-server: --nodes must be at least 1", file=sys.stderr)
+        return 2
+    if not args.stop_timeout >= 0:
+        print("demo-server: --stop-timeout must be 0 or more", file=sys.stderr)
         return 2
     if not args.router_rate > 0:
         print("demo-server: --router-rate must be above 0", file=sys.stderr)
@@ -165,9 +184,14 @@ def run(args: argparse.Namespace) -> int:
         latency_sigma=args.latency_sigma,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        known_issues=args.known_issues == "on",
     )
     control = DemoControl(
-        cluster, port=args.control_port, router=not args.no_router, router_rate=args.router_rate
+        cluster,
+        port=args.control_port,
+        router=not args.no_router,
+        router_rate=args.router_rate,
+        stop_timeout=args.stop_timeout,
     )
     stop = threading.Event()
     previous = _install_signal_handlers(stop)
@@ -175,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             cluster.start()
             control.start()
-        except OSError as exc:  # e.g. the port is taken
+        except (OSError, StorageError) as exc:  # a taken port, a data dir it cannot open
             print(f"demo-server: cannot start: {exc}", file=sys.stderr)
             return 1
         for node in cluster.nodes:

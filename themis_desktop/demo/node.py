@@ -8,19 +8,21 @@ import shutil
 import ssl
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from themis_desktop.demo import config, versions
+from themis_desktop.demo import config, era_a_issues, versions
 from themis_desktop.demo.app import App
 from themis_desktop.demo.auth import ROLE_ENV, Auth
 from themis_desktop.demo.handlers import NodeContext
 from themis_desktop.demo.httpserver import DemoHTTPServer
 from themis_desktop.demo.serverlog import ServerLog
+from themis_desktop.demo.side_service import SideService
 from themis_desktop.demo.state import NodeState
-from themis_desktop.demo.storage import RocksStore
+from themis_desktop.demo.storage import RocksStore, StorageError
 from themis_desktop.demo.workload import Workload
 
 VECTOR_COUNT = 256
@@ -46,6 +48,7 @@ class NodeOptions:
     latency_factors: dict[str, float] = field(default_factory=dict)
     error_rates: dict[str, float] = field(default_factory=dict)
     latency_sigma: float | None = None  # spread of the lognormal latency; None: the version's
+    known_issues: bool = True  # a 1.0.x node behaves like the real one (era_a_issues)
 
 
 class DemoNode:
@@ -73,8 +76,11 @@ class DemoNode:
         self._thread: threading.Thread | None = None
         self._workload: Workload | None = None
         self._store: RocksStore | None = None
+        self._side: SideService | None = None  # era B's health/error service, on loopback
         self._log = ServerLog(self.data_dir / "themis_server.log")
         self._auth = Auth(options.tokens)  # unknown roles fail here, before anything starts
+        self.faithful = era_a_issues.applies(self.info, options.known_issues)
+        self._hung = False  # terminated, logged a clean shutdown, never exits by itself
 
     # ---- public facts ---------------------------------------------------------
 
@@ -104,6 +110,11 @@ class DemoNode:
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    @property
+    def side_port(self) -> int | None:
+        """The loopback port of the node's health/error side service (era B, running)."""
+        return self._side.port if self._side is not None else None
 
     @property
     def _tls(self) -> bool:
@@ -189,6 +200,10 @@ class DemoNode:
                 state, store, lambda: self.profile, log, f"demo-{opts.name}-load"
             )
             self._workload.start()
+        if self.info.era == "B":  # upstream's main_server.cpp starts it beside the API
+            self._side = SideService("127.0.0.1", 0)  # 9090 upstream: one port per demo node
+            self._side.start()
+            log.info(f"Health/Error service started on 127.0.0.1:{self._side.port}")
         if self.info.versioned_routing:
             log.info("API versioning: unversioned API paths answer 301 -> /v1/<path>")
         log.info(f"Server listening on {opts.host}:{self.port}" + (" (TLS)" if self._tls else ""))
@@ -198,6 +213,9 @@ class DemoNode:
         if self._workload is not None:
             self._workload.stop()
             self._workload = None
+        if self._side is not None:
+            self._side.stop()
+            self._side = None
         if self._server is not None:
             self._server.shutdown()
             if self._thread is not None:
@@ -207,9 +225,44 @@ class DemoNode:
             if self._store is not None:
                 with self._store.lock:
                     self._store.close()
-            self._log.info("Server stopped")
+            if not self._hung:  # a hung server is killed: it logs nothing more
+                self._log.info("Server stopped")
         if self._owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def hangup(self) -> str:
+        """What the server does on SIGHUP: "reloaded", "tls-off" or "ended".
+
+        1.8+ re-reads the TLS certificate files for new connections (src/main_server.cpp,
+        main loop → HttpServer::reloadTls; config.yaml is not read again). Before 1.8 there
+        is no handler and SIGHUP's default action ends the process.
+        """
+        if (self.info.major, self.info.minor) < (1, 8):
+            self.stop()
+            return "ended"
+        self._log.info("SIGHUP received - reloading TLS certificates...")
+        if not self._tls or self._server is None:
+            self._log.warning(
+                "TLS hot-reload failed or TLS not enabled - continuing with current certificates"
+            )
+            return "tls-off"
+        context = self._ssl_context()
+        self._server.socket.context = context  # type: ignore[attr-defined]  # new handshakes
+        self._log.info("TLS certificates hot-reloaded successfully")
+        return "reloaded"
+
+    def terminate(self, timeout: float) -> bool:
+        """SIGTERM, as a service manager sends it: True when the node exits by itself. A
+        1.0.x node with its known issues logs a clean shutdown, stops serving, then hangs:
+        False after `timeout` seconds (the caller then kills it with `stop`)."""
+        if not self.faithful or self._server is None:
+            self.stop()
+            return True
+        era_a_issues.log_shutdown(self._log, self._store is not None and self._store.available)
+        self._hung = True
+        self.stop()
+        time.sleep(max(0.0, timeout))  # it hangs joining a thread: only a kill ends it
+        return False
 
     def __enter__(self) -> DemoNode:
         self.start()
@@ -243,8 +296,16 @@ class DemoNode:
             f"block cache {storage['block_cache_size_mb']} MB, "
             f"compression {comp['default']}/{comp['bottommost']})"
         )
+        store.opens_only = era_a_issues.OPENS_ONLY if self.faithful else None
         with store.lock:
-            store.open()
+            try:
+                store.open()
+            except StorageError as exc:
+                if self.faithful:
+                    era_a_issues.log_open_failure(log, str(exc))
+                raise
+            if era_a_issues.creates_prompt_cf(self.info):
+                store.create_column_family(era_a_issues.PROMPT_CF)
             keys, size = store.num_keys(), store.live_bytes()
         log.info(
             f"RocksDB opened: {len(store.files)} table files, "

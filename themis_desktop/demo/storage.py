@@ -52,10 +52,14 @@ class RocksStore:
         self.block_cache_capacity = int(block_cache_mb) << 20
         self.write_buffer_size = int(memtable_mb) << 20
         self.flush_threshold = min(self.write_buffer_size, FLUSH_CAP_BYTES)
+        # the column families `open` names; None: all the MANIFEST lists (as a fixed server
+        # would); RocksDB refuses to open a database with one it does not name
+        self.opens_only: tuple[str, ...] | None = None
         self._reset()
 
     def _reset(self) -> None:
         self.files: dict[int, SstFile] = {}
+        self.column_families: list[str] = []  # besides "default"
         self.next_file = 1
         self.last_seq = 0
         self.next_key = 0
@@ -103,6 +107,12 @@ class RocksStore:
             raise StorageError(f"Corruption: cannot read CURRENT/MANIFEST in {self.path}") from exc
         for edit in edits:
             self._apply(edit)
+        named = self.column_families if self.opens_only is None else self.opens_only
+        unnamed = [cf for cf in self.column_families if cf not in named]
+        if unnamed:
+            raise StorageError(
+                f"Invalid argument: Column families not opened: {', '.join(unnamed)}"
+            )
         for sst in self.files.values():
             if not (self.path / f"{sst.number:06d}.sst").is_file():
                 raise StorageError(f"Corruption: missing table file {sst.number:06d}.sst")
@@ -116,6 +126,13 @@ class RocksStore:
         self._new_wal()
         self.available = True
         self._info_log(f"DB opened: {len(self.files)} table files, last sequence {self.last_seq}")
+
+    def create_column_family(self, name: str) -> None:
+        """Add a column family to the open database (recorded in the MANIFEST); idempotent."""
+        if name not in self.column_families:
+            self.column_families.append(name)
+            self._append_manifest({"column_family": name})
+            self._info_log(f"Created column family [{name}]")
 
     def close(self) -> None:
         """Release the LOCK (the WAL stays: the next open recovers it)."""
@@ -207,7 +224,8 @@ class RocksStore:
         """The `storage` object of `/stats` (RocksDB properties + raw stats text)."""
         with self.lock:
             if not self.available:
-                return {"rocksdb": {}, "raw_stats": "", "error": "storage not available"}
+                # the real server's whole storage object while its database is closed
+                return {"error": "Database not open"}
             per_level = {f"L{i}": len(self.level_files(i)) for i in range(LEVELS)}
             l0 = self.level_files(0)
             pending = sum(f.size for f in l0) * len(l0) // 2 + self.pending_drift
@@ -285,6 +303,8 @@ class RocksStore:
         self.next_file = max(self.next_file, edit.get("next_file", 0))
         self.last_seq = max(self.last_seq, edit.get("last_seq", 0))
         self.next_key = max(self.next_key, edit.get("next_key", 0))
+        if edit.get("column_family") and edit["column_family"] not in self.column_families:
+            self.column_families.append(str(edit["column_family"]))
 
     def _write_manifest(self) -> None:
         """A fresh MANIFEST holding a snapshot, then CURRENT and OPTIONS; drop the old ones."""
@@ -292,6 +312,7 @@ class RocksStore:
         options = self._file_number()
         lines = [{"comparator": "leveldb.BytewiseComparator", "next_file": self.next_file}]
         lines += [{"add": [f.number, f.level, f.size]} for f in self.files.values()]
+        lines += [{"column_family": name} for name in self.column_families]
         lines.append({"last_seq": self.last_seq, "next_key": self.next_key})
         name = f"MANIFEST-{self.manifest:06d}"
         (self.path / name).write_text("".join(json.dumps(x) + "\n" for x in lines))

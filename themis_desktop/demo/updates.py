@@ -3,7 +3,10 @@
 The body of `GET /api/updates` and `POST /api/updates/check` is upstream's
 `UpdateCheckResult::toJson` (src/utils/update_checker.cpp): `status`, `message`,
 `current_version`, `latest_release`, `latest_critical_release` (when there is one) and
-`last_check_time`. Era A has no update checker: the generic 503 "Update checker not enabled".
+`last_check_time`. `GET /api/updates/config` is the checker's config plus `is_running`;
+`PUT` answers `{"success", "message", "config"}` (handleGetConfig / handleUpdateConfig; the
+`is_running` flag is on the config route only, not on `GET /api/updates`). Era A has no
+update checker: the generic 503 "Update checker not enabled".
 
 What "latest" is decides the switch `THEMIS_DEMO_LATEST` (read at each request, so a test or
 the demo launcher sets it in the node's environment):
@@ -41,6 +44,7 @@ from themis_desktop.demo.messages import (
 )
 
 SWITCH = "THEMIS_DEMO_LATEST"
+_CONFIG_UPDATED = "Configuration updated successfully"  # update_api_handler.cpp
 _CRITICAL_WORDS = ("security", "critical", "vulnerability", "cve-")
 _PRERELEASE = ("alpha", "beta", "rc", "dev", "pre", "snapshot")
 _MESSAGES = {  # UpdateCheckResult::toJson
@@ -67,7 +71,12 @@ def updates(ctx: NodeContext, req: Request) -> Response:
                 if not isinstance(update, dict):
                     return update_error(400, "Invalid JSON: the config is not an object")
                 ctx.update_settings = config.merge(ctx.update_settings, update)
-            return json_response(200, ctx.update_settings)
+                # handleUpdateConfig: the new config under "config", not the config itself
+                body = {"success": True, "message": _CONFIG_UPDATED}
+                return json_response(200, {**body, "config": dict(ctx.update_settings)})
+            # handleGetConfig adds the checker's run state (its thread runs while enabled)
+            running = ctx.update_settings.get("enabled") is True
+            return json_response(200, {**ctx.update_settings, "is_running": running})
         include_pre = ctx.update_settings.get("include_prereleases") is True
         return json_response(200, status_body(ctx.info, ctx.last_update_check, include_pre))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -47,6 +48,7 @@ from themis_desktop.ui.widgets.rollback_countdown import (
 from themis_desktop.ui.workspace import Workspace
 
 WINDOW_KEY = "main_window"
+NOTICE_S = 30.0  # how long a notice stays in the status bar, routine messages held back
 
 
 class MainWindow(QMainWindow):
@@ -123,9 +125,22 @@ class MainWindow(QMainWindow):
 
         workspace.sig_profile_changed.connect(self._on_workspace_profile_changed)
         workspace.sig_node_status.connect(self._on_workspace_node_status)
-        workspace.sig_message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self._notice_until = 0.0
+        workspace.sig_message.connect(self._show_message)
+        workspace.sig_notice.connect(self._show_notice)
         self._on_workspace_profile_changed(workspace.profile)
         self._restore()
+
+    def _show_message(self, text: str) -> None:
+        """A routine message, for 5 s; it never hides a notice still being shown."""
+        if time.monotonic() >= self._notice_until:
+            self.statusBar().showMessage(text, 5000)
+
+    def _show_notice(self, text: str) -> None:
+        """A message that must be read (e.g. an interrupted restore finished): 30 s, not
+        replaced by routine ones meanwhile."""
+        self._notice_until = time.monotonic() + NOTICE_S
+        self.statusBar().showMessage(text, int(NOTICE_S * 1000))
 
     def add_page(self, key: str, page: QWidget) -> None:
         self.pages[key] = page

@@ -27,7 +27,8 @@ class Workspace(QObject):
 
     sig_profile_changed = Signal(object)  # Profile | None
     sig_node_status = Signal(int, object)  # node index, NodeStatus
-    sig_message = Signal(str)
+    sig_message = Signal(str)  # routine: shown for a few seconds
+    sig_notice = Signal(str)  # must be read (work done on the user's files, a trigger)
     sig_plan_changed = Signal(object)  # Plan | None: the upgrade path being prepared
     sig_session_changed = Signal(object)  # int | None: the upgrade session's journal id
     sig_connecting = Signal(str)  # what a connection on its way is doing ("" when none is)
@@ -114,7 +115,7 @@ class Workspace(QObject):
 
     def _on_recovered(self, lines: list[str]) -> None:
         if lines:
-            self.sig_message.emit(" ".join(lines))
+            self.sig_notice.emit(" ".join(lines))
 
     @property
     def polls_in_flight(self) -> int:
@@ -136,7 +137,7 @@ class Workspace(QObject):
     def _on_log_burst(self, burst) -> None:
         """The log watch raised the failed-validation trigger: show it on the session."""
         self.upgrade.reload()  # the trigger's banner is on the Upgrade session page
-        self.sig_message.emit(f"Log watch raised a rollback trigger on {burst.node}: see Ctrl+6")
+        self.sig_notice.emit(f"Log watch raised a rollback trigger on {burst.node}: see Ctrl+6")
 
     def refuse(self, action: str) -> bool:
         """True, with a message, when `action` must not run because this is a review."""

@@ -5,6 +5,7 @@ the picked changes written (old file kept) or posted to the server, after a conf
 from __future__ import annotations
 
 import difflib
+import html
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -56,12 +57,14 @@ class ConfigPage(QWidget):
 
     sig_checked = Signal(object)  # Checked | None
     sig_applied = Signal(str)  # what was done
+    sig_reloaded = Signal(str)  # what the reload (SIGHUP) did, or why it failed
 
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
         self.workspace = workspace
         self.checked: Checked | None = None
         self._applied = ""  # what the last Apply did, shown after the check that follows it
+        self._reload: tuple | None = None  # (profile, node, plan) of the last Apply
         title = QLabel("Config advisor", objectName="pageTitle")
         intro = QLabel(
             "A node's configuration against what the target version expects: defaults that "
@@ -123,6 +126,22 @@ class ConfigPage(QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.apply_button)
+        # after an Apply: restart or reload? (core/config_reload.py says what SIGHUP does)
+        self.reload_words = QLabel("")
+        self.reload_words.setWordWrap(True)
+        self.reload_words.setTextFormat(Qt.TextFormat.RichText)
+        self.reload_button = QPushButton("Reload (SIGHUP)…")
+        self.reload_button.setToolTip(
+            "Send the node SIGHUP through the profile's service control: ThemisDB 1.8+ "
+            "re-reads its TLS certificate and key files, not its config"
+        )
+        self.reload_button.clicked.connect(self._on_reload_clicked)
+        self.reload_panel = QWidget()
+        reload_row = QHBoxLayout(self.reload_panel)
+        reload_row.setContentsMargins(0, 0, 0, 0)
+        reload_row.addWidget(self.reload_words, 1)
+        reload_row.addWidget(self.reload_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.reload_panel.hide()
 
         layout = QVBoxLayout(self)
         layout.addWidget(title)
@@ -130,6 +149,7 @@ class ConfigPage(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)
+        layout.addWidget(self.reload_panel)
         layout.addLayout(bottom)
 
         workspace.sig_profile_changed.connect(self._on_profile)
@@ -153,6 +173,7 @@ class ConfigPage(QWidget):
     def _on_node(self) -> None:
         node = self._node()
         self.source.clear()
+        self._show_reload(None)
         if node is None:
             return
         if node.config_path:  # the file's name first: elided, the folder goes
@@ -355,14 +376,18 @@ class ConfigPage(QWidget):
                 self,
             )
             box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-            box.accepted.connect(lambda: self._apply(checked, picked))
+            # Apply has ApplyRole, not AcceptRole: `accepted` is never emitted for it
+            apply = box.button(QMessageBox.StandardButton.Apply)
+            box.finished.connect(
+                lambda _: box.clickedButton() is apply and self._apply(checked, picked)
+            )
             self.confirm_box = box
             box.open()
             return
         self._apply(checked, picked)
 
     def _apply(self, checked: Checked, picked: list[str]) -> None:
-        from themis_desktop.core import config_advisor
+        from themis_desktop.core import config_advisor, config_reload
 
         profile = self.workspace.profile
         node = self._node()
@@ -376,8 +401,12 @@ class ConfigPage(QWidget):
             kept = config_advisor.apply_to_file(Path(checked.source), checked.findings, picked)
             return f"Written {checked.source}; the old config is kept as {kept}."
 
+        keys = [f.key for f in checked.findings if f.id in picked]
+        plan = config_reload.reload_plan(checked.current, keys)
+
         def done(message: str) -> None:
             self._applied = message
+            self._show_reload((profile, node, plan) if profile and node else None)
             self.sig_applied.emit(message)
             self.check()
             self.status.setText(message + " Checking again…")
@@ -387,6 +416,87 @@ class ConfigPage(QWidget):
             work,
             on_done=done,
             on_failed=lambda exc: self.status.setText(f"Nothing was changed: {exc}"),
+        )
+
+    # -- after applying: restart, or reload (SIGHUP) ---------------------------------
+
+    def _show_reload(self, pending: tuple | None, result: str = "") -> None:
+        """The plan's words for the last Apply, the Reload button where SIGHUP is safe."""
+        self._reload = pending
+        if pending is None:
+            self.reload_panel.hide()
+            return
+        _, node, plan = pending
+        self.reload_words.setText(
+            f"<b>After this change to {html.escape(node.name)}:</b> {html.escape(plan.words)}"
+            + (f"<br>{html.escape(result)}" if result else "")
+        )
+        self.reload_button.setVisible(plan.offer_reload)
+        self.reload_button.setEnabled(plan.offer_reload)
+        self.reload_panel.show()
+
+    def _on_reload_clicked(self) -> None:
+        """Ask first (naming the node, saying only TLS certificates are reloaded)."""
+        from themis_desktop.core.config_reload import reload_by_hand
+        from themis_desktop.core.service_control import controller_for, label
+
+        if self._reload is None or self.workspace.refuse("Reloading a node"):
+            return
+        profile, node, plan = self._reload
+        if reload_by_hand(profile.service):
+            how = (
+                "Send it yourself (<code>systemctl reload themisdb</code>, or "
+                "<code>kill -HUP &lt;pid&gt;</code>), then answer Yes."
+            )
+        else:
+            step = controller_for(profile.service).describe("reload", node)
+            how = f"The app runs: <code>{html.escape(step)}</code>."
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Reload (SIGHUP)",
+            f"<b>Send SIGHUP to {html.escape(label(node))}?</b><br>ThemisDB "
+            f"{html.escape(plan.version or '')} reloads only its TLS certificate and key files "
+            "on SIGHUP; it does not read its config again, so the changed keys still need a "
+            f"restart.<br>{how}",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        yes = box.button(QMessageBox.StandardButton.Yes)
+        box.finished.connect(lambda _: box.clickedButton() is yes and self._send_reload())
+        self.reload_question = box
+        box.open()
+
+    def _send_reload(self) -> None:
+        """SIGHUP through the profile's service control, in the background."""
+        from themis_desktop.core.config_reload import reload_by_hand, reload_node
+
+        pending = self._reload
+        if pending is None:
+            return
+        profile, node, plan = pending
+        # a by-hand SIGHUP was confirmed by the Yes just given
+        confirm = (lambda _text: True) if reload_by_hand(profile.service) else None
+
+        def done(step) -> None:
+            message = (
+                f"Sent SIGHUP to {node.name} ({step.command}): it re-reads its TLS certificate "
+                "files (when TLS is on) and keeps running with the config it started with."
+            )
+            self._show_reload(pending, message)
+            self.sig_reloaded.emit(message)
+
+        def failed(exc: Exception) -> None:
+            message = f"The reload of {node.name} failed: {exc}"
+            self._show_reload(pending, message)
+            self.sig_reloaded.emit(message)
+
+        self.reload_button.setEnabled(False)
+        self.reload_words.setText(self.reload_words.text() + "<br>Sending SIGHUP…")
+        self.workspace.tasks.run(
+            lambda: reload_node(profile.service, node, plan, confirm=confirm),
+            on_done=done,
+            on_failed=failed,
         )
 
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core import hop_runner
+from themis_desktop.core import hop_runner, restore_points
 from themis_desktop.core.journal import Journal
 from themis_desktop.core.rollback_window import describe, window
 from themis_desktop.core.session import Hop, UpgradeSession
@@ -531,18 +531,21 @@ class SessionPage(QWidget):
 
         def load(journal: Journal):  # the backups the rollback will restore, and only those
             if profile is None:
-                return {}
-            return hop_runner.rollback_candidates(journal, session, hop, profile)
+                return {}, []
+            points = restore_points.hop_restore_points(journal, session, hop)
+            return hop_runner.rollback_candidates(journal, session, hop, profile), points
 
         self.workspace.tasks.run_journal(
-            load, on_done=lambda found: self._confirm_rollback(hop, found)
+            load, on_done=lambda found: self._confirm_rollback(hop, *found)
         )
         return None
 
-    def _confirm_rollback(self, hop: Hop, backups: dict) -> None:
+    def _confirm_rollback(self, hop: Hop, backups: dict, points: list) -> None:
         if self.model.stopped:
             return  # the window closed meanwhile
-        self.rollback_dialog = RollbackDialog(hop, backups, self.workspace.profile, self)
+        self.rollback_dialog = RollbackDialog(
+            hop, backups, self.workspace.profile, self, restore_points=points
+        )
         self.rollback_dialog.accepted.connect(
             lambda: self.model.run_step("rollback", self.rollback_dialog.note.toPlainText().strip())
         )

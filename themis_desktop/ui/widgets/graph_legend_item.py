@@ -23,6 +23,7 @@ ENTRIES = (
     ("chip:ok:binary swap|chip:warn:restore backup|chip:bad:reconciliation", "how to roll back"),
     ("contested", "contested: may never have shipped"),
     ("chip:bad:known-bad", "never a stop"),
+    ("chip:warn:4 known issues", "known issues: plan around them"),
 )
 
 

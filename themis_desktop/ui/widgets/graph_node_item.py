@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from themis_desktop.core.versions import ReleaseLine
+from themis_desktop.core.versions import KnownIssue, ReleaseLine
 from themis_desktop.ui.widgets import graph_style as gs
 
 NODE_W = 176.0
@@ -30,17 +30,36 @@ def line_tooltip(line: ReleaseLine) -> str:
         + (f" — {escape(r.summary)}" if r.summary else "")
         for r in line.releases
     )
-    return f"<b>ThemisDB {escape(line.name)}</b> — {escape(line.summary)}{rows}"
+    issues = "".join(f"<br>⚠ {escape(i.summary)}" for i in line_issues(line))
+    if issues:
+        issues = f"<br><b>Known issues:</b>{issues}"
+    return f"<b>ThemisDB {escape(line.name)}</b> — {escape(line.summary)}{rows}{issues}"
+
+
+def line_issues(line: ReleaseLine) -> list[KnownIssue]:
+    """The known issues of the line and of any of its releases, each once."""
+    found = {i.id: i for i in line.known_issues}
+    for release in line.releases:
+        found.update({i.id: i for i in release.known_issues if i.id not in found})
+    return list(found.values())
 
 
 def status_chips(line: ReleaseLine) -> tuple[tuple[str, str], ...]:
     """What the line's releases' status puts beside its name: `contested` when upstream's
-    documents disagree it shipped at all, `N known-bad` for releases that are never a stop."""
+    documents disagree it shipped at all, `N known-bad` for releases that are never a stop,
+    `N known issues` (`N issues` where the long form does not fit) for behaviour to plan
+    around."""
     chips = [("contested", "warn")] if line.contested else []
     for status in ("known-bad", "withdrawn"):
         count = sum(r.status == status for r in line.releases)
         if count:
             chips.append((f"{count} {status}", "bad"))
+    count = len(line_issues(line))
+    if count:
+        long, short = ("known issue", "issue") if count == 1 else ("known issues", "issues")
+        room = NODE_W - 2 * PAD - sum(gs.chip_width(text) + 4 for text, _ in chips)
+        noun = long if gs.chip_width(f"{count} {long}") <= room else short
+        chips.append((f"{count} {noun}", "warn"))
     return tuple(chips)
 
 

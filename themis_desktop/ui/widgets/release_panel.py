@@ -6,8 +6,9 @@ from html import escape
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from themis_desktop.core.known_issues import MEANING, hop_warnings
 from themis_desktop.core.upgrade_path import Hop
-from themis_desktop.core.versions import Catalogue, Release, ReleaseLine
+from themis_desktop.core.versions import Catalogue, KnownIssue, Release, ReleaseLine
 from themis_desktop.ui.widgets.graph_style import REVERSIBILITY_TEXT
 
 RED, AMBER, GREEN, MUTED = "#a4161a", "#8a5a00", "#1f7a3a", "#607080"
@@ -42,6 +43,21 @@ def status_html(release: Release) -> str:
         f"<br><span style='color:{colour}'><b>{what}.</b></span> {escape(release.evidence)}"
         f"<br><span style='color:{MUTED}'>Sources (makr-code/ThemisDB): {escape(sources)}</span>"
     )
+
+
+def issues_html(title: str, issues: tuple[KnownIssue, ...]) -> str:
+    """Known issues: what each does, what it gets in the way of, the evidence and what to do."""
+    if not issues:
+        return ""
+    rows = "".join(
+        f"<li><b>{escape(i.summary)}</b><br>Affects: "
+        f"{escape('; '.join(MEANING.get(a, a) for a in i.affects))}."
+        f"<br><b>What to do:</b> {escape(i.workaround)}"
+        f"<br><span style='color:{MUTED}'>Evidence: {escape(i.evidence)} Sources "
+        f"(makr-code/ThemisDB): {escape(', '.join(i.source) or 'none recorded')}</span></li>"
+        for i in issues
+    )
+    return f"<p><b style='color:{AMBER}'>{escape(title)} ({len(issues)}):</b></p><ul>{rows}</ul>"
 
 
 def _reversibility(kind: str, note: str) -> str:
@@ -83,6 +99,7 @@ class ReleasePanel(QTextBrowser):
         if line.stop is not None:
             reasons = "".join(f"<br>{escape(r)}" for r in line.stop_reasons())
             parts.append(f"<p><b>A path stops at {escape(line.stop.text)}</b>{reasons}</p>")
+        parts.append(issues_html(f"Known issues of every {line.name} release", line.known_issues))
         parts.append("<h4>Releases</h4>")
         for release in reversed(line.releases):
             flags = " · pre-release" if release.prerelease else ""
@@ -92,6 +109,7 @@ class ReleasePanel(QTextBrowser):
                 + (f"<br>{escape(release.summary)}" if release.summary else "")
                 + status_html(release)
                 + "</p>"
+                + issues_html(f"Known issues of {release.text}", release.known_issues)
             )
         if self.catalogue.index_of(line.key) == 0:
             parts.append(f"<p style='color:{MUTED}'>The oldest line: no hop leads into it.</p>")
@@ -137,6 +155,11 @@ class ReleasePanel(QTextBrowser):
         parts.append(_items("Breaking changes", hop.breaking_changes, AMBER))
         parts.append(_items("Deprecations", hop.deprecations))
         parts.append(_reversibility(hop.reversibility, hop.reversibility_note))
+        warnings = hop_warnings(self.catalogue, hop.source, hop.target)
+        if warnings:
+            rows = "".join(f"<li>{escape(w)}</li>" for w in warnings)
+            parts.append(f"<p><b style='color:{AMBER}'>Known issues on this hop:</b></p>")
+            parts.append(f"<ul>{rows}</ul>")
         if ponr:
             parts.append(
                 f"<p style='color:{RED}'><b>Point of no return.</b> After this hop, reinstalling "

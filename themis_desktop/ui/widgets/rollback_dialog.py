@@ -7,7 +7,15 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QVBoxLayout,
+)
 
 from themis_desktop.core.hop_runner import rollback_question
 from themis_desktop.core.session import Hop
@@ -18,9 +26,13 @@ class RollbackDialog(QDialog):
     in core's words (`rollback_question`, which `session rollback` asks too); a note is
     required. Roll back is never the default button: Enter or Escape cancels."""
 
-    def __init__(self, hop: Hop, backups: dict, profile, parent=None) -> None:
+    def __init__(self, hop: Hop, backups: dict, profile, parent=None, restore_points=()) -> None:
         super().__init__(parent)
-        self.question = rollback_question(hop, profile, backups) if profile else None
+        self.question = (
+            rollback_question(hop, profile, backups, restore_points=restore_points)
+            if profile
+            else None
+        )
         q = self.question
         self.setWindowTitle(q.title if q else f"Roll back {hop.label}")
         lines = []
@@ -29,6 +41,11 @@ class RollbackDialog(QDialog):
             if q.backups:
                 items = "".join(f"<li>{escape(line)}</li>" for line in q.backups)
                 lines.append(f"<ul>{items}</ul>")
+            if q.restore_points:
+                items = "".join(f"<li>{escape(line)}</li>" for line in q.restore_points)
+                lines.append(f"<ul>{items}</ul>")
+            for warning in q.known_issues:  # what the version returned to is known to do
+                lines.append(f"<p><b>⚠</b> {escape(warning)}</p>")
             if q.window:
                 lines.append(f"<p>{escape(q.window)}</p>")
             lines.append(f"<p>{escape(q.lost)}</p>")
@@ -56,8 +73,14 @@ class RollbackDialog(QDialog):
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        scroll = QScrollArea()  # long warnings scroll; the note and buttons stay in view
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(text)
+        self.note.setMaximumHeight(90)
         layout = QVBoxLayout(self)
-        layout.addWidget(text)
+        layout.addWidget(scroll, 1)
         layout.addWidget(self.note)
         layout.addWidget(self.buttons)
-        self.resize(560, 360)
+        self.resize(640, 520)

@@ -8,7 +8,16 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
 
 from themis_desktop.core.service_config import KINDS, ServiceConfig
 
@@ -46,14 +55,43 @@ class ServiceForm(QObject):
         )
         for field in (self.stop, self.start, self.install, self.check):
             field.setToolTip(PLACEHOLDERS)
+        self.binary = QLineEdit(
+            placeholderText="optional, e.g. /usr/bin/themis_server — its --version is checked "
+            "before each start"
+        )
+        self.binary.setToolTip(
+            "The installed themis_server on this computer ({node} is filled in). Before a "
+            "node is started on a new version, `themis_server --version` must say that version."
+        )
+        self.reload = QLineEdit(placeholderText="optional, e.g. ssh {node} pkill -HUP themis")
+        self.reload.setToolTip(PLACEHOLDERS + " Sends SIGHUP (1.8+ re-reads TLS certificates).")
+        self.pid_file = QLineEdit(placeholderText="optional, e.g. /run/themis-{node}.pid")
+        self.pid_file.setToolTip(
+            "The server's pid file ({node} is filled in). A stop then makes sure the process "
+            "ends: SIGTERM (or the stop command), and SIGKILL when it still runs after the "
+            "timeout. The 1.0.x server never exits on SIGTERM."
+        )
+        self.stop_timeout = QDoubleSpinBox(decimals=0, minimum=1, maximum=3600, suffix=" s")
+        self.stop_timeout.setToolTip("How long a stopped server may take to exit before SIGKILL")
+        self.pid_row = _row(self.pid_file, QLabel("SIGKILL after"), self.stop_timeout)
+        self.write_check = QCheckBox("write a test key")
+        self.write_check.setToolTip(
+            "Readiness and validation write and read back themis-desktop:probe:<node>; "
+            "without it they only read (/stats). /health alone can say healthy over a "
+            "closed database."
+        )
+        self.check_row = _row(self.check, self.write_check)
         self.control_url = QLineEdit(readOnly=True)
         self.control_url.setToolTip("Set by demo mode: the demo-server's control API")
         self.error = QLabel("", objectName="feedback")
         self.error.setWordWrap(True)
 
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
-        for field in (self.unit, self.stop, self.start, self.install, self.check):
+        fields = (self.unit, self.stop, self.start, self.install, self.check, self.binary)
+        for field in (*fields, self.reload, self.pid_file):
             field.textChanged.connect(self._on_field_changed)
+        self.stop_timeout.valueChanged.connect(lambda _v: self._on_field_changed(""))
+        self.write_check.toggled.connect(lambda _v: self._on_field_changed(""))
         self.set_config(ServiceConfig())
 
     def add_to(self, form: QFormLayout) -> None:
@@ -65,8 +103,11 @@ class ServiceForm(QObject):
             ("Stop", self.stop),
             ("Start", self.start),
             ("Install", self.install),
+            ("Binary", self.binary),
+            ("Reload", self.reload),
+            ("Pid file", self.pid_row),
             ("Control", self.control_url),
-            ("Check", self.check),
+            ("Check", self.check_row),
             ("", self.error),
         ]
         for text, widget in rows:
@@ -76,6 +117,7 @@ class ServiceForm(QObject):
     def set_config(self, config: ServiceConfig) -> None:
         """Show `config` (model → widgets with signals blocked)."""
         widgets = (self.kind, self.unit, self.stop, self.start, self.install, self.check)
+        widgets += (self.binary, self.reload, self.pid_file, self.stop_timeout, self.write_check)
         for widget in widgets:
             widget.blockSignals(True)
         self.kind.setCurrentIndex(max(0, self.kind.findData(config.kind)))
@@ -83,8 +125,13 @@ class ServiceForm(QObject):
         self.stop.setText(config.stop)
         self.start.setText(config.start)
         self.install.setText(config.install)
+        self.binary.setText(config.binary)
         self.control_url.setText(config.control_url)
         self.check.setText(config.check)
+        self.reload.setText(config.reload)
+        self.pid_file.setText(config.pid_file)
+        self.stop_timeout.setValue(config.stop_timeout)
+        self.write_check.setChecked(config.write_check)
         for widget in widgets:
             widget.blockSignals(False)
         self._refresh()
@@ -94,17 +141,31 @@ class ServiceForm(QObject):
 
     def config(self) -> ServiceConfig:
         """The config as edited, with only the fields its kind uses; ValueError if invalid."""
-        return dataclasses.replace(self._kind_config(), check=self.check.text().strip())
+        return dataclasses.replace(
+            self._kind_config(),
+            check=self.check.text().strip(),
+            write_check=self.write_check.isChecked(),
+        )
 
     def _kind_config(self) -> ServiceConfig:
         kind = self.current_kind()
-        text = {w: w.text().strip() for w in (self.unit, self.stop, self.start, self.install)}
+        fields = (self.unit, self.stop, self.start, self.install, self.binary)
+        text = {w: w.text().strip() for w in fields}
         if kind == "systemd":
             unit = text[self.unit] or "themisdb"
-            return ServiceConfig(kind, unit=unit, install=text[self.install])
+            return ServiceConfig(
+                kind, unit=unit, install=text[self.install], binary=text[self.binary]
+            )
         if kind == "commands":
             return ServiceConfig(
-                kind, stop=text[self.stop], start=text[self.start], install=text[self.install]
+                kind,
+                stop=text[self.stop],
+                start=text[self.start],
+                install=text[self.install],
+                binary=text[self.binary],
+                reload=self.reload.text().strip(),
+                pid_file=self.pid_file.text().strip(),
+                stop_timeout=self.stop_timeout.value(),
             )
         if kind == "demo":
             return ServiceConfig(kind, control_url=self.control_url.text().strip())
@@ -125,6 +186,9 @@ class ServiceForm(QObject):
             self.stop: kind == "commands",
             self.start: kind == "commands",
             self.install: kind in ("systemd", "commands"),
+            self.binary: kind in ("systemd", "commands"),
+            self.reload: kind == "commands",
+            self.pid_row: kind == "commands",
             self.control_url: kind == "demo",
         }
         try:
@@ -137,3 +201,13 @@ class ServiceForm(QObject):
         if self.form is not None:
             for widget, visible in shown.items():
                 self.form.setRowVisible(widget, visible)
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    """Several widgets on one form row."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
+    return row
