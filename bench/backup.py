@@ -172,8 +172,8 @@ def child(op: str, params: dict) -> None:
     if op == "stall":
         print(json.dumps(child_stall(params)))
         return
-    from themis_desktop.core.backup import backup_files
-    from themis_desktop.core.restore import restore, verify
+    from themis_desktop.core.backup.create import backup_files
+    from themis_desktop.core.backup.restore import restore, verify
 
     base = _peak_kib()
     before = resource.getrusage(resource.RUSAGE_SELF)
@@ -233,8 +233,8 @@ def child_stall(params: dict) -> dict:
     from PySide6.QtCore import QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from themis_desktop.core.backup import backup_files
-    from themis_desktop.core.restore import restore
+    from themis_desktop.core.backup.create import backup_files
+    from themis_desktop.core.backup.restore import restore
     from themis_desktop.ui.tasks import TaskManager
 
     app = QApplication.instance() or QApplication([])
@@ -608,7 +608,7 @@ def make_zeros_bomb(path: Path, size: int) -> Path:
 
     import zstandard
 
-    from themis_desktop.core.backup_format import FileEntry, Manifest
+    from themis_desktop.core.backup.archive_format import FileEntry, Manifest
 
     digest, block = hashlib.sha256(), bytes(MIB)
     for _ in range(size // MIB):

@@ -12,8 +12,8 @@ import time
 
 import markdown
 
-from themis_desktop.core.guide_render import render_guide
-from themis_desktop.core.guides import parse_guide
+from themis_desktop.core.guides.library import parse_guide
+from themis_desktop.core.guides.render import render_guide
 
 TARGET_MS = 300
 SIZE = 200 * 1024

@@ -54,8 +54,8 @@ def write_log(path: Path, mib: int) -> int:
 
 
 def follow_and_classify(path: Path) -> tuple[float, int]:
-    from themis_desktop.core.log_follow import FileFollower
-    from themis_desktop.core.log_format import parse_plain
+    from themis_desktop.core.logs.follow import FileFollower
+    from themis_desktop.core.logs.line_format import parse_plain
 
     started = time.perf_counter()
     follower = FileFollower(path, from_start=True)
@@ -77,7 +77,7 @@ def page_stall(batch: int, rounds: int = 20) -> tuple[float, float]:
     from PySide6.QtGui import QStandardItem, QStandardItemModel
     from PySide6.QtWidgets import QTableView
 
-    from themis_desktop.core.log_format import parse_plain
+    from themis_desktop.core.logs.line_format import parse_plain
     from themis_desktop.ui.app import application, build_main_window
 
     app = application()

@@ -48,12 +48,12 @@ import numpy as np
 from _table import Row, print_table  # bench/ is the script's folder
 from prometheus_client.parser import text_string_to_metric_families
 
-from themis_desktop.core import metrics_store
-from themis_desktop.core.exposition import parse
-from themis_desktop.core.journal import Journal
-from themis_desktop.core.metrics import NodeSampler
-from themis_desktop.core.metrics_sampler import Recorder
-from themis_desktop.core.server import ThemisClient
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.metrics import store as metrics_store
+from themis_desktop.core.metrics.exposition import parse
+from themis_desktop.core.metrics.sampler import Recorder
+from themis_desktop.core.metrics.sampling import NodeSampler
+from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.demo.launcher import DemoLauncher
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported (in _qt)

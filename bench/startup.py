@@ -48,7 +48,7 @@ def child(kind: str) -> int:
     if kind == "ours":
         from PySide6.QtCore import QSettings
 
-        from themis_desktop.core.journal import Journal
+        from themis_desktop.core.journal.store import Journal
         from themis_desktop.ui.app import application, build_main_window
 
         marks["imports"] = time.time() - t0

@@ -143,9 +143,9 @@ def controlled_cluster(tmp_path):
     that endpoint: `cluster, control, profile = controlled_cluster(nodes=3, **options)`.
     Each node's log source is its `themis_server.log`.
     Nodes are named n1, n2, …; `options` are DemoCluster/NodeOptions fields."""
-    from themis_desktop.core.profiles import NodeEndpoint, Profile
-    from themis_desktop.core.service_config import ServiceConfig
-    from themis_desktop.core.traffic import RouterConfig
+    from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+    from themis_desktop.core.rollout.traffic import RouterConfig
+    from themis_desktop.core.service.config import ServiceConfig
     from themis_desktop.demo.cluster import DemoCluster
     from themis_desktop.demo.control import DemoControl
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import zstandard
 
-from themis_desktop.core.backup_format import FileEntry, Manifest
+from themis_desktop.core.backup.archive_format import FileEntry, Manifest
 
 
 @dataclass

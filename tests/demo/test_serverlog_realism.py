@@ -99,7 +99,7 @@ def test_the_json_log_format_is_taken_at_run_time_on_era_b_only(
     """POST /config {"logging": {"format": "json"}}: era B's logger writes JSON lines from
     then on (upstream logger.cpp, Logger::initJson); era A's has no such pattern. The app's
     log watch reads either with its level, time and thread."""
-    from themis_desktop.core.log_format import parse_plain
+    from themis_desktop.core.logs.line_format import parse_plain
 
     node = make_node(version)
     log = node.data_dir / "themis_server.log"

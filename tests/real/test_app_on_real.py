@@ -14,15 +14,15 @@ import pytest
 
 from tests.real.conftest import TOKENS
 from themis_desktop.cli import main
-from themis_desktop.core import errors
-from themis_desktop.core.exposition import LATENCY_BUCKETS, parse
-from themis_desktop.core.metrics import NodeSampler
-from themis_desktop.core.metrics_sampler import Recorder
-from themis_desktop.core.node_backup import backup_node
-from themis_desktop.core.node_status import poll_node
-from themis_desktop.core.profiles import NodeEndpoint
-from themis_desktop.core.restore import restore, verify
-from themis_desktop.core.server import ThemisClient
+from themis_desktop.core.backup.node import backup_node
+from themis_desktop.core.backup.restore import restore, verify
+from themis_desktop.core.connection.profiles import NodeEndpoint
+from themis_desktop.core.metrics.exposition import LATENCY_BUCKETS, parse
+from themis_desktop.core.metrics.sampler import Recorder
+from themis_desktop.core.metrics.sampling import NodeSampler
+from themis_desktop.core.server import errors
+from themis_desktop.core.server.client import ThemisClient
+from themis_desktop.core.server.node_status import poll_node
 
 IDLE_SAMPLES = 60
 FAST_INTERVAL_S = 0.05

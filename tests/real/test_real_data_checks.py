@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from themis_desktop.core.data_check import check_data
-from themis_desktop.core.server import ThemisClient
-from themis_desktop.core.server_restore import restore_through_server
+from themis_desktop.core.backup.server_restore import restore_through_server
+from themis_desktop.core.server.client import ThemisClient
+from themis_desktop.core.server.data_check import check_data
 
 
 def test_a_running_real_node_passes_the_data_check_with_a_test_key_read_back(real_node):

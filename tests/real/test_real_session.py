@@ -14,17 +14,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-from themis_desktop.core.catalogue_file import load_catalogue
-from themis_desktop.core.hop_runner import HopContext, back_up, pre_checks, rollback, upgrade
-from themis_desktop.core.journal import Journal
-from themis_desktop.core.node_status import poll_node
-from themis_desktop.core.pid_stop import alive, read_pid
-from themis_desktop.core.profiles import NodeEndpoint, Profile
-from themis_desktop.core.server import ThemisClient
-from themis_desktop.core.service_config import ServiceConfig
-from themis_desktop.core.service_control import controller_for
-from themis_desktop.core.session import SessionError, UpgradeSession
-from themis_desktop.core.upgrade_path import plan_upgrade
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.server.client import ThemisClient
+from themis_desktop.core.server.node_status import poll_node
+from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.service.control import controller_for
+from themis_desktop.core.service.pid_stop import alive, read_pid
+from themis_desktop.core.upgrade.hop_runner import (
+    HopContext,
+    back_up,
+    pre_checks,
+    rollback,
+    upgrade,
+)
+from themis_desktop.core.upgrade.session import SessionError, UpgradeSession
+from themis_desktop.core.versions.catalogue_file import load_catalogue
+from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
 STOP_TIMEOUT_S = 3.0
 REASON = "Column families not opened: prompt_templates"

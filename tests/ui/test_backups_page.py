@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
-from themis_desktop.core.profiles import NodeEndpoint, Profile
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 
 
 def _profile(nodes, name="lab"):

@@ -8,9 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
-from themis_desktop.core.journal import Journal
-from themis_desktop.core.profiles import NodeEndpoint, Profile
-from themis_desktop.ui.connection_dialog import COLUMNS, ConnectionDialog
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.ui.dialogs.connection import COLUMNS, ConnectionDialog
 
 
 def _dialog(qtbot, main_window):

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from PySide6.QtWidgets import QLabel
 
-from themis_desktop.core.server import ThemisClient
+from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.ui.demo_mode import DEMO_PROFILE, DemoMode
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel
 
 from tests.ui.test_session_page import YES, _question, _start, _step, click
-from themis_desktop.core.catalogue_file import load_catalogue
-from themis_desktop.core.upgrade_path import plan_upgrade
+from themis_desktop.core.versions.catalogue_file import load_catalogue
+from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
 REASON = "Column families not opened: prompt_templates"
 

@@ -15,7 +15,7 @@ import threading
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from themis_desktop.core import secrets
+from themis_desktop.core.connection import secrets
 from themis_desktop.ui.excepthook import LOG_BACKUPS, LOG_MAX_BYTES, ExceptionReporter
 from themis_desktop.ui.main_window import MainWindow
 

@@ -8,10 +8,10 @@ import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 
-from themis_desktop.core import checklist
-from themis_desktop.core.journal import Journal
-from themis_desktop.core.upgrade_path import plan_upgrade
-from themis_desktop.core.versions import Catalogue
+from themis_desktop.core.guides import checklist
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.versions.releases import Catalogue
+from themis_desktop.core.versions.upgrade_path import plan_upgrade
 from themis_desktop.ui.app import build_main_window
 
 

@@ -12,10 +12,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit, QMessageBox
 
-from themis_desktop.core.catalogue_file import load_catalogue
-from themis_desktop.core.journal import Journal
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.demo.versions import default_profile
-from themis_desktop.ui.connection_dialog import ConnectionDialog
+from themis_desktop.ui.dialogs.connection import ConnectionDialog
 from themis_desktop.ui.settings import settings
 
 CTRL = Qt.KeyboardModifier.ControlModifier

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox
 
-from themis_desktop.core.catalogue_file import load_catalogue
-from themis_desktop.core.upgrade_path import plan_upgrade
+from themis_desktop.core.versions.catalogue_file import load_catalogue
+from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
 
 def _connect(qtbot, window, profile):
@@ -56,7 +56,7 @@ def test_live_lines_are_filtered_searched_paused_and_grouped(
 
 
 def test_the_ring_of_live_lines_stays_bounded(qtbot, controlled_cluster):
-    from themis_desktop.ui.log_monitor import LogMonitor
+    from themis_desktop.ui.models.log_monitor import LogMonitor
     from themis_desktop.ui.tasks import TaskManager
 
     _, _, profile = controlled_cluster(nodes=1, workload=True, error_rates={"1.7": 0.5})
@@ -142,6 +142,6 @@ def test_a_hops_error_burst_shows_in_counts_trigger_journal_view_and_export(
 
 
 def _unix(iso: str) -> float:
-    from themis_desktop.core.journal import parse_utc
+    from themis_desktop.core.journal.store import parse_utc
 
     return parse_utc(iso).timestamp()

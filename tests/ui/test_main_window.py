@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from tests.core.loopback import free_port, silent_listener
-from themis_desktop.core.journal import Journal
-from themis_desktop.core.profiles import NodeEndpoint, Profile
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.journal.store import Journal
 from themis_desktop.ui.app import build_main_window
 
 
@@ -82,7 +82,7 @@ def test_window_geometry_and_last_page_are_remembered(qtbot):
 
 
 def test_a_token_no_keyring_kept_is_asked_for_and_used(qtbot, main_window, start_demo_node):
-    from themis_desktop.core import errors
+    from themis_desktop.core.server import errors
 
     node = start_demo_node("1.7.3", tokens={"admin": "adm-token"})
     profile = Profile("secured", (NodeEndpoint(node.url, "n1"),), uses_auth=True)
@@ -143,9 +143,9 @@ def test_the_countdown_follows_a_rollout_after_a_rolled_back_session(
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from themis_desktop.core.catalogue_file import load_catalogue
-    from themis_desktop.core.session import UpgradeSession
-    from themis_desktop.core.upgrade_path import plan_upgrade
+    from themis_desktop.core.upgrade.session import UpgradeSession
+    from themis_desktop.core.versions.catalogue_file import load_catalogue
+    from themis_desktop.core.versions.upgrade_path import plan_upgrade
     from themis_desktop.ui.settings import settings
 
     yes = QMessageBox.StandardButton.Yes

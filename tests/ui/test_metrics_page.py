@@ -8,9 +8,9 @@ import numpy as np
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
-from themis_desktop.core.metric_catalog import METRICS
-from themis_desktop.core.profiles import NodeEndpoint, Profile
-from themis_desktop.ui.widgets.distribution_dialog import DistributionDialog
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.metrics.catalog import METRICS
+from themis_desktop.ui.dialogs.distribution import DistributionDialog
 
 
 def _steady(start_demo_node, version="1.8.0"):
@@ -159,7 +159,7 @@ def test_the_crosshair_tells_the_values_under_the_pointer(qtbot, main_window, st
 
 
 def test_markers_are_the_connected_profiles_only(qtbot, main_window, start_demo_node):
-    from themis_desktop.core.journal import Journal
+    from themis_desktop.core.journal.store import Journal
 
     page = _connect(qtbot, main_window, [_steady(start_demo_node)])
     with Journal() as journal:
@@ -186,10 +186,10 @@ def test_a_raised_trigger_stays_in_the_banner_until_acknowledged_with_a_note(
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    from themis_desktop.core.catalogue_file import load_catalogue
-    from themis_desktop.core.journal import Journal
-    from themis_desktop.core.session import UpgradeSession
-    from themis_desktop.core.upgrade_path import plan_upgrade
+    from themis_desktop.core.journal.store import Journal
+    from themis_desktop.core.upgrade.session import UpgradeSession
+    from themis_desktop.core.versions.catalogue_file import load_catalogue
+    from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
     page = _connect(qtbot, main_window, [_steady(start_demo_node)])
     plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")

@@ -210,8 +210,8 @@ def click(qtbot, widget) -> None:
 
 def plan_to(window, target: str) -> None:
     """The path from 1.7.0 to `target`, as the Versions page plans it."""
-    from themis_desktop.core.catalogue_file import load_catalogue
-    from themis_desktop.core.upgrade_path import plan_upgrade
+    from themis_desktop.core.versions.catalogue_file import load_catalogue
+    from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
     window.workspace.set_plan(plan_upgrade(load_catalogue(with_user=False), "1.7.0", target))
 

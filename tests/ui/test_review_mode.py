@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from themis_desktop.core.catalogue_file import load_catalogue
-from themis_desktop.core.journal import Journal, utc_now
-from themis_desktop.core.metrics import Sample
-from themis_desktop.core.metrics_store import insert_samples
-from themis_desktop.core.profiles import NodeEndpoint, Profile
-from themis_desktop.core.session import UpgradeSession
-from themis_desktop.core.upgrade_path import plan_upgrade
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.journal.store import Journal, utc_now
+from themis_desktop.core.metrics.sampling import Sample
+from themis_desktop.core.metrics.store import insert_samples
+from themis_desktop.core.upgrade.session import UpgradeSession
+from themis_desktop.core.versions.catalogue_file import load_catalogue
+from themis_desktop.core.versions.upgrade_path import plan_upgrade
 from themis_desktop.ui.review import ReviewError, build_review_window, check_journal, run_review
 from themis_desktop.ui.tasks import ReadOnlyJournalError
 

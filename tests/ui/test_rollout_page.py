@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
 )
 
 from tests.ui.layout_checks import LAYOUT_SIZES, clipped_text, show_at
-from themis_desktop.core.catalogue_file import load_catalogue
-from themis_desktop.core.upgrade_path import plan_upgrade
+from themis_desktop.core.versions.catalogue_file import load_catalogue
+from themis_desktop.core.versions.upgrade_path import plan_upgrade
 from themis_desktop.ui.widgets.metric_plot_style import NODE_COLOURS
 
 YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No

@@ -22,7 +22,7 @@ def test_self_test_passes_and_prints_one_line_per_check(qapp, capsys, isolated_h
 def test_self_test_fails_with_the_reason_when_the_guides_are_missing(
     qapp, capsys, monkeypatch, tmp_path
 ):
-    from themis_desktop.core import resources
+    from themis_desktop.core.util import resources
 
     monkeypatch.setattr(resources, "guides_dir", lambda: tmp_path / "nowhere")
     assert run_self_test() == 1

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from themis_desktop.core.journal import Journal
-from themis_desktop.core.profiles import NodeEndpoint, Profile
-from themis_desktop.core.service_config import ServiceConfig
-from themis_desktop.ui.connection_dialog import ConnectionDialog
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.ui.dialogs.connection import ConnectionDialog
 
 
 def _dialog(qtbot, main_window) -> ConnectionDialog:
@@ -98,7 +98,7 @@ def test_a_saved_profile_shows_its_service_control(qtbot, main_window):
 
 
 def test_the_traffic_router_round_trips_and_keeps_the_demo_flag(qtbot, main_window):
-    from themis_desktop.core.traffic import RouterConfig
+    from themis_desktop.core.rollout.traffic import RouterConfig
 
     router = RouterConfig("commands", command="./lb {weights}")
     with Journal() as journal:

@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
 )
 
-from themis_desktop.core.catalogue_file import load_catalogue
-from themis_desktop.core.journal import Journal
-from themis_desktop.core.server import ThemisClient
-from themis_desktop.core.service_config import ServiceConfig
-from themis_desktop.core.upgrade_path import plan_upgrade
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.server.client import ThemisClient
+from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.versions.catalogue_file import load_catalogue
+from themis_desktop.core.versions.upgrade_path import plan_upgrade
 from themis_desktop.ui.widgets.rollback_countdown import RollbackCountdown
 
 YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
@@ -165,7 +165,7 @@ def test_roll_back_is_never_the_default_button(qtbot, main_window, demo_lab):
 def test_a_step_that_waits_is_off_and_its_tooltip_says_why(qtbot, main_window, demo_lab):
     """The buttons show core's rule (`session run STEP` refuses with the same words): a
     step that may not run now is off, and its tooltip says why before what it does."""
-    from themis_desktop.core.session_steps import steps_now
+    from themis_desktop.core.upgrade.steps import steps_now
 
     page = _page(qtbot, main_window, demo_lab)
     upgrade, validate, backup = (page.buttons[s] for s in ("upgrade", "validate", "backup"))
@@ -428,9 +428,9 @@ def test_a_step_the_journal_no_longer_allows_is_refused_with_cores_reason(
     """Issue 17: the page still shows "validating" while the command line rolled the hop
     back; Validate is refused by the step itself (the page's usual message, not a trigger
     and a failed hop as before)."""
-    from themis_desktop.core import hop_runner
-    from themis_desktop.core.hop_runner import HopContext
-    from themis_desktop.core.service_control import controller_for
+    from themis_desktop.core.service.control import controller_for
+    from themis_desktop.core.upgrade import hop_runner
+    from themis_desktop.core.upgrade.hop_runner import HopContext
 
     page = _page(qtbot, main_window, demo_lab)
     _start(qtbot, page)
@@ -467,10 +467,10 @@ def test_the_rollback_dialog_says_what_cannot_be_undone_in_cores_words(qtbot):
     from html import escape
     from types import SimpleNamespace
 
-    from themis_desktop.core.hop_runner import rollback_question
-    from themis_desktop.core.profiles import NodeEndpoint, Profile
-    from themis_desktop.core.session import Hop
-    from themis_desktop.ui.widgets.rollback_dialog import RollbackDialog
+    from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+    from themis_desktop.core.upgrade.hop_runner import rollback_question
+    from themis_desktop.core.upgrade.session import Hop
+    from themis_desktop.ui.dialogs.rollback import RollbackDialog
 
     finished = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     hop = Hop(1, 1, 0, "1.7.0", "1.8.2", "done", finished_at=finished)

@@ -8,7 +8,7 @@ import threading
 import pytest
 from PySide6.QtCore import QObject, QThread
 
-from themis_desktop.core.journal import Journal
+from themis_desktop.core.journal.store import Journal
 from themis_desktop.ui.tasks import TaskManager
 
 

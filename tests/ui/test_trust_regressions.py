@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
     QMessageBox,
 )
 
-from themis_desktop.core.catalogue_file import load_catalogue
-from themis_desktop.core.profiles import NodeEndpoint, Profile
-from themis_desktop.core.upgrade_path import plan_upgrade
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.versions.catalogue_file import load_catalogue
+from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
 
 def _open_by_sidebar(qtbot, window, key: str):

@@ -10,9 +10,9 @@ from PySide6.QtGui import QImage, QPainter, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from themis_desktop.core.profiles import NodeEndpoint, Profile
-from themis_desktop.core.upgrade_path import plan_upgrade
-from themis_desktop.core.versions import Catalogue, Release, ReleaseLine, parse_version
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.versions.releases import Catalogue, Release, ReleaseLine, parse_version
+from themis_desktop.core.versions.upgrade_path import plan_upgrade
 from themis_desktop.ui.pages.version_graph import VersionGraphPage
 from themis_desktop.ui.widgets import graph_style as gs
 
@@ -510,7 +510,7 @@ def test_a_server_without_a_reachable_update_checker_says_so(
 def test_the_1_0_line_shows_its_known_issues_on_the_node_and_in_the_notes(
     qtbot, page, catalogue, tmp_path
 ):
-    from themis_desktop.core.known_issues import known_issues
+    from themis_desktop.core.versions.known_issues import known_issues
 
     issues = known_issues(catalogue, "1.0")
     node = page.view.nodes[(1, 0)]

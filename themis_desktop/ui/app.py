@@ -10,16 +10,16 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from themis_desktop.core.journal import Journal, JournalError
-from themis_desktop.core.paths import journal_path
-from themis_desktop.core.resources import resource
-from themis_desktop.core.secrets import TokenStore
+from themis_desktop.core.connection.secrets import TokenStore
+from themis_desktop.core.journal.store import Journal, JournalError
+from themis_desktop.core.util.paths import journal_path
+from themis_desktop.core.util.resources import resource
 from themis_desktop.ui.demo_mode import DemoMode
 from themis_desktop.ui.excepthook import install_excepthook
 from themis_desktop.ui.main_window import MainWindow
+from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.settings import settings
 from themis_desktop.ui.tasks import TaskManager
-from themis_desktop.ui.workspace import Workspace
 
 
 def application(argv: list[str] | None = None) -> QApplication:

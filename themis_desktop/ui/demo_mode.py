@@ -9,11 +9,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from themis_desktop.core.profiles import NodeEndpoint, Profile
-from themis_desktop.core.service_config import ServiceConfig
-from themis_desktop.core.traffic import RouterConfig
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.rollout.traffic import RouterConfig
+from themis_desktop.core.service.config import ServiceConfig
 from themis_desktop.demo.launcher import DemoLauncher, LaunchedNode
-from themis_desktop.ui.workspace import Workspace
+from themis_desktop.ui.models.workspace import Workspace
 
 DEMO_PROFILE = "Demo instance"
 STARTING = "Starting the demo instance…"

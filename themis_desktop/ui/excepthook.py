@@ -24,8 +24,8 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
-from themis_desktop.core.paths import PRIVATE_FILE_MODE, app_data_dir, make_private
-from themis_desktop.core.secrets import redact
+from themis_desktop.core.connection.secrets import redact
+from themis_desktop.core.util.paths import PRIVATE_FILE_MODE, app_data_dir, make_private
 
 LOG_NAME = "themis-desktop.log"
 LOG_MAX_BYTES = 1 << 20  # 1 MiB per file …

@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from themis_desktop import __version__
-from themis_desktop.core.journal import utc_now
-from themis_desktop.core.node_status import NodeStatus
-from themis_desktop.core.profiles import Profile
-from themis_desktop.ui.connection_dialog import ConnectionDialog
+from themis_desktop.core.connection.profiles import Profile
+from themis_desktop.core.journal.store import utc_now
+from themis_desktop.core.server.node_status import NodeStatus
+from themis_desktop.ui.dialogs.connection import ConnectionDialog
+from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.pages.backups import BackupsPage
 from themis_desktop.ui.pages.config import ConfigPage
 from themis_desktop.ui.pages.guides import GuidesPage
@@ -45,7 +46,6 @@ from themis_desktop.ui.widgets.rollback_countdown import (
     newest_change,
     rollout_times,
 )
-from themis_desktop.ui.workspace import Workspace
 
 WINDOW_KEY = "main_window"
 NOTICE_S = 30.0  # how long a notice stays in the status bar, routine messages held back
@@ -325,8 +325,8 @@ class MainWindow(QMainWindow):
 
     def export_journal(self, path: str | None = None):
         """Export the journal with secrets stripped (in the background); returns the task."""
-        from themis_desktop.core.journal_export import export_journal
-        from themis_desktop.core.paths import journal_path
+        from themis_desktop.core.journal.export import export_journal
+        from themis_desktop.core.util.paths import journal_path
 
         if path is None:
             path, _ = QFileDialog.getSaveFileName(

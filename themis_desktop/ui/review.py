@@ -15,15 +15,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QProcess
 
-from themis_desktop.core.journal import SCHEMA_VERSION, Journal
-from themis_desktop.core.journal_export import open_read_only, snapshot
-from themis_desktop.core.profiles import Profile
-from themis_desktop.core.secrets import TokenStore
-from themis_desktop.core.session import UpgradeSession
+from themis_desktop.core.connection.profiles import Profile
+from themis_desktop.core.connection.secrets import TokenStore
+from themis_desktop.core.journal.export import open_read_only, snapshot
+from themis_desktop.core.journal.store import SCHEMA_VERSION, Journal
+from themis_desktop.core.upgrade.session import UpgradeSession
 from themis_desktop.ui.main_window import MainWindow
+from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.pages.timeline import profile_label
 from themis_desktop.ui.tasks import TaskManager
-from themis_desktop.ui.workspace import Workspace
 
 SNAPSHOT_NAME = "review.sqlite"
 

@@ -96,9 +96,9 @@ def _check_guide() -> None:
     from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QApplication
 
-    from themis_desktop.core.guide_render import render_guide
-    from themis_desktop.core.guides import load_folder
-    from themis_desktop.core.resources import guides_dir
+    from themis_desktop.core.guides.library import load_folder
+    from themis_desktop.core.guides.render import render_guide
+    from themis_desktop.core.util.resources import guides_dir
     from themis_desktop.ui.widgets.guide_view import GuideView
 
     folder = guides_dir()
@@ -132,7 +132,7 @@ def _check_libraries() -> None:
     import zstandard
     from scipy.stats import mannwhitneyu
 
-    from themis_desktop.core.journal import Journal
+    from themis_desktop.core.journal.store import Journal
 
     p_value = float(mannwhitneyu([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]).pvalue)
     if not 0.0 < p_value < 0.05:

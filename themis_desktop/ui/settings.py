@@ -21,7 +21,7 @@ def settings() -> QSettings:
 
 def backup_folder() -> Path:
     """Where backups go (the Backups page's folder; the data folder by default)."""
-    from themis_desktop.core.paths import app_data_dir
+    from themis_desktop.core.util.paths import app_data_dir
 
     return Path(settings().value("backup_dir") or app_data_dir() / "backups")
 

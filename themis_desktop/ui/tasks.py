@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal
 
-from themis_desktop.core.journal import Journal, JournalError
+from themis_desktop.core.journal.store import Journal, JournalError
 
 Callback = Callable[[Any], None] | None
 PROGRESS_INTERVAL_S = 0.05

@@ -23,17 +23,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core import backup_catalog
-from themis_desktop.core.backup_catalog import BackupRecord
-from themis_desktop.core.formatting import human_bytes, human_duration
-from themis_desktop.core.journal import Journal, parse_utc
-from themis_desktop.core.node_backup import InconsistentBackupRefused, NodeJob, back_up_nodes
-from themis_desktop.core.progress_text import Rate
-from themis_desktop.core.restore import remember_checksum, restore, verify
+from themis_desktop.core.backup import catalog as backup_catalog
+from themis_desktop.core.backup.catalog import BackupRecord
+from themis_desktop.core.backup.node import InconsistentBackupRefused, NodeJob, back_up_nodes
+from themis_desktop.core.backup.restore import remember_checksum, restore, verify
+from themis_desktop.core.journal.store import Journal, parse_utc
+from themis_desktop.core.util.formatting import human_bytes, human_duration
+from themis_desktop.core.util.progress_text import Rate
+from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.settings import backup_folder, settings
 from themis_desktop.ui.tasks import Task
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
-from themis_desktop.ui.workspace import Workspace
 
 COLUMNS = ("Node", "Version", "Taken", "Size", "Verified", "Kind", "Archive")
 

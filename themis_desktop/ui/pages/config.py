@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core import config_advisor
+from themis_desktop.core.config import advisor as config_advisor
+from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
-from themis_desktop.ui.workspace import Workspace
 
 COLUMNS = ("Apply", "Severity", "Key", "Current", "Recommended", "Since", "Why")
 SEVERITY_COLOUR = {"breaks": "#a4161a", "changes": "#b45309", "recommended": "#1d4ed8"}
@@ -126,7 +126,7 @@ class ConfigPage(QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.apply_button)
-        # after an Apply: restart or reload? (core/config_reload.py says what SIGHUP does)
+        # after an Apply: restart or reload? (core/config/reload.py says what SIGHUP does)
         self.reload_words = QLabel("")
         self.reload_words.setWordWrap(True)
         self.reload_words.setTextFormat(Qt.TextFormat.RichText)
@@ -207,9 +207,9 @@ class ConfigPage(QWidget):
 
     def check(self) -> None:
         """Read the config and compare it with the target, in the background."""
-        from themis_desktop.core import config_advisor
-        from themis_desktop.core.catalogue_file import load_catalogue
-        from themis_desktop.core.config_file import ConfigDocument
+        from themis_desktop.core.config import advisor as config_advisor
+        from themis_desktop.core.config.file import ConfigDocument
+        from themis_desktop.core.versions.catalogue_file import load_catalogue
 
         node, source, target = self._node(), self.source.currentData(), self.target.text().strip()
         profile = self.workspace.profile
@@ -337,7 +337,7 @@ class ConfigPage(QWidget):
             self._update_after()
 
     def _update_after(self) -> None:
-        from themis_desktop.core import config_advisor
+        from themis_desktop.core.config import advisor as config_advisor
 
         checked = self.checked
         if checked is None:
@@ -387,7 +387,8 @@ class ConfigPage(QWidget):
         self._apply(checked, picked)
 
     def _apply(self, checked: Checked, picked: list[str]) -> None:
-        from themis_desktop.core import config_advisor, config_reload
+        from themis_desktop.core.config import advisor as config_advisor
+        from themis_desktop.core.config import reload as config_reload
 
         profile = self.workspace.profile
         node = self._node()
@@ -437,8 +438,8 @@ class ConfigPage(QWidget):
 
     def _on_reload_clicked(self) -> None:
         """Ask first (naming the node, saying only TLS certificates are reloaded)."""
-        from themis_desktop.core.config_reload import reload_by_hand
-        from themis_desktop.core.service_control import controller_for, label
+        from themis_desktop.core.config.reload import reload_by_hand
+        from themis_desktop.core.service.control import controller_for, label
 
         if self._reload is None or self.workspace.refuse("Reloading a node"):
             return
@@ -469,7 +470,7 @@ class ConfigPage(QWidget):
 
     def _send_reload(self) -> None:
         """SIGHUP through the profile's service control, in the background."""
-        from themis_desktop.core.config_reload import reload_by_hand, reload_node
+        from themis_desktop.core.config.reload import reload_by_hand, reload_node
 
         pending = self._reload
         if pending is None:
@@ -510,7 +511,7 @@ def _titled(title: str, widget: QWidget) -> QWidget:
 
 
 def _text(value: Any) -> str:
-    from themis_desktop.core.config_advisor import value_text
+    from themis_desktop.core.config.advisor import value_text
 
     return value_text(value)
 

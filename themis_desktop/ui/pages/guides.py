@@ -20,15 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core import checklist
-from themis_desktop.core.guide_plan import combine, guide_for, hop_lines
-from themis_desktop.core.guide_render import render_guide, render_markdown
-from themis_desktop.core.guides import Guide, load_folder
-from themis_desktop.core.journal import Journal
-from themis_desktop.core.upgrade_path import Plan
+from themis_desktop.core.guides import checklist
+from themis_desktop.core.guides.library import Guide, load_folder
+from themis_desktop.core.guides.plan import combine, guide_for, hop_lines
+from themis_desktop.core.guides.render import render_guide, render_markdown
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.versions.upgrade_path import Plan
+from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.widgets.checklist_panel import ChecklistPanel
 from themis_desktop.ui.widgets.guide_view import GuideView
-from themis_desktop.ui.workspace import Workspace
 
 GUIDE_ROLE = Qt.ItemDataRole.UserRole
 COMBINED = "combined"

@@ -23,12 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core import log_format, logs
-from themis_desktop.core.atomic_file import replace_text
-from themis_desktop.core.journal import Journal, parse_utc
-from themis_desktop.core.log_format import LogLine
-from themis_desktop.core.session import Hop, UpgradeSession
-from themis_desktop.ui.workspace import Workspace
+from themis_desktop.core.journal.store import Journal, parse_utc
+from themis_desktop.core.logs import line_format as log_format
+from themis_desktop.core.logs import watch as logs
+from themis_desktop.core.logs.line_format import LogLine
+from themis_desktop.core.upgrade.session import Hop, UpgradeSession
+from themis_desktop.core.util.atomic_file import replace_text
+from themis_desktop.ui.models.workspace import Workspace
 
 COLUMNS = ("Time", "Node", "Level", "Message", "Repeats")
 LEVEL_COLOUR = {"critical": "#a4161a", "error": "#a4161a", "warning": "#b45309", "debug": "#6b7280"}

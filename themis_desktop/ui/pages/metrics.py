@@ -32,21 +32,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core import metrics_store
-from themis_desktop.core.formatting import human_duration
-from themis_desktop.core.journal import Journal
-from themis_desktop.core.metrics_store import Baseline
-from themis_desktop.core.metrics_verdict import Evaluation, Trigger
-from themis_desktop.core.profiles import Profile
+from themis_desktop.core.connection.profiles import Profile
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.metrics import store as metrics_store
+from themis_desktop.core.metrics.store import Baseline
+from themis_desktop.core.metrics.verdict import Evaluation, Trigger
+from themis_desktop.core.util.formatting import human_duration
+from themis_desktop.ui.dialogs.distribution import DistributionDialog
+from themis_desktop.ui.dialogs.note import NoteDialog
+from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.settings import settings
 from themis_desktop.ui.widgets.comparison_table import ComparisonTable
-from themis_desktop.ui.widgets.distribution_dialog import DistributionDialog
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 from themis_desktop.ui.widgets.metric_plots import SPANS, MetricPlots
-from themis_desktop.ui.widgets.note_dialog import NoteDialog
 from themis_desktop.ui.widgets.trigger_banner import TriggerBanner
-from themis_desktop.ui.workspace import Workspace
 
 WATCH_S = 48 * 3600
 

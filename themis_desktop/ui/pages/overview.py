@@ -13,10 +13,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core.node_status import NodeStatus
-from themis_desktop.core.profiles import Profile
+from themis_desktop.core.connection.profiles import Profile
+from themis_desktop.core.server.node_status import NodeStatus
+from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.widgets.node_card import NodeCard
-from themis_desktop.ui.workspace import Workspace
 
 CARD_WIDTH = 320  # for choosing how many cards fit side by side
 NOT_CONNECTED = (

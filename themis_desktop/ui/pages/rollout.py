@@ -30,19 +30,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core.node_status import NodeStatus
-from themis_desktop.core.rollout import STRATEGIES, Rollout, RolloutError, strategy_problem
-from themis_desktop.core.rollout_explain import (
+from themis_desktop.core.rollout.explain import (
     Question,
     abort_question,
     start_question,
     switch_back_question,
 )
-from themis_desktop.core.rollout_next import NextStep
+from themis_desktop.core.rollout.next_steps import NextStep
+from themis_desktop.core.rollout.runner import STRATEGIES, Rollout, RolloutError, strategy_problem
+from themis_desktop.core.server.node_status import NodeStatus
+from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.widgets import metric_plot_style as style
 from themis_desktop.ui.widgets.rollout_outcome import RolloutOutcome
 from themis_desktop.ui.widgets.rollout_tile import NodeTile
-from themis_desktop.ui.workspace import Workspace
 
 TILES_PER_ROW = 4  # more nodes: another row (a narrow window keeps each tile whole)
 LOWER_MIN = 200  # px: the step timeline and the latency plot stay readable

@@ -32,19 +32,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core import hop_runner, restore_points
-from themis_desktop.core.journal import Journal
-from themis_desktop.core.rollback_window import describe, window
-from themis_desktop.core.session import Hop, UpgradeSession
-from themis_desktop.core.session_steps import steps_now
+from themis_desktop.core.backup import restore_points
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.upgrade import hop_runner
+from themis_desktop.core.upgrade.rollback_window import describe, window
+from themis_desktop.core.upgrade.session import Hop, UpgradeSession
+from themis_desktop.core.upgrade.steps import steps_now
+from themis_desktop.ui.dialogs.note import NoteDialog
+from themis_desktop.ui.dialogs.rollback import RollbackDialog
+from themis_desktop.ui.models.upgrade import UpgradeModel
+from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.settings import settings
-from themis_desktop.ui.upgrade_model import UpgradeModel
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 from themis_desktop.ui.widgets.health_panel import PHASES, HealthPanel
-from themis_desktop.ui.widgets.note_dialog import NoteDialog
-from themis_desktop.ui.widgets.rollback_dialog import RollbackDialog
 from themis_desktop.ui.widgets.trigger_banner import TriggerBanner
-from themis_desktop.ui.workspace import Workspace
 
 ORDER = ["planned", "pre-checks", "backed-up", "upgrading", "validating", "done"]
 STATE_COLOUR = {
@@ -436,7 +437,7 @@ class SessionPage(QWidget):
         """Write the report (its pictures are drawn here, in the GUI thread)."""
         from PySide6.QtGui import QGuiApplication
 
-        from themis_desktop.ui.report_export import write_report
+        from themis_desktop.ui.dialogs.report_export import write_report
 
         if self.session is None:
             return None

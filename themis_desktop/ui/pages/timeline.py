@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core.journal import Event, Journal
-from themis_desktop.core.session import Hop, UpgradeSession
-from themis_desktop.ui.workspace import Workspace
+from themis_desktop.core.journal.store import Event, Journal
+from themis_desktop.core.upgrade.session import Hop, UpgradeSession
+from themis_desktop.ui.models.workspace import Workspace
 
 COLUMNS = ("Time (UTC)", "User", "Type", "Node", "Message")
 OPEN_END = "9999"  # sorts after every ISO time: a hop still going on

@@ -19,17 +19,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core.catalogue_file import CatalogueError, load_catalogue
-from themis_desktop.core.node_status import NodeStatus
-from themis_desktop.core.profiles import NodeEndpoint, Profile
-from themis_desktop.core.update_status import UpdateStatus, ask_update_status
-from themis_desktop.core.upgrade_path import DowngradeError, Hop, Plan, plan_upgrade
-from themis_desktop.core.versions import Catalogue, ReleaseLine, VersionError, parse_version
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.server.node_status import NodeStatus
+from themis_desktop.core.versions.catalogue_file import CatalogueError, load_catalogue
+from themis_desktop.core.versions.releases import (
+    Catalogue,
+    ReleaseLine,
+    VersionError,
+    parse_version,
+)
+from themis_desktop.core.versions.update_status import UpdateStatus, ask_update_status
+from themis_desktop.core.versions.upgrade_path import DowngradeError, Hop, Plan, plan_upgrade
+from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.settings import remember_target, remembered_target
 from themis_desktop.ui.widgets.plan_summary import PlanSummary
 from themis_desktop.ui.widgets.release_panel import ReleasePanel
 from themis_desktop.ui.widgets.version_graph_view import VersionGraphView
-from themis_desktop.ui.workspace import Workspace
 
 NEXT_MINOR = "next minor"
 ROLLBACK_HINT = (

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
-from themis_desktop.core.formatting import format_quantity
-from themis_desktop.core.metric_catalog import METRICS
-from themis_desktop.core.metrics_verdict import Evaluation
+from themis_desktop.core.metrics.catalog import METRICS
+from themis_desktop.core.metrics.verdict import Evaluation
+from themis_desktop.core.util.formatting import format_quantity
 from themis_desktop.ui.widgets.graph_style import CHIP
 
 COLUMNS = ("Metric", "Baseline", "Now", "Change", "p", "Verdict")

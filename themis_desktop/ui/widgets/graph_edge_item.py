@@ -9,7 +9,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from themis_desktop.core.upgrade_path import Hop
+from themis_desktop.core.versions.upgrade_path import Hop
 from themis_desktop.ui.widgets import graph_style as gs
 
 ARROW = 11.0

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from themis_desktop.core.versions import KnownIssue, ReleaseLine
+from themis_desktop.core.versions.releases import KnownIssue, ReleaseLine
 from themis_desktop.ui.widgets import graph_style as gs
 
 NODE_W = 176.0

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core.guide_render import PAGE_STYLE, Rendered
+from themis_desktop.core.guides.render import PAGE_STYLE, Rendered
 from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from themis_desktop.core.logs import errors_and_warnings
-from themis_desktop.core.session import TRIGGER_KINDS
+from themis_desktop.core.logs.watch import errors_and_warnings
+from themis_desktop.core.upgrade.session import TRIGGER_KINDS
 
 PHASES = (
     ("pre-checks", "Pre-checks"),

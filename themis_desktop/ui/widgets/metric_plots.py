@@ -11,10 +11,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
 
-from themis_desktop.core.formatting import format_quantity
-from themis_desktop.core.metric_catalog import METRICS
-from themis_desktop.core.metrics_live import LiveStore
-from themis_desktop.core.metrics_store import Baseline
+from themis_desktop.core.metrics.catalog import METRICS
+from themis_desktop.core.metrics.live import LiveStore
+from themis_desktop.core.metrics.store import Baseline
+from themis_desktop.core.util.formatting import format_quantity
 from themis_desktop.ui.widgets import metric_plot_style as style
 
 ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (

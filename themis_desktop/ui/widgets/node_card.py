@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout
 
-from themis_desktop.core.formatting import human_bytes, human_count, human_duration
-from themis_desktop.core.node_status import NodeStatus
-from themis_desktop.core.profiles import NodeEndpoint
+from themis_desktop.core.connection.profiles import NodeEndpoint
+from themis_desktop.core.server.node_status import NodeStatus
+from themis_desktop.core.util.formatting import human_bytes, human_count, human_duration
 from themis_desktop.ui.widgets.state_pill import StatePill
 
 _FIELDS = (

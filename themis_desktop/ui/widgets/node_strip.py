@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core.node_status import NodeStatus
-from themis_desktop.core.profiles import Profile
+from themis_desktop.core.connection.profiles import Profile
+from themis_desktop.core.server.node_status import NodeStatus
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 from themis_desktop.ui.widgets.node_card import version_label
 from themis_desktop.ui.widgets.rollback_countdown import RollbackCountdown

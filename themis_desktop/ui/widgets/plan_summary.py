@@ -7,7 +7,7 @@ from html import escape
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from themis_desktop.core.upgrade_path import Plan
+from themis_desktop.core.versions.upgrade_path import Plan
 from themis_desktop.ui.widgets.graph_style import REVERSIBILITY_TEXT
 
 RED, AMBER, MUTED = "#a4161a", "#8a5a00", "#607080"

@@ -6,9 +6,9 @@ from html import escape
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from themis_desktop.core.known_issues import MEANING, hop_warnings
-from themis_desktop.core.upgrade_path import Hop
-from themis_desktop.core.versions import Catalogue, KnownIssue, Release, ReleaseLine
+from themis_desktop.core.versions.known_issues import MEANING, hop_warnings
+from themis_desktop.core.versions.releases import Catalogue, KnownIssue, Release, ReleaseLine
+from themis_desktop.core.versions.upgrade_path import Hop
 from themis_desktop.ui.widgets.graph_style import REVERSIBILITY_TEXT
 
 RED, AMBER, GREEN, MUTED = "#a4161a", "#8a5a00", "#1f7a3a", "#607080"

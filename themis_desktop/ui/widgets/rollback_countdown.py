@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 from PySide6.QtCore import QTimer, Signal
 
-from themis_desktop.core.formatting import human_duration
-from themis_desktop.core.journal import Journal, parse_utc
-from themis_desktop.core.rollback_window import WindowState, window
+from themis_desktop.core.journal.store import Journal, parse_utc
+from themis_desktop.core.upgrade.rollback_window import WindowState, window
+from themis_desktop.core.util.formatting import human_duration
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 
 

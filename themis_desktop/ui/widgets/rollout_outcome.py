@@ -9,7 +9,7 @@ from html import escape
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from themis_desktop.core.rollout_next import ClusterState, NextStep, percent
+from themis_desktop.core.rollout.next_steps import ClusterState, NextStep, percent
 
 HEADING = {"aborted": "The rollout was aborted", "failed": "The rollout failed"}
 

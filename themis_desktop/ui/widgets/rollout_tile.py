@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout
 
-from themis_desktop.core.node_status import NodeStatus
+from themis_desktop.core.server.node_status import NodeStatus
 
 ROLE_COLOUR = {
     "stable": "#2a5db0",

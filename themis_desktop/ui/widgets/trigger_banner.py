@@ -9,8 +9,8 @@ from html import escape
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from themis_desktop.core.journal import parse_utc
-from themis_desktop.core.metrics_verdict import Trigger
+from themis_desktop.core.journal.store import parse_utc
+from themis_desktop.core.metrics.verdict import Trigger
 
 PROCEDURE = 'if you roll back, follow the <a href="#rollback">rollback procedure</a>'
 

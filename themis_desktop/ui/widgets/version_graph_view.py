@@ -14,8 +14,8 @@ from PySide6.QtGui import QImage, QKeyEvent, QMouseEvent, QPainter, QResizeEvent
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsScene, QGraphicsView, QWidget
 
-from themis_desktop.core.upgrade_path import Hop, Plan, plan_upgrade
-from themis_desktop.core.versions import Catalogue, Release, VersionError
+from themis_desktop.core.versions.releases import Catalogue, Release, VersionError
+from themis_desktop.core.versions.upgrade_path import Hop, Plan, plan_upgrade
 from themis_desktop.ui.widgets import graph_style as gs
 from themis_desktop.ui.widgets.graph_edge_item import HopEdgeItem
 from themis_desktop.ui.widgets.graph_legend_item import LegendItem

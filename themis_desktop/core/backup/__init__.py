@@ -1,0 +1,1 @@
+"""Verified backups of a node: archive format, catalogue, restore, restore points."""

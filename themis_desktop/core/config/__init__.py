@@ -1,0 +1,1 @@
+"""Node configuration files: reading, advising on a hop's changes, reloading."""

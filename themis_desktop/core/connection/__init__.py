@@ -1,0 +1,1 @@
+"""Connection profiles and the secrets (tokens) they use."""

@@ -1,0 +1,1 @@
+"""Migration guides: reading, checking, rendering, steps and live checklists."""

@@ -1,0 +1,1 @@
+"""The journal: SQLite storage of sessions, events, backups; its export."""

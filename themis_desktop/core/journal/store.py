@@ -1,0 +1,684 @@
+"""The journal: one SQLite file (WAL) with profiles, upgrade sessions and events.
+
+Open one `Journal` per thread. The schema is versioned with `PRAGMA user_version`;
+`MIGRATIONS[i]` takes the file from version i to i + 1. Its connection
+(core/journal/connection.py) redacts every known token from what is written and turns
+failures of the file (damaged, read-only, disk full) into a `JournalError` with what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.journal.connection import (
+    JournalDamaged,
+    JournalError,
+    JournalReadOnly,
+    JournalUnavailable,
+    connect,
+    journal_error,
+)
+from themis_desktop.core.rollout.traffic import RouterConfig
+from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.util.paths import create_private_file, journal_path, make_private
+
+
+def utc_now() -> str:
+    """Current time as the journal stores it: ISO 8601 UTC with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_utc(text: str) -> datetime:
+    """A time as the journal stores it (`utc_now`), as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["profiles"].create(
+        {
+            "id": int,
+            "name": str,
+            "verify_tls": int,
+            "ca_file": str,
+            "demo": int,
+            "uses_auth": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"name"},
+    )
+    db["profiles"].create_index(["name"], unique=True)
+    db["profile_nodes"].create(
+        {
+            "id": int,
+            "profile_id": int,
+            "position": int,
+            "name": str,
+            "url": str,
+            "data_dir": str,
+            "config_path": str,
+            "version_override": str,
+        },
+        pk="id",
+        foreign_keys=[("profile_id", "profiles", "id")],
+    )
+    db["sessions"].create(
+        {
+            "id": int,
+            "profile_id": int,
+            "from_version": str,
+            "to_version": str,
+            "state": str,
+            "created_at": str,
+            "created_by": str,
+            "ended_at": str,
+        },
+        pk="id",
+        foreign_keys=[("profile_id", "profiles", "id")],
+    )
+    db["events"].create(
+        {
+            "id": int,
+            "session_id": int,
+            "ts": str,
+            "type": str,
+            "user": str,
+            "node": str,
+            "message": str,
+            "data": str,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+    db["events"].create_index(["session_id", "ts"])
+    db["events"].create_index(["type"])
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    """Checklist state of guide steps per session and hop (see core/guides/checklist.py)."""
+    db["checklist"].create(
+        {
+            "session_id": int,
+            "hop": str,
+            "step_id": str,
+            "state": str,
+            "at": str,
+            "user": str,
+            "note": str,
+            "reason": str,
+        },
+        pk=("session_id", "hop", "step_id"),
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+
+
+def _v3(db: sqlite_utils.Database) -> None:
+    """The backup catalogue (see core/backup/catalog.py)."""
+    db["backups"].create(
+        {
+            "id": int,
+            "node": str,
+            "version": str,
+            "path": str,
+            "size": int,
+            "sha256": str,
+            "created_at": str,
+            "verified_at": str,
+            "profile": str,
+            "session_id": int,
+            "consistent": int,
+            "checkpoint": int,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+    db["backups"].create_index(["node", "created_at"])
+
+
+def _v4(db: sqlite_utils.Database) -> None:
+    """Metric samples and baselines (see core/metrics/store.py). The sample columns are
+    the metric keys of this version; later metrics come with their own migration."""
+    columns: dict[str, type] = {
+        "profile": str,
+        "node": str,
+        "at": float,
+        "step": int,
+        "up": int,
+        "version": str,
+    }
+    columns.update({key: float for key in _V4_METRICS})
+    db["samples"].create(columns)
+    db["samples"].create_index(["profile", "node", "step", "at"])
+    db["samples"].create_index(["at"])
+    db["baselines"].create(
+        {
+            "id": int,
+            "profile": str,
+            "session_id": int,
+            "kind": str,  # "hop", "path" or "manual"
+            "label": str,
+            "start": float,
+            "end": float,
+            "source": str,  # "journal" or "prometheus"
+            "created_at": str,
+            "data": str,  # JSON {node: {metric: [values]}}
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+    db["baselines"].create_index(["profile", "created_at"])
+
+
+_V4_METRICS = (
+    "request_rate",
+    "error_rate",
+    "server_p50_ms",
+    "server_p95_ms",
+    "server_p99_ms",
+    "probe_ms",
+    "rss_bytes",
+    "block_cache_usage_bytes",
+    "pending_compaction_bytes",
+    "estimated_keys",
+    "uptime_seconds",
+)
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    """Upgrade sessions walk hops (core/upgrade/session.py); profiles control the service."""
+    db["profiles"].add_column("service", str)
+    db["hops"].create(
+        {
+            "id": int,
+            "session_id": int,
+            "position": int,
+            "from_version": str,
+            "to_version": str,
+            "state": str,
+            "started_at": str,
+            "finished_at": str,  # the new version first answered /health/ready
+            "backups": str,  # JSON [backup ids], the verified backups the hop may roll back to
+            "baseline_id": int,
+            "note": str,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id")],
+    )
+    db["hops"].create_index(["session_id", "position"], unique=True)
+
+
+def _v6(db: sqlite_utils.Database) -> None:
+    """Rollouts on clusters (core/rollout/runner.py) and a profile's traffic router."""
+    db["profiles"].add_column("router", str)
+    db["rollouts"].create(
+        {
+            "id": int,
+            "profile": str,
+            "strategy": str,
+            "from_version": str,
+            "to_version": str,
+            "status": str,
+            "position": int,
+            "state": str,  # JSON: steps, weights, roles, gates, backups, reference
+            "created_at": str,
+            "created_by": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["rollouts"].create_index(["profile", "id"])
+
+
+def _v7(db: sqlite_utils.Database) -> None:
+    """Log watch (core/logs/watch.py): each node's log source, and per hop the counts per phase
+    and the warning-and-worse lines."""
+    db["profile_nodes"].add_column("log_source", str)
+    db["log_counts"].create(
+        {
+            "session_id": int,
+            "hop_id": int,
+            "phase": str,
+            "node": str,
+            "level": str,
+            "count": int,
+        },
+        pk=("hop_id", "phase", "node", "level"),
+        foreign_keys=[("session_id", "sessions", "id"), ("hop_id", "hops", "id")],
+    )
+    db["log_counts"].create_index(["session_id"])
+    db["log_lines"].create(
+        {
+            "id": int,
+            "session_id": int,
+            "hop_id": int,
+            "phase": str,
+            "node": str,
+            "ts": str,
+            "level": str,
+            "message": str,
+            "signature": str,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id"), ("hop_id", "hops", "id")],
+    )
+    db["log_lines"].create_index(["hop_id", "ts"])
+
+
+def _v8(db: sqlite_utils.Database) -> None:
+    """Sessions keep their profile's name, so a session whose profile was deleted still says
+    whose it was (review mode, reports). Older sessions take it from their profile or, when
+    that is deleted already, from a backup or baseline recorded for them."""
+    db["sessions"].add_column("profile", str)
+    db.execute(
+        "UPDATE sessions SET profile = "
+        "(SELECT name FROM profiles WHERE profiles.id = sessions.profile_id)"
+    )
+    for table in ("backups", "baselines"):
+        db.execute(
+            f"UPDATE sessions SET profile = (SELECT t.profile FROM {table} AS t "
+            "WHERE t.session_id = sessions.id AND t.profile IS NOT NULL ORDER BY t.id LIMIT 1) "
+            "WHERE profile IS NULL"
+        )
+
+
+def _v9(db: sqlite_utils.Database) -> None:
+    """A choice step's option (`Option B: Docker`) is a column of its checklist row, and each
+    hop keeps whether the admin confirmed having its contested target. A choice kept before
+    in a row of its own (`<step id>@choice`: key in `note`, label in `reason`) moves into its
+    step's row; a step that had only a choice becomes an open row with it. Columns already
+    there (a file whose user_version was set back by hand) are kept."""
+    for table, column, kind in (
+        ("checklist", "choice", str),
+        ("checklist", "choice_label", str),
+        ("hops", "confirmed", int),
+    ):
+        if column not in db[table].columns_dict:
+            db[table].add_column(column, kind)
+    db.execute(
+        "INSERT OR IGNORE INTO checklist (session_id, hop, step_id, state, at, user, note, reason) "
+        "SELECT session_id, hop, substr(step_id, 1, length(step_id) - 7), 'open', at, user, '', '' "
+        "FROM checklist WHERE step_id LIKE '%@choice'"
+    )
+    db.execute(
+        "UPDATE checklist SET (choice, choice_label) = (SELECT c.note, c.reason FROM checklist "
+        "AS c WHERE c.session_id = checklist.session_id AND c.hop = checklist.hop "
+        "AND c.step_id = checklist.step_id || '@choice') "
+        "WHERE step_id NOT LIKE '%@choice' AND EXISTS (SELECT 1 FROM checklist AS c "
+        "WHERE c.session_id = checklist.session_id AND c.hop = checklist.hop "
+        "AND c.step_id = checklist.step_id || '@choice')"
+    )
+    db.execute("DELETE FROM checklist WHERE step_id LIKE '%@choice'")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1,
+    _v2,
+    _v3,
+    _v4,
+    _v5,
+    _v6,
+    _v7,
+    _v8,
+    _v9,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+__all__ = [
+    "Event",
+    "Journal",
+    "JournalDamaged",
+    "JournalError",
+    "JournalReadOnly",
+    "JournalUnavailable",
+    "Session",
+]
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    ts: str
+    type: str
+    session_id: int | None = None
+    user: str | None = None
+    node: str | None = None
+    message: str = ""
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    profile_id: int | None
+    from_version: str
+    to_version: str
+    state: str
+    created_at: str
+    created_by: str
+    ended_at: str | None = None
+    profile: str | None = None  # its profile's name, kept when the profile is deleted
+
+
+class Journal:
+    """Typed access to the journal file."""
+
+    def __init__(
+        self, path: Path | None = None, *, read_only: bool = False, durable: bool = True
+    ) -> None:
+        """`durable=False` (for high-rate writers such as the metric samplers) syncs at WAL
+        checkpoints only: an OS crash may lose the last second of samples, never the file.
+
+        Only this user may read the file: a new journal is made 0600 (its -wal and -shm
+        follow it), an existing one is narrowed to that. Every text written is redacted
+        (`secrets.redact`), and failures of the file raise `JournalError`."""
+        self.path = Path(path) if path else journal_path()
+        self.read_only = read_only
+        conn = None
+        try:
+            if not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(FileExistsError):
+                    os.close(create_private_file(self.path))
+            conn = connect(self.path, read_only=read_only)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if not read_only:
+                self.db.execute("PRAGMA busy_timeout = 5000")
+                self.db.enable_wal()
+                if not durable:
+                    self.db.execute("PRAGMA synchronous = NORMAL")
+                for name in ("", "-wal", "-shm"):
+                    make_private(Path(f"{self.path}{name}"))
+            self._check_and_migrate()
+        except (sqlite3.Error, OSError, JournalError) as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, JournalError) and isinstance(exc.__cause__, sqlite3.Error):
+                exc = exc.__cause__  # said again as a failure to open
+            error = self._open_error(exc)
+            if error is exc:
+                raise
+            raise error from exc
+
+    def _open_error(self, exc: BaseException) -> JournalError:
+        """What an error while opening means for the user."""
+        if isinstance(exc, sqlite3.Error):
+            error = journal_error(exc, self.path, opening=True, read_only=self.read_only)
+            if error is not None:
+                return error
+        if isinstance(exc, JournalError):
+            return exc
+        if isinstance(exc, OSError):
+            return JournalUnavailable(
+                f"The journal {self.path} cannot be opened: {exc.strerror or exc}. Make its "
+                f"folder {self.path.parent} writable for this user, or set THEMIS_DESKTOP_HOME "
+                "to a writable folder."
+            )
+        return JournalError(
+            f"The journal {self.path} cannot be opened: {exc}. "
+            "If it was copied from elsewhere, check that the copy is complete."
+        )
+
+    def check_writable(self) -> None:
+        """Raise `JournalReadOnly` unless changes can be saved (a read-only file opens, and
+        only its first write would fail): for the window, which says so at start."""
+        if self.read_only:
+            raise JournalReadOnly(f"The journal {self.path} was opened read-only.")
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"PRAGMA user_version = {self.schema_version}")  # rolled back below
+        finally:
+            conn.rollback()
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing writes. `BEGIN IMMEDIATE` takes the write lock up front, so two
+        writers wait for each other (busy timeout) instead of failing on a lock upgrade."""
+        if self.db.conn.in_transaction:
+            with self.db.atomic():  # nested: a savepoint
+                yield
+            return
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        self.db.conn.commit()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _check_and_migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"The journal {self.path} was written by a newer Themis Desktop "
+                f"(schema {version}, this one knows {SCHEMA_VERSION}). Update the app to open it."
+            )
+        if version == SCHEMA_VERSION or self.read_only:
+            return
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")  # another thread or process may be migrating too
+        try:
+            for step in MIGRATIONS[self.schema_version :]:
+                step(self.db)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+
+    # -- profiles ---------------------------------------------------------------
+
+    def save_profile(self, profile: Profile) -> Profile:
+        """Insert or update (by name) a profile and its nodes."""
+        now = utc_now()
+        row = {
+            "name": profile.name,
+            "verify_tls": int(profile.verify_tls),
+            "ca_file": profile.ca_file,
+            "demo": int(profile.demo),
+            "uses_auth": int(profile.uses_auth),
+            "service": profile.service.to_json(),
+            "router": profile.router.to_json(),
+            "updated_at": now,
+        }
+        with self.transaction():
+            existing = self._profile_id(profile.name) or profile.id
+            if existing:
+                self.db["profiles"].update(existing, row)
+                profile_id = existing
+            else:
+                profile_id = self.db["profiles"].insert({**row, "created_at": now}).last_pk
+            self.db["profile_nodes"].delete_where("profile_id = ?", [profile_id])
+            self.db["profile_nodes"].insert_all(
+                {
+                    "profile_id": profile_id,
+                    "position": i,
+                    "name": n.name,
+                    "url": n.url,
+                    "data_dir": n.data_dir,
+                    "config_path": n.config_path,
+                    "version_override": n.version_override,
+                    "log_source": n.log_source or None,
+                }
+                for i, n in enumerate(profile.nodes)
+            )
+        return profile.with_id(profile_id)
+
+    def _profile_id(self, name: str) -> int | None:
+        rows = list(self.db["profiles"].rows_where("name = ?", [name], select="id"))
+        return rows[0]["id"] if rows else None
+
+    def profiles(self) -> list[Profile]:
+        return [self._load_profile(row) for row in self.db["profiles"].rows_where(order_by="name")]
+
+    def profile(self, name: str) -> Profile | None:
+        rows = list(self.db["profiles"].rows_where("name = ?", [name]))
+        return self._load_profile(rows[0]) if rows else None
+
+    def _load_profile(self, row: dict[str, Any]) -> Profile:
+        nodes = self.db["profile_nodes"].rows_where(
+            "profile_id = ?", [row["id"]], order_by="position"
+        )
+        return Profile(
+            name=row["name"],
+            nodes=tuple(
+                NodeEndpoint(
+                    url=n["url"],
+                    name=n["name"],
+                    data_dir=n["data_dir"],
+                    config_path=n["config_path"],
+                    version_override=n["version_override"],
+                    log_source=n.get("log_source") or "",
+                )
+                for n in nodes
+            ),
+            verify_tls=bool(row["verify_tls"]),
+            ca_file=row["ca_file"],
+            demo=bool(row["demo"]),
+            uses_auth=bool(row["uses_auth"]),
+            service=ServiceConfig.from_json(row.get("service")),
+            router=RouterConfig.from_json(row.get("router")),
+            id=row["id"],
+        )
+
+    def delete_profile(self, name: str) -> bool:
+        profile_id = self._profile_id(name)
+        if profile_id is None:
+            return False
+        with self.transaction():
+            self.db.execute(
+                "UPDATE sessions SET profile_id = NULL WHERE profile_id = ?", [profile_id]
+            )
+            self.db["profile_nodes"].delete_where("profile_id = ?", [profile_id])
+            self.db["profiles"].delete(profile_id)
+        return True
+
+    # -- sessions and events ----------------------------------------------------
+
+    def start_session(
+        self, profile: Profile | None, from_version: str, to_version: str, user: str | None = None
+    ) -> Session:
+        user = user or current_user()
+        with self.transaction():
+            session_id = (
+                self.db["sessions"]
+                .insert(
+                    {
+                        "profile_id": profile.id if profile else None,
+                        "profile": profile.name if profile else None,
+                        "from_version": from_version,
+                        "to_version": to_version,
+                        "state": "planned",
+                        "created_at": utc_now(),
+                        "created_by": user,
+                    }
+                )
+                .last_pk
+            )
+            self.insert_event(
+                session_id,
+                "session.started",
+                user,
+                None,
+                f"Upgrade session {from_version} → {to_version}",
+                None,
+            )
+        return self.session(session_id)
+
+    def session(self, session_id: int) -> Session:
+        return Session(**self.db["sessions"].get(session_id))
+
+    def sessions(self) -> list[Session]:
+        return [Session(**row) for row in self.db["sessions"].rows_where(order_by="id")]
+
+    def add_event(
+        self,
+        type: str,
+        message: str = "",
+        *,
+        session_id: int | None = None,
+        node: str | None = None,
+        data: dict[str, Any] | None = None,
+        user: str | None = None,
+    ) -> int:
+        """Append an event; returns its id."""
+        with self.transaction():
+            return self.insert_event(session_id, type, user or current_user(), node, message, data)
+
+    def insert_event(
+        self,
+        session_id: int | None,
+        type: str,
+        user: str,
+        node: str | None,
+        message: str,
+        data: dict[str, Any] | None,
+    ) -> int:
+        """Append an event inside the caller's transaction (no commit of its own)."""
+        return (
+            self.db["events"]
+            .insert(
+                {
+                    "session_id": session_id,
+                    "ts": utc_now(),
+                    "type": type,
+                    "user": user,
+                    "node": node,
+                    "message": message,
+                    "data": json.dumps(data, sort_keys=True) if data is not None else None,
+                }
+            )
+            .last_pk
+        )
+
+    def events(
+        self, *, session_id: int | None = None, types: Iterable[str] | None = None
+    ) -> list[Event]:
+        where, params = [], []
+        if session_id is not None:
+            where.append("session_id = ?")
+            params.append(session_id)
+        if types:
+            types = list(types)
+            where.append(f"type IN ({', '.join('?' * len(types))})")
+            params += types
+        rows = self.db["events"].rows_where(" AND ".join(where) or None, params, order_by="id")
+        return [
+            Event(**{**row, "data": json.loads(row["data"]) if row["data"] else None})
+            for row in rows
+        ]

@@ -1,0 +1,1 @@
+"""Server logs: following sources, parsing lines, the log watch of an upgrade."""

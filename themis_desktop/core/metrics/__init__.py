@@ -1,0 +1,1 @@
+"""Metrics: sampling nodes, the store, live values, before/after comparison, verdicts."""

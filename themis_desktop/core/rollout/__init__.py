@@ -1,0 +1,1 @@
+"""Rollouts across a cluster (rolling, canary, blue-green) and traffic routing."""

@@ -1,0 +1,1 @@
+"""Stopping, starting and installing a node's service; the installed version."""

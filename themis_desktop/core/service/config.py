@@ -1,0 +1,70 @@
+"""How the app stops, starts and installs a profile's ThemisDB service (per profile).
+
+- `demo`: the demo-server's control endpoint stops/starts nodes and swaps their version.
+- `systemd`: `systemctl stop|start UNIT` on this host; installing a version is a command
+  (`install`) or the user's job.
+- `commands`: user-configured shell commands; `{node}`, `{url}`, `{version}`, `{data_dir}` and
+  `{config}` are filled in.
+- `manual`: the app shows each step and waits for the user to confirm it is done.
+Any kind may add a `check` command, run for each node when a hop is validated (a read of
+known keys, a smoke test); a non-zero exit fails the validation. systemd and commands may
+name the installed `binary`: its `--version` is read before a node starts on a new version
+(core/service/installed_version.py). A `commands` profile may name the server's `pid_file`: the
+stop then makes sure the process ends (SIGTERM, SIGKILL after `stop_timeout` s; the real
+1.0.x server never exits on SIGTERM). `write_check` lets readiness and validation write and
+read back a test key (core/server/data_check.py); without it they only read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Literal, Self
+
+Kind = Literal["demo", "systemd", "commands", "manual"]
+KINDS: tuple[Kind, ...] = ("manual", "systemd", "commands", "demo")
+
+
+class StoredConfig:
+    """A profile's settings dataclass as the journal stores it: JSON, unknown keys ignored
+    (a newer app may have added some), missing ones at their defaults."""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Self:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+
+@dataclass(frozen=True)
+class ServiceConfig(StoredConfig):
+    kind: Kind = "manual"
+    unit: str = "themisdb"  # systemd
+    stop: str = ""  # commands (and systemd's install)
+    start: str = ""
+    install: str = ""
+    reload: str = ""  # commands: SIGHUP to the server (1.8+ re-reads TLS certificates)
+    control_url: str = ""  # demo
+    binary: str = ""  # systemd/commands: installed themis_server ({node} allowed): --version
+    check: str = ""  # any kind: run per node after an upgrade (e.g. a read of known keys)
+    pid_file: str = ""  # commands: the server's pid ({node} allowed): stop ends it for sure
+    stop_timeout: float = 30.0  # commands: seconds after SIGTERM before SIGKILL (pid_file)
+    write_check: bool = False  # readiness/validation may write and read back a test key
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown service control {self.kind!r} (one of {', '.join(KINDS)})")
+        if self.kind == "commands" and not ((self.stop or self.pid_file) and self.start):
+            raise ValueError(
+                "service control 'commands' needs a start command, and a stop command or a "
+                "pid file"
+            )
+        if not 0 < self.stop_timeout <= 3600:
+            raise ValueError("the stop timeout is between 0 and 3600 seconds")
+        if self.kind == "demo" and not self.control_url:
+            raise ValueError("service control 'demo' needs the demo-server's control URL")

@@ -1,0 +1,1 @@
+"""Upgrade sessions: hops, their steps, rollback, the rollback window, the report."""

@@ -1,0 +1,944 @@
+"""The work of a hop on every node: pre-checks, the verified backup, the upgrade step,
+validation, and the six-step rollback. Each step's outcome goes into the session's journal
+and to a live log; a failure stops with a message that says what to do next.
+
+Runs in a worker thread (one journal connection per call, as the journal wants). Each
+step announces what it changed in `HopContext.changed` (a change notice: "session",
+"backups", "nodes"), also when it fails half-way, so views reload what is affected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from themis_desktop.core.backup import catalog as backup_catalog
+from themis_desktop.core.backup.archive_format import Manifest
+from themis_desktop.core.backup.catalog import BackupRecord
+from themis_desktop.core.backup.node import NodeJob, back_up_nodes
+from themis_desktop.core.backup.restore import remember_checksum, restore, verify
+from themis_desktop.core.backup.restore_points import RestorePoint
+from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.journal.store import Journal, utc_now
+from themis_desktop.core.logs.start_watch import StartWatch
+from themis_desktop.core.server import errors
+from themis_desktop.core.server.data_check import check_data
+from themis_desktop.core.service.installed_version import installed_version, is_era_a
+from themis_desktop.core.upgrade import start_failure
+from themis_desktop.core.upgrade.session import Hop, SessionError, UpgradeSession
+from themis_desktop.core.upgrade.steps import steps_now
+
+Log = Callable[[str], None]
+READY_TIMEOUT_S = 120.0
+ROLLBACK_STEPS = (
+    "stop services",
+    "restore data and config",
+    "reinstall the previous version",
+    "verify data integrity",
+    "resume services",
+    "document the issues",
+)
+STEP_NAMES = {
+    "pre-checks": "The pre-checks",
+    "backup": "The backup",
+    "upgrade": "The upgrade step",
+    "validate": "Validation",
+}
+
+
+@dataclass
+class HopContext:
+    """What a step needs besides the session: the profile, its token, service control."""
+
+    profile: Profile
+    token: str | None
+    controller: object  # service_control.ServiceController
+    journal_path: Path | None = None
+    backup_dir: Path | None = None
+    log: Log = field(default=lambda line: None)
+    ready_timeout: float = READY_TIMEOUT_S
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    changed: set[str] = field(default_factory=set)  # what the steps changed (change notice)
+
+    def journal(self) -> Journal:
+        return Journal(self.journal_path)
+
+
+@dataclass(frozen=True)
+class Check:
+    node: str
+    name: str
+    ok: bool
+    detail: str
+    info: bool = False  # informational only: shown, never fails the step (ok stays True)
+
+
+# -- the rule of the steps -----------------------------------------------------------------
+
+
+def refusal(session: UpgradeSession | None, hop: Hop | None, step: str) -> str | None:
+    """Why `step` of `hop` may not run now (`session_steps.steps_now`, and `hop` must be the
+    hop being worked on), in words for the user; None: it may run. The steps themselves,
+    the session page and `session run STEP` all follow this one rule."""
+    steps = steps_now(session)
+    reason = steps.why_not(step)
+    if reason is None and hop is not None and steps.hop is not None and hop.id != steps.hop.id:
+        reason = (
+            f"Hop {hop.label} is not the hop being worked on ({steps.hop.label} is): reload "
+            "the session and run the step of its current hop."
+        )
+    if reason is None:
+        return None
+    return f"{STEP_NAMES.get(step, step)} cannot run now. {reason} Nothing was changed."
+
+
+def _allowed(journal: Journal, session: UpgradeSession, hop: Hop, step: str) -> Hop:
+    """The journal's hop if `step` may run now; SessionError with the reason otherwise (the
+    caller's session may be stale: another window or the command line moved on)."""
+    fresh = session.reload(journal)
+    why = refusal(fresh, hop, step)
+    if why is not None:
+        raise SessionError(why)
+    return fresh.hop(hop.id)
+
+
+def _check_allowed(ctx: HopContext, session: UpgradeSession, hop: Hop, step: str) -> Hop:
+    with ctx.journal() as journal:
+        return _allowed(journal, session, hop, step)
+
+
+# -- pre-checks -------------------------------------------------------------------------
+
+
+def pre_checks(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check]:
+    """Every node answers, is ready and runs the hop's starting version."""
+    with ctx.journal() as journal:
+        hop = _allowed(journal, session, hop, "pre-checks")
+        hop = session.transition(journal, hop, "pre-checks", f"Pre-checks of hop {hop.label}")
+        ctx.changed.add("session")
+        checks = [c for n in ctx.profile.nodes for c in _node_checks(ctx, n, hop.from_version)]
+        checks += _known_issue_checks(hop)
+        _record_checks(ctx, journal, session, hop, checks)
+    return checks
+
+
+def _known_issue_checks(hop: Hop) -> list[Check]:
+    """The catalogue's known issues of the hop's versions, as informational rows."""
+    from themis_desktop.core.versions.catalogue_file import load_catalogue
+    from themis_desktop.core.versions.known_issues import hop_warnings
+    from themis_desktop.core.versions.releases import VersionError
+
+    try:
+        warnings = hop_warnings(load_catalogue(), hop.from_version, hop.to_version)
+    except VersionError:
+        return []
+    return [Check("all nodes", "known issue", True, text, info=True) for text in warnings]
+
+
+def _node_checks(
+    ctx: HopContext, node: NodeEndpoint, version: str, *, after_upgrade: bool = False
+) -> list[Check]:
+    """Answers, runs `version`, is ready (era B), serves its data (a read; a test key
+    written and read back where the profile allows); before a hop it needs a data dir,
+    after it the profile's check command runs."""
+    with ctx.profile.client(node, ctx.token, timeout=5.0) as client:
+        try:
+            client.health()
+        except errors.ThemisError as exc:
+            return [Check(node.name, "answers", False, str(exc))]
+        checks = [Check(node.name, "answers", True, "health OK")]
+        checks.append(_version_check(client, node, version))
+        try:
+            ready = client.ready()
+            checks.append(Check(node.name, "ready", ready.ready, ready.status))
+        except errors.NotFound:
+            pass  # era A has no readiness route
+        except errors.ThemisError as exc:
+            checks.append(Check(node.name, "ready", False, str(exc)))
+        served = check_data(client, node.name, write=ctx.profile.service.write_check)
+        checks.append(Check(node.name, "serves data", served.ok, served.detail))
+        era = client.era or ("A" if is_era_a(version) else "B")
+    if era == "B":  # its health/error side service: informational, never a failure
+        from themis_desktop.core.server.side_health import probe
+
+        side = probe(ctx.profile, node, era)
+        detail = side.summary if side.reachable else f"not checked: {side.reason}"
+        checks.append(Check(node.name, "side service", True, detail, info=True))
+    if not after_upgrade and not node.data_dir:
+        checks.append(Check(node.name, "data dir", False, "not set in the profile: no backup"))
+    if after_upgrade and ctx.profile.service.check:
+        checks.append(_check_script(ctx, node, version))
+    return checks
+
+
+def _record_checks(
+    ctx: HopContext, journal: Journal, session: UpgradeSession, hop: Hop, checks: list[Check]
+) -> None:
+    for c in checks:
+        mark = "ℹ" if c.info else "✓" if c.ok else "✗"
+        ctx.log(f"{mark} {c.node}: {c.name} — {c.detail}")
+        data = {"ok": c.ok, "hop": hop.id} | ({"info": True} if c.info else {})
+        session.log(journal, "hop.check", f"{c.name}: {c.detail}", node=c.node, data=data)
+
+
+def require_version(ctx: HopContext, version: str, *, stopped_ok: bool = False) -> None:
+    """Every node runs `version` (as far as it can tell); SessionError before anything is
+    touched otherwise. A stopped node passes only with `stopped_ok` (its files are copied)."""
+    for node in ctx.profile.nodes:
+        with ctx.profile.client(node, ctx.token, timeout=5.0) as client:
+            try:
+                client.health()
+            except (errors.ConnectionRefused, errors.HostNotFound):
+                if stopped_ok:
+                    continue
+                raise SessionError(
+                    f"{node.name} does not answer: start it (or find out why it is down) "
+                    "before the upgrade step. Nothing was changed."
+                ) from None
+            except errors.ThemisError as exc:
+                raise SessionError(
+                    f"{node.name} cannot be checked ({exc}); nothing was changed."
+                ) from None
+            check = _version_check(client, node, version)
+        if not check.ok:
+            raise SessionError(
+                f"{node.name}: {check.detail}. This step is for nodes on {version}; nothing "
+                "was changed. Check the session's state (a hop may have been rolled back)."
+            )
+
+
+def _version_check(client, node: NodeEndpoint, expected: str) -> Check:
+    try:
+        info = client.version(refresh=True)
+    except errors.ThemisError as exc:
+        return Check(node.name, "version", False, str(exc))
+    if not info.exact:
+        known = node.version_override
+        ok = known is None or known == expected
+        return Check(node.name, "version", ok, f"era A server; profile says {known or '?'}")
+    ok = info.version == expected
+    return Check(node.name, "version", ok, f"runs {info.version}, expected {expected}")
+
+
+# -- backups ------------------------------------------------------------------------------
+
+
+def hop_backups(
+    journal: Journal, session: UpgradeSession, hop: Hop, profile: Profile
+) -> dict[str, BackupRecord | None]:
+    """Per node, the newest verified backup the hop may rely on: of the hop's starting
+    version, taken after the previous hop finished (or the session started), still there."""
+    previous = session.previous(hop)
+    since = (previous.finished_at if previous else None) or session.session.created_at
+    found: dict[str, BackupRecord | None] = {}
+    for node in profile.nodes:
+        found[node.name] = next(
+            (
+                r
+                for r in backup_catalog.backups(journal, node.name)
+                if r.verified
+                and r.profile == profile.name  # two clusters may both have a "node-1"
+                and r.version == hop.from_version
+                and r.created_at >= since
+                and r.exists
+            ),
+            None,
+        )
+    return found
+
+
+def back_up(
+    ctx: HopContext,
+    session: UpgradeSession,
+    hop: Hop,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[BackupRecord]:
+    """A verified backup of every node; the hop then counts as backed up."""
+    hop = _check_allowed(ctx, session, hop, "backup")
+    if ctx.backup_dir is None:
+        raise SessionError("No backup folder is set.")
+    require_version(ctx, hop.from_version, stopped_ok=True)  # the label must be true
+    jobs = [NodeJob(node, hop.from_version) for node in ctx.profile.nodes]
+    taken = _take_restore_points(ctx, hop)
+    ctx.log(f"Backing up {len(jobs)} node(s) of {hop.from_version} …")
+    outcomes = back_up_nodes(
+        ctx.profile, ctx.token, jobs, ctx.backup_dir, progress=progress, cancelled=ctx.cancelled
+    )
+    records: list[BackupRecord] = []
+    with ctx.journal() as journal:
+        for outcome in outcomes:
+            if outcome.result is not None:
+                records.append(
+                    backup_catalog.record(
+                        journal,
+                        outcome.result,
+                        profile=ctx.profile.name,
+                        session_id=session.id,
+                        verified=outcome.verified,
+                    )
+                )
+                ctx.changed.add("backups")
+            ctx.log(
+                f"{'✓' if outcome.verified else '✗'} {outcome.node.name}: "
+                + (outcome.result.archive.name if outcome.result else str(outcome.error))
+            )
+        failed = [o for o in outcomes if not o.verified]
+        if failed or len(outcomes) < len(jobs):
+            names = ", ".join(o.node.name for o in failed) or "cancelled"
+            raise SessionError(f"The backup of {names} did not verify; the hop stays where it is.")
+        current = session.reload(journal).hop(hop.id)
+        if current.state in ("planned", "failed"):
+            current = session.transition(journal, current, "pre-checks", "Backup before the hop")
+        ctx.changed.add("session")
+        session.transition(
+            journal,
+            current,
+            "backed-up",
+            f"Verified backups of every node for hop {hop.label}",
+            backups=[r.id for r in records],
+            data={"backups": [r.id for r in records]},
+        )
+        _record_restore_points(ctx, journal, session, hop, taken)
+    return records
+
+
+Taken = list[tuple[NodeEndpoint, RestorePoint | Exception]]  # per node: its point, or why not
+
+
+def _take_restore_points(ctx: HopContext, hop: Hop) -> Taken:
+    """A server-side restore point on each node whose version has them (1.5+), taken just
+    before the archives so that each archive holds its tag too (upstream keeps tags in
+    RocksDB: restoring an archive taken before the tag would drop it). Per node the point,
+    or the error that prevented it."""
+    from themis_desktop.core.backup import restore_points
+
+    if not restore_points.supported(hop.from_version):
+        ctx.log(f"Server restore points are not offered by {hop.from_version}")
+        return []
+    taken: Taken = []
+    for node in ctx.profile.nodes:
+        try:
+            with ctx.profile.client(node, ctx.token, timeout=10.0) as client:
+                point = restore_points.create_restore_point(
+                    client, node.name, hop.from_version, hop.to_version
+                )
+        except (errors.ThemisError, restore_points.RestorePointError) as exc:
+            taken.append((node, exc))
+        else:
+            taken.append((node, point))
+    return taken
+
+
+def _record_restore_points(
+    ctx: HopContext,
+    journal: Journal,
+    session: UpgradeSession,
+    hop: Hop,
+    taken: Taken,
+) -> None:
+    """Beside the verified archives, the restore points; a failure is a warning, never the
+    backup step's."""
+    from themis_desktop.core.backup import restore_points
+
+    for node, point in taken:
+        if isinstance(point, Exception):
+            ctx.log(f"⚠ {node.name}: no server restore point ({point}); the archive stands")
+            session.log(
+                journal,
+                "hop.warning",
+                f"No server restore point: {point}",
+                node=node.name,
+                data={"hop": hop.id, "node": node.name},
+            )
+            continue
+        restore_points.record(journal, session, hop, point)
+        ctx.log(f"✓ {node.name}: server restore point {point.tag} (sequence {point.sequence})")
+
+
+# -- the upgrade step -----------------------------------------------------------------------
+
+
+def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
+    """stop → install → start → /health/ready → /version is the target, node by node."""
+    with ctx.journal() as journal:
+        hop = _allowed(journal, session, hop, "upgrade")
+        session = session.reload(journal)
+        missing = [n for n, r in hop_backups(journal, session, hop, ctx.profile).items() if not r]
+        if missing:
+            raise SessionError(
+                f"No verified backup of {', '.join(missing)} taken after the previous hop: "
+                "back up now, then run the upgrade step."
+            )
+        require_version(ctx, hop.from_version)  # never upgrade a node from another version
+        hop = session.transition(journal, hop, "upgrading", f"Upgrading {hop.label}")
+        ctx.changed.update(("session", "nodes"))
+        try:
+            for node in ctx.profile.nodes:
+                _node_upgrade(ctx, journal, session, node, hop)
+        except Exception as exc:
+            session.transition(journal, hop, "failed", f"The upgrade step failed: {exc}")
+            raise
+        return session.transition(
+            journal,
+            hop,
+            "validating",
+            f"{hop.to_version} answers on every node",
+            finished_at=utc_now(),
+        )
+
+
+def _node_upgrade(
+    ctx: HopContext, journal: Journal, session: UpgradeSession, node: NodeEndpoint, hop: Hop
+) -> None:
+    version = hop.to_version
+    upgrade_node(
+        ctx,
+        node,
+        version,
+        lambda action, call: _run(ctx, journal, session, node, action, call),
+        rollback_to=hop.from_version,
+    )
+    ctx.log(f"✓ {node.name}: {version} is ready")
+    session.log(journal, "hop.node-upgraded", f"{node.name} runs {version}", node=node.name)
+
+
+def upgrade_node(
+    ctx: HopContext,
+    node: NodeEndpoint,
+    version: str,
+    run: Callable[[str, Callable[[], object]], None],
+    rollback_to: str | None = None,
+) -> None:
+    """stop → install `version` → start → `/health/ready` → answers as `version`.
+    `run(action, call)` performs each service action (and records it as its caller wants).
+    Before the start, the installed binary must say `version` where it can be asked."""
+    run("stop", lambda: ctx.controller.stop(node))
+    run(f"install {version}", lambda: ctx.controller.install(node, version))
+    confirm_installed(ctx, node, version)
+    start_and_wait(
+        ctx, node, version, lambda: run("start", lambda: ctx.controller.start(node)), rollback_to
+    )
+    _expect_version(ctx, node, version)
+
+
+def confirm_installed(
+    ctx: HopContext,
+    node: NodeEndpoint,
+    version: str,
+    then: str = "run the step again, or roll back",
+) -> None:
+    """The version `node`'s service would start as is `version` (`themis_server --version`,
+    or the demo instance's word); SessionError naming both otherwise, before any start.
+    No reading (manual control, no binary in the profile, an era-A target): logged, go on."""
+    reading = installed_version(ctx.profile.service, node, expected=version)
+    if reading.version is None:
+        ctx.log(f"… {node.name}: installed version not checked: {reading.reason}")
+        return
+    if reading.version != version:
+        raise SessionError(
+            f"{node.name}: the installed ThemisDB is {reading.version}, not {version} "
+            f"({reading.reason}). The node was left stopped rather than started on the wrong "
+            f"version. Install {version} on it (check the profile's install command and "
+            f"binary), then {then}."
+        )
+    ctx.log(f"✓ {node.name}: {version} is installed")
+
+
+def _run(ctx: HopContext, journal: Journal, session: UpgradeSession, node, action, call) -> None:
+    ctx.log(f"… {node.name}: {action}")
+    try:
+        out = call()
+    except Exception as exc:
+        session.log(
+            journal,
+            "service.failed",
+            f"{action}: {exc}",
+            node=node.name,
+            data={"action": action, "output": _redacted(getattr(exc, "output", ""), ctx.token)},
+        )
+        raise
+    session.log(
+        journal,
+        "service.step",
+        f"{action}: {out.command} (exit {out.returncode}, {out.seconds:.1f} s)",
+        node=node.name,
+        data={
+            "action": action,
+            "command": out.command,
+            "returncode": out.returncode,
+            "output": _redacted(out.output, ctx.token),
+        },
+    )
+
+
+def _check_script(ctx: HopContext, node: NodeEndpoint, version: str) -> Check:
+    """The profile's own check (a read of known keys, a smoke test) for one node."""
+    from themis_desktop.core.service.control import ServiceError, fill, run_command
+
+    try:
+        command = fill(ctx.profile.service.check, node, version)
+        out = run_command(["/bin/sh", "-c", command], command, node, "check", 300.0)
+    except (ServiceError, ValueError) as exc:
+        return Check(node.name, "check script", False, _redacted(str(exc), ctx.token))
+    last = out.output.strip().splitlines()[-1:] or ["exit 0"]
+    return Check(node.name, "check script", True, _redacted(last[0], ctx.token))
+
+
+def _redacted(text: str, token: str | None) -> str:
+    """Command output as the journal keeps it: never with the token in it."""
+    return text.replace(token, "[token]") if token and text else text
+
+
+def start_and_wait(
+    ctx: HopContext,
+    node: NodeEndpoint,
+    version: str,
+    start: Callable[[], object],
+    rollback_to: str | None = None,
+) -> None:
+    """`start()` the node's service as `version`, then `wait_ready`, watching its log from
+    just before the start: a server that logs an error instead of coming up is reported
+    with its own words (and the known issue they show), without waiting out the timeout."""
+    watch = StartWatch(node)
+    try:
+        try:
+            start()
+        except Exception as exc:  # the service manager saw it fail: the log says why
+            reason = watch.reason()
+            if reason:
+                text = start_failure.explain(node.name, version, reason, rollback_to)
+                raise SessionError(f"{text} ({exc})") from exc
+            raise
+        wait_ready(ctx, node, version=version, watch=watch, rollback_to=rollback_to)
+    finally:
+        watch.close()
+
+
+def wait_ready(
+    ctx: HopContext,
+    node: NodeEndpoint,
+    *,
+    version: str | None = None,
+    watch: StartWatch | None = None,
+    rollback_to: str | None = None,
+) -> None:
+    """Until the node answers ready (`/health/ready`, or `/health` on era A) and serves its
+    data (`check_data`: `/health` alone says healthy over a closed database)."""
+    deadline = time.monotonic() + ctx.ready_timeout
+    last = "no answer yet"
+    with ctx.profile.client(node, ctx.token, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if ctx.cancelled.is_set():
+                raise SessionError("Cancelled while waiting for the node to be ready.")
+            reason = watch.reason() if watch else None
+            if reason:
+                raise SessionError(
+                    start_failure.explain(node.name, version or "?", reason, rollback_to)
+                )
+            answered, last = _answers_ready(client)
+            if answered:
+                served = check_data(client, node.name, write=ctx.profile.service.write_check)
+                if served.ok:
+                    return
+                last = f"answers, but {served.detail}"
+            time.sleep(0.2)
+    reason = watch.reason() if watch else None
+    if reason:
+        raise SessionError(start_failure.explain(node.name, version or "?", reason, rollback_to))
+    where = "" if watch and watch.watching else " (set a log source in the profile to see why)"
+    raise SessionError(
+        f"{node.name} was not ready within {ctx.ready_timeout:.0f} s ({last}). Look at its "
+        f"service log{where}; roll back if it does not come up."
+    )
+
+
+def _answers_ready(client) -> tuple[bool, str]:
+    """(ready, what it said): `/health/ready` on era B, `/health` where there is none."""
+    try:
+        try:
+            ready = client.ready()
+            return ready.ready, f"not ready ({ready.status})"
+        except errors.NotFound:
+            client.health()
+            return True, "healthy"
+    except errors.ThemisError as exc:
+        return False, str(exc)
+
+
+def _expect_version(ctx: HopContext, node: NodeEndpoint, version: str) -> None:
+    with ctx.profile.client(node, ctx.token, timeout=5.0) as client:
+        info = client.version(refresh=True)
+    if info.exact and info.version != version:
+        raise SessionError(f"{node.name} answers as {info.version}, not {version}.")
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+def validate(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check]:
+    """Health, readiness and version of every node (and the profile's check command); a
+    failure raises the trigger "failed validation" and the hop fails (ready to roll back)."""
+    hop = _check_allowed(ctx, session, hop, "validate")
+    checks = [
+        c
+        for node in ctx.profile.nodes
+        for c in _node_checks(ctx, node, hop.to_version, after_upgrade=True)
+    ]
+    with ctx.journal() as journal:
+        _record_checks(ctx, journal, session, hop, checks)
+        ctx.changed.add("session")
+        bad = [c for c in checks if not c.ok]
+        if bad:
+            note = "; ".join(f"{c.node} {c.name}: {c.detail}" for c in bad)
+            session.raise_trigger(journal, "failed-validation", note)
+            session.transition(journal, hop, "failed", f"Validation failed: {note}")
+        else:
+            session.transition(journal, hop, "done", f"Hop {hop.label} validated")
+    return checks
+
+
+# -- rollback ---------------------------------------------------------------------------------
+
+
+def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> Hop:
+    """The six steps of the rollback procedure. The hop's backups are verified first: if
+    one fails, nothing is stopped or changed."""
+    if not note.strip():
+        raise SessionError("Write down what went wrong: a rollback needs a note.")
+    with ctx.journal() as journal:
+        session = session.reload(journal)
+        hop = session.hop(hop.id)
+        records = rollback_backups(journal, session, hop, ctx.profile)
+        manifests = {}
+        for node in ctx.profile.nodes:
+            record = records[node.name]
+            ctx.log(f"… verifying {Path(record.path).name}")
+            report = verify(Path(record.path), cancelled=ctx.cancelled, recorded=record)
+            if not report.ok or report.manifest is None:
+                raise SessionError(
+                    f"The backup of {node.name} ({Path(record.path).name}) failed verification: "
+                    f"{'; '.join(report.problems[:3])}. Nothing was stopped or changed. Restore "
+                    "an older verified backup by hand (Backups page), or fix forward."
+                )
+            remember_checksum(report)
+            manifests[node.name] = report.manifest
+        hop = session.transition(
+            journal,
+            hop,
+            "rolling-back",
+            f"Rolling back {hop.label}: {note}",
+            data={"note": note, "backups": [r.id for r in records.values()]},
+        )
+        ctx.changed.update(("session", "nodes"))
+        try:
+            for step, action in enumerate(ROLLBACK_STEPS[:5], start=1):
+                ctx.log(f"Step {step}/6: {action}")
+                for node in ctx.profile.nodes:
+                    _rollback_step(ctx, journal, session, node, step, hop, records, manifests)
+                session.log(
+                    journal,
+                    "rollback.step",
+                    f"Step {step}/6 done: {action}",
+                    data={"step": step, "hop": hop.id},
+                )
+        except Exception as exc:
+            session.log(
+                journal,
+                "rollback.step",
+                f"Rollback stopped: {exc}",
+                data={"ok": False, "hop": hop.id},
+            )
+            session.transition(journal, hop, "failed", f"Rollback stopped: {exc}")
+            raise
+        ctx.log("Step 6/6: document the issues")
+        return session.transition(
+            journal,
+            hop,
+            "rolled-back",
+            f"Rolled back to {hop.from_version}: {note}",
+            note=note,
+            data={"note": note},
+        )
+
+
+def rollback_hop(session: UpgradeSession) -> Hop | None:
+    """The hop a rollback would undo (`UpgradeSession.rollback_hop`): the GUI's Roll back
+    now and `themis-desktop session rollback` both ask this one function."""
+    return session.rollback_hop
+
+
+def nothing_to_roll_back(session: UpgradeSession) -> str:
+    """Why there is no hop to roll back, in words for the user (when `rollback_hop` is None)."""
+    rolled = session.rolled_back
+    if rolled is not None:
+        note = f": {rolled.note}" if rolled.note else ""
+        return (
+            f"Hop {rolled.label} of session {session.id} was upgraded and rolled back "
+            f"already (it runs {rolled.from_version} again{note}); nothing is left to roll "
+            "back. Plan a new session to try the upgrade again."
+        )
+    return (
+        f"No hop of session {session.id} was upgraded yet: nothing to roll back (the nodes "
+        "still run the version they had)."
+    )
+
+
+def reversibility(hop: Hop) -> tuple[bool, str]:
+    """Whether `hop` is a point of no return (a binary swap cannot undo it: rolling back
+    means restoring the backup taken before it) and the catalogue's note on it. A hop the
+    catalogue cannot judge counts as one (the safe side)."""
+    from themis_desktop.core.versions.catalogue_file import load_catalogue
+    from themis_desktop.core.versions.upgrade_path import plan_upgrade
+
+    try:
+        plan = plan_upgrade(load_catalogue(), hop.from_version, hop.to_version)
+    except Exception as exc:  # a broken user catalogue or an unknown version
+        return True, f"The release catalogue cannot say how this hop rolls back ({exc})."
+    steps = [h for h in plan.hops if h.reversibility != "binary-swap"]
+    if not steps:
+        return False, " ".join(h.reversibility_note for h in plan.hops if h.reversibility_note)
+    return True, " ".join(h.reversibility_note for h in steps if h.reversibility_note)
+
+
+def upgrade_question(
+    hop: Hop,
+    backups: dict[str, BackupRecord | None],
+    reversibility: tuple[bool, str],
+    now: datetime | None = None,
+) -> tuple[bool, str]:
+    """What the upgrade step of `hop` does and what cannot be undone, asked before it runs:
+    (point of no return, the words). On a point of no return, rolling back means restoring
+    the backup of its time, and every write after the upgrade is lost."""
+    from themis_desktop.core.journal.store import parse_utc
+    from themis_desktop.core.util.formatting import human_duration
+
+    no_return, note = reversibility
+    taken = min(parse_utc(r.created_at) for r in backups.values() if r is not None)
+    when = taken.astimezone().strftime("%Y-%m-%d %H:%M")
+    age = human_duration(((now or datetime.now(UTC)) - taken).total_seconds())
+    text = (
+        f"Run the upgrade step of hop {hop.label} now?\n\n"
+        f"Each node ({', '.join(backups)}) is stopped, {hop.to_version} is installed and "
+        "started; the node serves no requests until it is ready again."
+    )
+    if no_return:
+        return True, text + (
+            f"\n\nThis hop is the point of no return. {note}\n\nAfter this step, rolling "
+            f"back means restoring the backup of {when} ({age} ago): every write made after "
+            f"the upgrade is lost. Reinstalling {hop.from_version} alone cannot undo it."
+        )
+    return False, text + (
+        f"\n\nIf it goes wrong, Roll back now reinstalls {hop.from_version} and restores the "
+        f"backup of {when} ({age} ago); writes made after the upgrade are lost then."
+    )
+
+
+@dataclass(frozen=True)
+class RollbackQuestion:
+    """What Roll back now does and what cannot be undone: the GUI's dialog and
+    `themis-desktop session rollback` ask with these words (`rollback_question`)."""
+
+    title: str
+    prompt: str  # the question itself, answered yes or no
+    happens: str  # what the six steps do
+    backups: tuple[str, ...]  # per node: the backup restored, its age, what it replaces
+    window: str | None  # the rollback window, when the hop was upgraded
+    lost: str  # what cannot be undone
+    missing: str | None  # nodes without a backup: the rollback refuses
+    restore_points: tuple[str, ...] = ()  # per node: its server restore point (1.5+)
+    known_issues: tuple[str, ...] = ()  # of the version returned to, that get in the way
+
+    @property
+    def text(self) -> str:
+        """The question as plain text (a terminal)."""
+        parts = [self.happens, "\n".join(f"  {line}" for line in self.backups)]
+        parts.append("\n".join(f"  {line}" for line in self.restore_points))
+        parts.append("\n".join(self.known_issues))
+        parts += [self.window or "", self.lost, self.missing or ""]
+        return "\n\n".join(p for p in parts if p)
+
+
+def rollback_question(
+    hop: Hop,
+    profile: Profile,
+    backups: dict[str, BackupRecord | None],
+    now: datetime | None = None,
+    restore_points: Sequence[RestorePoint] = (),
+) -> RollbackQuestion:
+    """The words asked before rolling `hop` back: each node's backup (`backups`, by node
+    name, as `rollback_candidates` finds them), its age and the data dir it replaces, the
+    rollback window, and that writes since the backups are lost; beside them, the server
+    restore points taken before the hop (`restore_points.hop_restore_points`)."""
+    from themis_desktop.core.backup import restore_points as points
+    from themis_desktop.core.journal.store import parse_utc
+    from themis_desktop.core.upgrade.rollback_window import describe, window
+    from themis_desktop.core.util.formatting import human_duration
+
+    now = now or datetime.now(UTC)
+    label, previous = hop.label, hop.from_version
+    lines, missing = [], []
+    for node in profile.nodes:
+        record = backups.get(node.name)
+        if record is None:
+            missing.append(node.name)
+            continue
+        age = human_duration((now - parse_utc(record.created_at)).total_seconds())
+        replaces = node.data_dir or "its data dir (not set in the profile)"
+        lines.append(f"{node.name}: {Path(record.path).name}, taken {age} ago; replaces {replaces}")
+    return RollbackQuestion(
+        title=f"Roll back {label}",
+        prompt=f"Roll back {label}?",
+        happens=(
+            f"Roll back hop {label} to {previous}: every node of {profile.name} is stopped, "
+            f"its data and config are restored from the backups taken before {label}, "
+            f"{previous} is reinstalled, the restored files are checked against each "
+            "backup's manifest and the service is started again."
+        ),
+        backups=tuple(lines),
+        window=f"Rollback window: {describe(window(hop.finished, now))}." if hop.finished else None,
+        lost=(
+            "Writes made since the backups are lost: this cannot be undone from here (the "
+            "replaced data is kept beside each data dir as <data dir>.pre-restore-<time>, "
+            f"to reconcile by hand). The path stops at this hop: {label} is not run again "
+            "in this session; a new session plans the upgrade again."
+        ),
+        missing=(
+            f"No backup of {', '.join(missing)}: the rollback will refuse (nothing is "
+            "stopped or changed)."
+            if missing
+            else None
+        ),
+        restore_points=tuple(points.describe(p, now) for p in restore_points),
+        known_issues=tuple(_rollback_issues(previous)),
+    )
+
+
+def _rollback_issues(back_to: str) -> list[str]:
+    """The catalogue's known issues of `back_to` that get in a rollback's way."""
+    from themis_desktop.core.versions.catalogue_file import load_catalogue
+    from themis_desktop.core.versions.known_issues import rollback_warnings
+    from themis_desktop.core.versions.releases import VersionError
+
+    try:
+        return rollback_warnings(load_catalogue(), back_to)
+    except VersionError:
+        return []
+
+
+def rollback_candidates(
+    journal: Journal, session: UpgradeSession, hop: Hop, profile: Profile
+) -> dict[str, BackupRecord | None]:
+    """Per node, the backup a rollback of `hop` would restore (None: there is none): the
+    one attached to the hop when it was backed up, else the newest fitting one."""
+    attached = {}
+    for backup_id in hop.backups:
+        row = journal.db["backups"].rows_where("id = ?", [backup_id])
+        for found in row:
+            record = backup_catalog.get(journal, found["id"])
+            if record.profile == profile.name:
+                attached[record.node] = record
+    found = {
+        n: attached.get(n) or r for n, r in hop_backups(journal, session, hop, profile).items()
+    }
+    return {n: r if r is not None and r.exists else None for n, r in found.items()}
+
+
+def rollback_backups(
+    journal: Journal, session: UpgradeSession, hop: Hop, profile: Profile
+) -> dict[str, BackupRecord]:
+    """The backups a rollback of `hop` restores: those attached to the hop when it was
+    backed up, else the newest fitting ones (the confirmation names exactly these)."""
+    found = rollback_candidates(journal, session, hop, profile)
+    missing = [n for n, r in found.items() if r is None]
+    if missing:
+        raise SessionError(
+            f"No backup of {', '.join(missing)} for hop {hop.label}: a rollback needs the data "
+            "from before the hop. Restore an older backup by hand from the Backups page."
+        )
+    return found  # type: ignore[return-value]
+
+
+def _rollback_step(ctx, journal, session, node, step, hop, records, manifests) -> None:
+    if step == 1:
+        _run(ctx, journal, session, node, "stop", lambda: ctx.controller.stop(node))
+    elif step == 2:
+        if not node.data_dir:
+            raise SessionError(f"{node.name} has no data dir in its profile: cannot restore.")
+        config_dir = Path(node.config_path).parent if node.config_path else None
+        result = restore(
+            Path(records[node.name].path),
+            Path(node.data_dir),
+            config_dir,
+            cancelled=ctx.cancelled,
+            node_url=node.url,
+            node=node.name,
+            recorded=records[node.name],
+        )
+        for line in result.recovered:
+            ctx.log(line)
+        ctx.log(f"✓ {node.name}: data restored (the replaced data is kept as {result.kept})")
+        session.log(
+            journal,
+            "rollback.restored",
+            f"{node.name} restored",
+            node=node.name,
+            data={"kept": str(result.kept) if result.kept else None},
+        )
+    elif step == 3:
+        _run(
+            ctx,
+            journal,
+            session,
+            node,
+            f"install {hop.from_version}",
+            lambda: ctx.controller.install(node, hop.from_version),
+        )
+        confirm_installed(ctx, node, hop.from_version, "roll back again")
+    elif step == 4:
+        problems = compare_tree(manifests[node.name], Path(node.data_dir or ""))
+        if problems:
+            raise SessionError(
+                f"{node.name}'s restored data differs from its backup: {'; '.join(problems[:3])}. "
+                "Do not start the node; restore again from the Backups page."
+            )
+        ctx.log(f"✓ {node.name}: every file matches the backup's manifest")
+    elif step == 5:
+        start_and_wait(
+            ctx,
+            node,
+            hop.from_version,
+            lambda: _run(ctx, journal, session, node, "start", lambda: ctx.controller.start(node)),
+        )
+        _expect_version(ctx, node, hop.from_version)
+        ctx.log(f"✓ {node.name}: {hop.from_version} is ready again")
+
+
+def compare_tree(manifest: Manifest, data_dir: Path, top: str = "data") -> list[str]:
+    """Differences between the files under `data_dir` and the manifest's `top/` entries."""
+    prefix = top + "/"
+    expected = {
+        e.path[len(prefix) :]: e
+        for e in manifest.files
+        if e.path.startswith(prefix) and e.type == "file"
+    }
+    problems = []
+    present = {
+        str(p.relative_to(data_dir))
+        for p in data_dir.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
+    for rel, entry in expected.items():
+        path = data_dir / rel
+        if rel not in present:
+            problems.append(f"missing {rel}")
+            continue
+        with path.open("rb") as f:
+            if hashlib.file_digest(f, "sha256").hexdigest() != entry.sha256:
+                problems.append(f"changed {rel}")
+    problems += [f"extra {rel}" for rel in sorted(present - set(expected))]
+    return problems

@@ -1,0 +1,115 @@
+"""Which steps of the session's current hop may run now, and why each other one waits.
+
+One rule for the session page's buttons and `themis-desktop session run STEP`:
+
+    hop state                      allowed steps
+    planned, pre-checks            pre-checks, backup
+    backed-up                      pre-checks, backup, upgrade
+    upgrading                      none (the step runs, or was interrupted: roll back)
+    validating                     validate
+    failed before its upgrade      pre-checks, backup
+    failed after its upgrade       validate (again)
+    rolling-back                   none (roll back again to finish it)
+    no current hop                 none (every hop done, or the path stopped at a rollback)
+
+Rolling back is not one of these steps: `UpgradeSession.rollback_hop` says which hop it undoes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from themis_desktop.core.upgrade.session import Hop, UpgradeSession
+
+STEPS = ("pre-checks", "backup", "upgrade", "validate")
+
+_ALLOWED: dict[str, frozenset[str]] = {
+    "planned": frozenset({"pre-checks", "backup"}),
+    "pre-checks": frozenset({"pre-checks", "backup"}),
+    "backed-up": frozenset({"pre-checks", "backup", "upgrade"}),
+    "upgrading": frozenset(),
+    "validating": frozenset({"validate"}),
+    "failed before its upgrade": frozenset({"pre-checks", "backup"}),
+    "failed after its upgrade": frozenset({"validate"}),
+    "rolling-back": frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class StepsNow:
+    """The steps of `hop` allowed now; `refused` maps each other step to why it waits."""
+
+    hop: Hop | None
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def allowed(self, step: str) -> bool:
+        return step in STEPS and step not in self.refused
+
+    def why_not(self, step: str) -> str | None:
+        """Why `step` may not run now, in words for the user (None: it may)."""
+        if step not in STEPS:
+            return f"There is no step {step!r}: one of {', '.join(STEPS)}."
+        return self.refused.get(step)
+
+    @property
+    def allowed_steps(self) -> tuple[str, ...]:
+        return tuple(s for s in STEPS if s not in self.refused)
+
+
+def steps_now(session: UpgradeSession | None) -> StepsNow:
+    """The rule of the table above, for the session's current hop."""
+    if session is None:
+        reason = "There is no upgrade session: start one for the planned path first."
+        return StepsNow(None, dict.fromkeys(STEPS, reason))
+    hop = session.current
+    if hop is None:
+        return StepsNow(None, dict.fromkeys(STEPS, nothing_to_run(session)))
+    phase = _phase(hop)
+    allowed = _ALLOWED.get(phase, frozenset())
+    return StepsNow(hop, {s: _why_not(hop, phase, s) for s in STEPS if s not in allowed})
+
+
+def nothing_to_run(session: UpgradeSession) -> str:
+    """Why no step runs when the session has no current hop."""
+    rolled = session.rolled_back
+    if rolled is not None:
+        return (
+            f"Hop {rolled.label} was rolled back: the path stopped there. Plan a new "
+            "session to try the upgrade again."
+        )
+    return f"Every hop of session {session.id} is done: there is no step left to run."
+
+
+def _phase(hop: Hop) -> str:
+    if hop.state == "failed":
+        return "failed after its upgrade" if hop.started_at else "failed before its upgrade"
+    return hop.state
+
+
+def _why_not(hop: Hop, phase: str, step: str) -> str:
+    label = hop.label
+    if phase == "rolling-back":
+        return f"Hop {label} was being rolled back when that stopped: roll back again to finish it."
+    if phase == "upgrading":
+        return (
+            f"The upgrade step of hop {label} has started: wait for it to finish (if it was "
+            "interrupted, roll back)."
+        )
+    if phase in ("validating", "failed after its upgrade"):
+        done = "is upgraded" if phase == "validating" else "failed after its upgrade"
+        return f"Hop {label} {done} already: validate it, or roll back."
+    if step == "upgrade":
+        if phase == "failed before its upgrade":
+            return (
+                f"Hop {label} failed before its upgrade: run the pre-checks and back up "
+                "again first."
+            )
+        return (
+            f"Hop {label} has no verified backup yet: back up now first (the upgrade step "
+            "needs a verified backup of every node)."
+        )
+    # validate before any upgrade
+    return (
+        f"Hop {label} is not upgraded yet ({hop.state}): there is nothing to validate; "
+        "validation checks the new version after the upgrade step."
+    )

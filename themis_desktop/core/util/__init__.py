@@ -1,0 +1,1 @@
+"""Small helpers shared by the features: files, paths, formatting, parsing bounds."""

@@ -1,0 +1,1 @@
+"""The release catalogue, its known issues, upgrade paths, the server's update check."""

@@ -1,0 +1,231 @@
+"""The GUI's side of a rollout: the connected profile's latest rollout, run in the
+background; pause, resume, abort and switch back; events re-emitted in the GUI thread.
+After an abort or a failure, the cluster's state and next steps (core's `rollout_next`)
+and the steps themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from themis_desktop.core.connection.profiles import Profile
+from themis_desktop.core.connection.secrets import TokenStore
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.metrics.comparison import load_statistics
+from themis_desktop.core.rollout import next_steps as rollout_next
+from themis_desktop.core.rollout import runner as rollouts
+from themis_desktop.core.rollout.next_steps import ClusterState, NextStep
+from themis_desktop.core.rollout.runner import Rollout, RolloutRunner
+from themis_desktop.core.rollout.traffic import router_for
+from themis_desktop.core.service.control import controller_for
+from themis_desktop.core.upgrade.hop_runner import HopContext
+from themis_desktop.ui.tasks import TaskManager
+
+
+class RolloutModel(QObject):
+    sig_rollout = Signal(object)  # Rollout | None
+    sig_event = Signal(dict)
+    sig_running = Signal(bool)
+    sig_failed = Signal(str)
+    sig_state = Signal(object)  # ClusterState | None: after an abort or a failure
+
+    _sig_event = Signal(dict)
+
+    def __init__(
+        self,
+        tasks: TaskManager,
+        tokens: TokenStore,
+        backup_dir,
+        interval: float = 1.0,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.tokens = tokens
+        self.backup_dir = backup_dir
+        self.interval = interval
+        self.profile: Profile | None = None
+        self.rollout: Rollout | None = None
+        self.runner: RolloutRunner | None = None
+        self.state: ClusterState | None = None
+        self.confirm = None  # set by the page: manual steps ask the user
+        self._sig_event.connect(self._on_event)
+
+    @property
+    def running(self) -> bool:
+        return self.runner is not None
+
+    def set_profile(self, profile: Profile | None) -> None:
+        self.profile = profile
+        self.reload()
+
+    def reload(self) -> None:
+        profile = self.profile
+
+        def load(journal: Journal) -> Rollout | None:
+            return rollouts.latest(journal, profile.name) if profile else None
+
+        def done(rollout: Rollout | None) -> None:
+            if profile is self.profile and not self.running:
+                self.rollout = rollout
+                self.sig_rollout.emit(rollout)
+                self.assess()
+
+        if profile is None:
+            done(None)
+        else:
+            self.tasks.run_journal(load, on_done=done)
+
+    def plan(self, strategy: str, from_version: str, to_version: str, **options) -> Rollout:
+        """The rollout of the hop, planned (RolloutError, with the reason, if it cannot be)."""
+        if self.profile is None:
+            raise rollouts.RolloutError("Connect to a cluster first.")
+        return rollouts.plan(self.profile, strategy, from_version, to_version, **options)
+
+    def run_planned(self, rollout: Rollout) -> None:
+        """Save a planned rollout and run it."""
+        if self.profile is None or self.running:
+            return
+        self.tasks.run_journal(
+            lambda journal: rollouts.save(journal, rollout),
+            on_done=self._run,
+            on_failed=lambda exc: self.sig_failed.emit(str(exc)),
+        )
+
+    def resume(self) -> None:
+        if self.rollout is not None and not self.running and self.rollout.resumable:
+            self._run(self.rollout)
+
+    def pause(self) -> None:
+        if self.runner:
+            self.runner.pause()
+
+    def abort(self) -> None:
+        """Stop and return traffic to the stable version (restoring an upgraded canary)."""
+        if self.runner:
+            self.runner.abort()
+        elif self.rollout is not None and self.rollout.resumable:
+            runner = self._runner(self.rollout)
+            runner.abort()
+            self._start(runner)
+
+    def take(self, step: NextStep) -> None:
+        """Run a next step after an abort or a failure (not "start": the page asks for it)."""
+        rollout = self.rollout
+        if rollout is None or self.running or self.profile is None:
+            return
+        if step.action == "resume" and rollout.continuable:
+            self._run(rollout)
+        elif step.action == "roll-back":
+            runner = self._runner(rollout)
+            self._start(runner, lambda: runner.roll_back(list(step.nodes)))
+        elif step.action == "return-traffic":
+            runner = self._runner(rollout)
+            self._start(runner, lambda: runner.return_traffic(list(step.nodes)))
+
+    def assess(self) -> None:
+        """Look at the cluster after an abort or a failure (one poll of each node) and
+        decide the next steps; `sig_state` has them. Anything else clears the state."""
+        rollout, profile = self.rollout, self.profile
+        if (
+            rollout is None
+            or profile is None
+            or self.running
+            or self.tasks.read_only
+            or rollout.status not in ("aborted", "failed")
+        ):
+            self._set_state(None)
+            return
+
+        def done(state: ClusterState) -> None:
+            if rollout is self.rollout and not self.running:
+                self._set_state(state)
+
+        self.tasks.run(
+            rollout_next.assess,
+            rollout,
+            profile,
+            self.tokens.get(profile.name),
+            self.tasks.journal_path,
+            on_done=done,
+            on_failed=lambda exc: self.sig_failed.emit(
+                f"The cluster's state could not be read after the rollout: {exc}"
+            ),
+        )
+
+    def _set_state(self, state: ClusterState | None) -> None:
+        if state is None and self.state is None:
+            return
+        self.state = state
+        self.sig_state.emit(state)
+
+    def switch_back(self) -> None:
+        rollout, profile = self.rollout, self.profile
+        if rollout is None or profile is None or self.running:
+            return
+        router = router_for(profile.router, confirm=self.confirm)
+        self.tasks.run(
+            rollouts.switch_back,
+            self.tasks.journal_path,
+            rollout,
+            router,
+            profile,
+            on_done=lambda _: self.reload(),
+            on_failed=lambda exc: self.sig_failed.emit(str(exc)),
+        )
+
+    def stop(self) -> None:
+        if self.runner:
+            self.runner.pause()
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _runner(self, rollout: Rollout) -> RolloutRunner:
+        profile = self.profile
+        assert profile is not None
+        context = HopContext(
+            profile,
+            self.tokens.get(profile.name),
+            controller_for(profile.service, confirm=self.confirm),
+            self.tasks.journal_path,
+            Path(self.backup_dir()),
+        )
+        return RolloutRunner(
+            rollout,
+            context,
+            router_for(profile.router, confirm=self.confirm),
+            interval=self.interval,
+            on_event=self._sig_event.emit,
+        )
+
+    def _run(self, rollout: Rollout) -> None:
+        self.rollout = rollout
+        self._start(self._runner(rollout))
+
+    def _start(self, runner: RolloutRunner, call=None) -> None:
+        """Run `call` (default: the rollout's remaining steps) with `runner` in a worker."""
+        load_statistics()  # the gates compare: import scipy here, not in the worker
+        self.runner = runner
+        self._set_state(None)
+        self.sig_running.emit(True)
+        self.sig_rollout.emit(runner.rollout)
+        self.tasks.run(call or runner.run, on_done=self._finished, on_failed=self._failed)
+
+    def _on_event(self, event: dict) -> None:
+        self.sig_event.emit(event)
+        if self.runner is not None:
+            self.sig_rollout.emit(self.runner.rollout)
+
+    def _finished(self, rollout: Rollout) -> None:
+        self.runner = None
+        self.rollout = rollout
+        self.sig_running.emit(False)
+        self.sig_rollout.emit(rollout)
+        self.assess()
+
+    def _failed(self, exc: Exception) -> None:
+        self.runner = None
+        self.sig_running.emit(False)
+        self.sig_failed.emit(str(exc))
+        self.reload()

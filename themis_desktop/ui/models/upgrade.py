@@ -1,0 +1,298 @@
+"""The GUI's side of an upgrade session: loads the connected profile's open session, runs
+its steps in the background with a live log, asks the user for manual steps, and keeps the
+session's one health state (`core.health_state`) up to date from the journal, the live
+metrics verdict and the log counts. After each step it announces what changed
+(`sig_changed`: a change notice such as {"session", "backups"})."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from themis_desktop.core.connection.profiles import Profile
+from themis_desktop.core.connection.secrets import TokenStore
+from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.service.control import controller_for
+from themis_desktop.core.upgrade import health_state, hop_runner
+from themis_desktop.core.upgrade.hop_runner import HopContext
+from themis_desktop.core.upgrade.session import UpgradeSession
+from themis_desktop.core.versions.upgrade_path import Plan
+from themis_desktop.ui.tasks import TaskManager
+
+STEPS = ("pre-checks", "backup", "upgrade", "validate", "rollback")
+REASSESS_MS = 5000  # the rollback window moves on with time
+
+
+class UpgradeModel(QObject):
+    """Signals fire in the GUI thread."""
+
+    sig_session = Signal(object)  # UpgradeSession | None
+    sig_log = Signal(str)
+    sig_progress = Signal(int, int)
+    sig_busy = Signal(str)  # the running step, "" when idle
+    sig_step_done = Signal(str, object)  # step, its result
+    sig_step_failed = Signal(str, str)  # step, what went wrong and what to do
+    sig_confirm = Signal(str)  # a manual step: show it, then call answer()
+    sig_health = Signal(object)  # SessionHealth | None: the one health state, when it changes
+    sig_changed = Signal(object)  # frozenset[str]: what an operation changed (change notice)
+
+    _sig_log = Signal(str)
+    _sig_confirm = Signal(str)
+
+    def __init__(self, tasks: TaskManager, tokens: TokenStore, backup_dir, parent=None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.tokens = tokens
+        self.backup_dir = backup_dir  # a callable: the Backups page's folder
+        self.profile: Profile | None = None
+        self.session: UpgradeSession | None = None
+        self.pinned: int | None = None  # a review shows this session, its profile deleted or not
+        self.busy = ""
+        self._stopped = False  # the window closed: late answers of the journal are dropped
+        self._answer = threading.Event()
+        self._answer_value = False
+        self._cancel = threading.Event()
+        self._sig_log.connect(self.sig_log)
+        self._sig_confirm.connect(self.sig_confirm)
+        self.evidence: health_state.Evidence | None = None
+        self.health: health_state.SessionHealth | None = None
+        self.metrics = None  # MetricsMonitor, once attached
+        self.logs = None  # LogMonitor, once attached
+        self._recorded_metric_triggers: set[tuple[int, int, str]] = set()
+        self._reassess_timer = QTimer(self)
+        self._reassess_timer.setInterval(REASSESS_MS)
+        self._reassess_timer.timeout.connect(self.reassess)
+
+    def attach(self, metrics, logs) -> None:
+        """Judge the session with the live metrics verdict and log counts too."""
+        self.metrics, self.logs = metrics, logs
+        metrics.sig_evaluation.connect(lambda _: self.reassess())
+        metrics.sig_trigger.connect(self._on_metrics_trigger)
+        logs.sig_counts.connect(lambda _: self.reassess())
+
+    # -- loading ---------------------------------------------------------------
+
+    def set_profile(self, profile: Profile | None) -> None:
+        self.profile = profile
+        self.reload()
+
+    def reload(self) -> None:
+        profile, pinned = self.profile, self.pinned
+
+        def load(journal: Journal):
+            if pinned is not None:
+                session = UpgradeSession.load(journal, pinned)
+            else:
+                session = UpgradeSession.latest_for(journal, profile.name) if profile else None
+            evidence = health_state.gather(journal, session) if session else None
+            return session, evidence
+
+        def done(result) -> None:
+            if profile is self.profile and not self._stopped:
+                self.session, self.evidence = result
+                self.sig_session.emit(self.session)
+                self.reassess()
+
+        if profile is None and pinned is None:
+            done((None, None))
+        else:
+            self.tasks.run_journal(load, on_done=done)
+
+    def reassess(self) -> None:
+        """Derive the health state again; `sig_health` when it changed."""
+        session, evidence = self.session, self.evidence
+        if session is None or evidence is None:
+            health = None
+            self._reassess_timer.stop()
+        else:
+            evaluation = self.metrics.evaluation if self.metrics is not None else None
+            live = health_state.seen(evaluation)
+            if live is not None and self.metrics is not None:
+                live = health_state.VerdictSeen(
+                    live.overall, live.at, live.summary, self.metrics.hold.since
+                )
+            counts = dict(self.logs.counts) if self.logs is not None else None
+            health = health_state.assess(session, evidence, live=live, log_counts=counts)
+            if not self._reassess_timer.isActive():
+                self._reassess_timer.start()
+        if health != self.health:
+            self.health = health
+            self.sig_health.emit(health)
+
+    def start_session(self, plan: Plan) -> None:
+        """A new session for the connected profile along `plan`."""
+        profile = self.profile
+        if profile is None:
+            return
+
+        def create(journal: Journal) -> UpgradeSession:
+            if UpgradeSession.open_for(journal, profile.name):
+                raise hop_runner.SessionError(
+                    f"{profile.name} has an open session already: finish or roll it back first."
+                )
+            return UpgradeSession.create(journal, profile, plan)
+
+        self._begin("start")
+        self.tasks.run_journal(
+            create,
+            on_done=lambda s: self._finished("start", s, {"session"}),
+            on_failed=lambda exc: self._failed("start", exc),
+        )
+
+    # -- steps -----------------------------------------------------------------
+
+    def run_step(self, step: str, note: str = "") -> None:
+        """Run `step` of the current hop (the last upgraded hop for "rollback"). A step that
+        may not run now is refused with core's reason (`sig_step_failed`, the page's usual
+        message): here for what the page shows, in the step itself for the journal's state."""
+        session, profile = self.session, self.profile
+        if session is None or profile is None or self.busy:
+            return
+        hop = hop_runner.rollback_hop(session) if step == "rollback" else session.current
+        if step == "rollback":
+            why = hop_runner.nothing_to_roll_back(session) if hop is None else None
+        else:
+            why = hop_runner.refusal(session, hop, step)
+        if why is not None or hop is None:
+            self._failed(step, hop_runner.SessionError(why or f"{step} cannot run now."))
+            return
+        # the worker's own copy: its transitions must not change what the GUI shows under it
+        session = UpgradeSession(session.session, list(session.hops), session.profile)
+        self._cancel.clear()
+        context = HopContext(
+            profile,
+            self.tokens.get(profile.name),
+            controller_for(profile.service, confirm=self._confirm),
+            self.tasks.journal_path,
+            Path(self.backup_dir()),
+            self._sig_log.emit,
+            cancelled=self._cancel,
+        )
+        work = {
+            "pre-checks": lambda: hop_runner.pre_checks(context, session, hop),
+            "backup": lambda: hop_runner.back_up(context, session, hop),
+            "upgrade": lambda: hop_runner.upgrade(context, session, hop),
+            "validate": lambda: hop_runner.validate(context, session, hop),
+            "rollback": lambda: hop_runner.rollback(context, session, hop, note),
+        }[step]
+        self._begin(step)
+        self.sig_log.emit(f"— {step} of hop {hop.label} —")
+        self.tasks.run(
+            work,
+            on_done=lambda result: self._finished(step, result, context.changed),
+            on_failed=lambda exc: self._failed(step, exc, context.changed),
+        )
+
+    def raise_trigger(
+        self, kind: str, note: str, evidence: dict | None = None, user: str | None = None
+    ) -> None:
+        """Record a trigger on the session (by the user, or by `user`: "metrics verdict")."""
+        session = self.session
+        if session is None:
+            return
+
+        def write(journal: Journal) -> Any:
+            return session.raise_trigger(journal, kind, note, evidence=evidence, user=user)
+
+        self.tasks.run_journal(
+            write,
+            on_done=lambda _: self._journal_changed(),
+            on_failed=lambda exc: self.sig_step_failed.emit("trigger", str(exc)),
+        )
+
+    def acknowledge(self, trigger_id: int, note: str) -> None:
+        """The admin saw trigger `trigger_id` and says what they decided (journaled)."""
+        session = self.session
+        if session is None:
+            return
+
+        def write(journal: Journal) -> Any:
+            return session.acknowledge(journal, trigger_id, note)
+
+        self.tasks.run_journal(
+            write,
+            on_done=lambda _: self._journal_changed(),
+            on_failed=lambda exc: self.sig_step_failed.emit("acknowledge", str(exc)),
+        )
+
+    def _journal_changed(self) -> None:
+        if self._stopped:
+            return
+        self.sig_changed.emit(frozenset({"session"}))
+        self.reload()
+
+    def _on_metrics_trigger(self, trigger) -> None:
+        """A failing verdict (held steady) is a performance trigger of the hop it judges,
+        recorded once per hop and metric (also across restarts of the app)."""
+        session, evidence = self.session, self.evidence
+        hop = session.judged_hop if session else None
+        if session is None or hop is None or hop.finished_at is None:
+            return  # nothing upgraded yet: a verdict before the upgrade judges no hop
+        key = (session.id, hop.id, trigger.metric)
+        known = {
+            (session.id, t.hop, (t.evidence or {}).get("metric"))
+            for t in (evidence.triggers if evidence else [])
+            if t.kind == "performance"
+        }
+        if key in self._recorded_metric_triggers or key in known:
+            return
+        self._recorded_metric_triggers.add(key)
+        self.raise_trigger(
+            "performance", trigger.summary, dict(trigger.evidence), user="metrics verdict"
+        )
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self.answer(False)
+
+    def answer(self, done: bool) -> None:
+        """The user's answer to a manual step (True: it is done)."""
+        self._answer_value = done
+        self._answer.set()
+
+    # -- plumbing ----------------------------------------------------------------
+
+    def _confirm(self, text: str) -> bool:  # in the worker thread
+        self._answer.clear()
+        self._sig_confirm.emit(text)
+        while not self._answer.wait(0.2):
+            if self._cancel.is_set():
+                return False
+        return self._answer_value
+
+    def _begin(self, step: str) -> None:
+        self.busy = step
+        self.sig_busy.emit(step)
+
+    def _finished(self, step: str, result: object, changed=frozenset()) -> None:
+        if self._stopped:
+            return
+        self.busy = ""
+        self.sig_busy.emit("")
+        if changed:
+            self.sig_changed.emit(frozenset(changed))
+        self.sig_step_done.emit(step, result)
+        self.reload()
+
+    def _failed(self, step: str, exc: Exception, changed=frozenset()) -> None:
+        if self._stopped:
+            return
+        self.busy = ""
+        self.sig_busy.emit("")
+        if changed:  # half-way: e.g. one node's backup recorded, the other's failed
+            self.sig_changed.emit(frozenset(changed))
+        self.sig_log.emit(f"✗ {exc}")
+        self.sig_step_failed.emit(step, str(exc))
+        self.reload()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._reassess_timer.stop()
+        self.cancel()
