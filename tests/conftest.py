@@ -1,13 +1,17 @@
-"""Shared fixtures: an isolated home for every test, and no thread left behind."""
+"""Shared fixtures and helpers: an isolated home for every test, no thread, thread-pool job,
+QThread or QTimer left behind, and `wait_until` for every wait on a condition."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
 import os
 import sys
 import threading
 import time
+import weakref
+from collections.abc import Callable
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -25,6 +29,42 @@ def isolated_home(tmp_path_factory, monkeypatch):
     for name in ("THEMIS_TOKEN_ADMIN", "THEMIS_TOKEN_READONLY", "THEMIS_TOKEN_ANALYST"):
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+def poll(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
+    """Call `predicate` every `interval` seconds until it is true or `timeout` seconds have
+    passed; whether it became true. The one place the tests sleep to wait for something."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return bool(predicate())  # one last look: the wait may have been cut short
+        time.sleep(interval)
+    return True
+
+
+def _awaited(predicate: Callable[[], object]) -> str:
+    """What `predicate` checks, for a failure message: a lambda's source, else its name."""
+    if getattr(predicate, "__name__", "") == "<lambda>":
+        with contextlib.suppress(OSError, TypeError):
+            source = " ".join(line.strip() for line in inspect.getsourcelines(predicate)[0])
+            return source if len(source) <= 300 else source[:297] + "..."
+    return getattr(predicate, "__qualname__", None) or repr(predicate)
+
+
+def wait_until(
+    predicate: Callable[[], object],
+    timeout: float = 5.0,
+    interval: float = 0.05,
+    what: str | Callable[[], str] | None = None,
+) -> None:
+    """Wait until `predicate()` is true, polling every `interval` seconds; after `timeout`
+    seconds raise an AssertionError naming what was awaited: `what` (a callable: asked then,
+    to tell the state reached), else the predicate's source. An exception the predicate
+    raises ends the wait. For Qt tests, `qtbot.waitUntil` does the same while running the
+    event loop."""
+    if not poll(predicate, timeout, interval):
+        awaited = (what() if callable(what) else what) or _awaited(predicate)
+        raise AssertionError(f"not true within {timeout} s: {awaited}")
 
 
 THREAD_GRACE_S = 5.0  # how long a test's threads and pool jobs get to finish after it ends
@@ -72,17 +112,18 @@ def left_running(before_threads: set, before_pools: set[int], grace_s: float) ->
         if _busy(pool):
             with contextlib.suppress(RuntimeError):
                 pool.waitForDone(max(0, int((deadline - time.monotonic()) * 1000)))
-    while True:
-        threads = [
+
+    def new_threads() -> list[threading.Thread]:
+        return [
             t
             for t in threading.enumerate()
             if t not in before_threads
             and t.is_alive()
             and not isinstance(t, threading._DummyThread)  # pool threads: counted below
         ]
-        if not threads or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
+
+    poll(lambda: not new_threads(), max(0.0, deadline - time.monotonic()), interval=0.02)
+    threads = new_threads()
     jobs = [f"{n} job(s) in {name}" for name, pool in pools if (n := _busy(pool))]
     return [f"thread {t.name}" for t in threads] + jobs
 
@@ -97,10 +138,127 @@ def garbage_collected_between_tests():
     gc.enable()
 
 
+def _qt_app():
+    """The QApplication (or core application), or None: Qt is never imported here."""
+    core = sys.modules.get("PySide6.QtCore")
+    return core.QCoreApplication.instance() if core else None
+
+
+class _QtStarts:
+    """Records each QTimer and QThread started from Python during a test (with where it was
+    started), so that a parentless one, which no walk of the object tree finds, is seen too."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QThread, QTimer
+
+        # weak: a record must not keep a timer alive that garbage collection would delete
+        self.started: dict[int, tuple[weakref.ref, str]] = {}
+        self.patched = [(QTimer, "start", QTimer.start), (QThread, "start", QThread.start)]
+        for cls, name, original in self.patched:
+            setattr(cls, name, self._recording(original))
+
+    def _recording(self, original):
+        starts = self.started
+
+        def start(obj, *args, **kwargs):
+            frame = sys._getframe(1)
+            starts[_key(obj)] = (weakref.ref(obj), f"{frame.f_code.co_filename}:{frame.f_lineno}")
+            return original(obj, *args, **kwargs)
+
+        return start
+
+    def restore(self) -> None:
+        for cls, name, original in self.patched:
+            setattr(cls, name, original)
+
+    def alive(self, but: dict) -> dict[int, tuple[object, str]]:
+        """The recorded objects still alive, save those in `but`."""
+        return {
+            k: (obj, where)
+            for k, (ref, where) in self.started.items()
+            if k not in but and (obj := ref()) is not None
+        }
+
+
+def _qt_running(kind, started: dict[int, tuple[object, str]]) -> dict[int, tuple[object, str]]:
+    """The live `kind` objects (QTimer or QThread) that are active or running, by `_key`, each
+    with where it was started if known: those under the application object and under every
+    top-level widget, and those `started` from Python."""
+    import shiboken6
+
+    app = _qt_app()
+    roots = [app]
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets and isinstance(app, widgets.QApplication):
+        roots += widgets.QApplication.topLevelWidgets()
+    found = {_key(o): (o, "") for root in roots for o in root.findChildren(kind)}
+    found.update({k: v for k, v in started.items() if isinstance(v[0], kind)})
+    gc_timer = getattr(getattr(app, "_themis_gc", None), "timer", None)  # ui/app.py's own
+    allowed = {_key(app.thread())} | ({_key(gc_timer)} if gc_timer is not None else set())
+
+    def running(obj) -> bool:
+        if not shiboken6.isValid(obj):  # deleted since
+            return False
+        with contextlib.suppress(RuntimeError):
+            return obj.isActive() if hasattr(obj, "isActive") else obj.isRunning()
+        return False
+
+    return {k: v for k, v in found.items() if k not in allowed and running(v[0])}
+
+
+def _describe_qt(obj, where: str) -> str:
+    parent = obj.parent()
+    owner = f" of a {type(parent).__name__}" if parent is not None else " without parent"
+    name = f" {obj.objectName()!r}" if obj.objectName() else ""
+    if hasattr(obj, "isActive"):
+        kind = f"an active {type(obj).__name__}{name} ({obj.interval()} ms"
+        kind += ", single shot)" if obj.isSingleShot() else ")"
+    else:
+        kind = f"a running {type(obj).__name__}{name}"
+    return kind + owner + (f", started at {where}" if where else "")
+
+
 @pytest.fixture(autouse=True)
-def no_thread_left_running():
+def no_qt_timer_or_thread_left_running():
+    """Fail a test that leaves a QTimer active or a QThread running after it ends (and after
+    pytest-qt closed and deleted its widgets, and the test's garbage was collected): a timer
+    that outlives its test fires in the next one. Only while a Qt application exists; the
+    app's own garbage-collection timer (`app._themis_gc`) may run."""
+    if "PySide6.QtCore" not in sys.modules:
+        yield
+        return
+    from PySide6.QtCore import QCoreApplication, QEvent, QThread, QTimer
+
+    before = {**_qt_running(QTimer, {}), **_qt_running(QThread, {})} if _qt_app() else {}
+    starts = _QtStarts()
+    try:
+        yield
+    finally:
+        starts.restore()
+    if _qt_app() is None:
+        return
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # closed windows go
+    started = starts.alive(but=before)
+    threads = {k: v for k, v in _qt_running(QThread, started).items() if k not in before}
+    poll(lambda: not any(t.isRunning() for t, _ in threads.values()), THREAD_GRACE_S)
+    leftovers = [
+        _describe_qt(obj, where)
+        for kind in (QTimer, QThread)
+        for k, (obj, where) in _qt_running(kind, started).items()
+        if k not in before
+    ]
+    assert not leftovers, (
+        f"left running after the test: {'; '.join(leftovers)} (stop the timer, wait for the "
+        "thread, or close and delete the window that owns them, e.g. with qtbot.addWidget)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running(no_qt_timer_or_thread_left_running):
     """Fail a test that leaves a Python thread or a QThreadPool job (a TaskManager task)
-    running after it ends."""
+    running after it ends. (It ends before the QTimer/QThread check, whose objects its
+    garbage collection may delete.)"""
     before_threads = set(threading.enumerate())
     before_pools = {_key(pool) for _name, pool in _thread_pools() if _busy(pool)}
     yield

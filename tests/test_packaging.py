@@ -4,19 +4,36 @@ catches a module, plugin or data file missing from the bundle."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from themis_desktop import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+
+def test_the_version_is_written_once() -> None:
+    """themis_desktop.__version__ is the one version: pyproject.toml reads it from there,
+    and the installed package's metadata says the same (if not: the install predates a
+    version bump, run `scripts/setup.sh` or `pip install -e .` again)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"], "pyproject.toml must not repeat the version"
+    assert "version" in project["project"]["dynamic"]
+    dynamic = project["tool"]["setuptools"]["dynamic"]["version"]
+    assert dynamic == {"attr": "themis_desktop.__version__"}
+    assert str(Version(__version__)) == __version__  # a plain PEP 440 version
+    assert importlib.metadata.version("themis-desktop") == __version__
 
 
 def _has_pyinstaller() -> bool:

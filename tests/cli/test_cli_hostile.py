@@ -19,7 +19,7 @@ from tests.core.hostile_http import (
 )
 from tests.core.server.test_hostile_servers import HEALTH, NAN_METRICS, NAN_READY
 from themis_desktop.cli import main
-from themis_desktop.cli.metrics import EXIT_NO_DATA
+from themis_desktop.cli.common import ExitCode
 
 
 def strict_loads(text: str):
@@ -96,7 +96,7 @@ def test_snapshot_of_nan_metrics_is_strict_json_with_nulls_and_exits_4(capsys):
         code = main(argv)
     captured = capsys.readouterr()
     report = strict_loads(captured.out)
-    assert code == EXIT_NO_DATA == 4
+    assert code == ExitCode.NO_DATA == 4
     assert report["values"]["uptime_seconds"]["value"] is None
     assert "gives no value" in captured.err
 
@@ -118,7 +118,7 @@ def test_watch_of_a_node_whose_metrics_are_nan_is_inconclusive_not_a_pass(capsys
         )
     captured = capsys.readouterr()
     report = strict_loads(captured.out)
-    assert code == EXIT_NO_DATA
+    assert code == ExitCode.NO_DATA
     assert report["overall"] == "no data"
     assert report["inconclusive"].startswith("inconclusive: too few samples of error rate")
     probe = next(m for m in report["metrics"] if m["metric"] == "probe_ms")

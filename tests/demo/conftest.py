@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -46,12 +45,3 @@ def client() -> Iterator[Callable[[DemoNode], httpx.Client]]:
     yield make
     for c in clients:
         c.close()
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 5.0, every: float = 0.05) -> None:
-    """Poll `check` until it is true; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(every)

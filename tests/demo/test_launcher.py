@@ -45,7 +45,8 @@ def test_the_demo_server_stops_when_its_parent_dies(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
+
+    from tests.conftest import wait_until
 
     # a parent that starts the launcher, prints the child's pid, then is killed with SIGKILL
     code = (
@@ -62,12 +63,16 @@ def test_the_demo_server_stops_when_its_parent_dies(tmp_path):
     parent.wait()
     parent.stdout.close()
     parent.stdin.close()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         try:
             os.kill(child, 0)
         except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.kill(child, signal.SIGKILL)
-    raise AssertionError("the orphaned demo server kept running")
+            return True
+        return False
+
+    try:
+        wait_until(gone, timeout=10, what="the orphaned demo server ends with its parent")
+    except AssertionError:
+        os.kill(child, signal.SIGKILL)
+        raise

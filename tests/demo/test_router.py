@@ -7,17 +7,17 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.conftest import wait_until
 from themis_desktop.demo import DemoCluster
 from themis_desktop.demo.control import DemoControl
 from themis_desktop.demo.router import DemoRouter
 
-from .conftest import wait_until
 from .test_main import stop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,8 +51,21 @@ def served_by_stats(http: httpx.Client, url: str) -> float:
 def grown(http: httpx.Client, urls: list[str], seconds: float) -> list[float]:
     """How many requests each node served in `seconds` (each read adds one of ours)."""
     before = [served_by_metrics(http, u) for u in urls]
-    time.sleep(seconds)
+    time.sleep(seconds)  # not a wait for a condition: the span the rate is measured over
     return [served_by_metrics(http, u) - b for u, b in zip(urls, before, strict=True)]
+
+
+def wait_settled(read: Callable[[], object], what: str) -> None:
+    """Wait until `read()` gives the same twice, 0.2 s apart: the requests in flight under
+    the old weights have ended (the router counts a request once it ends)."""
+    last: list = []
+
+    def same() -> bool:
+        now = read()
+        was, last[:] = list(last), [now]
+        return was == [now]
+
+    wait_until(same, interval=0.2, what=what)
 
 
 def test_weights_decide_which_node_serves(cluster, http):
@@ -64,15 +77,21 @@ def test_weights_decide_which_node_serves(cluster, http):
             urls[1]: 0.0,
             urls[2]: 0.0,
         }
-        time.sleep(0.2)  # requests sent under the old weights end
+        wait_settled(
+            lambda: [router.stats()["nodes"][u]["sent"] for u in urls[1:]],
+            "requests sent under the old weights end",
+        )
         only_first = grown(http, urls, 0.6)
         assert only_first[0] > 100 and only_first[1] <= 2 and only_first[2] <= 2
 
         router.set_weights({urls[0]: 5, urls[1]: 95})  # normalised; node 3 left out: 0
         assert router.weights() == pytest.approx({urls[0]: 0.05, urls[1]: 0.95, urls[2]: 0})
-        time.sleep(0.2)
+        # the new weights are in effect: node 2 (0 % before) has had two requests per worker
+        # (8 workers at 400/s), so each worker's request sent under the old ones has ended
+        sent = router.stats()["nodes"][urls[1]]["sent"]
+        wait_until(lambda: router.stats()["nodes"][urls[1]]["sent"] >= sent + 16)
         before = [served_by_stats(http, u) for u in urls]
-        time.sleep(1.0)
+        time.sleep(1.0)  # not a wait for a condition: the span the split is measured over
         split = [served_by_stats(http, u) - b for u, b in zip(urls, before, strict=True)]
         stats = router.stats()
     assert not router.running
@@ -107,7 +126,9 @@ def test_failover_keeps_serving_and_a_restarted_node_serves_again(cluster):
     with DemoRouter(urls, rate=150.0) as router:
         wait_until(lambda: router.stats()["nodes"][urls[0]]["ok"] > 0)
         cluster.stop_node(0)
-        time.sleep(2.2)  # the last two whole seconds are after the stop
+        # not a wait for a condition: the rate of the two whole seconds after the stop is
+        # what is checked, so they must pass
+        time.sleep(2.2)
         served = router.served_per_second()
         down = router.stats()["nodes"][urls[0]]
         assert down["failed"] > 0

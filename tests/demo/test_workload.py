@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.demo.conftest import wait_until
+from tests.conftest import wait_until
 
 
 def values(c) -> dict[str, float]:

@@ -17,13 +17,14 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import poll
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN_ENV = ("THEMIS_TOKEN_ADMIN", "THEMIS_TOKEN_READONLY", "THEMIS_TOKEN_ANALYST")
@@ -86,11 +87,7 @@ class RealNode:
         """SIGTERM, then SIGKILL once it has closed its database (it logs that, then hangs
         instead of exiting) or after `TERM_WAIT_S`."""
         self.terminate()
-        deadline = time.monotonic() + TERM_WAIT_S
-        while self.process.poll() is None and time.monotonic() < deadline:
-            if CLOSED in self.output:
-                break
-            time.sleep(0.05)
+        poll(lambda: self.process.poll() is not None or CLOSED in self.output, TERM_WAIT_S)
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
@@ -121,18 +118,24 @@ def _launch(binary: Path, workdir: Path, tokens: dict[str, str]) -> RealNode | N
     return None
 
 
+def answers(url: str) -> bool:
+    """Whether the server at `url` answers its health check."""
+    try:
+        return httpx.get(url + "/health", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def _wait_ready(node: RealNode) -> bool:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if node.process.poll() is not None:
-            return False
-        try:
-            if httpx.get(node.url + "/health", timeout=1.0).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    return False
+    """Whether it answers within READY_TIMEOUT_S (False at once if it exits)."""
+    up: list[bool] = []
+
+    def up_or_ended() -> bool:
+        up[:] = [node.process.poll() is None and answers(node.url)]
+        return up[0] or node.process.poll() is not None
+
+    poll(up_or_ended, READY_TIMEOUT_S)
+    return bool(up and up[0])
 
 
 def _runs(binary: Path, scratch: Path) -> bool:

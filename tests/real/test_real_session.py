@@ -8,12 +8,12 @@ restore meets the same wall."""
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.conftest import wait_until
+from tests.real.conftest import answers
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.server.client import ThemisClient
@@ -78,15 +78,7 @@ def real_lab(real_binary, tmp_path):
 
 
 def _wait_up(url: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"the real server at {url} did not come up")
+    wait_until(lambda: answers(url), timeout=20, what=f"the real server at {url} comes up")
 
 
 def _fresh(ctx: HopContext, session: UpgradeSession) -> UpgradeSession:

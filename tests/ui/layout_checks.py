@@ -67,7 +67,7 @@ def settle(qtbot) -> None:
     """Let posted layout requests run, as they do before the window is painted."""
     for _ in range(3):
         QApplication.processEvents()
-        qtbot.wait(30)
+        qtbot.wait(30)  # not a wait for a condition: posted events and short timers run
     for _ in range(3):  # a timer that changed a text during the last wait: laid out too
         QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
 

@@ -171,7 +171,7 @@ def test_the_node_table_is_usable_at_the_window_size(qtbot, main_window, control
     _click_profile(qtbot, dialog, "lab")
     with qtbot.waitSignal(dialog.sig_tested, timeout=10_000):
         qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
-    for _ in range(3):  # the layout settles
+    for _ in range(3):  # not a wait for a condition: posted layout requests run
         qtbot.wait(20)
     assert dialog.feedback.text().count("connection was refused") == 2
 

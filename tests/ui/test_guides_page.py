@@ -10,7 +10,7 @@ from PySide6.QtGui import QGuiApplication
 
 from themis_desktop.core.guides import checklist
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.versions.releases import Catalogue
+from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.core.versions.upgrade_path import plan_upgrade
 from themis_desktop.ui.app import build_main_window
 
@@ -56,7 +56,7 @@ def test_copy_links_put_the_command_on_the_clipboard(qtbot, main_window):
 def test_the_plan_lists_its_hops_and_a_combined_checklist(qtbot, main_window):
     page = _page(main_window)
     _wait_loaded(qtbot, page)
-    main_window.workspace.set_plan(plan_upgrade(Catalogue.load(), "1.5.0", "1.8"))
+    main_window.workspace.set_plan(plan_upgrade(load_catalogue(), "1.5.0", "1.8"))
     texts = [page.list.item(i).text() for i in range(page.list.count())]
     assert texts[0] == "All steps 1.5.0 → 1.8.2"
     assert page.list.currentItem().text() == "1. 1.5 → 1.7 — draft"  # the first hop is shown

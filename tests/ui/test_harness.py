@@ -58,7 +58,7 @@ def test_a_timer_slot_that_raises(qtbot, main_window):
         raise OSError("disk on fire")
 
     QTimer.singleShot(0, main_window, on_timeout)
-    qtbot.wait(50)
+    qtbot.wait(50)  # not a wait for a condition: the slot runs (and raises) meanwhile
 
 
 def test_a_quiet_slot_passes(qtbot, main_window):
@@ -116,7 +116,7 @@ def test_leaves_a_job_in_the_global_pool(qtbot):
 def test_a_task_that_ends_soon_after_the_test_passes(qtbot):
     tasks = TaskManager()
     kept.append(tasks)
-    tasks.run(time.sleep, 0.2)
+    tasks.run(time.sleep, 0.2)  # a job that ends 0.2 s after the test: the grace is tested
 
 
 def test_leaves_a_python_thread_running(qtbot):
@@ -139,5 +139,79 @@ def test_zz_release_everything():
             "*left running after the test: 1 job(s) in the global QThreadPool*",
             "*ERROR at teardown of test_leaves_a_python_thread_running*",
             "*left running after the test: thread straggler*",
+        ]
+    )
+
+
+def test_a_qt_timer_or_qthread_left_running_fails_the_test(inner):
+    result = inner(
+        """
+import threading
+
+from PySide6.QtCore import QObject, QThread, QTimer
+from PySide6.QtWidgets import QWidget
+
+release = threading.Event()
+kept = []  # what outlives a test
+
+
+def test_leaves_a_parentless_timer_running(qtbot):
+    timer = QTimer()
+    timer.start(1000)
+    kept.append(timer)
+
+
+def test_leaves_a_timer_of_a_window_it_keeps(qapp):
+    window = QWidget()
+    window.timer = QTimer(window)
+    window.timer.start(1000)
+    kept.append(window)  # never closed nor deleted
+
+
+def test_leaves_a_qthread_running(qtbot):
+    thread = QThread()
+    thread.run = lambda: release.wait(60)
+    thread.start()
+    kept.append(thread)
+
+
+def test_a_stopped_timer_and_a_closed_window_pass(qtbot):
+    timer = QTimer()
+    timer.start(1000)
+    timer.stop()
+    window = QWidget()
+    qtbot.addWidget(window)  # closed and deleted after the test, its timer with it
+    QTimer(window).start(1000)
+    kept.append(timer)
+
+
+def test_the_apps_own_garbage_collection_timer_passes(qtbot):
+    from themis_desktop.ui.app import application
+
+    application()
+
+
+def test_zz_release_everything():
+    release.set()
+    for thing in kept:
+        if isinstance(thing, QThread):
+            assert thing.wait(5000)
+        elif isinstance(thing, QTimer):
+            thing.stop()
+        else:
+            thing.timer.stop()
+""",
+        grace_s=1.0,
+    )
+    result.assert_outcomes(passed=6, errors=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_leaves_a_parentless_timer_running*",
+            "*left running after the test: an active QTimer (1000 ms) without parent, "
+            "started at *test_inner.py:13*",
+            "*ERROR at teardown of test_leaves_a_timer_of_a_window_it_keeps*",
+            "*left running after the test: an active QTimer (1000 ms) of a QWidget*",
+            "*ERROR at teardown of test_leaves_a_qthread_running*",
+            "*left running after the test: a running QThread without parent*",
         ]
     )

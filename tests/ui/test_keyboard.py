@@ -128,7 +128,9 @@ def test_every_menu_entry_can_be_triggered_and_raises_nothing(qtbot, window):
             if action.text() in DIALOGS:
                 qtbot.waitUntil(lambda before=before: len(closer.seen) > before, timeout=3000)
                 assert closer.seen[-1] == DIALOGS[action.text()]
-            qtbot.wait(20)  # the event loop turns: queued slots run (and would raise) now
+            # not a wait for a condition: the event loop turns, queued slots run (and would
+            # raise) now
+            qtbot.wait(20)
         assert len(closer.seen) == len(DIALOGS)  # no entry opened a dialog it should not
     finally:
         closer.stop()

@@ -59,7 +59,7 @@ def test_a_hung_node_does_not_freeze_the_window(qtbot, main_window):
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
             started = time.monotonic()
-            qtbot.wait(10)
+            qtbot.wait(10)  # not a wait for a condition: how long one turn takes is measured
             longest = max(longest, time.monotonic() - started)
         assert longest < 0.5  # the event loop kept turning while the poll waited
         main_window.workspace.connect_profile(None)
@@ -210,7 +210,7 @@ def test_the_countdown_follows_a_rollout_after_a_rolled_back_session(
     assert countdown.text().startswith("Easy rollback") and countdown.isVisible()
     workspace.connect_profile(profile)  # loaded afresh from the journal: the same
     qtbot.waitUntil(lambda: main_window.workspace.rollouts.rollout is not None, timeout=5000)
-    qtbot.wait(300)
+    qtbot.wait(300)  # not a wait for a condition: a poll (200 ms) passes, the window stays
     assert countdown.text().startswith("Easy rollback")
     assert f"rolling rollout 1.7.0 → {target}" in countdown.toolTip()
 

@@ -122,7 +122,7 @@ def test_start_asks_first_and_no_starts_nothing(qtbot, main_window, controlled_c
     assert "writes made after the upgrade are lost" in words
     assert _is_careful(box)
     _answer(qtbot, box, NO)
-    qtbot.wait(300)  # anything the click might have started would show by now
+    qtbot.wait(300)  # not a wait for a condition: anything the click started would show
     assert not page.model.running and page.model.rollout is None
     assert page.start_button.isEnabled() and "No rollout yet" in page.status.text()
 
@@ -143,7 +143,7 @@ def test_abort_asks_first_saying_what_it_does(qtbot, main_window, controlled_clu
     assert "No node has been upgraded yet" in box.informativeText()
     assert _is_careful(box)
     _answer(qtbot, box, NO)
-    qtbot.wait(300)
+    qtbot.wait(300)  # not a wait for a condition: an abort the click started would show
     assert page.model.running and page.model.rollout.status == "running"
 
     qtbot.mouseClick(page.abort_button, Qt.MouseButton.LeftButton)
@@ -181,7 +181,7 @@ def test_switch_back_to_blue_asks_first_and_no_keeps_green(
     assert "switching back cannot bring them over" in words  # green served: its writes
     assert _is_careful(box)
     _answer(qtbot, box, NO)
-    qtbot.wait(300)  # a switch the click might have started would show by now
+    qtbot.wait(300)  # not a wait for a condition: a switch the click started would show
     assert page.model.rollout.status == "done" and page.switch_button.isEnabled()
 
     qtbot.mouseClick(page.switch_button, Qt.MouseButton.LeftButton)

@@ -98,7 +98,7 @@ def test_a_saved_profile_shows_its_service_control(qtbot, main_window):
 
 
 def test_the_traffic_router_round_trips_and_keeps_the_demo_flag(qtbot, main_window):
-    from themis_desktop.core.rollout.traffic import RouterConfig
+    from themis_desktop.core.rollout.router_config import RouterConfig
 
     router = RouterConfig("commands", command="./lb {weights}")
     with Journal() as journal:

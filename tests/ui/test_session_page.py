@@ -136,7 +136,7 @@ def test_the_point_of_no_return_asks_first_and_no_is_the_default(qtbot, main_win
     assert not box.button(YES).isDefault()
     QTest.keyClick(box, Qt.Key.Key_Return)  # the default: nothing happens
     qtbot.waitUntil(lambda: not box.isVisible(), timeout=5000)
-    qtbot.wait(300)
+    qtbot.wait(300)  # not a wait for a condition: a step wrongly started would show by now
     assert not page.model.busy and page.session.current.state == "backed-up"
     assert _version(demo_lab) == "1.7.0"
 
@@ -417,7 +417,7 @@ def test_nothing_on_the_page_or_in_the_header_is_cut(qtbot, main_window, demo_la
             problems[size] = found
     assert not problems, problems
     main_window.resize(1180, 760)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: not any(chip.property("elided") for chip in header.chips))
     for chip in header.chips:  # at the default size the chips are whole
         assert not chip.property("elided"), chip.text()
 

@@ -98,6 +98,7 @@ def test_progress_reaching_the_gui_is_throttled_but_ends_complete(qtbot, tasks):
 def test_workers_report_while_the_gui_thread_collects_qt_garbage(qtbot, tasks):
     """Workers never touch Qt objects: a hundred tasks reporting progress finish while the
     GUI thread keeps destroying cyclic Qt garbage (this once deadlocked the test run)."""
+
     def work(progress, cancelled):
         for i in range(50):
             progress(i + 1, 50)
@@ -110,7 +111,7 @@ def test_workers_report_while_the_gui_thread_collects_qt_garbage(qtbot, tasks):
             obj = QObject()
             obj.cycle = obj  # collectable only by the cyclic collector
         gc.collect()
-        qtbot.wait(1)
+        qtbot.wait(1)  # not a wait for a condition: results arrive while collections run
         if len(results) == len(started):
             break
     qtbot.waitUntil(lambda: len(results) == len(started), timeout=10_000)

@@ -193,7 +193,13 @@ def test_a_failing_metrics_verdict_is_not_shown_as_healthy_anywhere(
         lambda: monitor.evaluation is not None and monitor.evaluation.overall == "fail",
         timeout=60_000,
     )
-    qtbot.wait(500)  # let every view take the verdict in
+    qtbot.waitUntil(  # every view takes the verdict in
+        lambda: (
+            any(w in page.stepper.topLevelItem(0).text(0) for w in ("Failing", "Degraded"))
+            and "PASS" not in page.verdict.text()
+        ),
+        timeout=5000,
+    )
     hop = page.stepper.topLevelItem(0).text(0)
     assert "Failing" in hop or "Degraded" in hop, hop
     assert "PASS" not in page.verdict.text()

@@ -11,6 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.core.versions.releases import Catalogue, Release, ReleaseLine, parse_version
 from themis_desktop.core.versions.upgrade_path import plan_upgrade
 from themis_desktop.ui.pages.version_graph import VersionGraphPage
@@ -19,7 +20,7 @@ from themis_desktop.ui.widgets import graph_style as gs
 
 @pytest.fixture
 def catalogue():
-    return Catalogue.load()
+    return load_catalogue()
 
 
 @pytest.fixture

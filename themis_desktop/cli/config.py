@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import textwrap
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from themis_desktop.cli.common import (
+    TOKEN_ENV,
+    CommandError,
+    ExitCode,
+    ask,
+    confirm,
+    release_catalogue,
+)
 from themis_desktop.core.server import strict_json
 
-EXIT_BREAKS = 1
-EXIT_USAGE = 2
 _DEFAULT_PICK = ("breaks", "changes", "recommended")
 
 
-def add_parser(commands: Any, token_env: str) -> None:
+def register(commands: Any) -> None:
     config = commands.add_parser(
         "config", help="check a node's config against a target version, apply the advice"
     )
@@ -34,7 +39,7 @@ def add_parser(commands: Any, token_env: str) -> None:
     source = check.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", metavar="FILE", help="the node's config file (.yaml/.json)")
     source.add_argument("--server", metavar="URL", help="read it with GET /config (config:read)")
-    check.add_argument("--token-env", default=token_env, metavar="VAR")
+    check.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR")
     check.add_argument("--ca-file", help="CA certificate (PEM) to verify TLS with")
     check.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     check.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -74,6 +79,7 @@ def add_parser(commands: Any, token_env: str) -> None:
         parser.add_argument(
             "--catalogue", metavar="FILE", help="a user catalogue that extends ours"
         )
+    config.set_defaults(func=cmd_config)
 
 
 def _day(text: str) -> date:
@@ -84,30 +90,21 @@ def _day(text: str) -> date:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from themis_desktop.core.config.file import ConfigError
+    """A config, version, catalogue (ValueErrors) or node that cannot be read: exit 2."""
     from themis_desktop.core.server.errors import ThemisError
-    from themis_desktop.core.versions.catalogue_file import CatalogueError
-    from themis_desktop.core.versions.releases import VersionError
 
     try:
-        if args.action == "check":
-            return _check(args)
-        return _apply(args)
-    except (ConfigError, CatalogueError, VersionError, ThemisError) as exc:
-        print(f"themis-desktop: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _check(args) if args.action == "check" else _apply(args)
+    except ThemisError as exc:
+        raise CommandError(exc, ExitCode.USAGE) from exc
 
 
 def _findings(args: argparse.Namespace) -> tuple[Any, str | None, list[Any]]:
     """The document, the node's version (if known) and the findings."""
     from themis_desktop.core.config import advisor as config_advisor
     from themis_desktop.core.config.file import ConfigDocument
-    from themis_desktop.core.versions.catalogue_file import left_out
-    from themis_desktop.core.versions.releases import Catalogue
 
-    catalogue = Catalogue.load(Path(args.catalogue) if args.catalogue else None)
-    for problem in catalogue.problems:  # a broken user catalogue: the bundled one serves
-        print(f"themis-desktop: {left_out(problem)}", file=sys.stderr)
+    releases = release_catalogue(args.catalogue)
     current = args.source_version
     path = Path(args.config) if args.config else None
     if path is not None:
@@ -118,7 +115,7 @@ def _findings(args: argparse.Namespace) -> tuple[Any, str | None, list[Any]]:
     findings = config_advisor.check(
         doc,
         args.target,
-        catalogue,
+        releases,
         current=current,
         config_path=path.resolve() if path else None,
         today=args.today,
@@ -160,9 +157,9 @@ def _check(args: argparse.Namespace) -> int:
             "note": doc.note or None,
         }
         print(strict_json.dumps(data, indent=2, default=str))
-        return EXIT_BREAKS if breaks else 0
+        return ExitCode.BREAKS if breaks else ExitCode.OK
     _print_findings(doc, current, args.target, findings)
-    return EXIT_BREAKS if breaks else 0
+    return ExitCode.BREAKS if breaks else ExitCode.OK
 
 
 _HOW = {"manual": "by hand", "keep": "built in, nothing to do"}
@@ -197,11 +194,9 @@ def _apply(args: argparse.Namespace) -> int:
         missing = [w for w in wanted if not any(w in (f.id, f.key) for f in chosen)]
         if missing:
             ids = ", ".join(f.id for f in findings) or "none"
-            print(
-                f"themis-desktop: no finding for {', '.join(missing)} (findings: {ids})",
-                file=sys.stderr,
+            raise CommandError(
+                f"no finding for {', '.join(missing)} (findings: {ids})", ExitCode.USAGE
             )
-            return EXIT_USAGE
     else:
         chosen = [f for f in findings if f.severity in _DEFAULT_PICK]
     manual = [f for f in chosen if config_advisor.action(f) == "manual"]
@@ -210,29 +205,22 @@ def _apply(args: argparse.Namespace) -> int:
         print(textwrap.fill(f"by hand: {finding.reason}", 100, subsequent_indent="  "))
     if not chosen:
         print(f"Nothing to change automatically in {args.config}.")
-        return 0
+        return ExitCode.OK
     print(f"Changes to {args.config} ({current or 'unknown version'} → {args.target}):")
     rows = config_advisor.diff_rows(doc, chosen)
     for row in rows:
         print(f"  {row.key}: {row.current} → {row.recommended}  ({row.severity})")
-    if not args.yes:
-        if not sys.stdin.isatty():
-            print(
-                "themis-desktop: not asking without a terminal: pass --yes to apply these "
-                "changes (nothing was changed)",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-        answer = input(f"Apply {len(chosen)} change(s)? The old file is kept. [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            print("Nothing was changed.")
-            return 0
+    answer = ask(
+        f"Apply {len(chosen)} change(s)? The old file is kept.", args.yes, "apply these changes"
+    )
+    if not answer:  # None: not asked without a terminal
+        return ExitCode.USAGE if answer is None else ExitCode.OK
     path = Path(args.config)
     backup = config_advisor.apply_to_file(path, findings, [f.id for f in chosen])
     print(f"Written {path}; the old config is kept as {backup}.")
     plan = config_reload.reload_plan(current, [row.key for row in rows])
     print(textwrap.fill(plan.words, 100))
-    return _reload(args, plan) if args.reload else 0
+    return _reload(args, plan) if args.reload else ExitCode.OK
 
 
 def _reload(args: argparse.Namespace, plan: Any) -> int:
@@ -243,8 +231,7 @@ def _reload(args: argparse.Namespace, plan: Any) -> int:
     from themis_desktop.core.service.control import ServiceError
 
     if not plan.offer_reload:
-        print("themis-desktop: not reloading: " + plan.words, file=sys.stderr)
-        return EXIT_USAGE
+        raise CommandError("not reloading: " + plan.words, ExitCode.USAGE)
     if args.control_url:
         service = ServiceConfig(kind="demo", control_url=args.control_url)
     elif args.unit:
@@ -255,13 +242,14 @@ def _reload(args: argparse.Namespace, plan: Any) -> int:
     else:
         service = ServiceConfig()
 
-    def ask(text: str) -> bool:
-        return args.yes or (sys.stdin.isatty() and input(f"{text} [y/N] ").lower() in ("y", "yes"))
+    def ask_reload(text: str) -> bool:
+        return args.yes or confirm(text)
 
     try:
-        step = config_reload.reload_node(service, NodeEndpoint(args.reload), plan, confirm=ask)
+        step = config_reload.reload_node(
+            service, NodeEndpoint(args.reload), plan, confirm=ask_reload
+        )
     except ServiceError as exc:
-        print(f"themis-desktop: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise CommandError(exc, ExitCode.USAGE) from exc
     print(f"Reloaded (SIGHUP): {step.command}")
-    return 0
+    return ExitCode.OK

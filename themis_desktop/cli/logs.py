@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import asdict
 from typing import Any
 
+from themis_desktop.cli.common import ExitCode, print_error
 from themis_desktop.core.logs.line_format import LEVELS, RANK
 from themis_desktop.core.server import strict_json
 
-EXIT_BURST = 3
 
-
-def add_parser(commands: Any) -> None:
+def register(commands: Any) -> None:
     logs = commands.add_parser("logs", help="follow the nodes' logs, or show a hop's log lines")
     actions = logs.add_subparsers(dest="action", required=True)
     follow = actions.add_parser(
@@ -33,6 +31,7 @@ def add_parser(commands: Any) -> None:
     show.add_argument("--hop", type=int, metavar="N", help="1-based; default: every hop")
     show.add_argument("--level", choices=LEVELS, default="warning")
     show.add_argument("--json", action="store_true")
+    logs.set_defaults(func=cmd_logs)
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
@@ -41,8 +40,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
     with Journal() as journal:
         profile = journal.profile(args.profile)
         if profile is None:
-            print(f"themis-desktop: no profile named {args.profile!r}", file=sys.stderr)
-            return 2
+            print_error(f"no profile named {args.profile!r}")
+            return ExitCode.USAGE
         if args.action == "show":
             return _show(journal, args)
     return _follow(profile, args)
@@ -56,12 +55,11 @@ def _follow(profile: Any, args: argparse.Namespace) -> int:
     sources = [(n.name, LogSource.parse(n.log_source)) for n in profile.nodes if n.name in wanted]
     followed = [(name, s) for name, s in sources if s.kind != "none"]
     if not followed:
-        print(
-            f"themis-desktop: no log source set for {', '.join(sorted(wanted)) or 'any node'}; "
-            "set one with `profiles add … --log SPEC` or in the connection dialog",
-            file=sys.stderr,
+        print_error(
+            f"no log source set for {', '.join(sorted(wanted)) or 'any node'}; "
+            "set one with `profiles add … --log SPEC` or in the connection dialog"
         )
-        return 2
+        return ExitCode.USAGE
     bursts = []
 
     def lines(batch) -> None:
@@ -76,11 +74,11 @@ def _follow(profile: Any, args: argparse.Namespace) -> int:
                 print(f"{line.node:<10} {line.level.upper():<8} {line.message}", flush=True)
 
     def problem(node: str, message: str) -> None:
-        print(f"themis-desktop: {node}: {message or 'log source reads again'}", file=sys.stderr)
+        print_error(f"{node}: {message or 'log source reads again'}")
 
     def burst(found) -> None:
         bursts.append(found)
-        print(f"themis-desktop: rollback trigger raised (advisory): {found.note}", file=sys.stderr)
+        print_error(f"rollback trigger raised (advisory): {found.note}")
 
     watch = LogWatch(
         profile.name,
@@ -99,7 +97,7 @@ def _follow(profile: Any, args: argparse.Namespace) -> int:
         pass
     finally:
         watch.stop()
-    return EXIT_BURST if bursts else 0
+    return ExitCode.ERROR_BURST if bursts else ExitCode.OK
 
 
 def _show(journal: Any, args: argparse.Namespace) -> int:
@@ -111,8 +109,8 @@ def _show(journal: Any, args: argparse.Namespace) -> int:
     else:
         session = UpgradeSession.latest_for(journal, args.profile)
     if session is None:
-        print(f"themis-desktop: {args.profile} has no upgrade session", file=sys.stderr)
-        return 2
+        print_error(f"{args.profile} has no upgrade session")
+        return ExitCode.USAGE
     hops = session.hops if args.hop is None else session.hops[args.hop - 1 : args.hop]
     counts = logs.phase_counts(journal, session.id)
     out = []
@@ -121,7 +119,7 @@ def _show(journal: Any, args: argparse.Namespace) -> int:
         out.append({"hop": hop.label, "counts": counts.get(hop.id, {}), "lines": lines})
     if args.json:
         print(strict_json.dumps([{**h, "lines": [asdict(x) for x in h["lines"]]} for h in out]))
-        return 0
+        return ExitCode.OK
     for hop in out:
         print(f"Hop {hop['hop']}")
         for phase, levels in hop["counts"].items():
@@ -129,4 +127,4 @@ def _show(journal: Any, args: argparse.Namespace) -> int:
             print(f"  {phase:<13} {errors:>6} errors {warnings:>6} warnings")
         for x in hop["lines"]:
             print(f"  {x.ts[:23]} {x.node:<8} {x.phase:<11} {x.level.upper():<8} {x.message}")
-    return 0
+    return ExitCode.OK

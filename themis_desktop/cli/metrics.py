@@ -18,16 +18,14 @@ import sys
 import time
 from typing import Any
 
+from themis_desktop.cli.common import TOKEN_ENV, ExitCode, print_error
 from themis_desktop.core.metrics.catalog import METRICS
 from themis_desktop.core.server import strict_json
 
 CLI_PROFILE = "cli"
-EXIT_DOWN = 1  # snapshot: no answer, or not answers of ThemisDB (500s, garbage)
-EXIT_FAIL = 3
-EXIT_NO_DATA = 4  # too little data: no verdict is not a pass
 
 
-def add_parser(commands: Any, token_env: str) -> None:
+def register(commands: Any) -> None:
     metrics = commands.add_parser("metrics", help="live metrics of a node and the verdict")
     actions = metrics.add_subparsers(dest="action", required=True)
     snapshot = actions.add_parser("snapshot", help="the derived values now (two samples)")
@@ -41,7 +39,7 @@ def add_parser(commands: Any, token_env: str) -> None:
     record.add_argument("--duration", type=float, required=True, metavar="S", help="seconds")
     for parser in (snapshot, record, watch):
         parser.add_argument("--server", required=True, metavar="URL")
-        parser.add_argument("--token-env", default=token_env, metavar="VAR")
+        parser.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR")
         parser.add_argument("--ca-file", help="CA certificate (PEM) to verify TLS with")
         parser.add_argument("--insecure", action="store_true", help="do not verify TLS")
         parser.add_argument("--interval", type=float, default=1.0, metavar="S")
@@ -85,6 +83,7 @@ def add_parser(commands: Any, token_env: str) -> None:
         action="store_true",
         help="enforcing mode (as rollouts use); the exit code is the same",
     )
+    metrics.set_defaults(func=cmd_metrics)
 
 
 def _seconds(text: str) -> float:
@@ -148,16 +147,14 @@ def _snapshot(args: argparse.Namespace, sampler: Any) -> int:
         print(f"{sample.node}  v{sample.version or sample.version_hint or '?'}")
         for key, info in METRICS.items():
             print(f"  {info.title:<22} {format_quantity(sample.values.get(key), info.unit)}")
-    if not sample.up:
-        return EXIT_DOWN
+    if not sample.up:  # no answer, or not answers of ThemisDB (500s, garbage)
+        return ExitCode.DOWN
     if all(value is None for key, value in sample.values.items() if key != "probe_ms"):
-        print(
-            f"themis-desktop: {sample.node} answers, but gives no value (none is a finite "
-            "number): nothing to show",
-            file=sys.stderr,
+        print_error(
+            f"{sample.node} answers, but gives no value (none is a finite number): nothing to show"
         )
-        return EXIT_NO_DATA
-    return 0
+        return ExitCode.NO_DATA
+    return ExitCode.OK
 
 
 def _sample_json(sample: Any) -> dict[str, Any]:
@@ -184,14 +181,13 @@ def _watch(args: argparse.Namespace, sampler: Any, url: str) -> int:
     started = time.time()
     baseline, source = _baseline(args, url, started)
     if not any(len(v) >= 5 for v in baseline.values()):
-        print(
-            f"themis-desktop: no baseline: {source} holds no samples of {url} from the "
+        print_error(
+            f"no baseline: {source} holds no samples of {url} from the "
             f"{args.baseline_minutes:g} minutes before now. Record one before the upgrade "
             "(`themis-desktop metrics record --server URL --duration 900`; the samples of a "
-            "watch are kept too), or take the baseline from --prometheus.",
-            file=sys.stderr,
+            "watch are kept too), or take the baseline from --prometheus."
         )
-        return 2
+        return ExitCode.USAGE
     interrupted = _sample_for(args, sampler, started)
     if not args.json:
         print(file=sys.stderr)
@@ -210,16 +206,15 @@ def _watch(args: argparse.Namespace, sampler: Any, url: str) -> int:
     else:
         _print_evaluation(report)
     if evaluation.overall == "fail":
-        return EXIT_FAIL
+        return ExitCode.DEGRADED
     if evaluation.overall == "no data":
-        print(
-            f"themis-desktop: no verdict, {evaluation.inconclusive}. {url} did not answer, "
+        print_error(
+            f"no verdict, {evaluation.inconclusive}. {url} did not answer, "
             "or gave too few usable values (a verdict is never a pass on too little data); "
-            "check the node, then watch again.",
-            file=sys.stderr,
+            "check the node, then watch again."
         )
-        return EXIT_NO_DATA
-    return 0
+        return ExitCode.NO_DATA
+    return ExitCode.OK
 
 
 def _record(args: argparse.Namespace, sampler: Any) -> int:
@@ -233,7 +228,7 @@ def _record(args: argparse.Namespace, sampler: Any) -> int:
         else f"recorded {time.time() - started:.0f} s of samples of {sampler.node}"
         + (" (interrupted)" if interrupted else "")
     )
-    return 0
+    return ExitCode.OK
 
 
 def _sample_for(args: argparse.Namespace, sampler: Any, started: float) -> bool:

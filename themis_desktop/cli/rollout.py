@@ -9,13 +9,18 @@ import os
 import sys
 from typing import Any
 
+from themis_desktop.cli.common import (
+    TOKEN_ENV,
+    ExitCode,
+    ask_first,
+    confirm,
+    detect_version,
+    print_error,
+)
 from themis_desktop.core.server import strict_json
 
-EXIT_ABORTED = 3
-EXIT_PAUSED = 4
 
-
-def add_parser(commands: Any, token_env: str) -> None:
+def register(commands: Any) -> None:
     rollout = commands.add_parser(
         "rollout", help="upgrade a cluster one hop with a rolling, canary or blue-green rollout"
     )
@@ -56,7 +61,7 @@ def add_parser(commands: Any, token_env: str) -> None:
     )
     rollout.add_argument("--backup-dir", metavar="DIR")
     rollout.add_argument("--json-events", action="store_true", help="one JSON object per event")
-    rollout.set_defaults(token_env=token_env)
+    rollout.set_defaults(func=cmd_rollout, token_env=TOKEN_ENV)
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
@@ -114,14 +119,12 @@ def cmd_rollout(args: argparse.Namespace) -> int:
                 raise SessionError(f"No profile named {args.profile!r}.")
             previous = rollouts.latest(journal, profile.name)
         token = os.environ.get(args.token_env) or TokenStore().get(profile.name)
-        from themis_desktop.cli.session import _confirm
-
-        router = router_for(profile.router, confirm=_confirm)
+        router = router_for(profile.router, confirm=confirm)
         if args.status:
             if previous is None:
                 raise SessionError(f"There is no rollout of {profile.name} yet.")
             show_state(previous)
-            return 0
+            return ExitCode.OK
         if args.switch_back:
             if previous is None:
                 raise SessionError("There is no rollout to switch back.")
@@ -129,10 +132,10 @@ def cmd_rollout(args: argparse.Namespace) -> int:
                 question = rollout_explain.switch_back_question(previous)
                 text, prompt = "\n".join(question.details), question.text
                 if not _ask_first(args, text, prompt, "switch back"):
-                    return 1
+                    return ExitCode.FAILED
             rollouts.switch_back(journal_path(), previous, router, profile)
             emit({"event": "switched-back", "message": "traffic is back on blue", "at": _now()})
-            return 0
+            return ExitCode.OK
         action = None
         if args.abort or args.roll_back:
             if previous is None:
@@ -149,7 +152,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
                 text, prompt = _roll_back_words(previous, nodes_of(args.roll_back), state)
                 doing = "roll back"
             if not _ask_first(args, text, prompt, doing):
-                return 1
+                return ExitCode.FAILED
         if args.abort:
             rollout, action = previous, "abort"
         elif args.roll_back or args.return_traffic:
@@ -169,9 +172,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
                 )
             if not (args.to and args.strategy):
                 raise SessionError("Give --to and --strategy (or --resume).")
-            from themis_desktop.cli.session import _detect_version
-
-            source = args.source or _detect_version(profile, args.token_env)
+            source = args.source or detect_version(profile, args.token_env)
             hop_plan = plan_upgrade(load_catalogue(), source, args.to)
             if len(hop_plan.hops) != 1:
                 raise SessionError(
@@ -194,7 +195,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         context = HopContext(
             profile,
             token,
-            controller_for(profile.service, confirm=_confirm),
+            controller_for(profile.service, confirm=confirm),
             journal_path(),
             Path(args.backup_dir or app_data_dir() / "backups"),
         )
@@ -212,27 +213,26 @@ def cmd_rollout(args: argparse.Namespace) -> int:
                 result = runner.run()
         except KeyboardInterrupt:
             runner.pause()
-            return EXIT_PAUSED
+            return ExitCode.PAUSED
     except (SessionError, ValueError) as exc:
-        print(f"themis-desktop: {exc}", file=sys.stderr)
-        return 1
+        print_error(exc)
+        return ExitCode.FAILED
     except Exception as exc:  # a step failed: the rollout is saved as failed
-        print(f"themis-desktop: the rollout failed: {exc}", file=sys.stderr)
+        print_error(f"the rollout failed: {exc}")
         if rollout is not None and rollout.status == "failed":
             _show_quietly(show_state, rollout)
-        return 1
+        return ExitCode.FAILED
     if result.status in ("aborted", "failed"):
         _show_quietly(show_state, result)
     if action in ("roll-back", "return-traffic"):
-        return 0
-    return {"done": 0, "aborted": EXIT_ABORTED, "paused": EXIT_PAUSED}.get(result.status, 1)
+        return ExitCode.OK
+    outcome = {"done": ExitCode.OK, "aborted": ExitCode.ABORTED, "paused": ExitCode.PAUSED}
+    return outcome.get(result.status, ExitCode.FAILED)
 
 
 def _ask_first(args: argparse.Namespace, text: str, prompt: str, action: str) -> bool:
-    """`cli_session.ask_first`: on a terminal ask [y/N], --yes skips, refuse without one.
+    """`common.ask_first`: on a terminal ask [y/N], --yes skips, refuse without one.
     With --json-events stdout carries one JSON object a line: the question goes to stderr."""
-    from themis_desktop.cli.session import ask_first
-
     out = sys.stderr if args.json_events else sys.stdout
     with contextlib.redirect_stdout(out):
         return ask_first(text, prompt, args.yes, action)
@@ -263,7 +263,7 @@ def _show_quietly(show_state, rollout) -> None:
     try:
         show_state(rollout)
     except Exception as exc:  # the journal or a node failing now: say so, keep the exit code
-        print(f"themis-desktop: the cluster's state could not be read: {exc}", file=sys.stderr)
+        print_error(f"the cluster's state could not be read: {exc}")
 
 
 def _now() -> str:

@@ -1,98 +1,34 @@
-"""`themis-desktop rollback-window` and `themis-desktop session ...`."""
+"""`themis-desktop rollback-window` and `themis-desktop session start|status|run|rollback|
+trigger|acknowledge`: the upgrade sessions, one hop at a time."""
 
 from __future__ import annotations
 
 import argparse
-import sys
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from themis_desktop.cli.common import (
+    TOKEN_ENV,
+    CommandError,
+    ExitCode,
+    ask_first,
+    confirm,
+    detect_version,
+    print_error,
+)
 from themis_desktop.core.server import strict_json
 
 
-def add_parsers(commands: Any) -> None:
+def register(commands: Any) -> None:
     window = commands.add_parser(
         "rollback-window", help="the rollback band since an upgrade finished"
     )
     window.add_argument("--since", required=True, metavar="ISO8601", help="when the hop finished")
     window.add_argument("--now", metavar="ISO8601", help="another moment than now (planning)")
     window.add_argument("--json", action="store_true")
+    window.set_defaults(func=cmd_rollback_window)
 
-
-def add_report_parser(commands: Any) -> None:
-    report = commands.add_parser("report", help="a session report as HTML or PDF")
-    report.add_argument("--session", type=int, help="the session id (default: the newest)")
-    report.add_argument("-o", "--output", required=True, metavar="FILE.html|FILE.pdf")
-    report.add_argument("--journal", metavar="FILE", help="another journal (e.g. a colleague's)")
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    import os
-    from pathlib import Path
-
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # pictures need no screen
-    from themis_desktop.core.connection.secrets import TokenStore
-    from themis_desktop.core.journal.store import Journal, JournalError
-    from themis_desktop.ui.app import application
-    from themis_desktop.ui.dialogs.report_export import write_report
-
-    journal_path = Path(args.journal) if args.journal else None
-    try:
-        with Journal(journal_path, read_only=journal_path is not None) as journal:
-            rows = list(journal.db["sessions"].rows_where(order_by="id DESC", limit=1))
-            session_id = args.session or (rows[0]["id"] if rows else None)
-            if session_id is None or not journal.db["sessions"].count_where("id = ?", [session_id]):
-                print(
-                    f"themis-desktop: no session {args.session or ''} in the journal".rstrip(),
-                    file=sys.stderr,
-                )
-                return 2
-            tokens = TokenStore()
-            secrets = tuple(t for p in journal.profiles() if (t := tokens.get(p.name)))
-    except JournalError as exc:
-        print(f"themis-desktop: {exc}", file=sys.stderr)
-        return 2
-    application()
-    try:
-        out = write_report(journal_path, session_id, Path(args.output), secrets)
-    except (ValueError, OSError) as exc:
-        print(f"themis-desktop: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {out} (session {session_id})")
-    return 0
-
-
-def cmd_rollback_window(args: argparse.Namespace) -> int:
-    from themis_desktop.core.upgrade.rollback_window import describe, parse_time, window
-
-    try:
-        since = parse_time(args.since)
-        now = parse_time(args.now) if args.now else None
-    except ValueError as exc:
-        print(f"themis-desktop: not an ISO 8601 time: {exc}", file=sys.stderr)
-        return 2
-    state = window(since, now)
-    if args.json:
-        print(
-            strict_json.dumps(
-                {
-                    "band": state.band.key,
-                    "title": state.band.title,
-                    "meaning": state.band.meaning,
-                    "elapsed_seconds": state.elapsed,
-                    "next_band": state.next_band.key if state.next_band else None,
-                    "seconds_to_next_band": state.to_next,
-                },
-                indent=2,
-            )
-        )
-    else:
-        print(describe(state))
-        print(f"  {state.band.meaning}")
-    return 0
-
-
-def add_session_parser(commands: Any, token_env: str) -> None:
     session = commands.add_parser(
         "session", help="upgrade sessions: start, status, steps, rollback"
     )
@@ -142,42 +78,94 @@ def add_session_parser(commands: Any, token_env: str) -> None:
         "--trigger", required=True, type=int, metavar="ID", help="its id (see `session status`)"
     )
     acknowledge.add_argument("--note", required=True, help="what you decided (kept)")
-    for parser in (start, status, step, rollback, trigger, acknowledge):
-        parser.set_defaults(token_env=token_env)
+    for parser, func in (
+        (start, _start),
+        (status, _status),
+        (step, _run_step),
+        (rollback, _rollback),
+        (trigger, _trigger),
+        (acknowledge, _acknowledge),
+    ):
+        parser.set_defaults(func=func, token_env=TOKEN_ENV)
 
 
-def cmd_session(args: argparse.Namespace) -> int:
-    from themis_desktop.core.backup.archive_format import BackupError
-    from themis_desktop.core.journal.store import Journal
-    from themis_desktop.core.server.errors import ThemisError
-    from themis_desktop.core.service.control import ServiceError
-    from themis_desktop.core.upgrade.session import SessionError
+def cmd_rollback_window(args: argparse.Namespace) -> int:
+    from themis_desktop.core.upgrade.rollback_window import describe, parse_time, window
 
     try:
-        with Journal() as journal:
-            if args.action == "start":
-                return _start(args, journal)
-            if args.action == "status":
-                return _status(args, journal)
-            session = _open(journal, args.profile)
-            if args.action == "trigger":
-                raised = session.raise_trigger(journal, args.kind, args.note)
-                print(f"trigger {raised.id} recorded on session {session.id}: {args.kind}")
-                return 0
-            if args.action == "acknowledge":
-                done = session.acknowledge(journal, args.trigger, args.note)
-                ack = done.acknowledged
-                print(
-                    f"trigger {done.id} ({done.title}) acknowledged by {ack.user} at {ack.at}: "
-                    f"{ack.note}"
-                )
-                return 0
-        if args.action == "run":
-            return _run_step(args, session)
-        return _rollback(args, session)
-    except (SessionError, ServiceError, BackupError, ThemisError) as exc:
-        print(f"themis-desktop: {exc}", file=sys.stderr)
-        return 1
+        since = parse_time(args.since)
+        now = parse_time(args.now) if args.now else None
+    except ValueError as exc:
+        raise CommandError(f"not an ISO 8601 time: {exc}", ExitCode.USAGE) from exc
+    state = window(since, now)
+    if args.json:
+        print(
+            strict_json.dumps(
+                {
+                    "band": state.band.key,
+                    "title": state.band.title,
+                    "meaning": state.band.meaning,
+                    "elapsed_seconds": state.elapsed,
+                    "next_band": state.next_band.key if state.next_band else None,
+                    "seconds_to_next_band": state.to_next,
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(describe(state))
+        print(f"  {state.band.meaning}")
+    return ExitCode.OK
+
+
+def _session_errors(action: Callable[[argparse.Namespace], int]) -> Callable:
+    """A `session` action whose SessionError, ServiceError, BackupError or ThemisError
+    exits 1 with its words."""
+
+    @functools.wraps(action)
+    def run(args: argparse.Namespace) -> int:
+        from themis_desktop.core.backup.archive_format import BackupError
+        from themis_desktop.core.server.errors import ThemisError
+        from themis_desktop.core.service.control import ServiceError
+        from themis_desktop.core.upgrade.session import SessionError
+
+        try:
+            return action(args)
+        except (SessionError, ServiceError, BackupError, ThemisError) as exc:
+            raise CommandError(exc, ExitCode.FAILED) from exc
+
+    return run
+
+
+@_session_errors
+def _trigger(args: argparse.Namespace) -> int:
+    from themis_desktop.core.journal.store import Journal
+
+    with Journal() as journal:
+        session = _open(journal, args.profile)
+        raised = session.raise_trigger(journal, args.kind, args.note)
+    print(f"trigger {raised.id} recorded on session {session.id}: {args.kind}")
+    return ExitCode.OK
+
+
+@_session_errors
+def _acknowledge(args: argparse.Namespace) -> int:
+    from themis_desktop.core.journal.store import Journal
+
+    with Journal() as journal:
+        session = _open(journal, args.profile)
+        done = session.acknowledge(journal, args.trigger, args.note)
+    ack = done.acknowledged
+    print(f"trigger {done.id} ({done.title}) acknowledged by {ack.user} at {ack.at}: {ack.note}")
+    return ExitCode.OK
+
+
+def _latest(profile: str):
+    """The profile's newest session (SessionError without one), the journal closed again."""
+    from themis_desktop.core.journal.store import Journal
+
+    with Journal() as journal:
+        return _open(journal, profile)
 
 
 def _open(journal, profile: str):
@@ -192,7 +180,15 @@ def _open(journal, profile: str):
     return session
 
 
-def _start(args: argparse.Namespace, journal) -> int:
+@_session_errors
+def _start(args: argparse.Namespace) -> int:
+    from themis_desktop.core.journal.store import Journal
+
+    with Journal() as journal:
+        return _plan(args, journal)
+
+
+def _plan(args: argparse.Namespace, journal) -> int:
     from themis_desktop.core.upgrade.session import SessionError, UpgradeSession
     from themis_desktop.core.versions.catalogue_file import load_catalogue
     from themis_desktop.core.versions.upgrade_path import plan_upgrade
@@ -204,7 +200,7 @@ def _start(args: argparse.Namespace, journal) -> int:
         )
     if UpgradeSession.open_for(journal, profile.name):
         raise SessionError(f"{profile.name} has an open session: finish or roll it back first.")
-    source = args.source or _detect_version(profile, args.token_env)
+    source = args.source or detect_version(profile, args.token_env)
     plan = plan_upgrade(load_catalogue(), source, args.to)
     session = UpgradeSession.create(journal, profile, plan)
     print(
@@ -213,29 +209,18 @@ def _start(args: argparse.Namespace, journal) -> int:
     )
     for hop in session.hops:
         print(f"  {hop.position + 1}. {hop.label}")
-    return 0
+    return ExitCode.OK
 
 
-def _detect_version(profile, token_env: str) -> str:
-    import os
+@_session_errors
+def _status(args: argparse.Namespace) -> int:
+    from themis_desktop.core.journal.store import Journal
 
-    from themis_desktop.core.server.errors import ThemisError
-    from themis_desktop.core.upgrade.session import SessionError
-
-    node = profile.nodes[0]
-    if node.version_override:
-        return node.version_override
-    try:
-        with profile.client(node, os.environ.get(token_env)) as client:
-            info = client.version()
-    except ThemisError as exc:
-        raise SessionError(f"The version of {node.name} is unknown ({exc}); give --from.") from None
-    if not info.exact:
-        raise SessionError(f"{node.name} only says it is an era-A server; give --from.")
-    return info.version
+    with Journal() as journal:
+        return _show_status(args, journal)
 
 
-def _status(args: argparse.Namespace, journal) -> int:
+def _show_status(args: argparse.Namespace, journal) -> int:
     from themis_desktop.core.upgrade import health_state
     from themis_desktop.core.upgrade.rollback_window import window
     from themis_desktop.core.upgrade.session import UpgradeSession
@@ -248,7 +233,7 @@ def _status(args: argparse.Namespace, journal) -> int:
         session = UpgradeSession.load(journal, rows[0]["id"]) if rows else None
     if session is None:
         print("no upgrade session")
-        return 1
+        return ExitCode.FAILED
     last = session.last_finished
     state = window(last.finished) if last and last.finished else None
     health = health_state.assess(session, health_state.gather(journal, session))
@@ -307,7 +292,7 @@ def _status(args: argparse.Namespace, journal) -> int:
     }
     if args.json:
         print(strict_json.dumps(data, indent=2))
-        return 0
+        return ExitCode.OK
     from themis_desktop.core.upgrade.rollback_window import describe
 
     print(
@@ -336,7 +321,7 @@ def _status(args: argparse.Namespace, journal) -> int:
                 f"--trigger {t.id} --note ...)"
             )
         print(line)
-    return 0
+    return ExitCode.OK
 
 
 def _health_json(health) -> dict:
@@ -364,70 +349,39 @@ def _context(args: argparse.Namespace, session):
     return HopContext(
         profile,
         token,
-        controller_for(profile.service, confirm=_confirm),
+        controller_for(profile.service, confirm=confirm),
         journal_path(),
         backup_dir,
         lambda line: print(f"  {line}", flush=True),
     )
 
 
-def _confirm(text: str) -> bool:
-    """A manual step: the admin does it and says so."""
-    if not sys.stdin.isatty():
-        return False
-    answer = input(f"{text} [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
-
-
-def ask_first(text: str, prompt: str, yes: bool, action: str) -> bool:
-    """Before a step that changes servers and cannot all be undone: with `yes`, go ahead;
-    on a terminal, show `text` and ask `prompt` [y/N] (no is the default); without a
-    terminal, refuse and say to add --yes. False: nothing was done."""
-    if yes:
-        return True
-    print(text, flush=True)
-    if not sys.stdin.isatty():
-        print(
-            f"themis-desktop: not asking without a terminal: add --yes to {action} "
-            "(nothing was changed).",
-            file=sys.stderr,
-        )
-        return False
-    try:
-        answer = input(f"{prompt} [y/N] ")
-    except EOFError:
-        answer = ""
-    if answer.strip().lower() in ("y", "yes"):
-        return True
-    print("Nothing was changed.")
-    return False
-
-
-def _run_step(args: argparse.Namespace, session) -> int:
+@_session_errors
+def _run_step(args: argparse.Namespace) -> int:
     from themis_desktop.core.upgrade import hop_runner
     from themis_desktop.core.upgrade.steps import steps_now
 
+    session = _latest(args.profile)
     steps = steps_now(session)  # the rule the session page's buttons follow
     hop = steps.hop
     if not steps.allowed(args.step):
-        print(
-            f"themis-desktop: {args.step} cannot run now. {steps.why_not(args.step)}",
-            file=sys.stderr,
-        )
-        return 1
+        print_error(f"{args.step} cannot run now. {steps.why_not(args.step)}")
+        return ExitCode.FAILED
     ctx = _context(args, session)
     if args.step == "upgrade" and not _ask_upgrade(args, ctx, session, hop):
-        return 1
+        return ExitCode.FAILED
     print(f"hop {hop.label}: {args.step}")
     if args.step == "pre-checks":
-        return 0 if all(c.ok for c in hop_runner.pre_checks(ctx, session, hop)) else 1
+        checks = hop_runner.pre_checks(ctx, session, hop)
+        return ExitCode.OK if all(c.ok for c in checks) else ExitCode.FAILED
     if args.step == "backup":
         hop_runner.back_up(ctx, session, hop)
-        return 0
+        return ExitCode.OK
     if args.step == "upgrade":
         hop_runner.upgrade(ctx, session, hop)
-        return 0
-    return 0 if all(c.ok for c in hop_runner.validate(ctx, session, hop)) else 1
+        return ExitCode.OK
+    checks = hop_runner.validate(ctx, session, hop)
+    return ExitCode.OK if all(c.ok for c in checks) else ExitCode.FAILED
 
 
 def _ask_upgrade(args: argparse.Namespace, ctx, session, hop) -> bool:
@@ -443,14 +397,16 @@ def _ask_upgrade(args: argparse.Namespace, ctx, session, hop) -> bool:
     return ask_first(text, f"Upgrade {hop.label}?", args.yes, "run the upgrade step")
 
 
-def _rollback(args: argparse.Namespace, session) -> int:
+@_session_errors
+def _rollback(args: argparse.Namespace) -> int:
     from themis_desktop.core.backup import restore_points
     from themis_desktop.core.upgrade import hop_runner
 
+    session = _latest(args.profile)
     hop = hop_runner.rollback_hop(session)  # the one the GUI's Roll back now undoes
     if hop is None:
-        print(f"themis-desktop: {hop_runner.nothing_to_roll_back(session)}", file=sys.stderr)
-        return 1
+        print_error(hop_runner.nothing_to_roll_back(session))
+        return ExitCode.FAILED
     if hop.state == "rolling-back":
         print(f"hop {hop.label} was being rolled back when that stopped: running it again")
     ctx = _context(args, session)
@@ -461,7 +417,7 @@ def _rollback(args: argparse.Namespace, session) -> int:
         hop, ctx.profile, backups, restore_points=points
     )
     if not ask_first(question.text, question.prompt, args.yes, "roll back"):
-        return 1
+        return ExitCode.FAILED
     hop_runner.rollback(ctx, session, hop, args.note)
     print(f"rolled back to {hop.from_version}")
-    return 0
+    return ExitCode.OK

@@ -39,6 +39,7 @@ from themis_desktop.ui.pages.rollout import RolloutPage
 from themis_desktop.ui.pages.session import SessionPage
 from themis_desktop.ui.pages.timeline import TimelinePage
 from themis_desktop.ui.pages.version_graph import VersionGraphPage
+from themis_desktop.ui.review_file import ReviewError, check_journal, start_review_process
 from themis_desktop.ui.settings import restore_window_state, save_window_state, settings
 from themis_desktop.ui.widgets.node_strip import NodeStrip
 from themis_desktop.ui.widgets.rollback_countdown import (
@@ -230,17 +231,10 @@ class MainWindow(QMainWindow):
         dialog = ConnectionDialog(self.workspace.tasks, self.workspace.tokens, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.sig_connect.connect(self._on_dialog_connect)
-        dialog.sig_saved.connect(self._on_dialog_saved)
         if self.workspace.profile and not self.workspace.profile.demo:
             dialog.select_profile(self.workspace.profile.name)
         dialog.open()
         return dialog
-
-    def _on_dialog_saved(self, profile: Profile) -> None:
-        """The connected profile was edited: poll it as it is now."""
-        current = self.workspace.profile
-        if current and not current.demo and current.name == profile.name:
-            self.workspace.connect_profile(profile)
 
     def _on_dialog_connect(self, profile: Profile) -> None:
         settings().setValue("last_profile", profile.name)
@@ -303,8 +297,6 @@ class MainWindow(QMainWindow):
 
     def open_review(self, path: str | None = None) -> bool:
         """Open a journal read-only in a new window of its own (a new process)."""
-        from themis_desktop.ui.review import ReviewError, check_journal, start_review_process
-
         if path is None:
             path, _ = QFileDialog.getOpenFileName(
                 self, "Open journal for review", "", "Journal (*.sqlite *.db);;All files (*)"

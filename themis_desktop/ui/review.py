@@ -13,23 +13,21 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QProcess
-
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.connection.secrets import TokenStore
-from themis_desktop.core.journal.export import open_read_only, snapshot
-from themis_desktop.core.journal.store import SCHEMA_VERSION, Journal
+from themis_desktop.core.journal.export import snapshot
+from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.upgrade.session import UpgradeSession
+from themis_desktop.ui.app import _close_on_signals, application
+from themis_desktop.ui.excepthook import install_excepthook
 from themis_desktop.ui.main_window import MainWindow
 from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.pages.timeline import profile_label
+from themis_desktop.ui.review_file import ReviewError as ReviewError
+from themis_desktop.ui.review_file import check_journal as check_journal
 from themis_desktop.ui.tasks import TaskManager
 
 SNAPSHOT_NAME = "review.sqlite"
-
-
-class ReviewError(Exception):
-    """The file cannot be reviewed; the message is one line saying why and what to do."""
 
 
 class NoTokens(TokenStore):
@@ -42,33 +40,6 @@ class NoTokens(TokenStore):
 
     def set(self, profile: str, token: str | None, persist: bool = True) -> bool:
         return False
-
-
-def check_journal(path: str | Path) -> None:
-    """Raise `ReviewError` unless `path` is a journal this app can show (only reads it)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ReviewError(f"No journal at {path}: the file does not exist.")
-    try:
-        conn = open_read_only(path, immutable_if_closed=True)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {
-                row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise ReviewError(f"{path} is not a Themis Desktop journal ({exc}).") from exc
-    if version == 0 or not {"sessions", "events", "profiles"} <= tables:
-        raise ReviewError(
-            f"{path} is not a Themis Desktop journal (it holds no upgrade sessions or events)."
-        )
-    if version > SCHEMA_VERSION:
-        raise ReviewError(
-            f"{path} was written by a newer Themis Desktop (schema {version}, this one knows "
-            f"{SCHEMA_VERSION}): update the app to review it."
-        )
 
 
 def prepare_snapshot(path: str | Path, folder: Path) -> Path:
@@ -192,9 +163,6 @@ def run_review(path: str) -> int:
     except ReviewError as exc:
         print(f"themis-desktop: {exc}", file=sys.stderr)
         return 2
-    from themis_desktop.ui.app import _close_on_signals, application
-    from themis_desktop.ui.excepthook import install_excepthook
-
     app = application()
     try:
         window = build_review_window(path)
@@ -205,16 +173,3 @@ def run_review(path: str) -> int:
     window.show()
     _close_on_signals(app)
     return app.exec()
-
-
-def review_command(path: str) -> tuple[str, list[str]]:
-    """The program and arguments that open `path` for review in a new process."""
-    if getattr(sys, "frozen", False):  # the PyInstaller build: the executable is the app
-        return sys.executable, ["--review", str(path)]
-    return sys.executable, ["-m", "themis_desktop", "--review", str(path)]
-
-
-def start_review_process(path: str) -> bool:
-    program, arguments = review_command(path)
-    started, _pid = QProcess.startDetached(program, arguments)
-    return bool(started)

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal
 
 from themis_desktop.core.journal.store import Journal, JournalError
+from themis_desktop.core.util.changes import ChangeLog, Changes
 
 Callback = Callable[[Any], None] | None
 PROGRESS_INTERVAL_S = 0.05
@@ -130,6 +131,7 @@ class TaskManager(QObject):
     """
 
     sig_refused = Signal(str)
+    sig_changed = Signal(object, object)  # Changes, initiator: once per `run_op` operation
     instances: ClassVar[weakref.WeakSet[TaskManager]] = weakref.WeakSet()  # tests check pools
 
     def __init__(
@@ -204,6 +206,57 @@ class TaskManager(QObject):
         return self._start(
             self._journal_pool, task, self._mailbox.post_for(task), call, on_done, on_failed
         )
+
+    def run_op(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        changes: Changes | ChangeLog,
+        initiator: object = None,
+        journal: bool = False,
+        on_done: Callback = None,
+        on_failed: Callback = None,
+        with_progress: bool = False,
+    ) -> Task:
+        """Run a core operation that writes (`journal`: `fn(journal, *args)` on the journal
+        thread; otherwise as `run`), then announce what it changed with `sig_changed`
+        exactly once, in the GUI thread, before `on_done`/`on_failed` hear of it.
+
+        `changes` is what the operation declares it changes (announced when it succeeds),
+        or a `ChangeLog` it fills as its writes land (announced also after a failure, when
+        a write landed before it: e.g. one node's backup recorded, the other's failed).
+        `initiator` is who asked (a page or a model), so it may skip a reload it did."""
+
+        def announce(succeeded: bool) -> None:
+            if isinstance(changes, ChangeLog):
+                done = changes.changes()
+            else:
+                done = changes if succeeded else Changes()
+            if done:
+                self.sig_changed.emit(done, initiator)
+
+        if journal:
+            task = self.run_journal(
+                (lambda j: fn(j, *args)) if args else fn,
+                on_done=lambda _: announce(True),
+                on_failed=lambda _: announce(False),
+            )
+        else:
+            task = self.run(
+                fn,
+                *args,
+                on_done=lambda _: announce(True),
+                on_failed=lambda _: announce(False),
+                with_progress=with_progress,
+            )
+        # connected after the announcement: slots run in the order they were connected
+        if on_done:
+            task.sig_done.connect(on_done)
+        if on_failed:
+            task.sig_failed.connect(on_failed)
+        elif journal and self.read_only:
+            task.sig_failed.connect(self._on_unheard_failure)
+        return task
 
     def _on_unheard_failure(self, exc: Exception) -> None:
         if isinstance(exc, ReadOnlyJournalError):

@@ -10,11 +10,11 @@ import subprocess
 import sys
 import tarfile
 import threading
-import time
 
 import pytest
 import zstandard
 
+from tests.conftest import wait_until
 from themis_desktop.core.backup.archive_format import BackupError, Manifest
 from themis_desktop.core.backup.create import BackupCancelled, backup_files
 from themis_desktop.core.backup.restore import quick_verify, remember_checksum, restore, verify
@@ -255,10 +255,12 @@ def test_a_killed_backup_leaves_no_archive_that_looks_complete(tmp_path):
         f"backup_files(Path({str(out)!r}), 'n', '1.7.0', Path({str(data)!r}))"
     )
     child = subprocess.Popen([sys.executable, "-c", code])
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not list(out.glob(".partial~*")):
-        time.sleep(0.01)
-    assert list(out.glob(".partial~*")), "the backup never started writing"
+    wait_until(
+        lambda: list(out.glob(".partial~*")),
+        timeout=20,
+        interval=0.01,
+        what="the backup starts writing",
+    )
     os.kill(child.pid, signal.SIGKILL)
     assert child.wait() == -signal.SIGKILL  # killed mid-way, not finished
     assert not list(out.glob("themis-*.tar.zst"))  # only the hidden partial remains

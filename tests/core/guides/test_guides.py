@@ -6,8 +6,9 @@ import textwrap
 
 import pytest
 
-from themis_desktop.core.guides.library import PHASES, GuideError, load_guide, parse_guide
+from themis_desktop.core.guides.library import GuideError, load_guide, parse_guide
 from themis_desktop.core.guides.render import render_markdown
+from themis_desktop.core.guides.structure import PHASES
 
 GOOD = textwrap.dedent(
     """\
@@ -222,7 +223,7 @@ def test_phase_order_is_the_templates():
 
 def test_combined_guide_merges_duplicates_and_names_missing_hops():
     from themis_desktop.core.guides.plan import combine
-    from themis_desktop.core.versions.releases import Catalogue
+    from themis_desktop.core.versions.catalogue_file import load_catalogue
     from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
     later = (
@@ -232,7 +233,7 @@ def test_combined_guide_merges_duplicates_and_names_missing_hops():
     )
     guides = [parse_guide(GOOD), parse_guide(later)]
     assert guides[1].hop == ("1.8", "1.9")
-    catalogue = Catalogue.load()
+    catalogue = load_catalogue()
 
     sequential = combine(plan_upgrade(catalogue, "1.5.0", "1.9"), guides)
     assert sequential.missing == ("1.5→1.7",)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from themis_desktop.core.guides.library import load_folder, load_guide, parse_guide, plain_text
+from themis_desktop.core.guides.library import load_folder, load_guide, parse_guide
 from themis_desktop.core.guides.plan import combine
-from themis_desktop.core.versions.releases import Catalogue
+from themis_desktop.core.guides.structure import plain_text
+from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
 FOLDER = Path(__file__).parents[1] / "upstream_style"
@@ -100,7 +101,7 @@ def test_the_1_3_guide_in_upstreams_style_yields_its_steps():
 
 def test_a_combined_plan_carries_the_alternatives():
     guides = load_folder(FOLDER)
-    combined = combine(plan_upgrade(Catalogue.load(), "1.7.0", "1.8"), guides)
+    combined = combine(plan_upgrade(load_catalogue(), "1.7.0", "1.8"), guides)
     choice = next(s for s in combined.steps if s.options)
     assert [o.key for o in choice.options] == ["A", "B", "C"]
     assert "    - Option B: Docker" in combined.markdown()

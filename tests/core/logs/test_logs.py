@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pytest
 
+from tests.conftest import wait_until
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.logs.follow import CommandFollower, FileFollower, LogSourceError
 from themis_desktop.core.logs.line_format import LogLine, parse_journald, parse_plain, signature
@@ -119,11 +120,13 @@ def test_a_command_source_streams_its_output_and_reports_its_end():
     script = "import time\nfor i in range(3):\n    print(f'line {i}', flush=True)\n"
     follower = CommandFollower([sys.executable, "-c", script])
     seen: list[str] = []
-    deadline = time.monotonic() + 10
+
+    def read_on() -> bool:
+        seen.extend(follower.poll())  # raises LogSourceError once the command has ended
+        return False
+
     with pytest.raises(LogSourceError, match="ended"):
-        while time.monotonic() < deadline:
-            seen += follower.poll()
-            time.sleep(0.05)
+        wait_until(read_on, timeout=10, what="the command source reporting its end")
     assert seen == ["line 0", "line 1", "line 2"]
     follower.close()
 
@@ -320,13 +323,14 @@ def test_a_demo_nodes_error_burst_after_the_upgrade_raises_the_advisory_trigger(
         pre_checks(ctx, session, session.hops[0])
         back_up(ctx, session, session.hops[0])
         upgrade(ctx, session, session.hops[0])
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        triggers: list = []
+
+        def triggered() -> bool:
             with Journal(journal_path) as journal:
-                triggers = UpgradeSession.load(journal, session.id).triggers(journal)
-            if triggers:
-                break
-            time.sleep(0.2)
+                triggers[:] = UpgradeSession.load(journal, session.id).triggers(journal)
+            return bool(triggers)
+
+        wait_until(triggered, timeout=30, interval=0.2, what="a trigger from the log watch")
     finally:
         watch.stop()
     (trigger,) = triggers

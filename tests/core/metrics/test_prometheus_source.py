@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import wait_until
 from tests.core.loopback import canned_http, free_port, silent_listener
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.metrics import exposition
@@ -60,29 +61,34 @@ def _config(targets: list[str]) -> str:
 
 def _wait_until_scraped(proc: subprocess.Popen, url: str, targets: list[str], log: Path) -> None:
     """Poll /-/ready, then the sample count of every target, until each has MIN_SCRAPES."""
-    deadline = time.monotonic() + START_DEADLINE_S
     query = "count_over_time(vccdb_requests_total[5m])"
-    ready = False
-    counts: dict[str, float] = {}
+    state: dict = {"ready": False, "counts": {}}
     with httpx.Client(base_url=url, timeout=2.0) as http:
-        while time.monotonic() < deadline:
+
+        def scraped() -> bool:
             if proc.poll() is not None:
                 pytest.fail(f"prometheus exited with {proc.returncode}:\n{log.read_text()}")
             try:
-                if not ready:
-                    ready = http.get("/-/ready").status_code == 200
-                else:
-                    result = http.get("/api/v1/query", params={"query": query}).json()
-                    counts = {
-                        s["metric"].get("instance", ""): float(s["value"][1])
-                        for s in result["data"]["result"]
-                    }
-                    if all(counts.get(t, 0) >= MIN_SCRAPES for t in targets):
-                        return
+                if not state["ready"]:
+                    state["ready"] = http.get("/-/ready").status_code == 200
+                    return False
+                result = http.get("/api/v1/query", params={"query": query}).json()
             except httpx.TransportError:
-                pass  # not listening yet
-            time.sleep(0.1)
-    pytest.fail(f"prometheus did not scrape {targets} in time (ready={ready}, counts={counts})")
+                return False  # not listening yet
+            state["counts"] = {
+                s["metric"].get("instance", ""): float(s["value"][1])
+                for s in result["data"]["result"]
+            }
+            return all(state["counts"].get(t, 0) >= MIN_SCRAPES for t in targets)
+
+        wait_until(
+            scraped,
+            timeout=START_DEADLINE_S,
+            interval=0.1,
+            what=lambda: (
+                f"prometheus scraped {targets} (ready={state['ready']}, counts={state['counts']})"
+            ),
+        )
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 
+from tests.conftest import wait_until
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.rollout.traffic import RouterConfig, TrafficError, describe, router_for
 
@@ -24,10 +25,21 @@ def test_the_demo_router_sends_traffic_by_weight(controlled_cluster):
     urls = [n.url for n in profile.nodes]
     done = router.set_weights({"n1": 1.0, "n2": 0.0, urls[2]: 0.0})  # names or URLs
     assert done == "demo load balancer: n1 100 %, n2 0 %, n3 0 %"
-    time.sleep(0.2)  # requests in flight under the old weights finish
+    last: list = []
+
+    def old_requests_ended() -> bool:
+        """n2's and n3's counts the same twice, 0.2 s apart: what was in flight ended."""
+        served = router.served()
+        now = [served[u].get("sent", 0) for u in urls[1:]]
+        was, last[:] = list(last), [now]
+        return was == [now]
+
+    wait_until(
+        old_requests_ended, interval=0.2, what="requests in flight under the old weights end"
+    )
     with httpx.Client(follow_redirects=True) as http:
         before = [_requests(http, u) for u in urls]
-        time.sleep(0.6)
+        time.sleep(0.6)  # not a wait for a condition: the span the traffic is measured over
         grown = [_requests(http, u) - b for u, b in zip(urls, before, strict=True)]
     assert grown[0] > 60 and grown[1] <= 2 and grown[2] <= 2  # (our own /stats reads)
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import trustme
 
+from tests.conftest import wait_until
 from tests.core.loopback import canned_http, free_port, silent_listener
 from themis_desktop.core.server import errors
 from themis_desktop.core.server.client import ThemisClient, build_info_version, normalize_url
@@ -358,8 +359,8 @@ def test_the_same_client_follows_a_node_restarted_as_another_version(tmp_path, b
     with DemoCluster(tmp_path, nodes=1, version=before, data_size_mb=1, workload=False) as cluster:
         with ThemisClient(cluster.urls[0]) as client:
             assert client.health().healthy and client.version().version == before
-            while client.health().uptime_seconds < 1:  # whole seconds: let it show a drop
-                time.sleep(0.1)
+            # whole seconds: let it show a drop
+            wait_until(lambda: client.health().uptime_seconds >= 1, interval=0.1)
             cluster.restart_node(0, version=after)
             assert client.health().healthy  # uptime went down: the client forgets
             assert client.version().version == after
@@ -374,11 +375,14 @@ def test_a_restart_is_seen_even_when_the_new_uptime_is_not_lower(tmp_path):
         url = cluster.urls[0]
         with ThemisClient(url) as client:
             assert client.version().version == "1.7.3"
-            time.sleep(2.5)  # the first run's start and the second's lie clearly apart
+            # not a wait for a condition: a deliberate gap, so that the first run's start and
+            # the second's lie clearly apart (whole seconds) — the very case under test
+            time.sleep(2.5)
             seen = client.health().uptime_seconds
             cluster.restart_node(0, version="1.8.0")
-            while httpx.get(f"{url}/health").json()["uptime_seconds"] < seen:  # not seen
-                time.sleep(0.05)
+            wait_until(  # the new run answers (its uptime not yet seen)
+                lambda: httpx.get(f"{url}/health").json()["uptime_seconds"] >= seen
+            )
             assert client.health().healthy
             assert client.version().version == "1.8.0"
 
@@ -390,7 +394,7 @@ def test_one_process_polled_often_is_never_taken_for_a_restart(start_demo_node):
         deadline = time.monotonic() + 3.5
         while time.monotonic() < deadline:  # across several whole-second ticks
             client.health()
-            time.sleep(0.03)
+            time.sleep(0.03)  # not a wait for a condition: polls spread over real seconds
         before = client.stats().total_requests
         client.version()  # still known: nothing asked
         assert client.stats().total_requests == before + 1
@@ -456,8 +460,8 @@ def test_an_era_a_node_restarted_as_era_b_is_asked_those_routes_again(tmp_path):
     with DemoCluster(tmp_path, nodes=1, version="1.2.0", data_size_mb=1, workload=False) as cluster:
         with ThemisClient(cluster.urls[0]) as client:
             assert client.version().version == "1.0.0" and client.era == "A"
-            while client.health().uptime_seconds < 1:  # a restart must show as less uptime
-                time.sleep(0.05)
+            # a restart must show as less uptime
+            wait_until(lambda: client.health().uptime_seconds >= 1)
             cluster.restart_node(0, version="1.3.0")
             assert client.health().healthy  # uptime went down: the client forgets
             assert client.ready().ready

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import wait_until
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.service.config import ServiceConfig
 from themis_desktop.core.service.control import DemoController, installed_version
@@ -116,10 +117,7 @@ def test_a_binary_that_starts_a_server_instead_is_killed_with_its_children(own_t
     assert reading.reason.endswith("stopped it")
     spawned = [int(line) for line in pids.read_text().split()]
     assert len(spawned) == 2
-    deadline = time.monotonic() + 5.0
-    while any(_alive(pid) for pid in spawned) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(_alive(pid) for pid in spawned)
+    wait_until(lambda: not any(_alive(pid) for pid in spawned), what=f"the spawned {spawned} end")
     assert os.listdir(own_tmp / "scratch") == [] and os.listdir(own_tmp / "cwd") == []
 
 

@@ -14,8 +14,13 @@ from themis_desktop.core.service.config import ServiceConfig
 from themis_desktop.core.service.control import controller_for
 from themis_desktop.core.service.pid_stop import PidFileError, alive, end_process
 
-IGNORES_TERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
-OBEYS_TERM = "import time; time.sleep(60)"
+# stand-in servers: each says "ready" once its SIGTERM handling is in place, then idles (its
+# own time.sleep is the stand-in running, not a test waiting for a condition)
+IGNORES_TERM = (
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+    " print('ready', flush=True); time.sleep(60)"
+)
+OBEYS_TERM = "import time; print('ready', flush=True); time.sleep(60)"
 
 
 @pytest.fixture
@@ -24,9 +29,10 @@ def server(tmp_path):
     started = []
 
     def start(code: str):
-        process = subprocess.Popen([sys.executable, "-c", code])
+        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
         started.append(process)
-        time.sleep(0.3)  # let it install its handler
+        assert process.stdout.readline() == "ready\n"  # its handler is installed
+        process.stdout.close()
         pid_file = tmp_path / "server.pid"
         pid_file.write_text(f"{process.pid}\n")
         return process, pid_file

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import wait_until
 from tests.core.loopback import free_port
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.service.config import ServiceConfig
@@ -160,10 +161,7 @@ def test_a_command_that_hangs_is_ended_with_its_children(tmp_path):
     assert time.monotonic() - started < 5
     assert info.value.output == "waiting\n"
     pid = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
-    while not gone(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert gone(pid)
+    wait_until(lambda: gone(pid), what=f"the stopped service's process {pid} ends")
 
 
 def test_a_daemon_left_running_does_not_hold_up_the_step(tmp_path):

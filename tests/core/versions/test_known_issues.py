@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from themis_desktop.core.versions.catalogue_file import CatalogueError
+from themis_desktop.core.versions.catalogue_file import CatalogueError, load_catalogue
 from themis_desktop.core.versions.known_issues import (
     describe,
     hop_issues,
@@ -13,7 +13,7 @@ from themis_desktop.core.versions.known_issues import (
     known_issues,
     rollback_warnings,
 )
-from themis_desktop.core.versions.releases import Catalogue, VersionError
+from themis_desktop.core.versions.releases import VersionError
 
 ERA_A_ISSUES = [
     "cannot-reopen-data-dir",
@@ -25,7 +25,7 @@ ERA_A_ISSUES = [
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return Catalogue.load()
+    return load_catalogue()
 
 
 def test_the_1_0_line_carries_the_issues_seen_on_the_real_build(catalogue):
@@ -110,7 +110,7 @@ USER_RELEASE_ISSUE = """lines:
 def test_a_user_catalogue_adds_line_and_release_issues(tmp_path):
     extra = tmp_path / "releases.yaml"
     extra.write_text(USER_RELEASE_ISSUE)
-    catalogue = Catalogue.load(extra)
+    catalogue = load_catalogue(extra)
     first = known_issues(catalogue, "3.0.0")
     assert [(i.id, i.summary) for i in first] == [
         ("slow-start", "Starts very slowly."),  # the release's own replaces the line's
@@ -175,7 +175,7 @@ def test_a_malformed_known_issue_is_rejected_with_file_line_and_reason(
     bad = tmp_path / "bad.yaml"
     bad.write_text(text)
     with pytest.raises(CatalogueError) as caught:
-        Catalogue.load(bad)
+        load_catalogue(bad)
     assert reason in caught.value.reason
     assert caught.value.line == line
     assert str(caught.value).startswith(f"{bad}:{line}: ")

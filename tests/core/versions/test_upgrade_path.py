@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from themis_desktop.core.versions.releases import Catalogue, VersionError
+from themis_desktop.core.versions.catalogue_file import load_catalogue
+from themis_desktop.core.versions.releases import VersionError
 from themis_desktop.core.versions.upgrade_path import (
     SKIP_LEVEL_CONDITIONS,
     DowngradeError,
@@ -15,7 +16,7 @@ from themis_desktop.core.versions.upgrade_path import (
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return Catalogue.load()
+    return load_catalogue()
 
 
 def stops(plan):
@@ -161,7 +162,7 @@ def test_skip_level_is_one_flagged_hop_with_what_it_jumps_over(catalogue):
 def test_skipping_a_required_stop_is_warned(tmp_path):
     extra = tmp_path / "r.yaml"
     extra.write_text('lines:\n  - line: "1.8"\n    required: true\n')
-    plan = plan_upgrade(Catalogue.load(extra), "1.7.0", "2.0", skip_level=True)
+    plan = plan_upgrade(load_catalogue(extra), "1.7.0", "2.0", skip_level=True)
     assert any("1.8.2 is required" in w for w in plan.warnings)
     assert plan.hops[0].required
 

@@ -7,13 +7,13 @@ import re
 import pytest
 from packaging.version import Version
 
-from themis_desktop.core.versions.catalogue_file import CatalogueError
-from themis_desktop.core.versions.releases import Catalogue, VersionError, parse_version
+from themis_desktop.core.versions.catalogue_file import CatalogueError, load_catalogue
+from themis_desktop.core.versions.releases import VersionError, parse_version
 
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return Catalogue.load()
+    return load_catalogue()
 
 
 @pytest.mark.parametrize(
@@ -133,7 +133,7 @@ def test_a_line_whose_only_release_is_known_bad_resolves_to_an_error(tmp_path):
         'lines:\n  - line: "3.0"\n    releases:\n'
         "      - {version: 3.0.0, status: known-bad, evidence: it eats data}\n"
     )
-    catalogue = Catalogue.load(extra)
+    catalogue = load_catalogue(extra)
     assert catalogue.line((3, 0)).stop is None
     with pytest.raises(VersionError, match=r"No 3\.0 release can be installed: 3\.0\.0 is never"):
         catalogue.resolve("3.0")
@@ -174,7 +174,7 @@ def test_a_user_catalogue_adds_releases_and_overrides_named_fields(tmp_path):
         '  - line: "1.8"\n'
         "    required: true\n"
     )
-    catalogue = Catalogue.load(extra)
+    catalogue = load_catalogue(extra)
     assert catalogue.resolve("2.4").text == "2.4.1"
     assert catalogue.newest.text == "2.5.0"
     line_18 = catalogue.line((1, 8))
@@ -187,7 +187,7 @@ def test_the_user_catalogue_in_the_data_folder_is_picked_up(isolated_home):
     (isolated_home / "releases.yaml").write_text(
         'lines:\n  - line: "3.0"\n    releases:\n      - {version: 3.0.0, date: 2027-01}\n'
     )
-    assert Catalogue.load().newest.text == "3.0.0"
+    assert load_catalogue().newest.text == "3.0.0"
 
 
 @pytest.mark.parametrize(
@@ -250,7 +250,7 @@ def test_a_malformed_user_catalogue_is_rejected_with_line_and_reason(tmp_path, t
     bad = tmp_path / "bad.yaml"
     bad.write_text(text)
     with pytest.raises(CatalogueError) as caught:
-        Catalogue.load(bad)
+        load_catalogue(bad)
     assert caught.value.line == line
     assert reason in caught.value.reason
     assert str(caught.value).startswith(f"{bad}:{line}: ")

@@ -122,7 +122,7 @@ def _file_entry(entry: Any) -> FileEntry:
         raise ValueError(f"{path}: size {str(size)[:40]} is not a byte count")
     if type(mode) is not int or not 0 <= mode <= 0o7777:
         raise ValueError(f"{path}: mode {str(mode)[:40]} is not a permission mode")
-    if type(mtime) not in (int, float) or not 0 <= mtime < MAX_MTIME:
+    if (type(mtime) is not int and type(mtime) is not float) or not 0 <= mtime < MAX_MTIME:
         raise ValueError(f"{path}: mtime {str(mtime)[:40]} is not a time")
     if not isinstance(sha, str) or not isinstance(link, str):
         raise TypeError(f"{path}: sha256 and link must be text")

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from themis_desktop.core.backup.create import BackupResult
-from themis_desktop.core.journal.store import Journal, JournalError, current_user, utc_now
+from themis_desktop.core.journal.store import (
+    Journal,
+    JournalError,
+    current_user,
+    inserted_id,
+    utc_now,
+)
 from themis_desktop.core.util import temp_names
 from themis_desktop.core.util.temp_names import Leftover
 
@@ -60,7 +66,7 @@ def record(
         "checkpoint": int(manifest.checkpoint),
     }
     with journal.transaction():
-        backup_id = journal.db["backups"].insert(row).last_pk
+        backup_id = inserted_id(journal.db.table("backups").insert(row))
         journal.insert_event(
             session_id,
             "backup.created",
@@ -73,7 +79,7 @@ def record(
 
 
 def get(journal: Journal, backup_id: int) -> BackupRecord:
-    return _record(journal.db["backups"].get(backup_id))
+    return _record(journal.db.table("backups").get(backup_id))
 
 
 def find_by_path(archive: Path) -> BackupRecord | None:
@@ -106,7 +112,7 @@ def mark_verified(journal: Journal, backup_id: int, sha256: str = "") -> BackupR
     """A full verify passed; `sha256` is the archive's checksum that it computed."""
     changes = {"verified_at": utc_now()} | ({"sha256": sha256} if sha256 else {})
     with journal.transaction():
-        journal.db["backups"].update(backup_id, changes)
+        journal.db.table("backups").update(backup_id, changes)
         journal.insert_event(
             None,
             "backup.verified",
@@ -121,7 +127,7 @@ def mark_verified(journal: Journal, backup_id: int, sha256: str = "") -> BackupR
 def forget(journal: Journal, backup_id: int) -> None:
     """Remove a backup from the catalogue (the caller deletes the files)."""
     with journal.transaction():
-        journal.db["backups"].delete(backup_id)
+        journal.db.table("backups").delete(backup_id)
         journal.insert_event(
             None,
             "backup.deleted",

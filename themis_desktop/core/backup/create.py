@@ -14,10 +14,11 @@ import io
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO, TypedDict, Unpack
 
 import zstandard
 
@@ -38,6 +39,13 @@ CHUNK = 1 << 20
 NAME_STAMP = "%Y%m%dT%H%M%SZ"
 LEVEL = 3
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+class ManifestFlags(TypedDict, total=False):
+    """How the data was taken (`Manifest.consistent`, `Manifest.checkpoint`)."""
+
+    consistent: bool
+    checkpoint: bool
 
 
 @dataclass(frozen=True)
@@ -178,7 +186,13 @@ def _sidecar_warning(archive: Path, exc: OSError) -> str:
     )
 
 
-def _stream(out, entries, total, progress, cancelled) -> list[FileEntry]:
+def _stream(
+    out: BinaryIO,
+    entries: list[tuple[FileEntry, Path]],
+    total: int,
+    progress: Progress | None,
+    cancelled: threading.Event | None,
+) -> list[FileEntry]:
     """Write tar members through a multi-threaded zstd compressor; hash files on the way."""
     compressor = zstandard.ZstdCompressor(level=LEVEL, threads=-1, write_checksum=True)
     writer = compressor.stream_writer(out, closefd=False, write_size=CHUNK)
@@ -303,7 +317,9 @@ def iter_sources(data_dir: Path, configs: list[Path], extra: dict[str, Path]) ->
             yield Source(name, path)
 
 
-def new_manifest(node: str, version: str, sources: list[Source], **flags: bool) -> Manifest:
+def new_manifest(
+    node: str, version: str, sources: list[Source], **flags: Unpack[ManifestFlags]
+) -> Manifest:
     return Manifest(
         node=node,
         themis_version=version,
@@ -321,12 +337,12 @@ def backup_files(
     node: str,
     version: str,
     data_dir: Path,
-    configs: list[Path] = (),  # type: ignore[assignment]
+    configs: Sequence[Path] = (),
     extra: dict[str, Path] | None = None,
     progress: Progress | None = None,
     cancelled: threading.Event | None = None,
     recorded_data_dir: Path | None = None,
-    **flags: bool,
+    **flags: Unpack[ManifestFlags],
 ) -> BackupResult:
     """Archive a data dir (or a checkpoint of it), config files and extra folders.
 

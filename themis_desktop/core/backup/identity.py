@@ -24,12 +24,16 @@ STAMP_SLACK = 2.0  # seconds: archives of earlier versions stamped their name se
 
 
 class Recorded(Protocol):
-    """What the catalogue knows of a backup (a BackupRecord)."""
+    """What the catalogue knows of a backup (a BackupRecord, frozen: read-only here)."""
 
-    node: str
-    version: str
-    created_at: str
-    sha256: str
+    @property
+    def node(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
 
 
 def sidecar_path(archive: Path) -> Path:

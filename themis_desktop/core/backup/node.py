@@ -180,11 +180,11 @@ def back_up_nodes(
                     progress=step,
                     cancelled=cancelled,
                 )
-            report = verify(
-                result.archive,
-                progress=lambda d, t, o=base + size: step(d, t, o),
-                cancelled=cancelled,
-            )
+
+            def verify_step(done: int, _total: int, offset: int = base + size) -> None:
+                step(done, _total, offset)
+
+            report = verify(result.archive, progress=verify_step, cancelled=cancelled)
             remember_checksum(report)
             result = replace(
                 result, sha256=report.archive_sha256, warnings=(*result.warnings, *report.notes)

@@ -30,6 +30,7 @@ from themis_desktop.core.backup.archive_format import (
     MANIFEST_LIMIT,
     MANIFEST_NAME,
     BackupError,
+    FileEntry,
     Manifest,
     MemberPolicy,
     UnsafeArchive,
@@ -134,7 +135,11 @@ class _ArchiveStream:
         decompressor = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
         try:
             reader = decompressor.stream_reader(
-                self.raw, read_size=READ_CHUNK, read_across_frames=True, closefd=False
+                # zstandard reads any object with read(size); its stubs ask for IO[bytes]
+                self.raw,  # type: ignore[arg-type]
+                read_size=READ_CHUNK,
+                read_across_frames=True,
+                closefd=False,
             )
             while not self._stop.is_set():
                 out = reader.read(PUMP_CHUNK)
@@ -204,7 +209,7 @@ class _BoundedTarInfo(tarfile.TarInfo):
     a hostile archive could make either gigabytes. Ours have small headers and no sparse
     files, so larger headers and any sparse map are refused before they are read."""
 
-    def _proc_member(self, tarfile_):  # type: ignore[no-untyped-def]
+    def _proc_member(self, tarfile_):
         extended = (
             tarfile.GNUTYPE_LONGNAME,
             tarfile.GNUTYPE_LONGLINK,
@@ -220,7 +225,7 @@ class _BoundedTarInfo(tarfile.TarInfo):
             raise tarfile.ReadError("a sparse file (our archives have none)")
         return super()._proc_member(tarfile_)
 
-    def _refuse_sparse(self, *args):  # type: ignore[no-untyped-def]
+    def _refuse_sparse(self, *args):
         raise tarfile.ReadError("a sparse file (our archives have none)")
 
     _proc_gnusparse_00 = _proc_gnusparse_01 = _proc_gnusparse_10 = _refuse_sparse
@@ -231,7 +236,11 @@ def _members(archive: Path) -> tuple[_ArchiveStream, tarfile.TarFile]:
     stream = _ArchiveStream(archive)
     try:
         tar = tarfile.open(  # noqa: SIM115 (closed by the caller)
-            fileobj=stream, mode="r|", bufsize=READ_CHUNK, tarinfo=_BoundedTarInfo
+            # a stream ("r|") only reads: typeshed's file protocol also asks for write/seek
+            fileobj=stream,  # type: ignore[call-overload]
+            mode="r|",
+            bufsize=READ_CHUNK,
+            tarinfo=_BoundedTarInfo,
         )
         return stream, tar
     except BaseException:
@@ -316,7 +325,13 @@ class StagingWriteError(BackupError):
     archive's fault."""
 
 
-def _walk(archive, report, staging, progress, cancelled) -> None:
+def _walk(
+    archive: Path,
+    report: VerifyReport,
+    staging: Path | None,
+    progress: Progress | None,
+    cancelled: threading.Event | None,
+) -> None:
     try:
         raw, tar = _members(archive)
     except (OSError, tarfile.TarError, zstandard.ZstdError, BackupError) as exc:
@@ -336,7 +351,9 @@ def _walk(archive, report, staging, progress, cancelled) -> None:
                     f"its manifest claims {first.size >> 20} MiB (ours stay under "
                     f"{MANIFEST_LIMIT >> 20} MiB): this is not one of our archives"
                 )
-            manifest = Manifest.from_json(tar.extractfile(first).read())
+            reader = tar.extractfile(first)
+            assert reader is not None  # a regular file (isfile above) always has a reader
+            manifest = Manifest.from_json(reader.read())
             report.manifest = manifest
             expected = {f.path: f for f in manifest.files}
             total = manifest.total_bytes
@@ -382,8 +399,18 @@ def _walk(archive, report, staging, progress, cancelled) -> None:
             report.problems.append(f"… and {len(missing) - 50} more missing files")
 
 
-def _check_file(tar, member, entry, report, staging, total, progress, policy) -> None:
+def _check_file(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    entry: FileEntry,
+    report: VerifyReport,
+    staging: Path | None,
+    total: int,
+    progress: Progress | None,
+    policy: MemberPolicy,
+) -> None:
     source = tar.extractfile(member)
+    assert source is not None  # the caller checked member.isfile()
     digest = hashlib.sha256()
     size = 0
     target = None
@@ -399,7 +426,7 @@ def _check_file(tar, member, entry, report, staging, total, progress, policy) ->
     try:
         while chunk := source.read(READ_CHUNK):  # small reads: no fresh mmap per chunk
             digest.update(chunk)
-            if target:
+            if target and staging:  # a target is only opened with a staging folder
                 with _writing(staging):
                     target.write(chunk)
             size += len(chunk)
@@ -407,7 +434,7 @@ def _check_file(tar, member, entry, report, staging, total, progress, policy) ->
             if progress:
                 progress(report.bytes_checked, total)
     finally:
-        if target:
+        if target and staging:
             with _writing(staging):
                 target.close()
                 os.chmod(path, entry.mode & SAFE_MODE)

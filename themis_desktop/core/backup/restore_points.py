@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from themis_desktop.core.journal.store import Journal, parse_utc
 from themis_desktop.core.upgrade.session import Hop, UpgradeSession
 from themis_desktop.core.versions.releases import VersionError, line_of, parse_version
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
 
 FIRST_LINE = (1, 5)  # the first release line that serves snapshot tags and PITR
 EVENT = "hop.restore_point"  # the journal event of a pre-hop restore point
@@ -54,7 +57,11 @@ def tag_name(from_version: str, to_version: str, now: datetime | None = None) ->
 
 
 def create_restore_point(
-    client: Any, node: str, from_version: str, to_version: str, now: datetime | None = None
+    client: ThemisClient,
+    node: str,
+    from_version: str,
+    to_version: str,
+    now: datetime | None = None,
 ) -> RestorePoint:
     """Tag the node's current sequence before the hop `from_version` → `to_version`.
     Raises the client's ThemisError, or RestorePointError for an answer of another shape."""
@@ -68,7 +75,7 @@ def create_restore_point(
     return RestorePoint(node, str(data.get("tag_name", tag)), sequence, _iso(taken))
 
 
-def preview(client: Any, tag: str) -> int:
+def preview(client: ThemisClient, tag: str) -> int:
     """How many writes a point-in-time restore to `tag` would undo (the server's preview)."""
     data = client.restore_preview(tag)
     try:

@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from themis_desktop.core.config.file import MISSING, ConfigDocument, built_in, write_atomically
 from themis_desktop.core.versions.releases import (
@@ -42,6 +42,9 @@ from themis_desktop.core.versions.releases import (
     line_of,
     parse_version,
 )
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
 
 Severity = Literal["breaks", "changes", "recommended", "info"]
 SEVERITIES: tuple[Severity, ...] = ("breaks", "changes", "recommended", "info")
@@ -396,7 +399,9 @@ class ServerResult:
         return text
 
 
-def apply_to_server(client: Any, findings: list[Finding], picked: list[str]) -> ServerResult:
+def apply_to_server(
+    client: ThemisClient, findings: list[Finding], picked: list[str]
+) -> ServerResult:
     """POST the picked changes to `/config` as one nested mapping of only the changed keys,
     then read `/config` back: keys the node did not take are reported as not applied.
     A removal cannot be said with POST /config: those are reported too."""

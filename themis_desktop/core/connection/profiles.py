@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from themis_desktop.core.rollout.traffic import RouterConfig
+from themis_desktop.core.rollout.router_config import RouterConfig
 from themis_desktop.core.server.client import ThemisClient, normalize_url
 from themis_desktop.core.service.config import ServiceConfig
 

@@ -175,8 +175,8 @@ class _RedactingStream:
 def redacted_output() -> Iterator[None]:
     """While inside, `sys.stdout` and `sys.stderr` never show a known token."""
     saved = sys.stdout, sys.stderr
-    sys.stdout = _RedactingStream(saved[0])  # type: ignore[assignment]
-    sys.stderr = _RedactingStream(saved[1])  # type: ignore[assignment]
+    sys.stdout = _RedactingStream(saved[0])
+    sys.stderr = _RedactingStream(saved[1])
     try:
         yield
     finally:

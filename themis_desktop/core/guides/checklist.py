@@ -56,7 +56,7 @@ def set_step(
         "reason": reason if state == "skipped" else "",
     }
     with journal.transaction():
-        journal.db["checklist"].upsert(row, pk=("session_id", "hop", "step_id"))
+        journal.db.table("checklist").upsert(row, pk=("session_id", "hop", "step_id"))
         journal.insert_event(
             session_id,
             "step.note" if note_only else f"step.{state}",
@@ -89,7 +89,7 @@ def set_choice(
     pk = (session_id, hop, step_id)
     with journal.transaction():
         if _row(journal, pk) is None:  # chosen before ticking: an open step with its choice
-            journal.db["checklist"].insert(
+            journal.db.table("checklist").insert(
                 {
                     "session_id": session_id,
                     "hop": hop,
@@ -101,7 +101,7 @@ def set_choice(
                     "reason": "",
                 }
             )
-        journal.db["checklist"].update(pk, {"choice": key, "choice_label": label})
+        journal.db.table("checklist").update(pk, {"choice": key, "choice_label": label})
         journal.insert_event(
             session_id,
             "step.choice",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from markdown.extensions.toc import slugify
 
-from themis_desktop.core.guides.library import (
+from themis_desktop.core.guides.steps import phase_headings, step_regions
+from themis_desktop.core.guides.structure import (
     PHASE_TITLES,
     PHASES,
     SECTION_WORDS,
@@ -19,9 +21,9 @@ from themis_desktop.core.guides.library import (
     lines_of,
     section_matches,
 )
-from themis_desktop.core.guides.steps import phase_headings, step_regions
 
 Severity = Literal["error", "warning"]
+Add = Callable[[int, Severity, str], None]  # records a finding: line, severity, message
 
 SECTIONS = (
     "Overview",
@@ -126,7 +128,7 @@ def _capped(found: list[Finding]) -> list[Finding]:
     return [*found[: MAX_FINDINGS - 1], Finding(rest[0].path, rest[0].line, severity, summary)]
 
 
-def _check_meta(meta: dict[str, Any], error: str | None, first: int, add: Any) -> None:
+def _check_meta(meta: dict[str, Any], error: str | None, first: int, add: Add) -> None:
     if error:
         add(1, "error", error)
     elif not meta:
@@ -139,7 +141,7 @@ def _check_meta(meta: dict[str, Any], error: str | None, first: int, add: Any) -
             add(1, "warning", f"status should be one of {', '.join(STATUSES)}")
 
 
-def _check_title(headings: list[Heading], meta: dict[str, Any], first: int, add: Any) -> None:
+def _check_title(headings: list[Heading], meta: dict[str, Any], first: int, add: Add) -> None:
     titles = [h for h in headings if h.level == 1]
     if not titles:
         add(first, "error", "no title: the guide must start with '# Migration Guide: vX.Y to vX.Y'")
@@ -157,7 +159,7 @@ def _check_title(headings: list[Heading], meta: dict[str, Any], first: int, add:
         add(titles[0].line, "warning", "title and front matter name different versions")
 
 
-def _check_sections(headings: list[Heading], end_line: int, add: Any) -> None:
+def _check_sections(headings: list[Heading], end_line: int, add: Add) -> None:
     """Each template section once, in order; matched tolerantly (`section_matches`)."""
     present = [h for h in headings if h.level == 2]
     matches = {
@@ -191,12 +193,12 @@ def _check_sections(headings: list[Heading], end_line: int, add: Any) -> None:
             expected_at = previous = in_order[0]
             continue
         at = candidates[0]
-        after, found = _quote("## " + present[expected_at].title), _quote("## " + present[at].title)
+        after, there = _quote("## " + present[expected_at].title), _quote("## " + present[at].title)
         add(
             present[at].line,
             "error",
             f"section '## {wanted}' is out of order: expected after {after}, "
-            f"found {found} before it",
+            f"found {there} before it",
         )
 
 
@@ -215,7 +217,7 @@ def _list(titles: list[str]) -> str:
     return shown + (f" and {len(titles) - _SHOWN} more" if len(titles) > _SHOWN else "")
 
 
-def _check_steps(headings: list[Heading], steps: list[Step], add: Any) -> None:
+def _check_steps(headings: list[Heading], steps: list[Step], add: Add) -> None:
     regions = step_regions(headings)
     section = next((start for start, _, fixed in regions if fixed is None), None)
     if section is None:
@@ -267,7 +269,7 @@ def _missing_phase(
         )
 
 
-def _check_text(text: str, first: int, anchors: set[str], add: Any) -> None:
+def _check_text(text: str, first: int, anchors: set[str], add: Add) -> None:
     fences = Fences()
     for number, line in enumerate(lines_of(text), start=first):
         state = fences.step(line)

@@ -21,7 +21,7 @@ from typing import Any
 import markdown
 from markdown.blockprocessors import BlockProcessor
 
-from themis_desktop.core.guides.library import Fences, lines_of
+from themis_desktop.core.guides.structure import Fences, lines_of
 
 MAX_NESTING = 32  # lists, quotes and 4-space indents on one line (python-markdown breaks ~250)
 MAX_OPEN_BRACKETS = 1000  # unclosed `[` or `](` in one paragraph
@@ -93,7 +93,8 @@ def guard(md: markdown.Markdown, deadline: Deadline) -> None:
             deadline.check()
             return regex
 
-        first.getCompiledRegExp = compiled
+        # patched on this converter's own pattern object on purpose (markdown has no hook)
+        first.getCompiledRegExp = compiled  # type: ignore[method-assign]
     for pattern in md.inlinePatterns:
         handle = pattern.handleMatch
 
@@ -101,10 +102,17 @@ def guard(md: markdown.Markdown, deadline: Deadline) -> None:
             deadline.check()
             return handle(*args)
 
-        pattern.handleMatch = checked
+        # patched on purpose, as above; `checked` passes on whatever the pattern's own
+        # handleMatch takes (inline and legacy patterns differ: the stubs know only one)
+        pattern.handleMatch = checked  # type: ignore[method-assign, assignment]
     _linear_reassembly(md)
     parser = md.parser
-    parser.parseChunk = lambda parent, text: parser.parseBlocks(parent, _Blocks(text.split("\n\n")))
+    # patched on purpose, as above; the block processors only pop and insert at the front,
+    # which the deque does in O(1) (the stubs ask for the list markdown itself passes)
+    parser.parseChunk = lambda parent, text: parser.parseBlocks(  # type: ignore[method-assign]
+        parent,
+        _Blocks(text.split("\n\n")),  # type: ignore[arg-type]
+    )
 
 
 class _Blocks(collections.deque[str]):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from themis_desktop.core.guides.library import PHASE_TITLES, PHASES, Guide, Option, normalize
+from themis_desktop.core.guides.library import Guide
+from themis_desktop.core.guides.structure import PHASE_TITLES, PHASES, Option, normalize
 from themis_desktop.core.versions.upgrade_path import Hop, Plan
 
 

@@ -25,14 +25,8 @@ from pygments.util import ClassNotFound
 
 from themis_desktop.core.guides import limits as guide_limits
 from themis_desktop.core.guides.checks import unique_id
-from themis_desktop.core.guides.library import (
-    MAX_GUIDE_BYTES,
-    Fences,
-    Guide,
-    lines_of,
-    too_large,
-    utf8_size,
-)
+from themis_desktop.core.guides.library import MAX_GUIDE_BYTES, Guide, too_large, utf8_size
+from themis_desktop.core.guides.structure import Fences, lines_of
 
 _SAFE_SCHEMES = ("http://", "https://", "mailto:", "#", "copy:")
 _MARKER = re.compile(r'<div class="highlight">\x02(\d+)\x03</div>')

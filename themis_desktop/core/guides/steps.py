@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from themis_desktop.core.guides.library import (
+from themis_desktop.core.guides.structure import (
     Fences,
     Heading,
     Option,

@@ -108,7 +108,7 @@ class _Translating:
 
     def _fail(self, exc: sqlite3.Error) -> None:
         error = journal_error(exc, self.journal_path, read_only=self.journal_read_only)
-        if error is None or error is exc:
+        if error is None or isinstance(exc, JournalError):  # a JournalError explains itself
             raise exc
         raise error from exc
 
@@ -121,14 +121,14 @@ class JournalCursor(_Translating, sqlite3.Cursor):
         self.journal_path = connection.journal_path
         self.journal_read_only = connection.journal_read_only
 
-    def execute(self, sql: str, parameters: Any = (), /) -> JournalCursor:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = (), /) -> JournalCursor:
         try:
             super().execute(sql, _redacted(parameters, redactor()))
         except sqlite3.DatabaseError as exc:
             self._fail(exc)
         return self
 
-    def executemany(self, sql: str, seq: Iterable[Any], /) -> JournalCursor:  # type: ignore[override]
+    def executemany(self, sql: str, seq: Iterable[Any], /) -> JournalCursor:
         try:
             redact = redactor()
             super().executemany(sql, (_redacted(p, redact) for p in seq))
@@ -166,13 +166,15 @@ class JournalCursor(_Translating, sqlite3.Cursor):
 class JournalConnection(_Translating, sqlite3.Connection):
     """The journal's connection: use `connect` to make one."""
 
-    def cursor(self, factory: Any = None) -> Any:  # type: ignore[override]
-        return super().cursor(factory or JournalCursor)
+    def cursor(self, factory: Any = None) -> Any:
+        # JournalCursor is made on this JournalConnection: typeshed's factory type takes
+        # any Connection, so it cannot see that the factory fits
+        return super().cursor(factory or JournalCursor)  # type: ignore[arg-type]
 
-    def execute(self, sql: str, parameters: Any = (), /) -> JournalCursor:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = (), /) -> JournalCursor:
         return self.cursor().execute(sql, parameters)
 
-    def executemany(self, sql: str, seq: Iterable[Any], /) -> JournalCursor:  # type: ignore[override]
+    def executemany(self, sql: str, seq: Iterable[Any], /) -> JournalCursor:
         return self.cursor().executemany(sql, seq)
 
     def executescript(self, script: str, /) -> Any:

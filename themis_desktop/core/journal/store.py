@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlite_utils
+import sqlite_utils.db
 
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.connection import (
@@ -30,9 +31,15 @@ from themis_desktop.core.journal.connection import (
     connect,
     journal_error,
 )
-from themis_desktop.core.rollout.traffic import RouterConfig
+from themis_desktop.core.rollout.router_config import RouterConfig
 from themis_desktop.core.service.config import ServiceConfig
 from themis_desktop.core.util.paths import create_private_file, journal_path, make_private
+
+
+def inserted_id(table: sqlite_utils.db.Table) -> int:
+    """The integer primary key of the row `table.insert(...)` just added (sqlite_utils types
+    `last_pk` as `Any | None`: after an insert into a rowid table it is that int)."""
+    return cast(int, table.last_pk)
 
 
 def utc_now() -> str:
@@ -53,7 +60,7 @@ def current_user() -> str:
 
 
 def _v1(db: sqlite_utils.Database) -> None:
-    db["profiles"].create(
+    db.table("profiles").create(
         {
             "id": int,
             "name": str,
@@ -67,8 +74,8 @@ def _v1(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"name"},
     )
-    db["profiles"].create_index(["name"], unique=True)
-    db["profile_nodes"].create(
+    db.table("profiles").create_index(["name"], unique=True)
+    db.table("profile_nodes").create(
         {
             "id": int,
             "profile_id": int,
@@ -82,7 +89,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("profile_id", "profiles", "id")],
     )
-    db["sessions"].create(
+    db.table("sessions").create(
         {
             "id": int,
             "profile_id": int,
@@ -96,7 +103,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("profile_id", "profiles", "id")],
     )
-    db["events"].create(
+    db.table("events").create(
         {
             "id": int,
             "session_id": int,
@@ -110,13 +117,13 @@ def _v1(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("session_id", "sessions", "id")],
     )
-    db["events"].create_index(["session_id", "ts"])
-    db["events"].create_index(["type"])
+    db.table("events").create_index(["session_id", "ts"])
+    db.table("events").create_index(["type"])
 
 
 def _v2(db: sqlite_utils.Database) -> None:
     """Checklist state of guide steps per session and hop (see core/guides/checklist.py)."""
-    db["checklist"].create(
+    db.table("checklist").create(
         {
             "session_id": int,
             "hop": str,
@@ -134,7 +141,7 @@ def _v2(db: sqlite_utils.Database) -> None:
 
 def _v3(db: sqlite_utils.Database) -> None:
     """The backup catalogue (see core/backup/catalog.py)."""
-    db["backups"].create(
+    db.table("backups").create(
         {
             "id": int,
             "node": str,
@@ -152,7 +159,7 @@ def _v3(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("session_id", "sessions", "id")],
     )
-    db["backups"].create_index(["node", "created_at"])
+    db.table("backups").create_index(["node", "created_at"])
 
 
 def _v4(db: sqlite_utils.Database) -> None:
@@ -167,10 +174,10 @@ def _v4(db: sqlite_utils.Database) -> None:
         "version": str,
     }
     columns.update({key: float for key in _V4_METRICS})
-    db["samples"].create(columns)
-    db["samples"].create_index(["profile", "node", "step", "at"])
-    db["samples"].create_index(["at"])
-    db["baselines"].create(
+    db.table("samples").create(columns)
+    db.table("samples").create_index(["profile", "node", "step", "at"])
+    db.table("samples").create_index(["at"])
+    db.table("baselines").create(
         {
             "id": int,
             "profile": str,
@@ -186,7 +193,7 @@ def _v4(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("session_id", "sessions", "id")],
     )
-    db["baselines"].create_index(["profile", "created_at"])
+    db.table("baselines").create_index(["profile", "created_at"])
 
 
 _V4_METRICS = (
@@ -206,8 +213,8 @@ _V4_METRICS = (
 
 def _v5(db: sqlite_utils.Database) -> None:
     """Upgrade sessions walk hops (core/upgrade/session.py); profiles control the service."""
-    db["profiles"].add_column("service", str)
-    db["hops"].create(
+    db.table("profiles").add_column("service", str)
+    db.table("hops").create(
         {
             "id": int,
             "session_id": int,
@@ -224,13 +231,13 @@ def _v5(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("session_id", "sessions", "id")],
     )
-    db["hops"].create_index(["session_id", "position"], unique=True)
+    db.table("hops").create_index(["session_id", "position"], unique=True)
 
 
 def _v6(db: sqlite_utils.Database) -> None:
     """Rollouts on clusters (core/rollout/runner.py) and a profile's traffic router."""
-    db["profiles"].add_column("router", str)
-    db["rollouts"].create(
+    db.table("profiles").add_column("router", str)
+    db.table("rollouts").create(
         {
             "id": int,
             "profile": str,
@@ -246,14 +253,14 @@ def _v6(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["rollouts"].create_index(["profile", "id"])
+    db.table("rollouts").create_index(["profile", "id"])
 
 
 def _v7(db: sqlite_utils.Database) -> None:
     """Log watch (core/logs/watch.py): each node's log source, and per hop the counts per phase
     and the warning-and-worse lines."""
-    db["profile_nodes"].add_column("log_source", str)
-    db["log_counts"].create(
+    db.table("profile_nodes").add_column("log_source", str)
+    db.table("log_counts").create(
         {
             "session_id": int,
             "hop_id": int,
@@ -265,8 +272,8 @@ def _v7(db: sqlite_utils.Database) -> None:
         pk=("hop_id", "phase", "node", "level"),
         foreign_keys=[("session_id", "sessions", "id"), ("hop_id", "hops", "id")],
     )
-    db["log_counts"].create_index(["session_id"])
-    db["log_lines"].create(
+    db.table("log_counts").create_index(["session_id"])
+    db.table("log_lines").create(
         {
             "id": int,
             "session_id": int,
@@ -281,14 +288,14 @@ def _v7(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("session_id", "sessions", "id"), ("hop_id", "hops", "id")],
     )
-    db["log_lines"].create_index(["hop_id", "ts"])
+    db.table("log_lines").create_index(["hop_id", "ts"])
 
 
 def _v8(db: sqlite_utils.Database) -> None:
     """Sessions keep their profile's name, so a session whose profile was deleted still says
     whose it was (review mode, reports). Older sessions take it from their profile or, when
     that is deleted already, from a backup or baseline recorded for them."""
-    db["sessions"].add_column("profile", str)
+    db.table("sessions").add_column("profile", str)
     db.execute(
         "UPDATE sessions SET profile = "
         "(SELECT name FROM profiles WHERE profiles.id = sessions.profile_id)"
@@ -313,7 +320,7 @@ def _v9(db: sqlite_utils.Database) -> None:
         ("hops", "confirmed", int),
     ):
         if column not in db[table].columns_dict:
-            db[table].add_column(column, kind)
+            db.table(table).add_column(column, kind)
     db.execute(
         "INSERT OR IGNORE INTO checklist (session_id, hop, step_id, state, at, user, note, reason) "
         "SELECT session_id, hop, substr(step_id, 1, length(step_id) - 7), 'open', at, user, '', '' "
@@ -519,12 +526,14 @@ class Journal:
         with self.transaction():
             existing = self._profile_id(profile.name) or profile.id
             if existing:
-                self.db["profiles"].update(existing, row)
+                self.db.table("profiles").update(existing, row)
                 profile_id = existing
             else:
-                profile_id = self.db["profiles"].insert({**row, "created_at": now}).last_pk
-            self.db["profile_nodes"].delete_where("profile_id = ?", [profile_id])
-            self.db["profile_nodes"].insert_all(
+                profile_id = inserted_id(
+                    self.db.table("profiles").insert({**row, "created_at": now})
+                )
+            self.db.table("profile_nodes").delete_where("profile_id = ?", [profile_id])
+            self.db.table("profile_nodes").insert_all(
                 {
                     "profile_id": profile_id,
                     "position": i,
@@ -584,8 +593,8 @@ class Journal:
             self.db.execute(
                 "UPDATE sessions SET profile_id = NULL WHERE profile_id = ?", [profile_id]
             )
-            self.db["profile_nodes"].delete_where("profile_id = ?", [profile_id])
-            self.db["profiles"].delete(profile_id)
+            self.db.table("profile_nodes").delete_where("profile_id = ?", [profile_id])
+            self.db.table("profiles").delete(profile_id)
         return True
 
     # -- sessions and events ----------------------------------------------------
@@ -595,9 +604,8 @@ class Journal:
     ) -> Session:
         user = user or current_user()
         with self.transaction():
-            session_id = (
-                self.db["sessions"]
-                .insert(
+            session_id = inserted_id(
+                self.db.table("sessions").insert(
                     {
                         "profile_id": profile.id if profile else None,
                         "profile": profile.name if profile else None,
@@ -608,7 +616,6 @@ class Journal:
                         "created_by": user,
                     }
                 )
-                .last_pk
             )
             self.insert_event(
                 session_id,
@@ -621,7 +628,7 @@ class Journal:
         return self.session(session_id)
 
     def session(self, session_id: int) -> Session:
-        return Session(**self.db["sessions"].get(session_id))
+        return Session(**self.db.table("sessions").get(session_id))
 
     def sessions(self) -> list[Session]:
         return [Session(**row) for row in self.db["sessions"].rows_where(order_by="id")]
@@ -650,9 +657,8 @@ class Journal:
         data: dict[str, Any] | None,
     ) -> int:
         """Append an event inside the caller's transaction (no commit of its own)."""
-        return (
-            self.db["events"]
-            .insert(
+        return inserted_id(
+            self.db.table("events").insert(
                 {
                     "session_id": session_id,
                     "ts": utc_now(),
@@ -663,13 +669,13 @@ class Journal:
                     "data": json.dumps(data, sort_keys=True) if data is not None else None,
                 }
             )
-            .last_pk
         )
 
     def events(
         self, *, session_id: int | None = None, types: Iterable[str] | None = None
     ) -> list[Event]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[int | str] = []
         if session_id is not None:
             where.append("session_id = ?")
             params.append(session_id)

@@ -4,11 +4,13 @@ the output of a command (`journalctl -f`, `ssh host tail -F …`). Poll-driven, 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import queue
 import subprocess
 import threading
 from pathlib import Path
+from typing import cast
 
 from themis_desktop.core.service.control import end_process
 
@@ -52,7 +54,7 @@ class FileFollower:
         self.backlog = backlog
         self.rotations = 0
         self.truncations = 0
-        self._file = None
+        self._file: io.BufferedReader | None = None
         self._identity: tuple[int, int] | None = None
         self._lines = _Lines()
         self._opened_once = False
@@ -79,7 +81,7 @@ class FileFollower:
             self._lines.reset()
             if self._open(rotated=True):
                 lines += self._drain()
-        elif stat.st_size < self._file.tell():
+        elif self._file is not None and stat.st_size < self._file.tell():
             self.truncations += 1
             self._file.seek(0)
             self._lines.reset()
@@ -107,6 +109,7 @@ class FileFollower:
         return True
 
     def _drain(self) -> list[str]:
+        assert self._file is not None  # only drained while open
         lines: list[str] = []
         read = 0
         while read < MAX_READ_PER_POLL:
@@ -156,7 +159,9 @@ class CommandFollower:
 
     def _read(self) -> None:
         lines = _Lines()
-        stream = self._process.stdout
+        assert self._process is not None  # start() made it before it started this thread
+        # stdout=PIPE with the default buffering is a BufferedReader (typeshed says IO[bytes])
+        stream = cast(io.BufferedReader, self._process.stdout)
         while chunk := stream.read1(READ_CHUNK):
             for line in lines.feed(chunk):
                 self._queue.put(line)
@@ -177,6 +182,7 @@ class CommandFollower:
                     break
                 lines.append(line)
         if ended:
+            assert self._process is not None  # started above
             self.exit_code = self._process.wait()
             self._queue.put(None)  # stay ended for the next poll
             if lines:

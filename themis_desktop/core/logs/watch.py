@@ -158,7 +158,7 @@ def store(journal: Journal, phase: HopPhase, lines: list[LogLine], keep: list[Lo
                 "DO UPDATE SET count = count + excluded.count",
                 [phase.session_id, phase.hop_id, state, node, level, n],
             )
-        journal.db["log_lines"].insert_all(
+        journal.db.table("log_lines").insert_all(
             {
                 "session_id": phase.session_id,
                 "hop_id": phase.hop_id,
@@ -324,23 +324,23 @@ class BurstDetector:
         if phase is None:
             return None
         errors = [x for x in lines if RANK[x.level] <= RANK["error"]]
-        upgraded = phase.phase in UPGRADED_PHASES and phase.upgraded_at is not None
+        upgraded_at = phase.upgraded_at if phase.phase in UPGRADED_PHASES else None
         for line in errors:
             state = phase.at(line.ts)
-            if upgraded and line.ts >= phase.upgraded_at and state in UPGRADED_PHASES:
+            if upgraded_at is not None and line.ts >= upgraded_at and state in UPGRADED_PHASES:
                 self._after.setdefault(line.node, deque()).append(line)
             elif state in BEFORE_PHASES:
                 self._before.setdefault(line.node, deque()).append(line.ts)
-        if not upgraded:  # after the upgrade the rate before it stays as it was
+        if upgraded_at is None:  # after the upgrade the rate before it stays as it was
             for stamps in self._before.values():
                 while stamps and stamps[0] < now - self.rule.baseline_s:
                     stamps.popleft()
-        if not upgraded or phase.hop_id in self._reported:
+        if upgraded_at is None or phase.hop_id in self._reported:
             return None
         for node, recent in self._after.items():
             while recent and recent[0].ts < now - self.rule.window_s:
                 recent.popleft()
-            before = self._before_rate(node, phase.upgraded_at)
+            before = self._before_rate(node, upgraded_at)
             rule = self.rule
             if len(recent) >= max(rule.min_errors, rule.factor * before * rule.window_s / 60):
                 self._reported.add(phase.hop_id)

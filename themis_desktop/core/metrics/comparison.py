@@ -116,7 +116,7 @@ def overall(comparisons: list[Comparison]) -> Verdict:
     verdicts = {c.verdict for c in comparisons}
     for verdict in ("fail", "marginal", "pass"):
         if verdict in verdicts:
-            return verdict  # type: ignore[return-value]
+            return verdict
     return "no data"
 
 
@@ -124,7 +124,7 @@ def cumulative(hop: Comparison, path: Comparison) -> Verdict:
     """A hop is judged against its own baseline and the path's first one: three +8 % hops
     pass one by one, but not against where the path started."""
     order = ("no data", "pass", "marginal", "fail")
-    return max(hop.verdict, path.verdict, key=order.index)  # type: ignore[return-value]
+    return max(hop.verdict, path.verdict, key=order.index)
 
 
 def _center(info: MetricInfo, values: list[float]) -> float | None:

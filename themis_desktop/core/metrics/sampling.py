@@ -21,7 +21,9 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from themis_desktop.core.metrics.catalog import METRICS
 from themis_desktop.core.metrics.exposition import (
@@ -51,6 +53,7 @@ SCRAPED = (  # the metrics a sample reads from /metrics (name prefixes)
     "rocksdb_estimate_num_keys",
 )
 _US_PER_MS = 1000.0
+T = TypeVar("T")
 _NOT_THEMIS = (
     "It answers, but not as ThemisDB: its /metrics has none of ThemisDB's metrics, and it "
     "has no /stats or /health/ready of ThemisDB's shape. Check that the address points at "
@@ -116,7 +119,7 @@ class NodeSampler:
         at = time.time()
         failures: list[errors.ThemisError] = []
 
-        def attempt(call):  # one route; a failure is remembered, never raised
+        def attempt(call: Callable[[], T]) -> T | None:  # a failure is remembered, never raised
             name = call.__name__
             if name in self._missing or (failures and errors.node_unreachable(failures[-1])):
                 return None  # not on this version, or the node is out of reach: do not wait
@@ -159,7 +162,7 @@ class NodeSampler:
         hint = None if self._version else self._hint
         return Sample(self.node, at, True, values, self._version, restarted, version_hint=hint)
 
-    def _probe(self, attempt) -> float | None:
+    def _probe(self, attempt: Callable[[Callable[[], float]], float | None]) -> float | None:
         timings: list[float] = []
         for _ in range(self.probes):
             budget = self.client.token_budget_left
@@ -183,14 +186,16 @@ class NodeSampler:
         own_errors: int = 0,
     ) -> tuple[dict[str, float | None], bool]:
         rocks = stats.rocksdb if stats else None
-        uptime = _either(scrape.value("process_uptime_seconds"), stats and stats.uptime_seconds)
+        uptime = _either(
+            scrape.value("process_uptime_seconds"), stats.uptime_seconds if stats else None
+        )
         requests = _either(
             scrape.first("vccdb_requests_total", "themis_requests_total"),
-            stats and stats.total_requests,
+            stats.total_requests if stats else None,
         )
         errs = _either(
             scrape.first("vccdb_errors_total", "themis_errors_total"),
-            stats and stats.total_errors,
+            stats.total_errors if stats else None,
         )
         buckets = scrape.buckets(LATENCY_BUCKETS)
         values: dict[str, float | None] = {
@@ -201,14 +206,15 @@ class NodeSampler:
             ),
             "block_cache_usage_bytes": _either(
                 scrape.value("rocksdb_block_cache_usage_bytes"),
-                rocks and rocks.block_cache_usage_bytes,
+                rocks.block_cache_usage_bytes if rocks else None,
             ),
             "pending_compaction_bytes": _either(
                 scrape.value("rocksdb_pending_compaction_bytes"),
-                rocks and rocks.estimate_pending_compaction_bytes,
+                rocks.estimate_pending_compaction_bytes if rocks else None,
             ),
             "estimated_keys": _either(
-                scrape.value("rocksdb_estimate_num_keys"), rocks and rocks.estimate_num_keys
+                scrape.value("rocksdb_estimate_num_keys"),
+                rocks.estimate_num_keys if rocks else None,
             ),
         }
         previous = self._previous

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from themis_desktop.core.journal.store import Journal, utc_now
+from themis_desktop.core.journal.store import Journal, inserted_id, utc_now
 from themis_desktop.core.metrics.catalog import METRICS
 from themis_desktop.core.metrics.sampling import Sample
 
@@ -145,9 +145,8 @@ def downsample(journal: Journal, now: float | None = None) -> int:
 
 def save_baseline(journal: Journal, baseline: Baseline) -> Baseline:
     with journal.transaction():
-        row_id = (
-            journal.db["baselines"]
-            .insert(
+        row_id = inserted_id(
+            journal.db.table("baselines").insert(
                 {
                     "profile": baseline.profile,
                     "session_id": baseline.session_id,
@@ -160,9 +159,8 @@ def save_baseline(journal: Journal, baseline: Baseline) -> Baseline:
                     "data": json.dumps(baseline.data),
                 }
             )
-            .last_pk
         )
-    return _baseline(journal.db["baselines"].get(row_id))
+    return _baseline(journal.db.table("baselines").get(row_id))
 
 
 def capture_baseline(

@@ -186,7 +186,9 @@ class VerdictHold:
         return False
 
 
-def pooled(data: Mapping[str, Mapping[str, list[float]]], node: str | None = None) -> Values:
+def pooled(
+    data: Mapping[str, Mapping[str, list[float]]], node: str | None = None
+) -> dict[str, list[float]]:
     """Per-node values (node -> metric -> values) as one cluster, or one node's."""
     out: dict[str, list[float]] = {}
     for name, metrics in data.items():

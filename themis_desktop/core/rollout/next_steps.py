@@ -10,7 +10,7 @@ The actions themselves are `RolloutRunner.run` (resume), `.roll_back` and `.retu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -139,7 +139,13 @@ def decide(
     )
 
 
-def _next_steps(r: Rollout, new, old, down, idle) -> list[NextStep]:
+def _next_steps(
+    r: Rollout,
+    new: list[NodeState],
+    old: list[NodeState],
+    down: list[NodeState],
+    idle: list[NodeState],
+) -> list[NextStep]:
     cli = f"themis-desktop rollout --profile {r.profile}"
     steps: list[NextStep] = []
     for node in down:
@@ -319,7 +325,7 @@ def _same(a: str, b: str) -> bool:
         return a.strip() == b.strip()
 
 
-def _names(nodes) -> str:
+def _names(nodes: Iterable[NodeState]) -> str:
     return join_names([n.name for n in nodes])
 
 

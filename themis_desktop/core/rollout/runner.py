@@ -17,24 +17,34 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from themis_desktop.core.backup import catalog as backup_catalog
+from themis_desktop.core.backup.catalog import BackupRecord
 from themis_desktop.core.backup.node import NodeJob, back_up_nodes
 from themis_desktop.core.backup.restore import restore, verify
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
-from themis_desktop.core.journal.store import Journal, current_user, utc_now
+from themis_desktop.core.journal.store import Journal, current_user, inserted_id, utc_now
 from themis_desktop.core.metrics.sampling import NodeSampler
 from themis_desktop.core.metrics.verdict import evaluate, pooled
 from themis_desktop.core.rollout.traffic import NO_ROUTER
 from themis_desktop.core.upgrade import hop_runner
 from themis_desktop.core.upgrade.hop_runner import HopContext, SessionError
+from themis_desktop.core.util.changes import Topic
 
 Strategy = Literal["rolling", "canary", "blue-green"]
 STRATEGIES: tuple[Strategy, ...] = ("rolling", "canary", "blue-green")
 DEFAULT_CANARY_STEPS = (5, 20, 50, 100)
 DEFAULT_SOAK_S = 60.0
 GATE_METRICS = ("probe_ms", "error_rate", "server_p95_ms", "server_p99_ms")
+
+
+class WeightsRouter(Protocol):
+    """What a rollout asks of a profile's traffic router (a `traffic.TrafficRouter`)."""
+
+    @property
+    def kind(self) -> str: ...
+    def set_weights(self, weights: dict[str, float]) -> str: ...
 
 
 class RolloutError(SessionError):
@@ -270,14 +280,14 @@ def save(journal: Journal, rollout: Rollout) -> Rollout:
         if rollout.id is None:
             row["created_at"] = row["updated_at"]
             row["created_by"] = current_user()
-            rollout.id = journal.db["rollouts"].insert(row).last_pk
+            rollout.id = inserted_id(journal.db.table("rollouts").insert(row))
         else:
-            journal.db["rollouts"].update(rollout.id, row)
+            journal.db.table("rollouts").update(rollout.id, row)
     return rollout
 
 
 def load(journal: Journal, rollout_id: int) -> Rollout:
-    row = journal.db["rollouts"].get(rollout_id)
+    row = journal.db.table("rollouts").get(rollout_id)
     state = json.loads(row["state"])
     return Rollout(
         profile=row["profile"],
@@ -319,7 +329,7 @@ class RolloutRunner:
         self,
         rollout: Rollout,
         context: HopContext,
-        router: Any,
+        router: WeightsRouter,
         *,
         interval: float = 1.0,
         on_event: Callable[[Event], None] | None = None,
@@ -421,7 +431,7 @@ class RolloutRunner:
         self.rollout.weights = {**self.rollout.weights, **weights}
         self._emit("weights", done, weights=weights)
 
-    def _backup(self, node: NodeEndpoint):
+    def _backup(self, node: NodeEndpoint) -> BackupRecord:
         if self.ctx.backup_dir is None:
             raise RolloutError("No backup folder is set.")
         (outcome,) = back_up_nodes(
@@ -437,6 +447,7 @@ class RolloutRunner:
             record = backup_catalog.record(
                 journal, outcome.result, profile=self.ctx.profile.name, verified=True
             )
+        self.ctx.changed.add(Topic.BACKUPS)
         self._emit("backup", f"{node.name}: {Path(record.path).name}")
         return record
 
@@ -477,7 +488,9 @@ class RolloutRunner:
         )
         return evaluation.overall
 
-    def _sample(self, new: list[str], stable: list[str], seconds: float):
+    def _sample(
+        self, new: list[str], stable: list[str], seconds: float
+    ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
         """Sample both groups together for `seconds`; per group, metric -> values."""
         samplers = {}
         clients = []
@@ -607,6 +620,7 @@ class RolloutRunner:
             journal.add_event(
                 kind, message, data={"rollout": self.rollout.id, "profile": self.rollout.profile}
             )
+        self.ctx.changed.add(Topic.ROLLOUTS, Topic.EVENTS)
         self._emit(kind.split(".", 1)[1], message)
 
 
@@ -629,7 +643,7 @@ def _only_gate(values: dict[str, list[float]]) -> dict[str, list[float]]:
 
 
 def switch_back(
-    journal_path: Path | None, rollout: Rollout, router: Any, profile: Profile
+    journal_path: Path | None, rollout: Rollout, router: WeightsRouter, profile: Profile
 ) -> Rollout:
     """Blue-green: traffic back to blue (still on the old version)."""
     blue = [n for n, role in rollout.roles.items() if role == "blue"]

@@ -15,19 +15,15 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import httpx
 
-from themis_desktop.core.service.config import StoredConfig
-
-if TYPE_CHECKING:  # profiles imports this module
-    from themis_desktop.core.connection.profiles import NodeEndpoint
+from themis_desktop.core.connection.profiles import NodeEndpoint
+from themis_desktop.core.rollout.router_config import RouterConfig as RouterConfig  # re-exported
+from themis_desktop.core.service.control import ServiceError, run_command
 
 Confirm = Callable[[str], bool]
-Kind = Literal["none", "demo", "manual", "commands"]
-KINDS: tuple[Kind, ...] = ("none", "demo", "manual", "commands")
 COMMAND_TIMEOUT = 120.0
 NO_ROUTER = (
     "This profile has no traffic router, so traffic cannot be shifted between nodes: canary "
@@ -38,23 +34,6 @@ NO_ROUTER = (
 
 class TrafficError(Exception):
     """The weights could not be applied; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class RouterConfig(StoredConfig):
-    """A profile's traffic router: its kind and what that kind needs."""
-
-    kind: Kind = "none"
-    control_url: str = ""  # demo
-    command: str = ""  # commands
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown traffic router {self.kind!r} (one of {', '.join(KINDS)})")
-        if self.kind == "demo" and not self.control_url:
-            raise ValueError("traffic router 'demo' needs the demo-server's control URL")
-        if self.kind == "commands" and not self.command:
-            raise ValueError("traffic router 'commands' needs a command")
 
 
 def describe(weights: dict[str, float]) -> str:
@@ -158,9 +137,6 @@ class TrafficRouter:
         return f"weights set by hand: {text}"
 
     def _command(self, by_url: dict[str, float], text: str) -> str:
-        from themis_desktop.core.connection.profiles import NodeEndpoint
-        from themis_desktop.core.service.control import ServiceError, run_command
-
         names = {node.url: node.name for node in self.nodes}
         percent = {names.get(url) or _host(url): _percent(w) for url, w in by_url.items()}
         pairs = ",".join(f"{name}={value}" for name, value in percent.items())

@@ -47,11 +47,11 @@ def poll_node(client: ThemisClient, name: str, version_override: str | None = No
     route fails because the node is out of reach (no connection, deadline passed), the
     rest are not asked: each would only wait for its own deadline."""
     started = time.monotonic()
-    base = {"name": name, "url": client.url, "polled_at": time.time()}
+    url, polled_at = client.url, time.time()
     try:
         health = client.health()
     except errors.ThemisError as exc:
-        return NodeStatus(**base, error=str(exc), error_kind=exc.kind)
+        return NodeStatus(name, url, polled_at, error=str(exc), error_kind=exc.kind)
     latency_ms = (time.monotonic() - started) * 1000
     notes: list[str] = []
     gone: list[errors.ThemisError] = []  # the failure that put the node out of reach
@@ -98,7 +98,9 @@ def poll_node(client: ThemisClient, name: str, version_override: str | None = No
             f"The node stopped answering during the poll: {' and '.join(skipped)} not asked."
         )
     return NodeStatus(
-        **base,
+        name,
+        url,
+        polled_at,
         version=version,
         health=health,
         readiness=readiness,

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import httpx
 
@@ -437,7 +437,7 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
         pass
 
 
-def _tail(source) -> str:
+def _tail(source: BinaryIO) -> str:
     """The last OUTPUT_LIMIT bytes of the output file, as text."""
     size = os.fstat(source.fileno()).st_size
     source.seek(max(0, size - OUTPUT_LIMIT))

@@ -21,11 +21,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from themis_desktop.core.journal.store import Journal, parse_utc
 from themis_desktop.core.logs.watch import UPGRADED_PHASES, phase_counts
 from themis_desktop.core.upgrade.rollback_window import window
 from themis_desktop.core.upgrade.session import Hop, Trigger, UpgradeSession
+
+if TYPE_CHECKING:
+    from themis_desktop.core.metrics.verdict import Evaluation
 
 LEVELS = ("healthy", "watch", "degraded", "failing")
 TITLES = {"healthy": "Healthy", "watch": "Watch", "degraded": "Degraded", "failing": "Failing"}
@@ -121,7 +125,7 @@ def gather(journal: Journal, session: UpgradeSession) -> Evidence:
     )
 
 
-def seen(evaluation) -> VerdictSeen | None:
+def seen(evaluation: Evaluation | None) -> VerdictSeen | None:
     """A live `metrics_verdict.Evaluation` (the one shown, after its hold) as evidence."""
     if evaluation is None:
         return None
@@ -256,8 +260,8 @@ def _recorded_verdict(session: UpgradeSession, hop: Hop, evidence: Evidence) -> 
     start = hop.finished.timestamp() if hop.finished else None
     if start is None:
         return None
-    following = [h for h in session.hops if h.position > hop.position and h.started_at]
-    end = parse_utc(following[0].started_at).timestamp() if following else float("inf")
+    following = [h.started_at for h in session.hops if h.position > hop.position and h.started_at]
+    end = parse_utc(following[0]).timestamp() if following else float("inf")
     inside = [v for v in evidence.verdicts if start <= v.at < end]
     return inside[-1] if inside else None
 

@@ -3,8 +3,9 @@ validation, and the six-step rollback. Each step's outcome goes into the session
 and to a live log; a failure stops with a message that says what to do next.
 
 Runs in a worker thread (one journal connection per call, as the journal wants). Each
-step announces what it changed in `HopContext.changed` (a change notice: "session",
-"backups", "nodes"), also when it fails half-way, so views reload what is affected.
+step announces what it changed in `HopContext.changed` (a `util.changes.ChangeLog`:
+sessions, events, backups, nodes), also when it fails half-way, so views reload what is
+affected.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from themis_desktop.core.backup import catalog as backup_catalog
 from themis_desktop.core.backup.archive_format import Manifest
@@ -32,6 +34,11 @@ from themis_desktop.core.service.installed_version import installed_version, is_
 from themis_desktop.core.upgrade import start_failure
 from themis_desktop.core.upgrade.session import Hop, SessionError, UpgradeSession
 from themis_desktop.core.upgrade.steps import steps_now
+from themis_desktop.core.util.changes import ChangeLog, Topic
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
+    from themis_desktop.core.service.control import StepOutput
 
 Log = Callable[[str], None]
 READY_TIMEOUT_S = 120.0
@@ -51,19 +58,27 @@ STEP_NAMES = {
 }
 
 
+class NodeService(Protocol):
+    """What the steps ask of a node's service (a `service.control.ServiceController`)."""
+
+    def stop(self, node: NodeEndpoint) -> StepOutput: ...
+    def start(self, node: NodeEndpoint) -> StepOutput: ...
+    def install(self, node: NodeEndpoint, version: str) -> StepOutput: ...
+
+
 @dataclass
 class HopContext:
     """What a step needs besides the session: the profile, its token, service control."""
 
     profile: Profile
     token: str | None
-    controller: object  # service_control.ServiceController
+    controller: NodeService
     journal_path: Path | None = None
     backup_dir: Path | None = None
     log: Log = field(default=lambda line: None)
     ready_timeout: float = READY_TIMEOUT_S
     cancelled: threading.Event = field(default_factory=threading.Event)
-    changed: set[str] = field(default_factory=set)  # what the steps changed (change notice)
+    changed: ChangeLog = field(default_factory=ChangeLog)  # what the steps changed
 
     def journal(self) -> Journal:
         return Journal(self.journal_path)
@@ -120,7 +135,7 @@ def pre_checks(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check
     with ctx.journal() as journal:
         hop = _allowed(journal, session, hop, "pre-checks")
         hop = session.transition(journal, hop, "pre-checks", f"Pre-checks of hop {hop.label}")
-        ctx.changed.add("session")
+        ctx.changed.add(Topic.SESSIONS, Topic.EVENTS)
         checks = [c for n in ctx.profile.nodes for c in _node_checks(ctx, n, hop.from_version)]
         checks += _known_issue_checks(hop)
         _record_checks(ctx, journal, session, hop, checks)
@@ -212,7 +227,7 @@ def require_version(ctx: HopContext, version: str, *, stopped_ok: bool = False) 
             )
 
 
-def _version_check(client, node: NodeEndpoint, expected: str) -> Check:
+def _version_check(client: ThemisClient, node: NodeEndpoint, expected: str) -> Check:
     try:
         info = client.version(refresh=True)
     except errors.ThemisError as exc:
@@ -282,7 +297,7 @@ def back_up(
                         verified=outcome.verified,
                     )
                 )
-                ctx.changed.add("backups")
+                ctx.changed.add(Topic.BACKUPS)
             ctx.log(
                 f"{'✓' if outcome.verified else '✗'} {outcome.node.name}: "
                 + (outcome.result.archive.name if outcome.result else str(outcome.error))
@@ -294,7 +309,7 @@ def back_up(
         current = session.reload(journal).hop(hop.id)
         if current.state in ("planned", "failed"):
             current = session.transition(journal, current, "pre-checks", "Backup before the hop")
-        ctx.changed.add("session")
+        ctx.changed.add(Topic.SESSIONS, Topic.EVENTS)
         session.transition(
             journal,
             current,
@@ -376,7 +391,7 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
             )
         require_version(ctx, hop.from_version)  # never upgrade a node from another version
         hop = session.transition(journal, hop, "upgrading", f"Upgrading {hop.label}")
-        ctx.changed.update(("session", "nodes"))
+        ctx.changed.add(Topic.SESSIONS, Topic.EVENTS, Topic.NODES)
         try:
             for node in ctx.profile.nodes:
                 _node_upgrade(ctx, journal, session, node, hop)
@@ -411,7 +426,7 @@ def upgrade_node(
     ctx: HopContext,
     node: NodeEndpoint,
     version: str,
-    run: Callable[[str, Callable[[], object]], None],
+    run: Callable[[str, Callable[[], StepOutput]], None],
     rollback_to: str | None = None,
 ) -> None:
     """stop → install `version` → start → `/health/ready` → answers as `version`.
@@ -449,7 +464,14 @@ def confirm_installed(
     ctx.log(f"✓ {node.name}: {version} is installed")
 
 
-def _run(ctx: HopContext, journal: Journal, session: UpgradeSession, node, action, call) -> None:
+def _run(
+    ctx: HopContext,
+    journal: Journal,
+    session: UpgradeSession,
+    node: NodeEndpoint,
+    action: str,
+    call: Callable[[], StepOutput],
+) -> None:
     ctx.log(f"… {node.name}: {action}")
     try:
         out = call()
@@ -530,26 +552,23 @@ def wait_ready(
     """Until the node answers ready (`/health/ready`, or `/health` on era A) and serves its
     data (`check_data`: `/health` alone says healthy over a closed database)."""
     deadline = time.monotonic() + ctx.ready_timeout
-    last = "no answer yet"
+    last, answered = "no answer yet", False
     with ctx.profile.client(node, ctx.token, timeout=2.0) as client:
         while time.monotonic() < deadline:
             if ctx.cancelled.is_set():
                 raise SessionError("Cancelled while waiting for the node to be ready.")
-            reason = watch.reason() if watch else None
-            if reason:
-                raise SessionError(
-                    start_failure.explain(node.name, version or "?", reason, rollback_to)
-                )
             answered, last = _answers_ready(client)
             if answered:
                 served = check_data(client, node.name, write=ctx.profile.service.write_check)
                 if served.ok:
                     return
                 last = f"answers, but {served.detail}"
+            else:  # only a server that does not answer is explained by its log's errors
+                # (one that answers may log its clients' failed requests as errors)
+                _raise_start_failure(node, version, watch, rollback_to)
             time.sleep(0.2)
-    reason = watch.reason() if watch else None
-    if reason:
-        raise SessionError(start_failure.explain(node.name, version or "?", reason, rollback_to))
+    if not answered:
+        _raise_start_failure(node, version, watch, rollback_to)
     where = "" if watch and watch.watching else " (set a log source in the profile to see why)"
     raise SessionError(
         f"{node.name} was not ready within {ctx.ready_timeout:.0f} s ({last}). Look at its "
@@ -557,7 +576,16 @@ def wait_ready(
     )
 
 
-def _answers_ready(client) -> tuple[bool, str]:
+def _raise_start_failure(
+    node: NodeEndpoint, version: str | None, watch: StartWatch | None, rollback_to: str | None
+) -> None:
+    """SessionError in the server's words when its log has an error since the start."""
+    reason = watch.reason() if watch else None
+    if reason:
+        raise SessionError(start_failure.explain(node.name, version or "?", reason, rollback_to))
+
+
+def _answers_ready(client: ThemisClient) -> tuple[bool, str]:
     """(ready, what it said): `/health/ready` on era B, `/health` where there is none."""
     try:
         try:
@@ -591,7 +619,7 @@ def validate(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check]:
     ]
     with ctx.journal() as journal:
         _record_checks(ctx, journal, session, hop, checks)
-        ctx.changed.add("session")
+        ctx.changed.add(Topic.SESSIONS, Topic.EVENTS)
         bad = [c for c in checks if not c.ok]
         if bad:
             note = "; ".join(f"{c.node} {c.name}: {c.detail}" for c in bad)
@@ -614,7 +642,7 @@ def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> H
         session = session.reload(journal)
         hop = session.hop(hop.id)
         records = rollback_backups(journal, session, hop, ctx.profile)
-        manifests = {}
+        manifests: dict[str, Manifest] = {}
         for node in ctx.profile.nodes:
             record = records[node.name]
             ctx.log(f"… verifying {Path(record.path).name}")
@@ -634,7 +662,7 @@ def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> H
             f"Rolling back {hop.label}: {note}",
             data={"note": note, "backups": [r.id for r in records.values()]},
         )
-        ctx.changed.update(("session", "nodes"))
+        ctx.changed.add(Topic.SESSIONS, Topic.EVENTS, Topic.NODES)
         try:
             for step, action in enumerate(ROLLBACK_STEPS[:5], start=1):
                 ctx.log(f"Step {step}/6: {action}")
@@ -863,7 +891,16 @@ def rollback_backups(
     return found  # type: ignore[return-value]
 
 
-def _rollback_step(ctx, journal, session, node, step, hop, records, manifests) -> None:
+def _rollback_step(
+    ctx: HopContext,
+    journal: Journal,
+    session: UpgradeSession,
+    node: NodeEndpoint,
+    step: int,
+    hop: Hop,
+    records: dict[str, BackupRecord],
+    manifests: dict[str, Manifest],
+) -> None:
     if step == 1:
         _run(ctx, journal, session, node, "stop", lambda: ctx.controller.stop(node))
     elif step == 2:

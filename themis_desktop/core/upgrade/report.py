@@ -13,6 +13,7 @@ import base64
 import html
 import platform
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,8 @@ from themis_desktop.core.upgrade import health_state
 from themis_desktop.core.upgrade.rollback_window import band_for
 from themis_desktop.core.upgrade.session import Hop, Trigger, UpgradeSession
 from themis_desktop.core.util.formatting import format_quantity, human_bytes
+
+Escape = Callable[[object], str]  # text made safe for the HTML report
 
 _SECRET = re.compile(
     r"(?i)(bearer\s+|authorization:\s*\S+\s+|(?:token|password|passwd|secret|api[_-]?key)"
@@ -226,7 +229,7 @@ def render_html(data: ReportData, secrets: tuple[str, ...] = (), inline: bool = 
     return "".join(parts)
 
 
-def _trigger_html(trigger: Trigger, session: UpgradeSession, t) -> str:
+def _trigger_html(trigger: Trigger, session: UpgradeSession, t: Escape) -> str:
     """A trigger with what became of it: acknowledged (by whom, the note), answered by the
     rollback of its hop, or still open."""
     hop = next((h for h in session.hops if h.id == trigger.hop), None)
@@ -241,7 +244,7 @@ def _trigger_html(trigger: Trigger, session: UpgradeSession, t) -> str:
     return text + "</li>"
 
 
-def _health_html(health: health_state.SessionHealth | None, t) -> str:
+def _health_html(health: health_state.SessionHealth | None, t: Escape) -> str:
     """The session's one health state, as the app's header and session page show it."""
     if health is None:
         return ""
@@ -254,7 +257,7 @@ def _health_html(health: health_state.SessionHealth | None, t) -> str:
     )
 
 
-def _logs_html(data: ReportData, hop: Hop, t) -> str:
+def _logs_html(data: ReportData, hop: Hop, t: Escape) -> str:
     """The hop's log: errors and warnings per phase, then its warning-and-worse lines."""
     counts = data.log_counts.get(hop.id, {})
     lines = data.log_lines.get(hop.id, [])
@@ -293,7 +296,7 @@ def _logs_html(data: ReportData, hop: Hop, t) -> str:
     return "".join(parts)
 
 
-def _verdicts_html(data: ReportData, t) -> str:
+def _verdicts_html(data: ReportData, t: Escape) -> str:
     if not data.verdicts:
         return "<h2>Metrics verdicts</h2><p>No metrics verdict was recorded.</p>"
     last = data.verdicts[-1]

@@ -162,7 +162,7 @@ class UpgradeSession:
                 saved, plan.hops[0].source.text, plan.hops[-1].target.text
             )
             for position, hop in enumerate(plan.hops):
-                journal.db["hops"].insert(
+                journal.db.table("hops").insert(
                     {
                         "session_id": session.id,
                         "position": position,
@@ -294,7 +294,7 @@ class UpgradeSession:
             row["backups"] = json.dumps(list(row["backups"]))
         user = user or current_user()
         with journal.transaction():
-            journal.db["hops"].update(hop.id, row)
+            journal.db.table("hops").update(hop.id, row)
             journal.insert_event(
                 self.id,
                 EVENT_OF_STATE.get(state, f"hop.{state}"),
@@ -303,13 +303,14 @@ class UpgradeSession:
                 message or f"Hop {current.label}: {state}",
                 {"hop": hop.id, "from": current.state, "to": state, **(data or {})},
             )
-            journal.db["sessions"].update(self.id, {"state": _session_state(state, hop, self)})
+            sessions = journal.db.table("sessions")
+            sessions.update(self.id, {"state": _session_state(state, hop, self)})
             if state == "rolling-back":
-                journal.db["sessions"].update(self.id, {"ended_at": None})  # open until done
+                sessions.update(self.id, {"ended_at": None})  # open until done
             if state in ("done", "rolled-back") and (
                 state == "rolled-back" or hop.position == len(self.hops) - 1
             ):
-                journal.db["sessions"].update(self.id, {"ended_at": utc_now()})
+                sessions.update(self.id, {"ended_at": utc_now()})
         fresh = self.reload(journal)
         self.session, self.hops = fresh.session, fresh.hops
         return self.hop(hop.id)

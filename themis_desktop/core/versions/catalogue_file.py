@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -36,7 +37,10 @@ _CHANGE = "{key: K, change: default, ...}"
 _RELEASE = "{version: X.Y.Z, date: YYYY-MM-DD}"
 _FIELDS = {"version", "date", "confidence", "summary", "status", "evidence", "source"}
 _FIELDS |= {"previous", "fixes", "known_issues"}  # the fields of a release
-_LISTS = (("releases", "releases", _RELEASE), ("config", "changes", _CHANGE))  # of each line
+_LISTS: tuple[tuple[str, str, str], ...] = (  # (key, its entries, an example) of each line
+    ("releases", "releases", _RELEASE),
+    ("config", "changes", _CHANGE),
+)
 _LISTS += (("known_issues", "known issues", _ISSUE),)
 
 
@@ -53,7 +57,7 @@ class _LineLoader(yaml.SafeLoader):
     """A safe loader that records each mapping's line and keeps dates as text."""
 
 
-def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Hashable, Any]:
     data = loader.construct_mapping(node, deep=True)
     data[_LINE] = node.start_mark.line + 1
     return data

@@ -234,14 +234,6 @@ class Catalogue:
     sources: tuple[Path, ...] = field(default_factory=tuple)
     problems: tuple[str, ...] = ()  # why the user catalogue was left out, if it was
 
-    @classmethod
-    def load(cls, extra: Path | None = None) -> Catalogue:
-        """The bundled catalogue, extended by `extra` when given (its errors are raised), else
-        by the user catalogue in the data folder (an unreadable one is left out: `problems`)."""
-        from themis_desktop.core.versions.catalogue_file import load_catalogue
-
-        return load_catalogue(extra)
-
     def line(self, key: tuple[int, int]) -> ReleaseLine | None:
         return next((line for line in self.lines if line.key == key), None)
 

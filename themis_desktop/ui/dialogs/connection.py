@@ -27,10 +27,11 @@ from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.logs.watch import LogSource
-from themis_desktop.core.rollout.traffic import RouterConfig
+from themis_desktop.core.rollout.router_config import RouterConfig
 from themis_desktop.core.server.models import ShapeError, clean_version
 from themis_desktop.core.server.node_status import NodeStatus, poll_node
 from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.ui.settings import restore_window_state, save_window_state
 from themis_desktop.ui.tasks import TaskManager
 from themis_desktop.ui.widgets.node_table import NodeTable
@@ -48,6 +49,7 @@ COLUMN_TIPS = (
 )
 # the widest a column other than URL grows to fit its cells (a longer text is elided)
 COLUMN_CAPS = {1: 180, 2: 260, 3: 260, 4: 100, 5: 280}
+PROFILES = Changes.of(Topic.PROFILES)
 PREFERRED_SIZE = QSize(1100, 720)
 WINDOW_MARGIN = 40  # room left around the dialog inside the main window (or screen)
 
@@ -369,8 +371,14 @@ class ConnectionDialog(QDialog):
                 self.sig_connect.emit(result)
                 self.accept()
 
-        self.tasks.run_journal(
-            lambda j: j.save_profile(profile), on_done=saved, on_failed=self._show_error
+        self.tasks.run_op(
+            Journal.save_profile,
+            profile,
+            journal=True,
+            changes=PROFILES,  # the workspace polls the connected profile as it is now
+            initiator=self,
+            on_done=saved,
+            on_failed=self._show_error,
         )
 
     def connect_current(self) -> None:
@@ -415,8 +423,14 @@ class ConnectionDialog(QDialog):
             )
             self.reload()
 
-        self.tasks.run_journal(
-            lambda j: j.delete_profile(name), on_done=deleted, on_failed=self._show_error
+        self.tasks.run_op(
+            Journal.delete_profile,
+            name,
+            journal=True,
+            changes=PROFILES,
+            initiator=self,
+            on_done=deleted,
+            on_failed=self._show_error,
         )
 
     def test_connection(self) -> None:

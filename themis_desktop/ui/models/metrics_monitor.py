@@ -22,6 +22,7 @@ from themis_desktop.core.metrics.sampling import NodeSampler, Sample
 from themis_desktop.core.metrics.store import Baseline
 from themis_desktop.core.metrics.verdict import Evaluation, VerdictHold
 from themis_desktop.core.server.client import ThemisClient
+from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.ui.tasks import TaskManager
 
 SAMPLE_INTERVAL_S = 1.0
@@ -225,7 +226,13 @@ class MetricsMonitor(QObject):
             )
             return metrics_store.baselines(journal, profile)
 
-        self.tasks.run_journal(capture, on_done=self._on_captured)
+        self.tasks.run_op(
+            capture,
+            journal=True,
+            changes=Changes.of(Topic.BASELINES, Topic.EVENTS),
+            initiator=self,
+            on_done=self._on_captured,
+        )
 
     def baseline_from_prometheus(self, url: str, minutes: float) -> None:
         """The last `minutes` from a Prometheus server that scrapes the nodes (history from
@@ -254,7 +261,13 @@ class MetricsMonitor(QObject):
                     )
                 return metrics_store.baselines(journal, profile.name)
 
-            self.tasks.run_journal(write, on_done=self._on_captured)
+            self.tasks.run_op(
+                write,
+                journal=True,
+                changes=Changes.of(Topic.BASELINES),
+                initiator=self,
+                on_done=self._on_captured,
+            )
 
         self.tasks.run(
             fetch,
@@ -350,8 +363,13 @@ class MetricsMonitor(QObject):
         if evaluation.overall != last_overall or time.time() - last_at > RECORD_VERDICT_EVERY_S:
             self._last_recorded = (evaluation.overall, time.time())
             profile = self.profile.name
-            self.tasks.run_journal(
-                lambda j: metrics_verdict.record(j, profile, evaluation),
+            self.tasks.run_op(
+                metrics_verdict.record,
+                profile,
+                evaluation,
+                journal=True,
+                changes=Changes.of(Topic.EVENTS),
+                initiator=self,
                 on_done=lambda _: self.refresh_markers(),
             )
 
@@ -362,9 +380,20 @@ class MetricsMonitor(QObject):
         def write(journal: Journal) -> int:
             return journal.add_event("rollback.trigger", trigger.summary, data=data)
 
-        self.tasks.run_journal(write, on_done=lambda _: self.refresh_markers())
+        self.tasks.run_op(
+            write,
+            journal=True,
+            changes=Changes.of(Topic.EVENTS),
+            initiator=self,
+            on_done=lambda _: self.refresh_markers(),
+        )
 
     # -- markers -------------------------------------------------------------------------
+
+    def on_changed(self, changes: Changes, initiator: object) -> None:
+        """A change notice: another's write added events (a hop's steps are markers)."""
+        if initiator is not self and Topic.EVENTS in changes and self.profile is not None:
+            self.refresh_markers()
 
     def refresh_markers(self) -> None:
         """Reload the upgrade events shown as markers and the verdict history."""

@@ -1,7 +1,8 @@
 """The GUI's side of a rollout: the connected profile's latest rollout, run in the
 background; pause, resume, abort and switch back; events re-emitted in the GUI thread.
 After an abort or a failure, the cluster's state and next steps (core's `rollout_next`)
-and the steps themselves."""
+and the steps themselves. Its writes run as change-reporting operations (`run_op`); it
+reloads when another's write touches the rollouts (`on_changed`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from themis_desktop.core.rollout.runner import Rollout, RolloutRunner
 from themis_desktop.core.rollout.traffic import router_for
 from themis_desktop.core.service.control import controller_for
 from themis_desktop.core.upgrade.hop_runner import HopContext
+from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.ui.tasks import TaskManager
 
 
@@ -60,6 +62,12 @@ class RolloutModel(QObject):
         self.profile = profile
         self.reload()
 
+    def on_changed(self, changes: Changes, initiator: object) -> None:
+        """A change notice: another's write touched the rollouts (this model's own
+        operations show their outcome themselves)."""
+        if initiator is not self and Topic.ROLLOUTS in changes and not self.running:
+            self.reload()
+
     def reload(self) -> None:
         profile = self.profile
 
@@ -87,8 +95,12 @@ class RolloutModel(QObject):
         """Save a planned rollout and run it."""
         if self.profile is None or self.running:
             return
-        self.tasks.run_journal(
-            lambda journal: rollouts.save(journal, rollout),
+        self.tasks.run_op(
+            rollouts.save,
+            rollout,
+            journal=True,
+            changes=Changes.of(Topic.ROLLOUTS),
+            initiator=self,
             on_done=self._run,
             on_failed=lambda exc: self.sig_failed.emit(str(exc)),
         )
@@ -165,12 +177,14 @@ class RolloutModel(QObject):
         if rollout is None or profile is None or self.running:
             return
         router = router_for(profile.router, confirm=self.confirm)
-        self.tasks.run(
+        self.tasks.run_op(
             rollouts.switch_back,
             self.tasks.journal_path,
             rollout,
             router,
             profile,
+            changes=Changes.of(Topic.ROLLOUTS, Topic.EVENTS),
+            initiator=self,
             on_done=lambda _: self.reload(),
             on_failed=lambda exc: self.sig_failed.emit(str(exc)),
         )
@@ -210,7 +224,13 @@ class RolloutModel(QObject):
         self._set_state(None)
         self.sig_running.emit(True)
         self.sig_rollout.emit(runner.rollout)
-        self.tasks.run(call or runner.run, on_done=self._finished, on_failed=self._failed)
+        self.tasks.run_op(
+            call or runner.run,
+            changes=runner.ctx.changed,  # the runner reports its writes as they land
+            initiator=self,
+            on_done=self._finished,
+            on_failed=self._failed,
+        )
 
     def _on_event(self, event: dict) -> None:
         self.sig_event.emit(event)

@@ -1,8 +1,9 @@
 """The GUI's side of an upgrade session: loads the connected profile's open session, runs
 its steps in the background with a live log, asks the user for manual steps, and keeps the
 session's one health state (`core.health_state`) up to date from the journal, the live
-metrics verdict and the log counts. After each step it announces what changed
-(`sig_changed`: a change notice such as {"session", "backups"})."""
+metrics verdict and the log counts. Each step runs as a change-reporting operation
+(`TaskManager.run_op`): the workspace announces what it changed, and the model reloads
+when the session's topics are touched (`on_changed`), whoever changed them."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from themis_desktop.core.service.control import controller_for
 from themis_desktop.core.upgrade import health_state, hop_runner
 from themis_desktop.core.upgrade.hop_runner import HopContext
 from themis_desktop.core.upgrade.session import UpgradeSession
+from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.core.versions.upgrade_path import Plan
 from themis_desktop.ui.tasks import TaskManager
 
+SHOWN = (Topic.SESSIONS, Topic.EVENTS)  # what the session and its health are read from
 STEPS = ("pre-checks", "backup", "upgrade", "validate", "rollback")
 REASSESS_MS = 5000  # the rollback window moves on with time
 
@@ -37,7 +40,6 @@ class UpgradeModel(QObject):
     sig_step_failed = Signal(str, str)  # step, what went wrong and what to do
     sig_confirm = Signal(str)  # a manual step: show it, then call answer()
     sig_health = Signal(object)  # SessionHealth | None: the one health state, when it changes
-    sig_changed = Signal(object)  # frozenset[str]: what an operation changed (change notice)
 
     _sig_log = Signal(str)
     _sig_confirm = Signal(str)
@@ -78,6 +80,11 @@ class UpgradeModel(QObject):
     def set_profile(self, profile: Profile | None) -> None:
         self.profile = profile
         self.reload()
+
+    def on_changed(self, changes: Changes, initiator: object) -> None:
+        """A change notice: reload the session when its topics changed."""
+        if not self._stopped and changes.touches(*SHOWN):
+            self.reload()
 
     def reload(self) -> None:
         profile, pinned = self.profile, self.pinned
@@ -136,9 +143,12 @@ class UpgradeModel(QObject):
             return UpgradeSession.create(journal, profile, plan)
 
         self._begin("start")
-        self.tasks.run_journal(
+        self.tasks.run_op(
             create,
-            on_done=lambda s: self._finished("start", s, {"session"}),
+            journal=True,
+            changes=Changes.of(Topic.SESSIONS, Topic.EVENTS),
+            initiator=self,
+            on_done=lambda s: self._finished("start", s),
             on_failed=lambda exc: self._failed("start", exc),
         )
 
@@ -180,10 +190,12 @@ class UpgradeModel(QObject):
         }[step]
         self._begin(step)
         self.sig_log.emit(f"— {step} of hop {hop.label} —")
-        self.tasks.run(
+        self.tasks.run_op(
             work,
-            on_done=lambda result: self._finished(step, result, context.changed),
-            on_failed=lambda exc: self._failed(step, exc, context.changed),
+            changes=context.changed,  # filled by the step as its writes land
+            initiator=self,
+            on_done=lambda result: self._finished(step, result),
+            on_failed=lambda exc: self._failed(step, exc, bool(context.changed)),
         )
 
     def raise_trigger(
@@ -197,9 +209,11 @@ class UpgradeModel(QObject):
         def write(journal: Journal) -> Any:
             return session.raise_trigger(journal, kind, note, evidence=evidence, user=user)
 
-        self.tasks.run_journal(
+        self.tasks.run_op(
             write,
-            on_done=lambda _: self._journal_changed(),
+            journal=True,
+            changes=Changes.of(Topic.SESSIONS, Topic.EVENTS),
+            initiator=self,
             on_failed=lambda exc: self.sig_step_failed.emit("trigger", str(exc)),
         )
 
@@ -212,17 +226,13 @@ class UpgradeModel(QObject):
         def write(journal: Journal) -> Any:
             return session.acknowledge(journal, trigger_id, note)
 
-        self.tasks.run_journal(
+        self.tasks.run_op(
             write,
-            on_done=lambda _: self._journal_changed(),
+            journal=True,
+            changes=Changes.of(Topic.SESSIONS, Topic.EVENTS),
+            initiator=self,
             on_failed=lambda exc: self.sig_step_failed.emit("acknowledge", str(exc)),
         )
-
-    def _journal_changed(self) -> None:
-        if self._stopped:
-            return
-        self.sig_changed.emit(frozenset({"session"}))
-        self.reload()
 
     def _on_metrics_trigger(self, trigger) -> None:
         """A failing verdict (held steady) is a performance trigger of the hop it judges,
@@ -267,26 +277,23 @@ class UpgradeModel(QObject):
         self.busy = step
         self.sig_busy.emit(step)
 
-    def _finished(self, step: str, result: object, changed=frozenset()) -> None:
+    def _finished(self, step: str, result: object) -> None:
+        """The step's change notice came first and reloads the session (`on_changed`)."""
         if self._stopped:
             return
         self.busy = ""
         self.sig_busy.emit("")
-        if changed:
-            self.sig_changed.emit(frozenset(changed))
         self.sig_step_done.emit(step, result)
-        self.reload()
 
-    def _failed(self, step: str, exc: Exception, changed=frozenset()) -> None:
+    def _failed(self, step: str, exc: Exception, announced: bool = False) -> None:
         if self._stopped:
             return
         self.busy = ""
         self.sig_busy.emit("")
-        if changed:  # half-way: e.g. one node's backup recorded, the other's failed
-            self.sig_changed.emit(frozenset(changed))
         self.sig_log.emit(f"✗ {exc}")
         self.sig_step_failed.emit(step, str(exc))
-        self.reload()
+        if not announced:  # refused, maybe on a stale session: show what the journal holds
+            self.reload()
 
     @property
     def stopped(self) -> bool:

@@ -10,6 +10,7 @@ from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.core.server.node_status import NodeStatus, poll_node
+from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.core.versions.upgrade_path import Plan
 from themis_desktop.ui.models.log_monitor import LogMonitor
 from themis_desktop.ui.models.metrics_monitor import SAMPLE_INTERVAL_S, MetricsMonitor
@@ -32,7 +33,9 @@ class Workspace(QObject):
     sig_plan_changed = Signal(object)  # Plan | None: the upgrade path being prepared
     sig_session_changed = Signal(object)  # int | None: the upgrade session's journal id
     sig_connecting = Signal(str)  # what a connection on its way is doing ("" when none is)
-    sig_changed = Signal(object)  # frozenset[str]: what an operation changed (change notice)
+    # a change notice: (Changes, initiator), once per operation that wrote (`tasks.run_op`);
+    # views reload when a topic they show is in it, never by calling each other's reload
+    sig_changed = Signal(object, object)
 
     def __init__(
         self,
@@ -46,6 +49,7 @@ class Workspace(QObject):
         self.tasks = tasks
         self.read_only = tasks.read_only  # a review: nothing may change a server or the journal
         tasks.sig_refused.connect(self.sig_message)
+        tasks.sig_changed.connect(self.sig_changed)  # the one place change notices come from
         self.metrics = MetricsMonitor(tasks, interval_s=sample_interval_s, parent=self)
         self.metrics.sig_message.connect(self.sig_message)
         self.upgrade = UpgradeModel(tasks, tokens, backup_folder, parent=self)
@@ -55,7 +59,10 @@ class Workspace(QObject):
         self.logs = LogMonitor(tasks, parent=self)
         self.logs.sig_burst.connect(self._on_log_burst)
         self.upgrade.attach(self.metrics, self.logs)  # the session's health judges by them too
-        self.upgrade.sig_changed.connect(self.sig_changed)
+        self.sig_changed.connect(self.upgrade.on_changed)
+        self.sig_changed.connect(self.rollouts.on_changed)
+        self.sig_changed.connect(self.metrics.on_changed)
+        self.sig_changed.connect(self._on_changed)
         self.tokens = tokens
         self.profile: Profile | None = None
         self.plan: Plan | None = None
@@ -134,9 +141,25 @@ class Workspace(QObject):
             self.logs.set_session(session_id)
             self.sig_session_changed.emit(session_id)
 
+    def _on_changed(self, changes: Changes, initiator: object) -> None:
+        """Profiles changed (the Connection dialog): poll the connected one as it is now."""
+        current = self.profile
+        if Topic.PROFILES not in changes or current is None or current.demo or self.read_only:
+            return
+
+        def load(journal: Journal) -> Profile | None:
+            return journal.profile(current.name)
+
+        def done(fresh: Profile | None) -> None:
+            if fresh is not None and self.profile is current and fresh != current:
+                self.connect_profile(fresh)
+
+        self.tasks.run_journal(load, on_done=done)
+
     def _on_log_burst(self, burst) -> None:
         """The log watch raised the failed-validation trigger: show it on the session."""
-        self.upgrade.reload()  # the trigger's banner is on the Upgrade session page
+        # the watch wrote the trigger itself (in its thread): announce it like any write
+        self.sig_changed.emit(Changes.of(Topic.SESSIONS, Topic.EVENTS), self.logs)
         self.sig_notice.emit(f"Log watch raised a rollback trigger on {burst.node}: see Ctrl+6")
 
     def refuse(self, action: str) -> bool:
@@ -200,7 +223,7 @@ class Workspace(QObject):
         def write(journal: Journal) -> int:
             return journal.add_event(kind, message, node=status.name, data=data)
 
-        self.tasks.run_journal(write)
+        self.tasks.run_op(write, journal=True, changes=Changes.of(Topic.EVENTS), initiator=self)
         self.sig_message.emit(f"{status.name}: {'up' if status.up else 'down'}")
 
     def stop(self) -> None:

@@ -28,13 +28,16 @@ from themis_desktop.core.backup.catalog import BackupRecord
 from themis_desktop.core.backup.node import InconsistentBackupRefused, NodeJob, back_up_nodes
 from themis_desktop.core.backup.restore import remember_checksum, restore, verify
 from themis_desktop.core.journal.store import Journal, parse_utc
+from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.core.util.formatting import human_bytes, human_duration
 from themis_desktop.core.util.progress_text import Rate
+from themis_desktop.ui import palette
 from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.settings import backup_folder, settings
 from themis_desktop.ui.tasks import Task
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 
+BACKUPS = Changes.of(Topic.BACKUPS)  # what the catalogue's writers change
 COLUMNS = ("Node", "Version", "Taken", "Size", "Verified", "Kind", "Archive")
 
 
@@ -231,7 +234,8 @@ class BackupsPage(QWidget):
                     session_id=session,
                 )
 
-        self.workspace.tasks.run_journal(write, on_done=lambda _: self.reload())
+        if done:
+            self.workspace.tasks.run_op(write, journal=True, changes=BACKUPS, initiator=self)
         lines = [
             f"{o.node.name}: {human_bytes(o.result.size)}, verified ✓"
             if o.verified
@@ -286,9 +290,13 @@ class BackupsPage(QWidget):
     def _on_verified(self, record: BackupRecord, report) -> None:
         self._idle()
         if report.ok:
-            self.workspace.tasks.run_journal(
-                lambda j: backup_catalog.mark_verified(j, record.id, report.archive_sha256),
-                on_done=lambda _: self.reload(),
+            self.workspace.tasks.run_op(
+                backup_catalog.mark_verified,
+                record.id,
+                report.archive_sha256,
+                journal=True,
+                changes=BACKUPS,
+                initiator=self,
             )
             text = f"{Path(record.path).name}: verified ✓ ({report.files_checked} files)"
         else:
@@ -356,8 +364,12 @@ class BackupsPage(QWidget):
         if result.kept:
             text += f" The replaced data is kept in {result.kept}."
         self._say(text)
-        self.workspace.tasks.run_journal(
-            lambda j: j.add_event("backup.restored", text, session_id=self.workspace.session_id)
+        session_id = self.workspace.session_id
+        self.workspace.tasks.run_op(
+            lambda j: j.add_event("backup.restored", text, session_id=session_id),
+            journal=True,
+            changes=Changes.of(Topic.EVENTS),
+            initiator=self,
         )
         self.sig_job_finished.emit(text)
 
@@ -375,8 +387,8 @@ class BackupsPage(QWidget):
             return
         for path in (Path(record.path), Path(record.path + ".manifest.json")):
             path.unlink(missing_ok=True)
-        self.workspace.tasks.run_journal(
-            lambda j: backup_catalog.forget(j, record.id), on_done=lambda _: self.reload()
+        self.workspace.tasks.run_op(
+            backup_catalog.forget, record.id, journal=True, changes=BACKUPS, initiator=self
         )
 
     def cancel(self) -> None:
@@ -413,7 +425,7 @@ class BackupsPage(QWidget):
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet("color: #a4161a;" if error else "")
+        self.status.setStyleSheet(f"color: {palette.BAD_RED};" if error else "")
 
     def _update_buttons(self) -> None:
         idle, writable = self.task is None, not self.workspace.read_only
@@ -423,9 +435,10 @@ class BackupsPage(QWidget):
             button.setEnabled(idle and chosen and writable)
         self.reveal_button.setEnabled(idle and chosen)
 
-    def _on_workspace_changed(self, changes: frozenset[str]) -> None:
-        """A change notice: another page's operation (the session's backup) added backups."""
-        if "backups" in changes:
+    def _on_workspace_changed(self, changes: Changes, initiator: object) -> None:
+        """A change notice: this page's, the session's or a rollout's write touched the
+        catalogue (the page's own writes reload it this way too)."""
+        if Topic.BACKUPS in changes:
             self.reload()
 
     def _on_workspace_profile_changed(self, profile) -> None:

@@ -32,11 +32,16 @@ from PySide6.QtWidgets import (
 )
 
 from themis_desktop.core.config import advisor as config_advisor
+from themis_desktop.ui import palette
 from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 
 COLUMNS = ("Apply", "Severity", "Key", "Current", "Recommended", "Since", "Why")
-SEVERITY_COLOUR = {"breaks": "#a4161a", "changes": "#b45309", "recommended": "#1d4ed8"}
+SEVERITY_COLOUR = {
+    "breaks": palette.BAD_RED,
+    "changes": palette.WARNING_ORANGE,
+    "recommended": palette.INFO_BLUE,
+}
 FROM_SERVER = "server"
 
 
@@ -269,7 +274,7 @@ class ConfigPage(QWidget):
         self.summary.setText(
             f"<b>{checked.node}</b> ({where}), {versions}: {len(checked.findings)} finding(s)"
             + (
-                f", <span style='color:#a4161a'><b>{breaking} would break</b></span>"
+                f", <span style='color:{palette.BAD_RED}'><b>{breaking} would break</b></span>"
                 if breaking
                 else ""
             )
@@ -525,7 +530,10 @@ def _highlight(before: QPlainTextEdit, after: QPlainTextEdit) -> None:
         if tag != "equal":
             removed += range(i1, i2)
             added += range(j1, j2)
-    for pane, lines, colour in ((before, removed, "#fde2e2"), (after, added, "#dcfce7")):
+    for pane, lines, colour in (
+        (before, removed, palette.DIFF_REMOVED_FILL),
+        (after, added, palette.DIFF_ADDED_FILL),
+    ):
         selections = []
         for number in lines:
             selection = QTextEdit.ExtraSelection()

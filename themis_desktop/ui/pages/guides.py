@@ -25,6 +25,7 @@ from themis_desktop.core.guides.library import Guide, load_folder
 from themis_desktop.core.guides.plan import combine, guide_for, hop_lines
 from themis_desktop.core.guides.render import render_guide, render_markdown
 from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.util.changes import ChangeLog, Changes, Topic
 from themis_desktop.core.versions.upgrade_path import Plan
 from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.widgets.checklist_panel import ChecklistPanel
@@ -117,6 +118,7 @@ class GuidesPage(QWidget):
 
         workspace.sig_plan_changed.connect(self._on_workspace_plan_changed)
         workspace.sig_session_changed.connect(lambda _: self._load_states())
+        workspace.sig_changed.connect(self._on_workspace_changed)
         self.load(folder)
 
     # -- loading ----------------------------------------------------------------
@@ -278,6 +280,8 @@ class GuidesPage(QWidget):
             (plan.current.text, plan.target.text) if plan else (guide.hop or ("?", "?"))
         )
 
+        changes = ChangeLog()
+
         def record(journal: Journal):
             # read on the journal thread, where ticks run one after another: two quick
             # ticks before the first one is recorded still share one new session
@@ -287,17 +291,30 @@ class GuidesPage(QWidget):
                     profile if profile and profile.id else None, source, target
                 ).id
                 pending["id"] = session_id
+                changes.add(Topic.SESSIONS, Topic.EVENTS)
             if state == "note":
                 result = checklist.set_note(journal, session_id, key, step_id, note)
             elif state == "choice":  # note: the option's key, reason: its label
                 result = checklist.set_choice(journal, session_id, key, step_id, note, reason)
             else:
                 result = checklist.set_step(journal, session_id, key, step_id, state, reason=reason)
+            changes.add(Topic.CHECKLIST)
             return session_id, result
 
-        self.workspace.tasks.run_journal(
-            record, on_done=self._on_recorded, on_failed=self._on_record_failed
+        self.workspace.tasks.run_op(
+            record,
+            journal=True,
+            changes=changes,
+            initiator=self,
+            on_done=self._on_recorded,
+            on_failed=self._on_record_failed,
         )
+
+    def _on_workspace_changed(self, changes: Changes, initiator: object) -> None:
+        """A change notice: another's write changed the checklist (this page's own ticks
+        are shown as they are recorded)."""
+        if initiator is not self and Topic.CHECKLIST in changes:
+            self._load_states()
 
     def _on_recorded(self, outcome) -> None:
         session_id, state = outcome

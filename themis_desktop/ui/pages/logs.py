@@ -29,10 +29,16 @@ from themis_desktop.core.logs import watch as logs
 from themis_desktop.core.logs.line_format import LogLine
 from themis_desktop.core.upgrade.session import Hop, UpgradeSession
 from themis_desktop.core.util.atomic_file import replace_text
+from themis_desktop.ui import palette
 from themis_desktop.ui.models.workspace import Workspace
 
 COLUMNS = ("Time", "Node", "Level", "Message", "Repeats")
-LEVEL_COLOUR = {"critical": "#a4161a", "error": "#a4161a", "warning": "#b45309", "debug": "#6b7280"}
+LEVEL_COLOUR = {
+    "critical": palette.BAD_RED,
+    "error": palette.BAD_RED,
+    "warning": palette.WARNING_ORANGE,
+    "debug": palette.QUIET_GREY,
+}
 LEVEL_BUTTONS = (  # (label, levels it shows, on at start)
     ("Errors", ("critical", "error"), True),
     ("Warnings", ("warning",), True),

@@ -39,6 +39,7 @@ from themis_desktop.core.rollout.explain import (
 from themis_desktop.core.rollout.next_steps import NextStep
 from themis_desktop.core.rollout.runner import STRATEGIES, Rollout, RolloutError, strategy_problem
 from themis_desktop.core.server.node_status import NodeStatus
+from themis_desktop.ui import palette
 from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.widgets import metric_plot_style as style
 from themis_desktop.ui.widgets.rollout_outcome import RolloutOutcome
@@ -133,7 +134,7 @@ class RolloutPage(QWidget):
         self.timeline.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.timeline.setTextElideMode(Qt.TextElideMode.ElideRight)  # the tooltip has it all
         self.plot = pg.PlotWidget(background="w", axisItems={"bottom": pg.DateAxisItem()})
-        self.plot.setTitle("Probe latency per node", size="9pt", color="#1f2a37")
+        self.plot.setTitle("Probe latency per node", size="9pt", color=palette.INK)
         self.plot.setLabel("left", "ms")
         self.plot.addLegend(offset=(10, 5), labelTextSize="8pt")
         style.make_fast(self.plot.getPlotItem())
@@ -241,11 +242,11 @@ class RolloutPage(QWidget):
                     text += f" — gate {VERDICT_MARK.get(gate['verdict'], '')} {gate['verdict']}"
                 item = QListWidgetItem(text)
                 if i == rollout.position and not rollout.finished:
-                    item.setBackground(QColor("#e8f1ff"))
+                    item.setBackground(QColor(palette.TARGET_FILL))
                     if step.kind == "soak" and self.model.running and self.soak_left:
                         item.setText(f"{text} — {self.soak_left:.0f} s of soak left")
                 if gate and gate["verdict"] == "fail":
-                    item.setForeground(QColor("#a4161a"))
+                    item.setForeground(QColor(palette.BAD_RED))
                 item.setToolTip(item.text())  # the whole line where the column elides it
                 self.timeline.addItem(item)
             self.status.setText(

@@ -38,6 +38,7 @@ from themis_desktop.core.upgrade import hop_runner
 from themis_desktop.core.upgrade.rollback_window import describe, window
 from themis_desktop.core.upgrade.session import Hop, UpgradeSession
 from themis_desktop.core.upgrade.steps import steps_now
+from themis_desktop.ui import palette
 from themis_desktop.ui.dialogs.note import NoteDialog
 from themis_desktop.ui.dialogs.rollback import RollbackDialog
 from themis_desktop.ui.models.upgrade import UpgradeModel
@@ -49,10 +50,10 @@ from themis_desktop.ui.widgets.trigger_banner import TriggerBanner
 
 ORDER = ["planned", "pre-checks", "backed-up", "upgrading", "validating", "done"]
 STATE_COLOUR = {
-    "done": "#1f7a3a",
-    "failed": "#a4161a",
-    "rolling-back": "#c2410c",
-    "rolled-back": "#44546a",
+    "done": palette.OK_GREEN,
+    "failed": palette.BAD_RED,
+    "rolling-back": palette.BUSY_ORANGE,
+    "rolled-back": palette.SLATE,
 }
 LOG_FOLLOW_SLACK = 4  # pixels from the end that still count as "at the end"
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from themis_desktop.core.journal.store import Event, Journal
 from themis_desktop.core.upgrade.session import Hop, UpgradeSession
+from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.ui.models.workspace import Workspace
 
 COLUMNS = ("Time (UTC)", "User", "Type", "Node", "Message")
@@ -129,7 +130,7 @@ class TimelinePage(QWidget):
         self.type_box.currentIndexChanged.connect(self.apply_filters)
         self.search.textChanged.connect(self.apply_filters)
         workspace.sig_session_changed.connect(lambda _: self.reload())
-        workspace.upgrade.sig_session.connect(lambda _: self.reload())  # steps add events
+        workspace.sig_changed.connect(self._on_workspace_changed)  # steps add events
         self.reload()
 
     # -- loading ----------------------------------------------------------------
@@ -144,6 +145,11 @@ class TimelinePage(QWidget):
             on_done=lambda timeline: self._on_loaded(session_id, timeline),
             on_failed=lambda exc: self.summary.setText(f"The events could not be read: {exc}"),
         )
+
+    def _on_workspace_changed(self, changes: Changes, initiator: object) -> None:
+        """A change notice: reload when events or the session changed."""
+        if changes.touches(Topic.EVENTS, Topic.SESSIONS) and self.workspace.session_id is not None:
+            self.reload()
 
     def _on_loaded(self, session_id: int, timeline: Timeline) -> None:
         if session_id == self.workspace.session_id:

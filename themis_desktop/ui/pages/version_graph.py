@@ -63,7 +63,7 @@ class VersionGraphPage(QWidget):
         self.load_error: str | None = None
         if catalogue is None:
             try:
-                catalogue = Catalogue.load()
+                catalogue = load_catalogue()
             except (CatalogueError, VersionError) as exc:
                 self.load_error = (
                     f"Your release catalogue cannot be read, so only the bundled one is used: {exc}"

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from themis_desktop.core.guides.checklist import StepState
-from themis_desktop.core.guides.library import PHASE_TITLES, PHASES, Step, plain_text
+from themis_desktop.core.guides.structure import PHASE_TITLES, PHASES, Step, plain_text
 
 STEP_ROLE = Qt.ItemDataRole.UserRole
 OPTION_ROLE = Qt.ItemDataRole.UserRole + 1  # the option key, on an alternative's row

@@ -5,28 +5,30 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 
-INK = QColor("#1f2a37")
-BLUE = QColor("#2a5db0")
-SKY = QColor("#4c9aff")
-GREEN = QColor("#3ccf91")
-RED = QColor("#a4161a")
-AMBER = QColor("#8a5a00")
-MUTED = QColor("#607080")
-EDGE = QColor("#9aa8b8")
-BORDER = QColor("#c3ccd6")
-WHITE = QColor("#ffffff")
-PATH_FILL = QColor("#f3f7ff")
-CURRENT_FILL = QColor("#e6f8ef")
-TARGET_FILL = QColor("#e8f1ff")
+from themis_desktop.ui import palette
+
+INK = QColor(palette.INK)
+BLUE = QColor(palette.ACCENT_BLUE)
+SKY = QColor(palette.SKY_BLUE)
+GREEN = QColor(palette.BRIGHT_GREEN)
+RED = QColor(palette.BAD_RED)
+AMBER = QColor(palette.WARN_AMBER)
+MUTED = QColor(palette.MUTED_TEXT)
+EDGE = QColor(palette.EDGE_GREY)
+BORDER = QColor(palette.BORDER_GREY)
+WHITE = QColor(palette.WHITE)
+PATH_FILL = QColor(palette.PATH_FILL)
+CURRENT_FILL = QColor(palette.CURRENT_FILL)
+TARGET_FILL = QColor(palette.TARGET_FILL)
 
 # chip styles: (text colour, background)
 CHIP = {
-    "ok": (QColor("#1f7a3a"), QColor("#e3f4e8")),
-    "warn": (QColor("#8a5a00"), QColor("#fff2d6")),
-    "bad": (QColor("#a4161a"), QColor("#fde2e1")),
-    "plain": (QColor("#44546a"), QColor("#e8edf3")),
-    "current": (QColor("#ffffff"), QColor("#1f9d68")),
-    "target": (QColor("#ffffff"), QColor("#2a5db0")),
+    "ok": (QColor(palette.OK_GREEN), QColor(palette.OK_FILL)),
+    "warn": (QColor(palette.WARN_AMBER), QColor(palette.WARN_FILL)),
+    "bad": (QColor(palette.BAD_RED), QColor(palette.BAD_FILL)),
+    "plain": (QColor(palette.SLATE), QColor(palette.NEUTRAL_FILL)),
+    "current": (QColor(palette.WHITE), QColor(palette.ACCENT_GREEN)),
+    "target": (QColor(palette.WHITE), QColor(palette.ACCENT_BLUE)),
 }
 
 REVERSIBILITY_CHIP = {

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from themis_desktop.core.logs.watch import errors_and_warnings
 from themis_desktop.core.upgrade.session import TRIGGER_KINDS
+from themis_desktop.ui import palette
 
 PHASES = (
     ("pre-checks", "Pre-checks"),
@@ -125,7 +126,7 @@ class HealthPanel(QScrollArea):
                 f"({hold.pending_count} evaluation(s)); it replaces "
                 f"{evaluation.overall.upper()} once it held {hold.hold_s:g} s.</i>"
             )
-        text += f"<br><span style='color:#607080'>Steady: {escape(hold.rule)}.</span>"
+        text += f"<br><span style='color:{palette.MUTED_TEXT}'>Steady: {escape(hold.rule)}.</span>"
         self.verdict.setText(text)
 
     def show_log_counts(
@@ -145,7 +146,11 @@ class HealthPanel(QScrollArea):
         cells = []
         for key, title in PHASES:
             errors, warnings = errors_and_warnings(counts.get(key, {}))
-            colour = "#a4161a" if errors else ("#b45309" if warnings else "#6b7280")
+            colour = (
+                palette.BAD_RED
+                if errors
+                else (palette.WARNING_ORANGE if warnings else palette.QUIET_GREY)
+            )
             cells.append(
                 f"<tr><td>{title}</td><td align='right' style='color:{colour}'>{errors}</td>"
                 f"<td align='right'>{warnings}</td></tr>"

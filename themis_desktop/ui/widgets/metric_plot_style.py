@@ -6,12 +6,14 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
-NODE_COLOURS = ("#2a5db0", "#1f9d68", "#c2410c", "#7c3aed", "#0e7490", "#b91c1c", "#4d7c0f")
+from themis_desktop.ui import palette
+
+NODE_COLOURS = palette.NODE_COLOURS
 BASELINE_FILL = QColor(42, 93, 176, 28)
 BAND_FILL = QColor(42, 93, 176, 40)
-EVENT_PEN = pg.mkPen("#8a5a00", width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
-ROLLBACK_PEN = pg.mkPen("#a4161a", width=2)
-CROSSHAIR_PEN = pg.mkPen("#607080", width=1, style=pg.QtCore.Qt.PenStyle.DotLine)
+EVENT_PEN = pg.mkPen(palette.WARN_AMBER, width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
+ROLLBACK_PEN = pg.mkPen(palette.BAD_RED, width=2)
+CROSSHAIR_PEN = pg.mkPen(palette.MUTED_TEXT, width=1, style=pg.QtCore.Qt.PenStyle.DotLine)
 
 
 def node_pen(index: int) -> pg.QtGui.QPen:
@@ -22,7 +24,7 @@ def node_pen(index: int) -> pg.QtGui.QPen:
 def make_plot(title: str = "", unit: str = "") -> pg.PlotItem:
     """A plot with a date/time x axis, grid and fast rendering of long series."""
     plot = pg.PlotItem(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
-    plot.setTitle(title, size="9pt", color="#1f2a37")
+    plot.setTitle(title, size="9pt", color=palette.INK)
     # no grid: pyqtgraph's grid lines cost 20–40 ms a frame (bench/metrics.py); the
     # crosshair and the baseline band give the reference instead
     axis = plot.getAxis("left")

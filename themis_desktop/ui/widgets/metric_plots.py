@@ -15,6 +15,7 @@ from themis_desktop.core.metrics.catalog import METRICS
 from themis_desktop.core.metrics.live import LiveStore
 from themis_desktop.core.metrics.store import Baseline
 from themis_desktop.core.util.formatting import format_quantity
+from themis_desktop.ui import palette
 from themis_desktop.ui.widgets import metric_plot_style as style
 
 ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -75,7 +76,7 @@ class MetricPlots(pg.GraphicsLayoutWidget):
                 cross.hide()
                 plot.addItem(cross, ignoreBounds=True)
                 self._crosshairs[key] = cross
-                no_data = pg.TextItem("no data", color="#607080", anchor=(0.5, 0.5))
+                no_data = pg.TextItem("no data", color=palette.MUTED_TEXT, anchor=(0.5, 0.5))
                 no_data.setParentItem(plot.getViewBox())
                 self._no_data[key] = no_data
                 self.plots[key] = plot
@@ -166,7 +167,11 @@ class MetricPlots(pg.GraphicsLayoutWidget):
                     movable=False,
                     pen=pen,
                     label=label,
-                    labelOpts={"position": 0.92, "color": "#8a5a00", "fill": "#ffffffc0"},
+                    labelOpts={
+                        "position": 0.92,
+                        "color": palette.WARN_AMBER,
+                        "fill": palette.LABEL_FILL,
+                    },
                 )
                 line.setToolTip(message)
                 plot.addItem(line, ignoreBounds=True)

@@ -8,9 +8,10 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from themis_desktop.core.versions.upgrade_path import Plan
+from themis_desktop.ui import palette
 from themis_desktop.ui.widgets.graph_style import REVERSIBILITY_TEXT
 
-RED, AMBER, MUTED = "#a4161a", "#8a5a00", "#607080"
+RED, AMBER, MUTED = palette.BAD_RED, palette.WARN_AMBER, palette.MUTED_TEXT
 
 
 def downtime_html(nodes: int | None) -> str:

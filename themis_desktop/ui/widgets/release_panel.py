@@ -9,9 +9,10 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 from themis_desktop.core.versions.known_issues import MEANING, hop_warnings
 from themis_desktop.core.versions.releases import Catalogue, KnownIssue, Release, ReleaseLine
 from themis_desktop.core.versions.upgrade_path import Hop
+from themis_desktop.ui import palette
 from themis_desktop.ui.widgets.graph_style import REVERSIBILITY_TEXT
 
-RED, AMBER, GREEN, MUTED = "#a4161a", "#8a5a00", "#1f7a3a", "#607080"
+RED, AMBER, GREEN, MUTED = palette.BAD_RED, palette.WARN_AMBER, palette.OK_GREEN, palette.MUTED_TEXT
 KIND_TEXT = {
     "minor": "A minor hop: one line at a time, as the upgrade docs ask",
     "patch": "A patch upgrade within one line; no migration guide is needed",
@@ -81,7 +82,7 @@ class ReleasePanel(QTextBrowser):
     def show_intro(self) -> None:
         self.line, self.hop = None, None
         self.setHtml(
-            "<h3>Release notes</h3><p style='color:#607080'>Click a release line in the graph "
+            f"<h3>Release notes</h3><p style='color:{MUTED}'>Click a release line in the graph "
             "(or select it with the arrow keys and press Enter) for its releases and what the "
             "hop into it changes. Click an arrow for that hop's summary.</p>"
         )

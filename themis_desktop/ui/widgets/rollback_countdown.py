@@ -18,6 +18,7 @@ from PySide6.QtCore import QTimer, Signal
 from themis_desktop.core.journal.store import Journal, parse_utc
 from themis_desktop.core.upgrade.rollback_window import WindowState, window
 from themis_desktop.core.util.formatting import human_duration
+from themis_desktop.ui import palette
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 
 
@@ -58,7 +59,7 @@ class RollbackCountdown(ElidedLabel):
         if self.rolled_back:
             self.setText(f"{self.hop_label}: rolled back")
             self.setToolTip("The hop was rolled back; its data and version were restored.")
-            self._set_style("#44546a")
+            self._set_style(palette.SLATE)
             return
         if self.finished_at is None:
             return
@@ -88,8 +89,9 @@ class RollbackCountdown(ElidedLabel):
 
 def _style(colour: str) -> str:
     return (
-        "QLabel#rollbackCountdown { color: #1d2733; background: #f1f4f8; border-radius: 10px;"
-        f" border: 1px solid #d5dbe2; border-left: 5px solid {colour}; padding: 2px 10px; }}"
+        f"QLabel#rollbackCountdown {{ color: {palette.TEXT}; background: {palette.CHIP_FILL};"
+        f" border-radius: 10px; border: 1px solid {palette.CHIP_BORDER};"
+        f" border-left: 5px solid {colour}; padding: 2px 10px; }}"
     )
 
 

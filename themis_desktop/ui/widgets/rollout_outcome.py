@@ -10,6 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from themis_desktop.core.rollout.next_steps import ClusterState, NextStep, percent
+from themis_desktop.ui import palette
 
 HEADING = {"aborted": "The rollout was aborted", "failed": "The rollout failed"}
 
@@ -20,8 +21,8 @@ class RolloutOutcome(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, objectName="rolloutOutcome")
         self.setStyleSheet(
-            "#rolloutOutcome { background: #fff7e6; border: 1px solid #b7791f; "
-            "border-radius: 4px; }"
+            f"#rolloutOutcome {{ background: {palette.NOTICE_FILL};"
+            f" border: 1px solid {palette.NOTICE_BORDER}; border-radius: 4px; }}"
         )
         self.heading = QLabel()
         self.heading.setWordWrap(True)

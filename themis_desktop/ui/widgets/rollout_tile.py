@@ -6,15 +6,16 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout
 
 from themis_desktop.core.server.node_status import NodeStatus
+from themis_desktop.ui import palette
 
 ROLE_COLOUR = {
-    "stable": "#2a5db0",
-    "blue": "#2a5db0",
-    "canary": "#c2410c",
-    "green": "#1f9d68",
-    "green (serving)": "#1f9d68",
-    "upgraded": "#1f9d68",
-    "stable (restored)": "#44546a",
+    "stable": palette.ACCENT_BLUE,
+    "blue": palette.ACCENT_BLUE,
+    "canary": palette.BUSY_ORANGE,
+    "green": palette.ACCENT_GREEN,
+    "green (serving)": palette.ACCENT_GREEN,
+    "upgraded": palette.ACCENT_GREEN,
+    "stable (restored)": palette.SLATE,
 }
 
 
@@ -47,7 +48,7 @@ class NodeTile(QFrame):
         self.health.setText(status.state)
 
     def show_role(self, role: str, share: float) -> None:
-        colour = ROLE_COLOUR.get(role, "#44546a")
+        colour = ROLE_COLOUR.get(role, palette.SLATE)
         self.role.setText(f"<span style='color:{colour}'>● {role}</span>")
         self.traffic.setValue(round(share))
         self.setStyleSheet(f"QFrame#nodeTile {{ border: 2px solid {colour}; border-radius: 6px; }}")

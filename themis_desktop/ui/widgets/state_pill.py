@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
+from themis_desktop.ui import palette
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 
 _COLOURS = {
-    "up": ("#1f7a3a", "#e3f4e8"),
-    "not ready": ("#8a5a00", "#fff2d6"),
-    "unhealthy": ("#8a5a00", "#fff2d6"),
-    "down": ("#a4161a", "#fde2e1"),
-    "polling": ("#44546a", "#e8edf3"),
+    "up": (palette.OK_GREEN, palette.OK_FILL),
+    "not ready": (palette.WARN_AMBER, palette.WARN_FILL),
+    "unhealthy": (palette.WARN_AMBER, palette.WARN_FILL),
+    "down": (palette.BAD_RED, palette.BAD_FILL),
+    "polling": (palette.SLATE, palette.NEUTRAL_FILL),
 }
 
 

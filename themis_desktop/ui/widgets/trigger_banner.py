@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from themis_desktop.core.journal.store import parse_utc
 from themis_desktop.core.metrics.verdict import Trigger
+from themis_desktop.ui import palette
 
 PROCEDURE = 'if you roll back, follow the <a href="#rollback">rollback procedure</a>'
 
@@ -22,8 +23,9 @@ class TriggerBanner(QFrame):
     def __init__(self, parent=None) -> None:
         super().__init__(parent, objectName="triggerBanner")
         self.setStyleSheet(
-            "#triggerBanner { background: #fde2e1; border: 1px solid #a4161a; border-radius: 4px; }"
-            "#triggerBanner QLabel { color: #5c0a0d; }"
+            f"#triggerBanner {{ background: {palette.BAD_FILL};"
+            f" border: 1px solid {palette.BAD_RED}; border-radius: 4px; }}"
+            f"#triggerBanner QLabel {{ color: {palette.BAD_TEXT}; }}"
         )
         self.text = QLabel()
         self.text.setWordWrap(True)
@@ -93,7 +95,8 @@ class TriggerBanner(QFrame):
             row = QHBoxLayout()
             label = QLabel(
                 f"<b>{escape(trigger.title)}</b> — {escape(trigger.note)} "
-                f"<span style='color:#7a2a2d'>({escape(trigger.user)}, {_clock(trigger.at)}, "
+                f"<span style='color:{palette.BAD_NOTE}'>"
+                f"({escape(trigger.user)}, {_clock(trigger.at)}, "
                 f"trigger {trigger.id})</span>"
             )
             label.setWordWrap(True)

@@ -1,0 +1,298 @@
+"""`themis-desktop backup|verify|restore|backups`: back up a node, check and restore an
+archive, list and prune the backup catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from dataclasses import asdict, replace
+from typing import Any
+
+from themis_desktop.cli.common import TOKEN_ENV, ExitCode, ask_first, print_error
+from themis_desktop.core.server import strict_json
+
+
+def register(commands: Any) -> None:
+    backup = commands.add_parser("backup", help="back up a node's data and config, verified")
+    backup.add_argument("--data-dir", required=True, metavar="DIR")
+    backup.add_argument("--config", action="append", default=[], metavar="FILE")
+    backup.add_argument("--server", metavar="URL", help="the node, for a consistent checkpoint")
+    backup.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR")
+    backup.add_argument("--node", help="node name in the archive name (default: host name)")
+    backup.add_argument(
+        "--themis-version",
+        metavar="X.Y.Z",
+        help="version of the node (default: asked from --server)",
+    )
+    backup.add_argument(
+        "--stopped",
+        action="store_true",
+        help="the node's service is stopped (no --server): copy its files",
+    )
+    backup.add_argument(
+        "--accept-inconsistent",
+        action="store_true",
+        help="copy a running node's files without a checkpoint",
+    )
+    backup.add_argument("--no-verify", action="store_true")
+    backup.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    backup.set_defaults(func=cmd_backup)
+
+    verify = commands.add_parser("verify", help="check a backup archive")
+    verify.add_argument("archive", metavar="ARCHIVE")
+    verify.add_argument("--quick", action="store_true", help="only the archive's own checksum")
+    verify.set_defaults(func=cmd_verify)
+
+    restore = commands.add_parser("restore", help="restore a backup (the node must be stopped)")
+    restore.add_argument("archive", metavar="ARCHIVE")
+    restore.add_argument("--data-dir", required=True, metavar="DIR")
+    restore.add_argument("--config-dir", metavar="DIR")
+    restore.add_argument("--server", metavar="URL", help="refuse if this node still answers")
+    restore.add_argument("--yes", action="store_true", help="really replace the data")
+    restore.add_argument(
+        "--node", help="the node this data dir belongs to (the archive must be its backup)"
+    )
+    restore.add_argument(
+        "--other-node",
+        action="store_true",
+        help="put a backup of another node (or another data dir) here on purpose",
+    )
+    restore.set_defaults(func=cmd_restore)
+
+    listing = commands.add_parser("backups", help="the backup catalogue")
+    listing_actions = listing.add_subparsers(dest="action", required=True)
+    listing_list = listing_actions.add_parser("list")
+    listing_list.add_argument("--json", action="store_true")
+    prune = listing_actions.add_parser(
+        "prune",
+        help="delete old backups: keeps the newest N per node, the newest verified "
+        "one and those of open upgrade sessions",
+    )
+    prune.add_argument("--keep", type=int, default=5, metavar="N")
+    prune.add_argument("--yes", action="store_true", help="really delete (default: only list)")
+    listing.set_defaults(func=cmd_backups)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    import socket
+    import sqlite3
+    from pathlib import Path
+
+    from themis_desktop.core.backup import catalog as backup_catalog
+    from themis_desktop.core.backup.archive_format import BackupError
+    from themis_desktop.core.backup.node import backup_node
+    from themis_desktop.core.backup.restore import remember_checksum, verify
+    from themis_desktop.core.connection.profiles import NodeEndpoint
+    from themis_desktop.core.journal.store import Journal, JournalError
+    from themis_desktop.core.server.client import ThemisClient
+    from themis_desktop.core.server.errors import ThemisError
+    from themis_desktop.core.util.progress_text import TerminalBar
+
+    url = args.server or "http://127.0.0.1:1"
+    name = args.node or (NodeEndpoint(args.server).name if args.server else socket.gethostname())
+    node = NodeEndpoint(
+        url, name, data_dir=args.data_dir, config_path=args.config[0] if args.config else None
+    )
+    if not args.server and not args.stopped:
+        print_error(
+            "give --server URL (a running node is backed up from a checkpoint) or --stopped "
+            "(its service is stopped, the files are copied as they are)"
+        )
+        return ExitCode.USAGE
+    client = ThemisClient(args.server, os.environ.get(args.token_env)) if args.server else None
+    bar = TerminalBar("backup")
+    try:
+        version = args.themis_version or (client.version().version if client else "unknown")
+        result = backup_node(
+            node,
+            Path(args.output).resolve(),
+            client,
+            version,
+            accept_inconsistent=args.accept_inconsistent,
+            extra_configs=tuple(Path(c) for c in args.config[1:]),
+            progress=bar,
+        )
+        bar.close()
+        verified = False
+        if not args.no_verify:
+            check = TerminalBar("verify")
+            report = verify(result.archive, progress=check)
+            check.close()
+            if not report.ok:
+                print_error("the new backup does not verify: " + "; ".join(report.problems))
+                return ExitCode.FAILED
+            remember_checksum(report)
+            result = replace(
+                result, sha256=report.archive_sha256, warnings=(*result.warnings, *report.notes)
+            )
+            verified = True
+    except (BackupError, ThemisError) as exc:
+        bar.close()
+        print_error(exc)
+        return ExitCode.FAILED
+    finally:
+        if client:
+            client.close()
+    for warning in result.warnings:
+        print_error(f"note: {warning}")
+    checksum = f"sha256 {result.sha256}" if result.sha256 else "not verified"
+    print(f"{result.size} bytes, {len(result.manifest.files)} entries, {checksum}")
+    print(result.archive)
+    try:
+        with Journal() as journal:
+            backup_catalog.record(journal, result, verified=verified)
+    except (JournalError, sqlite3.Error, OSError) as exc:
+        print_error(
+            f"the backup was written{' and verified' if verified else ''}: "
+            f"{result.archive}, but it could not be added to the backup catalogue ({exc}). "
+            "Keep the file; once the journal is writable, `verify` it to list it again."
+        )
+        return ExitCode.FAILED
+    return ExitCode.OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from themis_desktop.core.backup import catalog as backup_catalog
+    from themis_desktop.core.backup.restore import quick_verify, remember_checksum, verify
+    from themis_desktop.core.util.progress_text import TerminalBar
+
+    archive = Path(args.archive)
+    recorded = backup_catalog.find_by_path(archive)
+    if args.quick:
+        report = quick_verify(archive, recorded=recorded)
+    else:
+        bar = TerminalBar("verify")
+        report = verify(archive, progress=bar, recorded=recorded)
+        bar.close()
+        remember_checksum(report)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if report.ok:
+        what = "checksum matches" if args.quick else f"{report.files_checked} files checked"
+        print(f"OK: {archive} ({what})")
+        return ExitCode.OK
+    print(f"DAMAGED: {archive}")
+    for problem in report.problems:
+        print(f"  {problem}")
+    return ExitCode.FAILED
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from themis_desktop.core.backup import catalog as backup_catalog
+    from themis_desktop.core.backup.archive_format import BackupError
+    from themis_desktop.core.backup.restore import restore
+    from themis_desktop.core.util.progress_text import TerminalBar
+
+    data_dir = Path(args.data_dir)
+    recorded = backup_catalog.find_by_path(Path(args.archive))
+    taken = ""
+    if recorded is not None:
+        from datetime import UTC, datetime
+
+        from themis_desktop.core.journal.store import parse_utc
+        from themis_desktop.core.util.formatting import human_duration
+
+        age = (datetime.now(UTC) - parse_utc(recorded.created_at)).total_seconds()
+        taken = f" (the backup of {recorded.node} at {recorded.version}, {human_duration(age)} old)"
+    configs = f" and the config files in {args.config_dir}" if args.config_dir else ""
+    text = (
+        f"Restore {args.archive}{taken}: the data in {data_dir}{configs} is replaced by the "
+        f"backup's. The current data is moved aside as {data_dir.name}.pre-restore-<time>; "
+        "the node then serves the backup's data: every write made after the backup was taken "
+        "is gone from it, and this cannot be undone here (only by putting that copy back by "
+        "hand). The node must be stopped first."
+    )
+    if not ask_first(text, f"Replace {data_dir}?", args.yes, "restore"):
+        return ExitCode.USAGE
+    bar = TerminalBar("restore")
+    try:
+        result = restore(
+            Path(args.archive),
+            data_dir,
+            Path(args.config_dir) if args.config_dir else None,
+            progress=bar,
+            node_url=args.server,
+            node=args.node,
+            other_node=args.other_node,
+            recorded=recorded,
+        )
+    except BackupError as exc:
+        bar.close()
+        print_error(exc)
+        return ExitCode.FAILED
+    bar.close()
+    for line in result.recovered:
+        print(line)
+    print(f"restored {result.data_dir}")
+    if result.kept:
+        print(f"previous data kept in {result.kept}")
+    for config, previous in result.configs.items():
+        print(f"restored {config} (previous kept as {previous})")
+    return ExitCode.OK
+
+
+def cmd_backups(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from themis_desktop.core.backup import catalog as backup_catalog
+    from themis_desktop.core.backup import swap as restore_swap
+    from themis_desktop.core.journal.store import Journal
+    from themis_desktop.core.util.formatting import human_bytes
+
+    if args.action == "prune":
+        with Journal() as journal:
+            victims = backup_catalog.retention_victims(journal, args.keep)
+            for record in victims:
+                print(("deleting " if args.yes else "would delete ") + record.path)
+                if args.yes:
+                    for path in (record.path, record.path + ".manifest.json"):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(path)
+                    backup_catalog.forget(journal, record.id)
+        if victims and not args.yes:
+            print("run again with --yes to delete them", file=sys.stderr)
+        return ExitCode.OK
+    with Journal() as journal:
+        profiles = journal.profiles()
+        for line in restore_swap.recover_profiles(profiles):  # finish what a crash left
+            print(line)
+        records = backup_catalog.backups(journal)
+        data_parents = tuple(
+            Path(node.data_dir).absolute().parent
+            for profile in profiles
+            for node in profile.nodes
+            if node.data_dir
+        )
+        leftovers = backup_catalog.leftovers(journal, data_parents)
+    if args.json:
+        print(
+            strict_json.dumps(
+                {
+                    "backups": [asdict(r) for r in records],
+                    "leftovers": [{**asdict(left), "path": str(left.path)} for left in leftovers],
+                },
+                indent=2,
+            )
+        )
+        return ExitCode.OK
+    for r in records:
+        verified = "verified" if r.verified else "unverified"
+        print(
+            f"{r.created_at}  {r.node:<14} {r.version:<10} {human_bytes(r.size):>10}  "
+            f"{verified:<10}  {r.path}"
+        )
+    if leftovers:
+        held = human_bytes(sum(left.size for left in leftovers))
+        print(f"\n{len(leftovers)} leftover(s) of interrupted backups or restores hold {held}:")
+        for left in leftovers:
+            state = f"in use by process {left.pid}" if left.alive else "left by a dead process"
+            print(f"  {human_bytes(left.size):>10}  {left.kind:<10}  {state:<32}  {left.path}")
+        if any(not left.alive for left in leftovers):
+            print("  (the next backup or restore of that node removes the dead ones)")
+    return ExitCode.OK
