@@ -362,3 +362,29 @@ def test_releases_and_path_show_the_known_issues_of_1_0(capsys):
     assert "       ⚠ Rolling back 1.1.0 → 1.0.1: known issue of 1.0.1: It cannot open" in out
     assert main(["path", "--from", "1.7.0", "--to", "1.8"]) == 0
     assert "known issue" not in capsys.readouterr().out
+
+
+def test_core_errors_map_to_exit_codes_once_and_reach_the_log(capsys, monkeypatch, isolated_home):
+    """`main` maps core's root: ThemisDesktopError exits 1, bad input (a ValueError among
+    them) and an unusable journal exit 2; each message is one line and is in the log file."""
+    cli_main = sys.modules["themis_desktop.cli.main"]  # `cli.main` is also the function
+    from themis_desktop.core.journal.connection import JournalReadOnly
+    from themis_desktop.core.service.control import ServiceError
+    from themis_desktop.core.upgrade.session import SessionError
+    from themis_desktop.core.versions.releases import VersionError
+
+    for error, code in (
+        (SessionError("Hop 1.7 → 1.8 is planned: run the pre-checks first."), 1),
+        (ServiceError("systemctl stop failed: check the unit."), 1),
+        (VersionError("banana is not a version number."), 2),
+        (JournalReadOnly("The journal cannot be written: free some space."), 2),
+    ):
+
+        def fails(_args, error=error):
+            raise error
+
+        monkeypatch.setattr(cli_main, "open_window", fails)
+        assert main([]) == code, error
+        assert capsys.readouterr().err == f"themis-desktop: {error}\n"
+    log = (isolated_home / "themis-desktop.log").read_text(encoding="utf-8")
+    assert "WARNING Shown: systemctl stop failed: check the unit." in log

@@ -158,3 +158,36 @@ def test_connecting_finishes_a_restore_that_was_killed_between_its_renames(
     assert (data / "CURRENT").read_text() == "restored\n"
     assert (kept / "CURRENT").read_text() == "before\n"
     assert not staging.exists() and not (tmp_path / "node" / ".data.restore-intent.json").exists()
+
+
+def test_the_page_and_the_command_line_record_a_backup_alike(
+    qtbot, main_window, start_demo_node, tmp_path, monkeypatch
+):
+    """Issue 20: one core function backs up and records; the page's backup and the
+    command line's of the same node fill the same columns (profile, node, version,
+    verified, session)."""
+    from themis_desktop.cli import main
+    from themis_desktop.core.journal.store import Journal
+    from themis_desktop.core.upgrade.session import UpgradeSession
+    from themis_desktop.core.versions.catalogue_file import load_catalogue
+    from themis_desktop.core.versions.upgrade_path import plan_upgrade
+
+    node = start_demo_node("1.7.3", tokens={"admin": "adm"})
+    profile = _profile([node])
+    with Journal(main_window.workspace.tasks.journal_path) as journal:
+        journal.save_profile(profile)
+        plan = plan_upgrade(load_catalogue(with_user=False), "1.7.3", "1.8")
+        session = UpgradeSession.create(journal, journal.profile("lab"), plan)
+    _connect(qtbot, main_window, profile)
+    page = _page(main_window)
+    with qtbot.waitSignal(page.sig_job_finished, timeout=30_000) as finished:
+        page.backup_button.click()
+    assert "verified ✓" in finished.args[0]
+    monkeypatch.setenv("THEMIS_TEST_TOKEN", "adm")
+    cli = ["backup", "--server", node.url, "--token-env", "THEMIS_TEST_TOKEN"]
+    cli += ["--data-dir", str(node.data_path), "--config", str(node.config_path)]
+    assert main([*cli, "-o", str(tmp_path / "cli")]) == 0
+    page.reload()
+    qtbot.waitUntil(lambda: len(page.records) == 2, timeout=5000)
+    columns = {(r.profile, r.node, r.version, r.verified, r.session_id) for r in page.records}
+    assert columns == {("lab", "n1", "1.7.3", True, session.id)}

@@ -117,3 +117,37 @@ def test_workers_report_while_the_gui_thread_collects_qt_garbage(qtbot, tasks):
     qtbot.waitUntil(lambda: len(results) == len(started), timeout=10_000)
     assert results == ["ok"] * 100
     assert not tasks._live
+
+
+def test_a_themis_error_is_a_message_and_a_bug_goes_to_the_error_dialog(
+    qtbot, tasks, isolated_home
+):
+    """A ThemisDesktopError reaches on_failed (the page says it) and the log; anything else
+    reaches on_failed too (the page recovers) and the error dialog, with its traceback."""
+    from themis_desktop.core.upgrade.session import SessionError
+    from themis_desktop.ui.excepthook import ExceptionReporter
+
+    def refused():
+        raise SessionError("Hop 1.7 → 1.8 is planned; back it up first.")
+
+    def buggy():
+        return {}["missing"]
+
+    reporter = ExceptionReporter().install()
+    try:
+        for fn in (refused, buggy):
+            task = tasks.run(fn)
+            with qtbot.waitSignal(task.sig_failed, timeout=5000):
+                pass
+            if fn is refused:
+                assert reporter.dialog is None  # a message for the page, not a bug
+        qtbot.waitUntil(lambda: reporter.dialog is not None)
+        assert "KeyError: 'missing'" in reporter.dialog.text()
+    finally:
+        reporter.uninstall()
+        if reporter.dialog is not None:
+            reporter.dialog.close()
+    text = (isolated_home / "themis-desktop.log").read_text(encoding="utf-8")
+    assert "WARNING Failed: Hop 1.7 → 1.8 is planned; back it up first." in text
+    assert "ERROR Unexpected error: KeyError: 'missing'" in text and "in buggy" in text
+    assert "SessionError" not in text  # not reported as a bug

@@ -4,10 +4,9 @@ archive, list and prune the backup catalogue."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any
 
 from themis_desktop.cli.common import TOKEN_ENV, ExitCode, ask_first, print_error
@@ -20,7 +19,16 @@ def register(commands: Any) -> None:
     backup.add_argument("--config", action="append", default=[], metavar="FILE")
     backup.add_argument("--server", metavar="URL", help="the node, for a consistent checkpoint")
     backup.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR")
-    backup.add_argument("--node", help="node name in the archive name (default: host name)")
+    backup.add_argument(
+        "--node",
+        help="node name in the archive name (default: the profile's name for it, or the host)",
+    )
+    backup.add_argument(
+        "--profile",
+        default=argparse.SUPPRESS,
+        help="the saved profile the node belongs to, recorded with the backup (default: the "
+        "profile whose node has this --data-dir or --server)",
+    )
     backup.add_argument(
         "--themis-version",
         metavar="X.Y.Z",
@@ -77,80 +85,99 @@ def register(commands: Any) -> None:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     import socket
-    import sqlite3
     from pathlib import Path
 
-    from themis_desktop.core.backup import catalog as backup_catalog
     from themis_desktop.core.backup.archive_format import BackupError
-    from themis_desktop.core.backup.node import backup_node
-    from themis_desktop.core.backup.restore import remember_checksum, verify
+    from themis_desktop.core.backup.operations import back_up_and_record
     from themis_desktop.core.connection.profiles import NodeEndpoint
-    from themis_desktop.core.journal.store import Journal, JournalError
     from themis_desktop.core.server.client import ThemisClient
     from themis_desktop.core.server.errors import ThemisError
     from themis_desktop.core.util.progress_text import TerminalBar
 
-    url = args.server or "http://127.0.0.1:1"
-    name = args.node or (NodeEndpoint(args.server).name if args.server else socket.gethostname())
-    node = NodeEndpoint(
-        url, name, data_dir=args.data_dir, config_path=args.config[0] if args.config else None
-    )
     if not args.server and not args.stopped:
         print_error(
             "give --server URL (a running node is backed up from a checkpoint) or --stopped "
             "(its service is stopped, the files are copied as they are)"
         )
         return ExitCode.USAGE
+    owner = _owner(getattr(args, "profile", None), Path(args.data_dir), args.server)
+    url = args.server or "http://127.0.0.1:1"
+    default_name = NodeEndpoint(args.server).name if args.server else socket.gethostname()
+    name = args.node or (owner[1] if owner and owner[1] else default_name)
+    node = NodeEndpoint(
+        url, name, data_dir=args.data_dir, config_path=args.config[0] if args.config else None
+    )
     client = ThemisClient(args.server, os.environ.get(args.token_env)) if args.server else None
-    bar = TerminalBar("backup")
+    bar, check = TerminalBar("backup"), TerminalBar("verify")
+    verifying: list[bool] = []
+
+    def verify_step(done: int, total: int) -> None:
+        if not verifying:
+            verifying.append(True)
+            bar.close()
+        check(done, total)
+
     try:
         version = args.themis_version or (client.version().version if client else "unknown")
-        result = backup_node(
+        outcome = back_up_and_record(  # the one way: the Backups page and the hops do this too
             node,
+            version,
             Path(args.output).resolve(),
             client,
-            version,
+            profile=owner[0] if owner else None,
+            verify_it=not args.no_verify,
             accept_inconsistent=args.accept_inconsistent,
             extra_configs=tuple(Path(c) for c in args.config[1:]),
             progress=bar,
+            verify_progress=verify_step,
         )
-        bar.close()
-        verified = False
-        if not args.no_verify:
-            check = TerminalBar("verify")
-            report = verify(result.archive, progress=check)
-            check.close()
-            if not report.ok:
-                print_error("the new backup does not verify: " + "; ".join(report.problems))
-                return ExitCode.FAILED
-            remember_checksum(report)
-            result = replace(
-                result, sha256=report.archive_sha256, warnings=(*result.warnings, *report.notes)
-            )
-            verified = True
     except (BackupError, ThemisError) as exc:
-        bar.close()
         print_error(exc)
         return ExitCode.FAILED
     finally:
+        (check if verifying else bar).close()
         if client:
             client.close()
+    result = outcome.result
+    assert result is not None
+    if outcome.error is not None and outcome.record is not None:  # recorded, not verified
+        print_error(f"{outcome.error} (it is listed as unverified: {result.archive})")
+        return ExitCode.FAILED
     for warning in result.warnings:
         print_error(f"note: {warning}")
     checksum = f"sha256 {result.sha256}" if result.sha256 else "not verified"
     print(f"{result.size} bytes, {len(result.manifest.files)} entries, {checksum}")
     print(result.archive)
-    try:
-        with Journal() as journal:
-            backup_catalog.record(journal, result, verified=verified)
-    except (JournalError, sqlite3.Error, OSError) as exc:
-        print_error(
-            f"the backup was written{' and verified' if verified else ''}: "
-            f"{result.archive}, but it could not be added to the backup catalogue ({exc}). "
-            "Keep the file; once the journal is writable, `verify` it to list it again."
-        )
+    if outcome.record is None:  # NotCatalogued: written, but the journal could not say so
+        print_error(outcome.error or "the backup could not be added to the catalogue")
         return ExitCode.FAILED
     return ExitCode.OK
+
+
+def _owner(profile: str | None, data_dir: Any, server: str | None) -> tuple[str, str] | None:
+    """(profile name, node name or "") the backup is recorded under: the named profile,
+    else the one saved profile that has a node with this data dir (or this --server)."""
+    import sqlite3
+
+    from themis_desktop.cli.common import CommandError
+    from themis_desktop.core.backup.operations import owner_profile
+    from themis_desktop.core.journal.store import Journal, JournalError
+
+    try:
+        with Journal() as journal:
+            profiles = journal.profiles()
+    except (JournalError, sqlite3.Error, OSError):
+        profiles = []  # the backup is still taken; recording it says what went wrong
+    if profile is not None:
+        named = [p for p in profiles if p.name == profile]
+        if not named:
+            raise CommandError(
+                f"there is no saved profile {profile!r} (see `profiles list`)", ExitCode.USAGE
+            )
+        found = owner_profile(named, data_dir, server)
+        return profile, found[1].name if found else ""
+    found = owner_profile(profiles, data_dir, server)
+    return (found[0].name, found[1].name) if found else None
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -186,7 +213,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     from themis_desktop.core.backup import catalog as backup_catalog
     from themis_desktop.core.backup.archive_format import BackupError
-    from themis_desktop.core.backup.restore import restore
+    from themis_desktop.core.backup.operations import restore_and_check
     from themis_desktop.core.util.progress_text import TerminalBar
 
     data_dir = Path(args.data_dir)
@@ -212,7 +239,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     bar = TerminalBar("restore")
     try:
-        result = restore(
+        result = restore_and_check(  # checked against its manifest and journaled
             Path(args.archive),
             data_dir,
             Path(args.config_dir) if args.config_dir else None,
@@ -234,6 +261,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         print(f"previous data kept in {result.kept}")
     for config, previous in result.configs.items():
         print(f"restored {config} (previous kept as {previous})")
+    for note in result.notes:
+        print_error(f"note: {note}")
     return ExitCode.OK
 
 
@@ -242,6 +271,7 @@ def cmd_backups(args: argparse.Namespace) -> int:
 
     from themis_desktop.core.backup import catalog as backup_catalog
     from themis_desktop.core.backup import swap as restore_swap
+    from themis_desktop.core.backup.operations import delete_backup
     from themis_desktop.core.journal.store import Journal
     from themis_desktop.core.util.formatting import human_bytes
 
@@ -251,10 +281,7 @@ def cmd_backups(args: argparse.Namespace) -> int:
             for record in victims:
                 print(("deleting " if args.yes else "would delete ") + record.path)
                 if args.yes:
-                    for path in (record.path, record.path + ".manifest.json"):
-                        with contextlib.suppress(FileNotFoundError):
-                            os.unlink(path)
-                    backup_catalog.forget(journal, record.id)
+                    delete_backup(journal, record)  # archive, sidecar, catalogue row
         if victims and not args.yes:
             print("run again with --yes to delete them", file=sys.stderr)
         return ExitCode.OK

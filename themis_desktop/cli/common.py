@@ -7,12 +7,14 @@ Each command module registers its subparser with `register(commands)` and sets
 
 from __future__ import annotations
 
+import logging
 import sys
 from enum import IntEnum
 from typing import Any
 
 TOKEN_ENV = "THEMIS_DESKTOP_TOKEN"
 PROG = "themis-desktop"
+logger = logging.getLogger(__name__)
 
 
 class ExitCode(IntEnum):
@@ -41,7 +43,9 @@ class CommandError(Exception):
 
 
 def print_error(message: object) -> None:
-    """`themis-desktop: <message>` on stderr: what happened and what to do next."""
+    """`themis-desktop: <message>` on stderr: what happened and what to do next; also in
+    the log file (tokens redacted there too)."""
+    logger.warning("Shown: %s", message)
     print(f"{PROG}: {message}", file=sys.stderr)
 
 

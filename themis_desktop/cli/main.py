@@ -90,23 +90,34 @@ def open_window(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; exit 2 for bad input and for a journal that cannot be used
-    (damaged, read-only, disk full: `JournalError` says what to do). Known tokens never
-    reach the terminal (`secrets.redacted_output`)."""
+    """Run the command line and turn errors into exit codes, once: a `ThemisDesktopError`
+    (core's one root: its message says what happened and what to do) exits 1, except bad
+    input (a `ValueError`: addresses, versions, files) and a journal that cannot be used
+    (damaged, read-only, disk full: `JournalError`), which exit 2. Known tokens never reach
+    the terminal (`secrets.redacted_output`) nor the log file (`setup_logging`)."""
     from themis_desktop.core.connection import secrets
+    from themis_desktop.core.errors import ThemisDesktopError
     from themis_desktop.core.journal.store import JournalError
+    from themis_desktop.core.util.logging_setup import setup_logging, stop_logging
 
     args = build_parser().parse_args(argv)
     secrets.token_from_env(getattr(args, "token_env", None))  # --token-env's value is secret
-    with secrets.redacted_output():
-        try:
-            return int(args.func(args))
-        except BrokenPipeError:  # e.g. `themis-desktop releases | head`
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return int(ExitCode.OK)
-        except CommandError as exc:
-            print_error(exc)
-            return int(exc.code)
-        except (ValueError, JournalError) as exc:  # bad addresses, a journal that is unusable
-            print_error(exc)
-            return int(ExitCode.USAGE)
+    log = setup_logging()
+    try:
+        with secrets.redacted_output():
+            try:
+                return int(args.func(args))
+            except BrokenPipeError:  # e.g. `themis-desktop releases | head`
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return int(ExitCode.OK)
+            except CommandError as exc:
+                print_error(exc)
+                return int(exc.code)
+            except (ValueError, JournalError) as exc:  # bad input, an unusable journal
+                print_error(exc)
+                return int(ExitCode.USAGE)
+            except ThemisDesktopError as exc:  # a node, a service, a backup, a session …
+                print_error(exc)
+                return int(ExitCode.FAILED)
+    finally:
+        stop_logging(log)

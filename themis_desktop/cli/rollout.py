@@ -65,7 +65,6 @@ def register(commands: Any) -> None:
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from themis_desktop.core.connection.secrets import TokenStore
     from themis_desktop.core.journal.store import Journal
@@ -73,10 +72,9 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     from themis_desktop.core.rollout import next_steps as rollout_next
     from themis_desktop.core.rollout import runner as rollouts
     from themis_desktop.core.rollout.traffic import router_for
-    from themis_desktop.core.service.control import controller_for
-    from themis_desktop.core.upgrade.hop_runner import HopContext
+    from themis_desktop.core.upgrade.hop_runner import hop_context
     from themis_desktop.core.upgrade.session import SessionError
-    from themis_desktop.core.util.paths import app_data_dir, journal_path
+    from themis_desktop.core.util.paths import journal_path
     from themis_desktop.core.versions.catalogue_file import load_catalogue
     from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
@@ -192,12 +190,12 @@ def cmd_rollout(args: argparse.Namespace) -> int:
             )
             with Journal() as journal:
                 rollouts.save(journal, rollout)
-        context = HopContext(
+        context = hop_context(
             profile,
             token,
-            controller_for(profile.service, confirm=confirm),
-            journal_path(),
-            Path(args.backup_dir or app_data_dir() / "backups"),
+            journal_path=journal_path(),
+            backup_dir=args.backup_dir,
+            confirm=confirm,
         )
         runner = rollouts.RolloutRunner(
             rollout, context, router, interval=args.interval, on_event=emit

@@ -334,25 +334,22 @@ def _health_json(health) -> dict:
 
 def _context(args: argparse.Namespace, session):
     import os
-    from pathlib import Path
 
     from themis_desktop.core.connection.secrets import TokenStore
     from themis_desktop.core.journal.store import Journal
-    from themis_desktop.core.service.control import controller_for
-    from themis_desktop.core.upgrade.hop_runner import HopContext
-    from themis_desktop.core.util.paths import app_data_dir, journal_path
+    from themis_desktop.core.upgrade.hop_runner import hop_context
+    from themis_desktop.core.util.paths import journal_path
 
     with Journal() as journal:
         profile = journal.profile(session.profile)
     token = os.environ.get(args.token_env) or TokenStore().get(profile.name)
-    backup_dir = Path(getattr(args, "backup_dir", None) or app_data_dir() / "backups")
-    return HopContext(
+    return hop_context(
         profile,
         token,
-        controller_for(profile.service, confirm=confirm),
-        journal_path(),
-        backup_dir,
-        lambda line: print(f"  {line}", flush=True),
+        journal_path=journal_path(),
+        backup_dir=getattr(args, "backup_dir", None),
+        confirm=confirm,
+        log=lambda line: print(f"  {line}", flush=True),
     )
 
 

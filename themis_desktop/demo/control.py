@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import json
 import math
-import socket
-import socketserver
 import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from themis_desktop.demo.cluster import DemoCluster
+from themis_desktop.demo.local_server import LocalHTTPServer
 from themis_desktop.demo.router import DemoRouter
 from themis_desktop.demo.storage import StorageError
 
@@ -66,7 +65,7 @@ class DemoControl:
         self.host = host
         self.port = port
         self._lock = threading.Lock()  # one node operation at a time
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -267,20 +266,10 @@ def _version_of(body: bytes) -> str:
     return data["version"]
 
 
-class _ControlServer(ThreadingHTTPServer):
-    daemon_threads = False  # server_close() joins the request threads
-    block_on_close = True
-    allow_reuse_address = True
-
+class _ControlServer(LocalHTTPServer):
     def __init__(self, address: tuple[str, int], control: DemoControl) -> None:
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.control = control
         super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        """Bind without HTTPServer's reverse-DNS lookup of the host."""
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
 
 
 class _Handler(BaseHTTPRequestHandler):

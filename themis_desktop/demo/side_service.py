@@ -11,14 +11,15 @@ errors that happened.
 from __future__ import annotations
 
 import json
-import socketserver
 import threading
 import time
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from themis_desktop.demo.local_server import LocalHTTPServer
 
 SERVER_HEADER = "ThemisDB-Health"
 ENDPOINTS = (
@@ -260,19 +261,10 @@ def _one(code_text: str) -> tuple[HTTPStatus, dict[str, Any]]:
     }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False  # server_close() joins the request threads
-    block_on_close = True
-    allow_reuse_address = True
-
+class _Server(LocalHTTPServer):
     def __init__(self, address: tuple[str, int], service: SideService) -> None:
         self.service = service
         super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        """Bind without HTTPServer's reverse-DNS lookup of the host."""
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal, JournalError
+from themis_desktop.core.util.logging_setup import setup_logging, stop_logging
 from themis_desktop.core.util.paths import journal_path
 from themis_desktop.core.util.resources import resource
 from themis_desktop.ui.demo_mode import DemoMode
@@ -20,6 +22,8 @@ from themis_desktop.ui.main_window import MainWindow
 from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.settings import settings
 from themis_desktop.ui.tasks import TaskManager
+
+logger = logging.getLogger(__name__)
 
 
 def application(argv: list[str] | None = None) -> QApplication:
@@ -62,11 +66,22 @@ def _close_on_signals(app: QApplication) -> None:
 
 
 def run_gui(demo: bool = False, profile: str | None = None, demo_version: str = "1.7.0") -> int:
+    """The window until it closes; the app's log file (`setup_logging`) meanwhile."""
     app = application()
+    log = setup_logging()
+    try:
+        return _run(app, demo, profile, demo_version)
+    finally:
+        stop_logging(log)
+
+
+def _run(app: QApplication, demo: bool, profile: str | None, demo_version: str) -> int:
+    logger.info("Themis Desktop starts (window)")
     try:
         with Journal() as journal:  # create or migrate it now: a broken or read-only
             journal.check_writable()  # journal is said up front, not at the first change
     except JournalError as exc:
+        logger.error("Shown at the start: %s", exc)
         QMessageBox.critical(None, "Themis Desktop", str(exc))
         return 2
     reporter = install_excepthook(app)  # from now on no exception goes unseen or unlogged

@@ -1,9 +1,11 @@
 """No exception escapes silently: the GUI's hook for exceptions nothing caught.
 
 `install_excepthook()` (called by the GUI start) replaces `sys.excepthook` — which PySide
-calls for an exception raised in a slot or a Qt virtual method — and `threading.excepthook`.
-Each exception is written, with its traceback and known tokens redacted, to a rotating log
-file in the data folder (private, 0600), and shown in one non-modal message box that says
+calls for an exception raised in a slot or a Qt virtual method — and `threading.excepthook`;
+the task runner hands over a background call's exception that is not a `ThemisDesktopError`
+(`report_unexpected`). Each exception is written, with its traceback and known tokens
+redacted, to the app's rotating log file in the data folder (`core.util.logging_setup`:
+private, 0600), and shown in one non-modal message box that says
 what happened and where the details are. The hooks that were there before are still called
 (by default they print the traceback on stderr).
 """
@@ -11,42 +13,37 @@ what happened and where the details are. The hooks that were there before are st
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import traceback
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
 from themis_desktop.core.connection.secrets import redact
-from themis_desktop.core.util.paths import PRIVATE_FILE_MODE, app_data_dir, make_private
+from themis_desktop.core.util.logging_setup import (  # the limits re-exported for tests
+    LOG_BACKUPS,
+    LOG_MAX_BYTES,
+    PrivateRotatingFileHandler,
+    log_path,
+    setup_logging,
+    stop_logging,
+)
 
-LOG_NAME = "themis-desktop.log"
-LOG_MAX_BYTES = 1 << 20  # 1 MiB per file …
-LOG_BACKUPS = 3  # … and three older files: themis-desktop.log.1 … .3
+__all__ = [
+    "LOG_BACKUPS",
+    "LOG_MAX_BYTES",
+    "ExceptionReporter",
+    "install_excepthook",
+    "report_unexpected",
+]
+
 DETAILS_LIMIT = 50_000  # characters of tracebacks kept in the dialog's details
 logger = logging.getLogger("themis_desktop.errors")
-
-
-def log_path() -> Path:
-    """The app's log file, in the data folder."""
-    return app_data_dir() / LOG_NAME
-
-
-class PrivateRotatingFileHandler(RotatingFileHandler):
-    """A rotating log whose files only this user may read (created 0600)."""
-
-    def _open(self) -> TextIO:  # logging's hook for opening the file
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(self.baseFilename, flags, PRIVATE_FILE_MODE)
-        make_private(Path(self.baseFilename))  # a file from before: narrowed
-        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+_installed: list[ExceptionReporter] = []  # the reporters installed, the latest last
 
 
 class ExceptionReporter(QObject):
@@ -64,10 +61,8 @@ class ExceptionReporter(QObject):
     ) -> None:
         super().__init__(parent)
         self.path = path or log_path()
-        self.handler = PrivateRotatingFileHandler(
-            self.path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
-        )
-        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self._log_limits = max_bytes, backups
+        self.handler: PrivateRotatingFileHandler | None = None  # while installed
         self._dialog: QMessageBox | None = None
         self.more = 0  # errors since the dialog was opened
         self._previous_sys = None
@@ -78,11 +73,13 @@ class ExceptionReporter(QObject):
     # the hooks ---------------------------------------------------------------------------
 
     def install(self) -> ExceptionReporter:
-        """Become `sys.excepthook` and `threading.excepthook`, and log to the file."""
+        """Become `sys.excepthook` and `threading.excepthook`, and log to the file (the
+        app's log, shared with `setup_logging` when that is the same file)."""
         self._previous_sys, sys.excepthook = sys.excepthook, self._sys_hook
         self._previous_threading, threading.excepthook = threading.excepthook, self._thread_hook
-        logger.addHandler(self.handler)
-        logger.setLevel(logging.INFO)
+        max_bytes, backups = self._log_limits
+        self.handler = setup_logging(self.path, max_bytes=max_bytes, backups=backups)
+        _installed.append(self)
         return self
 
     def uninstall(self) -> None:
@@ -91,8 +88,11 @@ class ExceptionReporter(QObject):
             sys.excepthook = self._previous_sys
         if threading.excepthook == self._thread_hook and self._previous_threading is not None:
             threading.excepthook = self._previous_threading
-        logger.removeHandler(self.handler)
-        self.handler.close()
+        if self in _installed:
+            _installed.remove(self)
+        if self.handler is not None:
+            stop_logging(self.handler)
+            self.handler = None
 
     def _sys_hook(
         self, kind: type[BaseException], error: BaseException, tb: TracebackType | None
@@ -185,6 +185,16 @@ def _main_window() -> QWidget | None:
         if isinstance(widget, QMainWindow) and widget.isVisible():
             return widget
     return None
+
+
+def report_unexpected(error: BaseException, where: str = "") -> None:
+    """An exception caught elsewhere that is a bug (not a `ThemisDesktopError`): logged with
+    its traceback and shown by the installed reporter; without one (tests, a bare
+    TaskManager), only logged."""
+    if _installed:
+        _installed[-1].report(type(error), error, error.__traceback__, where=where)
+        return
+    logger.error("Unexpected error: %s", f"{type(error).__name__}: {error}", exc_info=error)
 
 
 def install_excepthook(parent: QObject | None = None) -> ExceptionReporter:

@@ -21,9 +21,9 @@ def settings() -> QSettings:
 
 def backup_folder() -> Path:
     """Where backups go (the Backups page's folder; the data folder by default)."""
-    from themis_desktop.core.util.paths import app_data_dir
+    from themis_desktop.core.util.paths import default_backup_dir
 
-    return Path(settings().value("backup_dir") or app_data_dir() / "backups")
+    return Path(settings().value("backup_dir") or default_backup_dir())
 
 
 def _target_key(profile: str) -> str:

@@ -2,10 +2,16 @@
 
 Callables get plain data, never widgets. Journal work runs on its own single thread,
 each call with a fresh connection (one SQLite connection per thread).
+
+A call's failure reaches `on_failed` (`sig_failed`) either way. A `ThemisDesktopError` (or an
+`OSError`: a full disk, a refused permission) is what the operation says went wrong: the
+page shows it as a message, and it is logged. Anything else is a bug: logged with its
+traceback and shown in the error dialog (`excepthook.report_unexpected`) as well.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import sqlite3
 import threading
@@ -17,11 +23,15 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal
 
+from themis_desktop.core.errors import ThemisDesktopError
 from themis_desktop.core.journal.store import Journal, JournalError
 from themis_desktop.core.util.changes import ChangeLog, Changes
+from themis_desktop.ui.excepthook import report_unexpected
 
 Callback = Callable[[Any], None] | None
 PROGRESS_INTERVAL_S = 0.05
+EXPECTED_FAILURES = (ThemisDesktopError, OSError)  # said to the user; anything else is a bug
+logger = logging.getLogger(__name__)
 
 
 class Task(QObject):
@@ -89,6 +99,7 @@ class _Mailbox(QObject):
             elif kind == "done":
                 task.sig_done.emit(payload)
             elif kind == "failed":
+                _log_failure(payload)
                 task.sig_failed.emit(payload)
             else:
                 self._tasks.pop(id(task), None)
@@ -97,6 +108,15 @@ class _Mailbox(QObject):
 
 
 _WAKE = QEvent.Type(QEvent.registerEventType())
+
+
+def _log_failure(error: BaseException) -> None:
+    """A background call's failure: an expected one is logged as the message the page shows;
+    a bug also goes to the error dialog with its traceback."""
+    if isinstance(error, EXPECTED_FAILURES):
+        logger.warning("Failed: %s", error)
+    else:
+        report_unexpected(error)
 
 
 class _Runnable(QRunnable):

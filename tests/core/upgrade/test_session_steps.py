@@ -116,3 +116,16 @@ def test_the_rule_follows_a_session_walked_in_the_journal():
         (),
         ("validate",),  # failed after its upgrade started
     ]
+
+
+def test_the_steps_follow_the_sessions_transition_table(monkeypatch):
+    """Issue 20: the rule is derived from `session.TRANSITIONS`, not a second table: a
+    state the table does not let go to upgrading allows no upgrade step."""
+    from themis_desktop.core.upgrade import session as session_module
+
+    session = _session(("backed-up", False))
+    assert steps_now(session).allowed("upgrade")
+    narrowed = session_module.TRANSITIONS["backed-up"] - {"upgrading"}
+    monkeypatch.setitem(session_module.TRANSITIONS, "backed-up", narrowed)
+    assert not steps_now(session).allowed("upgrade")
+    assert steps_now(session).allowed("backup")

@@ -106,7 +106,7 @@ def test_backup_upgrade_write_rollback_restores_data_and_version(lab):
         "hop.finished",
         "hop.validated",
         "rollback.started",
-        "rollback.restored",
+        "backup.restored",
         "rollback.finished",
     ):
         assert expected in events, expected

@@ -14,8 +14,10 @@ import stat
 import struct
 import tarfile
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
+
+from themis_desktop.core.errors import ThemisDesktopError
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "MANIFEST.json"
@@ -23,7 +25,15 @@ SKIPPABLE_MAGIC = 0x184D2A50
 BLOCK = tarfile.BLOCKSIZE
 
 
-class BackupError(Exception):
+SIDECAR_SUFFIX = ".manifest.json"  # the manifest beside its archive: `<archive>.manifest.json`
+
+
+def sidecar_path(archive: Path) -> Path:
+    """The sidecar manifest of `archive` (the one place its name is spelled)."""
+    return archive.with_name(archive.name + SIDECAR_SUFFIX)
+
+
+class BackupError(ThemisDesktopError):
     """A backup, verify or restore could not be done; the message says why and what to do."""
 
 

@@ -125,17 +125,29 @@ def mark_verified(journal: Journal, backup_id: int, sha256: str = "") -> BackupR
 
 
 def forget(journal: Journal, backup_id: int) -> None:
-    """Remove a backup from the catalogue (the caller deletes the files)."""
+    """Remove a backup from the catalogue (`operations.delete_backup` deletes its files)."""
+    gone = get(journal, backup_id)
     with journal.transaction():
         journal.db.table("backups").delete(backup_id)
         journal.insert_event(
-            None,
+            gone.session_id,
             "backup.deleted",
             current_user(),
-            None,
-            f"Backup {backup_id} deleted",
-            {"backup_id": backup_id},
+            gone.node,
+            f"Backup {backup_id} of {gone.node} ({gone.version}) deleted: {Path(gone.path).name}",
+            {"backup_id": backup_id, "profile": gone.profile},
         )
+
+
+def open_session_of(journal: Journal, profile: str | None) -> int | None:
+    """The profile's newest upgrade session that has not ended (its backups are kept)."""
+    saved = journal.profile(profile) if profile else None
+    if saved is None:
+        return None
+    rows = journal.db["sessions"].rows_where(
+        "profile_id = ? AND ended_at IS NULL", [saved.id], order_by="id DESC", limit=1
+    )
+    return next((row["id"] for row in rows), None)
 
 
 def retention_victims(journal: Journal, keep_last: int = 5) -> list[BackupRecord]:

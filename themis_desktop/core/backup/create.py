@@ -30,10 +30,11 @@ from themis_desktop.core.backup.archive_format import (
     manifest_member,
     mode_type,
     padding,
+    sidecar_path,
     skippable_frame,
     tar_header,
 )
-from themis_desktop.core.util import failpoints, temp_names
+from themis_desktop.core.util import atomic_file, failpoints, temp_names
 
 CHUNK = 1 << 20
 NAME_STAMP = "%Y%m%dT%H%M%SZ"
@@ -281,20 +282,9 @@ def write_sidecar(archive: Path, manifest: Manifest, archive_sha256: str = "") -
     extra = {"archive": archive.name}
     if archive_sha256:
         extra["archive_sha256"] = archive_sha256
-    _write_atomically(archive.with_name(archive.name + ".manifest.json"), manifest.to_json(**extra))
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temp, fd = temp_names.create_file(path.parent, "sidecar", path.name)
-    try:
-        with open(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    # a temporary the next backup of that folder removes if this process dies
+    with atomic_file.replacing(sidecar_path(archive), temp_kind="sidecar") as out:
+        out.write(manifest.to_json(**extra))
 
 
 def _fsync_dir(folder: Path) -> None:

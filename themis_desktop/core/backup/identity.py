@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from themis_desktop.core.backup.archive_format import Manifest
+from themis_desktop.core.backup.archive_format import Manifest, sidecar_path
 from themis_desktop.core.backup.create import NAME_STAMP, safe_name
 
 SIDECAR_LIMIT = 64 << 20
@@ -34,10 +34,6 @@ class Recorded(Protocol):
     def created_at(self) -> str: ...
     @property
     def sha256(self) -> str: ...
-
-
-def sidecar_path(archive: Path) -> Path:
-    return archive.with_name(archive.name + ".manifest.json")
 
 
 def read_sidecar(archive: Path) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -12,8 +12,7 @@ import yaml
 from themis_desktop.core.backup import swap as restore_swap
 from themis_desktop.core.backup.archive_format import BackupError
 from themis_desktop.core.backup.create import BackupResult, Progress, backup_files
-from themis_desktop.core.backup.restore import remember_checksum, verify
-from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.server import errors
 from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.core.util import failpoints, temp_names
@@ -126,72 +125,5 @@ def _answers(client: ThemisClient | None) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class NodeJob:
-    node: NodeEndpoint
-    version: str
-    accept_inconsistent: bool = False
-
-
-@dataclass(frozen=True)
-class NodeOutcome:
-    node: NodeEndpoint
-    result: BackupResult | None = None
-    verified: bool = False
-    error: Exception | None = None
-
-
 def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
-
-
-def back_up_nodes(
-    profile: Profile,
-    token: str | None,
-    jobs: list[NodeJob],
-    out_dir: Path,
-    *,
-    progress: Progress | None = None,
-    cancelled: threading.Event | None = None,
-) -> list[NodeOutcome]:
-    """Back up and verify each node in turn; one node's failure does not stop the others.
-
-    `progress` counts bytes over all nodes, each read twice (backup, then verify)."""
-    sizes = [folder_size(Path(job.node.data_dir or "")) for job in jobs]
-    total = 2 * sum(sizes) or 1
-    base = 0
-    outcomes = []
-    for job, size in zip(jobs, sizes, strict=True):
-        if cancelled is not None and cancelled.is_set():
-            break
-
-        def step(done: int, _total: int, offset: int = base) -> None:
-            if progress:
-                progress(min(total, offset + done), total)
-
-        try:
-            with profile.client(job.node, token, timeout=5.0) as client:
-                result = backup_node(
-                    job.node,
-                    out_dir / job.node.name,
-                    client,
-                    job.version,
-                    accept_inconsistent=job.accept_inconsistent,
-                    progress=step,
-                    cancelled=cancelled,
-                )
-
-            def verify_step(done: int, _total: int, offset: int = base + size) -> None:
-                step(done, _total, offset)
-
-            report = verify(result.archive, progress=verify_step, cancelled=cancelled)
-            remember_checksum(report)
-            result = replace(
-                result, sha256=report.archive_sha256, warnings=(*result.warnings, *report.notes)
-            )
-            error = None if report.ok else BackupError("; ".join(report.problems))
-            outcomes.append(NodeOutcome(job.node, result, report.ok, error))
-        except Exception as exc:  # reported per node; the others go on
-            outcomes.append(NodeOutcome(job.node, error=exc))
-        base += 2 * size
-    return outcomes

@@ -496,6 +496,8 @@ class RestoreResult:
     kept: Path | None  # where the data that was replaced now is
     configs: dict[str, Path]  # restored config file -> its previous version's new name
     recovered: tuple[str, ...] = ()  # interrupted restores finished first, in words
+    manifest: Manifest | None = None  # the restored archive's (for `compare_tree`)
+    notes: tuple[str, ...] = ()  # done, but something beside it was not (e.g. the journal)
 
 
 def restore(
@@ -553,7 +555,7 @@ def restore(
         )
         configs = restore_swap.swap(plan)
         kept = plan.kept if plan.kept.exists() else None
-        return RestoreResult(data_dir, kept, configs, recovered)
+        return RestoreResult(data_dir, kept, configs, recovered, report.manifest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -614,3 +616,30 @@ def _config_moves(
         (config_dir / new.name, config_dir / f"{new.name}.pre-restore-{stamp}", new)
         for new in sorted(staged.iterdir())
     )
+
+
+def compare_tree(manifest: Manifest, data_dir: Path, top: str = "data") -> list[str]:
+    """Differences between the files under `data_dir` and the manifest's `top/` entries:
+    the check of a restored node's files against its backup."""
+    prefix = top + "/"
+    expected = {
+        e.path[len(prefix) :]: e
+        for e in manifest.files
+        if e.path.startswith(prefix) and e.type == "file"
+    }
+    problems = []
+    present = {
+        str(p.relative_to(data_dir))
+        for p in data_dir.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
+    for rel, entry in expected.items():
+        path = data_dir / rel
+        if rel not in present:
+            problems.append(f"missing {rel}")
+            continue
+        with path.open("rb") as f:
+            if hashlib.file_digest(f, "sha256").hexdigest() != entry.sha256:
+                problems.append(f"changed {rel}")
+    problems += [f"extra {rel}" for rel in sorted(present - set(expected))]
+    return problems

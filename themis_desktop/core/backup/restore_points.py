@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from themis_desktop.core.backup.archive_format import BackupError
 from themis_desktop.core.journal.store import Journal, parse_utc
 from themis_desktop.core.upgrade.session import Hop, UpgradeSession
 from themis_desktop.core.versions.releases import VersionError, line_of, parse_version
@@ -27,7 +28,7 @@ _TAG_LIMIT = 128  # snapshot_manager.cpp isValidTagName: 1..128 of [a-zA-Z0-9_.-
 _NOT_TAG_CHARS = re.compile(r"[^a-zA-Z0-9_.-]")
 
 
-class RestorePointError(ValueError):
+class RestorePointError(BackupError, ValueError):
     """A node's answer to a snapshot route is not what ThemisDB answers."""
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import struct
 
+from themis_desktop.core.backup.archive_format import BackupError
+
 ZSTD_MAGIC = 0xFD2FB528
 SKIPPABLE_MASK = 0xFFFFFFF0
 SKIPPABLE_MAGIC = 0x184D2A50
 
 
-class FrameError(ValueError):
+class FrameError(BackupError, ValueError):
     """The bytes are not a sequence of zstd frames."""
 
 

@@ -16,6 +16,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from themis_desktop.core.config import yaml_comments
+from themis_desktop.core.errors import ThemisDesktopError
 from themis_desktop.core.util import atomic_file, bounded_parse
 
 JSON_SUFFIXES = (".json",)
@@ -48,7 +49,7 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-class ConfigError(ValueError):
+class ConfigError(ThemisDesktopError, ValueError):
     """A config file cannot be read, parsed or written: names the file, line and reason."""
 
     def __init__(self, path: Path | str, line: int | None, reason: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from themis_desktop.core.errors import ThemisDesktopError
 from themis_desktop.core.guides.checks import Finding, validate
 from themis_desktop.core.guides.steps import extract_steps
 from themis_desktop.core.guides.structure import Heading, Step, headings_of
@@ -28,7 +29,7 @@ _INDEX_NAMES = frozenset({"readme", "index", "_index"})
 _HOP_TITLE = re.compile(r"v?(\d+\.\d+)[.\dxX]*(?:\s+to\s+|\s*(?:→|->)\s*)v?(\d+\.\d+)")
 
 
-class GuideError(OSError):
+class GuideError(ThemisDesktopError, OSError):
     """A guide file cannot be read at all."""
 
 

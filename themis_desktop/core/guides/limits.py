@@ -21,6 +21,7 @@ from typing import Any
 import markdown
 from markdown.blockprocessors import BlockProcessor
 
+from themis_desktop.core.guides.library import GuideError
 from themis_desktop.core.guides.structure import Fences, lines_of
 
 MAX_NESTING = 32  # lists, quotes and 4-space indents on one line (python-markdown breaks ~250)
@@ -38,7 +39,7 @@ _LONG_RUN = re.compile(rf"[*_]{{{MAX_EMPHASIS_RUN + 1},}}")
 _RULE = re.compile(r"[ \t]*(?:[*_-][ \t]*)+")
 
 
-class RenderTimeout(Exception):
+class RenderTimeout(GuideError):
     """Rendering went on past its deadline."""
 
 

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from themis_desktop.core.connection.secrets import redactor
+from themis_desktop.core.errors import ThemisDesktopError
 
 
-class JournalError(Exception):
+class JournalError(ThemisDesktopError):
     """The journal file cannot be used (newer schema, read-only, damaged, disk full).
 
     `str(error)` is the whole message for users: what happened and what to do."""

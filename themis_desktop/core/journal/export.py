@@ -25,6 +25,7 @@ from typing import Any
 
 from themis_desktop.core.connection import secrets
 from themis_desktop.core.journal.connection import JournalDamaged, JournalError, journal_error
+from themis_desktop.core.util import atomic_file
 from themis_desktop.core.util.paths import make_private, private_temp_file
 
 REDACTED = secrets.REDACTED
@@ -246,9 +247,7 @@ def export_journal(src: Path, dest: Path) -> ExportReport:
             finally:
                 conn.close()
         make_private(partial)
-        with open(partial, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(partial, dest)
+        atomic_file.install(partial, dest)  # fsynced, renamed over dest, the folder fsynced
     except BaseException:
         if partial is not None:
             with contextlib.suppress(OSError):

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import cast
 
+from themis_desktop.core.errors import ThemisDesktopError
 from themis_desktop.core.service.control import end_process
 
 READ_CHUNK = 1 << 20
@@ -19,7 +20,7 @@ MAX_READ_PER_POLL = 8 << 20  # a huge backlog is read over several polls
 MAX_LINE = 64 << 10  # longer lines are cut (a binary file must not fill the memory)
 
 
-class LogSourceError(Exception):
+class LogSourceError(ThemisDesktopError):
     """A log source cannot be read; the message says why and what to check."""
 
 

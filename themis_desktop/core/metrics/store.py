@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 from themis_desktop.core.journal.store import Journal, inserted_id, utc_now
 from themis_desktop.core.metrics.catalog import METRICS
 from themis_desktop.core.metrics.sampling import Sample
+from themis_desktop.core.util import atomic_file
 
 METRIC_KEYS = tuple(METRICS)
 # (age in seconds, step it is merged into): 1 s -> 10 s after 6 h, 10 s -> 60 s after 48 h
@@ -226,27 +226,21 @@ def write_csv(
         "WHERE profile = ? AND at >= ? AND at <= ? ORDER BY at, node",
         [profile, since, until if until is not None else float("inf")],
     )
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
     count = 0
-    try:
-        with partial.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["time_utc", "node", "version", "up", "step_s", *METRIC_KEYS])
-            for at, node, version, up, step, *values in rows:
-                stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
-                writer.writerow(
-                    [
-                        stamp,
-                        node,
-                        version or "",
-                        up,
-                        step,
-                        *("" if v is None else f"{v:.6g}" for v in values),
-                    ]
-                )
-                count += 1
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_file.replacing(Path(path)) as out:  # the old export stays until it is done
+        writer = csv.writer(out)
+        writer.writerow(["time_utc", "node", "version", "up", "step_s", *METRIC_KEYS])
+        for at, node, version, up, step, *values in rows:
+            stamp = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
+            writer.writerow(
+                [
+                    stamp,
+                    node,
+                    version or "",
+                    up,
+                    step,
+                    *("" if v is None else f"{v:.6g}" for v in values),
+                ]
+            )
+            count += 1
     return count

@@ -21,8 +21,8 @@ from typing import Any, Literal, Protocol
 
 from themis_desktop.core.backup import catalog as backup_catalog
 from themis_desktop.core.backup.catalog import BackupRecord
-from themis_desktop.core.backup.node import NodeJob, back_up_nodes
-from themis_desktop.core.backup.restore import restore, verify
+from themis_desktop.core.backup.operations import NodeJob, back_up_and_record_all, restore_node
+from themis_desktop.core.backup.restore import verify
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.store import Journal, current_user, inserted_id, utc_now
 from themis_desktop.core.metrics.sampling import NodeSampler
@@ -434,20 +434,18 @@ class RolloutRunner:
     def _backup(self, node: NodeEndpoint) -> BackupRecord:
         if self.ctx.backup_dir is None:
             raise RolloutError("No backup folder is set.")
-        (outcome,) = back_up_nodes(
+        (outcome,) = back_up_and_record_all(  # with the profile's open session, if any
             self.ctx.profile,
             self.ctx.token,
             [NodeJob(node, self.rollout.from_version)],
             self.ctx.backup_dir,
+            journal_path=self.ctx.journal_path,
             cancelled=self.ctx.cancelled,
+            changed=self.ctx.changed,
         )
-        if not outcome.verified or outcome.result is None:
+        record = outcome.record
+        if not outcome.verified or record is None:
             raise RolloutError(f"The backup of {node.name} did not verify: {outcome.error}")
-        with self.ctx.journal() as journal:
-            record = backup_catalog.record(
-                journal, outcome.result, profile=self.ctx.profile.name, verified=True
-            )
-        self.ctx.changed.add(Topic.BACKUPS)
         self._emit("backup", f"{node.name}: {Path(record.path).name}")
         return record
 
@@ -584,14 +582,12 @@ class RolloutRunner:
                 "an older backup of it from the Backups page, or by hand."
             )
         self.ctx.controller.stop(node)
-        config_dir = Path(node.config_path).parent if node.config_path else None
-        restore(
-            Path(record.path),
-            Path(node.data_dir or ""),
-            config_dir,
-            node_url=node.url,
-            node=node.name,
-            recorded=record,
+        restore_node(  # checked against its manifest before the node starts, journaled
+            node,
+            record,
+            journal_path=self.ctx.journal_path,
+            cancelled=self.ctx.cancelled,
+            changed=self.ctx.changed,
         )
         self.ctx.controller.install(node, self.rollout.from_version)
         self.ctx.controller.start(node)

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from themis_desktop.core.connection.profiles import NodeEndpoint
+from themis_desktop.core.errors import ThemisDesktopError
 from themis_desktop.core.rollout.router_config import RouterConfig as RouterConfig  # re-exported
 from themis_desktop.core.service.control import ServiceError, run_command
 
@@ -32,7 +33,7 @@ NO_ROUTER = (
 )
 
 
-class TrafficError(Exception):
+class TrafficError(ThemisDesktopError):
     """The weights could not be applied; the message says why and what to do."""
 
 

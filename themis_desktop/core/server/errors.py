@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from themis_desktop.core.errors import ThemisDesktopError
 
-class ThemisError(Exception):
+
+class ThemisError(ThemisDesktopError):
     """A request to a ThemisDB node failed.
 
     `str(error)` is the full message for users: what happened, what it means, what to do.

@@ -7,10 +7,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from themis_desktop.core.errors import ThemisDesktopError
+
 VersionSource = Literal["version-route", "build-info", "capabilities", "user"]
 
 
-class ShapeError(ValueError):
+class ShapeError(ThemisDesktopError, ValueError):
     """The JSON did not have the shape of the real server's answer."""
 
 

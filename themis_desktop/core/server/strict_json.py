@@ -9,13 +9,15 @@ import math
 import re
 from typing import Any
 
+from themis_desktop.core.errors import ThemisDesktopError
+
 MAX_DEPTH = 64  # ThemisDB's deepest answer (/config) is a handful of levels
 _STRING = re.compile(rb'"[^"]*"')  # in text reduced to quotes and brackets
 _ONE_KIND = bytes.maketrans(b"{}", b"[]")
 _OTHERS = bytes(set(range(256)) - set(b'"[]{}'))
 
 
-class JsonTooDeep(ValueError):
+class JsonTooDeep(ThemisDesktopError, ValueError):
     """A JSON text nested deeper than allowed (it would exhaust a recursive parser)."""
 
 

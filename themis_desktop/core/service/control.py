@@ -9,6 +9,8 @@ through `confirm(text) -> bool`, which the GUI shows as a dialog and the CLI as 
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import os
 import re
 import shlex
@@ -21,18 +23,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import httpx
 
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.service import pid_stop
 from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.service.errors import ServiceError as ServiceError  # re-exported
 from themis_desktop.core.service.installed_version import VersionReading as VersionReading
 from themis_desktop.core.service.installed_version import installed_version as installed_version
 
 Action = Literal["stop", "start", "install", "reload"]
 Confirm = Callable[[str], bool]
+logger = logging.getLogger(__name__)
 OUTPUT_LIMIT = 64 * 1024  # bytes of output kept (the tail)
 DEFAULT_TIMEOUT = 600.0
 _PLACEHOLDER = re.compile(r"\{(node|version|data_dir|config|url)\}")
@@ -49,24 +53,53 @@ class StepOutput:
     seconds: float
 
 
-class ServiceError(Exception):
-    """A step failed; `str()` says what happened, what it means and what to do."""
-
-    def __init__(self, message: str, output: str = "", command: str = "") -> None:
-        super().__init__(message)
-        self.output = output
-        self.command = command
-
-
 def label(node: NodeEndpoint) -> str:
     """`node-1 (http://db1:8765)`, or just the URL's host:port when that is its name."""
     return node.url if node.url.endswith("://" + node.name) else f"{node.name} ({node.url})"
 
 
+_LOGGED_STEPS = ("stop", "start", "install", "reload")
+
+
+def _logged(action: str, step: Callable[..., StepOutput]) -> Callable[..., StepOutput]:
+    """`step` (a controller's stop, start, install or reload) with its start and its end
+    in the app's log file."""
+
+    @functools.wraps(step)
+    def logged(self: ServiceController, node: NodeEndpoint, *args: Any) -> StepOutput:
+        what = f"{action} {args[0]}" if args else action
+        logger.info("Service %s on %s (%s control) …", what, label(node), self.kind or "?")
+        try:
+            out = step(self, node, *args)
+        except Exception as exc:
+            logger.warning("Service %s on %s failed: %s", what, label(node), exc)
+            raise
+        logger.info(
+            "Service %s on %s done in %.1f s: %s (exit %s)",
+            what,
+            label(node),
+            out.seconds,
+            out.command,
+            out.returncode,
+        )
+        return out
+
+    logged._themis_logged = True  # type: ignore[attr-defined]
+    return logged
+
+
 class ServiceController(ABC):
-    """Stops, starts and installs nodes; `describe` says what a step will do."""
+    """Stops, starts and installs nodes; `describe` says what a step will do. Every
+    controller's stop, start, install and reload is logged (`__init_subclass__`)."""
 
     kind: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for action in _LOGGED_STEPS:
+            step = cls.__dict__.get(action)
+            if callable(step) and not getattr(step, "_themis_logged", False):
+                setattr(cls, action, _logged(action, step))
 
     def __init__(self, confirm: Confirm | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.confirm = confirm

@@ -15,12 +15,13 @@ import httpx
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.server import errors
 from themis_desktop.core.server.bounded_http import KiB, bounded_client, fetch
+from themis_desktop.core.service.errors import ServiceError
 
 TIMEOUT_S = 3.0
 LIMIT = 256 * KiB
 
 
-class DemoNodeUnknown(Exception):
+class DemoNodeUnknown(ServiceError):
     """The control API did not describe the node; `str()` says why."""
 
 

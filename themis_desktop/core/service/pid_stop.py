@@ -13,10 +13,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from themis_desktop.core.service.errors import ServiceError
+
 POLL_S = 0.1
 
 
-class PidFileError(Exception):
+class PidFileError(ServiceError):
     """The pid file cannot be read or names no process of ours; `str()` says which."""
 
 

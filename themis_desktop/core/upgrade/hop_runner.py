@@ -10,7 +10,6 @@ affected.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,19 +21,21 @@ from typing import TYPE_CHECKING, Protocol
 from themis_desktop.core.backup import catalog as backup_catalog
 from themis_desktop.core.backup.archive_format import Manifest
 from themis_desktop.core.backup.catalog import BackupRecord
-from themis_desktop.core.backup.node import NodeJob, back_up_nodes
-from themis_desktop.core.backup.restore import remember_checksum, restore, verify
+from themis_desktop.core.backup.operations import NodeJob, back_up_and_record_all, restore_node
+from themis_desktop.core.backup.restore import compare_tree, remember_checksum, verify
 from themis_desktop.core.backup.restore_points import RestorePoint
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.store import Journal, utc_now
 from themis_desktop.core.logs.start_watch import StartWatch
 from themis_desktop.core.server import errors
 from themis_desktop.core.server.data_check import check_data
+from themis_desktop.core.service.control import Confirm, controller_for
 from themis_desktop.core.service.installed_version import installed_version, is_era_a
 from themis_desktop.core.upgrade import start_failure
 from themis_desktop.core.upgrade.session import Hop, SessionError, UpgradeSession
 from themis_desktop.core.upgrade.steps import steps_now
 from themis_desktop.core.util.changes import ChangeLog, Topic
+from themis_desktop.core.util.paths import default_backup_dir
 
 if TYPE_CHECKING:
     from themis_desktop.core.server.client import ThemisClient
@@ -82,6 +83,30 @@ class HopContext:
 
     def journal(self) -> Journal:
         return Journal(self.journal_path)
+
+
+def hop_context(
+    profile: Profile,
+    token: str | None,
+    *,
+    journal_path: Path | None = None,
+    backup_dir: Path | None = None,
+    confirm: Confirm | None = None,
+    log: Log | None = None,
+    cancelled: threading.Event | None = None,
+) -> HopContext:
+    """The context of a session's or a rollout's steps, built one way for the window and
+    the command line: the profile's service controller (`confirm` asks before a privileged
+    step) and the backup folder (`paths.default_backup_dir()` unless one is chosen)."""
+    return HopContext(
+        profile,
+        token,
+        controller_for(profile.service, confirm=confirm),
+        journal_path,
+        Path(backup_dir) if backup_dir else default_backup_dir(),
+        log or (lambda line: None),
+        cancelled=cancelled if cancelled is not None else threading.Event(),
+    )
 
 
 @dataclass(frozen=True)
@@ -281,28 +306,26 @@ def back_up(
     jobs = [NodeJob(node, hop.from_version) for node in ctx.profile.nodes]
     taken = _take_restore_points(ctx, hop)
     ctx.log(f"Backing up {len(jobs)} node(s) of {hop.from_version} …")
-    outcomes = back_up_nodes(
-        ctx.profile, ctx.token, jobs, ctx.backup_dir, progress=progress, cancelled=ctx.cancelled
+    outcomes = back_up_and_record_all(  # each recorded as it lands, with this session
+        ctx.profile,
+        ctx.token,
+        jobs,
+        ctx.backup_dir,
+        session_id=session.id,
+        journal_path=ctx.journal_path,
+        progress=progress,
+        cancelled=ctx.cancelled,
+        changed=ctx.changed,
     )
-    records: list[BackupRecord] = []
+    records = [o.record for o in outcomes if o.record is not None]
+    for outcome in outcomes:
+        ok = outcome.verified and outcome.record is not None
+        ctx.log(
+            f"{'✓' if ok else '✗'} {outcome.node.name}: "
+            + (outcome.result.archive.name if ok and outcome.result else str(outcome.error))
+        )
     with ctx.journal() as journal:
-        for outcome in outcomes:
-            if outcome.result is not None:
-                records.append(
-                    backup_catalog.record(
-                        journal,
-                        outcome.result,
-                        profile=ctx.profile.name,
-                        session_id=session.id,
-                        verified=outcome.verified,
-                    )
-                )
-                ctx.changed.add(Topic.BACKUPS)
-            ctx.log(
-                f"{'✓' if outcome.verified else '✗'} {outcome.node.name}: "
-                + (outcome.result.archive.name if outcome.result else str(outcome.error))
-            )
-        failed = [o for o in outcomes if not o.verified]
+        failed = [o for o in outcomes if not o.verified or o.record is None]
         if failed or len(outcomes) < len(jobs):
             names = ", ".join(o.node.name for o in failed) or "cancelled"
             raise SessionError(f"The backup of {names} did not verify; the hop stays where it is.")
@@ -906,26 +929,17 @@ def _rollback_step(
     elif step == 2:
         if not node.data_dir:
             raise SessionError(f"{node.name} has no data dir in its profile: cannot restore.")
-        config_dir = Path(node.config_path).parent if node.config_path else None
-        result = restore(
-            Path(records[node.name].path),
-            Path(node.data_dir),
-            config_dir,
+        result = restore_node(  # checked against the manifest, journaled as backup.restored
+            node,
+            records[node.name],
+            session_id=session.id,
+            journal_path=ctx.journal_path,
             cancelled=ctx.cancelled,
-            node_url=node.url,
-            node=node.name,
-            recorded=records[node.name],
+            changed=ctx.changed,
         )
-        for line in result.recovered:
+        for line in (*result.recovered, *result.notes):
             ctx.log(line)
         ctx.log(f"✓ {node.name}: data restored (the replaced data is kept as {result.kept})")
-        session.log(
-            journal,
-            "rollback.restored",
-            f"{node.name} restored",
-            node=node.name,
-            data={"kept": str(result.kept) if result.kept else None},
-        )
     elif step == 3:
         _run(
             ctx,
@@ -953,29 +967,3 @@ def _rollback_step(
         )
         _expect_version(ctx, node, hop.from_version)
         ctx.log(f"✓ {node.name}: {hop.from_version} is ready again")
-
-
-def compare_tree(manifest: Manifest, data_dir: Path, top: str = "data") -> list[str]:
-    """Differences between the files under `data_dir` and the manifest's `top/` entries."""
-    prefix = top + "/"
-    expected = {
-        e.path[len(prefix) :]: e
-        for e in manifest.files
-        if e.path.startswith(prefix) and e.type == "file"
-    }
-    problems = []
-    present = {
-        str(p.relative_to(data_dir))
-        for p in data_dir.rglob("*")
-        if p.is_file() and not p.is_symlink()
-    }
-    for rel, entry in expected.items():
-        path = data_dir / rel
-        if rel not in present:
-            problems.append(f"missing {rel}")
-            continue
-        with path.open("rb") as f:
-            if hashlib.file_digest(f, "sha256").hexdigest() != entry.sha256:
-                problems.append(f"changed {rel}")
-    problems += [f"extra {rel}" for rel in sorted(present - set(expected))]
-    return problems

@@ -15,14 +15,17 @@ banner) until an admin acknowledges it with a note, which is an event of its own
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from themis_desktop.core.connection.profiles import Profile
+from themis_desktop.core.errors import ThemisDesktopError
 from themis_desktop.core.journal.store import Journal, Session, current_user, parse_utc, utc_now
 from themis_desktop.core.versions.upgrade_path import Plan
 
+logger = logging.getLogger(__name__)
 HopState = Literal[
     "planned",
     "pre-checks",
@@ -65,7 +68,7 @@ TRIGGER_KINDS = {
 }
 
 
-class SessionError(Exception):
+class SessionError(ThemisDesktopError):
     """A step that the session's state does not allow; the message says why and what to do."""
 
 
@@ -311,6 +314,15 @@ class UpgradeSession:
                 state == "rolled-back" or hop.position == len(self.hops) - 1
             ):
                 sessions.update(self.id, {"ended_at": utc_now()})
+        logger.info(
+            "Session %s, hop %s: %s -> %s by %s%s",
+            self.id,
+            current.label,
+            current.state,
+            state,
+            user,
+            f" ({message})" if message else "",
+        )
         fresh = self.reload(journal)
         self.session, self.hops = fresh.session, fresh.hops
         return self.hop(hop.id)

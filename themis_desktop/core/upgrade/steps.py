@@ -1,6 +1,10 @@
 """Which steps of the session's current hop may run now, and why each other one waits.
 
-One rule for the session page's buttons and `themis-desktop session run STEP`:
+One rule for the session page's buttons and `themis-desktop session run STEP`, derived
+from the session's transition table (`session.TRANSITIONS`): a step is allowed when the
+states it moves the hop through (`STEP_PATHS`) are transitions the table allows from the
+hop's state, and the hop's upgrade has started for validate only (`AFTER_UPGRADE`). The
+result, for reading:
 
     hop state                      allowed steps
     planned, pre-checks            pre-checks, backup
@@ -19,20 +23,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from themis_desktop.core.upgrade.session import Hop, UpgradeSession
+from themis_desktop.core.upgrade.session import TRANSITIONS, Hop, UpgradeSession
 
 STEPS = ("pre-checks", "backup", "upgrade", "validate")
-
-_ALLOWED: dict[str, frozenset[str]] = {
-    "planned": frozenset({"pre-checks", "backup"}),
-    "pre-checks": frozenset({"pre-checks", "backup"}),
-    "backed-up": frozenset({"pre-checks", "backup", "upgrade"}),
-    "upgrading": frozenset(),
-    "validating": frozenset({"validate"}),
-    "failed before its upgrade": frozenset({"pre-checks", "backup"}),
-    "failed after its upgrade": frozenset({"validate"}),
-    "rolling-back": frozenset(),
+# the states each step moves its hop through, in order (`hop_runner`'s transitions)
+STEP_PATHS: dict[str, tuple[str, ...]] = {
+    "pre-checks": ("pre-checks",),
+    "backup": ("pre-checks", "backed-up"),  # planned or failed: pre-checks first
+    "upgrade": ("upgrading", "validating"),
+    "validate": ("done",),
 }
+AFTER_UPGRADE = frozenset({"validate"})  # the others only before the hop's upgrade started
+
+
+def allowed_steps(hop: Hop) -> frozenset[str]:
+    """The steps `hop` may run in its state: each step's path through `TRANSITIONS`."""
+    upgraded = hop.started_at is not None
+    return frozenset(
+        step
+        for step, path in STEP_PATHS.items()
+        if _walks(hop.state, path) and (step in AFTER_UPGRADE) == upgraded
+    )
+
+
+def _walks(state: str, path: tuple[str, ...]) -> bool:
+    for state_next in path:
+        if state_next not in TRANSITIONS.get(state, frozenset()):
+            return False
+        state = state_next
+    return True
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,7 @@ def steps_now(session: UpgradeSession | None) -> StepsNow:
     if hop is None:
         return StepsNow(None, dict.fromkeys(STEPS, nothing_to_run(session)))
     phase = _phase(hop)
-    allowed = _ALLOWED.get(phase, frozenset())
+    allowed = allowed_steps(hop)
     return StepsNow(hop, {s: _why_not(hop, phase, s) for s in STEPS if s not in allowed})
 
 

@@ -1,4 +1,8 @@
-"""Replace a text file atomically: backup beside it, temp file, fsync, rename, fsync dir."""
+"""Replace a file atomically: backup beside it, temp file, fsync, rename, fsync dir.
+
+The one temp-then-rename writer of core: `replace_text` (a whole text), `replacing` (a text
+written piece by piece, e.g. a CSV export) and `install` (a finished temporary, e.g. one
+SQLite wrote) all end in `install`."""
 
 from __future__ import annotations
 
@@ -9,7 +13,11 @@ import os
 import secrets
 import shutil
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
+
+from themis_desktop.core.util import temp_names
 
 
 def backup_name(path: Path, now: dt.datetime | None = None) -> Path:
@@ -23,29 +31,63 @@ def replace_text(path: Path, text: str, *, keep_old: bool = True) -> Path | None
     text written to a temp file in the same folder, fsynced and renamed over `path` (its
     permission bits kept). Until the rename nothing is changed; on failure the temp file and
     a partial backup are removed and the OSError is raised. Returns the backup's path."""
+    with _replacing(path, keep_old, None) as (handle, backup):
+        handle.write(text)
+    return backup
+
+
+@contextlib.contextmanager
+def replacing(path: Path, *, temp_kind: str | None = None) -> Iterator[TextIO]:
+    """Write `path` anew through a text handle (UTF-8, newlines as written): into a temp
+    file beside it, fsynced and renamed over `path` when the block ends without an error
+    (its permission bits kept). On any error the temp file is removed and `path` is as it
+    was. `temp_kind` names the temporary as `temp_names` does, so the next run removes it
+    if this process dies (backup folders use that)."""
+    with _replacing(Path(path), False, temp_kind) as (handle, _):
+        yield handle
+
+
+@contextlib.contextmanager
+def _replacing(
+    path: Path, keep_old: bool, temp_kind: str | None
+) -> Iterator[tuple[TextIO, Path | None]]:
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
     backup: Path | None = None
     tmp: Path | None = None
     try:
         if keep_old and path.exists():
             backup = _copy_backup(path)
-        fd, tmp = _create_temp(path)
+        if temp_kind is not None:
+            tmp, fd = temp_names.create_file(path.parent, temp_kind, path.name, 0o666)
+        else:
+            fd, tmp = _create_temp(path)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            yield handle, backup
             handle.flush()
             os.fsync(handle.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        _rename(tmp, path)
         tmp = None
-    except OSError:
+    except BaseException:
         for leftover in (tmp, backup):
             if leftover is not None:
                 with contextlib.suppress(OSError):
                     leftover.unlink()
         raise
+
+
+def install(temp: Path, path: Path) -> None:
+    """Put the finished temporary `temp` (beside `path`) in place of `path`: fsync it,
+    rename it over `path`, fsync the folder so the rename survives a crash."""
+    with open(temp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    _rename(temp, path)
+
+
+def _rename(temp: Path, path: Path) -> None:
+    os.replace(temp, path)
     _fsync_dir(path.parent)
-    return backup
 
 
 def _create_temp(path: Path) -> tuple[int, Path]:

@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from themis_desktop.core.errors import ThemisDesktopError
+
 _MIB = 1 << 20
 
 
@@ -42,7 +44,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-class InputError(ValueError):
+class InputError(ThemisDesktopError, ValueError):
     """A user file is refused: names the file, the line when known, and the reason."""
 
     def __init__(self, path: Path | str, line: int | None, reason: str) -> None:

@@ -31,6 +31,12 @@ def journal_path() -> Path:
     return app_data_dir() / "journal.sqlite"
 
 
+def default_backup_dir() -> Path:
+    """Where backups go unless a folder is chosen (the Backups page's Folder…, or
+    `--backup-dir` on the command line): one default for the window and the CLI."""
+    return app_data_dir() / "backups"
+
+
 def make_private_dir(path: Path) -> Path:
     """Create the folder `path` (and its parents) if needed; the folder itself is made
     accessible to this user only (an existing one of ours is narrowed to that)."""

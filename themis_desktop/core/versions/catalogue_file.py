@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from themis_desktop.core.errors import ThemisDesktopError
 from themis_desktop.core.util import bounded_parse
 from themis_desktop.core.util.paths import app_data_dir
 from themis_desktop.core.util.resources import resource
@@ -44,7 +45,7 @@ _LISTS: tuple[tuple[str, str, str], ...] = (  # (key, its entries, an example) o
 _LISTS += (("known_issues", "known issues", _ISSUE),)
 
 
-class CatalogueError(ValueError):
+class CatalogueError(ThemisDesktopError, ValueError):
     """A catalogue file is malformed: the message names the file, the line and the reason."""
 
     def __init__(self, path: Path, line: int | None, reason: str) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from themis_desktop.core.errors import ThemisDesktopError
+
 REVERSIBILITY = ("binary-swap", "restore-backup", "reconciliation")
 _LINE_SPEC = re.compile(r"^v?(\d+)\.(\d+)(?:\.x)?$", re.IGNORECASE)
 _HOTFIX = re.compile(r"^(v?\d+\.\d+\.\d+)-hotfix(\d*)$", re.IGNORECASE)
@@ -36,7 +38,7 @@ class KnownIssue:
     log: str = ""  # a literal piece of the server's own log line that shows it happening
 
 
-class VersionError(ValueError):
+class VersionError(ThemisDesktopError, ValueError):
     """A version the user gave is malformed or unknown; the message says what is known."""
 
 

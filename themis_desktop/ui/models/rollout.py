@@ -19,8 +19,7 @@ from themis_desktop.core.rollout import runner as rollouts
 from themis_desktop.core.rollout.next_steps import ClusterState, NextStep
 from themis_desktop.core.rollout.runner import Rollout, RolloutRunner
 from themis_desktop.core.rollout.traffic import router_for
-from themis_desktop.core.service.control import controller_for
-from themis_desktop.core.upgrade.hop_runner import HopContext
+from themis_desktop.core.upgrade.hop_runner import hop_context
 from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.ui.tasks import TaskManager
 
@@ -198,12 +197,12 @@ class RolloutModel(QObject):
     def _runner(self, rollout: Rollout) -> RolloutRunner:
         profile = self.profile
         assert profile is not None
-        context = HopContext(
+        context = hop_context(
             profile,
             self.tokens.get(profile.name),
-            controller_for(profile.service, confirm=self.confirm),
-            self.tasks.journal_path,
-            Path(self.backup_dir()),
+            journal_path=self.tasks.journal_path,
+            backup_dir=Path(self.backup_dir()),
+            confirm=self.confirm,
         )
         return RolloutRunner(
             rollout,

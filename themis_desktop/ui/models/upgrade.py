@@ -16,9 +16,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.service.control import controller_for
 from themis_desktop.core.upgrade import health_state, hop_runner
-from themis_desktop.core.upgrade.hop_runner import HopContext
+from themis_desktop.core.upgrade.hop_runner import hop_context
 from themis_desktop.core.upgrade.session import UpgradeSession
 from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.core.versions.upgrade_path import Plan
@@ -172,13 +171,13 @@ class UpgradeModel(QObject):
         # the worker's own copy: its transitions must not change what the GUI shows under it
         session = UpgradeSession(session.session, list(session.hops), session.profile)
         self._cancel.clear()
-        context = HopContext(
+        context = hop_context(
             profile,
             self.tokens.get(profile.name),
-            controller_for(profile.service, confirm=self._confirm),
-            self.tasks.journal_path,
-            Path(self.backup_dir()),
-            self._sig_log.emit,
+            journal_path=self.tasks.journal_path,
+            backup_dir=Path(self.backup_dir()),
+            confirm=self._confirm,
+            log=self._sig_log.emit,
             cancelled=self._cancel,
         )
         work = {

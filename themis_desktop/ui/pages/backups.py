@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -25,10 +26,16 @@ from PySide6.QtWidgets import (
 
 from themis_desktop.core.backup import catalog as backup_catalog
 from themis_desktop.core.backup.catalog import BackupRecord
-from themis_desktop.core.backup.node import InconsistentBackupRefused, NodeJob, back_up_nodes
-from themis_desktop.core.backup.restore import remember_checksum, restore, verify
-from themis_desktop.core.journal.store import Journal, parse_utc
-from themis_desktop.core.util.changes import Changes, Topic
+from themis_desktop.core.backup.node import InconsistentBackupRefused
+from themis_desktop.core.backup.operations import (
+    NodeJob,
+    back_up_and_record_all,
+    delete_backup,
+    restore_node,
+)
+from themis_desktop.core.backup.restore import remember_checksum, verify
+from themis_desktop.core.journal.store import parse_utc
+from themis_desktop.core.util.changes import ChangeLog, Changes, Topic
 from themis_desktop.core.util.formatting import human_bytes, human_duration
 from themis_desktop.core.util.progress_text import Rate
 from themis_desktop.ui import palette
@@ -202,48 +209,43 @@ class BackupsPage(QWidget):
             return None
         token = self.workspace.tokens.get(profile.name)
         self._busy(f"Backing up {len(jobs)} node(s)…")
-        self.task = self.workspace.tasks.run(
-            back_up_nodes,
+        changed = ChangeLog()  # each node's backup is recorded as it lands (core)
+        self.task = self.workspace.tasks.run_op(
+            partial(
+                back_up_and_record_all,
+                journal_path=self.workspace.tasks.journal_path,
+                changed=changed,
+            ),
             profile,
             token,
             jobs,
             backup_folder(),
+            changes=changed,
+            initiator=self,
             with_progress=True,
-            on_done=lambda outcomes, p=profile, sid=self.workspace.session_id: (
-                self._on_backups_done(outcomes, accept_inconsistent, p, sid)
-            ),
+            on_done=lambda outcomes: self._on_backups_done(outcomes, accept_inconsistent),
             on_failed=self._on_job_failed,
         )
         self.task.sig_progress.connect(self._on_task_progress)
         return self.task
 
-    def _on_backups_done(self, outcomes, accepted: frozenset[str], profile, session) -> None:
-        """Record what was taken for the profile and session current when it started."""
+    def _on_backups_done(self, outcomes, accepted: frozenset[str]) -> None:
+        """What was taken; core recorded it (profile, the profile's open session)."""
         self._idle()
         done = [o for o in outcomes if o.result is not None]
         refused = [o for o in outcomes if isinstance(o.error, InconsistentBackupRefused)]
-        failed = [o for o in outcomes if o.error and o not in refused]
-
-        def write(journal: Journal) -> None:
-            for outcome in done:
-                backup_catalog.record(
-                    journal,
-                    outcome.result,
-                    verified=outcome.verified,
-                    profile=profile.name if profile else None,
-                    session_id=session,
-                )
-
-        if done:
-            self.workspace.tasks.run_op(write, journal=True, changes=BACKUPS, initiator=self)
+        failed = [o for o in outcomes if o.error and o not in refused and o not in done]
         lines = [
             f"{o.node.name}: {human_bytes(o.result.size)}, verified ✓"
-            if o.verified
+            if o.verified and o.record is not None
+            else f"{o.node.name}: {o.error}"
+            if o.record is None
             else f"{o.node.name}: written but NOT verified ({o.error})"
             for o in done
         ]
         lines += [f"{o.node.name}: note — {w}" for o in done for w in o.result.warnings]
         lines += [f"{o.node.name}: failed — {o.error}" for o in failed]
+        failed += [o for o in done if o.record is None]
         self._say("\n".join(lines) or "Cancelled: nothing was kept.", error=bool(failed))
         self.sig_job_finished.emit("\n".join(lines))
         if refused and not accepted:
@@ -338,19 +340,18 @@ class BackupsPage(QWidget):
             QMessageBox.StandardButton.Yes
         ):
             return None
-        config_dir = Path(node.config_path).parent if node.config_path else None
         self._busy(f"Restoring {record.node}…")
-        self.task = self.workspace.tasks.run(
-            lambda progress, cancelled: restore(
-                Path(record.path),
-                Path(node.data_dir),
-                config_dir,
-                progress,
-                cancelled,
-                node.url,
-                node=node.name,
-                recorded=record,
+        changed = ChangeLog()
+        self.task = self.workspace.tasks.run_op(
+            partial(  # checked against its manifest and journaled (core)
+                restore_node,
+                node,
+                record,
+                journal_path=self.workspace.tasks.journal_path,
+                changed=changed,
             ),
+            changes=changed,
+            initiator=self,
             with_progress=True,
             on_done=self._on_restored,
             on_failed=self._on_job_failed,
@@ -363,14 +364,8 @@ class BackupsPage(QWidget):
         text = " ".join([*result.recovered, f"Restored {result.data_dir}."])
         if result.kept:
             text += f" The replaced data is kept in {result.kept}."
+        text = " ".join([text, *result.notes])
         self._say(text)
-        session_id = self.workspace.session_id
-        self.workspace.tasks.run_op(
-            lambda j: j.add_event("backup.restored", text, session_id=session_id),
-            journal=True,
-            changes=Changes.of(Topic.EVENTS),
-            initiator=self,
-        )
         self.sig_job_finished.emit(text)
 
     def delete_selected(self, confirmed: bool = False) -> None:
@@ -385,10 +380,8 @@ class BackupsPage(QWidget):
             != QMessageBox.StandardButton.Yes
         ):
             return
-        for path in (Path(record.path), Path(record.path + ".manifest.json")):
-            path.unlink(missing_ok=True)
         self.workspace.tasks.run_op(
-            backup_catalog.forget, record.id, journal=True, changes=BACKUPS, initiator=self
+            delete_backup, record, journal=True, changes=BACKUPS, initiator=self
         )
 
     def cancel(self) -> None:
