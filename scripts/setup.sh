@@ -36,6 +36,7 @@ case "$mode" in
   test)
     export QT_QPA_PLATFORM=offscreen
     .venv/bin/ruff check themis_desktop tests bench
+    .venv/bin/ruff format --check themis_desktop tests bench
     .venv/bin/mypy  # core/, as pyproject.toml [tool.mypy] says
     .venv/bin/lint-imports  # the layers and cycles of pyproject.toml [tool.importlinter]
     set +e

@@ -38,7 +38,7 @@ def poll(predicate: Callable[[], object], timeout: float, interval: float = 0.05
     while not predicate():
         if time.monotonic() >= deadline:
             return bool(predicate())  # one last look: the wait may have been cut short
-        time.sleep(interval)
+        time.sleep(interval)  # noqa: TID251 - the poll of wait_until itself
     return True
 
 
@@ -302,8 +302,8 @@ def controlled_cluster(tmp_path):
     Each node's log source is its `themis_server.log`.
     Nodes are named n1, n2, …; `options` are DemoCluster/NodeOptions fields."""
     from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+    from themis_desktop.core.connection.service_config import ServiceConfig
     from themis_desktop.core.rollout.traffic import RouterConfig
-    from themis_desktop.core.service.config import ServiceConfig
     from themis_desktop.demo.cluster import DemoCluster
     from themis_desktop.demo.control import DemoControl
 

@@ -8,10 +8,9 @@ import it (even indirectly) are its partners in a cycle; a failure shows the cha
 Imports by name at run time (importlib, __import__) are not in the graph: a second test keeps
 them out of the package.
 
-The layers (core without Qt, ui, cli, demo) and the cycles between the modules of one package
-are import-linter contracts in pyproject.toml, checked by `lint-imports` in CI. The feature
-packages of core still import each other in circles through different modules (e.g. backup
-and upgrade); this test covers those only module by module.
+The layers (core without Qt, ui, cli, demo; core's feature packages, rollout down to util)
+and the cycles between the modules of one package are import-linter contracts in
+pyproject.toml, checked by `lint-imports` in CI; this test adds the module-by-module view.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from themis_desktop import __version__
 ROOT = Path(__file__).resolve().parents[1]
 
 
-
 def test_the_version_is_written_once() -> None:
     """themis_desktop.__version__ is the one version: pyproject.toml reads it from there,
     and the installed package's metadata says the same (if not: the install predates a

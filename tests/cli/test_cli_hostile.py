@@ -114,12 +114,23 @@ def test_watch_of_a_node_whose_metrics_are_nan_is_inconclusive_not_a_pass(capsys
         assert main(["metrics", "record", *common, "--duration", "1"]) == 0
         capsys.readouterr()
         code = main(
-            ["metrics", "watch", *common, "--duration", "1", "--baseline-minutes", "1", "--json"]
+            [
+                "metrics",
+                "watch",
+                *common,
+                "--duration",
+                "1",
+                "--baseline-minutes",
+                "1",
+                "--min-samples",
+                "5",  # a second of samples: the rule under test is the error rate missing
+                "--json",
+            ]
         )
     captured = capsys.readouterr()
     report = strict_loads(captured.out)
     assert code == ExitCode.NO_DATA
-    assert report["overall"] == "no data"
+    assert report["overall"] == "inconclusive"
     assert report["inconclusive"].startswith("inconclusive: too few samples of error rate")
     probe = next(m for m in report["metrics"] if m["metric"] == "probe_ms")
     assert probe["verdict"] == "pass"  # the one metric with data passes, the whole does not

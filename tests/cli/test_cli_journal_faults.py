@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from themis_desktop.cli import main
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal, JournalReadOnly
 from themis_desktop.core.util.paths import journal_path
 
@@ -91,7 +92,7 @@ def test_adding_a_profile_to_a_read_only_journal_says_so(planned, capsys):
     assert MISLEADING not in err
     assert "db:" not in capsys.readouterr().out
     with Journal() as journal:
-        assert [p.name for p in journal.profiles()] == ["lab"]
+        assert [p.name for p in profile_store.load_all(journal)] == ["lab"]
 
 
 def test_a_read_only_journal_that_needs_a_change_to_open_says_read_only(planned, capsys):

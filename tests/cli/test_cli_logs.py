@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from themis_desktop.cli import main
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 
 
@@ -12,14 +13,14 @@ def test_profiles_add_sets_each_nodes_log_source(capsys, tmp_path):
     urls = ["http://127.0.0.1:18001", "http://127.0.0.1:18002"]
     assert main(["profiles", "add", "lab", *urls, "--log", "file:/var/log/{node}.log"]) == 0
     with Journal() as journal:
-        nodes = journal.profile("lab").nodes
+        nodes = profile_store.get(journal, "lab").nodes
     assert [n.log_source for n in nodes] == [
         "file:/var/log/127.0.0.1:18001.log",
         "file:/var/log/127.0.0.1:18002.log",
     ]
     assert main(["profiles", "add", "lab", *urls, "--log", "journald", "--log", "/tmp/x"]) == 0
     with Journal() as journal:
-        assert [n.log_source for n in journal.profile("lab").nodes] == [
+        assert [n.log_source for n in profile_store.get(journal, "lab").nodes] == [
             "journald:themisdb",
             "file:/tmp/x",
         ]
@@ -30,7 +31,7 @@ def test_profiles_add_sets_each_nodes_log_source(capsys, tmp_path):
 def test_logs_follow_prints_the_errors_of_a_misbehaving_node(capsys, controlled_cluster):
     _, _, profile = controlled_cluster(nodes=1, workload=True, error_rates={"1.7": 0.2})
     with Journal() as journal:
-        journal.save_profile(profile)
+        profile_store.save(journal, profile)
     code = main(["logs", "follow", "--profile", "lab", "--level", "error", "--duration", "2"])
     assert code == 0  # no session: nothing to raise a trigger for
     out = capsys.readouterr().out.splitlines()
@@ -47,7 +48,9 @@ def test_logs_without_a_source_or_session_say_what_to_do(capsys, controlled_clus
 
     _, _, profile = controlled_cluster(nodes=1)
     with Journal() as journal:
-        journal.save_profile(replace(profile, nodes=(replace(profile.nodes[0], log_source=""),)))
+        profile_store.save(
+            journal, replace(profile, nodes=(replace(profile.nodes[0], log_source=""),))
+        )
     assert main(["logs", "follow", "--profile", "lab", "--duration", "1"]) == 2
     assert "no log source set for n1" in capsys.readouterr().err
     assert main(["logs", "show", "--profile", "lab"]) == 2
@@ -64,7 +67,7 @@ def test_logs_show_prints_a_hops_counts_and_stored_lines(capsys, controlled_clus
 
     _, _, profile = controlled_cluster(nodes=1)
     with Journal() as journal:
-        profile = journal.save_profile(profile)
+        profile = profile_store.save(journal, profile)
         plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
         session = UpgradeSession.create(journal, profile, plan)
         hop = session.hops[0]

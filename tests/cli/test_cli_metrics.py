@@ -6,6 +6,8 @@ import json
 
 from themis_desktop.cli import main
 
+FEW = ("--min-samples", "10")  # two seconds of samples a side; 50 by default
+
 
 def test_snapshot_json_has_every_metric_with_unit_and_no_data_as_null(capsys, start_demo_node):
     node = start_demo_node("1.2.0", workload=True)
@@ -37,7 +39,9 @@ def _watch(node, capsys, *extra: str) -> int:
     common = ["--server", node.url, "--interval", "0.05"]
     assert main(["metrics", "record", *common, "--duration", "2"]) == 0
     assert "recorded" in capsys.readouterr().out
-    return main(["metrics", "watch", *common, "--duration", "2", "--baseline-minutes", "1", *extra])
+    return main(
+        ["metrics", "watch", *common, "--duration", "2", "--baseline-minutes", "1", *FEW, *extra]
+    )
 
 
 def test_watch_of_an_unchanged_node_passes(capsys, start_demo_node):
@@ -54,7 +58,7 @@ def test_watch_of_a_node_that_got_slower_exits_3_with_the_trigger(capsys, start_
     common = ["--server", node.url, "--interval", "0.05"]
     assert main(["metrics", "record", *common, "--duration", "2"]) == 0
     node.set_profile(latency_factor=12.0 * 1.4)  # the "upgraded" node is 40 % slower
-    code = main(["metrics", "watch", *common, "--duration", "2", "--baseline-minutes", "1"])
+    code = main(["metrics", "watch", *common, "--duration", "2", "--baseline-minutes", "1", *FEW])
     out = capsys.readouterr().out
     assert code == 3
     assert "verdict: FAIL" in out and "rollback trigger: performance degradation" in out
@@ -79,13 +83,14 @@ def test_a_metric_threshold_tightens_the_verdict(capsys, start_demo_node):
             "1",
             "--threshold",
             "probe_ms=5",
+            *FEW,
             "--json",
         ]
     )
     report = json.loads(capsys.readouterr().out.split("\n", 1)[1])  # after "recorded ..."
     probe = next(m for m in report["metrics"] if m["metric"] == "probe_ms")
     assert code == 3 and probe["verdict"] == "fail", probe
-    assert "more than 5%" in probe["reason"], report["metrics"]
+    assert "band ±5%" in probe["reason"], report["metrics"]
 
 
 def test_an_unknown_metric_threshold_is_refused(capsys):

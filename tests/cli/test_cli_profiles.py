@@ -10,6 +10,7 @@ import pytest
 from keyring.backend import KeyringBackend
 
 from themis_desktop.cli import main
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 
 TOKEN = "s3cret-admin-token-42"
@@ -163,7 +164,7 @@ def test_profiles_add_refuses_what_the_dialog_refuses(capsys, options, message):
     assert main(["profiles", "add", "bad", *urls, *options]) == 2
     assert message in capsys.readouterr().err
     with Journal() as journal:
-        assert journal.profile("bad") is None
+        assert profile_store.get(journal, "bad") is None
 
 
 def test_profiles_show_of_a_missing_profile_exits_1(capsys):

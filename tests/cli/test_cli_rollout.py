@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from themis_desktop.cli import main
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.rollout import next_steps as rollout_next
 from themis_desktop.core.rollout import runner as rollouts
@@ -24,7 +25,7 @@ def _saved(controlled_cluster, slower: float = 1.0):
         latency_sigma=0.05,
     )
     with Journal() as journal:
-        journal.save_profile(profile)
+        profile_store.save(journal, profile)
     return profile
 
 
@@ -38,6 +39,8 @@ def _rollout(tmp_path, *extra: str) -> int:
             "1",
             "--interval",
             "0.1",
+            "--min-samples",
+            "15",  # a gate's evidence here; 50 by default
             "--backup-dir",
             str(tmp_path / "b"),
             "--json-events",
@@ -76,7 +79,7 @@ def _paused_after_first_upgrade(profile, tmp_path):
     r = plan(profile, "rolling", "1.7.0", "1.8.0", soak=1.0)
     with Journal() as journal:
         rollouts.save(journal, r)
-    runner = RolloutRunner(r, ctx, router_for(profile.router), interval=0.1)
+    runner = RolloutRunner(r, ctx, router_for(profile.router), interval=0.1, min_samples=15)
     runner.on_event = lambda e: e["event"] == "upgraded" and runner.pause()
     assert runner.run().status == "paused"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from themis_desktop.cli import main
 from themis_desktop.core.journal.export import export_journal
 from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.upgrade import session_store
 from themis_desktop.core.util.paths import journal_path
 
 TOKEN = "Tq7RwX2vLp9KzN4mB6yHc3Fd"  # raw: no "Bearer", no "token=" before it when echoed
@@ -93,7 +94,7 @@ def test_a_journal_written_before_the_fix_gives_a_report_without_the_token(
     assert main(["profiles", "add", "lab", "http://127.0.0.1:1"]) == 0
     assert main(["session", "start", "--profile", "lab", "--to", "1.8", "--from", "1.7.0"]) == 0
     with Journal() as journal:
-        session_id = journal.sessions()[-1].id
+        session_id = session_store.load_all(journal)[-1].id
     conn = sqlite3.connect(journal_path())  # as an older version stored it: verbatim
     with conn:
         conn.execute(

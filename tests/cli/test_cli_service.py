@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from themis_desktop.cli import main
+from themis_desktop.core.connection import profile_store
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.service.config import ServiceConfig
 
 
 def test_profiles_add_with_each_kind_of_service_control(capsys):
@@ -15,9 +16,9 @@ def test_profiles_add_with_each_kind_of_service_control(capsys):
     commands += ["--install-cmd", "ssh {node} install {version}"]
     assert main(["profiles", "add", "cmd", url, "--service", "commands", *commands]) == 0
     with Journal() as journal:
-        assert journal.profile("plain").service == ServiceConfig()
-        assert journal.profile("sd").service == ServiceConfig("systemd", unit="tdb")
-        assert journal.profile("cmd").service == ServiceConfig(
+        assert profile_store.get(journal, "plain").service == ServiceConfig()
+        assert profile_store.get(journal, "sd").service == ServiceConfig("systemd", unit="tdb")
+        assert profile_store.get(journal, "cmd").service == ServiceConfig(
             "commands",
             stop="ssh {node} stop",
             start="ssh {node} start",
@@ -40,7 +41,7 @@ def test_profiles_add_refuses_a_service_control_that_does_not_fit(capsys):
     assert main(["profiles", "add", "x", url, "--service", "demo"]) == 2
     assert "control URL" in capsys.readouterr().err
     with Journal() as journal:
-        assert journal.profile("x") is None
+        assert profile_store.get(journal, "x") is None
 
 
 def test_profiles_add_with_a_traffic_router(capsys):
@@ -50,7 +51,7 @@ def test_profiles_add_with_a_traffic_router(capsys):
     args = ["--router", "commands", "--router-cmd", "lb-weights {weights}"]
     assert main(["profiles", "add", "lb", url, *args]) == 0
     with Journal() as journal:
-        assert journal.profile("lb").router == RouterConfig(
+        assert profile_store.get(journal, "lb").router == RouterConfig(
             "commands", command="lb-weights {weights}"
         )
     assert main(["profiles", "add", "bad", url, "--router-cmd", "x"]) == 2

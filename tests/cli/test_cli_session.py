@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from themis_desktop.cli import main
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.server.client import ThemisClient
 
@@ -12,7 +13,7 @@ from themis_desktop.core.server.client import ThemisClient
 def test_start_run_every_step_status_and_rollback(capsys, tmp_path, controlled_cluster):
     _, _, profile = controlled_cluster(nodes=1)
     with Journal() as journal:  # a profile as the Connection dialog saves it
-        journal.save_profile(profile)
+        profile_store.save(journal, profile)
     url = profile.nodes[0].url
     assert main(["session", "start", "--profile", "lab", "--to", "1.8"]) == 0
     assert "1.7.0 → 1.8" in capsys.readouterr().out
@@ -42,6 +43,9 @@ def test_start_run_every_step_status_and_rollback(capsys, tmp_path, controlled_c
     status = json.loads(capsys.readouterr().out)
     assert status["hops"][0]["state"] == "done" and status["state"] == "done"
     assert status["rollback_window"]["band"] == "easy"
+    decide = status["decide_by"]  # no verdict recorded: no evidence yet, the easy band ends
+    assert decide["band"] == "easy" and decide["verdict"] == "no data"
+    assert decide["decide_by"] and decide["warning"] and "decide by" in decide["text"]
     assert main(["session", "rollback", "--profile", "lab", "--note", "slow"]) == 1
     out, err = capsys.readouterr()
     assert "Writes made since the backups are lost" in out
@@ -65,7 +69,7 @@ def _journal_with_session(to: str = "1.9"):
 
     profile = Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),))
     with Journal() as journal:
-        profile = journal.save_profile(profile)
+        profile = profile_store.save(journal, profile)
         plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", to)
         return UpgradeSession.create(journal, profile, plan)
 
@@ -215,7 +219,7 @@ def _on_a_terminal(args: list[str], answer: str, timeout: float = 120.0) -> tupl
 def test_on_a_terminal_the_upgrade_asks_and_no_is_the_default(capsys, tmp_path, controlled_cluster):
     _, _, profile = controlled_cluster(nodes=1)
     with Journal() as journal:
-        journal.save_profile(profile)
+        profile_store.save(journal, profile)
     url = profile.nodes[0].url
     backups = ["--backup-dir", str(tmp_path / "b")]
     assert main(["session", "start", "--profile", "lab", "--to", "1.8"]) == 0
@@ -247,7 +251,9 @@ def test_status_shows_which_contested_stops_the_admin_confirmed(capsys):
 
     plan = plan_upgrade(load_catalogue(with_user=False), "1.0.0", "1.3", have=["1.1.0"])
     with Journal() as journal:
-        profile = journal.save_profile(Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),)))
+        profile = profile_store.save(
+            journal, Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),))
+        )
         UpgradeSession.create(journal, profile, plan)
     assert main(["session", "status", "--profile", "p"]) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -7,6 +7,7 @@ import time
 from html.parser import HTMLParser
 
 from themis_desktop.cli import main
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.logs.line_format import parse_plain
 from themis_desktop.core.logs.watch import HopPhase, store
@@ -26,7 +27,7 @@ SECRETS = ("hunter2-db-password", "tok_5f2e9a7c41d8b36e0a9c5d7f1b2e4a6c8d0f1e3a5
 def _session(tmp_path, controlled_cluster) -> int:
     _, _, profile = controlled_cluster(nodes=1)
     with Journal() as journal:
-        profile = journal.save_profile(profile)
+        profile = profile_store.save(journal, profile)
         session = UpgradeSession.create(
             journal, profile, plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
         )
@@ -38,9 +39,6 @@ def _session(tmp_path, controlled_cluster) -> int:
                 Sample("n1", now - 60 + i, True, {"probe_ms": 3.0 + i % 3, "request_rate": 50.0})
                 for i in range(60)
             ],
-        )
-        session.raise_trigger(
-            journal, "critical-bug", f"orders wrong; password={SECRETS[0]} Bearer {SECRETS[1]}"
         )
         hop = session.hops[0]
         lines = [  # the log watch's record of the hop, one line with a secret in it
@@ -58,7 +56,10 @@ def _session(tmp_path, controlled_cluster) -> int:
     back_up(ctx, session, session.hops[0])
     hop = upgrade(ctx, session, session.hops[0])
     validate(ctx, session, hop)
-    with ctx.journal() as journal:
+    with ctx.journal() as journal:  # raised after the upgrade: an open one would block it
+        session.raise_trigger(
+            journal, "critical-bug", f"orders wrong; password={SECRETS[0]} Bearer {SECRETS[1]}"
+        )
         hop = session.reload(journal).hops[0]
     rollback(ctx, session, hop, f"p99 doubled; api_key={SECRETS[1]}")
     return session.id
@@ -128,7 +129,9 @@ def test_the_report_shows_the_option_chosen_and_the_confirmed_contested_stops(tm
 
     plan = plan_upgrade(load_catalogue(with_user=False), "1.0.0", "1.3", have=["1.1.0"])
     with Journal() as journal:
-        profile = journal.save_profile(Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),)))
+        profile = profile_store.save(
+            journal, Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),))
+        )
         session = UpgradeSession.create(journal, profile, plan)
         last = session.hops[-1]
         checklist.set_choice(journal, session.id, last.label, "upgrade", "B", "Docker")

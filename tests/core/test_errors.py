@@ -42,11 +42,11 @@ def test_the_exceptions_list_names_only_what_exists() -> None:
 
 def test_errors_that_were_value_errors_still_are() -> None:
     """Callers that catch ValueError (bad input) still catch them."""
-    from themis_desktop.core.backup.restore_points import RestorePointError
     from themis_desktop.core.backup.zstd_frames import FrameError
     from themis_desktop.core.config.file import ConfigError
     from themis_desktop.core.server.models import ShapeError
     from themis_desktop.core.server.strict_json import JsonTooDeep
+    from themis_desktop.core.upgrade.restore_points import RestorePointError
     from themis_desktop.core.util.bounded_parse import InputError
     from themis_desktop.core.versions.catalogue_file import CatalogueError
     from themis_desktop.core.versions.releases import VersionError
@@ -59,7 +59,6 @@ def test_errors_that_were_value_errors_still_are() -> None:
 
 def test_each_feature_shares_its_base() -> None:
     from themis_desktop.core.backup.archive_format import BackupError
-    from themis_desktop.core.backup.restore_points import RestorePointError
     from themis_desktop.core.backup.zstd_frames import FrameError
     from themis_desktop.core.guides.library import GuideError
     from themis_desktop.core.guides.limits import RenderTimeout
@@ -67,6 +66,7 @@ def test_each_feature_shares_its_base() -> None:
     from themis_desktop.core.service.control import ServiceError
     from themis_desktop.core.service.demo_nodes import DemoNodeUnknown
     from themis_desktop.core.service.pid_stop import PidFileError
+    from themis_desktop.core.upgrade.restore_points import RestorePointError
 
     assert issubclass(FrameError, BackupError) and issubclass(RestorePointError, BackupError)
     assert issubclass(RenderTimeout, GuideError) and issubclass(GuideError, OSError)

@@ -17,6 +17,7 @@ from themis_desktop.core.backup.operations import (
     delete_backup,
     restore_node,
 )
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.rollout import runner as rollouts
 from themis_desktop.core.rollout.traffic import router_for
@@ -31,7 +32,7 @@ def _saved(controlled_cluster, name: str = "lab"):
     """A one-node cluster at 1.7.0 saved as profile `name` (as the Connection dialog does)."""
     _, _, profile = controlled_cluster(nodes=1)
     with Journal() as journal:
-        return journal.save_profile(dataclasses.replace(profile, name=name))
+        return profile_store.save(journal, dataclasses.replace(profile, name=name))
 
 
 def _open_session(profile) -> UpgradeSession:

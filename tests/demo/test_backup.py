@@ -91,8 +91,10 @@ def test_restore_errors(make_node, client, tmp_path):
     r = c.post("/admin/restore", json={})
     assert r.status_code == 400
     assert r.json()["message"] == "Missing required field: directory"
-    assert c.post("/admin/restore", content=b"").json()["message"].startswith(
-        "Invalid JSON: [json.exception.parse_error.101] "
+    assert (
+        c.post("/admin/restore", content=b"")
+        .json()["message"]
+        .startswith("Invalid JSON: [json.exception.parse_error.101] ")
     )
     r = c.post("/admin/restore", json={"directory": str(tmp_path / "missing")})
     assert r.status_code == 500

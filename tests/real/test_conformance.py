@@ -247,6 +247,4 @@ def test_a_server_side_restore_of_its_own_checkpoint_fails_on_both_as_a_known_is
     _check(capsys, "server-side restore", results, {c.name for c in RESTORE})
     _, real_restore, demo_restore = results[1]
     for restore in (real_restore, demo_restore):
-        assert restore.status == 500 and "Failed to restore from checkpoint" in str(
-            restore.aspects
-        )
+        assert restore.status == 500 and "Failed to restore from checkpoint" in str(restore.aspects)

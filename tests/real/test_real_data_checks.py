@@ -18,9 +18,7 @@ def test_a_running_real_node_passes_the_data_check_with_a_test_key_read_back(rea
     assert reads_only.ok and "no test write" in reads_only.detail
 
 
-def test_a_failed_admin_restore_with_a_healthy_health_is_reported_as_a_failure(
-    real_node, tmp_path
-):
+def test_a_failed_admin_restore_with_a_healthy_health_is_reported_as_a_failure(real_node, tmp_path):
     node = real_node()
     checkpoint = tmp_path / "checkpoint"
     with ThemisClient(node.url, timeout=30) as client:

@@ -14,11 +14,12 @@ import pytest
 
 from tests.conftest import wait_until
 from tests.real.conftest import answers
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.core.server.node_status import poll_node
-from themis_desktop.core.service.config import ServiceConfig
 from themis_desktop.core.service.control import controller_for
 from themis_desktop.core.service.pid_stop import alive, read_pid
 from themis_desktop.core.upgrade.hop_runner import (
@@ -65,7 +66,7 @@ def real_lab(real_binary, tmp_path):
     profile = Profile("real", (node,), service=service)
     journal_path = tmp_path / "journal.sqlite"
     with Journal(journal_path) as journal:
-        profile = journal.save_profile(profile)
+        profile = profile_store.save(journal, profile)
     lines: list[str] = []
     ctx = HopContext(
         profile, None, controller_for(service), journal_path, tmp_path / "backups", lines.append

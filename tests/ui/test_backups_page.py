@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 
 
@@ -175,9 +176,9 @@ def test_the_page_and_the_command_line_record_a_backup_alike(
     node = start_demo_node("1.7.3", tokens={"admin": "adm"})
     profile = _profile([node])
     with Journal(main_window.workspace.tasks.journal_path) as journal:
-        journal.save_profile(profile)
+        profile_store.save(journal, profile)
         plan = plan_upgrade(load_catalogue(with_user=False), "1.7.3", "1.8")
-        session = UpgradeSession.create(journal, journal.profile("lab"), plan)
+        session = UpgradeSession.create(journal, profile_store.get(journal, "lab"), plan)
     _connect(qtbot, main_window, profile)
     page = _page(main_window)
     with qtbot.waitSignal(page.sig_job_finished, timeout=30_000) as finished:

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.ui.dialogs.connection import COLUMNS, ConnectionDialog
@@ -36,7 +37,7 @@ def test_connect_saves_the_profile_without_its_token(qtbot, main_window, start_d
     profile = blocker.args[0]
     assert profile.name == "staging" and profile.nodes[0].url == node.url
     with Journal() as journal:
-        assert journal.profile("staging").nodes[0].url == node.url
+        assert profile_store.get(journal, "staging").nodes[0].url == node.url
     assert b"s3cret-token" not in journal.path.read_bytes()
     assert main_window.workspace.tokens.get("staging") == "s3cret-token"
 
@@ -90,7 +91,9 @@ def _question(qtbot) -> QMessageBox:
 
 def _profile_in_journal(qtbot, dialog: ConnectionDialog, name: str) -> bool:
     """Whether the journal holds `name`, read after every journal write queued so far."""
-    with qtbot.waitSignal(dialog.tasks.run_journal(lambda j: j.profile(name)).sig_done) as read:
+    with qtbot.waitSignal(
+        dialog.tasks.run_journal(lambda j: profile_store.get(j, name)).sig_done
+    ) as read:
         pass
     return read.args[0] is not None
 
@@ -98,7 +101,7 @@ def _profile_in_journal(qtbot, dialog: ConnectionDialog, name: str) -> bool:
 def _save(*profiles: Profile) -> None:
     with Journal() as journal:
         for profile in profiles:
-            journal.save_profile(profile)
+            profile_store.save(journal, profile)
 
 
 def test_enter_after_test_deletes_nothing(qtbot, main_window, start_demo_node):

@@ -15,7 +15,7 @@ import threading
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from themis_desktop.core.connection import secrets
+from themis_desktop.core.util import redaction
 from themis_desktop.ui.excepthook import LOG_BACKUPS, LOG_MAX_BYTES, ExceptionReporter
 from themis_desktop.ui.main_window import MainWindow
 
@@ -132,7 +132,7 @@ def test_a_closed_dialog_is_opened_anew_for_the_next_error(qtbot, main_window):
 
 
 def test_no_token_reaches_the_log_or_the_dialog(qtbot, main_window, isolated_home):
-    secrets.remember("adm-9f8e7d6c5b4a")
+    redaction.remember("adm-9f8e7d6c5b4a")
     with app_hook(qtbot, main_window) as (hook, _caught):
         raise_from_a_timer(main_window, PermissionError("refused adm-9f8e7d6c5b4a"))
         dialog = dialog_shown(qtbot, hook)

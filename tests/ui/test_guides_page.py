@@ -10,6 +10,7 @@ from PySide6.QtGui import QGuiApplication
 
 from themis_desktop.core.guides import checklist
 from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.upgrade import session_store
 from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.core.versions.upgrade_path import plan_upgrade
 from themis_desktop.ui.app import build_main_window
@@ -144,7 +145,7 @@ def test_two_quick_ticks_share_one_new_session(qtbot, main_window):
     page.checklist.tick(guide.steps[1].id)  # before the first one is recorded
     qtbot.waitUntil(lambda: page.checklist.counts()[0] == 2, timeout=5000)
     with Journal() as journal:
-        sessions = journal.sessions()
+        sessions = session_store.load_all(journal)
         assert len(sessions) == 1
         assert len(checklist.states(journal, sessions[0].id)) == 2
 

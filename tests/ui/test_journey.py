@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit, QMessageBox
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.demo.versions import default_profile
@@ -45,7 +46,7 @@ def test_the_main_job_from_connect_to_report(qtbot, main_window, controlled_clus
         nodes=3, latency_factors={"1.8": ratio}, latency_sigma=0.05
     )
     with Journal() as journal:
-        journal.save_profile(profile)  # saved earlier with Connection… (Ctrl+K)
+        profile_store.save(journal, profile)  # saved earlier with Connection… (Ctrl+K)
     settings().setValue("backup_dir", str(tmp_path / "backups"))
     settings().setValue("report_dir", str(tmp_path))
     window = main_window

@@ -141,6 +141,7 @@ def test_backups_fit_with_the_archives_listed(qtbot, window, connected):
 def test_metrics_fit_with_a_baseline_and_its_verdicts(qtbot, window, connected):
     connected()
     page = open_page(qtbot, window, "metrics")
+    page.monitor.hold.min_samples = 5  # seconds of samples here; the 50-sample rule: core tests
 
     def samples() -> int:
         return len(page.monitor.store.series.get("n1") or ())
@@ -173,7 +174,15 @@ def test_logs_fit_with_live_lines_of_every_level(qtbot, window, connected):
     cluster = connected()
     page = open_page(qtbot, window, "logs")
     qtbot.waitUntil(lambda: page.model.rowCount() > 20, timeout=15_000)
-    assert {r.level for r in page.model.rows} == {"info"}  # a healthy start
+    # a healthy start: info lines; a warning only for the occasional slow request a healthy
+    # node logs too (about one per node in five minutes: how many depends on how long the
+    # start took, so one may come in before the profile below makes them common)
+    unexpected = [
+        r
+        for r in page.model.rows
+        if r.level != "info" and not (r.level == "warning" and r.message.startswith("Slow request"))
+    ]
+    assert not unexpected
     for node in cluster.nodes:  # then slow and failing: warnings and errors come in
         node.set_profile(latency_factor=20.0, error_rate=0.02)
     qtbot.waitUntil(

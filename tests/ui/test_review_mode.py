@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.store import Journal, utc_now
 from themis_desktop.core.metrics.sampling import Sample
 from themis_desktop.core.metrics.store import insert_samples
+from themis_desktop.core.upgrade import session_store
 from themis_desktop.core.upgrade.session import UpgradeSession
 from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.core.versions.upgrade_path import plan_upgrade
@@ -36,7 +38,7 @@ def _build_journal(path: Path, backups_dir: Path) -> None:
     plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.9")
     backups_dir.mkdir()
     with Journal(path) as journal:
-        profile = journal.save_profile(profile)
+        profile = profile_store.save(journal, profile)
         session = UpgradeSession.create(journal, profile, plan)
         hop = session.hops[0]
         for state in ("pre-checks", "backed-up", "upgrading"):
@@ -267,8 +269,11 @@ def test_a_session_whose_profile_was_deleted_is_reviewed_under_its_own_name(qtbo
     path = tmp_path / "journal.sqlite"
     _build_journal(path, tmp_path / "backups")
     with Journal(path) as journal:
-        assert journal.delete_profile("lab")
-        assert journal.profiles() == [] and journal.sessions()[0].profile_id is None
+        assert profile_store.delete(journal, "lab")
+        assert (
+            profile_store.load_all(journal) == []
+            and session_store.load_all(journal)[0].profile_id is None
+        )
     window = _review_without_its_profile(qtbot, path)
 
     assert window.header.profile_label.text() == "profile lab (deleted)"
@@ -300,7 +305,7 @@ def test_an_older_journal_whose_profile_was_deleted_finds_the_name_in_its_backup
     path = tmp_path / "journal.sqlite"
     _build_journal(path, tmp_path / "backups")
     with Journal(path) as journal:
-        journal.delete_profile("lab")
+        profile_store.delete(journal, "lab")
     conn = sqlite3.connect(path)
     conn.execute("ALTER TABLE sessions DROP COLUMN profile")  # as the previous app wrote it
     conn.execute("PRAGMA user_version = 7")

@@ -6,9 +6,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel
 
 from tests.ui.test_session_page import _page, _start, _step, _upgrade, click
-from themis_desktop.core.backup import restore_points
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.upgrade import hop_runner
+from themis_desktop.core.upgrade import hop_runner, restore_points
 
 
 def test_the_rollback_dialog_names_the_pre_hop_restore_point(

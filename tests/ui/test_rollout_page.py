@@ -72,6 +72,7 @@ def test_the_tiles_and_timeline_follow_a_canary_rollout(
     page.strategy.setCurrentText("canary")
     page.steps.setText("50,100")
     page.soak.setValue(2)  # ≥ 5 samples of each metric at 0.2 s
+    page.model.min_samples = 8  # a gate's evidence here; 50 by default (core tests)
     shares_seen: list[list[int]] = []
     page.model.sig_rollout.connect(  # after the page's own slot: what the tiles show
         lambda _: shares_seen.append([t.traffic.value() for t in page.tiles.values()])

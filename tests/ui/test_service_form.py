@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.service.config import ServiceConfig
 from themis_desktop.ui.dialogs.connection import ConnectionDialog
 
 
@@ -60,7 +61,7 @@ def test_commands_without_start_are_refused_inline_and_not_saved(qtbot, main_win
     dialog.save_button.click()
     assert message in dialog.feedback.text()
     with Journal() as journal:
-        assert journal.profile("cmds") is None
+        assert profile_store.get(journal, "cmds") is None
 
     dialog.service.start.setText("ssh {node} sudo systemctl start themisdb")
     assert not dialog.service.error.isVisible()
@@ -72,7 +73,7 @@ def test_commands_without_start_are_refused_inline_and_not_saved(qtbot, main_win
         start="ssh {node} sudo systemctl start themisdb",
     )
     with Journal() as journal:
-        assert journal.profile("cmds").service.kind == "commands"
+        assert profile_store.get(journal, "cmds").service.kind == "commands"
 
 
 def test_a_saved_profile_shows_its_service_control(qtbot, main_window):
@@ -83,8 +84,8 @@ def test_a_saved_profile_shows_its_service_control(qtbot, main_window):
         binary="/opt/{node}/bin/themis_server",
     )
     with Journal() as journal:
-        journal.save_profile(
-            Profile("blue", (NodeEndpoint("http://10.0.0.2:8765"),), service=service)
+        profile_store.save(
+            journal, Profile("blue", (NodeEndpoint("http://10.0.0.2:8765"),), service=service)
         )
     dialog = _dialog(qtbot, main_window)
     qtbot.waitUntil(lambda: dialog.profile_list.count() == 1)
@@ -98,12 +99,13 @@ def test_a_saved_profile_shows_its_service_control(qtbot, main_window):
 
 
 def test_the_traffic_router_round_trips_and_keeps_the_demo_flag(qtbot, main_window):
-    from themis_desktop.core.rollout.router_config import RouterConfig
+    from themis_desktop.core.connection.router_config import RouterConfig
 
     router = RouterConfig("commands", command="./lb {weights}")
     with Journal() as journal:
-        journal.save_profile(
-            Profile("lb", (NodeEndpoint("http://10.0.0.2:8765"),), router=router, demo=True)
+        profile_store.save(
+            journal,
+            Profile("lb", (NodeEndpoint("http://10.0.0.2:8765"),), router=router, demo=True),
         )
     dialog = _dialog(qtbot, main_window)
     qtbot.waitUntil(lambda: dialog.profile_list.count() == 1)

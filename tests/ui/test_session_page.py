@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
 )
 
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.server.client import ThemisClient
-from themis_desktop.core.service.config import ServiceConfig
 from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.core.versions.upgrade_path import plan_upgrade
 from themis_desktop.ui.widgets.rollback_countdown import RollbackCountdown
@@ -257,6 +257,7 @@ def test_one_health_state_after_a_misbehaving_upgrade(qtbot, main_window, contro
     )
     page = _page(qtbot, main_window, profile)
     monitor = main_window.workspace.metrics
+    monitor.hold.min_samples = 5  # seconds of samples here; the 50-sample rule: core tests
     qtbot.waitUntil(lambda: len(monitor.store.series.get("n1") or ()) >= 10, timeout=20_000)
     _start(qtbot, page)
     _step(qtbot, page, "backup")
@@ -498,3 +499,22 @@ def test_the_rollback_dialog_says_what_cannot_be_undone_in_cores_words(qtbot):
     QTest.keyClick(dialog, Qt.Key.Key_Return)  # Enter cancels
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
     assert dialog.result() == dialog.DialogCode.Rejected
+
+
+def test_closing_the_window_while_a_manual_step_waits_ends_the_step(qtbot, main_window, demo_lab):
+    """Issue 20: the step waiting for the admin's answer is a service of the task manager;
+    closing the window cancels it (the wait wakes, it is not polled) and nothing is left."""
+    from dataclasses import replace
+
+    profile = replace(demo_lab, service=ServiceConfig(kind="manual"))
+    page = _page(qtbot, main_window, profile)
+    _start(qtbot, page)
+    _step(qtbot, page, "backup")
+    with qtbot.waitSignal(page.model.sig_confirm, timeout=30_000):
+        click(qtbot, _question(qtbot, page).button(YES))
+    tasks = main_window.workspace.tasks
+    assert "upgrade step upgrade" in tasks.services
+
+    main_window.close()
+    assert tasks.services == []
+    assert all(pool.activeThreadCount() == 0 for pool in tasks.pools())

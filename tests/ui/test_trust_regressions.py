@@ -180,6 +180,7 @@ def test_a_failing_metrics_verdict_is_not_shown_as_healthy_anywhere(
     )
     page = _session_page(qtbot, main_window, profile)
     monitor = main_window.workspace.metrics
+    monitor.hold.min_samples = 5  # seconds of samples here; the 50-sample rule: core tests
     qtbot.waitUntil(lambda: len(monitor.store.series.get("n1") or ()) >= 10, timeout=20_000)
     answers = YesToQuestions()
     try:

@@ -161,11 +161,12 @@ def _owner(profile: str | None, data_dir: Any, server: str | None) -> tuple[str,
 
     from themis_desktop.cli.common import CommandError
     from themis_desktop.core.backup.operations import owner_profile
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.journal.store import Journal, JournalError
 
     try:
         with Journal() as journal:
-            profiles = journal.profiles()
+            profiles = profile_store.load_all(journal)
     except (JournalError, sqlite3.Error, OSError):
         profiles = []  # the backup is still taken; recording it says what went wrong
     if profile is not None:
@@ -272,6 +273,7 @@ def cmd_backups(args: argparse.Namespace) -> int:
     from themis_desktop.core.backup import catalog as backup_catalog
     from themis_desktop.core.backup import swap as restore_swap
     from themis_desktop.core.backup.operations import delete_backup
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.journal.store import Journal
     from themis_desktop.core.util.formatting import human_bytes
 
@@ -286,7 +288,7 @@ def cmd_backups(args: argparse.Namespace) -> int:
             print("run again with --yes to delete them", file=sys.stderr)
         return ExitCode.OK
     with Journal() as journal:
-        profiles = journal.profiles()
+        profiles = profile_store.load_all(journal)
         for line in restore_swap.recover_profiles(profiles):  # finish what a crash left
             print(line)
         records = backup_catalog.backups(journal)

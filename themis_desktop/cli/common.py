@@ -32,6 +32,8 @@ class ExitCode(IntEnum):
     ERROR_BURST = 3  # logs follow: a burst of errors raised the failed-validation trigger
     ABORTED = 3  # rollout: aborted
     PAUSED = 4  # rollout: paused (resume it)
+    WARNINGS = 1  # session preflight: ready with warnings
+    BLOCKED = 3  # session preflight: a blocking check fails
 
 
 class CommandError(Exception):

@@ -227,7 +227,7 @@ def _reload(args: argparse.Namespace, plan: Any) -> int:
     """`--reload NODE_URL`: SIGHUP through the service control the options name."""
     from themis_desktop.core.config import reload as config_reload
     from themis_desktop.core.connection.profiles import NodeEndpoint
-    from themis_desktop.core.service.config import ServiceConfig
+    from themis_desktop.core.connection.service_config import ServiceConfig
     from themis_desktop.core.service.control import ServiceError
 
     if not plan.offer_reload:

@@ -35,10 +35,11 @@ def register(commands: Any) -> None:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.journal.store import Journal
 
     with Journal() as journal:
-        profile = journal.profile(args.profile)
+        profile = profile_store.get(journal, args.profile)
         if profile is None:
             print_error(f"no profile named {args.profile!r}")
             return ExitCode.USAGE
@@ -49,6 +50,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def _follow(profile: Any, args: argparse.Namespace) -> int:
     from themis_desktop.core.logs.watch import LogSource, LogWatch
+    from themis_desktop.core.upgrade import log_phase
     from themis_desktop.core.util.paths import journal_path
 
     wanted = set(args.node or [n.name for n in profile.nodes])
@@ -83,6 +85,8 @@ def _follow(profile: Any, args: argparse.Namespace) -> int:
     watch = LogWatch(
         profile.name,
         followed,
+        phase_of=log_phase.current_phase,
+        raise_trigger=log_phase.raise_burst_trigger,
         journal_path=journal_path(),
         on_lines=lines,
         on_problem=problem,
@@ -101,6 +105,7 @@ def _follow(profile: Any, args: argparse.Namespace) -> int:
 
 
 def _show(journal: Any, args: argparse.Namespace) -> int:
+    from themis_desktop.core.logs import store as log_store
     from themis_desktop.core.logs import watch as logs
     from themis_desktop.core.upgrade.session import UpgradeSession
 
@@ -112,10 +117,10 @@ def _show(journal: Any, args: argparse.Namespace) -> int:
         print_error(f"{args.profile} has no upgrade session")
         return ExitCode.USAGE
     hops = session.hops if args.hop is None else session.hops[args.hop - 1 : args.hop]
-    counts = logs.phase_counts(journal, session.id)
+    counts = log_store.phase_counts(journal, session.id)
     out = []
     for hop in hops:
-        lines = logs.hop_lines(journal, hop.id, min_level=args.level)
+        lines = log_store.hop_lines(journal, hop.id, min_level=args.level)
         out.append({"hop": hop.label, "counts": counts.get(hop.id, {}), "lines": lines})
     if args.json:
         print(strict_json.dumps([{**h, "lines": [asdict(x) for x in h["lines"]]} for h in out]))

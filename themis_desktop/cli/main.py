@@ -94,17 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     (core's one root: its message says what happened and what to do) exits 1, except bad
     input (a `ValueError`: addresses, versions, files) and a journal that cannot be used
     (damaged, read-only, disk full: `JournalError`), which exit 2. Known tokens never reach
-    the terminal (`secrets.redacted_output`) nor the log file (`setup_logging`)."""
-    from themis_desktop.core.connection import secrets
+    the terminal (`redaction.redacted_output`) nor the log file (`setup_logging`)."""
     from themis_desktop.core.errors import ThemisDesktopError
     from themis_desktop.core.journal.store import JournalError
+    from themis_desktop.core.util import redaction
     from themis_desktop.core.util.logging_setup import setup_logging, stop_logging
 
     args = build_parser().parse_args(argv)
-    secrets.token_from_env(getattr(args, "token_env", None))  # --token-env's value is secret
+    redaction.token_from_env(getattr(args, "token_env", None))  # --token-env's value is secret
     log = setup_logging()
     try:
-        with secrets.redacted_output():
+        with redaction.redacted_output():
             try:
                 return int(args.func(args))
             except BrokenPipeError:  # e.g. `themis-desktop releases | head`

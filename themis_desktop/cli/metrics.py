@@ -1,9 +1,10 @@
-"""`themis-desktop metrics snapshot|record|watch`: derived values now, or a watch compared
-with a baseline.
+"""`themis-desktop metrics snapshot|record|watch|compare`: derived values now, a watch
+compared with a baseline, or two stored windows of a profile compared after the fact.
 
 Exit codes: 0 fine; 1 the node does not answer as ThemisDB (snapshot); 2 bad input or no
-baseline; 3 the verdict is fail; 4 no verdict or no values: too little data (a watch without
-latency and error-rate samples on both sides, a snapshot with no value but the probe's).
+baseline; 3 the verdict is fail; 4 no verdict or no values: too little data (a watch or
+compare with fewer than the minimum samples, or without latency and error-rate samples on
+both sides; a snapshot with no value but the probe's); compare also exits 4 on marginal.
 JSON output is strict: a value that is not a finite number is null.
 
 Samples of a watch are kept in the journal under the profile "cli" and the node's URL, so a
@@ -78,6 +79,30 @@ def register(commands: Any) -> None:
         metavar="METRIC=PCT",
         help="fail threshold of a metric in percent (default 20; e.g. probe_ms=10; repeatable)",
     )
+    compare = actions.add_parser(
+        "compare",
+        help="compare two stored windows of a profile's samples (exit 3 fail, 4 inconclusive)",
+    )
+    compare.add_argument("--profile", required=True, help="the profile whose samples to use")
+    compare.add_argument("--before", required=True, type=_window, metavar="FROM..TO")
+    compare.add_argument("--after", required=True, type=_window, metavar="FROM..TO")
+    compare.add_argument("--json", action="store_true")
+    for parser in (watch, compare):
+        parser.add_argument(
+            "--min-samples",
+            type=_count,
+            default=None,
+            metavar="N",
+            help="samples each side needs before a metric can pass or fail (default 50)",
+        )
+    compare.add_argument(
+        "--threshold",
+        type=_threshold,
+        action="append",
+        default=[],
+        metavar="METRIC=PCT",
+        help="tolerance band of a metric in percent (default 20; repeatable)",
+    )
     watch.add_argument(
         "--enforcing",
         action="store_true",
@@ -96,6 +121,32 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError("at least 2 samples")
+    return value
+
+
+def _window(text: str) -> tuple[float, float]:
+    """`FROM..TO`, ISO 8601 times (UTC without a zone), as unix seconds."""
+    from themis_desktop.core.upgrade.rollback_window import parse_time
+
+    start, sep, end = text.partition("..")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FROM..TO")
+    try:
+        window = parse_time(start).timestamp(), parse_time(end).timestamp()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    if not window[0] < window[1]:
+        raise argparse.ArgumentTypeError(f"{text!r}: FROM must be before TO")
+    return window
+
+
 def _threshold(text: str) -> tuple[str, float]:
     metric, _, percent = text.partition("=")
     if metric not in METRICS:
@@ -110,6 +161,8 @@ def _threshold(text: str) -> tuple[str, float]:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
+    if args.action == "compare":
+        return _compare(args)
     from themis_desktop.core.metrics.sampling import DEFAULT_PROBE_PATH, NodeSampler
     from themis_desktop.core.server.client import ThemisClient, normalize_url
 
@@ -198,6 +251,7 @@ def _watch(args: argparse.Namespace, sampler: Any, url: str) -> int:
             now,
             thresholds=dict(args.threshold),
             mode="enforcing" if args.enforcing else "advisory",
+            **_min_samples(args),
         )
         metrics_verdict.record(journal, CLI_PROFILE, evaluation)
     report = _evaluation_json(evaluation, url, source, baseline, now, interrupted)
@@ -207,12 +261,61 @@ def _watch(args: argparse.Namespace, sampler: Any, url: str) -> int:
         _print_evaluation(report)
     if evaluation.overall == "fail":
         return ExitCode.DEGRADED
-    if evaluation.overall == "no data":
+    if evaluation.waits:
         print_error(
             f"no verdict, {evaluation.inconclusive}. {url} did not answer, "
             "or gave too few usable values (a verdict is never a pass on too little data); "
             "check the node, then watch again."
         )
+        return ExitCode.NO_DATA
+    return ExitCode.OK
+
+
+def _min_samples(args: argparse.Namespace) -> dict[str, int]:
+    return {} if args.min_samples is None else {"min_samples": args.min_samples}
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from themis_desktop.core.journal.store import Journal
+    from themis_desktop.core.metrics.retrospective import compare_windows
+
+    with Journal() as journal:
+        result = compare_windows(
+            journal,
+            args.profile,
+            args.before,
+            args.after,
+            thresholds=dict(args.threshold),
+            **_min_samples(args),
+        )
+    evaluation = result.evaluation
+    report = _evaluation_json(evaluation, args.profile, "the journal", {}, {}, interrupted=False)
+    report.pop("server")
+    report.update(
+        profile=args.profile,
+        before=list(args.before),
+        after=list(args.after),
+        nodes=list(result.nodes),
+        offered_load=(
+            {"before": result.load.before, "after": result.load.after} if result.load else None
+        ),
+    )
+    report["samples"] = {
+        "baseline": max((v.hop.n_before for v in evaluation.verdicts), default=0),
+        "now": evaluation.samples,
+    }
+    if args.json:
+        print(strict_json.dumps(report))
+    else:
+        _print_evaluation({**report, "server": f"profile {args.profile}"})
+    if evaluation.overall == "fail":
+        return ExitCode.DEGRADED
+    if evaluation.overall != "pass":
+        if not evaluation.verdicts or evaluation.overall == "no data":
+            print_error(
+                f"no samples of {args.profile!r} in one window or both: check the profile "
+                "name and the times (ISO 8601, UTC without a zone)"
+            )
         return ExitCode.NO_DATA
     return ExitCode.OK
 
@@ -308,6 +411,11 @@ def _evaluation_json(
                 "effect": v.hop.effect,
                 "verdict": v.verdict,
                 "reason": v.explanation,
+                "n": {"before": v.hop.n_before, "after": v.hop.n_after},
+                "shift": v.hop.shift,
+                "interval": list(v.hop.interval) if v.hop.interval else None,
+                "band": v.hop.band,
+                "needed": v.hop.needed,
             }
             for v in evaluation.verdicts
         ],

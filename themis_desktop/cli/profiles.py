@@ -143,17 +143,20 @@ def register(commands: Any) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.journal.store import Journal
 
     with Journal() as journal:
-        for profile in journal.profiles():
+        for profile in profile_store.load_all(journal):
             urls = ", ".join(n.url for n in profile.nodes)
             print(f"{profile.name}: {urls}  [service: {_service_text(profile.service)}]")
     return ExitCode.OK
 
 
 def _saved(journal: Any, name: str) -> Any:
-    found = journal.profile(name)
+    from themis_desktop.core.connection import profile_store
+
+    found = profile_store.get(journal, name)
     if found is None:
         raise CommandError(f"no profile named {name!r} (see `themis-desktop profiles list`)")
     return found
@@ -172,18 +175,20 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.connection.secrets import TokenStore
     from themis_desktop.core.journal.store import Journal
 
     with Journal() as journal:
         _saved(journal, args.name)
-        journal.delete_profile(args.name)
+        profile_store.delete(journal, args.name)
         TokenStore().set(args.name, None)
     return ExitCode.OK
 
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Save the profile; a setting that does not fit (ValueError) exits 2 with its words."""
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.connection.profiles import Profile
     from themis_desktop.core.connection.secrets import TokenStore
     from themis_desktop.core.journal.store import Journal
@@ -194,7 +199,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     router = _router_config(args)
     ca_file = _ca_file(args.ca_file)
     with Journal() as journal:
-        profile = journal.save_profile(
+        profile = profile_store.save(
+            journal,
             Profile(
                 args.name,
                 nodes,
@@ -203,7 +209,7 @@ def cmd_add(args: argparse.Namespace) -> int:
                 uses_auth=bool(token),
                 service=service,
                 router=router,
-            )
+            ),
         )
     if args.token_env:
         if not token:
@@ -342,7 +348,7 @@ def _router_config(args: argparse.Namespace) -> Any:
 
 def _service_config(args: argparse.Namespace) -> Any:
     """The ServiceConfig of `profiles add`; ValueError for options of another kind."""
-    from themis_desktop.core.service.config import ServiceConfig
+    from themis_desktop.core.connection.service_config import ServiceConfig
 
     given = {
         "--unit": args.unit,

@@ -24,19 +24,20 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # pictures need no screen
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.connection.secrets import TokenStore
     from themis_desktop.core.journal.store import Journal
+    from themis_desktop.core.upgrade import session_store
     from themis_desktop.ui.app import application
     from themis_desktop.ui.dialogs.report_export import write_report
 
     journal_path = Path(args.journal) if args.journal else None
     with Journal(journal_path, read_only=journal_path is not None) as journal:
-        rows = list(journal.db["sessions"].rows_where(order_by="id DESC", limit=1))
-        session_id = args.session or (rows[0]["id"] if rows else None)
-        if session_id is None or not journal.db["sessions"].count_where("id = ?", [session_id]):
+        session_id = args.session or session_store.newest_id(journal)
+        if session_id is None or not session_store.exists(journal, session_id):
             raise CommandError(f"no session {args.session or ''} in the journal", ExitCode.USAGE)
         tokens = TokenStore()
-        secrets = tuple(t for p in journal.profiles() if (t := tokens.get(p.name)))
+        secrets = tuple(t for p in profile_store.load_all(journal) if (t := tokens.get(p.name)))
     application()
     try:
         out = write_report(journal_path, session_id, Path(args.output), secrets)

@@ -34,6 +34,13 @@ def register(commands: Any) -> None:
         "--soak", type=float, default=60.0, metavar="S", help="seconds a gate watches"
     )
     rollout.add_argument("--interval", type=float, default=1.0, metavar="S", help="sampling")
+    rollout.add_argument(
+        "--min-samples",
+        type=int,
+        default=50,
+        metavar="N",
+        help="samples a gate needs on each side before it can pass or fail (default 50)",
+    )
     rollout.add_argument("--order", metavar="N,N,…", help="node names in upgrade order")
     rollout.add_argument("--from", dest="source", metavar="V", help="current version")
     rollout.add_argument(
@@ -66,6 +73,7 @@ def register(commands: Any) -> None:
 
 def cmd_rollout(args: argparse.Namespace) -> int:
 
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.connection.secrets import TokenStore
     from themis_desktop.core.journal.store import Journal
     from themis_desktop.core.rollout import explain as rollout_explain
@@ -112,7 +120,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     names: list[str] = []
     try:
         with Journal() as journal:
-            profile = journal.profile(args.profile)
+            profile = profile_store.get(journal, args.profile)
             if profile is None:
                 raise SessionError(f"No profile named {args.profile!r}.")
             previous = rollouts.latest(journal, profile.name)
@@ -198,7 +206,12 @@ def cmd_rollout(args: argparse.Namespace) -> int:
             confirm=confirm,
         )
         runner = rollouts.RolloutRunner(
-            rollout, context, router, interval=args.interval, on_event=emit
+            rollout,
+            context,
+            router,
+            interval=args.interval,
+            on_event=emit,
+            min_samples=args.min_samples,
         )
         try:
             if action == "roll-back":

@@ -1,5 +1,5 @@
 """`themis-desktop rollback-window` and `themis-desktop session start|status|run|rollback|
-trigger|acknowledge`: the upgrade sessions, one hop at a time."""
+trigger|acknowledge|preflight`: the upgrade sessions, one hop at a time."""
 
 from __future__ import annotations
 
@@ -78,6 +78,19 @@ def register(commands: Any) -> None:
         "--trigger", required=True, type=int, metavar="ID", help="its id (see `session status`)"
     )
     acknowledge.add_argument("--note", required=True, help="what you decided (kept)")
+    preflight = actions.add_parser(
+        "preflight",
+        help="the hop's pre-flight checks and verdict (exit 0 ready, 1 warnings, 3 blocked)",
+    )
+    preflight.add_argument("--profile", required=True)
+    preflight.add_argument(
+        "--hop", type=int, metavar="N", help="the hop's number in the plan (default: current)"
+    )
+    preflight.add_argument(
+        "--check", action="append", metavar="NAME", help="run only this check (repeatable)"
+    )
+    preflight.add_argument("--backup-dir", metavar="DIR", help="where backups go (disk check)")
+    preflight.add_argument("--json", action="store_true")
     for parser, func in (
         (start, _start),
         (status, _status),
@@ -85,6 +98,7 @@ def register(commands: Any) -> None:
         (rollback, _rollback),
         (trigger, _trigger),
         (acknowledge, _acknowledge),
+        (preflight, _preflight),
     ):
         parser.set_defaults(func=func, token_env=TOKEN_ENV)
 
@@ -189,11 +203,12 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace, journal) -> int:
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.upgrade.session import SessionError, UpgradeSession
     from themis_desktop.core.versions.catalogue_file import load_catalogue
     from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
-    profile = journal.profile(args.profile)
+    profile = profile_store.get(journal, args.profile)
     if profile is None:
         raise SessionError(
             f"No profile named {args.profile!r} (see `themis-desktop profiles list`)."
@@ -221,7 +236,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _show_status(args: argparse.Namespace, journal) -> int:
-    from themis_desktop.core.upgrade import health_state
+    from themis_desktop.core.upgrade import health_state, preflight, session_store
     from themis_desktop.core.upgrade.rollback_window import window
     from themis_desktop.core.upgrade.session import UpgradeSession
     from themis_desktop.core.upgrade.steps import steps_now
@@ -229,8 +244,8 @@ def _show_status(args: argparse.Namespace, journal) -> int:
     if args.profile:
         session = UpgradeSession.latest_for(journal, args.profile)
     else:
-        rows = list(journal.db["sessions"].rows_where(order_by="id DESC", limit=1))
-        session = UpgradeSession.load(journal, rows[0]["id"]) if rows else None
+        newest = session_store.newest_id(journal)
+        session = UpgradeSession.load(journal, newest) if newest is not None else None
     if session is None:
         print("no upgrade session")
         return ExitCode.FAILED
@@ -238,7 +253,8 @@ def _show_status(args: argparse.Namespace, journal) -> int:
     state = window(last.finished) if last and last.finished else None
     health = health_state.assess(session, health_state.gather(journal, session))
     triggers = session.triggers(journal)
-    steps = steps_now(session)
+    current = session.current  # its latest pre-flight holds the upgrade step back too
+    steps = steps_now(session, preflight.latest(journal, session, current) if current else None)
     data = {
         "session": session.id,
         "profile": session.profile,
@@ -270,6 +286,7 @@ def _show_status(args: argparse.Namespace, journal) -> int:
             if state and last
             else None
         ),
+        "decide_by": _decide_by(journal, session),
         "triggers": [
             {
                 "id": t.id,
@@ -324,6 +341,18 @@ def _show_status(args: argparse.Namespace, journal) -> int:
     return ExitCode.OK
 
 
+def _decide_by(journal, session) -> dict | None:
+    """When the metrics evidence is enough and the rollback band ends, from the newest
+    verdict recorded for the profile since the hop finished (None before either)."""
+    from datetime import UTC, datetime
+
+    from themis_desktop.core.upgrade import decide_by
+
+    record = decide_by.recorded_verdict(journal, session)
+    found = decide_by.for_session(session, record, datetime.now(UTC))
+    return found.as_json() if found else None
+
+
 def _health_json(health) -> dict:
     return {
         "state": health.level,
@@ -335,13 +364,14 @@ def _health_json(health) -> dict:
 def _context(args: argparse.Namespace, session):
     import os
 
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.connection.secrets import TokenStore
     from themis_desktop.core.journal.store import Journal
     from themis_desktop.core.upgrade.hop_runner import hop_context
     from themis_desktop.core.util.paths import journal_path
 
     with Journal() as journal:
-        profile = journal.profile(session.profile)
+        profile = profile_store.get(journal, session.profile)
     token = os.environ.get(args.token_env) or TokenStore().get(profile.name)
     return hop_context(
         profile,
@@ -394,10 +424,62 @@ def _ask_upgrade(args: argparse.Namespace, ctx, session, hop) -> bool:
     return ask_first(text, f"Upgrade {hop.label}?", args.yes, "run the upgrade step")
 
 
+def _preflight(args: argparse.Namespace) -> int:
+    """Exit 0 ready, 1 ready with warnings, 3 blocked; 2 when it cannot check (no session,
+    no such hop or check): a failure to check must not read as "warnings"."""
+    from themis_desktop.core.errors import ThemisDesktopError
+
+    try:
+        return _run_preflight(args)
+    except ThemisDesktopError as exc:
+        raise CommandError(exc, ExitCode.USAGE) from exc
+
+
+def _run_preflight(args: argparse.Namespace) -> int:
+    from themis_desktop.core.upgrade import preflight
+    from themis_desktop.core.upgrade.session import SessionError
+
+    session = _latest(args.profile)
+    unknown = [name for name in args.check or () if name not in preflight.CHECKS]
+    if unknown:
+        raise CommandError(
+            f"no pre-flight check named {', '.join(unknown)} (the checks: "
+            f"{', '.join(preflight.CHECKS)})",
+            ExitCode.USAGE,
+        )
+    if args.hop is not None:
+        if not 1 <= args.hop <= len(session.hops):
+            raise CommandError(
+                f"session {session.id} has hops 1 to {len(session.hops)}, not {args.hop}",
+                ExitCode.USAGE,
+            )
+        hop = session.hops[args.hop - 1]
+    else:
+        hop = session.current
+        if hop is None:
+            raise SessionError(
+                f"Session {session.id} has no hop to upgrade now; give --hop N to check one."
+            )
+    result = preflight.run_preflight(_context(args, session), session, hop, args.check)
+    if args.json:
+        print(strict_json.dumps(result.as_json(), indent=2))
+    else:
+        print(f"hop {hop.label}: {result.verdict.upper()}")
+        for check in result.results:
+            mark = "ok  " if check.status == "pass" else f"{check.severity.upper()}"
+            print(f"  {mark:<8} {check.name}: {check.message}")
+            for item in check.items:
+                print(f"             - {item}")
+    return {
+        "ready": ExitCode.OK,
+        "warnings": ExitCode.WARNINGS,
+        "blocked": ExitCode.BLOCKED,
+    }[result.verdict]
+
+
 @_session_errors
 def _rollback(args: argparse.Namespace) -> int:
-    from themis_desktop.core.backup import restore_points
-    from themis_desktop.core.upgrade import hop_runner
+    from themis_desktop.core.upgrade import hop_runner, restore_points
 
     session = _latest(args.profile)
     hop = hop_runner.rollback_hop(session)  # the one the GUI's Roll back now undoes

@@ -40,6 +40,7 @@ def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _target_profile(args: argparse.Namespace):
     """The profile named by --profile, or an ad-hoc one from the URLs."""
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
     from themis_desktop.core.connection.secrets import TokenStore
     from themis_desktop.core.journal.store import Journal
@@ -47,7 +48,7 @@ def _target_profile(args: argparse.Namespace):
     token = os.environ.get(args.token_env)
     if args.target_profile:
         with Journal() as journal:
-            profile = journal.profile(args.target_profile)
+            profile = profile_store.get(journal, args.target_profile)
         if profile is None:
             raise CommandError(
                 f"no profile named {args.target_profile!r} (see `themis-desktop profiles list`)"

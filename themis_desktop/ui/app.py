@@ -11,6 +11,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal, JournalError
 from themis_desktop.core.util.logging_setup import setup_logging, stop_logging
@@ -96,7 +97,7 @@ def _run(app: QApplication, demo: bool, profile: str | None, demo_version: str) 
         name = profile or settings().value("last_profile")
         if name:
             with Journal() as journal:
-                found = journal.profile(str(name))
+                found = profile_store.get(journal, str(name))
             if found:
                 window.workspace.connect_profile(found)
             elif profile:

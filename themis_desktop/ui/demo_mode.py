@@ -10,8 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
-from themis_desktop.core.rollout.router_config import RouterConfig
-from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.connection.router_config import RouterConfig
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.demo.launcher import DemoLauncher, LaunchedNode
 from themis_desktop.ui.models.workspace import Workspace
 

@@ -23,7 +23,6 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
-from themis_desktop.core.connection.secrets import redact
 from themis_desktop.core.util.logging_setup import (  # the limits re-exported for tests
     LOG_BACKUPS,
     LOG_MAX_BYTES,
@@ -32,6 +31,7 @@ from themis_desktop.core.util.logging_setup import (  # the limits re-exported f
     setup_logging,
     stop_logging,
 )
+from themis_desktop.core.util.redaction import redact
 
 __all__ = [
     "LOG_BACKUPS",

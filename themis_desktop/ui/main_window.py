@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 
 from themis_desktop import __version__
 from themis_desktop.core.connection.profiles import Profile
-from themis_desktop.core.journal.store import utc_now
 from themis_desktop.core.server.node_status import NodeStatus
 from themis_desktop.ui.dialogs.connection import ConnectionDialog
 from themis_desktop.ui.models.workspace import Workspace
@@ -41,12 +40,8 @@ from themis_desktop.ui.pages.timeline import TimelinePage
 from themis_desktop.ui.pages.version_graph import VersionGraphPage
 from themis_desktop.ui.review_file import ReviewError, check_journal, start_review_process
 from themis_desktop.ui.settings import restore_window_state, save_window_state, settings
+from themis_desktop.ui.widgets.countdown_follower import CountdownFollower
 from themis_desktop.ui.widgets.node_strip import NodeStrip
-from themis_desktop.ui.widgets.rollback_countdown import (
-    RolloutTimes,
-    newest_change,
-    rollout_times,
-)
 
 WINDOW_KEY = "main_window"
 NOTICE_S = 30.0  # how long a notice stays in the status bar, routine messages held back
@@ -76,7 +71,8 @@ class MainWindow(QMainWindow):
         versions.sig_plan_changed.connect(workspace.set_plan)  # the path the guides follow
         workspace.set_plan(versions.plan)
         self.add_page("versions", versions)
-        self.add_page("guides", GuidesPage(workspace))
+        self._guides = GuidesPage(workspace)
+        self.add_page("guides", self._guides)
         self.add_page("backups", BackupsPage(workspace))
         metrics = MetricsPage(workspace)
         metrics.sig_open_rollback.connect(self.show_rollback_procedure)
@@ -88,12 +84,9 @@ class MainWindow(QMainWindow):
         self.add_page("timeline", TimelinePage(workspace))
         self.add_page("logs", LogsPage(workspace))
         self.add_page("config", ConfigPage(workspace))
-        self._countdown_session = None  # what the header's countdown follows (the newer)
-        self._countdown_rollout = None
-        self._countdown_times = None  # RolloutTimes of that rollout, read from the journal
-        self._countdown_key = None
-        workspace.upgrade.sig_session.connect(self._on_session)
-        workspace.rollouts.sig_rollout.connect(self._on_rollout)
+        self.countdown_follower = CountdownFollower(  # the session's or a rollout's window
+            self.header.countdown, workspace.upgrade, workspace.rollouts, workspace.tasks
+        )
         self.header.show_connecting(workspace.connecting)  # "Starting the demo instance…"
         workspace.sig_connecting.connect(self.header.show_connecting)
         workspace.upgrade.sig_health.connect(self.header.show_health)  # the session's one state
@@ -150,57 +143,6 @@ class MainWindow(QMainWindow):
         item.setData(Qt.ItemDataRole.UserRole, key)
         self.sidebar.addItem(item)
 
-    def _on_session(self, session) -> None:
-        """The header's countdown follows the session's last upgraded hop, or a rollout of
-        the profile started after it (`rollback_countdown.newest_change`)."""
-        self._countdown_session = session
-        self._follow_newest_change()
-
-    def _on_rollout(self, rollout) -> None:
-        """The profile's latest rollout changed (it runs, or was loaded): read its times."""
-        rollouts = self.workspace.rollouts
-        if rollout is not None and (
-            rollouts.profile is None or rollout.profile != rollouts.profile.name
-        ):
-            rollout = None  # another profile's, from before a switch
-        key = (
-            None
-            if rollout is None
-            else (rollout.id, rollout.status, rollout.position, tuple(rollout.restored))
-        )
-        self._countdown_rollout = rollout
-        if key == self._countdown_key:
-            self._follow_newest_change()
-            return
-        previous = self._countdown_times
-        if rollout is None or previous is None or previous.rollout_id != rollout.id:
-            # a rollout running now started after anything else shown, until the journal says
-            self._countdown_times = (
-                RolloutTimes(rollout.id, utc_now(), None)
-                if rollout is not None and rollouts.running
-                else None
-            )
-        self._countdown_key = key
-        self._follow_newest_change()
-        if rollout is None or rollout.id is None:
-            return
-
-        def done(times) -> None:
-            if self._countdown_key == key:  # not overtaken by a newer state
-                self._countdown_times = times
-                self._follow_newest_change()
-
-        self.workspace.tasks.run_journal(
-            lambda journal: rollout_times(journal, rollout), on_done=done
-        )
-
-    def _follow_newest_change(self) -> None:
-        session, rollout = self._countdown_session, self._countdown_rollout
-        if session is not None and rollout is not None and rollout.profile != session.profile:
-            rollout = None
-        follow = newest_change(session, rollout, self._countdown_times)
-        self.header.countdown.follow(follow.finished_at, follow.label, follow.rolled_back)
-
     def _notify_band(self, band: str, text: str) -> None:
         """A desktop notification (where the desktop has a tray) and the status bar."""
         from PySide6.QtWidgets import QSystemTrayIcon
@@ -216,7 +158,7 @@ class MainWindow(QMainWindow):
     def show_rollback_procedure(self) -> None:
         """The guides page at the rollback procedure of the guide shown."""
         self.show_page("guides")
-        self.pages["guides"].view.jump_to_section("rollback")
+        self._guides.show_section("rollback")
 
     def show_page(self, key: str) -> None:
         self.sidebar.setCurrentRow(list(self.pages).index(key))
@@ -332,6 +274,7 @@ class MainWindow(QMainWindow):
             export_journal,
             source,
             path,
+            self.workspace.tokens.get,  # the keyring's tokens for the journal's profiles
             on_done=lambda report: self.statusBar().showMessage(report.summary(), 15_000),
             on_failed=lambda exc: self.statusBar().showMessage(
                 f"The journal could not be exported to {path}: {exc}", 15_000

@@ -13,10 +13,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.export import snapshot
 from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.upgrade import session_store
 from themis_desktop.core.upgrade.session import UpgradeSession
 from themis_desktop.ui.app import _close_on_signals, application
 from themis_desktop.ui.excepthook import install_excepthook
@@ -80,15 +82,17 @@ class Reviewed:
 def _newest(journal: Journal) -> Reviewed:
     """The newest session that knows its profile (else the newest at all), and its profile;
     without sessions, the first profile."""
-    sessions = journal.sessions()
+    sessions = session_store.load_all(journal)
     chosen = next((s for s in reversed(sessions) if s.profile_id or s.profile), None)
     chosen = chosen or (sessions[-1] if sessions else None)
     if chosen is None:
-        profiles = journal.profiles()
+        profiles = profile_store.load_all(journal)
         return Reviewed(profiles[0] if profiles else None, None)
     session = UpgradeSession.load(journal, chosen.id)
     if chosen.profile_id is not None:
-        profile = next((p for p in journal.profiles() if p.id == chosen.profile_id), None)
+        profile = next(
+            (p for p in profile_store.load_all(journal) if p.id == chosen.profile_id), None
+        )
         if profile is not None:
             return Reviewed(profile, session)
     stand_in = Profile(session.profile) if session.profile else None

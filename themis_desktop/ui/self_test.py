@@ -132,6 +132,7 @@ def _check_libraries() -> None:
     import zstandard
     from scipy.stats import mannwhitneyu
 
+    from themis_desktop.core.connection import profile_store
     from themis_desktop.core.journal.store import Journal
 
     p_value = float(mannwhitneyu([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]).pvalue)
@@ -141,7 +142,7 @@ def _check_libraries() -> None:
     if zstandard.ZstdDecompressor().decompress(zstandard.ZstdCompressor().compress(data)) != data:
         raise SelfTestError("zstandard: a round trip changed the data")
     with Journal() as journal:
-        journal.profiles()
+        profile_store.load_all(journal)
     print(f"ok libraries (scipy.stats, zstandard {zstandard.__version__}, journal)")
 
 

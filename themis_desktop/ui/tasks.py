@@ -7,6 +7,10 @@ A call's failure reaches `on_failed` (`sig_failed`) either way. A `ThemisDesktop
 `OSError`: a full disk, a refused permission) is what the operation says went wrong: the
 page shows it as a message, and it is logged. Anything else is a bug: logged with its
 traceback and shown in the error dialog (`excepthook.report_unexpected`) as well.
+
+It is also the one way back into the GUI thread (`to_gui`, `call_in_gui`) and the one list
+of long-lived services (a metrics recorder, a log watch, a running rollout) that closing
+the window stops in one loop (`register_service`, `stop_services`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,6 +37,42 @@ Callback = Callable[[Any], None] | None
 PROGRESS_INTERVAL_S = 0.05
 EXPECTED_FAILURES = (ThemisDesktopError, OSError)  # said to the user; anything else is a bug
 logger = logging.getLogger(__name__)
+
+
+class CancelFlag(threading.Event):
+    """A cancel flag (a `threading.Event`) that also wakes whoever waits for something
+    else when it is set: `call_in_gui` waits on a future and this flag at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], object]] = []
+
+    def set(self) -> None:
+        super().set()
+        with self._lock:
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def on_set(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """Call `callback` once when the flag is set (at once if it is); returns a function
+        that forgets it."""
+        with self._lock:
+            if not self.is_set():
+                self._callbacks.append(callback)
+                return lambda: self._forget(callback)
+        callback()
+        return lambda: None
+
+    def _forget(self, callback: Callable[[], object]) -> None:
+        with self._lock:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+
+class GuiCallCancelled(ThemisDesktopError):
+    """A worker's call into the GUI thread was cancelled before it was answered."""
 
 
 class Task(QObject):
@@ -50,12 +91,13 @@ class Task(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cancelled = threading.Event()
+        self.cancelled = CancelFlag()
 
     def cancel(self) -> None:
         self.cancelled.set()
 
 
+ServiceStop = Callable[[float], object]  # stops a service, waiting at most that many seconds
 Post = Callable[[str, Any], None]  # a worker's report: ("progress"|"done"|"failed"|"finished", …)
 
 
@@ -66,7 +108,7 @@ class _Mailbox(QObject):
     def __init__(self, parent: QObject, finished: Callable[[Task], None]) -> None:
         super().__init__(parent)
         self._finished = finished
-        self._queue: queue.SimpleQueue[tuple[Task, str, Any]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Task | None, str, Any]] = queue.SimpleQueue()
         self._tasks: dict[int, Task] = {}
 
     def post_for(self, task: Task) -> Post:
@@ -81,6 +123,12 @@ class _Mailbox(QObject):
 
         return post
 
+    def post_call(self, fn: Callable[..., object], args: tuple) -> None:
+        """Queue `fn(*args)` for the GUI thread (any thread; touches no Qt object but the
+        thread-safe `postEvent`)."""
+        self._queue.put((None, "call", (fn, args)))
+        QCoreApplication.postEvent(self, QEvent(_WAKE))
+
     def event(self, event: QEvent) -> bool:
         if event.type() != _WAKE:
             return super().event(event)
@@ -94,7 +142,13 @@ class _Mailbox(QObject):
                 task, kind, payload = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if kind == "progress":
+            if task is None:  # a call posted by `to_gui`/`call_in_gui`
+                fn, args = payload
+                try:
+                    fn(*args)
+                except Exception as exc:  # a bug in the GUI side: the others still run
+                    report_unexpected(exc)
+            elif kind == "progress":
                 task.sig_progress.emit(*payload)
             elif kind == "done":
                 task.sig_done.emit(payload)
@@ -170,7 +224,97 @@ class TaskManager(QObject):
         self._journal_pool.setMaxThreadCount(1)
         self._live: set[Task] = set()
         self._mailbox = _Mailbox(self, self._live.discard)
+        self._gui_thread = threading.get_ident()  # built in the GUI thread
+        self._services: dict[int, tuple[str, ServiceStop]] = {}
+        self._next_service = 0
         TaskManager.instances.add(self)
+
+    # -- back into the GUI thread ---------------------------------------------------
+
+    def to_gui(self, fn: Callable[..., object]) -> Callable[..., None]:
+        """A function any thread may call with arguments: it queues `fn(*args)` to run in
+        the GUI thread, in order, through the mailbox (the caller emits no Qt signal)."""
+        post = self._mailbox.post_call
+
+        def relay(*args: Any) -> None:
+            post(fn, args)
+
+        return relay
+
+    def call_in_gui(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        cancelled: threading.Event | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Run `fn(*args)` in the GUI thread and return its value (or raise its exception);
+        for a worker, which waits. `cancelled` (a `CancelFlag`, e.g. a task's) ends the wait
+        with `GuiCallCancelled` when it is set, and `timeout` with `TimeoutError`; `fn` then
+        does not run. From the GUI thread itself, `fn` runs at once."""
+        if threading.get_ident() == self._gui_thread:
+            return fn(*args)
+        if cancelled is not None and not isinstance(cancelled, CancelFlag):
+            raise TypeError("call_in_gui: `cancelled` must be a CancelFlag to wake the wait")
+        future: Future[Any] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return  # the worker stopped waiting
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # the worker raises it
+                future.set_exception(exc)
+
+        forget = cancelled.on_set(future.cancel) if cancelled is not None else lambda: None
+        try:
+            self._mailbox.post_call(run, ())
+            return future.result(timeout)
+        except CancelledError:
+            raise GuiCallCancelled(
+                "Cancelled while waiting for the window: nothing was done."
+            ) from None
+        except TimeoutError:
+            future.cancel()
+            raise
+        finally:
+            forget()
+
+    # -- long-lived services --------------------------------------------------------
+
+    def register_service(self, name: str, stop: ServiceStop) -> Callable[[], None]:
+        """Note a long-lived service (a thread that runs until stopped; GUI thread only);
+        `stop(seconds)` stops it, waiting at most that long. Returns the function that
+        forgets it again (when it ended on its own or was stopped by its owner); calling it
+        twice is fine."""
+        key = self._next_service
+        self._next_service += 1
+        self._services[key] = (name, stop)
+
+        def unregister() -> None:
+            self._services.pop(key, None)
+
+        return unregister
+
+    @property
+    def services(self) -> list[str]:
+        """The names of the services running now, oldest first."""
+        return [name for name, _ in self._services.values()]
+
+    def stop_services(self, timeout: float = 10.0) -> bool:
+        """Stop every registered service in one loop, within `timeout` seconds in all; a
+        stop that fails is logged and the others are still stopped. True when all stopped
+        without an error."""
+        deadline = time.monotonic() + timeout
+        services, self._services = list(self._services.values()), {}
+        ok = True
+        for name, stop in services:
+            try:
+                stop(max(0.0, deadline - time.monotonic()))
+            except Exception:
+                ok = False
+                logger.exception("Stopping the %s failed", name)
+        return ok
 
     def run(
         self,
@@ -304,7 +448,9 @@ class TaskManager(QObject):
         return self._pool, self._journal_pool
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Cancel everything and wait for the threads; True when all finished."""
+        """Stop the services, cancel everything and wait for the threads; True when all
+        finished."""
+        self.stop_services(timeout_ms / 1000)
         for task in list(self._live):
             task.cancel()
         finished = self._pool.waitForDone(timeout_ms)

@@ -10,6 +10,7 @@ from themis_desktop.core.backup.restore import verify
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.server.client import ThemisClient
+from themis_desktop.core.upgrade import session_store
 
 
 def _endpoint(node):
@@ -58,7 +59,7 @@ def test_the_catalogue_keeps_the_newest_verified_and_session_backups(start_demo_
     node.stop()
     endpoint = _endpoint(node)
     with Journal(tmp_path / "j.sqlite") as journal:
-        session = journal.start_session(None, "1.7.0", "1.8.2")
+        session = session_store.start(journal, None, "1.7.0", "1.8.2")
         records = []
         for i in range(5):
             result = backup_node(endpoint, tmp_path / f"out{i}", None, "1.7.3")

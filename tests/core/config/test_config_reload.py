@@ -6,7 +6,7 @@ import pytest
 
 from themis_desktop.core.config.reload import handles_sighup, reload_plan, send_reload
 from themis_desktop.core.connection.profiles import NodeEndpoint
-from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.service.control import ServiceError, controller_for
 
 KEYS = ["storage.memtable_size_mb", "server.tls.cert_path"]

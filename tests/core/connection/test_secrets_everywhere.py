@@ -13,10 +13,12 @@ import keyring
 import pytest
 
 from tests.core.connection.test_secrets import DictKeyring
-from themis_desktop.core.connection import secrets
+from themis_desktop.core.connection import profile_store, secrets
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.export import export_journal, redact_text
 from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.upgrade import session_store
+from themis_desktop.core.util import redaction
 
 
 def _token(prefix: str) -> str:
@@ -45,24 +47,24 @@ def test_every_way_of_obtaining_a_token_registers_it(monkeypatch, dict_keyring):
     dict_keyring.set_password(secrets.SERVICE, "prod", from_keyring)  # saved in an earlier run
     assert secrets.TokenStore().get("prod") == from_keyring
     monkeypatch.setenv("MY_TOKEN", named_var)
-    assert secrets.token_from_env("MY_TOKEN") == named_var  # --token-env MY_TOKEN
+    assert redaction.token_from_env("MY_TOKEN") == named_var  # --token-env MY_TOKEN
     monkeypatch.setenv("THEMIS_DESKTOP_TOKEN", default_var)  # watched without being asked
 
-    known = secrets.known_tokens()
+    known = redaction.known_tokens()
     for token in (prompted, from_keyring, named_var, default_var):
         assert token in known
-        assert secrets.redact(f"refused {token}!") == "refused [redacted]!"
+        assert redaction.redact(f"refused {token}!") == "refused [redacted]!"
 
 
 def test_the_journal_redacts_known_tokens_in_every_column_it_writes(tmp_path, monkeypatch):
     token = _token("j")
     quoted = 'ab"c\\' + _token("q")  # JSON escapes it inside the data column
-    secrets.remember(token)
-    secrets.remember(quoted)
+    redaction.remember(token)
+    redaction.remember(quoted)
     path = tmp_path / "journal.sqlite"
     with Journal(path) as journal:
-        profile = journal.save_profile(Profile("prod", (NodeEndpoint("http://db1:8765"),)))
-        session = journal.start_session(profile, "1.7.0", "1.8.0")
+        profile = profile_store.save(journal, Profile("prod", (NodeEndpoint("http://db1:8765"),)))
+        session = session_store.start(journal, profile, "1.7.0", "1.8.0")
         journal.add_event(
             "hop.check",
             f"answers — The server failed with HTTP 502: proxy refused {token}",
@@ -84,11 +86,11 @@ def test_the_journal_redacts_known_tokens_in_every_column_it_writes(tmp_path, mo
 
 
 def test_short_tokens_are_redacted_as_whole_words_only():
-    secrets.remember("k9Xq")  # 4 characters: a word of its own, never inside another
-    assert secrets.redact("token k9Xq refused") == "token [redacted] refused"
-    assert secrets.redact("k9Xqz and ak9Xq stay") == "k9Xqz and ak9Xq stay"
-    secrets.remember("abc")  # shorter than any token worth the name: never replaced
-    assert secrets.redact("abc def") == "abc def"
+    redaction.remember("k9Xq")  # 4 characters: a word of its own, never inside another
+    assert redaction.redact("token k9Xq refused") == "token [redacted] refused"
+    assert redaction.redact("k9Xqz and ak9Xq stay") == "k9Xqz and ak9Xq stay"
+    redaction.remember("abc")  # shorter than any token worth the name: never replaced
+    assert redaction.redact("abc def") == "abc def"
 
 
 def test_token_looking_words_are_told_apart_from_names_and_checksums():
@@ -107,8 +109,8 @@ def test_token_looking_words_are_told_apart_from_names_and_checksums():
 def _old_journal(path: Path, planted: dict[str, str]) -> None:
     """A journal as an older version wrote it: secrets stored verbatim (no write boundary)."""
     with Journal(path) as journal:
-        profile = journal.save_profile(Profile("prod", (NodeEndpoint("http://db1:8765"),)))
-        session_id = journal.start_session(profile, "1.7.0", "1.8.0").id
+        profile = profile_store.save(journal, Profile("prod", (NodeEndpoint("http://db1:8765"),)))
+        session_id = session_store.start(journal, profile, "1.7.0", "1.8.0").id
     conn = sqlite3.connect(path)
     with conn:
         conn.execute(
@@ -128,7 +130,7 @@ def _old_journal(path: Path, planted: dict[str, str]) -> None:
 
 def test_the_export_rescans_every_table_for_known_and_token_looking_values(tmp_path, dict_keyring):
     registered, in_keyring, unknown = _token("r"), _token("k"), "Zk3vQ9pL2xR7mN4tB8wY1cH6"
-    secrets.remember(registered)
+    redaction.remember(registered)
     planted = {
         "message": f"answers — HTTP 502: upstream refused {registered} and {unknown}",
         "note": f"used {in_keyring}",
@@ -139,11 +141,11 @@ def test_the_export_rescans_every_table_for_known_and_token_looking_values(tmp_p
     _old_journal(source, planted)
     # stored in the keyring by an earlier run of the app, never used in this one
     dict_keyring.set_password(secrets.SERVICE, "prod", in_keyring)
-    assert in_keyring not in secrets.known_tokens()
+    assert in_keyring not in redaction.known_tokens()
     assert all(t.encode() in source.read_bytes() for t in (registered, in_keyring, unknown))
 
     dest = tmp_path / "export.sqlite"
-    report = export_journal(source, dest)
+    report = export_journal(source, dest, secrets.TokenStore().get)
 
     data = dest.read_bytes()
     for token in (registered, in_keyring, unknown):

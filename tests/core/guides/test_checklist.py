@@ -8,6 +8,7 @@ import pytest
 
 from themis_desktop.core.guides import checklist
 from themis_desktop.core.journal.store import SCHEMA_VERSION, Journal
+from themis_desktop.core.upgrade import session_store
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def journal(tmp_path):
 
 
 def test_ticking_a_step_records_time_user_and_an_event(journal):
-    session = journal.start_session(None, "1.7.0", "1.8.2", user="ana")
+    session = session_store.start(journal, None, "1.7.0", "1.8.2", user="ana")
     state = checklist.set_step(journal, session.id, "1.7→1.8", "backup-abc", "done", user="ana")
     assert (state.state, state.user) == ("done", "ana") and state.at.endswith("Z")
     assert checklist.states(journal, session.id)[("1.7→1.8", "backup-abc")] == state
@@ -25,7 +26,7 @@ def test_ticking_a_step_records_time_user_and_an_event(journal):
 
 
 def test_notes_survive_state_changes_and_skips_need_a_reason(journal):
-    session = journal.start_session(None, "1.7.0", "1.8.2")
+    session = session_store.start(journal, None, "1.7.0", "1.8.2")
     checklist.set_note(journal, session.id, "h", "s", "took 4 minutes")
     checklist.set_step(journal, session.id, "h", "s", "done")
     with pytest.raises(ValueError, match="needs a reason"):
@@ -37,8 +38,8 @@ def test_notes_survive_state_changes_and_skips_need_a_reason(journal):
 
 
 def test_state_is_per_session(journal):
-    one = journal.start_session(None, "1.7.0", "1.8.2")
-    two = journal.start_session(None, "1.7.0", "1.8.2")
+    one = session_store.start(journal, None, "1.7.0", "1.8.2")
+    two = session_store.start(journal, None, "1.7.0", "1.8.2")
     checklist.set_step(journal, one.id, "h", "s", "done")
     assert checklist.states(journal, two.id) == {}
 
@@ -72,12 +73,12 @@ def test_a_version_1_journal_is_migrated_keeping_its_data(tmp_path):
     with Journal(path) as journal:
         assert journal.schema_version == SCHEMA_VERSION
         assert [e.message for e in journal.events()] == ["kept"]
-        session = journal.start_session(None, "1.7.0", "1.8.2")
+        session = session_store.start(journal, None, "1.7.0", "1.8.2")
         checklist.set_step(journal, session.id, "h", "s", "done")
 
 
 def test_a_note_keeps_who_ticked_the_step_and_when(journal):
-    session = journal.start_session(None, "1.7.0", "1.8.2")
+    session = session_store.start(journal, None, "1.7.0", "1.8.2")
     ticked = checklist.set_step(journal, session.id, "h", "s", "done", user="ana")
     noted = checklist.set_note(journal, session.id, "h", "s", "checked twice")
     assert (noted.state, noted.at, noted.user, noted.note) == (
@@ -92,7 +93,7 @@ def test_a_note_keeps_who_ticked_the_step_and_when(journal):
 def test_the_option_taken_for_a_choice_step_is_kept_beside_its_state(tmp_path):
     path = tmp_path / "j.sqlite"
     with Journal(path) as journal:
-        session = journal.start_session(None, "1.3.0", "1.4.1")
+        session = session_store.start(journal, None, "1.3.0", "1.4.1")
         chosen = checklist.set_choice(
             journal, session.id, "1.3→1.4", "upgrade-abc", "B", "Docker", user="ana"
         )
@@ -114,7 +115,7 @@ def test_the_option_taken_for_a_choice_step_is_kept_beside_its_state(tmp_path):
 
 def test_a_choice_is_a_column_of_its_steps_row(tmp_path):
     with Journal(tmp_path / "j.sqlite") as journal:
-        session = journal.start_session(None, "1.3.0", "1.4.1")
+        session = session_store.start(journal, None, "1.3.0", "1.4.1")
         checklist.set_choice(journal, session.id, "1.3→1.4", "upgrade", "B", "Docker")
         checklist.set_step(journal, session.id, "1.3→1.4", "upgrade", "done", note="pulled")
         rows = list(journal.db["checklist"].rows_where("session_id = ?", [session.id]))

@@ -6,8 +6,10 @@ import sqlite3
 
 import pytest
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.store import SCHEMA_VERSION, Journal, JournalError
+from themis_desktop.core.upgrade import session_store
 
 
 @pytest.fixture
@@ -38,17 +40,17 @@ def test_profile_round_trips_with_its_nodes_in_order(journal):
         verify_tls=False,
         ca_file="/etc/ssl/ca.pem",
     )
-    saved = journal.save_profile(profile)
-    loaded = journal.profile("prod")
+    saved = profile_store.save(journal, profile)
+    loaded = profile_store.get(journal, "prod")
     assert loaded == saved
     assert [n.url for n in loaded.nodes] == ["http://db1:8765", "https://db2:8765"]
 
 
 def test_saving_a_profile_again_updates_it(journal):
-    journal.save_profile(Profile("lab", nodes=(NodeEndpoint("a:1"),)))
-    journal.save_profile(Profile("lab", nodes=(NodeEndpoint("b:2"),)))
-    assert [p.name for p in journal.profiles()] == ["lab"]
-    assert journal.profile("lab").nodes[0].url == "http://b:2"
+    profile_store.save(journal, Profile("lab", nodes=(NodeEndpoint("a:1"),)))
+    profile_store.save(journal, Profile("lab", nodes=(NodeEndpoint("b:2"),)))
+    assert [p.name for p in profile_store.load_all(journal)] == ["lab"]
+    assert profile_store.get(journal, "lab").nodes[0].url == "http://b:2"
 
 
 def test_journal_has_no_column_for_a_token(journal):
@@ -57,15 +59,15 @@ def test_journal_has_no_column_for_a_token(journal):
 
 
 def test_deleting_a_profile_keeps_its_sessions(journal):
-    profile = journal.save_profile(Profile("old", nodes=(NodeEndpoint("a:1"),)))
-    session = journal.start_session(profile, "1.6.2", "1.7.3", user="ana")
-    assert journal.delete_profile("old")
-    assert journal.profile("old") is None
-    assert journal.session(session.id).profile_id is None
+    profile = profile_store.save(journal, Profile("old", nodes=(NodeEndpoint("a:1"),)))
+    session = session_store.start(journal, profile, "1.6.2", "1.7.3", user="ana")
+    assert profile_store.delete(journal, "old")
+    assert profile_store.get(journal, "old") is None
+    assert session_store.get(journal, session.id).profile_id is None
 
 
 def test_session_start_is_an_event(journal):
-    session = journal.start_session(None, "1.7.3", "1.8.1", user="ana")
+    session = session_store.start(journal, None, "1.7.3", "1.8.1", user="ana")
     events = journal.events(session_id=session.id)
     assert [(e.type, e.user) for e in events] == [("session.started", "ana")]
     assert session.state == "planned"
@@ -132,7 +134,7 @@ def test_many_threads_opening_a_new_journal_migrate_it_once(tmp_path):
 
 
 def test_a_failed_profile_save_leaves_the_old_profile_whole(journal, monkeypatch):
-    journal.save_profile(Profile("p", nodes=(NodeEndpoint("a:1"), NodeEndpoint("b:2"))))
+    profile_store.save(journal, Profile("p", nodes=(NodeEndpoint("a:1"), NodeEndpoint("b:2"))))
     table = journal.db["profile_nodes"]
 
     def broken_insert_all(*args, **kwargs):
@@ -140,9 +142,9 @@ def test_a_failed_profile_save_leaves_the_old_profile_whole(journal, monkeypatch
 
     monkeypatch.setattr(type(table), "insert_all", broken_insert_all)
     with pytest.raises(sqlite3.OperationalError):
-        journal.save_profile(Profile("p", nodes=(NodeEndpoint("c:3"),)))
+        profile_store.save(journal, Profile("p", nodes=(NodeEndpoint("c:3"),)))
     monkeypatch.undo()
-    assert [n.url for n in journal.profile("p").nodes] == ["http://a:1", "http://b:2"]
+    assert [n.url for n in profile_store.get(journal, "p").nodes] == ["http://a:1", "http://b:2"]
 
 
 def test_a_v8_journal_moves_its_choice_rows_into_the_choice_column(tmp_path):

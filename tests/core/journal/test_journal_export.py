@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.export import export_journal, redact_cell
 from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.upgrade import session_store
 
 SECRETS = {
     "bearer": "tok_BEARER_5f1c2e9a7b",
@@ -32,14 +34,15 @@ def _digest(path: Path) -> str:
 def journal_path(tmp_path) -> Path:
     path = tmp_path / "journal.sqlite"
     with Journal(path) as journal:
-        profile = journal.save_profile(
+        profile = profile_store.save(
+            journal,
             Profile(
                 "prod",
                 (NodeEndpoint("https://db1:8765", name="db1"),),
                 ca_file="/etc/ssl/ca.pem",
-            )
+            ),
         )
-        session = journal.start_session(profile, "1.7.0", "1.8.0")
+        session = session_store.start(journal, profile, "1.7.0", "1.8.0")
         journal.add_event(
             "hop.command",
             "ran the upgrade command",
@@ -97,7 +100,7 @@ def test_export_strips_planted_secrets_and_leaves_the_original_alone(journal_pat
         assert command["exit_code"] == 0 and command["token"] == "[redacted]"
         assert command["command"] == "curl -H 'Authorization: [redacted]' https://db1"
         assert "db1 refused" in events[2].message
-        assert exported.profile("prod").ca_file == "/etc/ssl/ca.pem"
+        assert profile_store.get(exported, "prod").ca_file == "/etc/ssl/ca.pem"
         assert "https://admin:[redacted]@proxy:3128" in events[2].message
 
 

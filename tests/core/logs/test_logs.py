@@ -13,9 +13,11 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import wait_until
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.logs.follow import CommandFollower, FileFollower, LogSourceError
 from themis_desktop.core.logs.line_format import LogLine, parse_journald, parse_plain, signature
+from themis_desktop.core.logs.store import hop_lines, phase_counts
 from themis_desktop.core.logs.watch import (
     BurstDetector,
     BurstRule,
@@ -23,10 +25,8 @@ from themis_desktop.core.logs.watch import (
     HopPhase,
     LogSource,
     LogWatch,
-    current_phase,
-    hop_lines,
-    phase_counts,
 )
+from themis_desktop.core.upgrade.log_phase import current_phase, raise_burst_trigger
 
 NOW = 1_800_000_000.0
 
@@ -302,8 +302,8 @@ def test_a_demo_nodes_error_burst_after_the_upgrade_raises_the_advisory_trigger(
     _, _, profile = controlled_cluster(nodes=1, workload=True, error_rates={"1.8": 0.2})
     journal_path = tmp_path / "journal.sqlite"
     with Journal(journal_path) as journal:
-        profile = journal.save_profile(profile)
-        assert journal.profile("lab").nodes[0].log_source.endswith("themis_server.log")
+        profile = profile_store.save(journal, profile)
+        assert profile_store.get(journal, "lab").nodes[0].log_source.endswith("themis_server.log")
         plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
         session = UpgradeSession.create(journal, profile, plan)
     ctx = HopContext(
@@ -313,6 +313,8 @@ def test_a_demo_nodes_error_burst_after_the_upgrade_raises_the_advisory_trigger(
     watch = LogWatch(
         "lab",
         [(n.name, LogSource.parse(n.log_source)) for n in profile.nodes],
+        phase_of=current_phase,
+        raise_trigger=raise_burst_trigger,
         journal_path=journal_path,
         on_lines=seen.extend,
         rule=BurstRule(window_s=60, min_errors=20, factor=5),
@@ -358,11 +360,18 @@ def test_the_end_of_the_log_is_shown_at_start_but_counted_only_once(tmp_path):
     log.write_text("".join(_line("error", f"before the watch {i}") for i in range(5)))
     journal_path = tmp_path / "journal.sqlite"
     with Journal(journal_path) as journal:
-        profile = journal.save_profile(Profile("lab", (NodeEndpoint("http://127.0.0.1:1", "n1"),)))
+        profile = profile_store.save(
+            journal, Profile("lab", (NodeEndpoint("http://127.0.0.1:1", "n1"),))
+        )
         plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
         session = UpgradeSession.create(journal, profile, plan)
         seen: list[LogLine] = []
-        watch = LogWatch("lab", [("n1", LogSource("file", str(log)))], on_lines=seen.extend)
+        watch = LogWatch(
+            "lab",
+            [("n1", LogSource("file", str(log)))],
+            phase_of=current_phase,
+            on_lines=seen.extend,
+        )
         watch.step(journal, time.time())
         assert [x.message for x in seen] == [f"before the watch {i}" for i in range(5)]
         _append(log, _line("error", "while watched"))

@@ -96,9 +96,11 @@ def test_faster_is_never_a_failure_and_neutral_metrics_inform():
     assert compare("request_rate", _samples(100), _samples(10, seed=2)).verdict == "pass"
 
 
-def test_too_few_samples_is_no_data():
+def test_too_few_samples_is_inconclusive_and_none_is_no_data():
     result = compare("probe_ms", [1, 2], _samples(40))
-    assert result.verdict == "no data" and result.change is None
+    assert result.verdict == "inconclusive" and result.shift is None
+    assert "2 of 50 samples before" in result.reason
+    assert compare("probe_ms", [], _samples(40)).verdict == "no data"
 
 
 def test_cumulative_drift_over_three_hops_is_caught():
@@ -123,5 +125,5 @@ def test_an_error_rate_rising_at_low_traffic_fails_although_most_seconds_have_no
         return [sum(rng.random() < rate for _ in range(requests)) / requests for _ in range(300)]
 
     result = compare("error_rate", seconds(0.0), seconds(0.10))
-    assert result.verdict == "fail" and "up from 0" in result.reason
+    assert result.verdict == "fail" and "baseline 0" in result.reason
     assert compare("error_rate", seconds(0.001), seconds(0.001)).verdict == "pass"

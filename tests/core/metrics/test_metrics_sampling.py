@@ -222,7 +222,7 @@ def _values(samples: list[Sample]) -> dict[str, list[float]]:
 
 def test_a_node_thirty_percent_slower_fails_with_evidence(tmp_path):
     baseline, after = _run_hop(1.3)
-    evaluation = evaluate(baseline, after)
+    evaluation = evaluate(baseline, after, min_samples=10)  # 15 samples a side of a real node
     probe = next(v for v in evaluation.verdicts if v.metric == "probe_ms")
     assert probe.verdict == "fail", probe.explanation
     assert probe.hop.change == pytest.approx(0.3, abs=0.1)
@@ -239,15 +239,15 @@ def test_a_node_thirty_percent_slower_fails_with_evidence(tmp_path):
 
 def test_a_node_five_percent_slower_passes():
     baseline, after = _run_hop(1.05)
-    evaluation = evaluate(baseline, after)
+    evaluation = evaluate(baseline, after, min_samples=10)
     probe = next(v for v in evaluation.verdicts if v.metric == "probe_ms")
     assert probe.verdict == "pass", probe.explanation
     assert evaluation.trigger is None or evaluation.trigger.metric != "probe_ms"
 
 
 def test_server_latency_missing_after_the_hop_is_no_data_not_a_pass_or_fail():
-    core = {"probe_ms": [3.0] * 20, "error_rate": [0.0] * 20}
-    baseline = {"server_p95_ms": [5.0] * 20, **core}
+    core = {"probe_ms": [3.0] * 60, "error_rate": [0.0] * 60}
+    baseline = {"server_p95_ms": [5.0] * 60, **core}
     after = dict(core)  # era B: no histogram
     evaluation = evaluate(baseline, after, mode="enforcing")
     by_metric = {v.metric: v.verdict for v in evaluation.verdicts}

@@ -335,6 +335,8 @@ def test_cli_watch_takes_its_baseline_from_prometheus(scraped: Scraped, capsys):
             "1.5",
             "--interval",
             "0.2",
+            "--min-samples",
+            "5",  # a few seconds of watch: the rule under test is the baseline's source
             "--json",
         ]
     )

@@ -22,6 +22,7 @@ from themis_desktop.core.upgrade.hop_runner import HopContext
 from themis_desktop.demo.control import DemoControl
 
 SOAK = 1.2
+EVIDENCE = 15  # samples a gate needs here (50 by default: a minute at 1 s per sample)
 
 
 @pytest.fixture
@@ -64,7 +65,9 @@ def _run(ctx, router, strategy, events, **kw):
     r = plan(ctx.profile, strategy, "1.7.0", "1.8.0", soak=SOAK, **kw)
     with ctx.journal() as journal:
         rollouts.save(journal, r)
-    runner = RolloutRunner(r, ctx, router, interval=0.1, on_event=events.append)
+    runner = RolloutRunner(
+        r, ctx, router, interval=0.1, min_samples=EVIDENCE, on_event=events.append
+    )
     return runner, runner.run()
 
 
@@ -120,14 +123,14 @@ def test_pause_and_resume_across_an_app_restart(lab):
     r = plan(ctx.profile, "rolling", "1.7.0", "1.8.0", soak=SOAK)
     with ctx.journal() as journal:
         rollouts.save(journal, r)
-    runner = RolloutRunner(r, ctx, router, interval=0.1)
+    runner = RolloutRunner(r, ctx, router, interval=0.1, min_samples=EVIDENCE)
     runner.on_event = lambda e: e["event"] == "upgraded" and runner.pause()
     paused = runner.run()
     assert paused.status == "paused" and 0 < paused.position < len(paused.steps)
     with Journal(ctx.journal_path) as journal:  # the app restarted: only the journal is left
         again = rollouts.latest(journal, "lab")
     assert again is not None and again.position == paused.position and again.backups
-    result = RolloutRunner(again, ctx, router, interval=0.1).run()
+    result = RolloutRunner(again, ctx, router, interval=0.1, min_samples=EVIDENCE).run()
     assert result.status == "done"
     assert _versions(ctx.profile) == ["1.8.0"] * 3
 
@@ -149,7 +152,7 @@ def _abort_after_first_upgrade(ctx, router, strategy="rolling"):
     r = plan(ctx.profile, strategy, "1.7.0", "1.8.0", soak=SOAK)
     with ctx.journal() as journal:
         rollouts.save(journal, r)
-    runner = RolloutRunner(r, ctx, router, interval=0.1)
+    runner = RolloutRunner(r, ctx, router, interval=0.1, min_samples=EVIDENCE)
     runner.on_event = lambda e: e["event"] == "upgraded" and runner.abort()
     return runner.run()
 
@@ -177,7 +180,9 @@ def test_a_rolling_rollout_aborted_after_its_first_node_says_how_to_get_back(lab
 
     with Journal(ctx.journal_path) as journal:  # the way back, as the page or the CLI runs it
         again = rollouts.latest(journal, "lab")
-    RolloutRunner(again, ctx, router, interval=0.1).roll_back(list(back.nodes))
+    RolloutRunner(again, ctx, router, interval=0.1, min_samples=EVIDENCE).roll_back(
+        list(back.nodes)
+    )
     assert _versions(ctx.profile) == ["1.7.0"] * 3
     assert all(w > 0 for w in _router(control)["weights"].values())
     after = rollout_next.assess(again, ctx.profile, None, ctx.journal_path)
@@ -191,7 +196,7 @@ def test_an_aborted_rolling_rollout_resumes_to_one_version(lab):
     with Journal(ctx.journal_path) as journal:
         again = rollouts.latest(journal, "lab")
     assert again.continuable
-    result = RolloutRunner(again, ctx, router, interval=0.1).run()
+    result = RolloutRunner(again, ctx, router, interval=0.1, min_samples=EVIDENCE).run()
     assert result.status == "done", result.reason
     assert _versions(ctx.profile) == ["1.8.0"] * 3
     assert aborted.position <= result.position

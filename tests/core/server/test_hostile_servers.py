@@ -261,14 +261,14 @@ def test_nan_metrics_are_no_data_never_nan():
 
 
 def test_a_verdict_resting_on_the_probe_alone_is_inconclusive_not_a_pass():
-    evaluation = evaluate({"probe_ms": [3.0] * 20}, {"probe_ms": [3.0] * 20})
-    assert evaluation.overall == "no data"
+    evaluation = evaluate({"probe_ms": [3.0] * 60}, {"probe_ms": [3.0] * 60})
+    assert evaluation.overall == "inconclusive"
     assert evaluation.missing == ("error rate",)
     assert "too few samples of error rate" in evaluation.inconclusive
 
 
 def test_a_verdict_with_latency_and_errors_on_both_sides_can_pass():
-    data = {"server_p95_ms": [5.0] * 20, "error_rate": [0.0] * 20}  # era A via Prometheus
+    data = {"server_p95_ms": [5.0] * 60, "error_rate": [0.0] * 60}  # era A via Prometheus
     evaluation = evaluate(data, data)
     assert evaluation.overall == "pass" and evaluation.inconclusive is None
 
@@ -281,5 +281,5 @@ def test_nan_values_do_not_count_as_samples():
 
 
 def test_a_failing_metric_still_fails_when_others_have_no_data():
-    evaluation = evaluate({"probe_ms": [10.0] * 20}, {"probe_ms": [40.0] * 20})
+    evaluation = evaluate({"probe_ms": [10.0] * 60}, {"probe_ms": [40.0] * 60})
     assert evaluation.overall == "fail" and evaluation.trigger is not None

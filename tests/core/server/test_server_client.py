@@ -375,9 +375,9 @@ def test_a_restart_is_seen_even_when_the_new_uptime_is_not_lower(tmp_path):
         url = cluster.urls[0]
         with ThemisClient(url) as client:
             assert client.version().version == "1.7.3"
-            # not a wait for a condition: a deliberate gap, so that the first run's start and
-            # the second's lie clearly apart (whole seconds) — the very case under test
-            time.sleep(2.5)
+            # the first run's start and the second's lie clearly apart (whole seconds): the
+            # first has run 3 s by its own clock — the very case under test
+            wait_until(lambda: httpx.get(f"{url}/health").json()["uptime_seconds"] >= 3, 10)
             seen = client.health().uptime_seconds
             cluster.restart_node(0, version="1.8.0")
             wait_until(  # the new run answers (its uptime not yet seen)
@@ -394,7 +394,7 @@ def test_one_process_polled_often_is_never_taken_for_a_restart(start_demo_node):
         deadline = time.monotonic() + 3.5
         while time.monotonic() < deadline:  # across several whole-second ticks
             client.health()
-            time.sleep(0.03)  # not a wait for a condition: polls spread over real seconds
+            time.sleep(0.03)  # noqa: TID251 - polls spread over real seconds, on purpose
         before = client.stats().total_requests
         client.version()  # still known: nothing asked
         assert client.stats().total_requests == before + 1

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import wait_until
 from themis_desktop.core.connection.profiles import NodeEndpoint
-from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.service.control import DemoController, installed_version
 
 REAL_BINARY = Path("/work/shared/themisdb-real/bin/themis_server")

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from themis_desktop.core.connection.profiles import NodeEndpoint
-from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.service.control import controller_for
 from themis_desktop.core.service.pid_stop import PidFileError, alive, end_process
 

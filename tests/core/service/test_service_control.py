@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import wait_until
 from tests.core.loopback import free_port
 from themis_desktop.core.connection.profiles import NodeEndpoint
-from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.service.control import OUTPUT_LIMIT, ServiceError, controller_for
 from themis_desktop.demo import DemoCluster
 from themis_desktop.demo.control import DemoControl

@@ -187,39 +187,58 @@ def test_acknowledging_needs_a_note_and_a_known_open_trigger(journal):
 # -- the verdict held steady -----------------------------------------------------------------
 
 
-def _evaluation(overall: str, at: float) -> Evaluation:
-    comparison = Comparison("probe_ms", 10.0, 20.0, 1.0, 0.001, 0.9, overall, "")  # type: ignore[arg-type]
-    return Evaluation([MetricVerdict("probe_ms", comparison, None, overall)], overall, at=at)  # type: ignore[arg-type]
+def _evaluation(overall: str, at: float, metric: str = "probe_ms") -> Evaluation:
+    """An evaluation of a sliding 60-sample window ending at `at` (one sample a second)."""
+    comparison = Comparison(metric, 10.0, 20.0, 1.0, 0.001, 0.9, overall, "", 60, 60)  # type: ignore[arg-type]
+    verdicts = [MetricVerdict(metric, comparison, None, overall)]  # type: ignore[arg-type]
+    return Evaluation(verdicts, overall, at=at, samples=60, window=(at - 60, at))  # type: ignore[arg-type]
 
 
 def test_one_disagreeing_evaluation_does_not_change_the_verdict():
     """The 48 h watch went FAIL, then PASS 3 s later: a flap."""
-    hold = VerdictHold(hold_s=30.0, evaluations=3)
-    assert hold.feed(_evaluation("no data", 0.0))  # the first verdict is shown at once
-    assert hold.feed(_evaluation("fail", 5.0))  # after "no data" too: nothing contradicts it
-    assert not hold.feed(_evaluation("pass", 8.0))  # 3 s later: not enough evidence
+    hold = VerdictHold(min_samples=50)
+    assert hold.feed(_evaluation("inconclusive", 0.0))  # the first evaluation is shown at once
+    assert hold.feed(_evaluation("fail", 5.0))  # enough evidence after inconclusive: at once
+    assert not hold.feed(_evaluation("pass", 8.0))  # 3 new samples: not enough evidence
     assert hold.shown.overall == "fail" and hold.pending == "pass"
     assert not hold.feed(_evaluation("fail", 13.0))  # the pass was noise
     assert hold.pending is None and hold.since == 5.0
-    for at in (20.0, 25.0, 30.0, 45.0):  # pass for 25 s: 4 evaluations, not 30 s yet
+    for at in (20.0, 30.0, 40.0, 50.0, 60.0):  # pass over 47 new samples: fewer than 50
         assert not hold.feed(_evaluation("pass", at))
-    assert hold.feed(_evaluation("pass", 50.0))  # held 30 s, 5 evaluations in a row
-    assert hold.shown.overall == "pass" and hold.since == 50.0
-    assert "30 s" in hold.rule and "3 evaluations" in hold.rule
+    assert hold.feed(_evaluation("pass", 63.0))  # 50 new samples disagree: it changes
+    assert hold.shown.overall == "pass" and hold.since == 63.0
+    assert [(c.before, c.after) for c in hold.history] == [
+        (None, "inconclusive"),
+        ("inconclusive", "fail"),
+        ("fail", "pass"),
+    ]
+    assert "first verdict with enough evidence" in hold.history[1].reason
+    assert "50 new samples (at least 50)" in hold.history[2].reason
+    assert "50 new samples" in hold.rule
 
 
-def test_a_verdict_needs_both_the_time_and_the_number_of_evaluations():
-    hold = VerdictHold(hold_s=30.0, evaluations=3)
+def test_a_verdict_does_not_change_on_fewer_than_the_minimum_new_samples():
+    hold = VerdictHold(min_samples=50)
     hold.feed(_evaluation("pass", 0.0))
-    assert not hold.feed(_evaluation("fail", 1.0))
-    assert not hold.feed(_evaluation("fail", 40.0))  # 39 s, but only 2 evaluations
-    assert hold.feed(_evaluation("fail", 41.0))
+    for at in range(1, 50):  # 49 evaluations, one new sample each
+        assert not hold.feed(_evaluation("marginal", float(at)))
+    assert hold.shown.overall == "pass" and hold.pending_samples == pytest.approx(49)
+    assert hold.feed(_evaluation("marginal", 50.0))
     hold.reset()  # another baseline: a new question, answered at once
-    assert hold.shown is None and hold.feed(_evaluation("pass", 42.0))
+    assert hold.shown is None and hold.feed(_evaluation("pass", 51.0))
+    assert hold.history[-2].after is None and "another question" in hold.history[-2].reason
+
+
+def test_a_critical_failure_changes_the_verdict_at_once():
+    hold = VerdictHold(min_samples=50)
+    hold.feed(_evaluation("pass", 0.0))
+    assert not hold.feed(_evaluation("fail", 1.0))  # latency: waits for evidence
+    assert hold.feed(_evaluation("fail", 2.0, metric="error_rate"))  # errors: at once
+    assert "critical metric error_rate failed" in hold.history[-1].reason
 
 
 def test_a_live_evaluation_is_evidence_with_its_summary():
     seen = health_state.seen(_evaluation("fail", 7.0))
     assert seen.overall == "fail" and seen.at == 7.0 and "Probe" in seen.summary
     assert health_state.seen(None) is None
-    assert metrics_verdict.HOLD_S >= 30 and metrics_verdict.HOLD_EVALUATIONS >= 3
+    assert metrics_verdict.VerdictHold().min_samples >= 50

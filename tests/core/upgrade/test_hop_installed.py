@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import pytest
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.service.config import ServiceConfig
 from themis_desktop.core.service.control import DemoController, StepOutput, controller_for
 from themis_desktop.core.upgrade.hop_runner import (
     HopContext,
@@ -37,7 +38,7 @@ def lab(tmp_path, controlled_cluster):
     cluster, control, profile = controlled_cluster(nodes=1, version="1.7.0")
     journal_path = tmp_path / "journal.sqlite"
     with Journal(journal_path) as journal:
-        profile = journal.save_profile(profile)
+        profile = profile_store.save(journal, profile)
     lines: list[str] = []
     ctx = HopContext(
         profile,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from themis_desktop.core.journal.store import Journal, Session
+from themis_desktop.core.connection import profile_store
+from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.upgrade.session import Hop, UpgradeSession
+from themis_desktop.core.upgrade.session_store import Session
 from themis_desktop.core.upgrade.steps import STEPS, steps_now
 
 NOW = "2026-11-26T12:00:00.000Z"
@@ -102,7 +104,9 @@ def test_the_rule_follows_a_session_walked_in_the_journal():
     from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
     with Journal() as journal:
-        profile = journal.save_profile(Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),)))
+        profile = profile_store.save(
+            journal, Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),))
+        )
         plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
         session = UpgradeSession.create(journal, profile, plan)
         seen = [steps_now(session).allowed_steps]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.service.control import controller_for
 from themis_desktop.core.upgrade.hop_runner import HopContext, back_up, pre_checks, upgrade
@@ -34,7 +35,7 @@ def test_an_upgrade_from_the_demos_1_0_fails_with_the_servers_reason(tmp_path, c
     _, _, profile = controlled_cluster(nodes=1, version="1.0.0")
     journal_path = tmp_path / "journal.sqlite"
     with Journal(journal_path) as journal:
-        profile = journal.save_profile(profile)
+        profile = profile_store.save(journal, profile)
         plan = plan_upgrade(load_catalogue(with_user=False), "1.0.0", "1.0.1")
         session = UpgradeSession.create(journal, profile, plan)
     ctx = HopContext(profile, None, controller_for(profile.service), journal_path, tmp_path / "b")

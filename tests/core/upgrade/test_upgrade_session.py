@@ -11,6 +11,7 @@ import pytest
 
 from themis_desktop.core.backup import catalog as backup_catalog
 from themis_desktop.core.backup.restore import verify
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.server.client import ThemisClient
@@ -35,7 +36,7 @@ def lab(tmp_path, controlled_cluster):
     _, _, profile = controlled_cluster(nodes=1)
     journal_path = tmp_path / "journal.sqlite"
     with Journal(journal_path) as journal:
-        profile = journal.save_profile(profile)
+        profile = profile_store.save(journal, profile)
     lines: list[str] = []
     ctx = HopContext(
         profile,
@@ -206,7 +207,7 @@ def test_another_clusters_backup_of_a_same_named_node_does_not_count(lab):
     session = _session(ctx)
     staging = replace(ctx.profile, name="staging", id=None)
     with ctx.journal() as journal:
-        journal.save_profile(staging)
+        profile_store.save(journal, staging)
     (record,) = back_up(replace(ctx, profile=staging), session, session.hops[0])
     assert record.profile == "staging"
     with ctx.journal() as journal:
@@ -362,7 +363,9 @@ def test_a_session_keeps_which_contested_stops_the_admin_confirmed(tmp_path):
     assert [h.target.status for h in plan.hops] == ["contested", "contested", "released"]
     path = tmp_path / "journal.sqlite"
     with Journal(path) as journal:
-        profile = journal.save_profile(Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),)))
+        profile = profile_store.save(
+            journal, Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),))
+        )
         session_id = UpgradeSession.create(journal, profile, plan).id
     with Journal(path) as journal:  # a restart: the journal has it
         hops = UpgradeSession.load(journal, session_id).hops

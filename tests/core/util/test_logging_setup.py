@@ -8,10 +8,10 @@ import stat
 
 import pytest
 
-from themis_desktop.core.connection import secrets
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.util import logging_setup
+from themis_desktop.core.util import logging_setup, redaction
 from themis_desktop.core.util.logging_setup import log_path, setup_logging, stop_logging
 
 TOKEN = "adm-Zq81Lx0Pw7Rt"
@@ -31,7 +31,9 @@ def test_a_session_transition_lands_in_the_file(log):
     from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
     with Journal() as journal:
-        profile = journal.save_profile(Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),)))
+        profile = profile_store.save(
+            journal, Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),))
+        )
         plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
         session = UpgradeSession.create(journal, profile, plan)
         session.transition(journal, session.current, "pre-checks", user="alice")
@@ -42,7 +44,7 @@ def test_a_session_transition_lands_in_the_file(log):
 
 
 def test_a_service_stop_and_its_failure_land_in_the_file(log):
-    from themis_desktop.core.service.config import ServiceConfig
+    from themis_desktop.core.connection.service_config import ServiceConfig
     from themis_desktop.core.service.control import ServiceError, controller_for
 
     node = NodeEndpoint("http://127.0.0.1:1", "n1")
@@ -57,7 +59,7 @@ def test_a_service_stop_and_its_failure_land_in_the_file(log):
 
 
 def test_a_registered_token_is_redacted_in_messages_arguments_and_tracebacks(log):
-    secrets.remember(TOKEN)
+    redaction.remember(TOKEN)
     logger = logging.getLogger("themis_desktop.core.somewhere")
     logger.warning("refused %s", TOKEN)
     logger.info(f"a message with {TOKEN} in it")

@@ -81,8 +81,15 @@ def test_every_bundled_release_records_its_status_and_upstream_source():
             ), release
             assert release.get("source"), release
             assert set(release) <= {
-                "version", "date", "confidence", "summary", "status", "evidence", "source",
-                "previous", "fixes",
+                "version",
+                "date",
+                "confidence",
+                "summary",
+                "status",
+                "evidence",
+                "source",
+                "previous",
+                "fixes",
             }, release  # an unquoted comma in {…} would add a key and cut the summary
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from themis_desktop.core.backup.create import BackupResult
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import (
     Journal,
     JournalError,
@@ -82,6 +83,12 @@ def get(journal: Journal, backup_id: int) -> BackupRecord:
     return _record(journal.db.table("backups").get(backup_id))
 
 
+def find(journal: Journal, backup_id: int) -> BackupRecord | None:
+    """The record of `backup_id`, or None when the catalogue has none (deleted)."""
+    rows = list(journal.db["backups"].rows_where("id = ?", [backup_id]))
+    return _record(rows[0]) if rows else None
+
+
 def find_by_path(archive: Path) -> BackupRecord | None:
     """The catalogue's record of `archive`, or None: not catalogued, or no journal to read
     (verify and restore work without one; they just have one witness fewer)."""
@@ -141,20 +148,17 @@ def forget(journal: Journal, backup_id: int) -> None:
 
 def open_session_of(journal: Journal, profile: str | None) -> int | None:
     """The profile's newest upgrade session that has not ended (its backups are kept)."""
-    saved = journal.profile(profile) if profile else None
+    saved = profile_store.get(journal, profile) if profile else None
     if saved is None:
         return None
-    rows = journal.db["sessions"].rows_where(
-        "profile_id = ? AND ended_at IS NULL", [saved.id], order_by="id DESC", limit=1
-    )
-    return next((row["id"] for row in rows), None)
+    return next(iter(journal.open_sessions(profile_id=saved.id)), None)
 
 
 def retention_victims(journal: Journal, keep_last: int = 5) -> list[BackupRecord]:
     """Backups the policy would delete: beyond the newest `keep_last` of each node of each
     profile (two clusters may both have a "node-1"), never a node's newest verified backup
     nor one an open upgrade session refers to."""
-    open_sessions = {row["id"] for row in journal.db["sessions"].rows_where("ended_at IS NULL")}
+    open_sessions = set(journal.open_sessions())
     groups: dict[tuple[str | None, str], list[BackupRecord]] = {}
     for record_ in backups(journal):  # newest first
         groups.setdefault((record_.profile, record_.node), []).append(record_)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from themis_desktop.core.connection.profiles import NodeEndpoint
-from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.service.control import (
     Confirm,
     ServiceController,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from themis_desktop.core.rollout.router_config import RouterConfig
+from themis_desktop.core.connection.router_config import RouterConfig
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.server.client import ThemisClient, normalize_url
-from themis_desktop.core.service.config import ServiceConfig
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The journal's SQLite connection: its write boundary and its errors.
 
-Every value written through a `JournalConnection` passes `secrets.redact` first, so no
+Every value written through a `JournalConnection` passes `redaction.redact` first, so no
 known token reaches the file, whichever module writes. A failure of the file itself — a
 damaged page, a read-only file or folder, a full disk — becomes a `JournalError` that says
 what happened and what to do, wherever it surfaces (opening, a query, reading its rows, a
@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from themis_desktop.core.connection.secrets import redactor
 from themis_desktop.core.errors import ThemisDesktopError
+from themis_desktop.core.util.redaction import redactor
 
 
 class JournalError(ThemisDesktopError):

@@ -2,12 +2,12 @@
 
 `snapshot` copies with SQLite's backup API from a read-only connection, so it works while
 the app writes. `export_journal` redacts, in every text value of every table, each known
-token (`secrets.redact`: the registered ones and those the keyring holds for the journal's
-profiles), anything secret-looking (tokens, passwords, keys, Authorization headers,
-passwords in URLs) and any word that looks like a token (`secrets.redact_token_like`). It
-then writes the copy with `VACUUM INTO` to a private (0600) temporary file beside the
-destination and renames it: no deleted or overwritten bytes survive in the exported file,
-and only its user may read it.
+token (`redaction.redact`: the registered ones and, through `token_for`, those the keyring
+holds for the journal's profiles), anything secret-looking (tokens, passwords, keys,
+Authorization headers, passwords in URLs) and any word that looks like a token
+(`redaction.redact_token_like`). It then writes the copy with `VACUUM INTO` to a private
+(0600) temporary file beside the destination and renames it: no deleted or overwritten
+bytes survive in the exported file, and only its user may read it.
 """
 
 from __future__ import annotations
@@ -19,16 +19,17 @@ import re
 import sqlite3
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from themis_desktop.core.connection import secrets
 from themis_desktop.core.journal.connection import JournalDamaged, JournalError, journal_error
-from themis_desktop.core.util import atomic_file
+from themis_desktop.core.util import atomic_file, redaction
 from themis_desktop.core.util.paths import make_private, private_temp_file
 
-REDACTED = secrets.REDACTED
+REDACTED = redaction.REDACTED
+TokenLookup = Callable[[str], str | None]  # a profile's name → its stored token
 _NUMERIC_TYPES = ("INT", "REAL", "FLOA", "DOUB", "NUMERIC")
 
 _NAME = (
@@ -89,10 +90,10 @@ class ExportReport:
 def redact_text(text: str) -> str:
     """`text` with every known token and every secret-looking part replaced by
     `[redacted]`."""
-    text = secrets.redact(text)
+    text = redaction.redact(text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    return secrets.redact_token_like(text)
+    return redaction.redact_token_like(text)
 
 
 def redact_value(value: Any) -> Any:
@@ -115,7 +116,7 @@ def redact_value(value: Any) -> Any:
 
 def redact_cell(text: str) -> str:
     """A text cell: JSON documents are walked (keys and strings), other text is redacted."""
-    text = secrets.redact(text)  # known tokens wherever they are, keys included
+    text = redaction.redact(text)  # known tokens wherever they are, keys included
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):
         try:
@@ -201,21 +202,22 @@ def _redact_database(conn: sqlite3.Connection, report: ExportReport) -> None:
     conn.commit()
 
 
-def _remember_profile_tokens(conn: sqlite3.Connection) -> None:
-    """Register the tokens the keyring holds for the journal's profiles (the export then
+def _remember_profile_tokens(conn: sqlite3.Connection, token_for: TokenLookup) -> None:
+    """Register the tokens `token_for` finds for the journal's profiles (the export then
     redacts them even when this run never used them)."""
     try:
         names = [row[0] for row in conn.execute("SELECT name FROM profiles")]
     except sqlite3.DatabaseError:
         return
-    store = secrets.TokenStore()
     for name in names:
         if isinstance(name, str):
-            store.get(name)  # registers what it finds
+            redaction.remember(token_for(name))
 
 
-def export_journal(src: Path, dest: Path) -> ExportReport:
-    """Copy the journal `src` to `dest` with its secrets stripped; `src` is only read."""
+def export_journal(src: Path, dest: Path, token_for: TokenLookup | None = None) -> ExportReport:
+    """Copy the journal `src` to `dest` with its secrets stripped; `src` is only read.
+    `token_for` looks up a profile's stored token (`connection.secrets.TokenStore().get`),
+    so tokens this run never used are redacted too."""
     src, dest = Path(src), Path(dest)
     if src.resolve() == dest.resolve():
         raise ValueError("Export the journal to another file than itself.")
@@ -234,7 +236,8 @@ def export_journal(src: Path, dest: Path) -> ExportReport:
             conn = sqlite3.connect(copy)
             try:
                 conn.execute("PRAGMA secure_delete = ON")
-                _remember_profile_tokens(conn)
+                if token_for is not None:
+                    _remember_profile_tokens(conn, token_for)
                 _redact_database(conn, report)
                 partial, fd = private_temp_file(dest)  # VACUUM INTO keeps its 0600
                 os.close(fd)

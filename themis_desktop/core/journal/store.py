@@ -1,5 +1,8 @@
-"""The journal: one SQLite file (WAL) with profiles, upgrade sessions and events.
+"""The journal: one SQLite file (WAL): its connection, transactions, schema and events.
 
+The journal is storage only: each feature keeps its tables in a store of its own (profiles
+in `connection.profile_store`, sessions and hops in `upgrade.session_store`, backups in
+`backup.catalog`, …) as functions over a `Journal`; the schema of every table is here.
 Open one `Journal` per thread. The schema is versioned with `PRAGMA user_version`;
 `MIGRATIONS[i]` takes the file from version i to i + 1. Its connection
 (core/journal/connection.py) redacts every known token from what is written and turns
@@ -22,7 +25,6 @@ from typing import Any, cast
 import sqlite_utils
 import sqlite_utils.db
 
-from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.connection import (
     JournalDamaged,
     JournalError,
@@ -31,8 +33,6 @@ from themis_desktop.core.journal.connection import (
     connect,
     journal_error,
 )
-from themis_desktop.core.rollout.router_config import RouterConfig
-from themis_desktop.core.service.config import ServiceConfig
 from themis_desktop.core.util.paths import create_private_file, journal_path, make_private
 
 
@@ -358,7 +358,6 @@ __all__ = [
     "JournalError",
     "JournalReadOnly",
     "JournalUnavailable",
-    "Session",
 ]
 
 
@@ -374,17 +373,11 @@ class Event:
     data: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class Session:
-    id: int
-    profile_id: int | None
-    from_version: str
-    to_version: str
-    state: str
-    created_at: str
-    created_by: str
-    ended_at: str | None = None
-    profile: str | None = None  # its profile's name, kept when the profile is deleted
+def event_from_row(row: dict[str, Any]) -> Event:
+    """The one decoder of an events row: its JSON `data` parsed, the other columns as
+    stored (`ts` as `utc_now` wrote it: `parse_utc` reads it)."""
+    data = row.get("data")
+    return Event(**{**row, "data": json.loads(data) if data else None})
 
 
 class Journal:
@@ -398,7 +391,7 @@ class Journal:
 
         Only this user may read the file: a new journal is made 0600 (its -wal and -shm
         follow it), an existing one is narrowed to that. Every text written is redacted
-        (`secrets.redact`), and failures of the file raise `JournalError`."""
+        (`redaction.redact`), and failures of the file raise `JournalError`."""
         self.path = Path(path) if path else journal_path()
         self.read_only = read_only
         conn = None
@@ -508,130 +501,7 @@ class Journal:
             conn.rollback()
             raise
 
-    # -- profiles ---------------------------------------------------------------
-
-    def save_profile(self, profile: Profile) -> Profile:
-        """Insert or update (by name) a profile and its nodes."""
-        now = utc_now()
-        row = {
-            "name": profile.name,
-            "verify_tls": int(profile.verify_tls),
-            "ca_file": profile.ca_file,
-            "demo": int(profile.demo),
-            "uses_auth": int(profile.uses_auth),
-            "service": profile.service.to_json(),
-            "router": profile.router.to_json(),
-            "updated_at": now,
-        }
-        with self.transaction():
-            existing = self._profile_id(profile.name) or profile.id
-            if existing:
-                self.db.table("profiles").update(existing, row)
-                profile_id = existing
-            else:
-                profile_id = inserted_id(
-                    self.db.table("profiles").insert({**row, "created_at": now})
-                )
-            self.db.table("profile_nodes").delete_where("profile_id = ?", [profile_id])
-            self.db.table("profile_nodes").insert_all(
-                {
-                    "profile_id": profile_id,
-                    "position": i,
-                    "name": n.name,
-                    "url": n.url,
-                    "data_dir": n.data_dir,
-                    "config_path": n.config_path,
-                    "version_override": n.version_override,
-                    "log_source": n.log_source or None,
-                }
-                for i, n in enumerate(profile.nodes)
-            )
-        return profile.with_id(profile_id)
-
-    def _profile_id(self, name: str) -> int | None:
-        rows = list(self.db["profiles"].rows_where("name = ?", [name], select="id"))
-        return rows[0]["id"] if rows else None
-
-    def profiles(self) -> list[Profile]:
-        return [self._load_profile(row) for row in self.db["profiles"].rows_where(order_by="name")]
-
-    def profile(self, name: str) -> Profile | None:
-        rows = list(self.db["profiles"].rows_where("name = ?", [name]))
-        return self._load_profile(rows[0]) if rows else None
-
-    def _load_profile(self, row: dict[str, Any]) -> Profile:
-        nodes = self.db["profile_nodes"].rows_where(
-            "profile_id = ?", [row["id"]], order_by="position"
-        )
-        return Profile(
-            name=row["name"],
-            nodes=tuple(
-                NodeEndpoint(
-                    url=n["url"],
-                    name=n["name"],
-                    data_dir=n["data_dir"],
-                    config_path=n["config_path"],
-                    version_override=n["version_override"],
-                    log_source=n.get("log_source") or "",
-                )
-                for n in nodes
-            ),
-            verify_tls=bool(row["verify_tls"]),
-            ca_file=row["ca_file"],
-            demo=bool(row["demo"]),
-            uses_auth=bool(row["uses_auth"]),
-            service=ServiceConfig.from_json(row.get("service")),
-            router=RouterConfig.from_json(row.get("router")),
-            id=row["id"],
-        )
-
-    def delete_profile(self, name: str) -> bool:
-        profile_id = self._profile_id(name)
-        if profile_id is None:
-            return False
-        with self.transaction():
-            self.db.execute(
-                "UPDATE sessions SET profile_id = NULL WHERE profile_id = ?", [profile_id]
-            )
-            self.db.table("profile_nodes").delete_where("profile_id = ?", [profile_id])
-            self.db.table("profiles").delete(profile_id)
-        return True
-
-    # -- sessions and events ----------------------------------------------------
-
-    def start_session(
-        self, profile: Profile | None, from_version: str, to_version: str, user: str | None = None
-    ) -> Session:
-        user = user or current_user()
-        with self.transaction():
-            session_id = inserted_id(
-                self.db.table("sessions").insert(
-                    {
-                        "profile_id": profile.id if profile else None,
-                        "profile": profile.name if profile else None,
-                        "from_version": from_version,
-                        "to_version": to_version,
-                        "state": "planned",
-                        "created_at": utc_now(),
-                        "created_by": user,
-                    }
-                )
-            )
-            self.insert_event(
-                session_id,
-                "session.started",
-                user,
-                None,
-                f"Upgrade session {from_version} → {to_version}",
-                None,
-            )
-        return self.session(session_id)
-
-    def session(self, session_id: int) -> Session:
-        return Session(**self.db.table("sessions").get(session_id))
-
-    def sessions(self) -> list[Session]:
-        return [Session(**row) for row in self.db["sessions"].rows_where(order_by="id")]
+    # -- events ---------------------------------------------------------------
 
     def add_event(
         self,
@@ -684,7 +554,31 @@ class Journal:
             where.append(f"type IN ({', '.join('?' * len(types))})")
             params += types
         rows = self.db["events"].rows_where(" AND ".join(where) or None, params, order_by="id")
-        return [
-            Event(**{**row, "data": json.loads(row["data"]) if row["data"] else None})
-            for row in rows
-        ]
+        return [event_from_row(row) for row in rows]
+
+    def event(self, event_id: int) -> Event:
+        """The event `event_id` (as `add_event` returned it; sqlite_utils' NotFoundError
+        when there is none)."""
+        return event_from_row(self.db.table("events").get(event_id))
+
+    def events_during(self, session_id: int, start: str, end: str) -> list[Event]:
+        """The session's events and the session-less events between `start` and `end`
+        (journal times), in time order."""
+        rows = self.db["events"].rows_where(
+            "session_id = ? OR (session_id IS NULL AND ts >= ? AND ts <= ?)",
+            [session_id, start, end],
+            order_by="ts, id",
+        )
+        return [event_from_row(row) for row in rows]
+
+    # -- sessions (their store is upgrade.session_store) ----------------------------
+
+    def open_sessions(self, *, profile_id: int | None = None) -> list[int]:
+        """The ids of the sessions not ended (of the profile `profile_id` when given), newest
+        first: what the features below `upgrade` ask of the sessions every row hangs off
+        (backups an open session relies on are kept)."""
+        where, params = "ended_at IS NULL", []
+        if profile_id is not None:
+            where, params = where + " AND profile_id = ?", [profile_id]
+        rows = self.db["sessions"].rows_where(where, params, select="id", order_by="id DESC")
+        return [row["id"] for row in rows]

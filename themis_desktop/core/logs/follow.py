@@ -18,6 +18,7 @@ from themis_desktop.core.service.control import end_process
 READ_CHUNK = 1 << 20
 MAX_READ_PER_POLL = 8 << 20  # a huge backlog is read over several polls
 MAX_LINE = 64 << 10  # longer lines are cut (a binary file must not fill the memory)
+HEAD = 256  # the first bytes of a file, kept to tell it was rewritten from its start
 
 
 class LogSourceError(ThemisDesktopError):
@@ -44,8 +45,9 @@ class _Lines:
 
 class FileFollower:
     """New lines of a file. Rotation (the path names another file: what is left of the old
-    one is read first) and truncation (copytruncate: read again from the start) are
-    followed; a missing file is waited for."""
+    one is read first) and truncation (copytruncate, or a server that rewrites its log when
+    it restarts, even when the new text is already longer than what was read: read again
+    from the start) are followed; a missing file is waited for."""
 
     def __init__(self, path: Path | str, *, from_start: bool = False, backlog: int = 0) -> None:
         """Following starts at the end of the file, or `backlog` bytes before it (whole
@@ -57,6 +59,7 @@ class FileFollower:
         self.truncations = 0
         self._file: io.BufferedReader | None = None
         self._identity: tuple[int, int] | None = None
+        self._head = b""  # the file's first bytes as read so far
         self._lines = _Lines()
         self._opened_once = False
         self._open()  # where the file ends now is where following starts …
@@ -66,7 +69,11 @@ class FileFollower:
         """The complete lines appended since the last poll."""
         if self._file is None and not self._open():
             return []
+        if self._rewritten():  # e.g. a restarted server began its log anew
+            self.truncations += 1
+            self._start_over()
         lines = self._drain()
+        self._remember_head()
         try:
             stat = self.path.stat()
         except FileNotFoundError:
@@ -84,10 +91,39 @@ class FileFollower:
                 lines += self._drain()
         elif self._file is not None and stat.st_size < self._file.tell():
             self.truncations += 1
-            self._file.seek(0)
-            self._lines.reset()
+            self._start_over()
             lines += self._drain()
+            self._remember_head()
         return lines
+
+    def _rewritten(self) -> bool:
+        """The open file was truncated, or written anew from its start (its first bytes
+        changed) since the last poll."""
+        assert self._file is not None  # only asked while open
+        fd = self._file.fileno()
+        try:
+            if os.fstat(fd).st_size < self._file.tell():
+                return True
+            return bool(self._head) and os.pread(fd, len(self._head), 0) != self._head
+        except OSError:  # e.g. not a regular file: only the size can tell
+            return False
+
+    def _start_over(self) -> None:
+        assert self._file is not None
+        self._file.seek(0)
+        self._lines.reset()
+        self._head = b""
+
+    def _remember_head(self) -> None:
+        """Keep the file's first bytes (more of them while it is shorter than `HEAD`)."""
+        if self._file is None or len(self._head) >= HEAD:
+            return
+        try:
+            head = os.pread(self._file.fileno(), HEAD, 0)
+        except OSError:
+            return
+        if head.startswith(self._head):  # else it was rewritten: the next poll sees it
+            self._head = head
 
     def _open(self, rotated: bool = False) -> bool:
         try:
@@ -106,6 +142,8 @@ class FileFollower:
             if start:
                 handle.readline()  # a partial line
         self._file, self._identity = handle, (stat.st_dev, stat.st_ino)
+        self._head = b""
+        self._remember_head()
         self._opened_once = True
         return True
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from themis_desktop.core.journal.store import Journal, parse_utc
+from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.logs import line_format as log_format
+from themis_desktop.core.logs import store as log_store
 from themis_desktop.core.logs.follow import CommandFollower, FileFollower, LogSourceError
 from themis_desktop.core.logs.line_format import RANK, LogLine
-from themis_desktop.core.upgrade.session import EVENT_OF_STATE, UpgradeSession
 
 SourceKind = Literal["none", "file", "journald", "command"]
 POLL_INTERVAL_S = 0.25
@@ -122,94 +122,20 @@ class HopPhase:
         return state if self.transitions else self.phase
 
 
-def current_phase(journal: Journal, profile: str) -> HopPhase | None:
-    """The phase of the profile's newest session, or None when there is none to count for."""
-    session = UpgradeSession.latest_for(journal, profile)
-    if session is None:
-        return None
-    hop = session.current
-    if hop is None or (hop.state == "planned" and session.previous(hop) is not None):
-        hop = session.rolled_back or session.last_finished or hop
-    if hop is None:
-        return None
-    upgraded = hop.finished.timestamp() if hop.finished else None
-    if hop.state == "done" and upgraded is not None and time.time() - upgraded > WATCH_AFTER_S:
-        return None  # past the rollback window: the hop is history
-    transitions = tuple(
-        (parse_utc(e.ts).timestamp(), e.data["to"])
-        for e in journal.events(session_id=session.id, types=set(EVENT_OF_STATE.values()))
-        if e.data and e.data.get("hop") == hop.id and "to" in e.data
-    )
-    return HopPhase(session.id, hop.id, hop.label, hop.state, upgraded, transitions)
-
-
 # -- the journal's side ------------------------------------------------------------------
 
 
 def store(journal: Journal, phase: HopPhase, lines: list[LogLine], keep: list[LogLine]) -> None:
     """Count `lines` for the hop, each in its phase, and insert the `keep` ones, in one
-    transaction."""
+    transaction (the tables are `logs.store`'s)."""
     counts = Counter((phase.at(line.ts), line.node, line.level) for line in lines)
-    with journal.transaction():
-        for (state, node, level), n in counts.items():
-            journal.db.execute(
-                "INSERT INTO log_counts (session_id, hop_id, phase, node, level, count) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hop_id, phase, node, level) "
-                "DO UPDATE SET count = count + excluded.count",
-                [phase.session_id, phase.hop_id, state, node, level, n],
-            )
-        journal.db.table("log_lines").insert_all(
-            {
-                "session_id": phase.session_id,
-                "hop_id": phase.hop_id,
-                "phase": phase.at(line.ts),
-                "node": line.node,
-                "ts": log_format.iso(line.ts),
-                "level": line.level,
-                "message": line.message,
-                "signature": line.signature,
-            }
-            for line in keep
-        )
-
-
-def phase_counts(journal: Journal, session_id: int) -> dict[int, dict[str, dict[str, int]]]:
-    """{hop id: {phase: {level: count}}} summed over nodes."""
-    out: dict[int, dict[str, dict[str, int]]] = {}
-    for row in journal.db.execute(
-        "SELECT hop_id, phase, level, SUM(count) FROM log_counts WHERE session_id = ? "
-        "GROUP BY hop_id, phase, level",
-        [session_id],
-    ).fetchall():
-        out.setdefault(row[0], {}).setdefault(row[1], {})[row[2]] = row[3]
-    return out
+    kept = [(phase.at(line.ts), line) for line in keep]
+    log_store.add(journal, phase.session_id, phase.hop_id, counts, kept)
 
 
 def errors_and_warnings(levels: dict[str, int]) -> tuple[int, int]:
     """A phase's counts as they are shown: errors (error and critical) and warnings."""
     return levels.get("error", 0) + levels.get("critical", 0), levels.get("warning", 0)
-
-
-@dataclass(frozen=True)
-class StoredLine:
-    ts: str
-    node: str
-    phase: str
-    level: str
-    message: str
-
-
-def hop_lines(
-    journal: Journal, hop_id: int, *, min_level: str = "warning", limit: int = 10_000
-) -> list[StoredLine]:
-    """The hop's stored lines at `min_level` or worse, oldest first."""
-    levels = [lv for lv in log_format.LEVELS if RANK[lv] <= RANK[min_level]]
-    rows = journal.db.execute(
-        f"SELECT ts, node, phase, level, message FROM log_lines WHERE hop_id = ? "
-        f"AND level IN ({', '.join('?' * len(levels))}) ORDER BY ts, id LIMIT ?",
-        [hop_id, *levels, limit],
-    ).fetchall()
-    return [StoredLine(*row) for row in rows]
 
 
 # -- grouping repeats ---------------------------------------------------------------------
@@ -369,6 +295,10 @@ def burst_reported(journal: Journal, phase: HopPhase) -> bool:
 LinesListener = Callable[[list[LogLine]], None]
 ProblemListener = Callable[[str, str], None]  # node, message ("" when the source is fine again)
 BurstListener = Callable[[Burst], None]
+# the phase of a profile's newest session now (`upgrade.log_phase.current_phase`)
+PhaseLookup = Callable[[Journal, str], HopPhase | None]
+# raises the rollback trigger of a burst (`upgrade.log_phase.raise_burst_trigger`)
+TriggerRaiser = Callable[[Journal, Burst], None]
 
 
 @dataclass
@@ -383,18 +313,21 @@ class _Node:
 
 
 class LogWatch:
-    """Follows the log of every node of a profile in one thread until `stop()`."""
+    """Follows the log of every node of a profile in one thread until `stop()`. `phase_of`
+    says which hop phase the lines count for; `raise_trigger` (None: bursts are only
+    reported to `on_burst`) records a burst as the session's rollback trigger."""
 
     def __init__(
         self,
         profile: str,
         sources: list[tuple[str, LogSource]],
         *,
+        phase_of: PhaseLookup,
         journal_path: Path | None = None,
         on_lines: LinesListener | None = None,
         on_problem: ProblemListener | None = None,
         on_burst: BurstListener | None = None,
-        raise_trigger: bool = True,
+        raise_trigger: TriggerRaiser | None = None,
         rule: BurstRule | None = None,
         interval: float = POLL_INTERVAL_S,
     ) -> None:
@@ -404,6 +337,7 @@ class LogWatch:
         self.on_lines = on_lines
         self.on_problem = on_problem
         self.on_burst = on_burst
+        self.phase_of = phase_of
         self.raise_trigger = raise_trigger
         self.detector = BurstDetector(rule or BurstRule())
         self.interval = interval
@@ -447,7 +381,7 @@ class LogWatch:
                 journal.close()
 
     def _update_phase(self, journal: Journal) -> None:
-        phase = current_phase(journal, self.profile)
+        phase = self.phase_of(journal, self.profile)
         if phase and not self.detector.reported(phase.hop_id) and burst_reported(journal, phase):
             self.detector.already_reported(phase.hop_id)
         self.phase = phase
@@ -526,11 +460,7 @@ class LogWatch:
         return keep
 
     def _report(self, journal: Journal | None, burst: Burst) -> None:
-        if journal is not None and self.raise_trigger:
-            session = UpgradeSession.load(journal, burst.phase.session_id)
-            evidence = burst.evidence()
-            session.raise_trigger(
-                journal, "failed-validation", burst.note, evidence=evidence, user="log watch"
-            )
+        if journal is not None and self.raise_trigger is not None:
+            self.raise_trigger(journal, burst)
         if self.on_burst:
             self.on_burst(burst)

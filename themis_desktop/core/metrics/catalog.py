@@ -1,4 +1,5 @@
-"""Every derived metric the app shows or compares: name, unit, direction, floor. One table."""
+"""Every derived metric the app shows or compares: name, unit, direction, floor, tolerance
+band, critical or load-aware. One table."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ class MetricInfo:
     unit: str
     direction: Direction
     floor: float = 0.0  # an absolute change below this never fails (5 → 10 ms is fine)
-    fail_ratio: float = 0.20  # "performance degradation > 20 %"
+    fail_ratio: float = 0.20  # the tolerance band: "performance degradation > 20 %"
     group: str = ""
     short: str = ""  # for narrow tables; the title when empty
     center: str = "median"  # "mean" where most samples are 0 (error ratios at low traffic)
@@ -23,6 +24,10 @@ class MetricInfo:
     # starts again from zero when it restarts (an upgrade restarts it), so a lower value
     # after a restart is no improvement.
     peak: bool = False
+    # a failure of a critical metric fails the whole verdict at once (no hold)
+    critical: bool = False
+    # judged against the offered load (`comparison.Load`): served requests per offered one
+    load_aware: bool = False
 
     @property
     def label(self) -> str:
@@ -34,7 +39,14 @@ _MiB = 1 << 20
 METRICS: dict[str, MetricInfo] = {
     m.key: m
     for m in (
-        MetricInfo("request_rate", "Requests", "req/s", "neutral", group="traffic"),
+        MetricInfo(
+            "request_rate",
+            "Requests",
+            "req/s",
+            "higher-is-better",
+            group="traffic",
+            load_aware=True,
+        ),
         MetricInfo(
             "error_rate",
             "Error rate",
@@ -44,6 +56,7 @@ METRICS: dict[str, MetricInfo] = {
             group="traffic",
             short="Errors",
             center="mean",  # most seconds have no error: a median of 0 hides a rise
+            critical=True,
         ),
         MetricInfo(
             "server_p50_ms",

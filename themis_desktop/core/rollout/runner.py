@@ -7,11 +7,20 @@ paused or interrupted rollout resumes where it stopped, also after an app restar
 Gates compare the upgraded node(s) with the stable ones sampled at the same time (canary,
 blue-green) or with the cluster before the rollout (rolling): pass → go on, marginal →
 pause for a human, fail → abort (traffic back to the stable version, the canary restored).
+Inconclusive (fewer than `MIN_SAMPLES` on a side) is never a pass: the gate keeps sampling
+for up to `EVIDENCE_TIMEOUT_S` (saying how much it has, "waiting" events), then pauses for a
+human (status "paused", the reason says why), neither going on nor aborting; resuming goes
+on past that gate as the admin's decision, journaled (`rollout.gate-accepted`).
+
+Served requests are judged against the offered load (`offered_load`): the gate's own probes
+plus each side's share of the routed traffic, so a canary serving less than it is offered
+fails while one serving less because its share is small does not.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -24,19 +33,27 @@ from themis_desktop.core.backup.catalog import BackupRecord
 from themis_desktop.core.backup.operations import NodeJob, back_up_and_record_all, restore_node
 from themis_desktop.core.backup.restore import verify
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
-from themis_desktop.core.journal.store import Journal, current_user, inserted_id, utc_now
+from themis_desktop.core.journal.store import Journal, current_user, utc_now
+from themis_desktop.core.metrics.comparison import MIN_SAMPLES, Load
 from themis_desktop.core.metrics.sampling import NodeSampler
-from themis_desktop.core.metrics.verdict import evaluate, pooled
+from themis_desktop.core.metrics.verdict import Evaluation, evaluate, pooled
+from themis_desktop.core.rollout import store as rollout_store
 from themis_desktop.core.rollout.traffic import NO_ROUTER
 from themis_desktop.core.upgrade import hop_runner
 from themis_desktop.core.upgrade.hop_runner import HopContext, SessionError
 from themis_desktop.core.util.changes import Topic
+from themis_desktop.core.util.formatting import human_duration
 
 Strategy = Literal["rolling", "canary", "blue-green"]
 STRATEGIES: tuple[Strategy, ...] = ("rolling", "canary", "blue-green")
 DEFAULT_CANARY_STEPS = (5, 20, 50, 100)
 DEFAULT_SOAK_S = 60.0
-GATE_METRICS = ("probe_ms", "error_rate", "server_p95_ms", "server_p99_ms")
+GATE_METRICS = ("probe_ms", "error_rate", "server_p95_ms", "server_p99_ms", "request_rate")
+EVIDENCE_TIMEOUT_S = 600.0  # a gate waits this long for enough samples, then asks a human
+# Served requests per offered one: a gate fails a node serving less than half of what it is
+# offered. Request counts per sample at a gate's pace are noisy (a few requests each), so
+# the usual ±20 % band would pause healthy canaries as marginal.
+SERVED_BAND = 0.5
 
 
 class WeightsRouter(Protocol):
@@ -77,6 +94,7 @@ class Rollout:
     weights: dict[str, float] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)  # node -> stable/canary/blue/green/…
     reference: dict[str, list[float]] = field(default_factory=dict)  # rolling's baseline
+    reference_offered: dict[str, float] = field(default_factory=dict)  # its Offered, as dict
     gates: list[dict[str, Any]] = field(default_factory=list)
     backups: dict[str, int] = field(default_factory=dict)  # node -> backup id
     id: int | None = None
@@ -106,6 +124,20 @@ class Rollout:
         return (
             self.status in ("aborted", "failed") and self.current is not None and not self.restored
         )
+
+    @property
+    def waiting_gate(self) -> dict[str, Any] | None:
+        """The gate this rollout paused at without a verdict (too little evidence), or None.
+        Resuming goes on past it."""
+        gate = self.gates[-1] if self.gates else None
+        if (
+            self.status == "paused"
+            and gate is not None
+            and gate["step"] == self.position - 1
+            and gate["verdict"] in ("inconclusive", "no data")
+        ):
+            return gate
+        return None
 
     def upgraded(self) -> list[str]:
         """The nodes whose upgrade step has started (they may run the new version)."""
@@ -269,6 +301,7 @@ def save(journal: Journal, rollout: Rollout) -> Rollout:
                 "weights": rollout.weights,
                 "roles": rollout.roles,
                 "reference": rollout.reference,
+                "reference_offered": rollout.reference_offered,
                 "gates": rollout.gates,
                 "backups": rollout.backups,
                 "reason": rollout.reason,
@@ -280,14 +313,14 @@ def save(journal: Journal, rollout: Rollout) -> Rollout:
         if rollout.id is None:
             row["created_at"] = row["updated_at"]
             row["created_by"] = current_user()
-            rollout.id = inserted_id(journal.db.table("rollouts").insert(row))
+            rollout.id = rollout_store.insert(journal, row)
         else:
-            journal.db.table("rollouts").update(rollout.id, row)
+            rollout_store.update(journal, rollout.id, row)
     return rollout
 
 
 def load(journal: Journal, rollout_id: int) -> Rollout:
-    row = journal.db.table("rollouts").get(rollout_id)
+    row = rollout_store.get(journal, rollout_id)
     state = json.loads(row["state"])
     return Rollout(
         profile=row["profile"],
@@ -303,6 +336,7 @@ def load(journal: Journal, rollout_id: int) -> Rollout:
         weights=state["weights"],
         roles=state["roles"],
         reference=state["reference"],
+        reference_offered=state.get("reference_offered", {}),
         gates=state["gates"],
         backups=state["backups"],
         id=row["id"],
@@ -311,10 +345,8 @@ def load(journal: Journal, rollout_id: int) -> Rollout:
 
 
 def latest(journal: Journal, profile: str) -> Rollout | None:
-    rows = list(
-        journal.db["rollouts"].rows_where("profile = ?", [profile], order_by="id DESC", limit=1)
-    )
-    return load(journal, rows[0]["id"]) if rows else None
+    newest = rollout_store.newest_id(journal, profile)
+    return load(journal, newest) if newest is not None else None
 
 
 # -- running ------------------------------------------------------------------------------
@@ -333,8 +365,14 @@ class RolloutRunner:
         *,
         interval: float = 1.0,
         on_event: Callable[[Event], None] | None = None,
+        min_samples: int = MIN_SAMPLES,
+        evidence_timeout_s: float = EVIDENCE_TIMEOUT_S,
+        note: str = "",
     ) -> None:
         self.rollout = rollout
+        self.min_samples = min_samples
+        self.evidence_timeout_s = evidence_timeout_s
+        self.note = note  # why the admin goes on past a gate without a verdict, if asked
         self.ctx = context
         self.router = router
         self.interval = interval
@@ -342,6 +380,8 @@ class RolloutRunner:
         self._pause = threading.Event()
         self._abort = threading.Event()
         self.soak_left = 0.0
+        self._sampled_s = 0.0
+        self._own_requests: dict[str, int] = {}  # node -> the gate's requests it answered
         self.nodes = {n.name: n for n in context.profile.nodes}
         self._gate_failed: set[str] = set()
 
@@ -361,6 +401,9 @@ class RolloutRunner:
                 "from its backup, so it cannot go on as planned: start a new rollout."
             )
         aborted = r.status == "aborted"
+        waiting = r.waiting_gate
+        if waiting is not None:
+            self._go_past(waiting)
         r.status, r.reason = "running", ""
         self._save("rollout.running", f"{r.strategy} rollout to {r.to_version} runs")
         try:
@@ -389,6 +432,22 @@ class RolloutRunner:
                         f"The gate of “{step.title}” is marginal: look, then resume",
                     )
                     return r
+                if verdict in ("inconclusive", "no data"):
+                    r.status = "paused"
+                    gate = r.gates[-1]
+                    had = (
+                        f" ({gate['min_samples'] - gate['needed']} of {gate['min_samples']} "
+                        "samples)"
+                        if gate.get("needed")
+                        else ""
+                    )
+                    r.reason = (
+                        f"the {gate_name(r, step)} (“{step.title}”) had too little evidence "
+                        f"after {human_duration(self.evidence_timeout_s)}{had}, so it did not "
+                        "pass: look at the nodes, then resume to go on past it, or abort"
+                    )
+                    self._save("rollout.paused", f"Waiting for a human: {r.reason}")
+                    return r
             r.status = "done"
             self._save("rollout.done", f"Every node runs {r.to_version}")
             return r
@@ -397,13 +456,37 @@ class RolloutRunner:
             self._save("rollout.failed", f"{r.current.title if r.current else 'rollout'}: {exc}")
             raise
 
+    def _go_past(self, gate: dict[str, Any]) -> None:
+        """Resuming at a gate without a verdict: the admin's decision, journaled."""
+        note = f" — note: {self.note}" if self.note else ""
+        with self.ctx.journal() as journal:
+            journal.add_event(
+                "rollout.gate-accepted",
+                f"{current_user()} went on past the gate of “{gate['title']}” without a "
+                f"verdict ({gate['inconclusive'] or 'too little evidence'}){note}",
+                data={
+                    "rollout": self.rollout.id,
+                    "profile": self.rollout.profile,
+                    "step": gate["step"],
+                    "note": self.note,
+                },
+            )
+        self.ctx.changed.add(Topic.EVENTS)
+
     # -- steps -----------------------------------------------------------------------
 
     def _run_step(self, step: Step) -> str | None:
         r = self.rollout
         if step.kind == "baseline":
-            values = self._sample(list(step.nodes), [], step.seconds)[0]
+            # a baseline with too little evidence would leave every gate inconclusive
+            values = self._sample(
+                list(step.nodes),
+                [],
+                step.seconds,
+                lambda new, _stable, _seconds: _enough(new, self.min_samples),
+            )[0]
             r.reference = values
+            r.reference_offered = asdict(self._offered(list(step.nodes), values))
         elif step.kind == "backup":
             for name in step.nodes:
                 r.backups[name] = self._backup(self.nodes[name]).id
@@ -459,18 +542,54 @@ class RolloutRunner:
 
     def _soak(self, step: Step) -> str:
         r = self.rollout
-        new, stable = self._sample(list(step.nodes), list(step.stable), step.seconds)
+        said: list[int] = []
+
+        def enough(
+            new: dict[str, list[float]], stable: dict[str, list[float]], seconds: float
+        ) -> bool:
+            evaluation = self._gate(step, new, stable, seconds)
+            if not evaluation.waits:
+                return True
+            if not said or said[-1] - evaluation.needed >= 10:
+                said.append(evaluation.needed)
+                self._emit("evidence", f"{step.title}: {evaluation.inconclusive}")
+            self.on_event(  # every look, for the page (not the log): what the gate has
+                {
+                    "event": "waiting",
+                    "message": waiting_text(r, step, evaluation),
+                    "at": utc_now(),
+                    "position": r.position,
+                    "status": r.status,
+                    "needed": evaluation.needed,
+                    "min_samples": evaluation.min_samples,
+                    "wait_s": evaluation.wait_s,
+                }
+            )
+            return False
+
+        started = time.monotonic()
+        new, stable = self._sample(list(step.nodes), list(step.stable), step.seconds, enough)
         if self._pause.is_set() or self._abort.is_set():
             return "interrupted"
-        reference = stable if step.stable else r.reference
-        evaluation = evaluate(_only_gate(reference), _only_gate(new))
+        evaluation = self._gate(step, new, stable, time.monotonic() - started)
         gate = {
             "step": r.position,
             "title": step.title,
             "verdict": evaluation.overall,
             "summary": evaluation.trigger.summary if evaluation.trigger else "",
+            "inconclusive": evaluation.inconclusive,
+            "needed": evaluation.needed,
+            "min_samples": evaluation.min_samples,
             "metrics": {
-                v.metric: {"verdict": v.verdict, "change": v.hop.change, "p_value": v.hop.p_value}
+                v.metric: {
+                    "verdict": v.verdict,
+                    "change": v.hop.change,
+                    "p_value": v.hop.p_value,
+                    "n": [v.hop.n_before, v.hop.n_after],
+                    "interval": list(v.hop.interval) if v.hop.interval else None,
+                    "band": v.hop.band,
+                    "reason": v.hop.reason,
+                }
                 for v in evaluation.verdicts
                 if v.metric in GATE_METRICS
             },
@@ -486,10 +605,58 @@ class RolloutRunner:
         )
         return evaluation.overall
 
+    def _gate(
+        self,
+        step: Step,
+        new: dict[str, list[float]],
+        stable: dict[str, list[float]],
+        seconds: float,
+    ) -> Evaluation:
+        """The gate's evaluation after `seconds` of sampling, served requests judged
+        against the offered load of each side."""
+        r = self.rollout
+        offered: Offered | None
+        if step.stable:
+            reference = stable
+            offered = self._offered(list(step.stable), stable, seconds)
+        else:
+            reference = r.reference
+            offered = Offered(**r.reference_offered) if r.reference_offered else None
+        load = None
+        if offered is not None:
+            load = offered_load(offered, self._offered(list(step.nodes), new, seconds))
+        return evaluate(
+            _only_gate(reference),
+            _only_gate(new),
+            thresholds={"request_rate": SERVED_BAND},
+            min_samples=self.min_samples,
+            load=load,
+            window=(0.0, seconds) if seconds > 0 else None,
+        )
+
+    def _offered(
+        self, names: list[str], values: dict[str, list[float]], seconds: float | None = None
+    ) -> Offered:
+        """What each of `names` was offered while sampled: the gate's own requests a second
+        (its steady probe load), the share of the routed traffic, and what it served."""
+        seconds = self._sampled_s if seconds is None else seconds
+        own = sum(self._own_requests.get(n, 0) for n in names)
+        probes = own / len(names) / seconds if seconds > 0 else 0.0
+        share = sum(self.rollout.weights.get(n, 0.0) for n in names) / len(names) / 100
+        served = values.get("request_rate", [])
+        return Offered(probes, share, sum(served) / len(served) if served else 0.0)
+
     def _sample(
-        self, new: list[str], stable: list[str], seconds: float
+        self,
+        new: list[str],
+        stable: list[str],
+        seconds: float,
+        enough: Callable[[dict[str, list[float]], dict[str, list[float]], float], bool]
+        | None = None,
     ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-        """Sample both groups together for `seconds`; per group, metric -> values."""
+        """Sample both groups together for `seconds`, then on while `enough` (given the
+        values so far and the seconds sampled) says no, up to the evidence timeout; per
+        group, metric -> values (`_sampled_s`: how long it sampled)."""
         samplers = {}
         clients = []
         for name in new + stable:
@@ -499,20 +666,33 @@ class RolloutRunner:
                 client, name, version_override=self.nodes[name].version_override
             )
         values: dict[str, dict[str, list[float]]] = {n: {} for n in samplers}
-        deadline = time.monotonic() + seconds
+        self._own_requests = dict.fromkeys(samplers, 0)
+        started = time.monotonic()
+        deadline = started + seconds
+        longest = max(seconds, self.evidence_timeout_s)
         try:
             while True:
                 for name, sampler in samplers.items():
                     sample = sampler.sample()
+                    self._own_requests[name] = sampler.client.answers
                     for key, value in sample.values.items():
                         if value is not None:
                             values[name].setdefault(key, []).append(value)
+                now = time.monotonic()
+                if enough is not None and deadline <= now < started + longest:
+                    groups = (
+                        pooled({n: values[n] for n in new}),
+                        pooled({n: values[n] for n in stable}),
+                    )
+                    if not enough(*groups, now - started):
+                        deadline = time.monotonic() + self.interval  # too little evidence: on
                 self.soak_left = max(0.0, deadline - time.monotonic())
                 if self.soak_left <= 0 or self._abort.is_set() or self._pause.is_set():
                     break
                 self._emit("soak", f"{self.soak_left:.0f} s left", seconds_left=self.soak_left)
                 time.sleep(min(self.interval, self.soak_left))
         finally:
+            self._sampled_s = time.monotonic() - started
             for client in clients:
                 client.close()
         return (pooled({n: values[n] for n in new}), pooled({n: values[n] for n in stable}))
@@ -634,8 +814,60 @@ def abort_plan(
     return old, restore
 
 
+def _enough(values: dict[str, list[float]], min_samples: int) -> bool:
+    """Whether every gate metric sampled (the probe at least) has `min_samples` values."""
+    gate = _only_gate(values)
+    return "probe_ms" in gate and all(len(v) >= min_samples for v in gate.values())
+
+
 def _only_gate(values: dict[str, list[float]]) -> dict[str, list[float]]:
     return {k: v for k, v in values.items() if k in GATE_METRICS}
+
+
+@dataclass(frozen=True)
+class Offered:
+    """One side of a gate, per node: the gate's own requests a second (its probe load), its
+    share of the routed traffic (0 … 1) and the requests it served a second."""
+
+    probe_rate: float
+    share: float
+    served: float = 0.0
+
+
+def offered_load(reference: Offered, new: Offered) -> Load | None:
+    """The offered load per node of each side (req/s): the gate's own probes plus the
+    side's share of the client traffic, which the reference side shows (what it served
+    beyond the probes, per unit of share). None when the reference side had no share or
+    served nothing beyond the probes: served requests are then not judged."""
+    routed = reference.served - reference.probe_rate
+    if reference.share <= 0 or routed <= 0 or reference.probe_rate <= 0:
+        return None
+    per_share = routed / reference.share
+    after = new.probe_rate + new.share * per_share
+    return Load(reference.served, after) if after > 0 else None
+
+
+def gate_name(rollout: Rollout, step: Step) -> str:
+    """ "canary gate", "green gate", or "gate of n2" (rolling)."""
+    if rollout.strategy == "canary":
+        return "canary gate"
+    if rollout.strategy == "blue-green":
+        return "green gate"
+    return f"gate of {', '.join(step.nodes)}"
+
+
+def waiting_text(rollout: Rollout, step: Step, evaluation: Evaluation) -> str:
+    """ "canary gate: waiting for evidence — 23 of 50 samples, about 40 s more at the
+    current rate" (or why else it waits)."""
+    name = f"{gate_name(rollout, step)}: waiting for evidence"
+    if not evaluation.needed:
+        return f"{name} — {evaluation.inconclusive or 'no samples yet'}"
+    have = max(0, evaluation.min_samples - evaluation.needed)
+    text = f"{name} — {have} of {evaluation.min_samples} samples"
+    wait_s = evaluation.wait_s
+    if wait_s is not None:
+        text += f", about {human_duration(max(1.0, math.ceil(wait_s)))} more at the current rate"
+    return text
 
 
 def switch_back(

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from themis_desktop.core.connection.profiles import NodeEndpoint
+from themis_desktop.core.connection.router_config import RouterConfig as RouterConfig  # re-exported
 from themis_desktop.core.errors import ThemisDesktopError
-from themis_desktop.core.rollout.router_config import RouterConfig as RouterConfig  # re-exported
 from themis_desktop.core.service.control import ServiceError, run_command
 
 Confirm = Callable[[str], bool]

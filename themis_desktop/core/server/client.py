@@ -163,6 +163,7 @@ class ThemisClient:
         self._missing: set[str] = set()  # era-B routes this node answered 404
         self._lock = threading.Lock()
         self._own_errors = 0  # answers to us that the node counted as its own errors
+        self.answers = 0  # requests of ours the node answered (a sampler's own load)
         self._tokened: deque[float] = deque()  # when the token was sent (last minute)
 
     def __repr__(self) -> str:  # never shows the token
@@ -449,6 +450,7 @@ class ThemisClient:
 
     def _note_answer(self, status: int, route: str, target: str) -> None:
         """Learn from a status: a missing era-B route, an error the node counted."""
+        self.answers += 1
         if status == 404 and route in ERA_B_ROUTES and target == route:
             self._missing.add(route)  # asked directly, not after a redirect: no such route
         if self.era == "A" and 400 <= status < 500 and status not in _ERA_A_UNCOUNTED:

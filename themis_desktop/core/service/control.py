@@ -28,8 +28,8 @@ from typing import Any, BinaryIO, Literal
 import httpx
 
 from themis_desktop.core.connection.profiles import NodeEndpoint
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.service import pid_stop
-from themis_desktop.core.service.config import ServiceConfig
 from themis_desktop.core.service.errors import ServiceError as ServiceError  # re-exported
 from themis_desktop.core.service.installed_version import VersionReading as VersionReading
 from themis_desktop.core.service.installed_version import installed_version as installed_version

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from themis_desktop.core.connection.profiles import NodeEndpoint
-from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.service.demo_nodes import DemoNodeUnknown, describe_node
 from themis_desktop.core.versions.releases import VersionError, parse_version
 

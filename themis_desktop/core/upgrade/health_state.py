@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from themis_desktop.core.journal.store import Journal, parse_utc
-from themis_desktop.core.logs.watch import UPGRADED_PHASES, phase_counts
+from themis_desktop.core.logs.store import phase_counts
+from themis_desktop.core.logs.watch import UPGRADED_PHASES
 from themis_desktop.core.upgrade.rollback_window import window
 from themis_desktop.core.upgrade.session import Hop, Trigger, UpgradeSession
 
@@ -278,7 +279,7 @@ def _verdict_reason(verdict: VerdictSeen | None) -> Reason:
     level = {"pass": "healthy", "marginal": "watch", "fail": "degraded"}.get(
         verdict.overall, "watch"
     )
-    if verdict.overall == "no data":
+    if verdict.overall in ("no data", "inconclusive"):  # wait for evidence, never a pass
         summary = summary.replace(": inconclusive: ", ": ", 1)
         return Reason("watch", f"metrics verdict inconclusive{summary}", "metrics")
     if verdict.overall == "pass":

@@ -23,7 +23,6 @@ from themis_desktop.core.backup.archive_format import Manifest
 from themis_desktop.core.backup.catalog import BackupRecord
 from themis_desktop.core.backup.operations import NodeJob, back_up_and_record_all, restore_node
 from themis_desktop.core.backup.restore import compare_tree, remember_checksum, verify
-from themis_desktop.core.backup.restore_points import RestorePoint
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.store import Journal, utc_now
 from themis_desktop.core.logs.start_watch import StartWatch
@@ -32,6 +31,8 @@ from themis_desktop.core.server.data_check import check_data
 from themis_desktop.core.service.control import Confirm, controller_for
 from themis_desktop.core.service.installed_version import installed_version, is_era_a
 from themis_desktop.core.upgrade import start_failure
+from themis_desktop.core.upgrade.hop_backups import hop_backups
+from themis_desktop.core.upgrade.restore_points import RestorePoint
 from themis_desktop.core.upgrade.session import Hop, SessionError, UpgradeSession
 from themis_desktop.core.upgrade.steps import steps_now
 from themis_desktop.core.util.changes import ChangeLog, Topic
@@ -204,7 +205,7 @@ def _node_checks(
         checks.append(Check(node.name, "serves data", served.ok, served.detail))
         era = client.era or ("A" if is_era_a(version) else "B")
     if era == "B":  # its health/error side service: informational, never a failure
-        from themis_desktop.core.server.side_health import probe
+        from themis_desktop.core.service.side_health import probe
 
         side = probe(ctx.profile, node, era)
         detail = side.summary if side.reachable else f"not checked: {side.reason}"
@@ -268,30 +269,6 @@ def _version_check(client: ThemisClient, node: NodeEndpoint, expected: str) -> C
 # -- backups ------------------------------------------------------------------------------
 
 
-def hop_backups(
-    journal: Journal, session: UpgradeSession, hop: Hop, profile: Profile
-) -> dict[str, BackupRecord | None]:
-    """Per node, the newest verified backup the hop may rely on: of the hop's starting
-    version, taken after the previous hop finished (or the session started), still there."""
-    previous = session.previous(hop)
-    since = (previous.finished_at if previous else None) or session.session.created_at
-    found: dict[str, BackupRecord | None] = {}
-    for node in profile.nodes:
-        found[node.name] = next(
-            (
-                r
-                for r in backup_catalog.backups(journal, node.name)
-                if r.verified
-                and r.profile == profile.name  # two clusters may both have a "node-1"
-                and r.version == hop.from_version
-                and r.created_at >= since
-                and r.exists
-            ),
-            None,
-        )
-    return found
-
-
 def back_up(
     ctx: HopContext,
     session: UpgradeSession,
@@ -353,7 +330,7 @@ def _take_restore_points(ctx: HopContext, hop: Hop) -> Taken:
     before the archives so that each archive holds its tag too (upstream keeps tags in
     RocksDB: restoring an archive taken before the tag would drop it). Per node the point,
     or the error that prevented it."""
-    from themis_desktop.core.backup import restore_points
+    from themis_desktop.core.upgrade import restore_points
 
     if not restore_points.supported(hop.from_version):
         ctx.log(f"Server restore points are not offered by {hop.from_version}")
@@ -381,7 +358,7 @@ def _record_restore_points(
 ) -> None:
     """Beside the verified archives, the restore points; a failure is a warning, never the
     backup step's."""
-    from themis_desktop.core.backup import restore_points
+    from themis_desktop.core.upgrade import restore_points
 
     for node, point in taken:
         if isinstance(point, Exception):
@@ -402,7 +379,8 @@ def _record_restore_points(
 
 
 def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
-    """stop → install → start → /health/ready → /version is the target, node by node."""
+    """stop → install → start → /health/ready → /version is the target, node by node;
+    first the hop's pre-flight suite runs on the spot, and a blocked one refuses the step."""
     with ctx.journal() as journal:
         hop = _allowed(journal, session, hop, "upgrade")
         session = session.reload(journal)
@@ -412,6 +390,7 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
                 f"No verified backup of {', '.join(missing)} taken after the previous hop: "
                 "back up now, then run the upgrade step."
             )
+        _require_preflight(ctx, journal, session, hop)
         require_version(ctx, hop.from_version)  # never upgrade a node from another version
         hop = session.transition(journal, hop, "upgrading", f"Upgrading {hop.label}")
         ctx.changed.add(Topic.SESSIONS, Topic.EVENTS, Topic.NODES)
@@ -428,6 +407,25 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
             f"{hop.to_version} answers on every node",
             finished_at=utc_now(),
         )
+
+
+def _require_preflight(
+    ctx: HopContext, journal: Journal, session: UpgradeSession, hop: Hop
+) -> None:
+    """The whole pre-flight suite, run on the spot (an earlier run may be stale) and
+    journaled; SessionError naming the blocking checks while it is blocked. Warnings are
+    logged and never block."""
+    from themis_desktop.core.upgrade import preflight
+
+    result = preflight.run_preflight(ctx, session, hop, journal=journal)
+    ctx.changed.add(Topic.EVENTS)
+    for check in result.results:
+        if check.status == "fail":
+            mark = "✗" if check.blocks else "⚠"
+            ctx.log(f"{mark} pre-flight {check.name}: {check.message}")
+    if result.verdict == "blocked":
+        raise SessionError(preflight.refusal(result, ctx.profile.name))
+    ctx.log(f"✓ pre-flight: {'ready' if result.verdict == 'ready' else 'ready with warnings'}")
 
 
 def _node_upgrade(
@@ -589,7 +587,7 @@ def wait_ready(
             else:  # only a server that does not answer is explained by its log's errors
                 # (one that answers may log its clients' failed requests as errors)
                 _raise_start_failure(node, version, watch, rollback_to)
-            time.sleep(0.2)
+            ctx.cancelled.wait(0.2)
     if not answered:
         _raise_start_failure(node, version, watch, rollback_to)
     where = "" if watch and watch.watching else " (set a log source in the profile to see why)"
@@ -825,8 +823,8 @@ def rollback_question(
     name, as `rollback_candidates` finds them), its age and the data dir it replaces, the
     rollback window, and that writes since the backups are lost; beside them, the server
     restore points taken before the hop (`restore_points.hop_restore_points`)."""
-    from themis_desktop.core.backup import restore_points as points
     from themis_desktop.core.journal.store import parse_utc
+    from themis_desktop.core.upgrade import restore_points as points
     from themis_desktop.core.upgrade.rollback_window import describe, window
     from themis_desktop.core.util.formatting import human_duration
 
@@ -888,11 +886,9 @@ def rollback_candidates(
     one attached to the hop when it was backed up, else the newest fitting one."""
     attached = {}
     for backup_id in hop.backups:
-        row = journal.db["backups"].rows_where("id = ?", [backup_id])
-        for found in row:
-            record = backup_catalog.get(journal, found["id"])
-            if record.profile == profile.name:
-                attached[record.node] = record
+        record = backup_catalog.find(journal, backup_id)
+        if record is not None and record.profile == profile.name:
+            attached[record.node] = record
     found = {
         n: attached.get(n) or r for n, r in hop_backups(journal, session, hop, profile).items()
     }

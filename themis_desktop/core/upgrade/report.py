@@ -3,7 +3,7 @@ plan, each hop's timeline (checklist steps, events), backups, metrics before/aft
 verdicts, the rollback window, triggers and rollbacks, and the environment.
 
 Pictures (plots, the version graph) are made by the Qt layer and passed in as PNG bytes;
-they are embedded as data URIs. Every known token (`secrets.redact`) and anything that
+they are embedded as data URIs. Every known token (`redaction.redact`) and anything that
 looks like a secret is scrubbed from every text that goes into the report.
 """
 
@@ -20,14 +20,15 @@ from pathlib import Path
 
 from themis_desktop import __version__
 from themis_desktop.core.backup import catalog as backup_catalog
-from themis_desktop.core.connection import secrets
 from themis_desktop.core.guides import checklist
 from themis_desktop.core.journal.store import Event, Journal, parse_utc
+from themis_desktop.core.logs import store as log_store
 from themis_desktop.core.logs import watch as logs
 from themis_desktop.core.metrics.catalog import METRICS
 from themis_desktop.core.upgrade import health_state
 from themis_desktop.core.upgrade.rollback_window import band_for
 from themis_desktop.core.upgrade.session import Hop, Trigger, UpgradeSession
+from themis_desktop.core.util import redaction
 from themis_desktop.core.util.formatting import format_quantity, human_bytes
 
 Escape = Callable[[object], str]  # text made safe for the HTML report
@@ -37,20 +38,20 @@ _SECRET = re.compile(
     r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',;]+)"
 )
 _LONG_KEY = re.compile(r"\b[A-Za-z0-9+/_-]{40,}={0,2}\b")
-REDACTED = secrets.REDACTED
+REDACTED = redaction.REDACTED
 LOG_LINES_PER_HOP = 200  # the rest stays in the journal (`themis-desktop logs show`)
 
 
 def scrub(text: str, known: tuple[str, ...] = ()) -> str:
     """`text` without secrets: every known token (`known` and those registered with
-    `secrets.remember`), `Bearer …`, `token=…`, `password: …`, `api_key=…`, words that look
+    `redaction.remember`), `Bearer …`, `token=…`, `password: …`, `api_key=…`, words that look
     like tokens and long key-like strings."""
     for secret in sorted(known, key=len, reverse=True):
         if secret:
             text = text.replace(secret, REDACTED)
-    text = secrets.redact(text)
+    text = redaction.redact(text)
     text = _SECRET.sub(lambda m: m.group(1) + REDACTED, text)
-    text = secrets.redact_token_like(text)
+    text = redaction.redact_token_like(text)
     return _LONG_KEY.sub(lambda m: m.group(0) if m.group(0).isdigit() else REDACTED, text)
 
 
@@ -64,7 +65,7 @@ class ReportData:
     images: dict[str, bytes] = field(default_factory=dict)  # title -> PNG
     environment: dict[str, str] = field(default_factory=dict)
     log_counts: dict[int, dict[str, dict[str, int]]] = field(default_factory=dict)  # by hop id
-    log_lines: dict[int, list[logs.StoredLine]] = field(default_factory=dict)  # by hop id
+    log_lines: dict[int, list[log_store.StoredLine]] = field(default_factory=dict)  # by hop id
     health: health_state.SessionHealth | None = None  # the one state the app shows
     triggers: list[Trigger] = field(default_factory=list)
 
@@ -102,9 +103,9 @@ def collect(journal: Journal, session_id: int) -> ReportData:
         backups,
         verdicts,
         environment=environment,
-        log_counts=logs.phase_counts(journal, session_id),
+        log_counts=log_store.phase_counts(journal, session_id),
         log_lines={
-            hop.id: logs.hop_lines(journal, hop.id, limit=LOG_LINES_PER_HOP + 1)
+            hop.id: log_store.hop_lines(journal, hop.id, limit=LOG_LINES_PER_HOP + 1)
             for hop in session.hops
         },
         health=health_state.assess(session, evidence),

@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.errors import ThemisDesktopError
-from themis_desktop.core.journal.store import Journal, Session, current_user, parse_utc, utc_now
+from themis_desktop.core.journal.store import Journal, current_user, parse_utc, utc_now
+from themis_desktop.core.upgrade import session_store
+from themis_desktop.core.upgrade.session_store import Session
 from themis_desktop.core.versions.upgrade_path import Plan
 
 logger = logging.getLogger(__name__)
@@ -157,18 +160,18 @@ class UpgradeSession:
             raise SessionError(
                 f"There is nothing to upgrade: {plan.current.text} is the target already."
             )
-        saved = profile if profile.id else journal.profile(profile.name)
+        saved = profile if profile.id else profile_store.get(journal, profile.name)
         if saved is None:
-            saved = journal.save_profile(profile)
+            saved = profile_store.save(journal, profile)
         with journal.transaction():
-            session = journal.start_session(
-                saved, plan.hops[0].source.text, plan.hops[-1].target.text
+            session = session_store.start(
+                journal, saved, plan.hops[0].source.text, plan.hops[-1].target.text
             )
-            for position, hop in enumerate(plan.hops):
-                journal.db.table("hops").insert(
+            session_store.insert_hops(
+                journal,
+                session.id,
+                (
                     {
-                        "session_id": session.id,
-                        "position": position,
                         "from_version": hop.source.text,
                         "to_version": hop.target.text,
                         "state": "planned",
@@ -177,41 +180,38 @@ class UpgradeSession:
                             int(hop.confirmed) if hop.target.status == "contested" else None
                         ),
                     }
-                )
+                    for hop in plan.hops
+                ),
+            )
         return cls.load(journal, session.id)
 
     @classmethod
     def load(cls, journal: Journal, session_id: int) -> UpgradeSession:
-        session = journal.session(session_id)
-        rows = journal.db["hops"].rows_where("session_id = ?", [session_id], order_by="position")
+        session = session_store.get(journal, session_id)
+        rows = session_store.hop_rows(journal, session_id)
         profile = session.profile  # the name it kept: its profile may have been deleted
         if session.profile_id is not None:
-            found = list(journal.db["profiles"].rows_where("id = ?", [session.profile_id]))
-            profile = found[0]["name"] if found else profile
+            profile = profile_store.name_of(journal, session.profile_id) or profile
         return cls(session, [_hop(row) for row in rows], profile)
 
     @classmethod
     def open_for(cls, journal: Journal, profile: str) -> UpgradeSession | None:
         """The profile's newest session that has not ended."""
-        return cls._newest(journal, profile, "AND ended_at IS NULL")
+        return cls._newest(journal, profile, open_only=True)
 
     @classmethod
     def latest_for(cls, journal: Journal, profile: str) -> UpgradeSession | None:
         """The profile's newest session, ended or not (a finished path is still watched and
         may still be rolled back)."""
-        return cls._newest(journal, profile, "")
+        return cls._newest(journal, profile, open_only=False)
 
     @classmethod
-    def _newest(cls, journal: Journal, profile: str, condition: str) -> UpgradeSession | None:
-        saved = journal.profile(profile)
-        if saved is None:
+    def _newest(cls, journal: Journal, profile: str, *, open_only: bool) -> UpgradeSession | None:
+        saved = profile_store.get(journal, profile)
+        if saved is None or saved.id is None:
             return None
-        rows = list(
-            journal.db["sessions"].rows_where(
-                f"profile_id = ? {condition}", [saved.id], order_by="id DESC", limit=1
-            )
-        )
-        return cls.load(journal, rows[0]["id"]) if rows else None
+        found = session_store.newest_id(journal, profile_id=saved.id, open_only=open_only)
+        return cls.load(journal, found) if found is not None else None
 
     @property
     def ended(self) -> bool:
@@ -297,7 +297,7 @@ class UpgradeSession:
             row["backups"] = json.dumps(list(row["backups"]))
         user = user or current_user()
         with journal.transaction():
-            journal.db.table("hops").update(hop.id, row)
+            session_store.update_hop(journal, hop.id, row)
             journal.insert_event(
                 self.id,
                 EVENT_OF_STATE.get(state, f"hop.{state}"),
@@ -306,14 +306,13 @@ class UpgradeSession:
                 message or f"Hop {current.label}: {state}",
                 {"hop": hop.id, "from": current.state, "to": state, **(data or {})},
             )
-            sessions = journal.db.table("sessions")
-            sessions.update(self.id, {"state": _session_state(state, hop, self)})
+            session_store.update(journal, self.id, {"state": _session_state(state, hop, self)})
             if state == "rolling-back":
-                sessions.update(self.id, {"ended_at": None})  # open until done
+                session_store.update(journal, self.id, {"ended_at": None})  # open until done
             if state in ("done", "rolled-back") and (
                 state == "rolled-back" or hop.position == len(self.hops) - 1
             ):
-                sessions.update(self.id, {"ended_at": utc_now()})
+                session_store.update(journal, self.id, {"ended_at": utc_now()})
         logger.info(
             "Session %s, hop %s: %s -> %s by %s%s",
             self.id,

@@ -16,14 +16,22 @@ result, for reading:
     rolling-back                   none (roll back again to finish it)
     no current hop                 none (every hop done, or the path stopped at a rollback)
 
+Given the hop's latest pre-flight (`preflight.latest`), a blocked one also holds back the
+upgrade step until its blocking checks pass again (the step itself reruns the whole suite
+and refuses while it is blocked); the session page and `session status` pass it.
+
 Rolling back is not one of these steps: `UpgradeSession.rollback_hop` says which hop it undoes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from themis_desktop.core.upgrade.session import TRANSITIONS, Hop, UpgradeSession
+
+if TYPE_CHECKING:
+    from themis_desktop.core.upgrade.preflight import Preflight
 
 STEPS = ("pre-checks", "backup", "upgrade", "validate")
 # the states each step moves its hop through, in order (`hop_runner`'s transitions)
@@ -75,8 +83,9 @@ class StepsNow:
         return tuple(s for s in STEPS if s not in self.refused)
 
 
-def steps_now(session: UpgradeSession | None) -> StepsNow:
-    """The rule of the table above, for the session's current hop."""
+def steps_now(session: UpgradeSession | None, preflight: Preflight | None = None) -> StepsNow:
+    """The rule of the table above, for the session's current hop; with `preflight`, the
+    hop's latest pre-flight, a blocked one refuses the upgrade step too."""
     if session is None:
         reason = "There is no upgrade session: start one for the planned path first."
         return StepsNow(None, dict.fromkeys(STEPS, reason))
@@ -85,7 +94,26 @@ def steps_now(session: UpgradeSession | None) -> StepsNow:
         return StepsNow(None, dict.fromkeys(STEPS, nothing_to_run(session)))
     phase = _phase(hop)
     allowed = allowed_steps(hop)
-    return StepsNow(hop, {s: _why_not(hop, phase, s) for s in STEPS if s not in allowed})
+    refused = {s: _why_not(hop, phase, s) for s in STEPS if s not in allowed}
+    if (
+        "upgrade" not in refused
+        and preflight is not None
+        and preflight.hop.id == hop.id
+        and preflight.verdict == "blocked"
+    ):
+        refused["upgrade"] = blocked_by(preflight)
+    return StepsNow(hop, refused)
+
+
+def blocked_by(preflight: Preflight) -> str:
+    """Why a blocked pre-flight holds back the upgrade step, naming its blocking checks."""
+    names = [r.name for r in preflight.blocking]
+    which = "that check" if len(names) == 1 else "those checks"
+    return (
+        f"The pre-flight of hop {preflight.hop.label} is blocked by {', '.join(names)}: fix "
+        f"{'it' if len(names) == 1 else 'them'} and rerun {which} first (the upgrade step "
+        "refuses while the pre-flight is blocked)."
+    )
 
 
 def nothing_to_run(session: UpgradeSession) -> str:

@@ -53,3 +53,21 @@ def format_quantity(value: float | None, unit: str) -> str:
     if unit == "req/s":
         return f"{value:.1f} req/s"
     return f"{human_count(value)} {unit}".strip()
+
+
+def signed_quantity(value: float, unit: str) -> str:
+    """A change with its sign and unit: +1.2 ms, −0.30%, ±0 ms (a negative size or
+    duration too, which `format_quantity` alone would not sign)."""
+    if value != value:  # NaN
+        return "no data"
+    sign = "+" if value > 0 else ("−" if value < 0 else "±")
+    return sign + format_quantity(abs(value), unit)
+
+
+def quantity_range(low: float, high: float, unit: str) -> str:
+    """An interval of changes: −0.2…+1.1 ms (the unit once when both ends share it)."""
+    start, end = signed_quantity(low, unit), signed_quantity(high, unit)
+    head, _, suffix = start.rpartition(" ")
+    if head and unit != "s" and end.endswith(" " + suffix):  # "1 min 30 s": kept whole
+        start = head
+    return f"{start}…{end}"

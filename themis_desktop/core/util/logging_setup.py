@@ -8,7 +8,7 @@ to the user, and the tracebacks of unexpected ones (`ui.excepthook`).
 
 The files (`themis-desktop.log`, 1 MiB, and three older ones `.1` … `.3`) are private (0600)
 like the journal. Known tokens never reach them: `RedactTokens` replaces every token that
-`connection.secrets` knows, in the message, its arguments and any traceback. A log that
+`util.redaction` knows, in the message, its arguments and any traceback. A log that
 cannot be written is skipped silently: it must never break an operation nor its output.
 """
 
@@ -21,13 +21,13 @@ from io import TextIOWrapper
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from themis_desktop.core.connection.secrets import redact
 from themis_desktop.core.util.paths import (
     PRIVATE_FILE_MODE,
     app_data_dir,
     make_private,
     make_private_dir,
 )
+from themis_desktop.core.util.redaction import redact
 
 LOGGER = "themis_desktop"  # the package's logger: every module's logger is below it
 LOG_NAME = "themis-desktop.log"
@@ -44,7 +44,7 @@ def log_path() -> Path:
 
 
 class RedactTokens(logging.Filter):
-    """Replaces every known token (`secrets.redact`) in a record before it is written: the
+    """Replaces every known token (`redaction.redact`) in a record before it is written: the
     message with its arguments, the traceback and the stack."""
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -207,9 +207,7 @@ class ReleaseLine:
         """Why the stop is the release it is: each release of the line that is never a stop,
         and each newer one passed over because it lacks fixes of the line."""
         stop = self.stop
-        reasons = [
-            f"{r} is never a stop: {r.status_text()}" for r in self.releases if not r.usable
-        ]
+        reasons = [f"{r} is never a stop: {r.status_text()}" for r in self.releases if not r.usable]
         if stop is None:
             return tuple(reasons)
         for r in self.releases:

@@ -23,14 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.connection.router_config import RouterConfig
 from themis_desktop.core.connection.secrets import TokenStore
-from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.logs.watch import LogSource
-from themis_desktop.core.rollout.router_config import RouterConfig
 from themis_desktop.core.server.models import ShapeError, clean_version
 from themis_desktop.core.server.node_status import NodeStatus, poll_node
-from themis_desktop.core.service.config import ServiceConfig
 from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.ui.settings import restore_window_state, save_window_state
 from themis_desktop.ui.tasks import TaskManager
@@ -216,7 +216,7 @@ class ConnectionDialog(QDialog):
 
     def reload(self) -> None:
         self.tasks.run_journal(
-            Journal.profiles, on_done=self._on_profiles_loaded, on_failed=self._show_error
+            profile_store.load_all, on_done=self._on_profiles_loaded, on_failed=self._show_error
         )
 
     def select_profile(self, name: str) -> None:
@@ -372,7 +372,7 @@ class ConnectionDialog(QDialog):
                 self.accept()
 
         self.tasks.run_op(
-            Journal.save_profile,
+            profile_store.save,
             profile,
             journal=True,
             changes=PROFILES,  # the workspace polls the connected profile as it is now
@@ -424,7 +424,7 @@ class ConnectionDialog(QDialog):
             self.reload()
 
         self.tasks.run_op(
-            Journal.delete_profile,
+            profile_store.delete,
             name,
             journal=True,
             changes=PROFILES,

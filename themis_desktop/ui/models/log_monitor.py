@@ -1,16 +1,24 @@
 """The live logs of the connected profile: the watch thread, a bounded ring of recent
-lines, the counts per hop phase and the log trigger."""
+lines, the counts per hop phase and the log trigger.
+
+Lines reach the ring in batches at most `FLUSH_MS` after the watch read them: a batch
+that arrives later (the GUI thread was busy, e.g. importing scipy for a verdict) goes in at
+once, and a burst or new counts are announced only after the lines they come from."""
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.logs.line_format import LogLine
-from themis_desktop.core.logs.watch import LogSource, LogWatch, phase_counts
+from themis_desktop.core.logs.store import phase_counts
+from themis_desktop.core.logs.watch import LogSource, LogWatch
+from themis_desktop.core.upgrade import log_phase
 from themis_desktop.ui.tasks import TaskManager
 
 RING_LINES = 20_000
@@ -27,10 +35,6 @@ class LogMonitor(QObject):
     sig_burst = Signal(object)  # Burst: the log watch raised the failed-validation trigger
     sig_counts = Signal(object)  # {hop id: {phase: {level: count}}} of the session shown
 
-    _sig_batch = Signal(list)
-    _sig_problem = Signal(str, str)
-    _sig_burst = Signal(object)
-
     def __init__(
         self, tasks: TaskManager, ring_lines: int = RING_LINES, parent: QObject | None = None
     ) -> None:
@@ -43,11 +47,10 @@ class LogMonitor(QObject):
         self.counts: dict[int, dict[str, dict[str, int]]] = {}
         self.session_id: int | None = None
         self._watch: LogWatch | None = None
+        self._unregister: Callable[[], None] = lambda: None  # the watch's service entry
         self._pending: list[LogLine] = []
+        self._pending_since = 0.0  # when the watch read the oldest pending line (monotonic)
         self._stopped = False
-        self._sig_batch.connect(self._on_batch)
-        self._sig_problem.connect(self._on_problem)
-        self._sig_burst.connect(self.sig_burst)
         self._flush_timer = QTimer(self, singleShot=True)
         self._flush_timer.setInterval(FLUSH_MS)
         self._flush_timer.timeout.connect(self._flush)
@@ -75,15 +78,20 @@ class LogMonitor(QObject):
         else:
             self._counts_timer.start()
             if followed and not self.tasks.read_only:  # a review shows the journal only
+                post_lines = self.tasks.to_gui(self._on_batch)
                 self._watch = LogWatch(
                     profile.name,
                     followed,
+                    phase_of=log_phase.current_phase,
+                    raise_trigger=log_phase.raise_burst_trigger,
                     journal_path=self.tasks.journal_path,
-                    on_lines=self._sig_batch.emit,
-                    on_problem=self._sig_problem.emit,
-                    on_burst=self._sig_burst.emit,
+                    # called in the watch thread, with when it read the lines
+                    on_lines=lambda lines: post_lines(lines, time.monotonic()),
+                    on_problem=self.tasks.to_gui(self._on_problem),
+                    on_burst=self.tasks.to_gui(self._on_burst),
                 )
                 self._watch.start()
+                self._unregister = self.tasks.register_service("log watch", self._stop_watch)
         self.sig_reset.emit()
 
     def set_session(self, session_id: int | None) -> None:
@@ -102,6 +110,7 @@ class LogMonitor(QObject):
 
         def done(counts: dict) -> None:
             if session_id == self.session_id and counts != self.counts:
+                self._flush()  # the lines counted are shown before their counts
                 self.counts = counts
                 self.sig_counts.emit(counts)
 
@@ -113,12 +122,26 @@ class LogMonitor(QObject):
 
     # -- from the watch thread --------------------------------------------------------
 
-    def _on_batch(self, lines: list[LogLine]) -> None:
+    def _on_batch(self, lines: list[LogLine], read_at: float) -> None:
+        """Lines the watch read at `read_at` (monotonic): into the ring within `FLUSH_MS`
+        of that, batched with the others read meanwhile."""
+        if self._stopped:
+            return  # a batch read just before the window closed
+        if not self._pending:
+            self._pending_since = read_at
         self._pending += lines
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
+        left_ms = FLUSH_MS - (time.monotonic() - self._pending_since) * 1000
+        if left_ms <= 0:
+            self._flush()  # late already: the GUI thread was busy while the watch read on
+        elif not self._flush_timer.isActive():
+            self._flush_timer.start(int(left_ms))
+
+    def _on_burst(self, burst: object) -> None:
+        self._flush()  # the lines that raised it are shown when it is announced
+        self.sig_burst.emit(burst)
 
     def _flush(self) -> None:
+        self._flush_timer.stop()
         lines, self._pending = self._pending, []
         if not lines:
             return
@@ -132,9 +155,12 @@ class LogMonitor(QObject):
             self.problems.pop(node, None)
         self.sig_problem.emit(node, message)
 
-    def _stop_watch(self) -> None:
+    def _stop_watch(self, timeout: float = 10.0) -> None:
+        """Stop following (waiting at most `timeout` seconds for the thread); the service
+        the watch registered ends with it."""
+        self._unregister()
         if self._watch is not None:
-            self._watch.stop()
+            self._watch.stop(timeout)
             self._watch = None
 
     def stop(self) -> None:

@@ -5,23 +5,28 @@ rollback trigger it raises."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.journal.store import Journal, parse_utc
 from themis_desktop.core.metrics import store as metrics_store
 from themis_desktop.core.metrics import verdict as metrics_verdict
 from themis_desktop.core.metrics.comparison import load_statistics
 from themis_desktop.core.metrics.live import LiveStore
+from themis_desktop.core.metrics.retrospective import offered_load
 from themis_desktop.core.metrics.sampler import Recorder
 from themis_desktop.core.metrics.sampling import NodeSampler, Sample
 from themis_desktop.core.metrics.store import Baseline
 from themis_desktop.core.metrics.verdict import Evaluation, VerdictHold
 from themis_desktop.core.server.client import ThemisClient
+from themis_desktop.core.upgrade import session_store
 from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.ui.tasks import TaskManager
 
@@ -55,9 +60,6 @@ class MetricsMonitor(QObject):
     sig_message = Signal(str)
     sig_action_failed = Signal(str)  # a baseline the user asked for could not be taken
 
-    _sig_sample = Signal(object)  # from the sampler threads
-    _sig_event = Signal(str, str, str)
-
     def __init__(
         self,
         tasks: TaskManager,
@@ -79,13 +81,12 @@ class MetricsMonitor(QObject):
         self.markers: list[tuple[float, str, str]] = []
         self.verdicts: list[tuple[float, str, str]] = []
         self._recorder: Recorder | None = None
+        self._unregister: Callable[[], None] = lambda: None  # the recorder's service entry
         self._clients: list[ThemisClient] = []
         self._generation = 0
         self._pending_redraw = False
         self._last_recorded: tuple[str, float] = ("", 0.0)
         self._stopped = False
-        self._sig_sample.connect(self._on_sample)
-        self._sig_event.connect(self._on_event)
         self._eval_timer = QTimer(self)
         self._eval_timer.setInterval(evaluate_every_ms)
         self._eval_timer.timeout.connect(self.evaluate_now)
@@ -139,10 +140,11 @@ class MetricsMonitor(QObject):
             samplers,
             interval=self.interval_s,
             journal_path=self.tasks.journal_path,
-            on_sample=self._sig_sample.emit,
-            on_event=self._sig_event.emit,
+            on_sample=self.tasks.to_gui(self._on_sample),  # called in the sampler threads
+            on_event=self.tasks.to_gui(self._on_event),
         )
         self._recorder.start()
+        self._unregister = self.tasks.register_service("metrics recorder", self._stop_recorder)
         self._eval_timer.start()
         self.refresh_markers()
 
@@ -169,9 +171,12 @@ class MetricsMonitor(QObject):
         self._eval_timer.stop()
         self._stop_recorder()
 
-    def _stop_recorder(self) -> None:
+    def _stop_recorder(self, timeout: float = 10.0) -> None:
+        """Stop sampling (waiting at most `timeout` seconds for the threads); the service
+        the recorder registered ends with it."""
+        self._unregister()
         if self._recorder is not None:
-            self._recorder.stop()
+            self._recorder.stop(timeout)
             self._recorder = None
         for client in self._clients:
             client.close()
@@ -196,6 +201,8 @@ class MetricsMonitor(QObject):
         self.sig_samples.emit()
 
     def _on_event(self, kind: str, node: str, message: str) -> None:
+        if self._stopped:
+            return  # an event of the last round before the window closed
         self.sig_message.emit(message)
         if kind in MARKER_TYPES:
             self.markers.append((time.time(), kind, message))
@@ -329,14 +336,21 @@ class MetricsMonitor(QObject):
             return
         load_statistics()  # here, in the GUI thread, not in the worker
         start, end = self.after_window()
-        now = metrics_verdict.pooled(self.store.window(start, end))
+        window = self.store.window(start, end)
+        # served requests are judged against the offered load: the probes of each window
+        load = offered_load(baseline.data, (baseline.start, baseline.end), window, (start, end))
         path = self.path_baseline
         path_values = metrics_verdict.pooled(path.data) if path and path.id != baseline.id else None
         generation = self._generation
         self.tasks.run(
-            metrics_verdict.evaluate,
+            functools.partial(  # the evidence the hold asks for, and the window for its rate
+                metrics_verdict.evaluate,
+                min_samples=self.hold.min_samples,
+                load=load,
+                window=(start, end),
+            ),
             metrics_verdict.pooled(baseline.data),
-            now,
+            metrics_verdict.pooled(window),
             path_values,
             on_done=lambda ev: self._on_evaluated(generation, ev),
         )
@@ -402,13 +416,10 @@ class MetricsMonitor(QObject):
         profile = self.profile.name if self.profile else None
 
         def load(journal: Journal):
-            saved = journal.profile(profile) if profile else None
-            sessions = {
-                row["id"]
-                for row in journal.db["sessions"].rows_where(
-                    "profile_id = ?", [saved.id if saved else -1], select="id"
-                )
-            }
+            saved = profile_store.get(journal, profile) if profile else None
+            sessions = (
+                session_store.ids_of_profile(journal, saved.id) if saved and saved.id else set()
+            )
             markers = [  # this profile's only: another cluster's hops are not ours
                 (_epoch(e.ts), e.type, e.message)
                 for e in journal.events(types=MARKER_TYPES)

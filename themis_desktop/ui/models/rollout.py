@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.metrics.comparison import load_statistics
+from themis_desktop.core.metrics.comparison import MIN_SAMPLES, load_statistics
 from themis_desktop.core.rollout import next_steps as rollout_next
 from themis_desktop.core.rollout import runner as rollouts
 from themis_desktop.core.rollout.next_steps import ClusterState, NextStep
@@ -31,8 +31,6 @@ class RolloutModel(QObject):
     sig_failed = Signal(str)
     sig_state = Signal(object)  # ClusterState | None: after an abort or a failure
 
-    _sig_event = Signal(dict)
-
     def __init__(
         self,
         tasks: TaskManager,
@@ -46,12 +44,13 @@ class RolloutModel(QObject):
         self.tokens = tokens
         self.backup_dir = backup_dir
         self.interval = interval
+        self.min_samples = MIN_SAMPLES  # a gate's evidence on each side (core/rollout/runner)
+        self.evidence_timeout_s = rollouts.EVIDENCE_TIMEOUT_S  # then it pauses for a human
         self.profile: Profile | None = None
         self.rollout: Rollout | None = None
         self.runner: RolloutRunner | None = None
         self.state: ClusterState | None = None
         self.confirm = None  # set by the page: manual steps ask the user
-        self._sig_event.connect(self._on_event)
 
     @property
     def running(self) -> bool:
@@ -104,9 +103,11 @@ class RolloutModel(QObject):
             on_failed=lambda exc: self.sig_failed.emit(str(exc)),
         )
 
-    def resume(self) -> None:
+    def resume(self, note: str = "") -> None:
+        """Go on; at a gate without a verdict, past it as the admin's decision (journaled,
+        with `note`)."""
         if self.rollout is not None and not self.running and self.rollout.resumable:
-            self._run(self.rollout)
+            self._run(self.rollout, note)
 
     def pause(self) -> None:
         if self.runner:
@@ -194,7 +195,7 @@ class RolloutModel(QObject):
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def _runner(self, rollout: Rollout) -> RolloutRunner:
+    def _runner(self, rollout: Rollout, note: str = "") -> RolloutRunner:
         profile = self.profile
         assert profile is not None
         context = hop_context(
@@ -209,12 +210,15 @@ class RolloutModel(QObject):
             context,
             router_for(profile.router, confirm=self.confirm),
             interval=self.interval,
-            on_event=self._sig_event.emit,
+            min_samples=self.min_samples,
+            evidence_timeout_s=self.evidence_timeout_s,
+            note=note,
+            on_event=self.tasks.to_gui(self._on_event),  # called in the runner's worker
         )
 
-    def _run(self, rollout: Rollout) -> None:
+    def _run(self, rollout: Rollout, note: str = "") -> None:
         self.rollout = rollout
-        self._start(self._runner(rollout))
+        self._start(self._runner(rollout, note))
 
     def _start(self, runner: RolloutRunner, call=None) -> None:
         """Run `call` (default: the rollout's remaining steps) with `runner` in a worker."""
@@ -223,13 +227,16 @@ class RolloutModel(QObject):
         self._set_state(None)
         self.sig_running.emit(True)
         self.sig_rollout.emit(runner.rollout)
-        self.tasks.run_op(
+        # closing the window pauses it (the journal has where it stopped: it can resume)
+        unregister = self.tasks.register_service("rollout", lambda _timeout: runner.pause())
+        task = self.tasks.run_op(
             call or runner.run,
             changes=runner.ctx.changed,  # the runner reports its writes as they land
             initiator=self,
             on_done=self._finished,
             on_failed=self._failed,
         )
+        task.sig_finished.connect(unregister)
 
     def _on_event(self, event: dict) -> None:
         self.sig_event.emit(event)

@@ -7,7 +7,7 @@ when the session's topics are touched (`on_changed`), whoever changed them."""
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.upgrade import health_state, hop_runner
+from themis_desktop.core.upgrade import decide_by, health_state, hop_runner, preflight
 from themis_desktop.core.upgrade.hop_runner import hop_context
 from themis_desktop.core.upgrade.session import UpgradeSession
 from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.core.versions.upgrade_path import Plan
-from themis_desktop.ui.tasks import TaskManager
+from themis_desktop.ui.tasks import CancelFlag, GuiCallCancelled, TaskManager
 
 SHOWN = (Topic.SESSIONS, Topic.EVENTS)  # what the session and its health are read from
 STEPS = ("pre-checks", "backup", "upgrade", "validate", "rollback")
@@ -39,9 +39,7 @@ class UpgradeModel(QObject):
     sig_step_failed = Signal(str, str)  # step, what went wrong and what to do
     sig_confirm = Signal(str)  # a manual step: show it, then call answer()
     sig_health = Signal(object)  # SessionHealth | None: the one health state, when it changes
-
-    _sig_log = Signal(str)
-    _sig_confirm = Signal(str)
+    sig_preflight = Signal(object)  # Preflight | None: the current hop's latest, when loaded
 
     def __init__(self, tasks: TaskManager, tokens: TokenStore, backup_dir, parent=None) -> None:
         super().__init__(parent)
@@ -53,12 +51,11 @@ class UpgradeModel(QObject):
         self.pinned: int | None = None  # a review shows this session, its profile deleted or not
         self.busy = ""
         self._stopped = False  # the window closed: late answers of the journal are dropped
-        self._answer = threading.Event()
-        self._answer_value = False
-        self._cancel = threading.Event()
-        self._sig_log.connect(self.sig_log)
-        self._sig_confirm.connect(self.sig_confirm)
+        self._answer: Future[bool] | None = None  # the manual step shown (GUI thread only)
+        self._cancel = CancelFlag()  # the running step's: cancel() sets it
         self.evidence: health_state.Evidence | None = None
+        self.preflight: preflight.Preflight | None = None  # the current hop's latest
+        self.verdict_record: dict | None = None  # the newest since a hop finished (decide-by)
         self.health: health_state.SessionHealth | None = None
         self.metrics = None  # MetricsMonitor, once attached
         self.logs = None  # LogMonitor, once attached
@@ -94,16 +91,20 @@ class UpgradeModel(QObject):
             else:
                 session = UpgradeSession.latest_for(journal, profile.name) if profile else None
             evidence = health_state.gather(journal, session) if session else None
-            return session, evidence
+            hop = session.current if session else None
+            latest = preflight.latest(journal, session, hop) if session and hop else None
+            record = decide_by.recorded_verdict(journal, session) if session else None
+            return session, evidence, latest, record
 
         def done(result) -> None:
             if profile is self.profile and not self._stopped:
-                self.session, self.evidence = result
+                self.session, self.evidence, self.preflight, self.verdict_record = result
                 self.sig_session.emit(self.session)
+                self.sig_preflight.emit(self.preflight)
                 self.reassess()
 
         if profile is None and pinned is None:
-            done((None, None))
+            done((None, None, None, None))
         else:
             self.tasks.run_journal(load, on_done=done)
 
@@ -153,6 +154,32 @@ class UpgradeModel(QObject):
 
     # -- steps -----------------------------------------------------------------
 
+    def run_preflight(self, names: list[str] | None = None) -> None:
+        """Run the current hop's pre-flight checks `names` (all by default); each result is
+        journaled, and the reload that follows shows the latest of each (`sig_preflight`)."""
+        session, profile = self.session, self.profile
+        hop = session.current if session else None
+        if session is None or profile is None or hop is None or self.busy:
+            return
+        context = hop_context(
+            profile,
+            self.tokens.get(profile.name),
+            journal_path=self.tasks.journal_path,
+            backup_dir=Path(self.backup_dir()),
+        )
+        self._begin("pre-flight")
+        self.tasks.run_op(
+            preflight.run_preflight,
+            context,
+            session,
+            hop,
+            names,
+            changes=Changes.of(Topic.SESSIONS, Topic.EVENTS),
+            initiator=self,
+            on_done=lambda result: self._finished("pre-flight", result),
+            on_failed=lambda exc: self._failed("pre-flight", exc),
+        )
+
     def run_step(self, step: str, note: str = "") -> None:
         """Run `step` of the current hop (the last upgraded hop for "rollback"). A step that
         may not run now is refused with core's reason (`sig_step_failed`, the page's usual
@@ -177,7 +204,7 @@ class UpgradeModel(QObject):
             journal_path=self.tasks.journal_path,
             backup_dir=Path(self.backup_dir()),
             confirm=self._confirm,
-            log=self._sig_log.emit,
+            log=self.tasks.to_gui(self.sig_log.emit),  # called in the step's worker
             cancelled=self._cancel,
         )
         work = {
@@ -189,13 +216,16 @@ class UpgradeModel(QObject):
         }[step]
         self._begin(step)
         self.sig_log.emit(f"— {step} of hop {hop.label} —")
-        self.tasks.run_op(
+        # closing the window cancels it (and the manual step it may be waiting on)
+        unregister = self.tasks.register_service(f"upgrade step {step}", lambda _t: self.cancel())
+        task = self.tasks.run_op(
             work,
             changes=context.changed,  # filled by the step as its writes land
             initiator=self,
             on_done=lambda result: self._finished(step, result),
             on_failed=lambda exc: self._failed(step, exc, bool(context.changed)),
         )
+        task.sig_finished.connect(unregister)
 
     def raise_trigger(
         self, kind: str, note: str, evidence: dict | None = None, user: str | None = None
@@ -259,18 +289,29 @@ class UpgradeModel(QObject):
 
     def answer(self, done: bool) -> None:
         """The user's answer to a manual step (True: it is done)."""
-        self._answer_value = done
-        self._answer.set()
+        pending, self._answer = self._answer, None
+        if pending is not None and not pending.done():
+            pending.set_result(done)
 
     # -- plumbing ----------------------------------------------------------------
 
     def _confirm(self, text: str) -> bool:  # in the worker thread
-        self._answer.clear()
-        self._sig_confirm.emit(text)
-        while not self._answer.wait(0.2):
-            if self._cancel.is_set():
-                return False
-        return self._answer_value
+        """Show a manual step and wait for the admin's answer; False once it is cancelled."""
+        try:
+            answer = self.tasks.call_in_gui(self._ask, text, cancelled=self._cancel)
+        except GuiCallCancelled:
+            return False
+        return answer.result()  # cancel() answers False
+
+    def _ask(self, text: str) -> Future[bool]:  # in the GUI thread, as cancel() and answer()
+        answer: Future[bool] = Future()
+        if self._cancel.is_set():
+            answer.set_result(False)
+            return answer
+        self.answer(False)  # an earlier question no one answered (not expected)
+        self._answer = answer
+        self.sig_confirm.emit(text)
+        return answer
 
     def _begin(self, step: str) -> None:
         self.busy = step

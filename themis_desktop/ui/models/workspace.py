@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from themis_desktop.core.backup import swap as restore_swap
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal
@@ -59,6 +60,7 @@ class Workspace(QObject):
         self.logs = LogMonitor(tasks, parent=self)
         self.logs.sig_burst.connect(self._on_log_burst)
         self.upgrade.attach(self.metrics, self.logs)  # the session's health judges by them too
+        self.upgrade.sig_session.connect(self._on_upgrade_session)
         self.sig_changed.connect(self.upgrade.on_changed)
         self.sig_changed.connect(self.rollouts.on_changed)
         self.sig_changed.connect(self.metrics.on_changed)
@@ -141,6 +143,12 @@ class Workspace(QObject):
             self.logs.set_session(session_id)
             self.sig_session_changed.emit(session_id)
 
+    def _on_upgrade_session(self, session) -> None:
+        """The session loaded for the profile is the one the pages follow (its checklist,
+        events and log lines), whichever page is shown or built."""
+        if session is not None:
+            self.set_session(session.id)
+
     def _on_changed(self, changes: Changes, initiator: object) -> None:
         """Profiles changed (the Connection dialog): poll the connected one as it is now."""
         current = self.profile
@@ -148,7 +156,7 @@ class Workspace(QObject):
             return
 
         def load(journal: Journal) -> Profile | None:
-            return journal.profile(current.name)
+            return profile_store.get(journal, current.name)
 
         def done(fresh: Profile | None) -> None:
             if fresh is not None and self.profile is current and fresh != current:
@@ -227,12 +235,14 @@ class Workspace(QObject):
         self.sig_message.emit(f"{status.name}: {'up' if status.up else 'down'}")
 
     def stop(self) -> None:
+        """The window closes: stop the long-lived services (the metrics recorder, the log
+        watch, a running rollout or step) in the task manager's one loop, then the models'
+        timers, then every task (their late answers are dropped)."""
         self._stopped = True
         self._timer.stop()
-        self.metrics.stop()
-        self.upgrade.stop()
-        self.rollouts.stop()
-        self.logs.stop()
+        self.tasks.stop_services()
+        for model in (self.metrics, self.upgrade, self.rollouts, self.logs):
+            model.stop()
         self._generation += 1
         self.tasks.shutdown()
         for client in self._clients + [c for group in self._retired.values() for c in group]:

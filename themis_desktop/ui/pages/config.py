@@ -1,47 +1,35 @@
 """Config advisor page: a node's config checked against the target version's expectations,
-the findings with their reasons to pick from, the file before and after side by side, and
-the picked changes written (old file kept) or posted to the server, after a confirmation."""
+the findings with their reasons to pick from (`FindingsTable`), the file before and after
+side by side (`ConfigDiffView`), and the picked changes written (old file kept) or posted to
+the server, after a confirmation; then what a restart or a reload does (`ReloadPanel`)."""
 
 from __future__ import annotations
 
-import difflib
-import html
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
-from themis_desktop.core.config import advisor as config_advisor
 from themis_desktop.ui import palette
 from themis_desktop.ui.models.workspace import Workspace
+from themis_desktop.ui.widgets.config_diff_view import ConfigDiffView
+from themis_desktop.ui.widgets.config_findings_table import FindingsTable, value_text
+from themis_desktop.ui.widgets.config_reload_panel import ReloadPanel
 from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 
-COLUMNS = ("Apply", "Severity", "Key", "Current", "Recommended", "Since", "Why")
-SEVERITY_COLOUR = {
-    "breaks": palette.BAD_RED,
-    "changes": palette.WARNING_ORANGE,
-    "recommended": palette.INFO_BLUE,
-}
 FROM_SERVER = "server"
 
 
@@ -69,7 +57,6 @@ class ConfigPage(QWidget):
         self.workspace = workspace
         self.checked: Checked | None = None
         self._applied = ""  # what the last Apply did, shown after the check that follows it
-        self._reload: tuple | None = None  # (profile, node, plan) of the last Apply
         title = QLabel("Config advisor", objectName="pageTitle")
         intro = QLabel(
             "A node's configuration against what the target version expects: defaults that "
@@ -96,31 +83,13 @@ class ConfigPage(QWidget):
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(True)
-        header = self.table.horizontalHeader()
-        for column in range(len(COLUMNS) - 1):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
-        self.table.itemChanged.connect(self._on_pick)
-
-        mono = QFont("monospace")
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        self.before = QPlainTextEdit(readOnly=True, placeholderText="The config as it is")
-        self.after = QPlainTextEdit(readOnly=True, placeholderText="The config with the picks")
-        for pane in (self.before, self.after):
-            pane.setFont(mono)
-            pane.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        panes = QSplitter(Qt.Orientation.Horizontal)
-        panes.addWidget(_titled("Current", self.before))
-        panes.addWidget(_titled("With the picked changes", self.after))
+        self.table = FindingsTable()
+        self.table.sig_picks_changed.connect(self._update_after)
+        self.diff = ConfigDiffView()
+        self.before, self.after = self.diff.before, self.diff.after
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
-        split.addWidget(panes)
+        split.addWidget(self.diff)
         split.setSizes([260, 340])
 
         self.apply_button = QPushButton("Apply picked changes…")
@@ -132,21 +101,9 @@ class ConfigPage(QWidget):
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.apply_button)
         # after an Apply: restart or reload? (core/config/reload.py says what SIGHUP does)
-        self.reload_words = QLabel("")
-        self.reload_words.setWordWrap(True)
-        self.reload_words.setTextFormat(Qt.TextFormat.RichText)
-        self.reload_button = QPushButton("Reload (SIGHUP)…")
-        self.reload_button.setToolTip(
-            "Send the node SIGHUP through the profile's service control: ThemisDB 1.8+ "
-            "re-reads its TLS certificate and key files, not its config"
-        )
-        self.reload_button.clicked.connect(self._on_reload_clicked)
-        self.reload_panel = QWidget()
-        reload_row = QHBoxLayout(self.reload_panel)
-        reload_row.setContentsMargins(0, 0, 0, 0)
-        reload_row.addWidget(self.reload_words, 1)
-        reload_row.addWidget(self.reload_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.reload_panel.hide()
+        self.reload_panel = ReloadPanel(workspace.tasks, workspace.refuse)
+        self.reload_panel.sig_reloaded.connect(self.sig_reloaded)
+        self.reload_words, self.reload_button = self.reload_panel.words, self.reload_panel.button
 
         layout = QVBoxLayout(self)
         layout.addWidget(title)
@@ -178,7 +135,7 @@ class ConfigPage(QWidget):
     def _on_node(self) -> None:
         node = self._node()
         self.source.clear()
-        self._show_reload(None)
+        self.reload_panel.show_pending(None)
         if node is None:
             return
         if node.config_path:  # the file's name first: elided, the folder goes
@@ -255,19 +212,12 @@ class ConfigPage(QWidget):
     def _show(self, checked: Checked | None) -> None:
         self.checked = checked
         self.check_button.setEnabled(self.workspace.profile is not None)
-        self.table.blockSignals(True)
-        self.table.setRowCount(0)
+        self.table.show_findings(checked.findings if checked else [])
         if checked is None:
             self.summary.setText("")
-            self.before.clear()
-            self.after.clear()
-            self.table.blockSignals(False)
+            self.diff.clear()
             self.apply_button.setEnabled(False)
             return
-        for finding in checked.findings:
-            self._add_row(finding)
-        self.table.blockSignals(False)
-        self.table.resizeRowsToContents()
         breaking = sum(f.severity == "breaks" for f in checked.findings)
         where = "the server" if checked.source == FROM_SERVER else checked.source
         versions = f"{checked.current or 'its version'} → {checked.target}"
@@ -282,7 +232,7 @@ class ConfigPage(QWidget):
             if checked.findings
             else f"<b>{checked.node}</b>: nothing to change for {versions}."
         )
-        self.before.setPlainText(checked.doc.dumps())
+        self.diff.show_before(checked.doc.dumps())
         self._update_after()
         applied, self._applied = self._applied, ""
         self.status.setText(
@@ -290,56 +240,12 @@ class ConfigPage(QWidget):
         )
         self.sig_checked.emit(checked)
 
-    def _add_row(self, finding) -> None:
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        pick = QTableWidgetItem()
-        if finding.applicable:
-            pick.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
-            pick.setCheckState(Qt.CheckState.Unchecked)
-        else:
-            pick.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            if config_advisor.action(finding) == "keep":  # as `config check` says it
-                pick.setText("built in")
-                pick.setToolTip("A built-in default of the new version: nothing to do")
-            else:
-                pick.setText("by hand")
-                pick.setToolTip("This change cannot be made by the app; the reason says how")
-        pick.setData(Qt.ItemDataRole.UserRole, finding.id)
-        self.table.setItem(row, 0, pick)
-        values = (
-            finding.severity,
-            finding.key,
-            _text(finding.current),
-            _text(finding.recommended),
-            finding.since,
-            finding.reason,
-        )
-        for column, value in enumerate(values, start=1):
-            item = QTableWidgetItem(value)
-            item.setToolTip(value)
-            colour = SEVERITY_COLOUR.get(finding.severity)
-            if column == 1 and colour:
-                item.setForeground(QColor(colour))
-            self.table.setItem(row, column, item)
-
     def picked(self) -> list[str]:
-        return [
-            self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)
-            for r in range(self.table.rowCount())
-            if self.table.item(r, 0).checkState() == Qt.CheckState.Checked
-        ]
+        """The ids of the findings ticked to apply."""
+        return self.table.picked()
 
     def set_picked(self, ids: set[str]) -> None:
-        for r in range(self.table.rowCount()):
-            item = self.table.item(r, 0)
-            if item.flags() & Qt.ItemFlag.ItemIsUserCheckable:
-                wanted = item.data(Qt.ItemDataRole.UserRole) in ids
-                item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
-
-    def _on_pick(self, item: QTableWidgetItem) -> None:
-        if item.column() == 0:
-            self._update_after()
+        self.table.set_picked(ids)
 
     def _update_after(self) -> None:
         from themis_desktop.core.config import advisor as config_advisor
@@ -348,9 +254,7 @@ class ConfigPage(QWidget):
         if checked is None:
             return
         picked = self.picked()
-        after = config_advisor.apply(checked.doc, checked.findings, picked).dumps()
-        self.after.setPlainText(after)
-        _highlight(self.before, self.after)
+        self.diff.show_after(config_advisor.apply(checked.doc, checked.findings, picked).dumps())
         self.apply_button.setEnabled(bool(picked) and not self.workspace.read_only)
 
     # -- applying ---------------------------------------------------------------------
@@ -362,7 +266,7 @@ class ConfigPage(QWidget):
             return
         chosen = [f for f in checked.findings if f.id in picked]
         lines = "".join(
-            f"<li><code>{f.key}</code>: {_text(f.current)} → {_text(f.recommended)}</li>"
+            f"<li><code>{f.key}</code>: {value_text(f.current)} → {value_text(f.recommended)}</li>"
             for f in chosen
         )
         where = (
@@ -412,7 +316,7 @@ class ConfigPage(QWidget):
 
         def done(message: str) -> None:
             self._applied = message
-            self._show_reload((profile, node, plan) if profile and node else None)
+            self.reload_panel.show_pending((profile, node, plan) if profile and node else None)
             self.sig_applied.emit(message)
             self.check()
             self.status.setText(message + " Checking again…")
@@ -424,125 +328,7 @@ class ConfigPage(QWidget):
             on_failed=lambda exc: self.status.setText(f"Nothing was changed: {exc}"),
         )
 
-    # -- after applying: restart, or reload (SIGHUP) ---------------------------------
-
-    def _show_reload(self, pending: tuple | None, result: str = "") -> None:
-        """The plan's words for the last Apply, the Reload button where SIGHUP is safe."""
-        self._reload = pending
-        if pending is None:
-            self.reload_panel.hide()
-            return
-        _, node, plan = pending
-        self.reload_words.setText(
-            f"<b>After this change to {html.escape(node.name)}:</b> {html.escape(plan.words)}"
-            + (f"<br>{html.escape(result)}" if result else "")
-        )
-        self.reload_button.setVisible(plan.offer_reload)
-        self.reload_button.setEnabled(plan.offer_reload)
-        self.reload_panel.show()
-
-    def _on_reload_clicked(self) -> None:
-        """Ask first (naming the node, saying only TLS certificates are reloaded)."""
-        from themis_desktop.core.config.reload import reload_by_hand
-        from themis_desktop.core.service.control import controller_for, label
-
-        if self._reload is None or self.workspace.refuse("Reloading a node"):
-            return
-        profile, node, plan = self._reload
-        if reload_by_hand(profile.service):
-            how = (
-                "Send it yourself (<code>systemctl reload themisdb</code>, or "
-                "<code>kill -HUP &lt;pid&gt;</code>), then answer Yes."
-            )
-        else:
-            step = controller_for(profile.service).describe("reload", node)
-            how = f"The app runs: <code>{html.escape(step)}</code>."
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Reload (SIGHUP)",
-            f"<b>Send SIGHUP to {html.escape(label(node))}?</b><br>ThemisDB "
-            f"{html.escape(plan.version or '')} reloads only its TLS certificate and key files "
-            "on SIGHUP; it does not read its config again, so the changed keys still need a "
-            f"restart.<br>{how}",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            self,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        yes = box.button(QMessageBox.StandardButton.Yes)
-        box.finished.connect(lambda _: box.clickedButton() is yes and self._send_reload())
-        self.reload_question = box
-        box.open()
-
-    def _send_reload(self) -> None:
-        """SIGHUP through the profile's service control, in the background."""
-        from themis_desktop.core.config.reload import reload_by_hand, reload_node
-
-        pending = self._reload
-        if pending is None:
-            return
-        profile, node, plan = pending
-        # a by-hand SIGHUP was confirmed by the Yes just given
-        confirm = (lambda _text: True) if reload_by_hand(profile.service) else None
-
-        def done(step) -> None:
-            message = (
-                f"Sent SIGHUP to {node.name} ({step.command}): it re-reads its TLS certificate "
-                "files (when TLS is on) and keeps running with the config it started with."
-            )
-            self._show_reload(pending, message)
-            self.sig_reloaded.emit(message)
-
-        def failed(exc: Exception) -> None:
-            message = f"The reload of {node.name} failed: {exc}"
-            self._show_reload(pending, message)
-            self.sig_reloaded.emit(message)
-
-        self.reload_button.setEnabled(False)
-        self.reload_words.setText(self.reload_words.text() + "<br>Sending SIGHUP…")
-        self.workspace.tasks.run(
-            lambda: reload_node(profile.service, node, plan, confirm=confirm),
-            on_done=done,
-            on_failed=failed,
-        )
-
-
-def _titled(title: str, widget: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(QLabel(title, objectName="sectionTitle"))
-    layout.addWidget(widget)
-    return box
-
-
-def _text(value: Any) -> str:
-    from themis_desktop.core.config.advisor import value_text
-
-    return value_text(value)
-
-
-def _highlight(before: QPlainTextEdit, after: QPlainTextEdit) -> None:
-    """Mark the lines that differ: removed or changed on the left, added on the right."""
-    old, new = before.toPlainText().splitlines(), after.toPlainText().splitlines()
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    removed, added = [], []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "equal":
-            removed += range(i1, i2)
-            added += range(j1, j2)
-    for pane, lines, colour in (
-        (before, removed, palette.DIFF_REMOVED_FILL),
-        (after, added, palette.DIFF_ADDED_FILL),
-    ):
-        selections = []
-        for number in lines:
-            selection = QTextEdit.ExtraSelection()
-            selection.format.setBackground(QColor(colour))
-            selection.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
-            cursor = QTextCursor(pane.document().findBlockByNumber(number))
-            selection.cursor = cursor
-            selections.append(selection)
-        pane.setExtraSelections(selections)
-        if lines:  # bring the first change into view
-            pane.setTextCursor(QTextCursor(pane.document().findBlockByNumber(lines[0])))
-            pane.centerCursor()
+    @property
+    def reload_question(self) -> QMessageBox | None:
+        """The question Reload (SIGHUP)… asked last."""
+        return self.reload_panel.question

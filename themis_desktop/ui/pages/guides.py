@@ -25,6 +25,7 @@ from themis_desktop.core.guides.library import Guide, load_folder
 from themis_desktop.core.guides.plan import combine, guide_for, hop_lines
 from themis_desktop.core.guides.render import render_guide, render_markdown
 from themis_desktop.core.journal.store import Journal
+from themis_desktop.core.upgrade import session_store
 from themis_desktop.core.util.changes import ChangeLog, Changes, Topic
 from themis_desktop.core.versions.upgrade_path import Plan
 from themis_desktop.ui.models.workspace import Workspace
@@ -120,6 +121,10 @@ class GuidesPage(QWidget):
         workspace.sig_session_changed.connect(lambda _: self._load_states())
         workspace.sig_changed.connect(self._on_workspace_changed)
         self.load(folder)
+
+    def show_section(self, words: str) -> bool:
+        """Scroll the guide shown to its first section titled with `words` (e.g. "rollback")."""
+        return self.view.jump_to_section(words)
 
     # -- loading ----------------------------------------------------------------
 
@@ -287,8 +292,8 @@ class GuidesPage(QWidget):
             # ticks before the first one is recorded still share one new session
             session_id = pending.get("id")
             if session_id is None:
-                session_id = journal.start_session(
-                    profile if profile and profile.id else None, source, target
+                session_id = session_store.start(
+                    journal, profile if profile and profile.id else None, source, target
                 ).id
                 pending["id"] = session_id
                 changes.add(Topic.SESSIONS, Topic.EVENTS)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from themis_desktop.core.journal.store import Journal, parse_utc
 from themis_desktop.core.logs import line_format as log_format
+from themis_desktop.core.logs import store as log_store
 from themis_desktop.core.logs import watch as logs
 from themis_desktop.core.logs.line_format import LogLine
 from themis_desktop.core.upgrade.session import Hop, UpgradeSession
@@ -363,7 +364,7 @@ class LogsPage(QWidget):
         def load(journal: Journal) -> list[Row]:
             return [
                 Row(parse_utc(x.ts).timestamp(), x.node, x.level, x.message)
-                for x in logs.hop_lines(journal, hop_id, min_level="debug")
+                for x in log_store.hop_lines(journal, hop_id, min_level="debug")
             ]
 
         def show(rows: list[Row]) -> None:
@@ -428,7 +429,7 @@ class LogsPage(QWidget):
             path = Path(chosen)
 
         def write(journal: Journal) -> int:
-            lines = logs.hop_lines(journal, hop.id, min_level="debug")
+            lines = log_store.hop_lines(journal, hop.id, min_level="debug")
             text = "".join(
                 f"[{log_format.format_ts(parse_utc(x.ts).timestamp())}] [{x.node}] [{x.level}] "
                 f"[{x.phase}] {x.message}\n"

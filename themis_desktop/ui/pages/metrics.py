@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -27,7 +28,9 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +41,7 @@ from themis_desktop.core.metrics import store as metrics_store
 from themis_desktop.core.metrics.store import Baseline
 from themis_desktop.core.metrics.verdict import Evaluation, Trigger
 from themis_desktop.core.util.formatting import human_duration
+from themis_desktop.ui.dialogs.compare_windows import CompareWindowsDialog
 from themis_desktop.ui.dialogs.distribution import DistributionDialog
 from themis_desktop.ui.dialogs.note import NoteDialog
 from themis_desktop.ui.models.workspace import Workspace
@@ -95,11 +99,18 @@ class MetricsPage(QWidget):
         export_csv.clicked.connect(lambda: self.export_csv())
         export_png = QPushButton("Export PNG…")
         export_png.clicked.connect(lambda: self.export_png())
+        self.compare_button = QPushButton("Compare &windows…")
+        self.compare_button.setToolTip(
+            "Compare any two stored windows of this profile's samples, e.g. the same hour "
+            "last week against the last hour (as `metrics compare` does)"
+        )
+        self.compare_button.clicked.connect(lambda: self.open_compare())
+        self.compare_dialog: CompareWindowsDialog | None = None
 
         controls = QHBoxLayout()
         controls.addWidget(heading)
         controls.addStretch(1)
-        for widget in (self.span, self.follow, export_csv, export_png):
+        for widget in (self.span, self.follow, self.compare_button, export_csv, export_png):
             controls.addWidget(widget)
         baseline_row = QHBoxLayout()  # two short rows: the table beside the plots is narrow
         baseline_row.addWidget(QLabel("Baseline"))
@@ -131,17 +142,39 @@ class MetricsPage(QWidget):
         self.summary.setWordWrap(True)
         self.table = ComparisonTable()
         self.table.sig_metric_clicked.connect(self.show_distributions)
+        self.reason = QLabel("", objectName="muted")  # the current row's reason
+        self.reason.setWordWrap(True)
+        self.table.sig_reason.connect(self.reason.setText)
         self.watch = QGroupBox("48 h watch")
         self.watch_text = QLabel("Starts when a hop finishes (or after the baseline).")
         self.watch_text.setWordWrap(True)
         self.history = QListWidget()
-        self.history.setMaximumHeight(140)
+        self.history.setMaximumHeight(120)
         self.history.setWordWrap(True)  # a long verdict wraps instead of running off the side
         self.history.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.history.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.history.setToolTip(
+            "The verdicts recorded in the journal (every change, and every 10 min)"
+        )
+        self.changes = QListWidget()  # the shown verdict's changes, each with its reason
+        self.changes.setMaximumHeight(120)
+        self.changes.setWordWrap(True)
+        self.changes.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.changes.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.changes.setToolTip(
+            "Why the verdict shown changed: it holds steady against noise "
+            f"({self.monitor.hold.rule})"
+        )
+        self.history_tabs = QTabWidget()
+        self.history_tabs.addTab(self.changes, "Verdict changes")
+        self.history_tabs.addTab(self.history, "Recorded")
+        self.history_tabs.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.history_tabs.setMaximumHeight(  # the lists' height and the tabs': no blank below
+            self.history.maximumHeight() + self.history_tabs.tabBar().sizeHint().height() + 8
+        )
         watch_layout = QVBoxLayout(self.watch)
         watch_layout.addWidget(self.watch_text)
-        watch_layout.addWidget(self.history)
+        watch_layout.addWidget(self.history_tabs)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -149,6 +182,7 @@ class MetricsPage(QWidget):
         right_layout.addLayout(capture_row)
         right_layout.addWidget(self.summary)
         right_layout.addWidget(self.table, 1)
+        right_layout.addWidget(self.reason)
         right_layout.addWidget(self.watch)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -188,6 +222,7 @@ class MetricsPage(QWidget):
 
     def _on_profile_changed(self, profile: Profile | None) -> None:
         self.placeholder.setVisible(profile is None)
+        self.compare_button.setEnabled(profile is not None)
         self.splitter.setVisible(profile is not None)
         self.plots.set_nodes([n.name for n in profile.nodes] if profile else [])
         self.banner.trigger = None  # an advisory was about the profile before
@@ -225,6 +260,7 @@ class MetricsPage(QWidget):
 
     def _on_evaluation(self, evaluation: Evaluation | None) -> None:
         self.table.set_evaluation(evaluation)
+        self._show_changes()
         if evaluation is None:
             self.summary.setText(
                 "No baseline yet: capture one before the upgrade."
@@ -238,6 +274,7 @@ class MetricsPage(QWidget):
             f"<b>Verdict: {evaluation.overall.upper()}</b> ({evaluation.mode}) — the last "
             f"{human_duration(end - start)} against “{self.monitor.baseline.label}”; "
             f"{counts} metrics with data. Click a row for both distributions."
+            + (f"<br>{escape(evaluation.inconclusive)}" if evaluation.inconclusive else "")
             if self.monitor.baseline
             else ""
         )
@@ -263,6 +300,31 @@ class MetricsPage(QWidget):
         if self.banner.triggers:
             return  # the session's raised triggers are shown; they come first
         self.banner.show_trigger(trigger)
+
+    def _show_changes(self) -> None:
+        """The held verdict's changes, newest first, each with its reason."""
+        self.changes.clear()
+        for change in reversed(self.monitor.hold.history[-50:]):
+            stamp = datetime.fromtimestamp(change.at).strftime("%H:%M:%S")
+            before = (change.before or "none").upper()
+            after = (change.after or "none").upper()
+            text = f"{stamp}  {before} → {after}: {change.reason}"
+            self.changes.addItem(text)
+            self.changes.item(self.changes.count() - 1).setToolTip(text)
+
+    def open_compare(self) -> CompareWindowsDialog | None:
+        """Compare windows…: two stored windows of the connected profile's samples."""
+        profile = self.workspace.profile
+        if profile is None:
+            return None
+        dialog = CompareWindowsDialog(
+            self.workspace.tasks, profile.name, self.monitor.hold.min_samples, self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.destroyed.connect(lambda: setattr(self, "compare_dialog", None))
+        self.compare_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _on_verdicts(self, verdicts: list[tuple[float, str, str]]) -> None:
         self.history.clear()

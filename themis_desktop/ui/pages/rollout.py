@@ -1,12 +1,15 @@
 """Rollout page: the cluster as tiles (version, health, traffic share, role), the plan's
 step timeline with gates and soak time, each node's latency in its own colour, and the
-controls. Start and Abort ask first, saying what happens and what cannot be undone; after
+controls. Start and Abort ask first, saying what happens and what cannot be undone. A gate
+waiting for evidence says how much it has, live; one that paused without a verdict never
+looks passed, and going on past it asks for a note (journaled). After
 an abort or a failure the page shows the cluster as it is and the next steps (decided in
 core, `rollout_next`), a button each."""
 
 from __future__ import annotations
 
 import time
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -40,6 +43,7 @@ from themis_desktop.core.rollout.next_steps import NextStep
 from themis_desktop.core.rollout.runner import STRATEGIES, Rollout, RolloutError, strategy_problem
 from themis_desktop.core.server.node_status import NodeStatus
 from themis_desktop.ui import palette
+from themis_desktop.ui.dialogs.note import NoteDialog
 from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.widgets import metric_plot_style as style
 from themis_desktop.ui.widgets.rollout_outcome import RolloutOutcome
@@ -47,7 +51,18 @@ from themis_desktop.ui.widgets.rollout_tile import NodeTile
 
 TILES_PER_ROW = 4  # more nodes: another row (a narrow window keeps each tile whole)
 LOWER_MIN = 200  # px: the step timeline and the latency plot stay readable
-VERDICT_MARK = {"pass": "✓", "marginal": "?", "fail": "✗", "no data": "·"}
+VERDICT_MARK = {"pass": "✓", "marginal": "?", "fail": "✗", "inconclusive": "…", "no data": "·"}
+VERDICT_WORDS = {  # a gate without a verdict never reads as passed
+    "inconclusive": "inconclusive: too little evidence, not a pass",
+    "no data": "no data: not a pass",
+    "marginal": "marginal: a human decides",
+}
+VERDICT_COLOUR = {
+    "fail": palette.BAD_RED,
+    "marginal": palette.WARNING_ORANGE,
+    "inconclusive": palette.WARNING_ORANGE,
+    "no data": palette.WARNING_ORANGE,
+}
 STRATEGY_TIP = {
     "rolling": "Node by node: drained, upgraded, serving again; the others keep serving.",
     "canary": "One node upgraded first, given 5 → 20 → 50 → 100 % of the traffic, gated at "
@@ -66,6 +81,8 @@ class RolloutPage(QWidget):
         self.model = workspace.rollouts
         self.tiles: dict[str, NodeTile] = {}
         self.soak_left = 0.0
+        self.waiting: dict | None = None  # the gate's last "waiting" event, while it waits
+        self.note_dialog: NoteDialog | None = None
         heading = QLabel("Rollout", objectName="pageTitle")
         self.hop = QLabel("", objectName="muted")
         self.strategy = QComboBox()
@@ -81,7 +98,7 @@ class RolloutPage(QWidget):
         self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self.model.pause)
         self.resume_button = QPushButton("Resume")
-        self.resume_button.clicked.connect(self.model.resume)
+        self.resume_button.clicked.connect(self.resume)
         self.abort_button = QPushButton("Abort…")
         self.abort_button.setToolTip("Asks first, saying what the abort will do now")
         self.abort_button.clicked.connect(self.abort)
@@ -232,26 +249,34 @@ class RolloutPage(QWidget):
             self.status.setText("No rollout yet. Choose a strategy and start it.")
         else:
             gates = {g["step"]: g for g in rollout.gates}
+            waiting = self._waiting_text(rollout)
             for i, step in enumerate(rollout.steps):
+                gate = gates.get(i)
                 mark = "✓" if i < rollout.position else ("▶" if i == rollout.position else "·")
+                if gate and i < rollout.position:
+                    mark = VERDICT_MARK.get(gate["verdict"], mark)  # passed only if it did
                 text = f"{mark} {step.title}"
                 if i == rollout.position and rollout.finished:
                     text = f"■ {step.title} — stopped here ({rollout.status})"
-                gate = gates.get(i)
                 if gate:
-                    text += f" — gate {VERDICT_MARK.get(gate['verdict'], '')} {gate['verdict']}"
+                    verdict = gate["verdict"]
+                    text += f" — gate {VERDICT_MARK.get(verdict, '')} "
+                    text += VERDICT_WORDS.get(verdict, verdict)
                 item = QListWidgetItem(text)
                 if i == rollout.position and not rollout.finished:
                     item.setBackground(QColor(palette.TARGET_FILL))
-                    if step.kind == "soak" and self.model.running and self.soak_left:
+                    if waiting:
+                        item.setText(f"{text} — {waiting}")
+                    elif step.kind == "soak" and self.model.running and self.soak_left:
                         item.setText(f"{text} — {self.soak_left:.0f} s of soak left")
-                if gate and gate["verdict"] == "fail":
-                    item.setForeground(QColor(palette.BAD_RED))
+                if gate and gate["verdict"] in VERDICT_COLOUR:
+                    item.setForeground(QColor(VERDICT_COLOUR[gate["verdict"]]))
                 item.setToolTip(item.text())  # the whole line where the column elides it
                 self.timeline.addItem(item)
+            reason = waiting or rollout.reason
             self.status.setText(
                 f"{rollout.strategy} rollout {rollout.from_version} → {rollout.to_version}: "
-                f"<b>{rollout.status}</b>" + (f" — {rollout.reason}" if rollout.reason else "")
+                f"<b>{rollout.status}</b>" + (f" — {escape(reason)}" if reason else "")
             )
         self._update_buttons()
 
@@ -282,6 +307,14 @@ class RolloutPage(QWidget):
         self.outcome.enable(not running and not self.workspace.read_only)
         self.pause_button.setEnabled(running)
         self.resume_button.setEnabled(not running and open_rollout)
+        past_gate = not running and r is not None and r.waiting_gate is not None
+        self.resume_button.setText("Go on past the gate…" if past_gate else "Resume")
+        self.resume_button.setToolTip(
+            "The gate did not pass (too little evidence): going on is your decision, "
+            "journaled with a note"
+            if past_gate
+            else "Go on from where the rollout stopped"
+        )
         self.abort_button.setEnabled(running or open_rollout)
         self.switch_button.setEnabled(
             not running
@@ -345,6 +378,30 @@ class RolloutPage(QWidget):
         question = start_question(rollout, profile, hop.reversibility, hop.reversibility_note)
         self._ask(question, "Start", lambda: self.model.run_planned(rollout))
 
+    def resume(self) -> None:
+        """Go on; past a gate without a verdict only with a note (the admin's decision)."""
+        rollout = self.model.rollout
+        if rollout is None or self.model.running:
+            return
+        gate = rollout.waiting_gate
+        if gate is None:
+            self.model.resume()
+            return
+        dialog = NoteDialog(
+            "Go on past the gate without a verdict",
+            "Why going on is right, e.g. 'low traffic tonight; n1 checked by hand' (required)",
+            "Go on past the gate",
+            self,
+            intro=(
+                f"“{gate['title']}” did not pass: {rollout.reason}. Going on is your "
+                "decision; it is journaled with your name and this note. Abort instead to "
+                "return the traffic to the old version."
+            ),
+        )
+        dialog.accepted.connect(lambda: self.model.resume(dialog.text()))
+        self.note_dialog = dialog
+        dialog.open()
+
     def abort(self) -> None:
         """Ask, saying what the abort does to this rollout now, then abort."""
         rollout = self.model.runner.rollout if self.model.runner else self.model.rollout
@@ -385,10 +442,22 @@ class RolloutPage(QWidget):
         box.open()
         return box
 
+    def _waiting_text(self, rollout: Rollout) -> str:
+        """The running gate's wait for evidence in words, or ""."""
+        waiting = self.waiting
+        if not self.model.running or waiting is None or waiting["position"] != rollout.position:
+            return ""
+        return str(waiting["message"])
+
     def _on_event(self, event: dict) -> None:
-        if event.get("event") == "soak":
+        kind = event.get("event")
+        if kind == "soak":
             self.soak_left = event.get("seconds_left", 0.0)
+        elif kind == "waiting":
+            self.waiting = event
         else:
+            if kind != "evidence":
+                self.waiting = None  # a verdict, another step, a pause, …
             self.workspace.sig_message.emit(event["message"])
 
     def _on_failed(self, message: str) -> None:

@@ -1,12 +1,15 @@
 """Upgrade session page: the plan as a stepper, the current hop's steps with progress and a
-live log, the session's one health state (also in the header and the hop tree), a banner of
-the triggers nobody has acknowledged yet, the metrics verdict, and Roll back now.
+live log, its pre-flight readiness before the upgrade step (which holds the step back while
+blocked) and the decide-by time after it, the session's one health state (also in the
+header and the hop tree), a banner of the triggers nobody has acknowledged yet, the metrics
+verdict, and Roll back now.
 
 Every step that changes a server asks first, and its button in the question is never the
 default one. The page scrolls rather than cut text when the window is small."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
@@ -32,9 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core.backup import restore_points
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.upgrade import hop_runner
+from themis_desktop.core.upgrade import decide_by, hop_runner, restore_points
 from themis_desktop.core.upgrade.rollback_window import describe, window
 from themis_desktop.core.upgrade.session import Hop, UpgradeSession
 from themis_desktop.core.upgrade.steps import steps_now
@@ -44,8 +46,10 @@ from themis_desktop.ui.dialogs.rollback import RollbackDialog
 from themis_desktop.ui.models.upgrade import UpgradeModel
 from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.settings import settings
+from themis_desktop.ui.widgets.decide_by_label import DecideByLabel
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 from themis_desktop.ui.widgets.health_panel import PHASES, HealthPanel
+from themis_desktop.ui.widgets.preflight_panel import PreflightPanel
 from themis_desktop.ui.widgets.trigger_banner import TriggerBanner
 
 ORDER = ["planned", "pre-checks", "backed-up", "upgrading", "validating", "done"]
@@ -65,7 +69,17 @@ class _Column(QWidget):
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
         layout = self.layout()
-        needed = layout.totalHeightForWidth(self.width()) if layout is not None else 0
+        if layout is None:
+            return hint
+        needed = layout.totalHeightForWidth(self.width())
+        for index in range(layout.count()):  # the layout counts an ignored height as 0
+            widget = layout.itemAt(index).widget()
+            if (
+                widget is not None
+                and not widget.isHidden()
+                and widget.sizePolicy().verticalPolicy() == QSizePolicy.Policy.Ignored
+            ):
+                needed += widget.minimumHeight()
         return QSize(hint.width(), max(hint.height(), needed))
 
     def resizeEvent(self, event) -> None:
@@ -127,6 +141,11 @@ class SessionPage(QWidget):
         self.hop_title.setFont(font)
         self.window_label = QLabel("")
         self.window_label.setWordWrap(True)
+        self.decide_label = DecideByLabel()
+        self.preflight_panel = PreflightPanel()
+        self.preflight_panel.sig_run_all.connect(lambda: self.run_preflight())
+        self.preflight_panel.sig_rerun.connect(lambda name: self.run_preflight([name]))
+        self.preflight_panel.hide()
         self.buttons: dict[str, QPushButton] = {}
         grid = QGridLayout()
         for index, (step, text, tip) in enumerate(
@@ -184,9 +203,11 @@ class SessionPage(QWidget):
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addWidget(self.hop_title)
         middle_layout.addWidget(self.window_label)
+        middle_layout.addWidget(self.decide_label)
         middle_layout.addLayout(grid)
         middle_layout.addLayout(second)
         middle_layout.addLayout(busy)
+        middle_layout.addWidget(self.preflight_panel)
         middle_layout.addWidget(self.log, 1)
 
         self.panel = HealthPanel()
@@ -220,6 +241,7 @@ class SessionPage(QWidget):
         outer.addWidget(self.scroll)
 
         self.model.sig_session.connect(self.show_session)
+        self.model.sig_preflight.connect(lambda _: self._show_preflight())
         self.model.sig_health.connect(self._on_health)
         self.model.sig_log.connect(self._append_log)
         self.model.sig_busy.connect(self._on_busy)
@@ -252,8 +274,7 @@ class SessionPage(QWidget):
             self.hop_title.setText("")
             self.window_label.setText("")
             self.triggers.clear()
-        else:
-            self.workspace.set_session(session.id)
+        else:  # the workspace follows it too (`sig_session_changed`: timeline, checklist)
             self.summary.setText(
                 f"Session {session.id}: {session.profile} {session.session.from_version} → "
                 f"{session.session.to_version} · {session.state} · started "
@@ -264,7 +285,36 @@ class SessionPage(QWidget):
             self._show_triggers()
         self._fill_stepper()
         self._show_log_counts()
+        self._show_preflight()
+        self._show_decide_by()
         self._update_buttons()
+
+    def _show_preflight(self) -> None:
+        """The current hop's latest pre-flight, until its upgrade step starts."""
+        session = self.session
+        hop = session.current if session else None
+        shown = hop is not None and hop.started_at is None
+        preflight = self.model.preflight
+        if shown and preflight is not None and preflight.hop.id != hop.id:
+            preflight = None  # another hop's (the session moved on, the reload follows)
+        self.preflight_panel.setVisible(shown)
+        self.preflight_panel.show_preflight(preflight, self._can_run())
+        self._update_buttons()
+
+    def _show_decide_by(self) -> None:
+        """Decide by, for the last upgraded hop (core's `decide_by.for_session`, as
+        `session status`): the live verdict when there is one, else the newest recorded."""
+        session = self.session
+        found = None
+        if session is not None and session.rolled_back is None:
+            monitor = self.workspace.metrics
+            found = decide_by.for_session(
+                session, self.model.verdict_record, datetime.now(UTC), monitor.evaluation
+            )
+        self.decide_label.show_decide_by(found)
+
+    def _can_run(self) -> bool:
+        return not self.model.busy and not self.workspace.read_only
 
     def _fill_stepper(self) -> None:
         self.stepper.clear()
@@ -341,6 +391,7 @@ class SessionPage(QWidget):
         if self.session is not None:
             self._show_hop(self.session)
         self._show_verdict()
+        self._show_decide_by()  # its times count down with the clock
 
     def _on_health(self, health) -> None:
         """The session's one health state: the panel, the hop tree and the banner."""
@@ -371,7 +422,8 @@ class SessionPage(QWidget):
 
     def _update_buttons(self) -> None:
         session, busy = self.session, bool(self.model.busy) or self.workspace.read_only
-        steps = steps_now(session)  # core's rule (also `session run`): the page shows it
+        # core's rule (also `session run`/`status`), with the hop's latest pre-flight
+        steps = steps_now(session, self.model.preflight)
         for step, button in self.buttons.items():
             tip, reason = _step_tip(button), steps.why_not(step)
             button.setEnabled(not busy and reason is None)
@@ -393,6 +445,7 @@ class SessionPage(QWidget):
             and bool(self.workspace.plan.hops)
         )
         self.raise_button.setEnabled(not busy and session is not None)
+        self.preflight_panel.set_enabled(not busy)
 
     # -- the live log -------------------------------------------------------------------
 
@@ -464,6 +517,11 @@ class SessionPage(QWidget):
         if self.workspace.plan is not None and not self.workspace.refuse("Starting a session"):
             self.model.start_session(self.workspace.plan)
 
+    def run_preflight(self, names: list[str] | None = None) -> None:
+        """Run the current hop's pre-flight checks (all, or `names` alone)."""
+        if not self.workspace.refuse("Running the pre-flight"):
+            self.model.run_preflight(names)
+
     def run(self, step: str) -> None:
         if self.workspace.refuse(step.capitalize()):
             return
@@ -492,7 +550,8 @@ class SessionPage(QWidget):
     def _confirm_upgrade(self, hop: Hop, backups: dict, reversibility) -> None:
         if self.model.stopped or self.session is None or self.session.current is None:
             return
-        if self.session.current.id != hop.id or not steps_now(self.session).allowed("upgrade"):
+        steps = steps_now(self.session, self.model.preflight)
+        if self.session.current.id != hop.id or not steps.allowed("upgrade"):
             return
         records = [r for r in backups.values() if r is not None]
         if len(records) < len(backups):  # the step refuses, and says why
@@ -614,6 +673,7 @@ class SessionPage(QWidget):
 
     def _on_evaluation(self, evaluation) -> None:
         self._show_verdict()
+        self._show_decide_by()
 
     def _show_verdict(self) -> None:
         monitor = self.workspace.metrics

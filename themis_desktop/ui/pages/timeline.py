@@ -72,15 +72,7 @@ def load_timeline(journal: Journal, session_id: int) -> Timeline:
     """The session's events and the session-less events between its start and end."""
     session = UpgradeSession.load(journal, session_id)
     start, end = session.session.created_at, session.session.ended_at or OPEN_END
-    rows = journal.db["events"].rows_where(
-        "session_id = ? OR (session_id IS NULL AND ts >= ? AND ts <= ?)",
-        [session_id, start, end],
-        order_by="ts, id",
-    )
-    events = [
-        Event(**{**row, "data": json.loads(row["data"]) if row["data"] else None}) for row in rows
-    ]
-    return Timeline(session, events)
+    return Timeline(session, journal.events_during(session_id, start, end))
 
 
 class TimelinePage(QWidget):

@@ -120,14 +120,30 @@ class HealthPanel(QScrollArea):
         elif evaluation.inconclusive:
             text += f"<br>{escape(evaluation.inconclusive)}"
         if hold.pending and hold.pending_since:
-            waited = max(0.0, datetime.now().timestamp() - hold.pending_since)
             text += (
-                f"<br><i>{hold.pending.upper()} seen for {waited:.0f} s "
-                f"({hold.pending_count} evaluation(s)); it replaces "
-                f"{evaluation.overall.upper()} once it held {hold.hold_s:g} s.</i>"
+                f"<br><i>{hold.pending.upper()} seen over {hold.pending_samples:.0f} new "
+                f"samples ({hold.pending_count} evaluation(s)); it replaces "
+                f"{evaluation.overall.upper()} after {hold.min_samples}.</i>"
+            )
+        if hold.history:  # why the shown verdict is what it is
+            last = hold.history[-1]
+            was = (last.before or "none").upper()
+            text += (
+                f"<br>Changed {datetime.fromtimestamp(last.at):%H:%M:%S} from {was}: "
+                f"{escape(_short(last.reason))}"
             )
         text += f"<br><span style='color:{palette.MUTED_TEXT}'>Steady: {escape(hold.rule)}.</span>"
         self.verdict.setText(text)
+        self.verdict.setToolTip(
+            "Changes of the verdict shown, newest first:\n"
+            + "\n".join(
+                f"{datetime.fromtimestamp(c.at):%H:%M:%S}  {(c.before or 'none').upper()} → "
+                f"{(c.after or 'none').upper()}: {c.reason}"
+                for c in reversed(hold.history[-10:])
+            )
+            if hold.history
+            else ""
+        )
 
     def show_log_counts(
         self, hop_label: str, counts: dict, following: bool, read_only: bool

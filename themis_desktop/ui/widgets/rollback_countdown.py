@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import QTimer, Signal
 
 from themis_desktop.core.journal.store import Journal, parse_utc
+from themis_desktop.core.rollout import store as rollout_store
 from themis_desktop.core.upgrade.rollback_window import WindowState, window
 from themis_desktop.core.util.formatting import human_duration
 from themis_desktop.ui import palette
@@ -123,8 +124,8 @@ def rollout_times(journal: Journal, rollout) -> RolloutTimes | None:
     """The times of `rollout` (`core.rollout.Rollout`), read on the journal thread."""
     if rollout is None or rollout.id is None:
         return None
-    rows = list(journal.db["rollouts"].rows_where("id = ?", [rollout.id]))
-    if not rows:
+    row = rollout_store.find(journal, rollout.id)
+    if row is None:
         return None
     done = {f"Done: {s.title}" for s in rollout.steps if s.kind == "upgrade"}
     upgraded = next(
@@ -135,7 +136,7 @@ def rollout_times(journal: Journal, rollout) -> RolloutTimes | None:
         ),
         None,
     )
-    return RolloutTimes(rollout.id, rows[0]["created_at"], upgraded)
+    return RolloutTimes(rollout.id, row["created_at"], upgraded)
 
 
 def session_follow(session) -> Follow:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core.service.config import KINDS, ServiceConfig
+from themis_desktop.core.connection.service_config import KINDS, ServiceConfig
 
 KIND_LABELS = {
     "manual": "Manual — the app asks you to do each step",

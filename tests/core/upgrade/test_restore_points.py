@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from themis_desktop.core.backup import restore_points
-from themis_desktop.core.backup.restore_points import RestorePoint
+from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.server import errors
 from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.core.service.control import controller_for
+from themis_desktop.core.upgrade import restore_points
 from themis_desktop.core.upgrade.hop_runner import HopContext, back_up, rollback_question
+from themis_desktop.core.upgrade.restore_points import RestorePoint
 from themis_desktop.core.upgrade.session import UpgradeSession
 from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.core.versions.upgrade_path import plan_upgrade
@@ -69,7 +70,7 @@ def _lab(tmp_path, controlled_cluster, version: str, target: str, nodes: int = 2
     _, _, profile = controlled_cluster(nodes=nodes, version=version)
     journal_path = tmp_path / f"journal-{version}.sqlite"
     with Journal(journal_path) as journal:
-        profile = journal.save_profile(profile)
+        profile = profile_store.save(journal, profile)
         plan = plan_upgrade(load_catalogue(with_user=False), version, target)
         session = UpgradeSession.create(journal, profile, plan)
     lines: list[str] = []
@@ -142,7 +143,9 @@ def test_the_restore_points_of_a_hop_come_from_its_own_events(tmp_path):
     with Journal(tmp_path / "j.sqlite") as journal:
         from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 
-        profile = journal.save_profile(Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),)))
+        profile = profile_store.save(
+            journal, Profile("p", (NodeEndpoint("http://127.0.0.1:1", "n1"),))
+        )
         plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "2.0")
         session = UpgradeSession.create(journal, profile, plan)
         first, second = session.hops[0], session.hops[1]

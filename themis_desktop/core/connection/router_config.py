@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from themis_desktop.core.service.config import StoredConfig
+from themis_desktop.core.connection.service_config import StoredConfig
 
 Kind = Literal["none", "demo", "manual", "commands"]
 KINDS: tuple[Kind, ...] = ("none", "demo", "manual", "commands")

@@ -61,8 +61,7 @@ class ServiceConfig(StoredConfig):
             raise ValueError(f"unknown service control {self.kind!r} (one of {', '.join(KINDS)})")
         if self.kind == "commands" and not ((self.stop or self.pid_file) and self.start):
             raise ValueError(
-                "service control 'commands' needs a start command, and a stop command or a "
-                "pid file"
+                "service control 'commands' needs a start command, and a stop command or a pid file"
             )
         if not 0 < self.stop_timeout <= 3600:
             raise ValueError("the stop timeout is between 0 and 3600 seconds")

@@ -8,8 +8,8 @@ import time
 from tests.core.hostile_http import answer, endless, head, hostile_server, trickle
 from tests.core.loopback import canned_http, free_port
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
-from themis_desktop.core.server.side_health import is_loopback, locate, probe, probe_url
-from themis_desktop.core.service.config import ServiceConfig
+from themis_desktop.core.connection.service_config import ServiceConfig
+from themis_desktop.core.service.side_health import is_loopback, locate, probe, probe_url
 
 
 def test_the_demo_nodes_side_service_is_found_and_probed(controlled_cluster):
