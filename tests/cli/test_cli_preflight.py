@@ -89,3 +89,27 @@ def test_what_cannot_be_checked_exits_2(capsys):
     assert "has hops 1 to 1, not 5" in capsys.readouterr().err
     assert main(["session", "preflight", "--profile", "nobody"]) == 2
     assert "No upgrade session for 'nobody'" in capsys.readouterr().err
+
+
+def test_the_upgrade_step_refuses_while_the_latest_preflight_is_blocked(capsys, lab):
+    """The same rule as the session page's Upgrade button: a blocked pre-flight holds the
+    step until its blocking checks are rerun and pass, even after the blocker is fixed."""
+    _, backups = lab
+    assert main([*PREFLIGHT, *backups]) == 3  # no backup yet: blocked
+    assert main(["session", "run", "backup", "--profile", "lab", *backups]) == 0
+    capsys.readouterr()
+    upgrade = ["session", "run", "upgrade", "--profile", "lab", *backups, "--yes"]
+    assert main(upgrade) == 1
+    err = capsys.readouterr().err
+    assert "upgrade cannot run now" in err and "backup" in err
+    assert main([*PREFLIGHT, *backups, "--check", "backup"]) == 0
+    with Journal() as journal:  # the refused step changed nothing
+        assert [h.state for h in _session_hops(journal)] == ["backed-up"]
+
+
+def _session_hops(journal: Journal) -> list:
+    from themis_desktop.core.upgrade.session import UpgradeSession
+
+    session = UpgradeSession.latest_for(journal, "lab")
+    assert session is not None
+    return session.hops

@@ -385,11 +385,14 @@ def _context(args: argparse.Namespace, session):
 
 @_session_errors
 def _run_step(args: argparse.Namespace) -> int:
-    from themis_desktop.core.upgrade import hop_runner
+    from themis_desktop.core.journal.store import Journal
+    from themis_desktop.core.upgrade import hop_runner, preflight
     from themis_desktop.core.upgrade.steps import steps_now
 
     session = _latest(args.profile)
-    steps = steps_now(session)  # the rule the session page's buttons follow
+    with Journal() as journal:  # the rule the session page's buttons follow, readiness too
+        latest = preflight.latest(journal, session, session.current) if session.current else None
+    steps = steps_now(session, latest)
     hop = steps.hop
     if not steps.allowed(args.step):
         print_error(f"{args.step} cannot run now. {steps.why_not(args.step)}")

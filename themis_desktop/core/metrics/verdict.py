@@ -86,13 +86,14 @@ class Evaluation:
         if self.overall not in ("inconclusive", "no data"):
             return None
         with_data = sum(v.verdict in CONCLUSIVE for v in self.verdicts)
+        word = self.overall  # the sentence starts with the verdict it explains
         if self.missing:
             text = (
-                f"inconclusive: too few samples of {' and '.join(self.missing)} on one side or "
+                f"{word}: too few samples of {' and '.join(self.missing)} on one side or "
                 f"both ({with_data} of {len(self.verdicts)} metrics have enough on both)"
             )
         elif self.overall == "no data":
-            return "inconclusive: no metric has samples on both sides"
+            return "no data: no metric has samples on both sides"
         else:
             waiting = [v.metric for v in self.verdicts if v.verdict == "inconclusive"]
             text = (
