@@ -7,6 +7,11 @@ Targets (DESIGN.md § 6), each measured as a ratio in one run on the same data:
   peak RSS of each of ours < 200 MiB, flat as data grows (`--sizes 1G,4G`), and for verify
            and restore of a decompression bomb (1 GiB of zeros in ~100 KiB, `--bomb`)
   event-loop stall (10 ms Qt timer) while a backup runs in a QThreadPool worker < 50 ms
+Whole commands, as a user runs them (process start, imports, journal included), same data:
+  `backup --stopped --no-verify`  vs `tar -cf - | zstd -T0 -3`  >= 0.9x, size <= 1.05x
+  `backup --stopped` (verify)     vs that, then `zstd -dc | openssl sha256`  >= 0.9x
+  `restore --other-node --yes`    vs `zstd -dc | tar -x`  >= 0.8x
+  their peak RSS (GNU time) < 200 MiB; with `--sizes`, also by data size (flat)
 Each of our operations runs in a fresh child process, as the CLI runs it: its time is taken
 there around the call (imports excluded), its peak RSS is the child's VmHWM, its CPU time and
 minor page faults come from getrusage; the reference pipelines run under GNU time (peak RSS of
@@ -16,8 +21,8 @@ reference swapped every round; `sync` before every timed step. The page cache is
 more child with QT_QPA_PLATFORM=offscreen, the work in a `ui.tasks.TaskManager` worker.
 `--profile` adds a cProfile of each of ours (main thread) after the table.
 
-Run: .venv/bin/python bench/backup.py [--size 1G] [--sizes 1G,4G] [--repeat 3] [--cold]
-     [--profile] [--keep] [--dir TMP]
+Run: .venv/bin/python bench/backup.py [--size 768M] [--sizes 1G,2G,4G] [--repeat 3] [--cold]
+     [--profile] [--keep] [--dir TMP] [--commands-only]
 """
 
 from __future__ import annotations
@@ -81,6 +86,7 @@ def measure(argv: list[str], what: str, env: dict[str, str] | None = None) -> Ru
     return Run(seconds, 0, {"stdout": stdout})
 
 
+CLI = Path(sys.executable).with_name("themis-desktop")  # the installed command
 GNU_TIME = shutil.which("time", path="/usr/bin:/bin")  # the program, not the bash keyword
 
 
@@ -345,7 +351,7 @@ def secs(seconds: float) -> str:
 
 
 def verdict(ok: bool) -> str:
-    return "OK" if ok else "MISS"
+    return "PASS" if ok else "MISS"
 
 
 class Bench:
@@ -353,6 +359,8 @@ class Bench:
         self.work, self.node, self.cold, self.profile = work, node, cold, profile
         self.ref_archive = work / "ref.tar.zst"
         self.our_out = work / "ours"
+        self.cmd_out = work / "ours-cmd"
+        self.cmd_archive = Path()
         self.restore_dir = work / "restored"
         self.expected = tree_totals(node.data_dir, node.config)
         self.ref_fsync = float("inf")
@@ -439,6 +447,61 @@ class Bench:
             profile=self.profile,
         )
         self._check_restored(target, what="our restore")
+        shutil.rmtree(target)
+        return run
+
+    # -- whole commands, as a user runs them (process start included) --------------------
+
+    def _command(self, args: str) -> str:
+        """`themis-desktop ARGS` with a private data folder (journal, log) for the bench."""
+        home = self.work / "home"
+        home.mkdir(exist_ok=True)
+        return f"THEMIS_DESKTOP_HOME={shlex.quote(str(home))} {shlex.quote(str(CLI))} {args}"
+
+    def ref_cmd_backup(self, verify: bool) -> Run:
+        run = self.ref_backup()
+        if verify:  # the reference's read-back: decompress and hash every byte
+            settle(self.cold)
+            check = shell(
+                f"zstd -dc {shlex.quote(str(self.ref_archive))} | openssl sha256",
+                "reference verify (zstd -dc | openssl sha256)",
+            )
+            run = Run(run.seconds + check.seconds, max(run.peak_kib, check.peak_kib))
+        return run
+
+    def our_cmd_backup(self, verify: bool) -> Run:
+        shutil.rmtree(self.cmd_out, ignore_errors=True)
+        settle(self.cold)
+        q = shlex.quote
+        run = shell(
+            self._command(
+                f"backup --stopped {'' if verify else '--no-verify '}"
+                f"--data-dir {q(str(self.node.data_dir))} --config {q(str(self.node.config))} "
+                f"--node {NODE} --themis-version {VERSION} -o {q(str(self.cmd_out))}"
+            ),
+            "our backup command",
+        )
+        lines = run.result["stdout"].strip().splitlines()
+        if verify and "sha256" not in lines[0]:
+            raise BenchError(f"our backup command did not verify: {lines[0]}")
+        self.cmd_archive = Path(lines[-1])
+        return run
+
+    def ref_cmd_restore(self) -> Run:
+        return self.ref_restore()
+
+    def our_cmd_restore(self) -> Run:
+        target = self._fresh_restore_dir()
+        settle(self.cold)
+        q = shlex.quote
+        run = shell(
+            self._command(
+                f"restore {q(str(self.cmd_archive))} --data-dir {q(str(target / 'data'))} "
+                f"--config-dir {q(str(target / 'config'))} --other-node --yes"
+            ),
+            "our restore command",
+        )
+        self._check_restored(target, what="our restore command")
         shutil.rmtree(target)
         return run
 
@@ -571,11 +634,95 @@ def main_table(args, node, work: Path, gen_seconds: float) -> dict[str, Best]:
     return best
 
 
+def command_table(args, node, work: Path) -> None:
+    """The whole commands as a user runs them, process start included, beside the pipelines:
+    `backup --stopped --no-verify`, `backup --stopped` (its verify reads every byte back and
+    checks every SHA-256) and `restore`; best of `--repeat`, the order swapped every round."""
+    bench = Bench(work, node, args.cold, profile=False)
+    steps = {
+        "backup command (no verify)": (
+            lambda: bench.ref_cmd_backup(False),
+            lambda: bench.our_cmd_backup(False),
+        ),
+        "backup command + verify": (
+            lambda: bench.ref_cmd_backup(True),
+            lambda: bench.our_cmd_backup(True),
+        ),
+        "restore command": (bench.ref_cmd_restore, bench.our_cmd_restore),
+    }
+    best = {(side, name): Best() for side in ("ref", "ours") for name in steps}
+    sizes: dict[str, int] = {}
+    for round_ in range(args.repeat):
+        for name, (ref_step, our_step) in steps.items():
+            order = [("ref", ref_step), ("ours", our_step)]
+            for side, step in order if round_ % 2 == 0 else order[::-1]:
+                best[(side, name)].add(step())
+            if name == "backup command (no verify)":
+                sizes = {"ours": bench.cmd_archive.stat().st_size}
+                sizes["ref"] = bench.ref_archive.stat().st_size
+    print(
+        f"\nwhole commands ({CLI.name}, process start included; references: "
+        "tar -cf - | zstd -T0 -3 -q, then zstd -dc | openssl sha256; zstd -dc | tar -x)"
+    )
+    print(row("", "ours", "reference", "ratio", "target", None))
+    targets = {
+        "backup command (no verify)": BACKUP_MIN,
+        "backup command + verify": VERIFY_MIN,
+        "restore command": RESTORE_MIN,
+    }
+    for name, target in targets.items():
+        o, r = best[("ours", name)], best[("ref", name)]
+        speed = r.seconds / o.seconds
+        print(
+            row(
+                name,
+                f"{o.seconds:.2f} s",
+                f"{r.seconds:.2f} s",
+                f"{speed:.2f}x",
+                f">= {target}x",
+                speed >= target,
+            )
+        )
+        if name == "backup command (no verify)":
+            print(
+                row(
+                    "  command archive size",
+                    f"{sizes['ours'] / MB:.1f} MB",
+                    f"{sizes['ref'] / MB:.1f} MB",
+                    f"{sizes['ours'] / sizes['ref']:.3f}x",
+                    f"<= {SIZE_MAX}x",
+                    sizes["ours"] / sizes["ref"] <= SIZE_MAX,
+                )
+            )
+        print(
+            row(
+                "  peak RSS",
+                f"{o.peak_kib / 1024:.0f} MiB",
+                f"{r.peak_kib / 1024:.0f} MiB" if r.peak_kib else "n/a",
+                "",
+                f"< {RSS_MAX_MIB} MiB",
+                0 < o.peak_kib / 1024 < RSS_MAX_MIB,
+            )
+        )
+    print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the end)")
+    shutil.rmtree(bench.cmd_out, ignore_errors=True)
+
+
 def memory_table(args, sizes: list[int], work: Path, datagen) -> None:
     """Peak RSS of each of ours at each size: it must not grow with the data."""
     print(f"\npeak RSS by data size (MiB; flat = grows by <= {FLAT_SLACK_MIB} MiB)")
-    print(f"{'size':>10} {'backup':>8} {'verify':>8} {'restore':>8}   backup throughput")
-    peaks: dict[str, list[float]] = {"backup": [], "verify": [], "restore": []}
+    print(
+        f"{'size':>10} {'backup':>8} {'verify':>8} {'restore':>8} {'command':>8} "
+        f"{'cmd-restore':>11}   backup throughput"
+    )
+    print("  (command: `themis-desktop backup --stopped` with its verify; cmd-restore: `restore`)")
+    peaks: dict[str, list[float]] = {
+        "backup": [],
+        "verify": [],
+        "restore": [],
+        "command": [],
+        "cmd-restore": [],
+    }
     for size in sizes:
         root = work / f"mem-{size}"
         node = datagen.generate(root, size)
@@ -583,12 +730,22 @@ def memory_table(args, sizes: list[int], work: Path, datagen) -> None:
         backup = bench.our_backup()
         verify = bench.our_verify()
         restore = bench.our_restore()
-        for name, run in (("backup", backup), ("verify", verify), ("restore", restore)):
+        command = bench.our_cmd_backup(True)  # the whole command, its verify included
+        command_restore = bench.our_cmd_restore()
+        for name, run in (
+            ("backup", backup),
+            ("verify", verify),
+            ("restore", restore),
+            ("command", command),
+            ("cmd-restore", command_restore),
+        ):
             peaks[name].append(run.peak_kib / 1024)
         print(
             f"{datagen.human(size):>10} {peaks['backup'][-1]:8.0f} {peaks['verify'][-1]:8.0f} "
-            f"{peaks['restore'][-1]:8.0f}   {mbps(node.bytes, backup.seconds):.0f} MB/s"
+            f"{peaks['restore'][-1]:8.0f} {peaks['command'][-1]:8.0f} "
+            f"{peaks['cmd-restore'][-1]:11.0f}   {mbps(node.bytes, backup.seconds):.0f} MB/s"
         )
+        shutil.rmtree(bench.cmd_out, ignore_errors=True)
         shutil.rmtree(root)
     for name, values in peaks.items():
         growth = values[-1] - values[0]
@@ -693,7 +850,10 @@ def profile_ours(work: Path, node) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="1G", help="data size of the main table (1G)")
+    parser.add_argument("--size", default="768M", help="data size of the main table (768M)")
+    parser.add_argument(
+        "--commands-only", action="store_true", help="only the whole-command rows (and --sizes)"
+    )
     parser.add_argument("--sizes", default="", help="sizes for the memory check, e.g. 1G,4G")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; best time is kept")
     parser.add_argument("--cold", action="store_true", help="drop the page cache each step")
@@ -712,7 +872,7 @@ def main(argv: list[str] | None = None) -> int:
 
     size = datagen.parse_size(args.size)
     sizes = [datagen.parse_size(s) for s in args.sizes.split(",") if s.strip()]
-    for tool in ("tar", "zstd", "sha256sum", "bash"):
+    for tool in ("tar", "zstd", "sha256sum", "openssl", "bash"):
         if not shutil.which(tool):
             print(f"{tool} is missing (apt-get install zstd tar coreutils)", file=sys.stderr)
             return 2
@@ -739,8 +899,11 @@ def main(argv: list[str] | None = None) -> int:
         node = datagen.generate(work / "node", size)
         gen_seconds = time.perf_counter() - started
         print(f"generated {datagen.human(node.bytes)} in {node.files} files: {gen_seconds:.1f} s")
-        main_table(args, node, work, gen_seconds)
-        bomb_table(work, datagen.parse_size(args.bomb))
+        if not args.commands_only:
+            main_table(args, node, work, gen_seconds)
+        command_table(args, node, work)
+        if not args.commands_only:
+            bomb_table(work, datagen.parse_size(args.bomb))
         if args.profile:
             profile_ours(work, node)
         if sizes:

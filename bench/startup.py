@@ -7,12 +7,14 @@ before). Ours is the app's own start (`application()`, the journal opened as `ru
 `build_main_window()`, `show()`); the reference is a bare PySide6 `QMainWindow` of the same
 size, measured the same way in the same run. Runs alternate ours/bare after one discarded
 warm-up of each (so both see the same warm file cache).
-Target (DESIGN.md § 6): < 1.5 s and ≤ 1.5× the bare window.
+Targets (DESIGN.md § 6, issue 23): ≤ 0.5 s and ≤ 4× the bare window; with `--demo`, the
+demo cluster's first node card (the first node status the window receives, as `--demo`
+starts it) within 1.5 s of the spawn.
 Children run offscreen (QT_QPA_PLATFORM=offscreen unless set) with a temporary data folder,
 settings store and no keyring. `--importtime` (or a MISS) adds the slowest top-level imports
 of our start (`python -X importtime`). Prints the size of `dist/themis-desktop` if built.
 
-Run: .venv/bin/python bench/startup.py [--runs 5] [--importtime]
+Run: .venv/bin/python bench/startup.py [--runs 5] [--importtime] [--demo]
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from _table import Row, print_table  # bench/ is the script's folder
 
 T0_ENV = "THEMIS_BENCH_T0"
 ROOT = Path(__file__).resolve().parents[1]
-TARGET_S, TARGET_RATIO = 1.5, 1.5
+TARGET_S, TARGET_RATIO, NODE_CARD_S = 0.5, 4.0, 1.5
 SIZE = (1180, 760)  # the main window's default size
 PHASES = ("python", "imports", "app", "window", "shown", "painted")
 
@@ -45,7 +47,7 @@ def child(kind: str) -> int:
     """Start ours or the bare window, print the phase marks on its first paint, exit."""
     t0 = float(os.environ[T0_ENV])
     marks = {"python": time.time() - t0}
-    if kind == "ours":
+    if kind in ("ours", "demo"):
         from PySide6.QtCore import QSettings
 
         from themis_desktop.core.journal.store import Journal
@@ -73,17 +75,36 @@ def child(kind: str) -> int:
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
             if event.type() == QEvent.Type.Paint and "painted" not in marks:
                 marks["painted"] = time.time() - t0
-                QTimer.singleShot(0, window.close)
-                QTimer.singleShot(0, app.quit)
+                if kind != "demo":  # that one waits for its first node card
+                    QTimer.singleShot(0, window.close)
+                    QTimer.singleShot(0, app.quit)
             return False
 
     watcher = FirstPaint()
     window.installEventFilter(watcher)
+    demo = None
+    if kind == "demo":  # as `themis-desktop --demo` starts: the window, then the demo cluster
+        from themis_desktop.ui.demo_mode import DemoMode
+
+        def node_card(*_: object) -> None:
+            if "node card" not in marks:
+                marks["node card"] = time.time() - t0
+                QTimer.singleShot(0, window.close)
+                QTimer.singleShot(0, app.quit)
+
+        window.workspace.sig_node_status.connect(node_card)
+        demo = DemoMode(window.workspace, version="1.7.0", parent=window)
     window.show()
+    if demo is not None:
+        demo.start()
     marks["shown"] = time.time() - t0
     QTimer.singleShot(30_000, app.quit)  # never hang the benchmark
     app.exec()
     window.removeEventFilter(watcher)
+    if demo is not None:
+        demo.stop()
+        print(json.dumps(marks), flush=True)
+        return 0 if "node card" in marks else 1
     print(json.dumps(marks), flush=True)
     return 0 if "painted" in marks else 1
 
@@ -188,7 +209,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="measured runs of each (default 5)")
     parser.add_argument("--importtime", action="store_true", help="always list slow imports")
-    parser.add_argument("--child", choices=("ours", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--demo", action="store_true", help="also time the first node card")
+    parser.add_argument("--child", choices=("ours", "bare", "demo"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.child)
@@ -206,10 +228,10 @@ def main() -> int:
 
     first, ref = ours["painted"], bare["painted"]
     ratio = statistics.median(first) / statistics.median(ref)
-    fast = statistics.median(first) < TARGET_S
+    fast = statistics.median(first) <= TARGET_S
     rows = [
-        Row("first paint after spawn", s(first), s(ref), f"{ratio:.2f}x", "< 1.5 s", fast),
-        Row("first paint vs bare PySide6", s(first), s(ref), f"{ratio:.2f}x", "≤ 1.5x", None),
+        Row("first paint after spawn", s(first), s(ref), f"{ratio:.2f}x", "≤ 0.5 s", fast),
+        Row("first paint vs bare PySide6", s(first), s(ref), f"{ratio:.2f}x", "≤ 4x", None),
     ]
     rows[1].ok = ratio <= TARGET_RATIO
     labels = {
@@ -219,6 +241,18 @@ def main() -> int:
         "window": "  main window built",
         "shown": "  show() returned",
     }
+    if args.demo:
+        cards = [spawn("demo")[0]["node card"] for _ in range(args.runs)]
+        rows.append(
+            Row(
+                "demo: first node card",
+                s(cards),
+                s(ref),
+                f"{statistics.median(cards) / statistics.median(ref):.2f}x",
+                "≤ 1.5 s",
+                statistics.median(cards) <= NODE_CARD_S,
+            )
+        )
     for phase, label in labels.items():
         mine, theirs = statistics.median(ours[phase]), statistics.median(bare[phase])
         rows.append(

@@ -82,6 +82,8 @@ def test_profiles_show_prints_every_setting_the_dialog_has(capsys, tmp_path, mon
     command += ["--service", "systemd", "--unit", "themis", "--install-cmd", "apt {version}"]
     command += ["--binary", "/opt/{node}/themis_server"]
     command += ["--check-cmd", "./check {url}", "--router", "commands", "--router-cmd", "./lb"]
+    command += ["--rehearsal-start-cmd", "./copy {data_dir} {version} {port}"]
+    command += ["--rehearsal-stop-cmd", "./uncopy {port}"]
     assert main(command) == 0
     capsys.readouterr()
 
@@ -112,6 +114,9 @@ def test_profiles_show_prints_every_setting_the_dialog_has(capsys, tmp_path, mon
         "pid_file": "",
         "stop_timeout": 30.0,
         "write_check": False,
+        "rehearsal_start": "./copy {data_dir} {version} {port}",
+        "rehearsal_stop": "./uncopy {port}",
+        "rehearsal_url": "",
     }
     assert shown["router"] == {"kind": "commands", "control_url": "", "command": "./lb"}
     assert shown["uses_auth"] is True and shown["token_stored"] is False  # no OS keyring here

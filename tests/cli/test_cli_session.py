@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from tests.rehearsal_override import override_rehearsals
 from themis_desktop.cli import main
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
@@ -24,6 +25,7 @@ def test_start_run_every_step_status_and_rollback(capsys, tmp_path, controlled_c
     backups = ["--backup-dir", str(tmp_path / "b")]
     for step in ("pre-checks", "backup"):
         assert main(["session", "run", step, "--profile", "lab", *backups]) == 0, step
+    override_rehearsals()
     capsys.readouterr()
     # the point of no return asks first; without a terminal and --yes it refuses
     assert main(["session", "run", "upgrade", "--profile", "lab", *backups]) == 1
@@ -224,6 +226,7 @@ def test_on_a_terminal_the_upgrade_asks_and_no_is_the_default(capsys, tmp_path, 
     backups = ["--backup-dir", str(tmp_path / "b")]
     assert main(["session", "start", "--profile", "lab", "--to", "1.8"]) == 0
     assert main(["session", "run", "backup", "--profile", "lab", *backups]) == 0
+    override_rehearsals()
     capsys.readouterr()
     upgrade = ["session", "run", "upgrade", "--profile", "lab", *backups]
 

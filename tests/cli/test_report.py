@@ -6,6 +6,7 @@ import re
 import time
 from html.parser import HTMLParser
 
+from tests.rehearsal_override import override_rehearsals
 from themis_desktop.cli import main
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
@@ -54,6 +55,7 @@ def _session(tmp_path, controlled_cluster) -> int:
         profile, None, controller_for(profile.service), journal_path(), tmp_path / "backups"
     )
     back_up(ctx, session, session.hops[0])
+    override_rehearsals()
     hop = upgrade(ctx, session, session.hops[0])
     validate(ctx, session, hop)
     with ctx.journal() as journal:  # raised after the upgrade: an open one would block it

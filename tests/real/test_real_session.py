@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import wait_until
 from tests.real.conftest import answers
+from tests.rehearsal_override import override_rehearsals
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.connection.service_config import ServiceConfig
@@ -93,6 +94,7 @@ def test_a_real_session_reports_the_failed_restart_in_the_servers_words(real_lab
     plan = plan_upgrade(load_catalogue(with_user=False), "1.0.0", "1.0.1")
     with ctx.journal() as journal:
         session = UpgradeSession.create(journal, ctx.profile, plan)
+    override_rehearsals(ctx.journal_path)
     hop = session.hops[0]
 
     checks = pre_checks(ctx, session, hop)

@@ -212,3 +212,22 @@ def test_an_upstream_style_guide_is_a_checklist_whose_choice_survives_a_restart(
     assert row.checkState(0) == Qt.CheckState.Checked
     assert "Chosen: option C Manual binary" in row.toolTip(0)
     reopened.close()
+
+
+def test_switching_back_to_an_opened_guide_reuses_its_rendering_and_layout(qtbot, main_window):
+    page = _page(main_window)
+    _wait_loaded(qtbot, page)
+    _show(qtbot, page, "v1.7-to-v1.8.md")
+    first_document = page.view.browser.document()
+    first_rendered = page.view.rendered
+    _show(qtbot, page, "v1.5-to-v1.7.md")
+    assert page.view.browser.document() is not first_document
+    guide = next(g for g in page.guides if g.path.name == "v1.7-to-v1.8.md")
+    with qtbot.waitSignal(page.sig_guide_shown, timeout=1000):
+        page.show_guide(guide)  # no render task: shown at once
+    assert page.view.rendered is first_rendered
+    assert page.view.browser.document() is first_document
+    assert "/v1/" in page.view.browser.toPlainText()
+    page.view.show_message("Rendering…")  # a message never writes into a kept guide
+    assert first_document.toPlainText() != "Rendering…"
+    assert "/v1/" in first_document.toPlainText()

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit, QMessageBox
 
+from tests.rehearsal_override import override_rehearsals_on
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.versions.catalogue_file import load_catalogue
@@ -101,6 +102,7 @@ def test_the_main_job_from_connect_to_report(qtbot, main_window, controlled_clus
     qtbot.waitUntil(page.new_button.isEnabled, timeout=10_000)
     with qtbot.waitSignal(page.model.sig_session, timeout=10_000, check_params_cb=bool):
         click(qtbot, page.new_button)
+    override_rehearsals_on(page)
     hop_item = page.stepper.topLevelItem
     qtbot.waitUntil(lambda: header.health_badge.text() == "● Healthy", timeout=10_000)
     assert header.health_reason.text() == "no hop upgraded yet"
@@ -192,7 +194,10 @@ def test_the_main_job_from_connect_to_report(qtbot, main_window, controlled_clus
     assert not page.banner.isVisible()  # the rollback answered the trigger
     bar = page.log.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.value() == bar.maximum())  # the last lines are in view
-    assert "Step 6/6" in page.log.toPlainText().splitlines()[-1]
+    lines = page.log.toPlainText().splitlines()
+    last_step = max(i for i, line in enumerate(lines) if "Step " in line)
+    assert "Step 6/6" in lines[last_step]
+    assert "Checking the restored cluster" in "\n".join(lines[last_step:])  # then the check
     qtbot.waitUntil(lambda: all("1.7.0" in c.text() for c in header.chips), timeout=15_000)
 
     # -- the report -------------------------------------------------------------------------

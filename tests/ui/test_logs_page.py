@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox
 
+from tests.rehearsal_override import override_rehearsals_on
 from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.core.versions.upgrade_path import plan_upgrade
 
@@ -101,6 +102,7 @@ def test_a_hops_error_burst_shows_in_counts_trigger_journal_view_and_export(
     qtbot.waitUntil(session_page.new_button.isEnabled, timeout=5000)
     with qtbot.waitSignal(session_page.model.sig_session, timeout=10_000, check_params_cb=bool):
         session_page.new_button.click()
+    override_rehearsals_on(session_page)
     for step in ("pre-checks", "backup", "upgrade"):
         button = session_page.buttons[step]
         qtbot.waitUntil(button.isEnabled, timeout=10_000)

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
+from tests.rehearsal_override import override_rehearsals_on
 from tests.ui.layout_checks import (
     LAYOUT_SIZES,
     clipped_text,
@@ -279,6 +280,7 @@ def test_session_fits_through_an_upgrade_with_a_raised_trigger(qtbot, window, co
     qtbot.waitUntil(page.new_button.isEnabled, timeout=10_000)
     with qtbot.waitSignal(page.model.sig_session, timeout=10_000, check_params_cb=bool):
         click(qtbot, page.new_button)
+    override_rehearsals_on(page)
     assert page.stepper.topLevelItemCount() == 2
     assert_nothing_cut(qtbot, window, page)  # planned: two hops in the stepper
 
@@ -318,6 +320,7 @@ def test_header_keeps_the_chips_and_the_countdown_whole(qtbot, window, connected
     qtbot.waitUntil(page.new_button.isEnabled, timeout=10_000)
     with qtbot.waitSignal(page.model.sig_session, timeout=10_000, check_params_cb=bool):
         click(qtbot, page.new_button)
+    override_rehearsals_on(page)
     session_step(qtbot, page, "backup")
     with qtbot.waitSignal(page.model.sig_step_done, timeout=120_000):
         start_upgrade(qtbot, page)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
 )
 
+from tests.rehearsal_override import override_rehearsals_on
 from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.server.client import ThemisClient
@@ -54,6 +55,7 @@ def _start(qtbot, page) -> None:
     qtbot.waitUntil(page.new_button.isEnabled, timeout=5000)
     with qtbot.waitSignal(page.model.sig_session, timeout=10_000, check_params_cb=bool):
         click(qtbot, page.new_button)
+    override_rehearsals_on(page)  # the rehearsal gate: not what these tests are about
 
 
 def _step(qtbot, page, name: str) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
+from tests.rehearsal_override import override_rehearsals_on
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.upgrade import preflight
 from themis_desktop.core.upgrade.session import UpgradeSession
@@ -60,6 +61,7 @@ def _page(qtbot, window, profile):
     qtbot.waitUntil(page.new_button.isEnabled, timeout=5000)
     with qtbot.waitSignal(page.model.sig_session, timeout=10_000, check_params_cb=bool):
         click(qtbot, page.new_button)
+    override_rehearsals_on(page)
     return page
 
 

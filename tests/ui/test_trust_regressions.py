@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
 )
 
+from tests.rehearsal_override import override_rehearsals_on
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.core.versions.upgrade_path import plan_upgrade
@@ -164,6 +165,7 @@ def _start_session(qtbot, page) -> None:
     qtbot.waitUntil(page.new_button.isEnabled, timeout=5000)
     with qtbot.waitSignal(page.model.sig_session, timeout=10_000, check_params_cb=bool):
         qtbot.mouseClick(page.new_button, Qt.MouseButton.LeftButton)
+    override_rehearsals_on(page)
 
 
 def test_a_failing_metrics_verdict_is_not_shown_as_healthy_anywhere(

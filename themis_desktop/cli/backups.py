@@ -67,6 +67,12 @@ def register(commands: Any) -> None:
         action="store_true",
         help="put a backup of another node (or another data dir) here on purpose",
     )
+    restore.add_argument(
+        "--binary-version",
+        metavar="X.Y.Z",
+        help="the ThemisDB version that will run on the restored data (default: the "
+        "installed version of the profile's node); a backup written by a newer one is refused",
+    )
     restore.set_defaults(func=cmd_restore)
 
     listing = commands.add_parser("backups", help="the backup catalogue")
@@ -238,6 +244,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     )
     if not ask_first(text, f"Replace {data_dir}?", args.yes, "restore"):
         return ExitCode.USAGE
+    binary = args.binary_version or _binary_version(data_dir, args.server)
+    if not binary:
+        print_error(
+            "note: the version that will run on this data is not known (give "
+            "--binary-version X.Y.Z): a backup written by a newer version is not refused"
+        )
     bar = TerminalBar("restore")
     try:
         result = restore_and_check(  # checked against its manifest and journaled
@@ -249,6 +261,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             node=args.node,
             other_node=args.other_node,
             recorded=recorded,
+            binary_version=binary,  # a backup newer than it is refused
         )
     except BackupError as exc:
         bar.close()
@@ -265,6 +278,27 @@ def cmd_restore(args: argparse.Namespace) -> int:
     for note in result.notes:
         print_error(f"note: {note}")
     return ExitCode.OK
+
+
+def _binary_version(data_dir: Any, server: str | None) -> str | None:
+    """The version the profile's node with this data dir (or URL) would start as
+    (`installed_version`); None when no saved profile claims it or it cannot be told."""
+    import sqlite3
+
+    from themis_desktop.core.backup.operations import owner_profile
+    from themis_desktop.core.connection import profile_store
+    from themis_desktop.core.journal.store import Journal, JournalError
+    from themis_desktop.core.service.installed_version import installed_version
+
+    try:
+        with Journal() as journal:
+            found = owner_profile(profile_store.load_all(journal), data_dir, server)
+    except (JournalError, sqlite3.Error, OSError):
+        return None
+    if found is None:
+        return None
+    profile, node = found
+    return installed_version(profile.service, node).version
 
 
 def cmd_backups(args: argparse.Namespace) -> int:

@@ -9,42 +9,116 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
+from types import ModuleType
 
 from themis_desktop import __version__
-from themis_desktop.cli import (
-    backups,
-    config,
-    demo,
-    guides,
-    logs,
-    metrics,
-    profiles,
-    report,
-    rollout,
-    session,
-    status,
-    versions,
-)
 from themis_desktop.cli.common import CommandError, ExitCode, print_error
 
-# In the order `--help` lists them.
-GROUPS = (
-    demo,  # demo-server
-    status,  # status, updates
-    versions,  # path, releases
-    guides,  # guide
-    backups,  # backup, verify, restore, backups
-    metrics,  # metrics
-    session,  # rollback-window, session
-    report,  # report
-    rollout,  # rollout
-    logs,  # logs
-    config,  # config
-    profiles,  # profiles
+# The command groups (modules of `themis_desktop.cli`), in the order `--help` lists them.
+GROUP_NAMES = (
+    "demo",
+    "status",
+    "versions",
+    "guides",
+    "backups",
+    "metrics",
+    "session",
+    "report",
+    "rollout",
+    "logs",
+    "config",
+    "profiles",
 )
 
+# Command word -> the group that registers it. A command line naming one of these imports
+# and registers only that group (a whole command's start-up is part of its time); any
+# other (`--help`, a typo, a command missing here) registers every group.
+# tests/cli/test_main_lazy.py checks this table against what the groups register.
+COMMANDS = {
+    "demo-server": "demo",
+    "status": "status",
+    "updates": "status",
+    "path": "versions",
+    "releases": "versions",
+    "guide": "guides",
+    "backup": "backups",
+    "verify": "backups",
+    "restore": "backups",
+    "backups": "backups",
+    "metrics": "metrics",
+    "rollback-window": "session",
+    "session": "session",
+    "report": "report",
+    "rollout": "rollout",
+    "logs": "logs",
+    "config": "config",
+    "profiles": "profiles",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def group(name: str) -> ModuleType:
+    """The module of the command group `name`, imported now (import statements: the layer
+    contracts see them)."""
+    if name == "demo":
+        from themis_desktop.cli import demo
+
+        return demo
+    if name == "status":
+        from themis_desktop.cli import status
+
+        return status
+    if name == "versions":
+        from themis_desktop.cli import versions
+
+        return versions
+    if name == "guides":
+        from themis_desktop.cli import guides
+
+        return guides
+    if name == "backups":
+        from themis_desktop.cli import backups
+
+        return backups
+    if name == "metrics":
+        from themis_desktop.cli import metrics
+
+        return metrics
+    if name == "session":
+        from themis_desktop.cli import session
+
+        return session
+    if name == "report":
+        from themis_desktop.cli import report
+
+        return report
+    if name == "rollout":
+        from themis_desktop.cli import rollout
+
+        return rollout
+    if name == "logs":
+        from themis_desktop.cli import logs
+
+        return logs
+    if name == "config":
+        from themis_desktop.cli import config
+
+        return config
+    if name == "profiles":
+        from themis_desktop.cli import profiles
+
+        return profiles
+    raise ValueError(f"no command group {name!r}")
+
+
+def groups_for(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The groups a command line needs: those of the command words in it, else all."""
+    words = sys.argv[1:] if argv is None else argv
+    named = {COMMANDS[word] for word in words if word in COMMANDS}
+    return tuple(name for name in GROUP_NAMES if name in named) or GROUP_NAMES
+
+
+def build_parser(groups: Sequence[str] = GROUP_NAMES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="themis-desktop",
         description="Upgrade console for ThemisDB. Without a command, opens the window.",
@@ -69,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(func=open_window)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in GROUPS:
-        group.register(commands)
+    for name in groups:
+        group(name).register(commands)
     return parser
 
 
@@ -100,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     from themis_desktop.core.util import redaction
     from themis_desktop.core.util.logging_setup import setup_logging, stop_logging
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(groups_for(argv)).parse_args(argv)
     redaction.token_from_env(getattr(args, "token_env", None))  # --token-env's value is secret
     log = setup_logging()
     try:

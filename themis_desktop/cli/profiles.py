@@ -137,6 +137,18 @@ def register(commands: Any) -> None:
         metavar="CMD",
         help="run per node when a hop is validated, e.g. a read of known keys (any kind)",
     )
+    service.add_argument(
+        "--rehearsal-start-cmd",
+        metavar="CMD",
+        help="starts a hop's target on a copy for a rehearsal: {data_dir} {version} {port} "
+        "(any kind; with --rehearsal-stop-cmd)",
+    )
+    service.add_argument(
+        "--rehearsal-stop-cmd", metavar="CMD", help="stops that copy ({port} {folder} …)"
+    )
+    service.add_argument(
+        "--rehearsal-url", metavar="URL", help="the copy's URL (default http://127.0.0.1:{port})"
+    )
     remove = actions.add_parser("remove", help="remove a profile (its sessions stay)")
     remove.add_argument("name")
     remove.set_defaults(func=cmd_remove)
@@ -389,6 +401,9 @@ def _service_config(args: argparse.Namespace) -> Any:
         pid_file=args.pid_file or "",
         stop_timeout=args.stop_timeout,
         write_check=args.write_check,
+        rehearsal_start=args.rehearsal_start_cmd or "",
+        rehearsal_stop=args.rehearsal_stop_cmd or "",
+        rehearsal_url=args.rehearsal_url or "",
     )
 
 

@@ -1,5 +1,6 @@
 """`themis-desktop rollback-window` and `themis-desktop session start|status|run|rollback|
-trigger|acknowledge|preflight`: the upgrade sessions, one hop at a time."""
+trigger|acknowledge|preflight` (and `verify-rollback`, in `session_verify`; `rehearse` and
+`override-rehearsal`, in `session_rehearse`): the upgrade sessions, one hop at a time."""
 
 from __future__ import annotations
 
@@ -42,6 +43,18 @@ def register(commands: Any) -> None:
     status = actions.add_parser("status", help="the profile's open session (or the newest)")
     status.add_argument("--profile")
     status.add_argument("--json", action="store_true")
+    status.add_argument(
+        "--half-done-after",
+        type=float,
+        metavar="HOURS",
+        help="warn when the session is left half done this long (default: "
+        "$THEMIS_DESKTOP_HALF_DONE_HOURS, else 2)",
+    )
+    status.add_argument(
+        "--no-poll",
+        action="store_true",
+        help="do not read the nodes' write counters now (use the readings in the journal)",
+    )
     step = actions.add_parser("run", help="run a step of the current hop")
     step.add_argument("step", choices=("pre-checks", "backup", "upgrade", "validate"))
     step.add_argument("--profile", required=True)
@@ -57,6 +70,16 @@ def register(commands: Any) -> None:
     rollback.add_argument(
         "--yes", action="store_true", help="roll back without asking (needed without a terminal)"
     )
+    from themis_desktop.cli import session_verify  # the check after the rollback (exit 3: fails)
+
+    session_verify.add_check_arguments(rollback, "--verify-seconds")
+    session_verify.register(actions, _context, _latest)
+    from themis_desktop.cli import session_predict  # predicted duration and downtime
+
+    session_predict.register(actions, _latest)
+    from themis_desktop.cli import session_rehearse  # rehearse, override-rehearsal
+
+    session_rehearse.register(actions, _context, _latest)
     trigger = actions.add_parser("trigger", help="record a rollback trigger with a note")
     trigger.add_argument(
         "kind",
@@ -235,7 +258,17 @@ def _status(args: argparse.Namespace) -> int:
         return _show_status(args, journal)
 
 
+def _prediction(args: argparse.Namespace, journal, session) -> dict | None:
+    """The current hop's predicted durations (`session_predict`), in the JSON only."""
+    if not args.json:
+        return None
+    from themis_desktop.cli import session_predict
+
+    return session_predict.status_json(journal, session, args.token_env)
+
+
 def _show_status(args: argparse.Namespace, journal) -> int:
+    from themis_desktop.cli import session_verify
     from themis_desktop.core.upgrade import health_state, preflight, session_store
     from themis_desktop.core.upgrade.rollback_window import window
     from themis_desktop.core.upgrade.session import UpgradeSession
@@ -254,7 +287,14 @@ def _show_status(args: argparse.Namespace, journal) -> int:
     health = health_state.assess(session, health_state.gather(journal, session))
     triggers = session.triggers(journal)
     current = session.current  # its latest pre-flight holds the upgrade step back too
-    steps = steps_now(session, preflight.latest(journal, session, current) if current else None)
+    from themis_desktop.cli import session_rehearse
+    from themis_desktop.core.upgrade.rehearsal_gate import current_gate
+
+    steps = steps_now(
+        session,
+        preflight.latest(journal, session, current) if current else None,
+        current_gate(journal, session),
+    )
     data = {
         "session": session.id,
         "profile": session.profile,
@@ -287,6 +327,10 @@ def _show_status(args: argparse.Namespace, journal) -> int:
             else None
         ),
         "decide_by": _decide_by(journal, session),
+        "rollback_cost": (cost := _rollback_cost(args, journal, session)),
+        "post_rollback_check": session_verify.status_json(journal, session),
+        "prediction": _prediction(args, journal, session),
+        "rehearsal": session_rehearse.status_json(journal, session),
         "triggers": [
             {
                 "id": t.id,
@@ -327,6 +371,13 @@ def _show_status(args: argparse.Namespace, journal) -> int:
         print(f"no step now: {steps.why_not('pre-checks')}")
     if state and last:
         print(f"rollback window of {last.label}: {describe(state)}")
+    for line in _rollback_cost_lines(cost):
+        print(line)
+    if data["post_rollback_check"]:
+        print(session_verify.status_line(journal, session))
+    rehearsal_line = session_rehearse.status_line(journal, session)
+    if rehearsal_line:
+        print(rehearsal_line)
     for t in triggers:
         line = f"trigger {t.id}: {t.title} — {t.note} ({t.user}, {t.at})"
         if t.acknowledged:
@@ -351,6 +402,52 @@ def _decide_by(journal, session) -> dict | None:
     record = decide_by.recorded_verdict(journal, session)
     found = decide_by.for_session(session, record, datetime.now(UTC))
     return found.as_json() if found else None
+
+
+def _rollback_cost(args: argparse.Namespace, journal, session) -> dict | None:
+    """`core.upgrade.rollback_cost` for the session: each node's write counter read now
+    (stored in the journal) unless --no-poll; None when its profile is gone."""
+    import os
+
+    from themis_desktop.core.connection import profile_store
+    from themis_desktop.core.upgrade import rollback_cost
+
+    profile = profile_store.get(journal, session.profile) if session.profile else None
+    if profile is None:
+        return None
+    hours = args.half_done_after
+    if hours is None:
+        hours = float(os.environ.get("THEMIS_DESKTOP_HALF_DONE_HOURS") or 2)
+    if args.no_poll or session.ended:
+        cost = rollback_cost.assess(journal, session, profile, threshold_s=hours * 3600)
+    else:
+        from themis_desktop.core.connection.secrets import TokenStore
+
+        token = os.environ.get(args.token_env) or TokenStore().get(profile.name)
+        cost = rollback_cost.poll_and_assess(
+            journal, session, profile, token, threshold_s=hours * 3600
+        )
+    return cost.as_json()
+
+
+def _rollback_cost_lines(cost: dict | None) -> list[str]:
+    if not cost:
+        return []
+    lines = [f"rollback of {h['hop']}: {h['mode']} ({h['reason']})" for h in cost["hops"]]
+    for node, w in cost["writes_at_risk"].items():
+        count = "unknown" if w["writes"] is None else str(w["writes"])
+        if w["writes"] is not None and w["upper_bound"]:
+            count = f"at most {count} (every request counted)"
+        elif w["writes"] is not None and w["at_least"]:
+            count = f"at least {count}"
+        since = f"backup {w['since_backup']}" if w["since_backup"] else "no verified backup"
+        lines.append(f"writes at risk on {node}: {count} since {since}")
+    half = cost.get("half_done")
+    if half and half["warning"]:
+        lines.append(
+            f"WARNING: half done since {half['since']}: {half['reason']}. {half['advice']}"
+        )
+    return lines
 
 
 def _health_json(health) -> dict:
@@ -390,9 +487,12 @@ def _run_step(args: argparse.Namespace) -> int:
     from themis_desktop.core.upgrade.steps import steps_now
 
     session = _latest(args.profile)
+    from themis_desktop.core.upgrade.rehearsal_gate import current_gate
+
     with Journal() as journal:  # the rule the session page's buttons follow, readiness too
         latest = preflight.latest(journal, session, session.current) if session.current else None
-    steps = steps_now(session, latest)
+        rehearsal = current_gate(journal, session)
+    steps = steps_now(session, latest, rehearsal)
     hop = steps.hop
     if not steps.allowed(args.step):
         print_error(f"{args.step} cannot run now. {steps.why_not(args.step)}")
@@ -482,7 +582,7 @@ def _run_preflight(args: argparse.Namespace) -> int:
 
 @_session_errors
 def _rollback(args: argparse.Namespace) -> int:
-    from themis_desktop.core.upgrade import hop_runner, restore_points
+    from themis_desktop.core.upgrade import hop_runner, restore_points, rollback_cost
 
     session = _latest(args.profile)
     hop = hop_runner.rollback_hop(session)  # the one the GUI's Roll back now undoes
@@ -495,11 +595,15 @@ def _rollback(args: argparse.Namespace) -> int:
     with ctx.journal() as journal:  # the backups the rollback restores, named in the question
         backups = hop_runner.rollback_candidates(journal, session, hop, ctx.profile)
         points = restore_points.hop_restore_points(journal, session, hop)
+        rollback_cost.poll(journal, ctx.profile, ctx.token)  # the writes a restore loses, now
+        at_risk = rollback_cost.rollback_lines(journal, ctx.profile, backups)
     question = hop_runner.rollback_question(  # the GUI's words
-        hop, ctx.profile, backups, restore_points=points
+        hop, ctx.profile, backups, restore_points=points, writes_at_risk=at_risk
     )
     if not ask_first(question.text, question.prompt, args.yes, "roll back"):
         return ExitCode.FAILED
     hop_runner.rollback(ctx, session, hop, args.note)
     print(f"rolled back to {hop.from_version}")
-    return ExitCode.OK
+    from themis_desktop.cli import session_verify
+
+    return session_verify.after_rollback(args, ctx, session, hop)

@@ -14,19 +14,33 @@ the demo nodes (nodes are named by their port, as a profile's node names may dif
     GET  /router                {weights, urls, stats} of the load balancer, keyed by port
     PUT  /router/weights        {"weights": {"<port>": 0.05, ...}}: shares, normalised;
                                 a port left out gets 0 (400: unknown port, < 0, all zero)
+    GET  /rehearsals            [{port, url, version, data_dir, like, running}, ...]
+    POST /rehearsals            {"data_dir": "/abs/folder", "version": "1.9.0", "like": <port>}:
+                                start one extra node (a dress rehearsal's copy) with the
+                                options of node <port> (its error rates, latency, tokens,
+                                workload) but on a free port, in `data_dir` (its data in
+                                `data_dir/data`, its log `data_dir/themis_server.log`) and as
+                                `version`; answers {port, url, version, data_dir, like}.
+                                400: a data_dir inside a cluster node's folder (production
+                                is never touched), a bad version; 404: no node <port>
+    POST /rehearsals/<port>/stop   stop that extra node and forget it (DELETE
+    DELETE /rehearsals/<port>      /rehearsals/<port> does the same); its folder is kept
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 from themis_desktop.demo.cluster import DemoCluster
 from themis_desktop.demo.local_server import LocalHTTPServer
+from themis_desktop.demo.node import DemoNode
 from themis_desktop.demo.router import DemoRouter
 from themis_desktop.demo.storage import StorageError
 
@@ -67,6 +81,7 @@ class DemoControl:
         self._lock = threading.Lock()  # one node operation at a time
         self._server: LocalHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._rehearsals: dict[int, tuple[DemoNode, int]] = {}  # port -> (copy, like port)
 
     @property
     def url(self) -> str:
@@ -102,6 +117,10 @@ class DemoControl:
         if self.router is not None:
             self.router.stop()
             self.router = None
+        with self._lock:
+            for copy, _like in self._rehearsals.values():
+                copy.stop()
+            self._rehearsals.clear()
         if self._server is None:
             return
         self._server.shutdown()
@@ -128,6 +147,8 @@ class DemoControl:
         parts = [p for p in path.split("?", 1)[0].split("/") if p]
         if parts and parts[0] == "router":
             return self._route(method, parts, body)
+        if parts and parts[0] == "rehearsals":
+            return self._rehearsal(method, parts, body)
         if parts == ["nodes"]:
             if method != "GET":
                 raise ControlError(HTTPStatus.METHOD_NOT_ALLOWED, "use GET /nodes")
@@ -172,6 +193,95 @@ class DemoControl:
                 "not exit on SIGTERM"
             )
         return described
+
+    def _rehearsal(self, method: str, parts: list[str], body: bytes) -> tuple[HTTPStatus, Any]:
+        """`GET /rehearsals`, `POST /rehearsals` (start a copy), stop one (module docstring)."""
+        if parts == ["rehearsals"]:
+            if method == "GET":
+                with self._lock:
+                    return HTTPStatus.OK, [
+                        self._describe_copy(p, c, like) for p, (c, like) in self._rehearsals.items()
+                    ]
+            if method != "POST":
+                raise ControlError(HTTPStatus.METHOD_NOT_ALLOWED, "use GET or POST /rehearsals")
+            return HTTPStatus.CREATED, self._start_copy(body)
+        stop = (len(parts) == 3 and parts[2] == "stop" and method == "POST") or (
+            len(parts) == 2 and method == "DELETE"
+        )
+        if not stop:
+            raise ControlError(
+                HTTPStatus.NOT_FOUND,
+                "use POST /rehearsals/<port>/stop or DELETE /rehearsals/<port>",
+            )
+        try:
+            port = int(parts[1])
+        except ValueError:
+            raise ControlError(HTTPStatus.NOT_FOUND, f"not a port: {parts[1]!r}") from None
+        with self._lock:
+            entry = self._rehearsals.pop(port, None)
+        if entry is None:
+            raise ControlError(HTTPStatus.NOT_FOUND, f"no rehearsal node on port {port}")
+        entry[0].stop()
+        return HTTPStatus.OK, {**self._describe_copy(port, *entry), "running": False}
+
+    def _start_copy(self, body: bytes) -> dict[str, Any]:
+        usage = 'send JSON like {"data_dir": "/abs/folder", "version": "1.9.0", "like": 7001}'
+        try:
+            data = json.loads(body or b"null")
+        except ValueError:
+            raise ControlError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {usage}") from None
+        if not isinstance(data, dict):
+            raise ControlError(HTTPStatus.BAD_REQUEST, usage)
+        folder, version, like = data.get("data_dir"), data.get("version"), data.get("like")
+        if not isinstance(folder, str) or not Path(folder).is_absolute():
+            raise ControlError(
+                HTTPStatus.BAD_REQUEST, f"data_dir must be an absolute path: {usage}"
+            )
+        if not isinstance(version, str) or not isinstance(like, int | str):
+            raise ControlError(HTTPStatus.BAD_REQUEST, usage)
+        target = Path(folder).resolve()
+        with self._lock:
+            index = self._index(str(like))
+            for node in self.cluster.nodes:
+                own = node.data_dir.resolve()
+                if target == own or own in target.parents or target in own.parents:
+                    raise ControlError(
+                        HTTPStatus.BAD_REQUEST,
+                        f"{target} overlaps the folder of node {node.options.name} ({own}): "
+                        "a rehearsal runs on a copy, never on a node's own data",
+                    )
+            original = self.cluster.nodes[index]
+            try:
+                options = dataclasses.replace(
+                    original.options,
+                    version=version,
+                    port=0,
+                    data_dir=target,
+                    name=f"rehearsal-of-{original.options.name}",
+                )
+                copy = DemoNode(options)
+            except ValueError as exc:
+                raise ControlError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+            try:
+                copy.start()
+            except (OSError, StorageError) as exc:
+                copy.stop()
+                raise ControlError(
+                    HTTPStatus.SERVICE_UNAVAILABLE, f"the rehearsal node could not start: {exc}"
+                ) from None
+            self._rehearsals[copy.port] = (copy, original.port)
+            return self._describe_copy(copy.port, copy, original.port)
+
+    @staticmethod
+    def _describe_copy(port: int, copy: DemoNode, like: int) -> dict[str, Any]:
+        return {
+            "port": port,
+            "url": copy.url,
+            "version": copy.version,
+            "data_dir": str(copy.data_dir),
+            "like": like,
+            "running": copy.running,
+        }
 
     def _route(self, method: str, parts: list[str], body: bytes) -> tuple[HTTPStatus, Any]:
         """`GET /router` (weights, URLs and served counts by port), `PUT /router/weights`."""
@@ -285,6 +395,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         self._serve("PUT")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
         try:

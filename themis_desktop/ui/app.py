@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal, JournalError
+from themis_desktop.core.metrics.comparison import warm_statistics
 from themis_desktop.core.util.logging_setup import setup_logging, stop_logging
 from themis_desktop.core.util.paths import journal_path
 from themis_desktop.core.util.resources import resource
@@ -25,6 +26,7 @@ from themis_desktop.ui.settings import settings
 from themis_desktop.ui.tasks import TaskManager
 
 logger = logging.getLogger(__name__)
+WARM_STATISTICS_MS = 1500  # after the first paint and the first node cards
 
 
 def application(argv: list[str] | None = None) -> QApplication:
@@ -88,6 +90,9 @@ def _run(app: QApplication, demo: bool, profile: str | None, demo_version: str) 
     reporter = install_excepthook(app)  # from now on no exception goes unseen or unlogged
     window = build_main_window()
     window.show()
+    # scipy (the verdicts' statistics) in a thread of its own once the window is up: the
+    # first verdict then does not stall the GUI thread with its import
+    QTimer.singleShot(WARM_STATISTICS_MS, warm_statistics)
     _close_on_signals(app)
     demo_mode = None
     if demo:

@@ -423,3 +423,28 @@ def test_two_restores_in_the_same_second_keep_both_previous_versions(tmp_path, n
     first = restore(result.archive, data)
     second = restore(result.archive, data)
     assert first.kept != second.kept and first.kept.exists() and second.kept.exists()
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        (8 << 20, (4 << 20) + 1000, 1, 0, 100 << 10),  # pieces, a short last piece, tiny files
+        ((256 << 10) - 1, 256 << 10, (256 << 10) + 1, 3 << 20),  # around the hand-over size
+    ],
+)
+def test_every_file_s_sha256_is_that_of_its_bytes_whatever_its_size(tmp_path, sizes):
+    """Pieces of a large file are hashed in a helper thread while the next one is read:
+    each file's digest must still be that of its bytes in order."""
+    data = tmp_path / "data"
+    data.mkdir()
+    expected = {}
+    for number, size in enumerate(sizes):
+        content = os.urandom(size)
+        (data / f"{number:06d}.sst").write_bytes(content)
+        expected[f"data/{number:06d}.sst"] = hashlib.sha256(content).hexdigest()
+    result = backup_files(tmp_path / "out", "n", "1.8.0", data)
+    got = {f.path: f.sha256 for f in result.manifest.files if f.type == "file"}
+    assert got == expected
+    report = verify(result.archive)
+    assert report.ok, report.problems
+    assert report.bytes_checked == sum(sizes)

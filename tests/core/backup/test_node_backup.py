@@ -112,3 +112,18 @@ def test_retention_keeps_each_installations_node_1_apart(start_demo_node, tmp_pa
         victims = backup_catalog.retention_victims(journal, keep_last=1)
         assert production.id not in {v.id for v in victims}
         assert len(victims) == 2  # demo: all but its newest (which is also its newest verified)
+
+
+def test_a_stopped_node_s_vector_index_inside_its_data_dir_is_archived_once(tmp_path):
+    data = tmp_path / "node" / "data"
+    (data / "vector_index").mkdir(parents=True)
+    (data / "CURRENT").write_text("MANIFEST-1\n")
+    (data / "vector_index" / "shard.bin").write_bytes(b"v" * 100)
+    config = tmp_path / "node" / "config.yaml"
+    config.write_text("vector_index:\n  save_path: data/vector_index\n")
+    node = NodeEndpoint("http://127.0.0.1:1", "n1", data_dir=str(data), config_path=str(config))
+    result = backup_node(node, tmp_path / "out", None, "1.8.0")
+    paths = {f.path for f in result.manifest.files}
+    assert "data/vector_index/shard.bin" in paths
+    assert not any(p.startswith("vector_index/") for p in paths)  # not a second copy
+    assert verify(result.archive).ok

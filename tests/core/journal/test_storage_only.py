@@ -16,6 +16,8 @@ STORES = {
     "core/backup/catalog.py",
     "core/guides/checklist.py",
     "core/logs/store.py",
+    "core/upgrade/rehearsal_store.py",
+    "core/backup/write_readings.py",
 }
 # a Journal's `db` indexed, queried, its table or connection taken, or handed on whole
 RAW_TABLE = re.compile(

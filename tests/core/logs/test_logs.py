@@ -13,6 +13,7 @@ from dataclasses import replace
 import pytest
 
 from tests.conftest import wait_until
+from tests.rehearsal_override import override_rehearsals
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.logs.follow import CommandFollower, FileFollower, LogSourceError
@@ -306,6 +307,7 @@ def test_a_demo_nodes_error_burst_after_the_upgrade_raises_the_advisory_trigger(
         assert profile_store.get(journal, "lab").nodes[0].log_source.endswith("themis_server.log")
         plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
         session = UpgradeSession.create(journal, profile, plan)
+    override_rehearsals(journal_path)
     ctx = HopContext(
         profile, None, controller_for(profile.service), journal_path, tmp_path / "b", print
     )

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from tests.rehearsal_override import override_rehearsals
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.connection.service_config import ServiceConfig
@@ -51,6 +52,7 @@ def lab(tmp_path, controlled_cluster):
     plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
     with ctx.journal() as journal:
         session = UpgradeSession.create(journal, ctx.profile, plan)
+    override_rehearsals(ctx.journal_path)
     return cluster, control, ctx, session, lines
 
 

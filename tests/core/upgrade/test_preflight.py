@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.rehearsal_override import override_rehearsals
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.server.client import ThemisClient
@@ -43,6 +44,7 @@ def lab(tmp_path, controlled_cluster):
         profile = profile_store.save(journal, profile)
         plan = plan_upgrade(load_catalogue(), "1.8.2", "1.9")
         session = UpgradeSession.create(journal, profile, plan)
+    override_rehearsals(journal_path)
     ctx = HopContext(
         profile, None, controller_for(profile.service), journal_path, tmp_path / "backups"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.rehearsal_override import override_rehearsals
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.service.control import controller_for
@@ -38,6 +39,7 @@ def test_an_upgrade_from_the_demos_1_0_fails_with_the_servers_reason(tmp_path, c
         profile = profile_store.save(journal, profile)
         plan = plan_upgrade(load_catalogue(with_user=False), "1.0.0", "1.0.1")
         session = UpgradeSession.create(journal, profile, plan)
+    override_rehearsals(journal_path)
     ctx = HopContext(profile, None, controller_for(profile.service), journal_path, tmp_path / "b")
     ctx.ready_timeout = 15.0
     hop = session.hops[0]

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.rehearsal_override import override_rehearsals
 from themis_desktop.core.backup import catalog as backup_catalog
 from themis_desktop.core.backup.restore import verify
 from themis_desktop.core.connection import profile_store
@@ -52,7 +53,9 @@ def lab(tmp_path, controlled_cluster):
 def _session(ctx: HopContext) -> UpgradeSession:
     plan = plan_upgrade(load_catalogue(with_user=False), "1.7.0", "1.8")
     with ctx.journal() as journal:
-        return UpgradeSession.create(journal, ctx.profile, plan)
+        session = UpgradeSession.create(journal, ctx.profile, plan)
+    override_rehearsals(ctx.journal_path)
+    return session
 
 
 def _version(url: str) -> str:

@@ -72,13 +72,19 @@ def backup_node(
         extra["vector_index"] = vectors
 
     def archive(source: Path, consistent: bool, checkpoint: bool) -> BackupResult:
+        # a vector index inside the data dir is in the copy of its files (not in a checkpoint)
+        beside = {
+            name: path
+            for name, path in extra.items()
+            if checkpoint or not path.resolve().is_relative_to(source.resolve())
+        }
         return backup_files(
             out_dir,
             node.name,
             version,
             source,
             configs,
-            extra,
+            beside,
             progress,
             cancelled,
             recorded_data_dir=data_dir,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from themis_desktop.core.backup import catalog as backup_catalog
+from themis_desktop.core.backup import write_readings as write_readings_hook
 from themis_desktop.core.backup.archive_format import BackupError, sidecar_path
 from themis_desktop.core.backup.catalog import BackupRecord
 from themis_desktop.core.backup.create import BackupResult, Progress
@@ -27,9 +28,12 @@ from themis_desktop.core.backup.restore import (
     restore,
     verify,
 )
+from themis_desktop.core.backup.version_guard import refuse_newer
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
+from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.journal.store import Journal, JournalError
 from themis_desktop.core.server.client import ThemisClient
+from themis_desktop.core.service.installed_version import installed_version
 from themis_desktop.core.util.changes import ChangeLog, Topic
 
 JOURNAL_ERRORS = (JournalError, sqlite3.Error, OSError)
@@ -84,6 +88,7 @@ def back_up_and_record(
     shows it and retention may delete it) and its outcome carries the reason. A failure of
     the backup itself raises (`BackupError`, `ThemisError`); a journal that cannot record it
     gives an outcome with `NotCatalogued` and no record."""
+    counter = write_readings_hook.counter_before_backup(client)  # writes at risk restart here
     result = backup_node(
         node,
         out_dir,
@@ -111,6 +116,8 @@ def back_up_and_record(
             record = backup_catalog.record(
                 journal, result, profile=profile, session_id=session_id, verified=verified
             )
+            if verified and profile:
+                write_readings_hook.note_backup(journal, profile, node.name, record.id, counter)
     except JOURNAL_ERRORS as exc:
         done = " and verified" if verified else ""
         return NodeOutcome(
@@ -229,13 +236,18 @@ def restore_and_check(
     progress: Progress | None = None,
     cancelled: threading.Event | None = None,
     changed: ChangeLog | None = None,
+    binary_version: str | None = None,
 ) -> RestoreResult:
     """Restore `archive` into `data_dir` (`restore.restore`), check every restored file
     against the archive's manifest, and journal it (`backup.restored`, under `session_id`,
     else the open session of the backup's profile). Restored files that differ from the
     manifest raise `BackupError` (journaled too): do not start the node then.
 
-    A journal that cannot be written does not undo a restore: the result says so in `notes`."""
+    A journal that cannot be written does not undo a restore: the result says so in `notes`.
+    With `binary_version` (the version that will run on the data), a backup written by a
+    newer version is refused before anything is touched (`version_guard.refuse_newer`)."""
+    if binary_version:
+        refuse_newer(archive, binary_version, recorded)
     result = restore(
         archive,
         data_dir,
@@ -292,11 +304,17 @@ def restore_node(
     progress: Progress | None = None,
     cancelled: threading.Event | None = None,
     changed: ChangeLog | None = None,
+    binary_version: str | None = None,
+    service: ServiceConfig | None = None,
 ) -> RestoreResult:
     """Restore a profile's `node` (stopped) from its catalogued backup `record`: its data
-    dir, and its config folder when the profile names a config file (`restore_and_check`)."""
+    dir, and its config folder when the profile names a config file (`restore_and_check`);
+    `binary_version`: the version that will run on it (a newer backup is refused), else with
+    the profile's `service`, the version its service would start as (where it can tell)."""
     if not node.data_dir:
         raise BackupError(f"{node.name} has no data dir in its profile: cannot restore.")
+    if binary_version is None and service is not None:
+        binary_version = installed_version(service, node).version
     return restore_and_check(
         Path(record.path),
         Path(node.data_dir),
@@ -309,4 +327,5 @@ def restore_node(
         progress=progress,
         cancelled=cancelled,
         changed=changed,
+        binary_version=binary_version,
     )

@@ -18,6 +18,7 @@ import sys
 import tarfile
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +41,11 @@ from themis_desktop.core.backup.identity import Recorded, read_sidecar
 from themis_desktop.core.backup.zstd_frames import FrameError, FrameTracker
 from themis_desktop.core.util import failpoints, temp_names
 
-READ_CHUNK = 64 * 1024
-PUMP_CHUNK = 256 * 1024  # fewer, larger hand-overs: less GIL traffic between threads
-QUEUE_DEPTH = 64  # at most 16 MiB decompressed ahead
+READ_CHUNK = 64 * 1024  # tar headers, and the compressed file's reads
+FILE_CHUNK = 1 << 20  # a member's content: fewer Python-level steps per byte
+OVERLAP_HASH = 256 << 10  # a restored file this large is hashed beside its writes
+PUMP_CHUNK = 1 << 20  # fewer, larger hand-overs: less GIL traffic between threads
+QUEUE_DEPTH = 16  # at most 16 MiB decompressed ahead
 MAX_WINDOW = 1 << 26  # zstd window a frame may ask for (ours use 2 MiB): bounds the decoder
 HEADER_LIMIT = 1 << 20  # a long name or PAX header; ours are a few hundred bytes
 
@@ -239,7 +242,7 @@ def _members(archive: Path) -> tuple[_ArchiveStream, tarfile.TarFile]:
             # a stream ("r|") only reads: typeshed's file protocol also asks for write/seek
             fileobj=stream,  # type: ignore[call-overload]
             mode="r|",
-            bufsize=READ_CHUNK,
+            bufsize=FILE_CHUNK,
             tarinfo=_BoundedTarInfo,
         )
         return stream, tar
@@ -341,7 +344,10 @@ def _walk(
     seen: set[str] = set()
     current = ""  # the member being read, to name what a damaged byte hit
     try:
-        with raw, tar:
+        # a restore hashes each piece in a helper thread while it writes the piece (both
+        # release the GIL); a verify has nothing to overlap its hashing with
+        hasher = ThreadPoolExecutor(1, thread_name_prefix="restore-hash") if staging else None
+        with raw, tar, hasher or contextlib.nullcontext():
             first = tar.next()
             if first is None or first.name != MANIFEST_NAME or not first.isfile():
                 report.problems.append("the archive does not start with its manifest")
@@ -377,7 +383,9 @@ def _walk(
                 if staging is not None and policy.links:
                     _inside(staging, staging / member.name)
                 if member.isfile():
-                    _check_file(tar, member, entry, report, staging, total, progress, policy)
+                    _check_file(
+                        tar, member, entry, report, staging, total, progress, policy, hasher
+                    )
                 elif staging is not None:
                     _stage_other(member, staging)
             current = ""
@@ -408,6 +416,7 @@ def _check_file(
     total: int,
     progress: Progress | None,
     policy: MemberPolicy,
+    hasher: ThreadPoolExecutor | None = None,
 ) -> None:
     source = tar.extractfile(member)
     assert source is not None  # the caller checked member.isfile()
@@ -423,9 +432,17 @@ def _check_file(
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         with _writing(staging):
             target = os.fdopen(os.open(path, flags, 0o600), "wb")
+    # all of a file's pieces hashed there, in order (one piece in flight), or all here
+    overlap = hasher if target is not None and member.size >= OVERLAP_HASH else None
+    hashing: Future[None] | None = None
     try:
-        while chunk := source.read(READ_CHUNK):  # small reads: no fresh mmap per chunk
-            digest.update(chunk)
+        while chunk := source.read(FILE_CHUNK):
+            if overlap is not None:
+                if hashing is not None:
+                    hashing.result()
+                hashing = overlap.submit(digest.update, chunk)  # bytes: never reused
+            else:
+                digest.update(chunk)
             if target and staging:  # a target is only opened with a staging folder
                 with _writing(staging):
                     target.write(chunk)
@@ -434,6 +451,8 @@ def _check_file(
             if progress:
                 progress(report.bytes_checked, total)
     finally:
+        if hashing is not None:
+            hashing.result()  # the digest holds every piece before it is compared
         if target and staging:
             with _writing(staging):
                 target.close()
@@ -633,13 +652,22 @@ def compare_tree(manifest: Manifest, data_dir: Path, top: str = "data") -> list[
         for p in data_dir.rglob("*")
         if p.is_file() and not p.is_symlink()
     }
-    for rel, entry in expected.items():
-        path = data_dir / rel
-        if rel not in present:
-            problems.append(f"missing {rel}")
-            continue
-        with path.open("rb") as f:
-            if hashlib.file_digest(f, "sha256").hexdigest() != entry.sha256:
+
+    def differs(rel: str, entry: FileEntry) -> bool:
+        with (data_dir / rel).open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest() != entry.sha256
+
+    # every file is read and hashed; two at a time (SHA-256 releases the GIL)
+    with ThreadPoolExecutor(2, thread_name_prefix="compare-tree") as pool:
+        changed = {
+            rel: pool.submit(differs, rel, entry)
+            for rel, entry in expected.items()
+            if rel in present
+        }
+        for rel in expected:
+            if rel not in present:
+                problems.append(f"missing {rel}")
+            elif changed[rel].result():
                 problems.append(f"changed {rel}")
     problems += [f"extra {rel}" for rel in sorted(present - set(expected))]
     return problems

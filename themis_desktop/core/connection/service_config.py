@@ -13,6 +13,8 @@ name the installed `binary`: its `--version` is read before a node starts on a n
 stop then makes sure the process ends (SIGTERM, SIGKILL after `stop_timeout` s; the real
 1.0.x server never exits on SIGTERM). `write_check` lets readiness and validation write and
 read back a test key (core/server/data_check.py); without it they only read.
+Any kind may name a rehearsal host (`rehearsal_start`/`rehearsal_stop` commands with
+{data_dir}, {version}, {port}; core/rehearsal/host.py); the demo has its own.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ class ServiceConfig(StoredConfig):
     pid_file: str = ""  # commands: the server's pid ({node} allowed): stop ends it for sure
     stop_timeout: float = 30.0  # commands: seconds after SIGTERM before SIGKILL (pid_file)
     write_check: bool = False  # readiness/validation may write and read back a test key
+    # a dress rehearsal's host (core/rehearsal/host.py): shell commands that start and stop
+    # the hop's target on a copy ({data_dir} {version} {port} {node} {folder}), and its URL
+    rehearsal_start: str = ""
+    rehearsal_stop: str = ""
+    rehearsal_url: str = ""  # default http://127.0.0.1:{port}
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

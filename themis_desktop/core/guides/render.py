@@ -16,6 +16,7 @@ from typing import Any
 import markdown
 import pygments
 from markdown.extensions import Extension
+from markdown.extensions import toc as toc_extension
 from markdown.extensions.toc import slugify
 from markdown.treeprocessors import Treeprocessor
 from pygments.formatters import HtmlFormatter
@@ -109,18 +110,33 @@ def _lexer(language: str) -> Lexer:
         return TextLexer()
 
 
+class _BlockFormatter(HtmlFormatter):
+    """Pygments' HTML of one code block, exactly as `pygments.highlight` writes it, without
+    the generators it stacks around every line (a guide has hundreds of small blocks)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        sample = pygments.highlight("x\n", TextLexer(), self)  # plain text: no span
+        cut = sample.index("x\n")
+        self._head, self._tail = sample[:cut], sample[cut + 2 :]
+
+    def block(self, source: str, lexer: Lexer) -> str:
+        lines = self._format_lines(lexer.get_tokens(source))  # type: ignore[attr-defined]
+        return self._head + "".join(line for _, line in lines) + self._tail
+
+
 @functools.lru_cache(maxsize=1)
-def _formatter() -> HtmlFormatter:
+def _formatter() -> _BlockFormatter:
     # inline styles: QTextBrowser knows no Pygments CSS classes. Built once: its style
     # table is the costly part of highlighting many small blocks.
-    return HtmlFormatter(noclasses=True, style="friendly", cssclass="highlight")
+    return _BlockFormatter(noclasses=True, style="friendly", cssclass="highlight")
 
 
 def _highlight(source: str, language: str, *_: object, **__: object) -> str:
     """superfences' formatter for every fence: Pygments with a cached lexer and formatter."""
     if len(source) > _HIGHLIGHT_LIMIT:
         return f'<div class="highlight"><pre>{html.escape(source)}</pre></div>'
-    return pygments.highlight(source, _lexer(language), _formatter())
+    return _formatter().block(source, _lexer(language))
 
 
 def _unique_slugs() -> Any:
@@ -135,6 +151,30 @@ def _unique_slugs() -> Any:
     return slug
 
 
+_PLAIN_POSTPROCESSOR_CLASSES = {"RawHtmlPostprocessor", "AndSubstitutePostprocessor"}
+
+
+def _inner_html(el: ET.Element, md: markdown.Markdown) -> str:
+    """toc's `render_inner_html` (a heading's HTML for its name), without running the
+    post-processors when they have nothing to replace: raw_html builds a table of every
+    stashed block (each code block of a guide) on each run, i.e. once per heading. The
+    same text either way (tests/core/guides/test_render_highlight.py)."""
+    text = toc_extension.unescape(md.serializer(el))
+    text = text[text.index(">") + 1 : text.rindex("<")].strip()
+    plain = {pp.__class__.__name__ for pp in md.postprocessors} <= _PLAIN_POSTPROCESSOR_CLASSES
+    if plain and "\x02" not in text and "\x03" not in text:
+        return text
+    return toc_extension.run_postprocessors(text, md)
+
+
+# patched on purpose (toc has no hook for it); the same result for every converter
+toc_inner_html = getattr(toc_extension.render_inner_html, "original", None) or (
+    toc_extension.render_inner_html
+)
+_inner_html.original = toc_inner_html  # type: ignore[attr-defined]
+toc_extension.render_inner_html = _inner_html
+
+
 def _markdown(blocks: list[tuple[str, str]]) -> markdown.Markdown:
     """A converter whose fence formatter also collects each block's source, in the order
     the blocks appear: what a Copy button copies is exactly what its block shows."""
@@ -146,14 +186,23 @@ def _markdown(blocks: list[tuple[str, str]]) -> markdown.Markdown:
         return f'<div class="highlight">\x02{len(blocks) - 1}\x03</div>'
 
     fences = [{"name": "*", "class": "highlight", "format": highlight_and_keep}]
-    return markdown.Markdown(
+    md = markdown.Markdown(
         extensions=["tables", "pymdownx.superfences", "toc", "admonition", "sane_lists", _Safety()],
         extension_configs={
             "pymdownx.superfences": {"custom_fences": fences},
-            "toc": {"permalink": False, "slugify": _unique_slugs()},
+            # no [TOC] marker to look for: the view shows `toc_tokens` in its own list
+            "toc": {"permalink": False, "slugify": _unique_slugs(), "marker": ""},
         },
         output_format="html",
     )
+    # nor the HTML table of contents toc builds, serializes and post-processes at the end
+    # (a tenth of a large guide's rendering): only its tokens are used. Patched on this
+    # converter's own processor on purpose (toc has no option for it)
+    toc = md.treeprocessors["toc"]
+    toc.build_toc_div = lambda _tokens: ET.Element("div")  # type: ignore[attr-defined]
+    # line breaks between block tags for a human reader of the HTML: QTextBrowser needs none
+    md.treeprocessors.deregister("prettify")
+    return md
 
 
 def _separate_blocks(text: str) -> str:

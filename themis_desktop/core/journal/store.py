@@ -337,6 +337,65 @@ def _v9(db: sqlite_utils.Database) -> None:
     db.execute("DELETE FROM checklist WHERE step_id LIKE '%@choice'")
 
 
+def _v10(db: sqlite_utils.Database) -> None:
+    """Dress rehearsals of a hop on a copy of its nodes' data (core/upgrade/rehearsal_store.py):
+    each run (its steps, durations, verdict, the copy's errors) and each admin override of
+    the rehearsal gate with its note (`kind`)."""
+    if "rehearsals" in db.table_names():
+        return
+    db.table("rehearsals").create(
+        {
+            "id": int,
+            "session_id": int,
+            "hop_id": int,
+            "profile": str,
+            "kind": str,  # rehearsal | override
+            "from_version": str,
+            "to_version": str,
+            "started_at": str,
+            "finished_at": str,
+            "verdict": str,  # pass | fail | inconclusive | cancelled | error | override
+            "reason": str,
+            "host": str,
+            "scratch_dir": str,
+            "kept": int,
+            "backups": str,  # JSON: node -> backup id
+            "steps": str,  # JSON: [{name, seconds, ok, detail}]
+            "evaluation": str,  # JSON: the verdict's metrics
+            "errors": str,  # JSON: the copy's log errors
+            "note": str,
+            "user": str,
+        },
+        pk="id",
+        foreign_keys=[("session_id", "sessions", "id"), ("hop_id", "hops", "id")],
+    )
+    db.table("rehearsals").create_index(["hop_id", "id"])
+
+
+def _v11(db: sqlite_utils.Database) -> None:
+    """Readings of each node's write counter (core/backup/write_readings.py): taken at every
+    verified backup and whenever the writes-at-risk meter is polled, so the writes since a
+    backup can be summed across restarts of the server (whose counter starts at zero)."""
+    if "write_readings" in db.table_names():
+        return
+    db.table("write_readings").create(
+        {
+            "id": int,
+            "profile": str,
+            "node": str,
+            "at": str,
+            "uptime_s": float,  # how long the counter had been counting (None: node stopped)
+            "writes": int,  # None: unknown
+            "slack": int,  # the rounded count may be this much more
+            "source": str,  # rocksdb | requests | none | stopped
+            "kind": str,  # backup | poll | before-stop
+            "backup_id": int,
+        },
+        pk="id",
+    )
+    db.table("write_readings").create_index(["profile", "node", "at"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
     _v2,
@@ -347,6 +406,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v7,
     _v8,
     _v9,
+    _v10,
+    _v11,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -30,6 +30,8 @@ import dataclasses
 import functools
 import math
 import statistics
+import sys
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -82,8 +84,30 @@ class Comparison:
 def load_statistics() -> None:
     """Import scipy's statistics now (about 0.7 s, once). A GUI calls this in its own thread
     before work that compares: a first import inside a worker the GUI thread waits for can
-    dead-lock at shutdown."""
+    dead-lock at shutdown. It calls `warm_statistics` at start, so this is then instant."""
     import scipy.stats  # noqa: F401
+
+
+_warming: threading.Thread | None = None
+_warming_lock = threading.Lock()
+
+
+def warm_statistics() -> threading.Thread:
+    """Import scipy's statistics in a background thread of its own (once), so that the first
+    verdict does not stall the thread that asks for it (0.7-5 s on a busy machine). Not a
+    pool worker: nothing waits for it at shutdown (a daemon thread)."""
+    global _warming
+    with _warming_lock:
+        if _warming is None:
+            _warming = threading.Thread(target=load_statistics, name="import-scipy", daemon=True)
+            _warming.start()
+        return _warming
+
+
+def statistics_loaded() -> bool:
+    """Whether a comparison can start without importing scipy first."""
+    warming = _warming
+    return "scipy.stats" in sys.modules and (warming is None or not warming.is_alive())
 
 
 def compare(

@@ -155,7 +155,9 @@ def assess(
             session, hop, evidence, live if is_judged else None, counts, now, is_judged
         )
     rolled = {h.id for h in session.hops if h.state == "rolled-back"}
-    open_triggers = tuple(t for t in evidence.triggers if t.open and t.hop not in rolled)
+    open_triggers = tuple(
+        t for t in evidence.triggers if t.open and (t.hop not in rolled or t.after_rollback)
+    )
     reasons: list[Reason] = []
     several = len(session.hops) > 1
     for hop in session.hops:
@@ -184,7 +186,7 @@ def _hop_health(
     reasons = [_state_reason(hop, evidence)]
     rolled_back = hop.state == "rolled-back"
     for trigger in _triggers_of(evidence, hop):
-        reasons.append(_trigger_reason(trigger, rolled_back))
+        reasons.append(_trigger_reason(trigger, rolled_back and not trigger.after_rollback))
     verdict = live or _recorded_verdict(session, hop, evidence)
     if hop.finished_at and not rolled_back and (judged or verdict is not None):
         reasons.append(_verdict_reason(verdict))

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from themis_desktop.core.backup import catalog as backup_catalog
+from themis_desktop.core.backup import write_readings
 from themis_desktop.core.backup.archive_format import Manifest
 from themis_desktop.core.backup.catalog import BackupRecord
 from themis_desktop.core.backup.operations import NodeJob, back_up_and_record_all, restore_node
 from themis_desktop.core.backup.restore import compare_tree, remember_checksum, verify
+from themis_desktop.core.backup.version_guard import refuse_newer
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.journal.store import Journal, utc_now
 from themis_desktop.core.logs.start_watch import StartWatch
@@ -30,7 +32,7 @@ from themis_desktop.core.server import errors
 from themis_desktop.core.server.data_check import check_data
 from themis_desktop.core.service.control import Confirm, controller_for
 from themis_desktop.core.service.installed_version import installed_version, is_era_a
-from themis_desktop.core.upgrade import start_failure
+from themis_desktop.core.upgrade import prediction, start_failure, step_timing
 from themis_desktop.core.upgrade.hop_backups import hop_backups
 from themis_desktop.core.upgrade.restore_points import RestorePoint
 from themis_desktop.core.upgrade.session import Hop, SessionError, UpgradeSession
@@ -217,6 +219,12 @@ def _node_checks(
     return checks
 
 
+def node_checks(ctx: HopContext, node: NodeEndpoint, version: str) -> list[Check]:
+    """Validation's checks of one node (answers, version, ready, serves data, the profile's
+    check command): what a rehearsal runs on its copy."""
+    return _node_checks(ctx, node, version, after_upgrade=True)
+
+
 def _record_checks(
     ctx: HopContext, journal: Journal, session: UpgradeSession, hop: Hop, checks: list[Check]
 ) -> None:
@@ -280,6 +288,9 @@ def back_up(
     if ctx.backup_dir is None:
         raise SessionError("No backup folder is set.")
     require_version(ctx, hop.from_version, stopped_ok=True)  # the label must be true
+    with ctx.journal() as journal:  # journaled once, before the hop's work starts
+        prediction.before_hop(journal, session, hop, ctx.profile, ctx.token, ctx.log)
+    started = utc_now()
     jobs = [NodeJob(node, hop.from_version) for node in ctx.profile.nodes]
     taken = _take_restore_points(ctx, hop)
     ctx.log(f"Backing up {len(jobs)} node(s) of {hop.from_version} …")
@@ -319,6 +330,7 @@ def back_up(
             data={"backups": [r.id for r in records]},
         )
         _record_restore_points(ctx, journal, session, hop, taken)
+        step_timing.record_backups(journal, session, hop, records, started, ctx.profile.nodes)
     return records
 
 
@@ -380,7 +392,8 @@ def _record_restore_points(
 
 def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
     """stop → install → start → /health/ready → /version is the target, node by node;
-    first the hop's pre-flight suite runs on the spot, and a blocked one refuses the step."""
+    first the rehearsal gate (a passed rehearsal since the latest backup, or an override)
+    and the hop's pre-flight suite, run on the spot: either refuses the step."""
     with ctx.journal() as journal:
         hop = _allowed(journal, session, hop, "upgrade")
         session = session.reload(journal)
@@ -390,8 +403,10 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
                 f"No verified backup of {', '.join(missing)} taken after the previous hop: "
                 "back up now, then run the upgrade step."
             )
+        _require_rehearsal(ctx, journal, session, hop)
         _require_preflight(ctx, journal, session, hop)
         require_version(ctx, hop.from_version)  # never upgrade a node from another version
+        prediction.before_hop(journal, session, hop, ctx.profile, ctx.token, ctx.log)
         hop = session.transition(journal, hop, "upgrading", f"Upgrading {hop.label}")
         ctx.changed.add(Topic.SESSIONS, Topic.EVENTS, Topic.NODES)
         try:
@@ -407,6 +422,20 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
             f"{hop.to_version} answers on every node",
             finished_at=utc_now(),
         )
+
+
+def _require_rehearsal(
+    ctx: HopContext, journal: Journal, session: UpgradeSession, hop: Hop
+) -> None:
+    """A passed rehearsal of the hop since its latest verified backup, or an override
+    (`rehearsal_gate`); SessionError with the gate's refusal otherwise."""
+    from themis_desktop.core.upgrade import rehearsal_gate
+
+    state = rehearsal_gate.require(journal, session, hop, ctx.profile)
+    if state.override is not None:
+        ctx.log(f"⚠ rehearsal gate overridden: {state.override.note}")
+    else:
+        ctx.log("✓ rehearsal: passed on a copy")
 
 
 def _require_preflight(
@@ -432,13 +461,15 @@ def _node_upgrade(
     ctx: HopContext, journal: Journal, session: UpgradeSession, node: NodeEndpoint, hop: Hop
 ) -> None:
     version = hop.to_version
-    upgrade_node(
-        ctx,
-        node,
-        version,
-        lambda action, call: _run(ctx, journal, session, node, action, call),
-        rollback_to=hop.from_version,
-    )
+    write_readings.before_stop(journal, ctx.profile, ctx.token, node)  # writes at risk
+    with step_timing.measure(journal, session, hop, node, "upgrade"):  # each step's time
+        upgrade_node(
+            ctx,
+            node,
+            version,
+            lambda action, call: _run(ctx, journal, session, node, action, call),
+            rollback_to=hop.from_version,
+        )
     ctx.log(f"✓ {node.name}: {version} is ready")
     session.log(journal, "hop.node-upgraded", f"{node.name} runs {version}", node=node.name)
 
@@ -514,6 +545,7 @@ def _run(
             "action": action,
             "command": out.command,
             "returncode": out.returncode,
+            "seconds": round(out.seconds, 3),
             "output": _redacted(out.output, ctx.token),
         },
     )
@@ -633,12 +665,15 @@ def validate(ctx: HopContext, session: UpgradeSession, hop: Hop) -> list[Check]:
     """Health, readiness and version of every node (and the profile's check command); a
     failure raises the trigger "failed validation" and the hop fails (ready to roll back)."""
     hop = _check_allowed(ctx, session, hop, "validate")
-    checks = [
-        c
-        for node in ctx.profile.nodes
-        for c in _node_checks(ctx, node, hop.to_version, after_upgrade=True)
-    ]
+    checks: list[Check] = []
+    took: dict[str, float] = {}  # per node: how long its checks took
+    for node in ctx.profile.nodes:
+        began = time.monotonic()
+        checks += _node_checks(ctx, node, hop.to_version, after_upgrade=True)
+        took[node.name] = time.monotonic() - began
     with ctx.journal() as journal:
+        for name, seconds in took.items():
+            step_timing.record(journal, session, hop, name, "validation", seconds, phase="validate")
         _record_checks(ctx, journal, session, hop, checks)
         ctx.changed.add(Topic.SESSIONS, Topic.EVENTS)
         bad = [c for c in checks if not c.ok]
@@ -666,6 +701,7 @@ def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> H
         manifests: dict[str, Manifest] = {}
         for node in ctx.profile.nodes:
             record = records[node.name]
+            refuse_newer(Path(record.path), hop.from_version, record)  # before anything stops
             ctx.log(f"… verifying {Path(record.path).name}")
             report = verify(Path(record.path), cancelled=ctx.cancelled, recorded=record)
             if not report.ok or report.manifest is None:
@@ -688,7 +724,9 @@ def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> H
             for step, action in enumerate(ROLLBACK_STEPS[:5], start=1):
                 ctx.log(f"Step {step}/6: {action}")
                 for node in ctx.profile.nodes:
-                    _rollback_step(ctx, journal, session, node, step, hop, records, manifests)
+                    timed = step_timing.ROLLBACK_STEP.get(step)  # else: its service actions
+                    with step_timing.measure(journal, session, hop, node, "rollback", timed):
+                        _rollback_step(ctx, journal, session, node, step, hop, records, manifests)
                 session.log(
                     journal,
                     "rollback.step",
@@ -801,11 +839,13 @@ class RollbackQuestion:
     missing: str | None  # nodes without a backup: the rollback refuses
     restore_points: tuple[str, ...] = ()  # per node: its server restore point (1.5+)
     known_issues: tuple[str, ...] = ()  # of the version returned to, that get in the way
+    writes_at_risk: tuple[str, ...] = ()  # per node: the writes a restore loses (rollback_cost)
 
     @property
     def text(self) -> str:
         """The question as plain text (a terminal)."""
         parts = [self.happens, "\n".join(f"  {line}" for line in self.backups)]
+        parts.append("\n".join(f"  {line}" for line in self.writes_at_risk))
         parts.append("\n".join(f"  {line}" for line in self.restore_points))
         parts.append("\n".join(self.known_issues))
         parts += [self.window or "", self.lost, self.missing or ""]
@@ -818,6 +858,7 @@ def rollback_question(
     backups: dict[str, BackupRecord | None],
     now: datetime | None = None,
     restore_points: Sequence[RestorePoint] = (),
+    writes_at_risk: Sequence[str] = (),
 ) -> RollbackQuestion:
     """The words asked before rolling `hop` back: each node's backup (`backups`, by node
     name, as `rollback_candidates` finds them), its age and the data dir it replaces, the
@@ -864,6 +905,7 @@ def rollback_question(
         ),
         restore_points=tuple(points.describe(p, now) for p in restore_points),
         known_issues=tuple(_rollback_issues(previous)),
+        writes_at_risk=tuple(writes_at_risk),  # `rollback_cost.rollback_lines`
     )
 
 
@@ -932,6 +974,7 @@ def _rollback_step(
             journal_path=ctx.journal_path,
             cancelled=ctx.cancelled,
             changed=ctx.changed,
+            binary_version=hop.from_version,  # a backup newer than it is refused
         )
         for line in (*result.recovered, *result.notes):
             ctx.log(line)

@@ -25,7 +25,8 @@ from themis_desktop.core.journal.store import Event, Journal, parse_utc
 from themis_desktop.core.logs import store as log_store
 from themis_desktop.core.logs import watch as logs
 from themis_desktop.core.metrics.catalog import METRICS
-from themis_desktop.core.upgrade import health_state
+from themis_desktop.core.upgrade import health_state, prediction_text, rollback_check
+from themis_desktop.core.upgrade.rehearsal_report import hop_report_html as rehearsals_html
 from themis_desktop.core.upgrade.rollback_window import band_for
 from themis_desktop.core.upgrade.session import Hop, Trigger, UpgradeSession
 from themis_desktop.core.util import redaction
@@ -190,7 +191,10 @@ def render_html(data: ReportData, secrets: tuple[str, ...] = (), inline: bool = 
                 f"<td>{t(event.message)}</td></tr>"
             )
         parts.append("</table>")
+        parts.append(rollback_check.report_html(data.events, hop, t))
         parts.append(_logs_html(data, hop, t))
+        parts.append(rehearsals_html(data.events, hop, t))
+        parts.append(prediction_text.hop_report_html(data.events, hop.id, t))
     parts.append("<h2>Backups</h2>")
     if data.backups:
         parts.append(
@@ -238,7 +242,7 @@ def _trigger_html(trigger: Trigger, session: UpgradeSession, t: Escape) -> str:
     if trigger.acknowledged is not None:
         ack = trigger.acknowledged
         text += f"; acknowledged {t(ack.at)} by {t(ack.user)}: {t(ack.note)}"
-    elif hop is not None and hop.state == "rolled-back":
+    elif hop is not None and hop.state == "rolled-back" and not trigger.after_rollback:
         text += f"; answered by the rollback of {t(hop.label)}"
     else:
         text += "; <b class='bad'>not acknowledged</b>"

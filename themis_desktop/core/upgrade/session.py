@@ -68,7 +68,11 @@ TRIGGER_KINDS = {
     "data-integrity": "Data integrity issue",
     "incompatibility": "Incompatibility",
     "failed-validation": "Failed validation",
+    # raised by the check after a rollback (`rollback_check`): the restored cluster is worse
+    # than before the hop; the rollback does not answer it
+    "post-rollback": "Post-rollback check failed",
 }
+AFTER_ROLLBACK = frozenset({"post-rollback"})  # triggers about the cluster a rollback left
 
 
 class SessionError(ThemisDesktopError):
@@ -137,6 +141,11 @@ class Trigger:
     def open(self) -> bool:
         """Raised and not acknowledged yet."""
         return self.acknowledged is None
+
+    @property
+    def after_rollback(self) -> bool:
+        """About the cluster a rollback left (not answered by the rollback of its hop)."""
+        return self.kind in AFTER_ROLLBACK
 
 
 class UpgradeSession:
@@ -348,8 +357,8 @@ class UpgradeSession:
         user: str | None = None,
         hop: Hop | None = None,
     ) -> Trigger:
-        """One of the five rollback triggers, with the user's (or a check's) note; it judges
-        `hop` (by default the hop evidence judges now, `judged_hop`)."""
+        """One of the rollback triggers (`TRIGGER_KINDS`), with the user's (or a check's)
+        note; it judges `hop` (by default the hop evidence judges now, `judged_hop`)."""
         if kind not in TRIGGER_KINDS:
             raise SessionError(f"Unknown trigger {kind!r}: one of {', '.join(TRIGGER_KINDS)}.")
         if not note.strip():

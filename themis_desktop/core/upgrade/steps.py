@@ -32,6 +32,7 @@ from themis_desktop.core.upgrade.session import TRANSITIONS, Hop, UpgradeSession
 
 if TYPE_CHECKING:
     from themis_desktop.core.upgrade.preflight import Preflight
+    from themis_desktop.core.upgrade.rehearsal_gate import RehearsalGate
 
 STEPS = ("pre-checks", "backup", "upgrade", "validate")
 # the states each step moves its hop through, in order (`hop_runner`'s transitions)
@@ -83,9 +84,14 @@ class StepsNow:
         return tuple(s for s in STEPS if s not in self.refused)
 
 
-def steps_now(session: UpgradeSession | None, preflight: Preflight | None = None) -> StepsNow:
+def steps_now(
+    session: UpgradeSession | None,
+    preflight: Preflight | None = None,
+    rehearsal: RehearsalGate | None = None,
+) -> StepsNow:
     """The rule of the table above, for the session's current hop; with `preflight`, the
-    hop's latest pre-flight, a blocked one refuses the upgrade step too."""
+    hop's latest pre-flight, a blocked one refuses the upgrade step too; with `rehearsal`
+    (`rehearsal_gate.gate`), a hop without a passed rehearsal or an override as well."""
     if session is None:
         reason = "There is no upgrade session: start one for the planned path first."
         return StepsNow(None, dict.fromkeys(STEPS, reason))
@@ -102,6 +108,13 @@ def steps_now(session: UpgradeSession | None, preflight: Preflight | None = None
         and preflight.verdict == "blocked"
     ):
         refused["upgrade"] = blocked_by(preflight)
+    if (
+        "upgrade" not in refused
+        and rehearsal is not None
+        and rehearsal.hop_id == hop.id
+        and rehearsal.refusal is not None
+    ):
+        refused["upgrade"] = rehearsal.refusal
     return StepsNow(hop, refused)
 
 

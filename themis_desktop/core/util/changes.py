@@ -30,6 +30,7 @@ class Topic(StrEnum):
     BASELINES = "baselines"  # metrics baselines and recorded verdicts
     PROFILES = "profiles"  # connection profiles
     NODES = "nodes"  # a node's service: stopped, installed, started
+    REHEARSALS = "rehearsals"  # dress rehearsals of a hop on a copy, and their overrides
 
 
 class Changes(frozenset[Topic]):

@@ -26,10 +26,14 @@ class RollbackDialog(QDialog):
     in core's words (`rollback_question`, which `session rollback` asks too); a note is
     required. Roll back is never the default button: Enter or Escape cancels."""
 
-    def __init__(self, hop: Hop, backups: dict, profile, parent=None, restore_points=()) -> None:
+    def __init__(
+        self, hop: Hop, backups: dict, profile, parent=None, restore_points=(), writes=()
+    ) -> None:
         super().__init__(parent)
         self.question = (
-            rollback_question(hop, profile, backups, restore_points=restore_points)
+            rollback_question(
+                hop, profile, backups, restore_points=restore_points, writes_at_risk=writes
+            )
             if profile
             else None
         )
@@ -44,6 +48,9 @@ class RollbackDialog(QDialog):
             if q.restore_points:
                 items = "".join(f"<li>{escape(line)}</li>" for line in q.restore_points)
                 lines.append(f"<ul>{items}</ul>")
+            if q.writes_at_risk:  # what the restore loses or must reconcile, per node
+                items = "".join(f"<li>{escape(line)}</li>" for line in q.writes_at_risk)
+                lines.append(f"<p><b>Writes at risk</b></p><ul>{items}</ul>")
             for warning in q.known_issues:  # what the version returned to is known to do
                 lines.append(f"<p><b>⚠</b> {escape(warning)}</p>")
             if q.window:

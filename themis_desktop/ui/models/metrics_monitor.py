@@ -18,7 +18,7 @@ from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.journal.store import Journal, parse_utc
 from themis_desktop.core.metrics import store as metrics_store
 from themis_desktop.core.metrics import verdict as metrics_verdict
-from themis_desktop.core.metrics.comparison import load_statistics
+from themis_desktop.core.metrics.comparison import statistics_loaded, warm_statistics
 from themis_desktop.core.metrics.live import LiveStore
 from themis_desktop.core.metrics.retrospective import offered_load
 from themis_desktop.core.metrics.sampler import Recorder
@@ -33,6 +33,7 @@ from themis_desktop.ui.tasks import TaskManager
 SAMPLE_INTERVAL_S = 1.0
 SAMPLE_TIMEOUT_S = 2.0
 EVALUATE_EVERY_MS = 5000
+STATISTICS_POLL_MS = 50  # a verdict asked for while scipy is still being imported waits so
 HISTORY_S = 48 * 3600  # loaded at start; "All" loads the rest
 COMPARE_MINUTES = 15.0
 RECORD_VERDICT_EVERY_S = 600.0
@@ -334,7 +335,10 @@ class MetricsMonitor(QObject):
             self.hold.reset()
             self.sig_evaluation.emit(None)
             return
-        load_statistics()  # here, in the GUI thread, not in the worker
+        if not statistics_loaded():  # scipy is imported in its own thread, not in this one
+            warm_statistics()
+            QTimer.singleShot(STATISTICS_POLL_MS, self.evaluate_now)  # again once it is there
+            return
         start, end = self.after_window()
         window = self.store.window(start, end)
         # served requests are judged against the offered load: the probes of each window

@@ -349,6 +349,7 @@ class BackupsPage(QWidget):
                 record,
                 journal_path=self.workspace.tasks.journal_path,
                 changed=changed,
+                service=self.workspace.profile.service,  # a newer backup than it is refused
             ),
             changes=changed,
             initiator=self,

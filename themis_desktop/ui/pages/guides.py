@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from themis_desktop.core.guides import checklist
 from themis_desktop.core.guides.library import Guide, load_folder
 from themis_desktop.core.guides.plan import combine, guide_for, hop_lines
-from themis_desktop.core.guides.render import render_guide, render_markdown
+from themis_desktop.core.guides.render import Rendered, render_guide, render_markdown
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.upgrade import session_store
 from themis_desktop.core.util.changes import ChangeLog, Changes, Topic
@@ -34,6 +34,7 @@ from themis_desktop.ui.widgets.guide_view import GuideView
 
 GUIDE_ROLE = Qt.ItemDataRole.UserRole
 COMBINED = "combined"
+RENDERED_KEPT = 16  # guides rendered, kept by their text: showing one again is instant
 
 
 class _ElidingDelegate(QStyledItemDelegate):
@@ -65,6 +66,7 @@ class GuidesPage(QWidget):
         self.workspace = workspace
         self.guides: list[Guide] = []
         self.current: Guide | None = None
+        self._rendered: dict[str, Rendered] = {}  # by the guide's text, oldest first
         self._pending_session: dict[str, int] = {}  # shared with the journal thread
         self.folder = folder
         self.heading = QLabel("Guides", objectName="pageTitle")
@@ -198,21 +200,29 @@ class GuidesPage(QWidget):
 
     def show_guide(self, guide: Guide) -> None:
         self.current = guide
-        self.view.show_message("Rendering…")
-        self.workspace.tasks.run(
-            render_guide,
-            guide,
-            on_done=lambda r, g=guide: self._on_rendered(g, r),
-            on_failed=lambda exc: self.view.show_message(
-                f"This guide cannot be shown: {exc}. Its findings are listed below."
-            ),
-        )
+        rendered = self._rendered.get(guide.text)
+        if rendered is not None:  # opened before: no second render, and its layout is kept
+            self._on_rendered(guide, rendered)
+        else:
+            self.view.show_message("Rendering…")
+            self.workspace.tasks.run(  # off the GUI thread: a large guide takes a while
+                render_guide,
+                guide,
+                on_done=lambda r, g=guide: self._on_rendered(g, r),
+                on_failed=lambda exc: self.view.show_message(
+                    f"This guide cannot be shown: {exc}. Its findings are listed below."
+                ),
+            )
         self.checklist.heading.setText(f"Checklist — {hop_key(guide)}")
         self.checklist.show_steps(guide.steps, {})
         self._show_findings(guide)
         self._load_states()
 
     def _on_rendered(self, guide: Guide, rendered) -> None:
+        self._rendered.pop(guide.text, None)
+        self._rendered[guide.text] = rendered  # the newest last
+        while len(self._rendered) > RENDERED_KEPT:
+            self._rendered.pop(next(iter(self._rendered)))
         if guide is self.current:
             self.view.show_rendered(rendered, guide.title)
             self.sig_guide_shown.emit(guide)

@@ -36,20 +36,26 @@ from PySide6.QtWidgets import (
 )
 
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.upgrade import decide_by, hop_runner, restore_points
+from themis_desktop.core.upgrade import decide_by, hop_runner, restore_points, rollback_cost
 from themis_desktop.core.upgrade.rollback_window import describe, window
 from themis_desktop.core.upgrade.session import Hop, UpgradeSession
 from themis_desktop.core.upgrade.steps import steps_now
 from themis_desktop.ui import palette
 from themis_desktop.ui.dialogs.note import NoteDialog
 from themis_desktop.ui.dialogs.rollback import RollbackDialog
+from themis_desktop.ui.models.rollback_check import RollbackCheckModel
+from themis_desktop.ui.models.rollback_cost import RollbackCostMonitor
 from themis_desktop.ui.models.upgrade import UpgradeModel
 from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.settings import settings
 from themis_desktop.ui.widgets.decide_by_label import DecideByLabel
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 from themis_desktop.ui.widgets.health_panel import PHASES, HealthPanel
+from themis_desktop.ui.widgets.prediction_panel import PredictionPanel
 from themis_desktop.ui.widgets.preflight_panel import PreflightPanel
+from themis_desktop.ui.widgets.rehearsal_panel import RehearsalPanel
+from themis_desktop.ui.widgets.rollback_check_panel import RollbackCheckPanel
+from themis_desktop.ui.widgets.rollback_cost_panel import RollbackCostPanel
 from themis_desktop.ui.widgets.trigger_banner import TriggerBanner
 
 ORDER = ["planned", "pre-checks", "backed-up", "upgrading", "validating", "done"]
@@ -204,10 +210,23 @@ class SessionPage(QWidget):
         middle_layout.addWidget(self.hop_title)
         middle_layout.addWidget(self.window_label)
         middle_layout.addWidget(self.decide_label)
+        # beside the window: binary swap or restore only, the writes at risk, half done
+        self.rollback_cost = RollbackCostPanel(RollbackCostMonitor.of(self.model))
+        middle_layout.addWidget(self.rollback_cost)
+        self.prediction_panel = PredictionPanel(workspace)  # the hop's predicted durations
+        middle_layout.addWidget(self.prediction_panel)
         middle_layout.addLayout(grid)
         middle_layout.addLayout(second)
         middle_layout.addLayout(busy)
         middle_layout.addWidget(self.preflight_panel)
+        # the hop's dress rehearsal on a copy: its gate holds the upgrade step
+        self.rehearsal_panel = RehearsalPanel(workspace, NoteDialog)
+        self.rehearsal_panel.sig_gate.connect(lambda _: self._update_buttons())
+        self.rehearsal_panel.sig_busy.connect(lambda _: self._update_buttons())
+        middle_layout.addWidget(self.rehearsal_panel)
+        # after a rollback: the restored cluster checked against the hop's baseline
+        self.rollback_check = RollbackCheckPanel(RollbackCheckModel(self.model, self))
+        middle_layout.addWidget(self.rollback_check)
         middle_layout.addWidget(self.log, 1)
 
         self.panel = HealthPanel()
@@ -285,6 +304,8 @@ class SessionPage(QWidget):
             self._show_triggers()
         self._fill_stepper()
         self._show_log_counts()
+        self.prediction_panel.show_session(session)
+        self.rehearsal_panel.show_session(session)
         self._show_preflight()
         self._show_decide_by()
         self._update_buttons()
@@ -422,8 +443,10 @@ class SessionPage(QWidget):
 
     def _update_buttons(self) -> None:
         session, busy = self.session, bool(self.model.busy) or self.workspace.read_only
-        # core's rule (also `session run`/`status`), with the hop's latest pre-flight
-        steps = steps_now(session, self.model.preflight)
+        busy = busy or self.rehearsal_panel.running
+        # core's rule (also `session run`/`status`), with the hop's latest pre-flight and
+        # its rehearsal gate
+        steps = steps_now(session, self.model.preflight, self.rehearsal_panel.gate_now)
         for step, button in self.buttons.items():
             tip, reason = _step_tip(button), steps.why_not(step)
             button.setEnabled(not busy and reason is None)
@@ -550,7 +573,7 @@ class SessionPage(QWidget):
     def _confirm_upgrade(self, hop: Hop, backups: dict, reversibility) -> None:
         if self.model.stopped or self.session is None or self.session.current is None:
             return
-        steps = steps_now(self.session, self.model.preflight)
+        steps = steps_now(self.session, self.model.preflight, self.rehearsal_panel.gate_now)
         if self.session.current.id != hop.id or not steps.allowed("upgrade"):
             return
         records = [r for r in backups.values() if r is not None]
@@ -592,20 +615,22 @@ class SessionPage(QWidget):
 
         def load(journal: Journal):  # the backups the rollback will restore, and only those
             if profile is None:
-                return {}, []
+                return {}, [], []
             points = restore_points.hop_restore_points(journal, session, hop)
-            return hop_runner.rollback_candidates(journal, session, hop, profile), points
+            backups = hop_runner.rollback_candidates(journal, session, hop, profile)
+            at_risk = rollback_cost.rollback_lines(journal, profile, backups)  # the meter's
+            return backups, points, at_risk
 
         self.workspace.tasks.run_journal(
             load, on_done=lambda found: self._confirm_rollback(hop, *found)
         )
         return None
 
-    def _confirm_rollback(self, hop: Hop, backups: dict, points: list) -> None:
+    def _confirm_rollback(self, hop: Hop, backups: dict, points: list, at_risk=()) -> None:
         if self.model.stopped:
             return  # the window closed meanwhile
         self.rollback_dialog = RollbackDialog(
-            hop, backups, self.workspace.profile, self, restore_points=points
+            hop, backups, self.workspace.profile, self, restore_points=points, writes=at_risk
         )
         self.rollback_dialog.accepted.connect(
             lambda: self.model.run_step("rollback", self.rollback_dialog.note.toPlainText().strip())

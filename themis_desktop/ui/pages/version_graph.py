@@ -32,6 +32,7 @@ from themis_desktop.core.versions.update_status import UpdateStatus, ask_update_
 from themis_desktop.core.versions.upgrade_path import DowngradeError, Hop, Plan, plan_upgrade
 from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.settings import remember_target, remembered_target
+from themis_desktop.ui.widgets.plan_prediction import PlanPrediction
 from themis_desktop.ui.widgets.plan_summary import PlanSummary
 from themis_desktop.ui.widgets.release_panel import ReleasePanel
 from themis_desktop.ui.widgets.version_graph_view import VersionGraphView
@@ -114,6 +115,7 @@ class VersionGraphPage(QWidget):
 
         self.view = VersionGraphView(catalogue)
         self.summary = PlanSummary()
+        PlanPrediction(workspace, self.summary, self.sig_plan_changed)  # its durations, below
         self.panel = ReleasePanel(catalogue)
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(self.summary)

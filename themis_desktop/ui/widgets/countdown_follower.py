@@ -44,6 +44,16 @@ class CountdownFollower(QObject):
         self._key: tuple | None = None
         upgrade.sig_session.connect(self._on_session)
         rollouts.sig_rollout.connect(self._on_rollout)
+        # the session hop's mode (binary swap / restore only) after the time left; a session
+        # left half done too long is announced like a band change (notification, status bar)
+        from themis_desktop.ui.models.rollback_cost import RollbackCostMonitor
+
+        self.cost: Any = None  # RollbackCost | None
+        self.cost_monitor = RollbackCostMonitor.of(upgrade)
+        self.cost_monitor.sig_cost.connect(self._on_cost)
+        self.cost_monitor.sig_half_done.connect(
+            lambda text: countdown.sig_band_changed.emit("half-done", text)
+        )
 
     def _on_session(self, session: Any) -> None:
         """The session's last upgraded hop, or a rollout of the profile started after it."""
@@ -92,3 +102,19 @@ class CountdownFollower(QObject):
             rollout = None
         follow = newest_change(session, rollout, self.times)
         self.countdown.follow(follow.finished_at, follow.label, follow.rolled_back)
+        self._show_mode()
+
+    def _on_cost(self, cost: Any) -> None:
+        self.cost = cost
+        self._show_mode()
+
+    def _show_mode(self) -> None:
+        """The mode of the session's hop the countdown follows (none for a rollout's)."""
+        mode = self.cost.mode if self.cost is not None else None
+        countdown = self.countdown
+        if mode is None or countdown.rolled_back or countdown.hop_label != mode.label:
+            countdown.set_mode("")
+            return
+        detail = f"Rollback by {mode.mode}: {mode.reason}."
+        meter = self.cost.meter_text()
+        countdown.set_mode(mode.mode, f"{detail}\nWrites at risk:\n{meter}" if meter else detail)

@@ -51,6 +51,7 @@ class HopEdgeItem(QGraphicsItem):
         self.hop: Hop | None = None
         self.on_path = kind != "sequential"
         self.point_of_no_return = False
+        self.one_way = False  # the catalogue: after its first write only a restore undoes it
         self._path = QPainterPath()
         self._stroke = QPainterPath()
         self._tip, self._direction, self._anchor = QPointF(), QPointF(1, 0), QPointF()
@@ -171,6 +172,8 @@ class HopEdgeItem(QGraphicsItem):
             return pen
         if self.on_path:
             return QPen(gs.BLUE, 5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+        if self.one_way:  # restore only once the new version writes
+            return QPen(gs.EDGE, 2, Qt.PenStyle.DashLine)
         return QPen(gs.EDGE, 2)
 
     def paint(

@@ -36,6 +36,12 @@ REVERSIBILITY_CHIP = {
     "restore-backup": ("restore backup", "warn"),
     "reconciliation": ("reconciliation", "bad"),
 }
+# the rollback state an edge's tooltip names (a one-way hop is drawn dashed)
+ROLLBACK_STATE_TEXT = {
+    "binary-swap": "rollback by binary swap (the old binary reads the new data).",
+    "restore-backup": "binary swap until the new version's first write, then restore only.",
+    "reconciliation": "restore only, and later writes reconciled by hand.",
+}
 REVERSIBILITY_TEXT = {
     "binary-swap": "binary swap (reinstall the previous binary)",
     "restore-backup": "restore the backup taken before the hop",

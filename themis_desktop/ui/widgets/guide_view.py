@@ -18,9 +18,12 @@ from PySide6.QtWidgets import (
 from themis_desktop.core.guides.render import PAGE_STYLE, Rendered
 from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 
+DOCUMENTS_KEPT = 6  # laid-out guides kept: switching back to one is a pointer swap
+
 
 class GuideView(QWidget):
-    """Shows one `Rendered` guide; `show_rendered` replaces it."""
+    """Shows one `Rendered` guide; `show_rendered` replaces it. The laid-out documents of the
+    last guides shown are kept, so showing one of them again costs no HTML parse and layout."""
 
     sig_copied = Signal(str)
 
@@ -34,7 +37,12 @@ class GuideView(QWidget):
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)
         self.browser.anchorClicked.connect(self._on_browser_anchor)
-        self.browser.document().setDefaultStyleSheet(PAGE_STYLE)
+        self._documents: dict[str, QTextDocument] = {}  # by the rendered HTML, oldest first
+        # for messages, never a kept guide's; ours, not the browser's own (setDocument
+        # deletes a document the browser made itself)
+        self._scratch = QTextDocument(self.browser)
+        self._scratch.setDefaultStyleSheet(PAGE_STYLE)
+        self.browser.setDocument(self._scratch)
         self.find = QLineEdit(placeholderText="Find in guide (Ctrl+F, Enter for next)")
         self.find.returnPressed.connect(self.find_next)
         self.find_status = QLabel("", objectName="muted")
@@ -66,16 +74,31 @@ class GuideView(QWidget):
 
     def show_rendered(self, rendered: Rendered, title: str) -> None:
         self.rendered, self.title = rendered, title
-        self.browser.setHtml(rendered.html)
+        self.browser.setDocument(self._document(rendered.html))
         self.toc.blockSignals(True)
         self.toc.clear()
         for entry in rendered.toc:
             self.toc.addItem("    " * (entry.level - 1) + entry.title, entry.anchor)
         self.toc.blockSignals(False)
 
+    def _document(self, html: str) -> QTextDocument:
+        """The laid-out document of `html`: a kept one, else a new one (the oldest dropped)."""
+        document = self._documents.pop(html, None)
+        if document is None:
+            document = QTextDocument(self.browser)
+            document.setDefaultStyleSheet(PAGE_STYLE)
+            document.setDefaultFont(self.browser.font())
+            document.setHtml(html)
+            while len(self._documents) >= DOCUMENTS_KEPT:
+                oldest = next(iter(self._documents))
+                self._documents.pop(oldest).deleteLater()
+        self._documents[html] = document  # now the newest
+        return document
+
     def show_message(self, text: str) -> None:
         self.rendered, self.title = None, ""
         self.toc.clear()
+        self.browser.setDocument(self._scratch)
         self.browser.setPlainText(text)
 
     def find_next(self) -> bool:

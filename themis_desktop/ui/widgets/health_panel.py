@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from themis_desktop.core.logs.watch import errors_and_warnings
-from themis_desktop.core.upgrade.session import TRIGGER_KINDS
+from themis_desktop.core.upgrade.session import AFTER_ROLLBACK, TRIGGER_KINDS
 from themis_desktop.ui import palette
 
 PHASES = (
@@ -56,7 +56,8 @@ class HealthPanel(QScrollArea):
         self.triggers.setMinimumHeight(60)
         self.trigger_kind = QComboBox()
         for key, title in TRIGGER_KINDS.items():
-            self.trigger_kind.addItem(title, key)
+            if key not in AFTER_ROLLBACK:  # raised by the check after a rollback only
+                self.trigger_kind.addItem(title, key)
         self.raise_button = QPushButton("Raise trigger…")
         box = QGroupBox("Health and rollback triggers")
         layout = QVBoxLayout(box)

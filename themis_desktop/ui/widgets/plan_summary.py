@@ -77,6 +77,7 @@ class PlanSummary(QTextBrowser):
         self.setObjectName("planSummary")
         self.setOpenLinks(False)
         self.plan: Plan | None = None
+        self._plan_html = ""  # the plan as shown, before its predicted durations
         self.anchorClicked.connect(self._on_self_anchor_clicked)
         self.show_hint("Type the version you run in From, or connect to a server.")
 
@@ -121,7 +122,13 @@ class PlanSummary(QTextBrowser):
             parts.append(f"<p><b>If you skip levels anyway:</b></p><ol>{rows}</ol>")
         if hops:
             parts.append(downtime_html(nodes))
-        self.setHtml("".join(parts))
+        self._plan_html = "".join(parts)
+        self.setHtml(self._plan_html)
+
+    def show_prediction(self, html: str) -> None:
+        """The plan's predicted durations (`widgets/plan_prediction.py`) under the plan."""
+        if self.plan is not None:
+            self.setHtml(self._plan_html + html)
 
     @staticmethod
     def _point_of_no_return(plan: Plan) -> str:

@@ -24,7 +24,7 @@ from themis_desktop.ui.widgets.elided_label import ElidedLabel
 
 
 class RollbackCountdown(ElidedLabel):
-    sig_band_changed = Signal(str, str)  # band key, a sentence for a notification
+    sig_band_changed = Signal(str, str)  # band key (or "half-done"), a sentence to notify
 
     def __init__(self, clock=None) -> None:
         super().__init__()
@@ -34,6 +34,8 @@ class RollbackCountdown(ElidedLabel):
         self.hop_label = ""
         self.rolled_back = False
         self.state: WindowState | None = None
+        self.mode = ""  # "binary swap" / "restore only" (`rollback_cost`), "" when unknown
+        self.mode_detail = ""  # why, and the writes at risk, for the tooltip
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self.tick)
@@ -70,16 +72,26 @@ class RollbackCountdown(ElidedLabel):
         text = f"{state.band.title} · {human_duration(state.elapsed)}"
         if state.to_next is not None and state.next_band is not None:
             text += f" · {human_duration(state.to_next)} to {state.next_band.key}"
+        if self.mode:
+            text += f" · {self.mode}"
         self.setText(text)
         self.setToolTip(
             f"Rollback window of {self.hop_label}: {human_duration(state.elapsed)} since its "
             f"new version answered.\n{state.band.meaning}"
+            + (f"\n{self.mode_detail}" if self.mode_detail else "")
         )
         self._set_style(state.band.colour)
         if previous is not None and previous.band.key != state.band.key:
             self.sig_band_changed.emit(
                 state.band.key, f"Rollback window of {self.hop_label}: {state.band.title}."
             )
+
+    def set_mode(self, mode: str, detail: str = "") -> None:
+        """How the followed hop can be undone now, shown after the time left."""
+        if (mode, detail) != (self.mode, self.mode_detail):
+            self.mode, self.mode_detail = mode, detail
+            if not self.isHidden():
+                self.tick()
 
     def _set_style(self, colour: str) -> None:
         style = _style(colour)

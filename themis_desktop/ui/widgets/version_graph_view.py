@@ -43,7 +43,12 @@ class VersionGraphView(QGraphicsView):
         self.nodes = {line.key: LineNodeItem(line, i == 0) for i, line in enumerate(lines)}
         self.edges = {b.key: HopEdgeItem(b.key) for _, b in pairwise(lines)}
         for (a, b), edge in zip(pairwise(lines), self.edges.values(), strict=True):
-            edge.setToolTip(f"{a.name} → {b.name}: click for this hop's summary")
+            edge.one_way = b.reversibility != "binary-swap"  # drawn dashed: restore only
+            edge.setToolTip(
+                f"{a.name} → {b.name}: {gs.ROLLBACK_STATE_TEXT.get(b.reversibility, '')}"
+                f"{' ' + b.reversibility_note if b.reversibility_note else ''}\n"
+                "Click for this hop's summary."
+            )
         self.overlays: list[HopEdgeItem] = []  # skip-level or patch hop of the shown plan
         self.legend = LegendItem()
         for item in [*self.nodes.values(), *self.edges.values(), self.legend]:
