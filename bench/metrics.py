@@ -20,7 +20,7 @@ reference (of frame times for plots, CPU for the sampler, samples/s for the pars
   parser                    `exposition.parse` vs `prometheus_client`'s parser consumed fully,
                             on a 2,000-sample page shaped like ThemisDB's. DESIGN.md sets no
                             target; ours: >= 0.8x the reference's samples/s, and >= 0.5x when
-                            one malformed line sends `parse` to its line-by-line fallback.
+                            one malformed line makes `parse` read on around it (fallback).
 Plots are drawn offscreen (QT_QPA_PLATFORM=offscreen) in a 1200×700 `GraphicsLayoutWidget`.
 `--profile` adds a cProfile of 50 sequential samples + journal writes (the sampler's work).
 

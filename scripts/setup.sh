@@ -28,7 +28,7 @@ python=python3
   || { echo "Themis Desktop needs Python >= 3.11" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test,build]"
+.venv/bin/python -m pip install -q -e ".[test,build,ansible]"
 
 case "$mode" in
   demo)

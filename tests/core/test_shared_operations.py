@@ -226,7 +226,9 @@ def test_a_rollout_restore_checks_the_restored_files_before_the_node_starts(
     runner = rollouts.RolloutRunner(rollout, ctx, router_for(profile.router))
     runner._run_step(rollouts.Step("backup", "Verified backup of n1", ("n1",)))
     # as if the disk gave back other bytes than were written
-    monkeypatch.setattr(operations, "compare_tree", lambda manifest, data_dir: ["changed CURRENT"])
+    monkeypatch.setattr(
+        operations, "compare_tree", lambda manifest, data_dir, **_: ["changed CURRENT"]
+    )
     with pytest.raises(BackupError, match="restored data differs from its backup"):
         runner._restore(node, rollout.backups["n1"])
     with ThemisClient(node.url, timeout=1) as client, pytest.raises(ThemisError):

@@ -24,6 +24,7 @@ GROUP_NAMES = (
     "backups",
     "metrics",
     "session",
+    "plan",
     "report",
     "rollout",
     "logs",
@@ -49,6 +50,7 @@ COMMANDS = {
     "metrics": "metrics",
     "rollback-window": "session",
     "session": "session",
+    "plan": "plan",
     "report": "report",
     "rollout": "rollout",
     "logs": "logs",
@@ -88,6 +90,10 @@ def group(name: str) -> ModuleType:
         from themis_desktop.cli import session
 
         return session
+    if name == "plan":
+        from themis_desktop.cli import plan
+
+        return plan
     if name == "report":
         from themis_desktop.cli import report
 

@@ -6,7 +6,6 @@ import logging
 import signal
 import sys
 
-from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -14,12 +13,12 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal, JournalError
-from themis_desktop.core.metrics.comparison import warm_statistics
 from themis_desktop.core.util.logging_setup import setup_logging, stop_logging
 from themis_desktop.core.util.paths import journal_path
 from themis_desktop.core.util.resources import resource
 from themis_desktop.ui.demo_mode import DemoMode
 from themis_desktop.ui.excepthook import install_excepthook
+from themis_desktop.ui.gc_timer import GarbageCollector
 from themis_desktop.ui.main_window import MainWindow
 from themis_desktop.ui.models.workspace import Workspace
 from themis_desktop.ui.settings import settings
@@ -40,7 +39,7 @@ def application(argv: list[str] | None = None) -> QApplication:
     if not hasattr(app, "_themis_gc"):
         # Python's cyclic collector runs in whichever thread allocates past its threshold,
         # worker threads included, and may then destroy GUI-thread Qt objects from there:
-        # collect only in the GUI thread, on a timer (pyqtgraph's helper)
+        # collect only in the GUI thread, on a timer
         app._themis_gc = GarbageCollector(interval=1.0)  # type: ignore[attr-defined]
     return app
 
@@ -57,6 +56,12 @@ def build_main_window(
     tasks.setParent(window)
     workspace.setParent(window)
     return window
+
+
+def _warm_statistics() -> None:
+    from themis_desktop.core.metrics.comparison import warm_statistics  # numpy: not at start
+
+    warm_statistics()
 
 
 def _close_on_signals(app: QApplication) -> None:
@@ -92,7 +97,7 @@ def _run(app: QApplication, demo: bool, profile: str | None, demo_version: str) 
     window.show()
     # scipy (the verdicts' statistics) in a thread of its own once the window is up: the
     # first verdict then does not stall the GUI thread with its import
-    QTimer.singleShot(WARM_STATISTICS_MS, warm_statistics)
+    QTimer.singleShot(WARM_STATISTICS_MS, _warm_statistics)
     _close_on_signals(app)
     demo_mode = None
     if demo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -26,22 +27,15 @@ from PySide6.QtWidgets import (
 from themis_desktop import __version__
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.server.node_status import NodeStatus
-from themis_desktop.ui.dialogs.connection import ConnectionDialog
+from themis_desktop.ui.lazy_pages import PAGES, LazyPages
 from themis_desktop.ui.models.workspace import Workspace
-from themis_desktop.ui.pages.backups import BackupsPage
-from themis_desktop.ui.pages.config import ConfigPage
-from themis_desktop.ui.pages.guides import GuidesPage
-from themis_desktop.ui.pages.logs import LogsPage
-from themis_desktop.ui.pages.metrics import MetricsPage
-from themis_desktop.ui.pages.overview import OverviewPage
-from themis_desktop.ui.pages.rollout import RolloutPage
-from themis_desktop.ui.pages.session import SessionPage
-from themis_desktop.ui.pages.timeline import TimelinePage
-from themis_desktop.ui.pages.version_graph import VersionGraphPage
 from themis_desktop.ui.review_file import ReviewError, check_journal, start_review_process
 from themis_desktop.ui.settings import restore_window_state, save_window_state, settings
 from themis_desktop.ui.widgets.countdown_follower import CountdownFollower
 from themis_desktop.ui.widgets.node_strip import NodeStrip
+
+if TYPE_CHECKING:
+    from themis_desktop.ui.dialogs.connection import ConnectionDialog
 
 WINDOW_KEY = "main_window"
 NOTICE_S = 30.0  # how long a notice stays in the status bar, routine messages held back
@@ -63,27 +57,12 @@ class MainWindow(QMainWindow):
         self.sidebar = QListWidget(objectName="sidebar")
         self.sidebar.setFixedWidth(190)
         self.stack = QStackedWidget()
-        self.pages: dict[str, QWidget] = {}
-        overview = OverviewPage(workspace)
-        overview.sig_connect_requested.connect(self.open_connection_dialog)
-        self.add_page("overview", overview)
-        versions = VersionGraphPage(workspace)
-        versions.sig_plan_changed.connect(workspace.set_plan)  # the path the guides follow
-        workspace.set_plan(versions.plan)
-        self.add_page("versions", versions)
-        self._guides = GuidesPage(workspace)
-        self.add_page("guides", self._guides)
-        self.add_page("backups", BackupsPage(workspace))
-        metrics = MetricsPage(workspace)
-        metrics.sig_open_rollback.connect(self.show_rollback_procedure)
-        self.add_page("metrics", metrics)
-        upgrade = SessionPage(workspace)
-        upgrade.sig_open_guides.connect(lambda: self.show_page("guides"))
-        self.add_page("session", upgrade)
-        self.add_page("rollout", RolloutPage(workspace))
-        self.add_page("timeline", TimelinePage(workspace))
-        self.add_page("logs", LogsPage(workspace))
-        self.add_page("config", ConfigPage(workspace))
+        # each page is built the first time it is shown or asked for (`self.pages[key]`)
+        self.pages = LazyPages(self.stack, workspace, self._on_page_built)
+        for spec in PAGES:
+            self.pages.add(spec)
+            self._add_sidebar_item(spec.key)
+        self.pages["overview"]  # the first page: cheap, and shown at once
         self.countdown_follower = CountdownFollower(  # the session's or a rollout's window
             self.header.countdown, workspace.upgrade, workspace.rollouts, workspace.tasks
         )
@@ -91,7 +70,7 @@ class MainWindow(QMainWindow):
         workspace.sig_connecting.connect(self.header.show_connecting)
         workspace.upgrade.sig_health.connect(self.header.show_health)  # the session's one state
         self.header.countdown.sig_band_changed.connect(self._notify_band)
-        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.sidebar.currentRowChanged.connect(self._on_sidebar_current_row_changed)
 
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
@@ -137,11 +116,32 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, int(NOTICE_S * 1000))
 
     def add_page(self, key: str, page: QWidget) -> None:
-        self.pages[key] = page
-        self.stack.addWidget(page)
-        item = QListWidgetItem(getattr(page, "TITLE", key.title()))
+        """A page built already, after the others."""
+        self.pages.add_built(key, page)
+        self._add_sidebar_item(key)
+
+    def _add_sidebar_item(self, key: str) -> None:
+        item = QListWidgetItem(self.pages.title(key))
         item.setData(Qt.ItemDataRole.UserRole, key)
         self.sidebar.addItem(item)
+
+    def _on_page_built(self, key: str, page: QWidget) -> None:
+        """Wire a page, once built, to the window and the pages that follow it."""
+        if key == "overview":
+            page.sig_connect_requested.connect(self.open_connection_dialog)
+        elif key == "versions":  # the path the guides, session, rollout and config follow
+            page.sig_plan_changed.connect(self.workspace.set_plan)
+            if self.workspace.plan is None:  # a plan set before the page was built stays
+                self.workspace.set_plan(page.plan)
+        elif key == "metrics":
+            page.sig_open_rollback.connect(self.show_rollback_procedure)
+        elif key == "session":
+            page.sig_open_guides.connect(lambda: self.show_page("guides"))
+
+    def _on_sidebar_current_row_changed(self, row: int) -> None:
+        """Build the page (if not yet) and show it."""
+        if row >= 0:
+            self.stack.setCurrentWidget(self.pages[list(self.pages)[row]])
 
     def _notify_band(self, band: str, text: str) -> None:
         """A desktop notification (where the desktop has a tray) and the status bar."""
@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
     def show_rollback_procedure(self) -> None:
         """The guides page at the rollback procedure of the guide shown."""
         self.show_page("guides")
-        self._guides.show_section("rollback")
+        self.pages["guides"].show_section("rollback")
 
     def show_page(self, key: str) -> None:
         self.sidebar.setCurrentRow(list(self.pages).index(key))
@@ -168,6 +168,8 @@ class MainWindow(QMainWindow):
         return list(self.pages)[max(0, self.stack.currentIndex())]
 
     def open_connection_dialog(self) -> ConnectionDialog | None:
+        from themis_desktop.ui.dialogs.connection import ConnectionDialog
+
         if self.workspace.refuse("Connecting"):
             return None
         dialog = ConnectionDialog(self.workspace.tasks, self.workspace.tokens, self)
@@ -220,7 +222,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         view_menu = self.menuBar().addMenu("&View")
         for number, key in enumerate(self.pages, start=1):
-            title = getattr(self.pages[key], "TITLE", key)
+            title = self.pages.title(key)
             shortcut = f"Ctrl+{number % 10}" if number <= 10 else None
             self._action(view_menu, title, shortcut, functools.partial(self.show_page, key))
         help_menu = self.menuBar().addMenu("&Help")

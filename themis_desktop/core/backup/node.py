@@ -6,6 +6,7 @@ import shutil
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -14,8 +15,10 @@ from themis_desktop.core.backup.archive_format import BackupError
 from themis_desktop.core.backup.create import BackupResult, Progress, backup_files
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.server import errors
-from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.core.util import failpoints, temp_names
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
 
 
 class InconsistentBackupRefused(BackupError):

@@ -14,13 +14,13 @@ import sqlite3
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from themis_desktop.core.backup import catalog as backup_catalog
 from themis_desktop.core.backup import write_readings as write_readings_hook
 from themis_desktop.core.backup.archive_format import BackupError, sidecar_path
 from themis_desktop.core.backup.catalog import BackupRecord
 from themis_desktop.core.backup.create import BackupResult, Progress
-from themis_desktop.core.backup.node import backup_node, folder_size
 from themis_desktop.core.backup.restore import (
     RestoreResult,
     compare_tree,
@@ -32,9 +32,10 @@ from themis_desktop.core.backup.version_guard import refuse_newer
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.journal.store import Journal, JournalError
-from themis_desktop.core.server.client import ThemisClient
-from themis_desktop.core.service.installed_version import installed_version
 from themis_desktop.core.util.changes import ChangeLog, Topic
+
+if TYPE_CHECKING:  # a restore needs neither the HTTP client nor the node backup: not imported
+    from themis_desktop.core.server.client import ThemisClient
 
 JOURNAL_ERRORS = (JournalError, sqlite3.Error, OSError)
 
@@ -89,6 +90,8 @@ def back_up_and_record(
     the backup itself raises (`BackupError`, `ThemisError`); a journal that cannot record it
     gives an outcome with `NotCatalogued` and no record."""
     counter = write_readings_hook.counter_before_backup(client)  # writes at risk restart here
+    from themis_desktop.core.backup.node import backup_node
+
     result = backup_node(
         node,
         out_dir,
@@ -151,6 +154,8 @@ def back_up_and_record_all(
     node's failure does not stop the others, each recorded as it lands.
 
     `progress` counts bytes over all nodes, each read twice (backup, then verify)."""
+    from themis_desktop.core.backup.node import folder_size
+
     sizes = [folder_size(Path(job.node.data_dir or "")) for job in jobs]
     total = 2 * sum(sizes) or 1
     base = 0
@@ -259,7 +264,11 @@ def restore_and_check(
         other_node=other_node,
         recorded=recorded,
     )
-    problems = compare_tree(result.manifest, result.data_dir) if result.manifest else []
+    problems = (
+        compare_tree(result.manifest, result.data_dir, written=result.written)
+        if result.manifest
+        else []
+    )
     name = result.manifest.node if result.manifest else (node or result.data_dir.name)
     version = result.manifest.themis_version if result.manifest else "?"
     kept = f" (the replaced data is kept in {result.kept})" if result.kept else ""
@@ -314,6 +323,8 @@ def restore_node(
     if not node.data_dir:
         raise BackupError(f"{node.name} has no data dir in its profile: cannot restore.")
     if binary_version is None and service is not None:
+        from themis_desktop.core.service.installed_version import installed_version
+
         binary_version = installed_version(service, node).version
     return restore_and_check(
         Path(record.path),

@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import shutil
+import stat
 import sys
 import tarfile
 import threading
@@ -41,13 +42,13 @@ from themis_desktop.core.backup.identity import Recorded, read_sidecar
 from themis_desktop.core.backup.zstd_frames import FrameError, FrameTracker
 from themis_desktop.core.util import failpoints, temp_names
 
-READ_CHUNK = 64 * 1024  # tar headers, and the compressed file's reads
-FILE_CHUNK = 1 << 20  # a member's content: fewer Python-level steps per byte
+READ_CHUNK = 1 << 20  # the compressed file's reads
 OVERLAP_HASH = 256 << 10  # a restored file this large is hashed beside its writes
 PUMP_CHUNK = 1 << 20  # fewer, larger hand-overs: less GIL traffic between threads
 QUEUE_DEPTH = 16  # at most 16 MiB decompressed ahead
 MAX_WINDOW = 1 << 26  # zstd window a frame may ask for (ours use 2 MiB): bounds the decoder
 HEADER_LIMIT = 1 << 20  # a long name or PAX header; ours are a few hundred bytes
+FileIdentity = tuple[int, int, int, int, int]  # device, inode, size, mtime and ctime (ns)
 
 
 @dataclass
@@ -59,6 +60,10 @@ class VerifyReport:
     files_checked: int = 0
     bytes_checked: int = 0
     archive_sha256: str = ""  # of the whole file, computed while it was read
+    # a restore's staged files as written and checked (`compare_tree` needs not read them
+    # again while they are unchanged), and the folders it made for them
+    written: dict[str, FileIdentity] = field(default_factory=dict, repr=False)
+    folders: set[Path] = field(default_factory=set, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -116,7 +121,8 @@ class _HashingFile:
 
 
 class _ArchiveStream:
-    """The decompressed archive as a file for `tarfile`, decompressed ahead in a thread.
+    """The decompressed archive as a forward-only file for `tarfile`, decompressed ahead in
+    a thread; a member's content is taken straight from the decompressed pieces (`views`).
 
     zstd and SHA-256 release the GIL: while the caller hashes and writes one piece, the
     thread reads (and hashes) the compressed file and decompresses the next ones. Every
@@ -128,7 +134,10 @@ class _ArchiveStream:
         self.raw = _HashingFile(path)
         self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=QUEUE_DEPTH)
         self._stop = threading.Event()
-        self._chunk, self._offset, self._eof = b"", 0, False
+        self._chunk = memoryview(b"")
+        self._offset = 0  # in the current piece
+        self._pos = 0  # decompressed bytes handed out (or skipped) so far
+        self._eof = False
         self._thread = threading.Thread(target=self._pump, name="archive-reader", daemon=True)
         self._thread.start()
 
@@ -163,28 +172,58 @@ class _ArchiveStream:
             except queue.Full:
                 continue
 
+    def _piece(self, wanted: int) -> memoryview:
+        """Up to `wanted` (> 0) of the next decompressed bytes, without copying them; empty
+        only at the end of the archive."""
+        if self._offset >= len(self._chunk):
+            if self._eof:
+                return memoryview(b"")
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                self._eof = True
+                return memoryview(b"")
+            self._chunk, self._offset = memoryview(item), 0
+        piece = self._chunk[self._offset : self._offset + wanted]
+        self._offset += len(piece)
+        self._pos += len(piece)
+        return piece
+
     def read(self, size: int = -1) -> bytes:
         """Decompressed bytes for tarfile (`size` at most; fewer only at the end)."""
         parts, wanted = [], size if size >= 0 else 1 << 62
-        while wanted > 0 and not self._eof:
-            if self._offset >= len(self._chunk):
-                item = self._queue.get()
-                if isinstance(item, BaseException):
-                    raise item
-                if not item:
-                    self._eof = True
-                    break
-                self._chunk, self._offset = item, 0
-            piece = self._chunk[self._offset : self._offset + wanted]
-            self._offset += len(piece)
+        while wanted > 0 and (piece := self._piece(wanted)):
             wanted -= len(piece)
             parts.append(piece)
         return b"".join(parts)
 
+    def views(self, size: int) -> Iterator[memoryview]:
+        """The next `size` bytes as views of the decompressed pieces (no copy; each piece
+        is immutable, so a view may go to another thread); EOFError if the archive ends
+        first."""
+        while size > 0:
+            piece = self._piece(min(size, PUMP_CHUNK))
+            if not piece:
+                raise EOFError("unexpected end of data")
+            size -= len(piece)
+            yield piece
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = os.SEEK_SET) -> int:
+        """Forward only (tarfile skips the rest of a member and its padding)."""
+        if whence != os.SEEK_SET or pos < self._pos:
+            raise tarfile.ReadError("the archive is read once, forward: it cannot seek back")
+        for _ in self.views(pos - self._pos):
+            pass
+        return self._pos
+
     def finish(self) -> str:
         """Read to the very end (a damaged or cut last frame raises here), return the
         archive's SHA-256."""
-        while self.read(PUMP_CHUNK):
+        while self._piece(PUMP_CHUNK):
             pass
         self._thread.join()
         return self.raw.digest.hexdigest()
@@ -238,11 +277,12 @@ def _members(archive: Path) -> tuple[_ArchiveStream, tarfile.TarFile]:
     """Open the archive as a streaming tar reader (zstd frames read across)."""
     stream = _ArchiveStream(archive)
     try:
+        # "r:" on a forward-only file: tarfile reads the headers, `_check_file` takes each
+        # member's content straight from the stream (`views`), and tarfile skips its padding;
+        # read, tell and a forward seek suffice (typeshed's file protocol asks for more)
         tar = tarfile.open(  # noqa: SIM115 (closed by the caller)
-            # a stream ("r|") only reads: typeshed's file protocol also asks for write/seek
             fileobj=stream,  # type: ignore[call-overload]
-            mode="r|",
-            bufsize=FILE_CHUNK,
+            mode="r:",
             tarinfo=_BoundedTarInfo,
         )
         return stream, tar
@@ -384,7 +424,7 @@ def _walk(
                     _inside(staging, staging / member.name)
                 if member.isfile():
                     _check_file(
-                        tar, member, entry, report, staging, total, progress, policy, hasher
+                        raw, member, entry, report, staging, total, progress, policy, hasher
                     )
                 elif staging is not None:
                     _stage_other(member, staging)
@@ -408,7 +448,7 @@ def _walk(
 
 
 def _check_file(
-    tar: tarfile.TarFile,
+    stream: _ArchiveStream,
     member: tarfile.TarInfo,
     entry: FileEntry,
     report: VerifyReport,
@@ -418,51 +458,67 @@ def _check_file(
     policy: MemberPolicy,
     hasher: ThreadPoolExecutor | None = None,
 ) -> None:
-    source = tar.extractfile(member)
-    assert source is not None  # the caller checked member.isfile()
+    """Hash a member's content as it streams past (and, with `staging`, write it there):
+    one pass, each decompressed piece hashed and written without a copy."""
+    if stream.tell() != member.offset_data:  # tarfile left us at the member's first byte
+        raise tarfile.ReadError(f"{member.name}: its content is not where its header says")
     digest = hashlib.sha256()
     size = 0
-    target = None
+    fd = -1
     if staging is not None:
         path = staging / member.name
         with _writing(staging):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in report.folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                report.folders.add(path.parent)
         if policy.links:
             _inside(staging, path)  # again: the folders now exist and links are resolved
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         with _writing(staging):
-            target = os.fdopen(os.open(path, flags, 0o600), "wb")
+            fd = os.open(path, flags, 0o600)
     # all of a file's pieces hashed there, in order (one piece in flight), or all here
-    overlap = hasher if target is not None and member.size >= OVERLAP_HASH else None
+    overlap = hasher if fd >= 0 and member.size >= OVERLAP_HASH else None
     hashing: Future[None] | None = None
     try:
-        while chunk := source.read(FILE_CHUNK):
+        for piece in stream.views(member.size):
             if overlap is not None:
                 if hashing is not None:
                     hashing.result()
-                hashing = overlap.submit(digest.update, chunk)  # bytes: never reused
+                hashing = overlap.submit(digest.update, piece)  # a view of immutable bytes
             else:
-                digest.update(chunk)
-            if target and staging:  # a target is only opened with a staging folder
+                digest.update(piece)
+            if fd >= 0 and staging is not None:  # a file is only opened with a staging folder
                 with _writing(staging):
-                    target.write(chunk)
-            size += len(chunk)
-            report.bytes_checked += len(chunk)
+                    _write_all(fd, piece)
+            size += len(piece)
+            report.bytes_checked += len(piece)
             if progress:
                 progress(report.bytes_checked, total)
     finally:
         if hashing is not None:
             hashing.result()  # the digest holds every piece before it is compared
-        if target and staging:
+        if fd >= 0 and staging is not None:
             with _writing(staging):
-                target.close()
-                os.chmod(path, entry.mode & SAFE_MODE)
-                os.utime(path, (entry.mtime, entry.mtime))
+                try:
+                    os.fchmod(fd, entry.mode & SAFE_MODE)
+                    os.utime(fd, (entry.mtime, entry.mtime))
+                    report.written[member.name] = _identity(os.fstat(fd))
+                finally:
+                    os.close(fd)
     report.files_checked += 1
     if size != entry.size:
         report.problems.append(f"{member.name}: {size} bytes instead of {entry.size}")
     elif digest.hexdigest() != entry.sha256:
         report.problems.append(f"{member.name}: content changed (SHA-256 differs)")
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _identity(info: os.stat_result) -> FileIdentity:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 SAFE_MODE = 0o1777  # no setuid or setgid bits are restored
@@ -517,6 +573,8 @@ class RestoreResult:
     recovered: tuple[str, ...] = ()  # interrupted restores finished first, in words
     manifest: Manifest | None = None  # the restored archive's (for `compare_tree`)
     notes: tuple[str, ...] = ()  # done, but something beside it was not (e.g. the journal)
+    # each restored file as written and checked, by manifest path (for `compare_tree`)
+    written: dict[str, FileIdentity] = field(default_factory=dict, repr=False)
 
 
 def restore(
@@ -574,7 +632,9 @@ def restore(
         )
         configs = restore_swap.swap(plan)
         kept = plan.kept if plan.kept.exists() else None
-        return RestoreResult(data_dir, kept, configs, recovered, report.manifest)
+        return RestoreResult(
+            data_dir, kept, configs, recovered, report.manifest, written=report.written
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -637,9 +697,18 @@ def _config_moves(
     )
 
 
-def compare_tree(manifest: Manifest, data_dir: Path, top: str = "data") -> list[str]:
+def compare_tree(
+    manifest: Manifest,
+    data_dir: Path,
+    top: str = "data",
+    written: dict[str, FileIdentity] | None = None,
+) -> list[str]:
     """Differences between the files under `data_dir` and the manifest's `top/` entries:
-    the check of a restored node's files against its backup."""
+    the check of a restored node's files against its backup.
+
+    Every file is read and hashed, except one a restore has just written and checked
+    against the manifest (`RestoreResult.written`) that is still that very file, unchanged
+    since (same device, inode, size, modification and change time)."""
     prefix = top + "/"
     expected = {
         e.path[len(prefix) :]: e
@@ -647,17 +716,20 @@ def compare_tree(manifest: Manifest, data_dir: Path, top: str = "data") -> list[
         if e.path.startswith(prefix) and e.type == "file"
     }
     problems = []
-    present = {
-        str(p.relative_to(data_dir))
-        for p in data_dir.rglob("*")
-        if p.is_file() and not p.is_symlink()
-    }
+    present: dict[str, os.stat_result] = {}
+    for p in data_dir.rglob("*"):
+        info = p.lstat()
+        if stat.S_ISREG(info.st_mode):
+            present[str(p.relative_to(data_dir))] = info
+    known = written or {}
 
     def differs(rel: str, entry: FileEntry) -> bool:
+        if known.get(prefix + rel) == _identity(present[rel]):
+            return False  # hashed against the manifest as it was written, untouched since
         with (data_dir / rel).open("rb") as f:
             return hashlib.file_digest(f, "sha256").hexdigest() != entry.sha256
 
-    # every file is read and hashed; two at a time (SHA-256 releases the GIL)
+    # two at a time (SHA-256 releases the GIL)
     with ThreadPoolExecutor(2, thread_name_prefix="compare-tree") as pool:
         changed = {
             rel: pool.submit(differs, rel, entry)
@@ -669,5 +741,5 @@ def compare_tree(manifest: Manifest, data_dir: Path, top: str = "data") -> list[
                 problems.append(f"missing {rel}")
             elif changed[rel].result():
                 problems.append(f"changed {rel}")
-    problems += [f"extra {rel}" for rel in sorted(present - set(expected))]
+    problems += [f"extra {rel}" for rel in sorted(present.keys() - expected.keys())]
     return problems

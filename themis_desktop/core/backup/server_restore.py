@@ -9,10 +9,13 @@ the node is dead. So the outcome here is decided by `check_data`, never by `/hea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from themis_desktop.core.server import errors
-from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.core.server.data_check import check_data
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
 
 _DEAD = (
     "The node serves no data until its service is restarted, and a restart on this data dir "

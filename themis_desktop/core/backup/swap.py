@@ -7,12 +7,14 @@ each config file's moves. If the process dies between the renames, the next rest
 that folder (or the next start of the app) finds the intent of a dead process and finishes
 the job: when the verified staged data is in place or can be put there, the restore is
 completed; when it is not, the data that was moved aside is put back. Either way it says
-which it did.
+which it did. The staged files are flushed to the disk before the first rename, so a
+power cut after the swap cannot leave empty or partial files where the data was.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -66,6 +68,7 @@ def swap(plan: SwapPlan) -> dict[str, Path]:
     """Move the staged data and configs in, the current ones aside. On an error the data
     is put back and BackupError raised; a crash is finished by `recover`."""
     intent = intent_path(plan.data_dir)
+    flush_to_disk(plan.staging)
     _write_intent(intent, plan)
     staged_data = plan.staging / "data"
     moved_aside = False
@@ -174,6 +177,18 @@ def _finish(plan: SwapPlan) -> str:
 
 def _alive(pid: int) -> bool:
     return temp_names.pid_alive(pid) if pid > 0 else False
+
+
+def flush_to_disk(folder: Path) -> None:
+    """Everything written under `folder` reaches the disk: one `syncfs` of its file system
+    (Linux), else a sync of every file system."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+        if syncfs is None or syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:

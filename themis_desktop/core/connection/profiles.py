@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from themis_desktop.core.connection.router_config import RouterConfig
 from themis_desktop.core.connection.service_config import ServiceConfig
-from themis_desktop.core.server.client import ThemisClient, normalize_url
+from themis_desktop.core.server.urls import normalize_url
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class Profile:
         return replace(self, id=profile_id)
 
     def client(self, node: NodeEndpoint, token: str | None, timeout: float = 5.0) -> ThemisClient:
+        from themis_desktop.core.server.client import ThemisClient  # httpx: not at the start
+
         return ThemisClient(
             node.url, token, verify_tls=self.verify_tls, ca_file=self.ca_file, timeout=timeout
         )

@@ -7,14 +7,19 @@ so `redact` removes it from whatever the app writes or shows.
 from __future__ import annotations
 
 import contextlib
-
-import keyring
-import keyring.errors
-from keyring.backends import fail, null
+from types import ModuleType
 
 from themis_desktop.core.util.redaction import remember
 
 SERVICE = "themis-desktop"
+
+
+def _keyring() -> ModuleType:
+    """The keyring package, imported at first use (~40 ms, off the window's first paint)."""
+    import keyring
+    import keyring.errors
+
+    return keyring
 
 
 class TokenStore:
@@ -27,7 +32,9 @@ class TokenStore:
     @property
     def persistent(self) -> bool:
         """True when tokens survive a restart (a real keyring backend exists)."""
-        backend = keyring.get_keyring()
+        from keyring.backends import fail, null
+
+        backend = _keyring().get_keyring()
         return not isinstance(backend, fail.Keyring | null.Keyring)
 
     def get(self, profile: str) -> str | None:
@@ -41,8 +48,8 @@ class TokenStore:
         if not self.persistent:
             return None
         try:
-            return keyring.get_password(SERVICE, profile)
-        except keyring.errors.KeyringError:
+            return _keyring().get_password(SERVICE, profile)
+        except _keyring().errors.KeyringError:
             return None
 
     def set(self, profile: str, token: str | None, persist: bool = True) -> bool:
@@ -55,16 +62,16 @@ class TokenStore:
         if persist and self.persistent:
             try:
                 if token:
-                    keyring.set_password(SERVICE, profile, token)
+                    _keyring().set_password(SERVICE, profile, token)
                 else:
                     self._delete(profile)
                 return True
-            except keyring.errors.KeyringError:
+            except _keyring().errors.KeyringError:
                 pass
         if token:
             self._memory[profile] = token
         return False
 
     def _delete(self, profile: str) -> None:
-        with contextlib.suppress(keyring.errors.PasswordDeleteError):
-            keyring.delete_password(SERVICE, profile)
+        with contextlib.suppress(_keyring().errors.PasswordDeleteError):
+            _keyring().delete_password(SERVICE, profile)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import re
+import threading
 import time
 from typing import Any
 
@@ -43,6 +44,10 @@ class RenderTimeout(GuideError):
     """Rendering went on past its deadline."""
 
 
+class RenderCancelled(GuideError):
+    """Rendering was stopped: whoever asked for it no longer wants it (a newer request)."""
+
+
 def seconds_for(size: int) -> float:
     """The time a guide of `size` bytes may take to render: linear in its size."""
     return BASE_SECONDS + SECONDS_PER_MIB * size / (1 << 20)
@@ -50,19 +55,24 @@ def seconds_for(size: int) -> float:
 
 class Deadline:
     """A budget of this thread's CPU time (the work done, whatever else runs on the
-    machine); `check` raises RenderTimeout once it is spent."""
+    machine); `check` raises RenderTimeout once it is spent, and RenderCancelled once
+    `cancelled` (a `threading.Event`, if given) is set."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, cancelled: threading.Event | None = None) -> None:
         self.seconds = seconds
         self.at = time.thread_time() + seconds
         self.calls = 0
+        self.cancelled = cancelled
 
     def check(self) -> None:
-        """Raise RenderTimeout when the budget is spent (the clock is read every 32nd call:
-        reading a thread's CPU clock costs a system call)."""
+        """Raise RenderTimeout when the budget is spent, RenderCancelled when cancelled
+        (both looked at every 32nd call: reading a thread's CPU clock costs a system call)."""
         self.calls += 1
-        if self.calls & 31 == 0 and time.thread_time() > self.at:
-            raise RenderTimeout(f"rendering took longer than {self.seconds:.2g} s")
+        if self.calls & 31 == 0:
+            if self.cancelled is not None and self.cancelled.is_set():
+                raise RenderCancelled("rendering was stopped: a newer request replaced it")
+            if time.thread_time() > self.at:
+                raise RenderTimeout(f"rendering took longer than {self.seconds:.2g} s")
 
 
 class _DeadlineCheck(BlockProcessor):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ import pygments
 from markdown.extensions import Extension
 from markdown.extensions import toc as toc_extension
 from markdown.extensions.toc import slugify
-from markdown.treeprocessors import Treeprocessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
@@ -175,6 +176,59 @@ _inner_html.original = toc_inner_html  # type: ignore[attr-defined]
 toc_extension.render_inner_html = _inner_html
 
 
+# what a text must contain for each of markdown's inline patterns to match anywhere in it
+# (any one of them); a pattern not named here is always tried
+_INLINE_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "backtick": ("`",),
+    "escape": ("\\",),
+    "reference": ("[",),
+    "link": ("[",),
+    "image_link": ("![",),
+    "image_reference": ("![",),
+    "short_reference": ("[",),
+    "short_image_ref": ("![",),
+    "autolink": ("<",),
+    "automail": ("<",),
+    "linebreak": ("  \n",),
+    "entity": ("&",),
+    "em_strong": ("*", "_"),
+    "em_strong2": ("_",),
+    "strong": ("*", "_"),
+    "emphasis": ("*", "_"),
+    "not_strong": ("*", "_"),
+}
+
+
+class _QuickInline(InlineProcessor):
+    """markdown's inline processor, which tries every inline pattern's regex on every text
+    of the tree, in turn: this one first skips a pattern whose trigger (`_INLINE_TRIGGERS`)
+    the text does not contain, a plain substring test. The same tree either way
+    (tests/core/guides/test_render_speed.py); a fifth of a large guide's conversion.
+    Overrides the name-mangled `__applyPattern` on purpose (markdown has no hook for it)."""
+
+    def __init__(self, md: markdown.Markdown) -> None:
+        super().__init__(md)
+        registry = md.inlinePatterns
+        # a plain list in priority order: the registry sorts itself on every index
+        self.inlinePatterns = list(registry)  # type: ignore[assignment]
+        self._triggers: list[tuple[str, ...] | None] = [None] * len(registry)
+        for name, triggers in _INLINE_TRIGGERS.items():
+            if name in registry:
+                self._triggers[registry.get_index_for_name(name)] = triggers
+
+    def _InlineProcessor__applyPattern(
+        self, pattern: Any, data: str, patternIndex: int, startIndex: int = 0
+    ) -> tuple[str, bool, int]:
+        triggers = self._triggers[patternIndex]
+        if triggers is not None and not any(t in data for t in triggers):
+            if patternIndex == 0:
+                pattern.getCompiledRegExp()  # once per text: `guide_limits.guard` checks here
+            return data, False, 0
+        return super()._InlineProcessor__applyPattern(  # type: ignore[misc]
+            pattern, data, patternIndex, startIndex
+        )
+
+
 def _markdown(blocks: list[tuple[str, str]]) -> markdown.Markdown:
     """A converter whose fence formatter also collects each block's source, in the order
     the blocks appear: what a Copy button copies is exactly what its block shows."""
@@ -202,6 +256,7 @@ def _markdown(blocks: list[tuple[str, str]]) -> markdown.Markdown:
     toc.build_toc_div = lambda _tokens: ET.Element("div")  # type: ignore[attr-defined]
     # line breaks between block tags for a human reader of the HTML: QTextBrowser needs none
     md.treeprocessors.deregister("prettify")
+    md.treeprocessors.register(_QuickInline(md), "inline", 20)  # replaces markdown's own
     return md
 
 
@@ -222,17 +277,20 @@ def _separate_blocks(text: str) -> str:
     return "\n".join(out)
 
 
-def render_markdown(text: str, seconds: float | None = None) -> Rendered:
+def render_markdown(
+    text: str, seconds: float | None = None, cancelled: threading.Event | None = None
+) -> Rendered:
     """Markdown → safe HTML with a table of contents and copy links for code blocks; plain
     text under a warning when the text is pathological or takes longer than `seconds`
-    (default: `guide_limits.seconds_for` its size)."""
+    (default: `guide_limits.seconds_for` its size). Raises `RenderCancelled` soon after
+    `cancelled` is set."""
     size = utf8_size(text)
     if size > MAX_GUIDE_BYTES:
         return refused(too_large(size))
     problem = guide_limits.pathology(text)
     if problem:
         return plain(text, f"This guide is shown as plain text: {problem}.")
-    deadline = guide_limits.Deadline(seconds or guide_limits.seconds_for(size))
+    deadline = guide_limits.Deadline(seconds or guide_limits.seconds_for(size), cancelled)
     blocks: list[tuple[str, str]] = []
     md = _markdown(blocks)
     guide_limits.guard(md, deadline)
@@ -270,22 +328,27 @@ def _render(
     deadline.check()
     body = _TABLE.sub('<table border="1" cellspacing="0" cellpadding="5">', body)
 
+    highlighted: dict[tuple[str, str], str] = {}  # a block repeated is highlighted once
+
     def code_block(match: re.Match[str]) -> str:
         deadline.check()
         index = int(match[1])
-        source, language = blocks[index]
-        return f'<p><a class="copy" href="copy:{index}">⧉ Copy</a></p>' + _highlight(
-            source + "\n", language
-        )
+        block = blocks[index]
+        html_ = highlighted.get(block)
+        if html_ is None:
+            html_ = highlighted[block] = _highlight(block[0] + "\n", block[1])
+        return f'<p><a class="copy" href="copy:{index}">⧉ Copy</a></p>' + html_
 
     body = _MARKER.sub(code_block, body)
     toc = tuple(_flatten(md.toc_tokens))  # type: ignore[attr-defined]
     return Rendered(body, toc, tuple(source for source, _ in blocks))
 
 
-def render_guide(guide: Guide) -> Rendered:
+def render_guide(guide: Guide, cancelled: threading.Event | None = None) -> Rendered:
     """The guide rendered, or why it is not (a guide refused when it was loaded)."""
-    return refused(guide.refused) if guide.refused else render_markdown(guide.text)
+    if guide.refused:
+        return refused(guide.refused)
+    return render_markdown(guide.text, cancelled=cancelled)
 
 
 def _flatten(tokens: list[dict]) -> list[TocEntry]:

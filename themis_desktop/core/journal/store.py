@@ -19,11 +19,9 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
-
-import sqlite_utils
-import sqlite_utils.db
+from typing import TYPE_CHECKING, Any, cast
 
 from themis_desktop.core.journal.connection import (
     JournalDamaged,
@@ -33,7 +31,12 @@ from themis_desktop.core.journal.connection import (
     connect,
     journal_error,
 )
+from themis_desktop.core.journal.fresh_schema import FRESH_SCHEMA
 from themis_desktop.core.util.paths import create_private_file, journal_path, make_private
+
+if TYPE_CHECKING:  # imported when `Journal.db` is first used: it costs ~0.1 s (numpy)
+    import sqlite_utils
+    import sqlite_utils.db
 
 
 def inserted_id(table: sqlite_utils.db.Table) -> int:
@@ -462,13 +465,15 @@ class Journal:
                 with contextlib.suppress(FileExistsError):
                     os.close(create_private_file(self.path))
             conn = connect(self.path, read_only=read_only)
-            self.db = sqlite_utils.Database(conn)
-            self.db.execute("PRAGMA foreign_keys = ON")
+            self.conn = conn
+            # as sqlite_utils.Database(conn) does; `db` wraps the connection when first used
+            conn.execute("PRAGMA recursive_triggers=on;")
+            conn.execute("PRAGMA foreign_keys = ON")
             if not read_only:
-                self.db.execute("PRAGMA busy_timeout = 5000")
-                self.db.enable_wal()
+                conn.execute("PRAGMA busy_timeout = 5000")
+                self._enable_wal()
                 if not durable:
-                    self.db.execute("PRAGMA synchronous = NORMAL")
+                    conn.execute("PRAGMA synchronous = NORMAL")
                 for name in ("", "-wal", "-shm"):
                     make_private(Path(f"{self.path}{name}"))
             self._check_and_migrate()
@@ -481,6 +486,26 @@ class Journal:
             if error is exc:
                 raise
             raise error from exc
+
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """The connection as a `sqlite_utils.Database` (the stores' tables and queries)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
+
+    def _enable_wal(self) -> None:
+        """`sqlite_utils.Database.enable_wal()` on the plain connection."""
+        conn = self.conn
+        if conn.execute("PRAGMA journal_mode;").fetchone()[0] != "wal":
+            if conn.in_transaction:
+                raise JournalError(f"The journal {self.path} is in a transaction while opened.")
+            level = conn.isolation_level
+            conn.isolation_level = None
+            try:
+                conn.execute("PRAGMA journal_mode=wal;")
+            finally:
+                conn.isolation_level = level
 
     def _open_error(self, exc: BaseException) -> JournalError:
         """What an error while opening means for the user."""
@@ -506,7 +531,7 @@ class Journal:
         only its first write would fail): for the window, which says so at start."""
         if self.read_only:
             raise JournalReadOnly(f"The journal {self.path} was opened read-only.")
-        conn = self.db.conn
+        conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(f"PRAGMA user_version = {self.schema_version}")  # rolled back below
@@ -514,23 +539,23 @@ class Journal:
             conn.rollback()
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """All-or-nothing writes. `BEGIN IMMEDIATE` takes the write lock up front, so two
         writers wait for each other (busy timeout) instead of failing on a lock upgrade."""
-        if self.db.conn.in_transaction:
+        if self.conn.in_transaction:
             with self.db.atomic():  # nested: a savepoint
                 yield
             return
-        self.db.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.conn.rollback()
+            self.conn.rollback()
             raise
-        self.db.conn.commit()
+        self.conn.commit()
 
     def __enter__(self) -> Journal:
         return self
@@ -540,7 +565,7 @@ class Journal:
 
     @property
     def schema_version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
     def _check_and_migrate(self) -> None:
         version = self.schema_version
@@ -551,16 +576,24 @@ class Journal:
             )
         if version == SCHEMA_VERSION or self.read_only:
             return
-        conn = self.db.conn
+        conn = self.conn
         conn.execute("BEGIN IMMEDIATE")  # another thread or process may be migrating too
         try:
-            for step in MIGRATIONS[self.schema_version :]:
-                step(self.db)
-            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if self.schema_version == 0 and self._empty():
+                for statement in FRESH_SCHEMA:  # what MIGRATIONS make of an empty file
+                    conn.execute(statement)
+            else:
+                for step in MIGRATIONS[self.schema_version :]:
+                    step(self.db)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.commit()
         except BaseException:
             conn.rollback()
             raise
+
+    def _empty(self) -> bool:
+        """No table, index, view or trigger in the file (a new journal)."""
+        return self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
 
     # -- events ---------------------------------------------------------------
 

@@ -33,9 +33,10 @@ import statistics
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:  # imported where used: not on the window's first-paint path
+    import numpy as np
 
 from themis_desktop.core.metrics.catalog import METRICS, MetricInfo
 from themis_desktop.core.util.formatting import format_quantity, signed_quantity
@@ -238,6 +239,7 @@ def _shift(info: MetricInfo, before: list[float], after: list[float]) -> tuple[f
     pairwise differences) with the distribution-free interval from the Mann-Whitney order
     statistics; for mean-centered metrics (mostly zeros) the difference of means with
     Welch's interval, as a median of differences would hide a rise of rare errors."""
+    import numpy as np
     from scipy.stats import norm, t
 
     a, b = np.asarray(after, dtype=float), np.asarray(before, dtype=float)
@@ -262,6 +264,8 @@ def _shift(info: MetricInfo, before: list[float], after: list[float]) -> tuple[f
 
 def _thinned(values: np.ndarray) -> np.ndarray:
     """Every k-th value of a sorted copy, so n·m stays within MAX_PAIRS (quantiles kept)."""
+    import numpy as np
+
     limit = int(math.sqrt(MAX_PAIRS))
     if len(values) <= limit:
         return values

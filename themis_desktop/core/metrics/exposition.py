@@ -1,17 +1,19 @@
 """Read a ThemisDB `/metrics` page and derive rates and latency quantiles from it.
 
 ThemisDB's exposition is hand-written: some histograms have no TYPE lines, some TYPE lines
-name `_bucket`, and newer servers print lines that are not valid exposition at all. Each
-line is therefore parsed on its own, and a bad line is skipped and counted, never fatal.
+name `_bucket`, and newer servers print lines that are not valid exposition at all. A
+bad line is skipped and counted, never fatal.
 A sample whose value is NaN or infinite is "no data" and left out.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_fd_to_metric_families, text_string_to_metric_families
 
 LATENCY_BUCKETS = "vccdb_latency_bucket_microseconds"  # era A, untyped, cumulative
 
@@ -49,29 +51,66 @@ class Scrape:
 def parse(text: str, at: float = 0.0, only: tuple[str, ...] | None = None) -> Scrape:
     """All samples of an exposition (or of the metrics whose names start with one of
     `only`: a sampler reads a dozen of a page's hundreds). The page is parsed in one go
-    (fast); only when that fails is it read line by line, skipping refused lines."""
+    (fast); a refused line is skipped and counted, and the parser reads on after it
+    (`_around_bad`)."""
     if only is not None:
         text = "\n".join(line for line in text.splitlines() if line.startswith(only))
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-    try:
-        _collect(text, samples)
-        return Scrape(at, samples, 0)
-    except (ValueError, IndexError, KeyError, TypeError):
-        samples.clear()
-    skipped = 0
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            _collect(line + "\n", samples)
-        except (ValueError, IndexError, KeyError, TypeError):
-            skipped += 1
+    samples: Samples = {}
+    skipped = _around_bad(text.split("\n"), samples)  # "\n" only, as prometheus_client reads
     return Scrape(at, samples, skipped)
 
 
-def _collect(text: str, into: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> None:
-    for family in text_string_to_metric_families(text):
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+_REFUSED = (ValueError, IndexError, KeyError, TypeError)  # what the parser raises on a bad line
+
+
+def _around_bad(lines: list[str], into: Samples) -> int:
+    """The samples of every line but the refused ones; how many were refused. One pass
+    over a clean page; the parser reads on past a refused line from the start of the
+    metric family it was in (its HELP or TYPE line: the family's samples keep their names
+    and types, as on a clean page), so a page with a bad line costs about one more parse
+    of one family, not of the page.
+    Once the lines read again add up to the page (many bad lines in a large family), the
+    rest is read line by line, each line on its own (untyped: no HELP or TYPE)."""
+    skip: set[int] = set()
+    start = 0
+    position = [0]  # the line the parser read last
+    again = 0  # lines read a second time
+    while again <= len(lines):
+        try:
+            numbered = _numbered(lines, start, skip, position)
+            # the parser only iterates its `fd`: any iterable of lines will do
+            for family in text_fd_to_metric_families(numbered):  # type: ignore[arg-type]
+                _collect((family,), into)
+                # this family was ended by the line just read: a fresh parser starting at it
+                # is where this one is now (a sample that ends one is its own family)
+                start = position[0]
+            return len(skip)
+        except _REFUSED:
+            skip.add(position[0])
+            again += position[0] - start
+    skipped = len(skip)
+    for number in range(start, len(lines)):
+        line = lines[number].strip()
+        if number in skip or not line or line.startswith("#"):
+            continue
+        try:
+            _collect(text_string_to_metric_families(line + "\n"), into)
+        except _REFUSED:
+            skipped += 1
+    return skipped
+
+
+def _numbered(lines: list[str], start: int, skip: set[int], position: list[int]) -> Iterator[str]:
+    """`lines` from `start` without those in `skip`, noting each one's number in `position`."""
+    for number in range(start, len(lines)):
+        if number not in skip:
+            position[0] = number
+            yield lines[number]
+
+
+def _collect(families: Iterable[Metric], into: Samples) -> None:
+    for family in families:
         for sample in family.samples:
             value = float(sample.value)
             if not math.isfinite(value):

@@ -23,7 +23,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from themis_desktop.core.metrics.catalog import METRICS
 from themis_desktop.core.metrics.exposition import (
@@ -34,8 +34,10 @@ from themis_desktop.core.metrics.exposition import (
     quantile,
 )
 from themis_desktop.core.server import errors
-from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.core.server.models import Readiness, Stats
+
+if TYPE_CHECKING:  # httpx: not on the window's first-paint path
+    from themis_desktop.core.server.client import ThemisClient
 
 DEFAULT_PROBE_PATH = "/entities/probe:0"  # a cheap point read; 404 is a fine answer too
 DEFAULT_PROBES = 1  # a timed read per sample: at 1 Hz, 900 of them in 15 minutes

@@ -36,10 +36,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from themis_desktop.core.metrics.sampling import NodeSampler
 from themis_desktop.core.metrics.verdict import pooled
-from themis_desktop.core.server.client import ThemisClient
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
 
 DEFAULT_INTERVAL_S = 1.0
 

@@ -15,13 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from themis_desktop.core.journal.store import Journal, inserted_id, utc_now
 from themis_desktop.core.metrics.catalog import METRICS
 from themis_desktop.core.metrics.sampling import Sample
 from themis_desktop.core.util import atomic_file
+
+if TYPE_CHECKING:  # imported where used: not on the window's first-paint path
+    import numpy as np
 
 METRIC_KEYS = tuple(METRICS)
 # (age in seconds, step it is merged into): 1 s -> 10 s after 6 h, 10 s -> 60 s after 48 h
@@ -82,6 +84,8 @@ def load_series(
     journal: Journal, profile: str, since: float = 0.0, until: float | None = None
 ) -> dict[str, Series]:
     """Every node's samples between `since` and `until`, oldest first, any step."""
+    import numpy as np
+
     cols = ", ".join(METRIC_KEYS)
     rows = journal.db.execute(
         f"SELECT node, at, up, version, step, {cols} FROM samples "
@@ -107,6 +111,8 @@ def load_series(
 
 def window_values(journal: Journal, profile: str, start: float, end: float) -> BaselineData:
     """The finite values of every metric per node in [start, end] (for a comparison)."""
+    import numpy as np
+
     data: BaselineData = {}
     for node, series in load_series(journal, profile, start, end).items():
         data[node] = {

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from themis_desktop.core.backup.archive_format import BackupError
 from themis_desktop.core.backup.restore import restore
@@ -37,12 +37,14 @@ from themis_desktop.core.metrics.soak import SoakResult, close_clients, enough_s
 from themis_desktop.core.metrics.verdict import Evaluation, describe, evaluate
 from themis_desktop.core.rehearsal.host import Copy, RehearsalError, RehearsalHost, host_for
 from themis_desktop.core.server import errors
-from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.core.upgrade import hop_runner, rehearsal_store
 from themis_desktop.core.upgrade.hop_backups import hop_backups
 from themis_desktop.core.upgrade.rehearsal_store import Rehearsal, RehearsalStep
 from themis_desktop.core.upgrade.session import Hop, UpgradeSession
 from themis_desktop.core.util.changes import ChangeLog, Topic
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
 
 DEFAULT_DURATION_S = 60.0
 DEFAULT_INTERVAL_S = 1.0

@@ -16,8 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils.db import NotFoundError
-
 from themis_desktop.core.backup import catalog as backup_catalog
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.journal.store import Journal, parse_utc
@@ -291,6 +289,8 @@ def assess(
         )
     backups: dict[str, str] = {}
     if rollout.backups:
+        from sqlite_utils.db import NotFoundError  # not on the window's first-paint path
+
         with Journal(journal_path) as journal:
             for name, backup_id in rollout.backups.items():
                 try:

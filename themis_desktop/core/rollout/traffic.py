@@ -16,8 +16,7 @@ import json
 import shlex
 from collections.abc import Callable, Iterable
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.connection.router_config import RouterConfig as RouterConfig  # re-exported
@@ -43,11 +42,11 @@ def describe(weights: dict[str, float]) -> str:
 
 
 def _host(url: str) -> str:
-    return httpx.URL(url).netloc.decode() if "://" in url else url
+    return urlsplit(url).netloc if "://" in url else url
 
 
 def _port(url: str) -> int:
-    parsed = httpx.URL(url)
+    parsed = urlsplit(url)
     return parsed.port or (443 if parsed.scheme == "https" else 80)
 
 
@@ -162,6 +161,8 @@ class TrafficRouter:
     def _demo_request(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         url = self.config.control_url.rstrip("/") + path
         plain = url.startswith("http://")  # no TLS: skip building a CA store (~0.1 s)
+        import httpx  # off the window's first paint (~0.1 s)
+
         try:
             with httpx.Client(timeout=5.0, verify=not plain) as client:
                 response = client.request(method, url, json=body)

@@ -38,6 +38,7 @@ from themis_desktop.core.server.models import (
     VersionInfo,
 )
 from themis_desktop.core.server.strict_json import JsonTooDeep
+from themis_desktop.core.server.urls import normalize_url
 
 _REDIRECTS = {301, 302, 307, 308}
 _CLOCK_SLACK_S = 0.05  # two monotonic clocks may run at slightly different rates
@@ -77,22 +78,6 @@ ERA_A_PUBLIC = frozenset(
 )
 ERA_A_ROLE_LIMIT = 100  # requests per minute and role (a token bucket of 100)
 _ERA_A_UNCOUNTED = frozenset({401, 403, 413, 429})  # 4xx era A does not count as errors
-
-
-def normalize_url(url: str) -> str:
-    """`host:port` or `http://host:port/` → `http://host:port` (no trailing slash)."""
-    url = url.strip()
-    if "://" not in url:
-        url = "http://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not a ThemisDB node address: {url!r} (expected http(s)://host:port)")
-    if parts.username or parts.password:
-        raise ValueError(
-            "a node address must not carry a user name or password: put the token in the "
-            "connection profile instead"
-        )
-    return url.rstrip("/")
 
 
 def states_product_version(data: Any) -> bool:

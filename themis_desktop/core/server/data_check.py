@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from themis_desktop.core.server import errors
-from themis_desktop.core.server.client import ThemisClient
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
 
 PROBE_PREFIX = "themis-desktop:probe:"  # the one key family the app writes, when allowed
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from themis_desktop.core.server import errors
-from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.core.server.models import Health, Readiness, Stats, VersionInfo
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
 
 
 @dataclass(frozen=True)

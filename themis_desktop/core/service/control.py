@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-import httpx
-
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.service import pid_stop
@@ -335,6 +333,8 @@ class DemoController(ServiceController):
 
     @staticmethod
     def port(node: NodeEndpoint) -> int:
+        import httpx  # not on the window's first-paint path
+
         url = httpx.URL(node.url)
         return url.port or (443 if url.scheme == "https" else 80)
 
@@ -349,6 +349,8 @@ class DemoController(ServiceController):
         url = self._request_url(action, node)
         shown = f"POST {url}"
         started = time.monotonic()
+        import httpx
+
         try:
             with httpx.Client(timeout=httpx.Timeout(self.timeout, connect=5.0)) as client:
                 response = client.post(url, json=body or {})

@@ -10,15 +10,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
-
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.server import errors
-from themis_desktop.core.server.bounded_http import KiB, bounded_client, fetch
 from themis_desktop.core.service.errors import ServiceError
 
 TIMEOUT_S = 3.0
-LIMIT = 256 * KiB
+LIMIT = 256 * 1024  # 256 KiB
 
 
 class DemoNodeUnknown(ServiceError):
@@ -27,12 +24,18 @@ class DemoNodeUnknown(ServiceError):
 
 def node_port(node: NodeEndpoint) -> int:
     """The port a demo node is known by (its URL's)."""
+    import httpx  # httpx (and bounded_http): not on the window's first-paint path
+
     url = httpx.URL(node.url)
     return url.port or (443 if url.scheme == "https" else 80)
 
 
 def describe_node(control_url: str, node: NodeEndpoint, timeout: float = TIMEOUT_S) -> dict:
     """The control API's entry for `node`; DemoNodeUnknown if it cannot say."""
+    import httpx
+
+    from themis_desktop.core.server.bounded_http import bounded_client, fetch
+
     base = control_url.rstrip("/")
     http, backend = bounded_client(base, verify=False, headers={})
     try:

@@ -11,10 +11,12 @@ it never raises a client error to its caller.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from themis_desktop.core.server import errors
-from themis_desktop.core.server.client import ThemisClient
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
 
 # what the server itself reports (UpdateCheckResult::toJson's `status` values)
 SERVER_STATES = (

@@ -9,6 +9,7 @@ import functools
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -19,16 +20,17 @@ from themis_desktop.core.journal.store import Journal, parse_utc
 from themis_desktop.core.metrics import store as metrics_store
 from themis_desktop.core.metrics import verdict as metrics_verdict
 from themis_desktop.core.metrics.comparison import statistics_loaded, warm_statistics
-from themis_desktop.core.metrics.live import LiveStore
-from themis_desktop.core.metrics.retrospective import offered_load
 from themis_desktop.core.metrics.sampler import Recorder
 from themis_desktop.core.metrics.sampling import NodeSampler, Sample
 from themis_desktop.core.metrics.store import Baseline
 from themis_desktop.core.metrics.verdict import Evaluation, VerdictHold
-from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.core.upgrade import session_store
 from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.ui.tasks import TaskManager
+
+if TYPE_CHECKING:  # httpx and numpy: not on the window's first-paint path
+    from themis_desktop.core.metrics.live import LiveStore
+    from themis_desktop.core.server.client import ThemisClient
 
 SAMPLE_INTERVAL_S = 1.0
 SAMPLE_TIMEOUT_S = 2.0
@@ -71,7 +73,6 @@ class MetricsMonitor(QObject):
         super().__init__(parent)
         self.tasks = tasks
         self.interval_s = interval_s
-        self.store = LiveStore()
         self.profile: Profile | None = None
         self.baselines: list[Baseline] = []
         self.baseline: Baseline | None = None
@@ -96,6 +97,13 @@ class MetricsMonitor(QObject):
         self._redraw_timer.timeout.connect(self._flush)
 
     # -- life cycle ---------------------------------------------------------------
+
+    @functools.cached_property
+    def store(self) -> LiveStore:
+        """The live samples (numpy arrays): built at first use, off the first paint."""
+        from themis_desktop.core.metrics.live import LiveStore
+
+        return LiveStore()
 
     def set_profile(self, profile: Profile | None, token: str | None) -> None:
         """Stop sampling the old profile; load the new one's history, then sample it."""
@@ -342,6 +350,8 @@ class MetricsMonitor(QObject):
         start, end = self.after_window()
         window = self.store.window(start, end)
         # served requests are judged against the offered load: the probes of each window
+        from themis_desktop.core.metrics.retrospective import offered_load
+
         load = offered_load(baseline.data, (baseline.start, baseline.end), window, (start, end))
         path = self.path_baseline
         path_values = metrics_verdict.pooled(path.data) if path and path.id != baseline.id else None

@@ -1,12 +1,14 @@
 """The GUI's side of a rollout: the connected profile's latest rollout, run in the
 background; pause, resume, abort and switch back; events re-emitted in the GUI thread.
-After an abort or a failure, the cluster's state and next steps (core's `rollout_next`)
+After an abort or a failure, the cluster's state and next steps (core.rollout.next_steps)
 and the steps themselves. Its writes run as change-reporting operations (`run_op`); it
 reloads when another's write touches the rollouts (`on_changed`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -14,14 +16,20 @@ from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.metrics.comparison import MIN_SAMPLES, load_statistics
-from themis_desktop.core.rollout import next_steps as rollout_next
-from themis_desktop.core.rollout import runner as rollouts
-from themis_desktop.core.rollout.next_steps import ClusterState, NextStep
-from themis_desktop.core.rollout.runner import Rollout, RolloutRunner
-from themis_desktop.core.rollout.traffic import router_for
-from themis_desktop.core.upgrade.hop_runner import hop_context
 from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.ui.tasks import TaskManager
+
+if TYPE_CHECKING:
+    from themis_desktop.core.rollout.next_steps import ClusterState, NextStep
+    from themis_desktop.core.rollout.runner import Rollout, RolloutRunner
+
+
+def _rollouts() -> ModuleType:
+    """core.rollout.runner, imported when a rollout is first asked for: it reaches the HTTP
+    client and the hop runner, which the window's first paint does without."""
+    from themis_desktop.core.rollout import runner
+
+    return runner
 
 
 class RolloutModel(QObject):
@@ -45,7 +53,7 @@ class RolloutModel(QObject):
         self.backup_dir = backup_dir
         self.interval = interval
         self.min_samples = MIN_SAMPLES  # a gate's evidence on each side (core/rollout/runner)
-        self.evidence_timeout_s = rollouts.EVIDENCE_TIMEOUT_S  # then it pauses for a human
+        self.evidence_timeout_s: float | None = None  # then it pauses (None: core's default)
         self.profile: Profile | None = None
         self.rollout: Rollout | None = None
         self.runner: RolloutRunner | None = None
@@ -70,7 +78,7 @@ class RolloutModel(QObject):
         profile = self.profile
 
         def load(journal: Journal) -> Rollout | None:
-            return rollouts.latest(journal, profile.name) if profile else None
+            return _rollouts().latest(journal, profile.name) if profile else None
 
         def done(rollout: Rollout | None) -> None:
             if profile is self.profile and not self.running:
@@ -86,15 +94,15 @@ class RolloutModel(QObject):
     def plan(self, strategy: str, from_version: str, to_version: str, **options) -> Rollout:
         """The rollout of the hop, planned (RolloutError, with the reason, if it cannot be)."""
         if self.profile is None:
-            raise rollouts.RolloutError("Connect to a cluster first.")
-        return rollouts.plan(self.profile, strategy, from_version, to_version, **options)
+            raise _rollouts().RolloutError("Connect to a cluster first.")
+        return _rollouts().plan(self.profile, strategy, from_version, to_version, **options)
 
     def run_planned(self, rollout: Rollout) -> None:
         """Save a planned rollout and run it."""
         if self.profile is None or self.running:
             return
         self.tasks.run_op(
-            rollouts.save,
+            _rollouts().save,
             rollout,
             journal=True,
             changes=Changes.of(Topic.ROLLOUTS),
@@ -154,8 +162,10 @@ class RolloutModel(QObject):
             if rollout is self.rollout and not self.running:
                 self._set_state(state)
 
+        from themis_desktop.core.rollout import next_steps
+
         self.tasks.run(
-            rollout_next.assess,
+            next_steps.assess,
             rollout,
             profile,
             self.tokens.get(profile.name),
@@ -176,9 +186,11 @@ class RolloutModel(QObject):
         rollout, profile = self.rollout, self.profile
         if rollout is None or profile is None or self.running:
             return
+        from themis_desktop.core.rollout.traffic import router_for
+
         router = router_for(profile.router, confirm=self.confirm)
         self.tasks.run_op(
-            rollouts.switch_back,
+            _rollouts().switch_back,
             self.tasks.journal_path,
             rollout,
             router,
@@ -196,6 +208,9 @@ class RolloutModel(QObject):
     # -- plumbing ----------------------------------------------------------------------
 
     def _runner(self, rollout: Rollout, note: str = "") -> RolloutRunner:
+        from themis_desktop.core.rollout.traffic import router_for
+        from themis_desktop.core.upgrade.hop_runner import hop_context
+
         profile = self.profile
         assert profile is not None
         context = hop_context(
@@ -205,13 +220,15 @@ class RolloutModel(QObject):
             backup_dir=Path(self.backup_dir()),
             confirm=self.confirm,
         )
-        return RolloutRunner(
+        runner = _rollouts()
+        timeout = self.evidence_timeout_s
+        return runner.RolloutRunner(
             rollout,
             context,
             router_for(profile.router, confirm=self.confirm),
             interval=self.interval,
             min_samples=self.min_samples,
-            evidence_timeout_s=self.evidence_timeout_s,
+            evidence_timeout_s=runner.EVIDENCE_TIMEOUT_S if timeout is None else timeout,
             note=note,
             on_event=self.tasks.to_gui(self._on_event),  # called in the runner's worker
         )

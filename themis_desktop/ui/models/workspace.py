@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from themis_desktop.core.backup import swap as restore_swap
@@ -9,7 +11,6 @@ from themis_desktop.core.connection import profile_store
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.connection.secrets import TokenStore
 from themis_desktop.core.journal.store import Journal
-from themis_desktop.core.server.client import ThemisClient
 from themis_desktop.core.server.node_status import NodeStatus, poll_node
 from themis_desktop.core.util.changes import Changes, Topic
 from themis_desktop.core.versions.upgrade_path import Plan
@@ -19,6 +20,9 @@ from themis_desktop.ui.models.rollout import RolloutModel
 from themis_desktop.ui.models.upgrade import UpgradeModel
 from themis_desktop.ui.settings import backup_folder
 from themis_desktop.ui.tasks import TaskManager
+
+if TYPE_CHECKING:
+    from themis_desktop.core.server.client import ThemisClient
 
 POLL_INTERVAL_MS = 2000
 POLL_TIMEOUT_S = 2.0

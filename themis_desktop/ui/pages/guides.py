@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from themis_desktop.core.guides import checklist
 from themis_desktop.core.guides.library import Guide, load_folder
+from themis_desktop.core.guides.limits import RenderCancelled
 from themis_desktop.core.guides.plan import combine, guide_for, hop_lines
 from themis_desktop.core.guides.render import Rendered, render_guide, render_markdown
 from themis_desktop.core.journal.store import Journal
@@ -29,12 +32,28 @@ from themis_desktop.core.upgrade import session_store
 from themis_desktop.core.util.changes import ChangeLog, Changes, Topic
 from themis_desktop.core.versions.upgrade_path import Plan
 from themis_desktop.ui.models.workspace import Workspace
+from themis_desktop.ui.tasks import Task
 from themis_desktop.ui.widgets.checklist_panel import ChecklistPanel
 from themis_desktop.ui.widgets.guide_view import GuideView
 
 GUIDE_ROLE = Qt.ItemDataRole.UserRole
 COMBINED = "combined"
 RENDERED_KEPT = 16  # guides rendered, kept by their text: showing one again is instant
+RenderKey = tuple[str, str, str]  # ("guide", why refused, text) or ("combined", "", text)
+
+
+def _render_unless_cancelled(
+    render: Callable[..., Rendered],
+    source: object,
+    progress: Callable[[int, int], None],
+    cancelled: threading.Event,
+) -> Rendered | None:
+    """`render(source)` in a worker; None when it was stopped (a newer request)."""
+    del progress  # rendering reports none
+    try:
+        return render(source, cancelled=cancelled)
+    except RenderCancelled:
+        return None
 
 
 class _ElidingDelegate(QStyledItemDelegate):
@@ -66,7 +85,9 @@ class GuidesPage(QWidget):
         self.workspace = workspace
         self.guides: list[Guide] = []
         self.current: Guide | None = None
-        self._rendered: dict[str, Rendered] = {}  # by the guide's text, oldest first
+        self._rendered: dict[RenderKey, Rendered] = {}  # oldest first
+        self._under_way: dict[RenderKey, Task] = {}  # being rendered by a worker
+        self._waiting: tuple[RenderKey, str, Guide | None] | None = None  # to show when done
         self._pending_session: dict[str, int] = {}  # shared with the journal thread
         self.folder = folder
         self.heading = QLabel("Guides", objectName="pageTitle")
@@ -200,42 +221,83 @@ class GuidesPage(QWidget):
 
     def show_guide(self, guide: Guide) -> None:
         self.current = guide
-        rendered = self._rendered.get(guide.text)
-        if rendered is not None:  # opened before: no second render, and its layout is kept
-            self._on_rendered(guide, rendered)
-        else:
-            self.view.show_message("Rendering…")
-            self.workspace.tasks.run(  # off the GUI thread: a large guide takes a while
-                render_guide,
-                guide,
-                on_done=lambda r, g=guide: self._on_rendered(g, r),
-                on_failed=lambda exc: self.view.show_message(
-                    f"This guide cannot be shown: {exc}. Its findings are listed below."
-                ),
-            )
+        self._present(("guide", guide.refused, guide.text), guide.title, render_guide, guide, guide)
         self.checklist.heading.setText(f"Checklist — {hop_key(guide)}")
         self.checklist.show_steps(guide.steps, {})
         self._show_findings(guide)
         self._load_states()
 
-    def _on_rendered(self, guide: Guide, rendered) -> None:
-        self._rendered.pop(guide.text, None)
-        self._rendered[guide.text] = rendered  # the newest last
-        while len(self._rendered) > RENDERED_KEPT:
-            self._rendered.pop(next(iter(self._rendered)))
-        if guide is self.current:
-            self.view.show_rendered(rendered, guide.title)
-            self.sig_guide_shown.emit(guide)
-
     def _show_combined(self) -> None:
         self.current = None
         combined = combine(self.workspace.plan, self.guides)
-        self.view.show_rendered(render_markdown(combined.markdown()), combined.title)
+        text = combined.markdown()
+        self._present(("combined", "", text), combined.title, render_markdown, text, None)
         self.checklist.heading.setText("Checklist")
         self.checklist.show_steps((), {})
         self.checklist.session_label.setText("Tick steps in each hop's own guide.")
         self.findings.hide()
-        self.sig_guide_shown.emit(None)
+
+    @property
+    def rendering(self) -> bool:
+        """A guide asked for is being rendered ("Rendering…" is shown meanwhile)."""
+        return self._waiting is not None
+
+    def _present(
+        self,
+        key: RenderKey,
+        title: str,
+        render: Callable[..., Rendered],
+        source: object,
+        shown: Guide | None,
+    ) -> None:
+        """Show `render(source)`: at once when it was rendered before, else "Rendering…"
+        while a worker renders it. The newest request wins: a render it supersedes is
+        stopped (never shown over it), and one already under way is not started twice."""
+        for other in [k for k in self._under_way if k != key]:
+            self._under_way.pop(other).cancel()  # no longer wanted: stop spending on it
+        rendered = self._rendered.get(key)
+        if rendered is not None:  # opened before: no second render, and its layout is kept
+            self._waiting = None
+            self._show_rendered(rendered, title, shown)
+            return
+        self._waiting = (key, title, shown)
+        self.view.show_message("Rendering…")
+        if key in self._under_way:
+            return
+        task = self.workspace.tasks.run(  # off the GUI thread: a large guide takes a while
+            _render_unless_cancelled,
+            render,
+            source,
+            with_progress=True,
+            on_done=lambda r, k=key: self._on_rendered(k, r),
+            on_failed=lambda exc, k=key: self._on_render_failed(k, exc),
+        )
+        self._under_way[key] = task
+
+    def _on_rendered(self, key: RenderKey, rendered: Rendered | None) -> None:
+        self._under_way.pop(key, None)
+        if rendered is None:
+            return  # stopped: superseded (a request for it again started a new render)
+        self._rendered.pop(key, None)
+        self._rendered[key] = rendered  # the newest last
+        while len(self._rendered) > RENDERED_KEPT:
+            self._rendered.pop(next(iter(self._rendered)))
+        waiting = self._waiting
+        if waiting is not None and waiting[0] == key:
+            self._waiting = None
+            self._show_rendered(rendered, waiting[1], waiting[2])
+
+    def _on_render_failed(self, key: RenderKey, error: Exception) -> None:
+        self._under_way.pop(key, None)
+        if self._waiting is not None and self._waiting[0] == key:
+            self._waiting = None
+            self.view.show_message(
+                f"This guide cannot be shown: {error}. Its findings are listed below."
+            )
+
+    def _show_rendered(self, rendered: Rendered, title: str, shown: Guide | None) -> None:
+        self.view.show_rendered(rendered, title)
+        self.sig_guide_shown.emit(shown)
 
     def _show_findings(self, guide: Guide) -> None:
         self.findings.clear()
