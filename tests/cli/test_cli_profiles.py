@@ -117,6 +117,11 @@ def test_profiles_show_prints_every_setting_the_dialog_has(capsys, tmp_path, mon
         "rehearsal_start": "./copy {data_dir} {version} {port}",
         "rehearsal_stop": "./uncopy {port}",
         "rehearsal_url": "",
+        "ansible_control": "",  # --service ansible only
+        "ansible_dir": "",
+        "ansible_soak": 60.0,
+        "ansible_interval": 1.0,
+        "ansible_min_samples": 0,
     }
     assert shown["router"] == {"kind": "commands", "control_url": "", "command": "./lb"}
     assert shown["uses_auth"] is True and shown["token_stored"] is False  # no OS keyring here

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 PAGE_KEYS = ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4", "Ctrl+5", "Ctrl+6", "Ctrl+7", "Ctrl+8"]
-PAGE_KEYS += ["Ctrl+9", "Ctrl+0"]
+PAGE_KEYS += ["Ctrl+9", "Ctrl+0", "Ctrl+Shift+F"]  # the eleventh page (Fleet) has its own
 # the menu entries that open a dialog, and its title
 DIALOGS = {
     "&Connection…": "Connection profiles",
@@ -35,6 +35,15 @@ def window(qtbot, main_window):
 def page_key(number: int) -> Qt.Key:
     """The digit key of the page at `number` (1-based): Ctrl+1 … Ctrl+9, then Ctrl+0."""
     return Qt.Key(Qt.Key.Key_0.value + number % 10)
+
+
+def press_page(widget, number: int) -> None:
+    """Send the shortcut of the page at `number` (1-based, PAGE_KEYS) to `widget`."""
+    if number <= 10:
+        QTest.keyClick(widget, page_key(number), CTRL)
+    else:
+        assert PAGE_KEYS[number - 1] == "Ctrl+Shift+F"
+        QTest.keyClick(widget, Qt.Key.Key_F, CTRL | Qt.KeyboardModifier.ShiftModifier)
 
 
 def menu_actions(window) -> list[tuple[str, QAction]]:
@@ -76,11 +85,11 @@ class DialogCloser:
         self.timer.stop()
 
 
-def test_ctrl_and_a_digit_go_to_each_page(qtbot, window):
+def test_ctrl_and_a_digit_go_to_each_page_and_ctrl_shift_f_to_the_fleet(qtbot, window):
     assert len(window.pages) == len(PAGE_KEYS)
     for number, key in reversed(list(enumerate(window.pages, start=1))):
-        QTest.keyClick(window, page_key(number), CTRL)
-        assert window.current_page == key, f"Ctrl+{number % 10} should open {key}"
+        press_page(window, number)
+        assert window.current_page == key, f"{PAGE_KEYS[number - 1]} should open {key}"
         assert window.stack.currentWidget() is window.pages[key]
         assert window.sidebar.currentRow() == number - 1
 
@@ -89,16 +98,16 @@ def test_page_shortcuts_work_with_the_focus_anywhere_in_a_page(qtbot, window):
     """From inside each page (the focus on its first control), Ctrl+digit opens the next."""
     keys = list(window.pages)
     for number, key in enumerate(keys, start=1):
-        QTest.keyClick(window, page_key(number), CTRL)
+        press_page(window, number)
         page = window.pages[key]
         inside = page.nextInFocusChain()
         if page.isAncestorOf(inside) and inside.focusPolicy() != Qt.FocusPolicy.NoFocus:
             inside.setFocus()
             qtbot.waitUntil(inside.hasFocus)
         following = number % len(keys) + 1
-        QTest.keyClick(QApplication.focusWidget() or window, page_key(following), CTRL)
+        press_page(QApplication.focusWidget() or window, following)
         assert window.current_page == keys[following - 1], (
-            f"Ctrl+{following % 10} pressed on {key} should open {keys[following - 1]}"
+            f"{PAGE_KEYS[following - 1]} pressed on {key} should open {keys[following - 1]}"
         )
 
 
@@ -178,7 +187,7 @@ def _active_shortcuts(window) -> list[tuple[str, str]]:
 def test_no_key_is_claimed_twice_on_any_page(qtbot, window):
     """Qt ignores a key two shortcuts claim at once ("Ambiguous shortcut overload")."""
     for number, key in enumerate(window.pages, start=1):
-        QTest.keyClick(window, page_key(number), CTRL)
+        press_page(window, number)
         assert window.current_page == key
         seen: dict[str, str] = {}
         for sequence, owner in _active_shortcuts(window):

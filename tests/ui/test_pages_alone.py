@@ -10,6 +10,7 @@ from themis_desktop.core.versions.catalogue_file import load_catalogue
 from themis_desktop.core.versions.upgrade_path import plan_upgrade
 from themis_desktop.ui.pages.backups import BackupsPage
 from themis_desktop.ui.pages.config import ConfigPage
+from themis_desktop.ui.pages.fleet import FleetPage
 from themis_desktop.ui.pages.guides import GuidesPage
 from themis_desktop.ui.pages.logs import LogsPage
 from themis_desktop.ui.pages.metrics import MetricsPage
@@ -30,6 +31,7 @@ PAGES = (
     TimelinePage,
     LogsPage,
     ConfigPage,
+    FleetPage,
 )
 
 

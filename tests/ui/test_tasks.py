@@ -290,7 +290,8 @@ def test_closing_the_window_stops_the_metrics_recorder_and_the_log_watch(qtbot, 
     workspace = window.workspace
     workspace.connect_profile(profile)
     qtbot.waitUntil(lambda: workspace.metrics.sampling and workspace.logs.following, timeout=10_000)
-    assert sorted(workspace.tasks.services) == ["log watch", "metrics recorder"]
+    services = ["log watch", "metrics recorder", "rollback cost meter"]  # the header's meter
+    assert sorted(workspace.tasks.services) == services
     threads = [t for t in threading.enumerate() if t.name in ("sampler-n1", "log-watch")]
     assert len(threads) == 2
 

@@ -30,6 +30,7 @@ GROUP_NAMES = (
     "logs",
     "config",
     "profiles",
+    "fleet",
 )
 
 # Command word -> the group that registers it. A command line naming one of these imports
@@ -56,6 +57,7 @@ COMMANDS = {
     "logs": "logs",
     "config": "config",
     "profiles": "profiles",
+    "fleet": "fleet",
 }
 
 
@@ -114,6 +116,10 @@ def group(name: str) -> ModuleType:
         from themis_desktop.cli import profiles
 
         return profiles
+    if name == "fleet":
+        from themis_desktop.cli import fleet
+
+        return fleet
     raise ValueError(f"no command group {name!r}")
 
 

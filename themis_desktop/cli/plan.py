@@ -79,7 +79,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     options = ExportOptions(
         themis_desktop=args.themis_desktop or _this_command(),
         backup_dir=args.backup_dir
-        or str(output / "backups" if profile.service.kind == "demo" else "/var/backups/themisdb"),
+        or str(
+            output / "backups"
+            if profile.service.controlled().kind == "demo"
+            else "/var/backups/themisdb"
+        ),
         strategy=args.strategy,
         canary_steps=_steps(args.steps),
         soak=args.soak,

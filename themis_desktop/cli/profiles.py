@@ -77,10 +77,42 @@ def register(commands: Any) -> None:
     )
     service.add_argument(
         "--service",
-        choices=("manual", "systemd", "commands", "demo"),
+        choices=("manual", "systemd", "commands", "demo", "ansible"),
         default="manual",
         help="manual: you do each step and confirm (default); systemd: systemctl on this "
-        "computer; commands: the commands below; demo: a demo-server's control API",
+        "computer; commands: the commands below; demo: a demo-server's control API; "
+        "ansible: the upgrade and rollback steps run as Ansible plays whose tasks use "
+        "--ansible-control",
+    )
+    service.add_argument(
+        "--ansible-control",
+        choices=("manual", "systemd", "commands", "demo"),
+        help="--service ansible: how the play's tasks stop, start and install (with that "
+        "control's options)",
+    )
+    service.add_argument(
+        "--ansible-dir", metavar="DIR", help="--service ansible: where runs are kept"
+    )
+    service.add_argument(
+        "--ansible-soak",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="--service ansible: seconds of each node's baseline and gate in the play",
+    )
+    service.add_argument(
+        "--ansible-interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="--service ansible: seconds between the gate's samples",
+    )
+    service.add_argument(
+        "--ansible-min-samples",
+        type=int,
+        default=0,
+        metavar="N",
+        help="--service ansible: the gate's evidence a side (default: the watch's own)",
     )
     service.add_argument("--unit", metavar="UNIT", help="systemd unit (default themisdb)")
     service.add_argument("--stop-cmd", metavar="CMD", help="command that stops a node")
@@ -259,8 +291,10 @@ def _profile_text(settings: dict[str, Any]) -> str:
         "systemd": ("unit", "install", "binary"),
         "commands": ("stop", "start", "install", "binary"),
         "demo": ("control_url",),
-    }.get(service["kind"], ())
-    lines += [f"    {key}: {service[key]}" for key in (*fields, "check") if service[key]]
+    }.get(service.get("ansible_control") or service["kind"], ())
+    if service["kind"] == "ansible":
+        fields = ("ansible_control", "ansible_dir", "ansible_soak", "ansible_interval", *fields)
+    lines += [f"    {key}: {service[key]}" for key in (*fields, "check") if service.get(key)]
     detail = router["control_url"] or router["command"]
     lines.append(f"  traffic router: {router['kind']}" + (f" {detail}" if detail else ""))
     return "\n".join(lines)
@@ -371,7 +405,12 @@ def _service_config(args: argparse.Namespace) -> Any:
         "--reload-cmd": args.reload_cmd,
         "--pid-file": args.pid_file,
         "--control-url": args.control_url,
+        "--ansible-control": args.ansible_control,
+        "--ansible-dir": args.ansible_dir,
     }
+    kind = args.service
+    if kind == "ansible" and not args.ansible_control:
+        raise ValueError("--service ansible needs --ansible-control (the play's stop/start)")
     allowed = {
         "manual": (),
         "systemd": ("--unit", "--install-cmd", "--binary"),
@@ -384,7 +423,9 @@ def _service_config(args: argparse.Namespace) -> Any:
             "--pid-file",
         ),
         "demo": ("--control-url",),
-    }[args.service]
+    }[args.ansible_control if kind == "ansible" else kind]
+    if kind == "ansible":
+        allowed = (*allowed, "--ansible-control", "--ansible-dir")
     stray = [name for name, value in given.items() if value and name not in allowed]
     if stray:
         raise ValueError(f"{', '.join(stray)} does not apply to --service {args.service}")
@@ -404,10 +445,17 @@ def _service_config(args: argparse.Namespace) -> Any:
         rehearsal_start=args.rehearsal_start_cmd or "",
         rehearsal_stop=args.rehearsal_stop_cmd or "",
         rehearsal_url=args.rehearsal_url or "",
+        ansible_control=(args.ansible_control or "") if kind == "ansible" else "",
+        ansible_dir=args.ansible_dir or "",
+        ansible_soak=args.ansible_soak,
+        ansible_interval=args.ansible_interval,
+        ansible_min_samples=args.ansible_min_samples,
     )
 
 
 def _service_text(service: Any) -> str:
     """`manual`, `systemd themisdb`, `commands`, `demo http://…` for `profiles list`."""
-    detail = {"systemd": service.unit, "demo": service.control_url}.get(service.kind, "")
-    return f"{service.kind} {detail}".strip()
+    control = service.controlled()
+    detail = {"systemd": control.unit, "demo": control.control_url}.get(control.kind, "")
+    via = f"ansible → {control.kind}" if service.kind == "ansible" else service.kind
+    return f"{via} {detail}".strip()

@@ -463,6 +463,7 @@ def _context(args: argparse.Namespace, session):
 
     from themis_desktop.core.connection import profile_store
     from themis_desktop.core.connection.secrets import TokenStore
+    from themis_desktop.core.fleet.ansible_run import attach
     from themis_desktop.core.journal.store import Journal
     from themis_desktop.core.upgrade.hop_runner import hop_context
     from themis_desktop.core.util.paths import journal_path
@@ -470,13 +471,15 @@ def _context(args: argparse.Namespace, session):
     with Journal() as journal:
         profile = profile_store.get(journal, session.profile)
     token = os.environ.get(args.token_env) or TokenStore().get(profile.name)
-    return hop_context(
-        profile,
-        token,
-        journal_path=journal_path(),
-        backup_dir=getattr(args, "backup_dir", None),
-        confirm=confirm,
-        log=lambda line: print(f"  {line}", flush=True),
+    return attach(  # an `ansible` profile's upgrade and rollback run as Ansible plays
+        hop_context(
+            profile,
+            token,
+            journal_path=journal_path(),
+            backup_dir=getattr(args, "backup_dir", None),
+            confirm=confirm,
+            log=lambda line: print(f"  {line}", flush=True),
+        )
     )
 
 

@@ -72,16 +72,24 @@ def _config(workspace: Workspace) -> QWidget:
     return ConfigPage(workspace)
 
 
+def _fleet(workspace: Workspace) -> QWidget:
+    from themis_desktop.ui.pages.fleet import FleetPage
+
+    return FleetPage(workspace)
+
+
 class PageSpec(NamedTuple):
     """A page of the sidebar: its key, its title (the page class's `TITLE`, so the sidebar
     and the View menu need no import of it), how to build it, and the pages it needs built
     first (the versions page computes the plan that the guides, session, rollout and config
-    pages follow)."""
+    pages follow), and its View menu shortcut when it is not Ctrl+<its digit> (the first ten
+    pages have Ctrl+1 … Ctrl+0)."""
 
     key: str
     title: str
     build: Callable[[Workspace], QWidget]
     needs: tuple[str, ...] = ()
+    shortcut: str | None = None
 
 
 PLAN = ("versions",)
@@ -96,6 +104,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("timeline", "Timeline", _timeline),
     PageSpec("logs", "Logs", _logs),
     PageSpec("config", "Config advisor", _config, PLAN),
+    PageSpec("fleet", "Fleet", _fleet, shortcut="Ctrl+Shift+F"),
 )
 
 
@@ -143,6 +152,11 @@ class LazyPages(Mapping[str, QWidget]):
         if spec is not None:
             return spec.title
         return str(getattr(self._slots[key], "TITLE", key.title()))
+
+    def shortcut(self, key: str) -> str | None:
+        """The page's own View menu shortcut (None: Ctrl+<its digit>, or none)."""
+        spec = self._specs.get(key)
+        return spec.shortcut if spec is not None else None
 
     def is_built(self, key: str) -> bool:
         return not isinstance(self._slots[key], Placeholder)

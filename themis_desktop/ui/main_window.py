@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         for number, key in enumerate(self.pages, start=1):
             title = self.pages.title(key)
-            shortcut = f"Ctrl+{number % 10}" if number <= 10 else None
+            shortcut = self.pages.shortcut(key) or (f"Ctrl+{number % 10}" if number <= 10 else None)
             self._action(view_menu, title, shortcut, functools.partial(self.show_page, key))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Themis Desktop", None, self._show_about)

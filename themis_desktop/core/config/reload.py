@@ -111,6 +111,7 @@ def send_reload(controller: ServiceController, node: NodeEndpoint, plan: ReloadP
 
 def reload_by_hand(service: ServiceConfig) -> bool:
     """Whether the user sends the SIGHUP (manual control, or commands without `reload`)."""
+    service = service.controlled()
     return service.kind == "manual" or (service.kind == "commands" and not service.reload)
 
 

@@ -15,16 +15,23 @@ stop then makes sure the process ends (SIGTERM, SIGKILL after `stop_timeout` s; 
 read back a test key (core/server/data_check.py); without it they only read.
 Any kind may name a rehearsal host (`rehearsal_start`/`rehearsal_stop` commands with
 {data_dir}, {version}, {port}; core/rehearsal/host.py); the demo has its own.
+- `ansible`: the session's upgrade and rollback steps run as ansible-runner jobs of the hop's
+  exported playbook (core/fleet/ansible_run.py); its tasks stop, start and install through
+  `ansible_control` (one of the kinds above, with that kind's settings), which the app's own
+  steps (a restore, a readiness wait) use too (`controlled()`). `ansible_dir` holds the runs
+  (default: the data folder's `ansible/`); `ansible_soak`, `ansible_interval` and
+  `ansible_min_samples` are each node's gate in the play.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal, Self
 
-Kind = Literal["demo", "systemd", "commands", "manual"]
-KINDS: tuple[Kind, ...] = ("manual", "systemd", "commands", "demo")
+Kind = Literal["demo", "systemd", "commands", "manual", "ansible"]
+KINDS: tuple[Kind, ...] = ("manual", "systemd", "commands", "demo")  # the app's own controls
+ALL_KINDS: tuple[Kind, ...] = (*KINDS, "ansible")  # and the executor that runs one of them
 
 
 class StoredConfig:
@@ -62,10 +69,28 @@ class ServiceConfig(StoredConfig):
     rehearsal_start: str = ""
     rehearsal_stop: str = ""
     rehearsal_url: str = ""  # default http://127.0.0.1:{port}
+    # ansible: the control of the playbook's stop/install/start tasks, where runs are kept,
+    # and each node's gate in the play (0 samples: the watch's own minimum)
+    ansible_control: str = ""
+    ansible_dir: str = ""
+    ansible_soak: float = 60.0
+    ansible_interval: float = 1.0
+    ansible_min_samples: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown service control {self.kind!r} (one of {', '.join(KINDS)})")
+        if self.kind not in ALL_KINDS:
+            raise ValueError(
+                f"unknown service control {self.kind!r} (one of {', '.join(ALL_KINDS)})"
+            )
+        if self.kind == "ansible":
+            if self.ansible_control not in KINDS:
+                raise ValueError(
+                    "service control 'ansible' needs the control its tasks use (one of "
+                    f"{', '.join(KINDS)}), not {self.ansible_control or 'none'!r}"
+                )
+            if not 0 < self.ansible_interval <= self.ansible_soak <= 86400:
+                raise ValueError("the Ansible gate's soak is above 0 s and its interval up to it")
+            self.controlled()  # that control's own settings are checked too
         if self.kind == "commands" and not ((self.stop or self.pid_file) and self.start):
             raise ValueError(
                 "service control 'commands' needs a start command, and a stop command or a pid file"
@@ -74,3 +99,15 @@ class ServiceConfig(StoredConfig):
             raise ValueError("the stop timeout is between 0 and 3600 seconds")
         if self.kind == "demo" and not self.control_url:
             raise ValueError("service control 'demo' needs the demo-server's control URL")
+
+    @property
+    def executor(self) -> str:
+        """Who runs the upgrade and rollback steps: "ansible", or "app" (this program)."""
+        return "ansible" if self.kind == "ansible" else "app"
+
+    def controlled(self) -> ServiceConfig:
+        """The control that stops, starts and installs: itself, or an `ansible` profile's
+        `ansible_control` with the same settings."""
+        if self.kind != "ansible":
+            return self
+        return replace(self, kind=self.ansible_control)  # type: ignore[arg-type]

@@ -124,7 +124,7 @@ def inventory(profile: Profile, options: ExportOptions) -> dict[str, Any]:
         "themis_package": "themisdb",
         **options.extra_vars,
     }
-    if profile.service.kind == "demo":
+    if profile.service.controlled().kind == "demo":
         common["themis_control_url"] = profile.service.control_url
         common["ansible_connection"] = "local"
         common["ansible_python_interpreter"] = "{{ ansible_playbook_python }}"

@@ -29,7 +29,9 @@ _PLACEHOLDERS = {
 
 
 def service_task(service: ServiceConfig, action: Action, name: str, version: str) -> dict[str, Any]:
-    """One named task that does `action` to the host's node (`version`: for install)."""
+    """One named task that does `action` to the host's node (`version`: for install); an
+    `ansible` profile's tasks use its `ansible_control`."""
+    service = service.controlled()
     if service.kind == "demo":
         return _demo(action, name, version)
     if service.kind == "systemd":

@@ -272,3 +272,16 @@ def _nesting(line: str) -> int:
         depth += 1
         position = match.end()
     return depth
+
+
+_EMPHASIS_TAG = re.compile(r"<(/?)(?:strong|em)>")
+
+
+def emphasis_depth(html: str) -> int:
+    """How deep `<strong>`/`<em>` nest in rendered HTML (short `***a ` runs, each under
+    MAX_EMPHASIS_RUN, can still nest hundreds deep, which the text view renders slowly)."""
+    depth = deepest = 0
+    for tag in _EMPHASIS_TAG.finditer(html):
+        depth += -1 if tag.group(1) else 1
+        deepest = max(deepest, depth)
+    return deepest

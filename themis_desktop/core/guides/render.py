@@ -295,11 +295,19 @@ def render_markdown(
     md = _markdown(blocks)
     guide_limits.guard(md, deadline)
     try:
-        return _render(md, _separate_blocks(text), blocks, deadline)
+        rendered = _render(md, _separate_blocks(text), blocks, deadline)
     except guide_limits.RenderTimeout as exc:
         return plain(text, f"This guide is shown as plain text: {exc}.")
     except RecursionError:  # a nesting `pathology` does not foresee
         return plain(text, "This guide is shown as plain text: it is nested too deeply.")
+    depth = guide_limits.emphasis_depth(rendered.html)
+    if depth > guide_limits.MAX_NESTING:
+        return plain(
+            text,
+            f"This guide is shown as plain text: emphasis nested {depth} deep "
+            f"(more than {guide_limits.MAX_NESTING}).",
+        )
+    return rendered
 
 
 def plain(text: str, warning: str) -> Rendered:

@@ -169,6 +169,7 @@ def host_for(config: ServiceConfig) -> RehearsalHost:
     when it has none."""
     if config.rehearsal_start and config.rehearsal_stop:
         return CommandsHost(config)
+    config = config.controlled()
     if config.kind == "demo":
         return DemoHost(config.control_url)
     what = {

@@ -492,7 +492,9 @@ def controller_for(
     confirm: Confirm | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> ServiceController:
-    """The controller for a profile's service control."""
+    """The controller for a profile's service control (an `ansible` profile's
+    `ansible_control`: the app's own steps outside the playbook use it)."""
+    config = config.controlled()
     if config.kind == "demo":
         return DemoController(config.control_url, timeout)
     if config.kind == "systemd":

@@ -54,6 +54,7 @@ def installed_version(
 
     With `expected` an era-A version, the binary is not run: it could not say, and would
     only start a server while the node is down."""
+    config = config.controlled()
     if config.kind == "demo":
         try:
             entry = describe_node(config.control_url, node)

@@ -86,7 +86,7 @@ def is_loopback(host: str) -> bool:
 def locate(profile: Profile, node: NodeEndpoint) -> SideLocation:
     """The side service of `node`: the demo instance's control API says its port; a node
     on this host has it on 127.0.0.1:9090; elsewhere it binds loopback on its own host."""
-    if profile.service.kind == "demo" and profile.service.control_url:
+    if profile.service.controlled().kind == "demo" and profile.service.control_url:
         return _demo_location(profile.service.control_url, node)
     host = httpx.URL(node.url).host
     if is_loopback(host):

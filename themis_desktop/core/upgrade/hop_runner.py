@@ -70,6 +70,21 @@ class NodeService(Protocol):
     def install(self, node: NodeEndpoint, version: str) -> StepOutput: ...
 
 
+class HopExecutor(Protocol):
+    """Runs the upgrade or the rollback step's work on the nodes instead of the app's own
+    node-by-node actions (core/fleet/ansible_run.py: an Ansible play). The step around it
+    stays the same: its checks, transitions and journal; the executor journals its own
+    events and raises (a SessionError saying what to do) when the work did not succeed."""
+
+    def upgrade(
+        self, ctx: HopContext, journal: Journal, session: UpgradeSession, hop: Hop
+    ) -> None: ...
+
+    def rollback(
+        self, ctx: HopContext, journal: Journal, session: UpgradeSession, hop: Hop
+    ) -> None: ...
+
+
 @dataclass
 class HopContext:
     """What a step needs besides the session: the profile, its token, service control."""
@@ -83,6 +98,7 @@ class HopContext:
     ready_timeout: float = READY_TIMEOUT_S
     cancelled: threading.Event = field(default_factory=threading.Event)
     changed: ChangeLog = field(default_factory=ChangeLog)  # what the steps changed
+    executor: HopExecutor | None = None  # the profile's executor (an `ansible` profile's)
 
     def journal(self) -> Journal:
         return Journal(self.journal_path)
@@ -407,10 +423,13 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
         _require_preflight(ctx, journal, session, hop)
         require_version(ctx, hop.from_version)  # never upgrade a node from another version
         prediction.before_hop(journal, session, hop, ctx.profile, ctx.token, ctx.log)
+        _require_executor(ctx)
         hop = session.transition(journal, hop, "upgrading", f"Upgrading {hop.label}")
         ctx.changed.add(Topic.SESSIONS, Topic.EVENTS, Topic.NODES)
         try:
-            for node in ctx.profile.nodes:
+            if ctx.executor is not None:
+                ctx.executor.upgrade(ctx, journal, session, hop)
+            for node in ctx.profile.nodes if ctx.executor is None else ():
                 _node_upgrade(ctx, journal, session, node, hop)
         except Exception as exc:
             session.transition(journal, hop, "failed", f"The upgrade step failed: {exc}")
@@ -421,6 +440,16 @@ def upgrade(ctx: HopContext, session: UpgradeSession, hop: Hop) -> Hop:
             "validating",
             f"{hop.to_version} answers on every node",
             finished_at=utc_now(),
+        )
+
+
+def _require_executor(ctx: HopContext) -> None:
+    """An `ansible` profile's steps run only through its executor (never half by the app)."""
+    if ctx.executor is None and ctx.profile.service.executor != "app":
+        raise SessionError(
+            f"{ctx.profile.name} runs its upgrades and rollbacks through "
+            f"{ctx.profile.service.executor}, which this caller did not set up. Nothing was "
+            "changed: run the step from the session page or `themis-desktop session`."
         )
 
 
@@ -712,6 +741,7 @@ def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> H
                 )
             remember_checksum(report)
             manifests[node.name] = report.manifest
+        _require_executor(ctx)
         hop = session.transition(
             journal,
             hop,
@@ -721,7 +751,10 @@ def rollback(ctx: HopContext, session: UpgradeSession, hop: Hop, note: str) -> H
         )
         ctx.changed.add(Topic.SESSIONS, Topic.EVENTS, Topic.NODES)
         try:
-            for step, action in enumerate(ROLLBACK_STEPS[:5], start=1):
+            if ctx.executor is not None:
+                ctx.executor.rollback(ctx, journal, session, hop)
+            own = ROLLBACK_STEPS[:5] if ctx.executor is None else ()  # else the executor's
+            for step, action in enumerate(own, start=1):
                 ctx.log(f"Step {step}/6: {action}")
                 for node in ctx.profile.nodes:
                     timed = step_timing.ROLLBACK_STEP.get(step)  # else: its service actions

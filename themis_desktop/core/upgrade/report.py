@@ -184,13 +184,17 @@ def render_html(data: ReportData, secrets: tuple[str, ...] = (), inline: bool = 
             "<h3>Timeline</h3><table border='1'><tr><th>When</th><th>Who</th>"
             "<th>Event</th><th>Node</th><th>What</th></tr>"
         )
-        for event in _hop_events(hop, s, data.events):
+        hop_events = _hop_events(hop, s, data.events)
+        for event in hop_events:
+            if event.type == ANSIBLE_TASK:
+                continue  # grouped under their step below
             parts.append(
                 f"<tr class='{_css(event.type)}'><td>{t(event.ts)}</td><td>{t(event.user)}</td>"
                 f"<td>{t(event.type)}</td><td>{t(event.node or '')}</td>"
                 f"<td>{t(event.message)}</td></tr>"
             )
         parts.append("</table>")
+        parts.append(_ansible_html(hop_events, t))
         parts.append(rollback_check.report_html(data.events, hop, t))
         parts.append(_logs_html(data, hop, t))
         parts.append(rehearsals_html(data.events, hop, t))
@@ -332,6 +336,39 @@ def _verdicts_html(data: ReportData, t: Escape) -> str:
 def _hex(digest: str | None) -> str:
     """A checksum we computed: shown as it is when it is one (never a free text)."""
     return digest if digest and re.fullmatch(r"[0-9a-f]{64}", digest) else "—"
+
+
+ANSIBLE_TASK = "ansible.task"  # core/fleet/ansible_events.py: one task result of a play
+_STEP_TITLES = {"upgrade": "Upgrade step", "rollback": "Rollback step"}
+
+
+def _ansible_html(events: list[Event], t: Escape) -> str:
+    """The hop's Ansible task results (a profile whose steps ran as plays), a table per
+    step in the order they ran: node, task, status, duration."""
+    tasks = [e for e in events if e.type == ANSIBLE_TASK]
+    if not tasks:
+        return ""
+    parts = ["<h3>Ansible tasks</h3>"]
+    steps = list(dict.fromkeys(str((e.data or {}).get("step", "?")) for e in tasks))
+    for step in steps:
+        parts.append(
+            f"<h4>{t(_STEP_TITLES.get(step, step))}</h4><table border='1'><tr><th>When</th>"
+            "<th>Node</th><th>Task</th><th>Status</th><th>Duration</th></tr>"
+        )
+        for e in tasks:
+            data = e.data or {}
+            if str(data.get("step", "?")) != step:
+                continue
+            seconds = data.get("duration")
+            took = f"{seconds:.1f} s" if isinstance(seconds, int | float) else "—"
+            status = str(data.get("status", "?"))
+            css = "bad" if status in ("failed", "unreachable") else "ansible"
+            parts.append(
+                f"<tr class='{css}'><td>{t(e.ts)}</td><td>{t(e.node or data.get('host', ''))}"
+                f"</td><td>{t(data.get('task', ''))}</td><td>{t(status)}</td><td>{took}</td></tr>"
+            )
+        parts.append("</table>")
+    return "".join(parts)
 
 
 def _hop_key(hop: Hop) -> str:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.connection.secrets import TokenStore
+from themis_desktop.core.fleet import ansible_run
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.upgrade import decide_by, health_state, hop_runner, preflight
 from themis_desktop.core.upgrade.hop_runner import hop_context
@@ -207,6 +208,7 @@ class UpgradeModel(QObject):
             log=self.tasks.to_gui(self.sig_log.emit),  # called in the step's worker
             cancelled=self._cancel,
         )
+        ansible_run.attach(context)  # an `ansible` profile's upgrade/rollback: its plays
         work = {
             "pre-checks": lambda: hop_runner.pre_checks(context, session, hop),
             "backup": lambda: hop_runner.back_up(context, session, hop),
