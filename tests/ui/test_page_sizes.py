@@ -305,6 +305,50 @@ def test_session_fits_through_an_upgrade_with_a_raised_trigger(qtbot, window, co
     assert_nothing_cut(qtbot, window, page)
 
 
+def session_scroll_bars(page) -> list[str]:
+    """The session page's own scroll bars that show (the page scrolls as a whole)."""
+    bars = {
+        "horizontal": page.scroll.horizontalScrollBar(),
+        "vertical": page.scroll.verticalScrollBar(),
+    }
+    return [name for name, bar in bars.items() if bar.isVisible()]
+
+
+def test_session_fits_without_scrolling_sideways_once_started(qtbot, window, connected):
+    """As the demo shows it after Start session for the planned path: at 1180×760 nothing
+    scrolls, nothing is cut and every tab's title shows; at 1024×700 the page may scroll
+    down, never sideways; in each tab of the hop's panels nothing is cut."""
+    connected(demo=True)
+    plan_to(window, "1.8")
+    page = open_page(qtbot, window, "session")
+    qtbot.waitUntil(page.new_button.isEnabled, timeout=10_000)
+    with qtbot.waitSignal(page.model.sig_session, timeout=10_000, check_params_cb=bool):
+        click(qtbot, page.new_button)
+    qtbot.waitUntil(lambda: page.prediction_panel.prediction is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: page.rehearsal_panel.gate is not None, timeout=10_000)
+    for size, allowed in (((1180, 760), []), ((1024, 700), ["vertical"])):
+        assert show_at(qtbot, window, size) == []
+        bars = [b for b in session_scroll_bars(page) if b not in allowed]
+        assert bars == [], f"at {size}: the page shows its {bars} scroll bar"
+        tabs = page.tabs.tabBar()
+        shown = [i for i in range(tabs.count()) if tabs.isTabVisible(i)]
+        if size == (1180, 760):  # narrower, the tab bar scrolls (and Ctrl+Tab goes on)
+            last = tabs.tabRect(shown[-1])
+            assert last.right() <= tabs.width(), f"at {size}: the tabs do not fit their row"
+        for index in shown:  # each tab as a person clicks it: nothing in it is cut
+            click_tab(qtbot, page, index)
+            assert clipped_text(page) == [], f"at {size}, tab {tabs.tabText(index)}"
+        click_tab(qtbot, page, 0)
+    assert_nothing_cut(qtbot, window, page)
+
+
+def click_tab(qtbot, page, index: int) -> None:
+    tabs = page.tabs.tabBar()
+    qtbot.mouseClick(tabs, Qt.MouseButton.LeftButton, pos=tabs.tabRect(index).center())
+    qtbot.waitUntil(lambda: page.tabs.currentIndex() == index, timeout=2000)
+    settle(qtbot)
+
+
 @pytest.mark.parametrize(
     "nodes",
     [3, 5],  # five do not fit one row at 1024×700: they wrap onto a second
@@ -360,3 +404,26 @@ def test_rollout_fits_while_running_and_after_an_abort(qtbot, window, connected)
     qtbot.waitUntil(page.outcome.isVisible, timeout=10_000)
     assert len(page.outcome.buttons) >= 2
     assert_nothing_cut(qtbot, window, page)  # aborted: the mixed cluster and the way back
+
+
+def test_fleet_fits(qtbot, window, start_demo_node):
+    """The Fleet page (Ctrl+Shift+F) with three clusters polled: one degraded, one in a
+    session in its rollback window, one at the newest release."""
+    from tests.core.fleet.test_fleet_status import make_fleet
+    from themis_desktop.ui.models.fleet import COLUMNS
+
+    make_fleet(start_demo_node)
+    modifiers = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    QTest.keyClick(window, Qt.Key.Key_F, modifiers)
+    qtbot.waitUntil(lambda: window.current_page == "fleet")
+    page = window.pages["fleet"]
+    health = COLUMNS.index("Health")
+    qtbot.waitUntil(
+        lambda: (
+            page.proxy.rowCount() == 3
+            and "degraded" in [page.proxy.index(r, health).data() for r in range(3)]
+        ),
+        timeout=10_000,
+    )
+    assert_nothing_cut(qtbot, window, page)
+    assert not page.table.horizontalScrollBar().isVisible()  # every column in view

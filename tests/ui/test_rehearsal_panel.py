@@ -54,8 +54,8 @@ def page_of(qtbot, main_window, controlled_cluster):
 
 def _rehearse(qtbot, panel) -> None:
     qtbot.waitUntil(panel.rehearse_button.isEnabled, timeout=10_000)
-    click(qtbot, panel.rehearse_button)
-    qtbot.waitUntil(lambda: panel.progress.isVisible(), timeout=5000)
+    click(qtbot, panel.rehearse_button)  # among the page's step buttons
+    qtbot.waitUntil(lambda: panel.progress.isVisible(), timeout=5000)  # its tab in front
     assert panel.cancel_button.isVisible() and not panel.rehearse_button.isEnabled()
     qtbot.waitUntil(lambda: "left" in panel.progress_text.text(), timeout=20_000)  # the ETA
     qtbot.waitUntil(lambda: not panel.running, timeout=60_000)
@@ -69,12 +69,14 @@ def test_a_failed_rehearsal_holds_the_upgrade_until_an_override_with_a_note(qtbo
     upgrade = page.buttons["upgrade"]
     qtbot.waitUntil(lambda: "Not rehearsed yet" in panel.state.text(), timeout=10_000)
     qtbot.waitUntil(lambda: "has not been rehearsed" in upgrade.toolTip(), timeout=10_000)
-    assert not upgrade.isEnabled()
+    assert not upgrade.isEnabled() and "the Rehearsal tab below" in upgrade.toolTip()
+    assert page.tabs.title("rehearsal") == "Rehearsal ○"
 
     _rehearse(qtbot, panel)
     qtbot.waitUntil(lambda: "Rehearsal failed" in panel.state.text(), timeout=10_000)
     assert "error rate" in panel.detail.text().lower()  # the verdict's why
     assert "did not pass" in upgrade.toolTip() and not upgrade.isEnabled()
+    assert page.tabs.title("rehearsal") == "Rehearsal ● failed"
     assert panel.override_button.isEnabled()
 
     click(qtbot, panel.override_button)

@@ -90,8 +90,9 @@ def test_after_roll_back_now_the_page_shows_the_check_running_then_its_outcome(
     QTest.keyClicks(page.rollback_dialog.note, "p99 doubled")
     with qtbot.waitSignal(panel.model.sig_running, timeout=60_000):
         click(qtbot, page.rollback_dialog.ok)
-    # running: progress, the seconds left and Cancel
+    # running: its tab in front with progress, the seconds left and Cancel
     assert panel.isVisible() and panel.cancel_button.isVisible()
+    assert page.tabs.title("rollback-check") == "Rollback check · running…"
     assert not panel.again_button.isVisible()
     assert "left" in panel.left.text() and "Sampling the restored cluster" in panel.outcome.text()
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=10_000)
@@ -101,6 +102,7 @@ def test_after_roll_back_now_the_page_shows_the_check_running_then_its_outcome(
     check = panel.model.check
     assert check is not None and check.verdict == "pass", check.lines()
     assert not panel.cancel_button.isVisible() and panel.again_button.isVisible()
+    assert page.tabs.title("rollback-check") == "Rollback check ● pass"
     text = panel.outcome.text()
     assert "PASS" in text and "performs as before the hop" in text
     assert "baseline" in text and "before 1.7.0 → 1.8" in text

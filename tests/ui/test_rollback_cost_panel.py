@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.rehearsal_override import override_rehearsals
+from tests.ui.session_tabs import click_tab
 from themis_desktop.core.backup.operations import NodeJob, back_up_and_record_all
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
@@ -67,12 +68,15 @@ def test_the_countdown_and_the_meter_follow_the_writes(qtbot, main_window, upgra
     assert countdown.text().startswith("Easy rollback")
     assert "no write since the upgrade yet" in countdown.toolTip()
     qtbot.waitUntil(lambda: "3 writes since its last verified backup" in panel.meter.text())
+    click_tab(qtbot, page, "rollback-cost")
     assert panel.isVisible() and "binary swap" in panel.mode_label.text()
+    assert page.tabs.title("rollback-cost") == "Rollback cost · binary swap"
 
     _write(profile, 2, "after")  # 1.8 writes: 1.7 can no longer read the data
     qtbot.waitUntil(lambda: countdown.text().endswith("· restore only"), timeout=10_000)
     qtbot.waitUntil(lambda: "5 writes since its last verified backup" in panel.meter.text())
     assert "restore only" in panel.mode_label.text()
+    assert page.tabs.title("rollback-cost") == "Rollback cost · restore only"  # live
     assert "only a restore brings it back" in panel.mode_label.text()
 
     # Roll back now names the writes the restore loses; cancelled, nothing happens
@@ -103,8 +107,10 @@ def test_a_half_done_session_warns_on_the_page_and_as_a_notification(
     monitor = RollbackCostMonitor.of(window.workspace.upgrade)
     window.workspace.connect_profile(profile)
     window.show_page("session")
-    panel = window.pages["session"].rollback_cost
+    page = window.pages["session"]
+    panel = page.rollback_cost
     qtbot.waitUntil(lambda: monitor.cost is not None and monitor.cost.half_done is not None)
+    click_tab(qtbot, page, "rollback-cost")
     assert panel.half_done.isHidden()  # validating for a few seconds only
     assert not monitor.cost.half_done.warning
 
@@ -117,6 +123,7 @@ def test_a_half_done_session_warns_on_the_page_and_as_a_notification(
         pass
     assert "not validated" in warned.args[0]
     qtbot.waitUntil(panel.half_done.isVisible, timeout=5000)
+    assert page.tabs.title("rollback-cost").endswith("⚠")
     assert "Half done for 1 h" in panel.half_done.text()
     assert "Validate it, or roll it back to 1.7.0" in panel.half_done.text()
     assert "Half done" in window.last_notification  # the desktop notification's text

@@ -384,6 +384,8 @@ def _cut(widgets) -> list[str]:
                 found.append(f"{type(w).__name__} {w.text()[:40]!r}: wraps to more than it has")
             continue
         text = w.currentText() if isinstance(w, QComboBox) else w.text()
+        if not text:  # no text to cut (a tab bar's scroll arrows)
+            continue
         if w.sizeHint().width() <= w.width() + 1:
             continue
         if w.property("elided") and text in w.toolTip():

@@ -14,6 +14,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
 from tests.rehearsal_override import override_rehearsals_on
+from tests.ui.session_tabs import click_tab
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.upgrade import preflight
 from themis_desktop.core.upgrade.session import UpgradeSession
@@ -122,6 +123,7 @@ def test_a_blocked_hop_holds_the_upgrade_back_until_each_blocker_is_fixed_and_re
 ):
     page = _page(qtbot, main_window, lab)
     panel, upgrade = page.preflight_panel, page.buttons["upgrade"]
+    click_tab(qtbot, page, "preflight")
     qtbot.waitUntil(panel.isVisible, timeout=5000)
     assert panel.verdict.text().startswith("● Pre-flight: Not checked yet")
     _raise_trigger(qtbot, page)
@@ -197,6 +199,39 @@ def test_the_latest_pre_flight_is_shown_when_the_page_opens(qtbot, main_window, 
     backup = panel.checks.findItems("· backup", Qt.MatchFlag.MatchExactly)[0]
     assert backup.text(2).startswith("not run yet")
     assert not page.buttons["upgrade"].isEnabled()
+
+
+def test_a_step_brings_its_output_to_the_front_and_the_pre_flight_tab_says_its_verdict(
+    qtbot, main_window, lab
+):
+    """The steps' output is the tab in front, and comes back to the front when a step runs;
+    a pre-flight run brings its tab, whose title then carries the verdict; Alt+digit and
+    Ctrl+Tab switch tabs from the keys."""
+    main_window.activateWindow()
+    qtbot.waitUntil(main_window.isActiveWindow)
+    page = _page(qtbot, main_window, lab)
+    tabs = page.tabs
+    preflight_tab = tabs.indexOf(tabs.pages["preflight"])
+    assert tabs.current_key() == "output"
+    assert tabs.tabText(preflight_tab) == "Pre-flight ○"  # not run yet
+
+    _run(qtbot, page, page.preflight_panel.run_button)  # the step row's Pre-flight
+    qtbot.waitUntil(lambda: tabs.tabText(preflight_tab) == "Pre-flight ● blocked", timeout=10_000)
+    assert tabs.current_key() == "preflight" and page.preflight_panel.isVisible()
+    QTest.keyClick(main_window, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    assert tabs.current_key() == "rehearsal"  # Alt+3: the third tab
+    QTest.keyClick(main_window, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert tabs.current_key() == "prediction"  # Ctrl+Tab: the next one
+    QTest.keyClick(main_window, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
+    assert tabs.current_key() == "output"
+
+    click_tab(qtbot, page, "preflight")
+    button = page.buttons["pre-checks"]
+    qtbot.waitUntil(button.isEnabled, timeout=10_000)
+    with qtbot.waitSignal(page.model.sig_step_done, timeout=60_000):
+        click(qtbot, button)
+        assert tabs.current_key() == "output"  # at once: the step's lines as they come
+    assert "n1" in page.log.toPlainText()
 
 
 def test_decide_by_warns_when_the_evidence_cannot_be_complete_in_time(qtbot):

@@ -40,6 +40,16 @@ def register(commands: Any) -> None:
         f"{TOKEN_ENV}; else each profile's stored token)",
     )
     status.set_defaults(func=cmd_fleet_status)
+    # the Fleet page's background poller (a request on stdin, a JSON line per poll): the
+    # same command in the packaged app, where `python -m` does not exist
+    worker = actions.add_parser("poll-worker", help=argparse.SUPPRESS)
+    worker.set_defaults(func=cmd_fleet_poll_worker)
+
+
+def cmd_fleet_poll_worker(args: argparse.Namespace) -> int:
+    from themis_desktop.core.fleet import poll_worker
+
+    return poll_worker.main()
 
 
 class _Tokens:

@@ -4,8 +4,11 @@ blocked) and the decide-by time after it, the session's one health state (also i
 header and the hop tree), a banner of the triggers nobody has acknowledged yet, the metrics
 verdict, and Roll back now.
 
-Every step that changes a server asks first, and its button in the question is never the
-default one. The page scrolls rather than cut text when the window is small."""
+The steps' buttons stand in the order a person takes them; below them one tab each for the
+output, the pre-flight, the rehearsal, the prediction, the rollback's cost and the check
+after a rollback, each tab's title carrying its state. Every step that changes a server asks
+first, and its button in the question is never the default one. A small window scrolls the
+page down, never sideways."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocumentFragment
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -29,6 +32,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSplitter,
+    QStyle,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -39,7 +43,7 @@ from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.upgrade import decide_by, hop_runner, restore_points, rollback_cost
 from themis_desktop.core.upgrade.rollback_window import describe, window
 from themis_desktop.core.upgrade.session import Hop, UpgradeSession
-from themis_desktop.core.upgrade.steps import steps_now
+from themis_desktop.core.upgrade.steps import blocked_by, steps_now
 from themis_desktop.ui import palette
 from themis_desktop.ui.dialogs.note import NoteDialog
 from themis_desktop.ui.dialogs.rollback import RollbackDialog
@@ -51,6 +55,7 @@ from themis_desktop.ui.settings import settings
 from themis_desktop.ui.widgets.decide_by_label import DecideByLabel
 from themis_desktop.ui.widgets.elided_label import ElidedLabel
 from themis_desktop.ui.widgets.health_panel import PHASES, HealthPanel
+from themis_desktop.ui.widgets.panel_tabs import PanelTabs
 from themis_desktop.ui.widgets.prediction_panel import PredictionPanel
 from themis_desktop.ui.widgets.preflight_panel import PreflightPanel
 from themis_desktop.ui.widgets.rehearsal_panel import RehearsalPanel
@@ -65,19 +70,47 @@ STATE_COLOUR = {
     "rolling-back": palette.BUSY_ORANGE,
     "rolled-back": palette.SLATE,
 }
+GATE_TABS = {"preflight": "Pre-flight", "rehearsal": "Rehearsal"}  # a gate's tab, by name
 LOG_FOLLOW_SLACK = 4  # pixels from the end that still count as "at the end"
+
+
+STEP_BUTTONS = (  # the core steps' buttons: step, text, what it does
+    ("pre-checks", "Pre-checks", "Every node answers, is ready, runs the hop's version"),
+    ("backup", "Back up now", "A verified backup of every node (required first)"),
+    (
+        "upgrade",
+        "Run upgrade step…",
+        "Stop, install, start, wait for ready, check the version (asks first)",
+    ),
+    ("validate", "Validate", "Health, readiness and version after the upgrade"),
+)
 
 
 class _Column(QWidget):
     """The hop's column: never shorter than its wrapped lines need at its width (then the
-    page scrolls; a splitter pane would squeeze them otherwise)."""
+    page scrolls; a splitter pane would squeeze them otherwise), never wider than its step
+    buttons in one column need (`on_width` lays them out in two or three when they fit)."""
+
+    def __init__(self, on_width) -> None:
+        super().__init__()
+        self._on_width = on_width
+        self.narrowest = lambda: 0  # what the step buttons need in one column
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
         layout = self.layout()
         if layout is None:
             return hint
-        needed = layout.totalHeightForWidth(self.width())
+        width = self.narrowest()
+        for index in range(layout.count()):
+            item = layout.itemAt(index)
+            if item.layout() is not None and item.layout().objectName() == "steps":
+                continue  # its width in one column: `narrowest`
+            if item.widget() is None or not item.widget().isHidden():
+                width = max(width, item.minimumSize().width())
+        margins = layout.contentsMargins()
+        width += margins.left() + margins.right()
+        needed = layout.totalHeightForWidth(max(self.width(), width))
         for index in range(layout.count()):  # the layout counts an ignored height as 0
             widget = layout.itemAt(index).widget()
             if (
@@ -86,9 +119,10 @@ class _Column(QWidget):
                 and widget.sizePolicy().verticalPolicy() == QSizePolicy.Policy.Ignored
             ):
                 needed += widget.minimumHeight()
-        return QSize(hint.width(), max(hint.height(), needed))
+        return QSize(width, max(hint.height(), needed))
 
     def resizeEvent(self, event) -> None:
+        self._on_width(event.size().width())
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
             self.updateGeometry()  # its lines wrap anew: the splitter asks again
@@ -152,29 +186,33 @@ class SessionPage(QWidget):
         self.preflight_panel.sig_run_all.connect(lambda: self.run_preflight())
         self.preflight_panel.sig_rerun.connect(lambda name: self.run_preflight([name]))
         self.preflight_panel.hide()
+        # the hop's dress rehearsal on a copy: its gate holds the upgrade step
+        self.rehearsal_panel = RehearsalPanel(workspace, NoteDialog)
+        self.rehearsal_panel.sig_gate.connect(lambda _: self._update_buttons())
+        self.rehearsal_panel.sig_busy.connect(self._on_rehearsal_busy)
         self.buttons: dict[str, QPushButton] = {}
-        grid = QGridLayout()
-        for index, (step, text, tip) in enumerate(
-            (
-                (
-                    "pre-checks",
-                    "Pre-checks",
-                    "Every node answers, is ready, runs the hop's version",
-                ),
-                ("backup", "Back up now", "A verified backup of every node (required first)"),
-                (
-                    "upgrade",
-                    "Run upgrade step…",
-                    "Stop, install, start, wait for ready, check the version (asks first)",
-                ),
-                ("validate", "Validate", "Health, readiness and version after the upgrade"),
-            )
-        ):
+        for step, text, tip in STEP_BUTTONS:
             button = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(lambda _=False, s=step: self.run(s))
             self.buttons[step] = button
-            grid.addWidget(button, index // 2, index % 2)
+        # the steps in the order a person takes them; the panels' own Rehearse and Run
+        # pre-flight among them (their panels keep them, and their gates, up to date)
+        self.preflight_panel.run_button.setText("Pre-flight")
+        self.step_buttons = [
+            self.buttons["pre-checks"],
+            self.buttons["backup"],
+            self.rehearsal_panel.rehearse_button,
+            self.preflight_panel.run_button,
+            self.buttons["upgrade"],
+            self.buttons["validate"],
+        ]
+        for button in self.step_buttons:
+            button.setProperty("step", True)  # style.qss: narrower padding, two fit a row
+        self.step_grid = QGridLayout(objectName="steps")
+        self.step_grid.setContentsMargins(0, 0, 0, 0)
+        self._step_columns = 0
+        self._lay_out_steps(3)
         self.rollback_button = QPushButton("Roll back now…")
         self.rollback_button.setObjectName("danger")
         self.rollback_button.setToolTip("Stop, restore the hop's backup, reinstall, verify, resume")
@@ -197,37 +235,49 @@ class SessionPage(QWidget):
         busy.addWidget(self.cancel_button)
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setMaximumBlockCount(5000)
-        self.log.setMinimumHeight(90)
-        # it takes the height left over: its preferred height would make a short window
-        # scroll the whole page (the page's scroll area asks for its content's preferred)
-        self.log.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.log.setMinimumHeight(60)
         self.log.setPlaceholderText("The steps' output appears here.")
         self.log.verticalScrollBar().valueChanged.connect(self._on_log_scrolled)
         self.log.verticalScrollBar().rangeChanged.connect(self._on_log_range_changed)
-        middle = _Column()
+        # beside the window: binary swap or restore only, the writes at risk, half done
+        self.rollback_cost = RollbackCostPanel(RollbackCostMonitor.of(self.model))
+        self.rollback_cost.monitor.sig_cost.connect(lambda _: self._show_tab_titles())
+        self.prediction_panel = PredictionPanel(workspace)  # the hop's predicted durations
+        # after a rollback: the restored cluster checked against the hop's baseline
+        self.rollback_check = RollbackCheckPanel(RollbackCheckModel(self.model, self))
+        check = self.rollback_check.model
+        for signal in (check.sig_running, check.sig_outcome, check.sig_failed):
+            signal.connect(lambda *_: self._show_tab_titles())
+        # the rollback's judgement follows it: its tab comes to the front
+        check.sig_running.connect(lambda _: self.tabs.select("rollback-check"))
+        # what is not a step: one tab each, the output first (a step brings it to the front)
+        self.tabs = PanelTabs()
+        self.tabs.add_panel("output", self.log, "Output", scroll=False)
+        self.tabs.add_panel("preflight", self.preflight_panel, "Pre-flight")
+        self.tabs.add_panel("rehearsal", self.rehearsal_panel, "Rehearsal")
+        self.tabs.add_panel("prediction", self.prediction_panel, "Prediction")
+        self.tabs.add_panel("rollback-cost", self.rollback_cost, "Rollback cost")
+        self.tabs.add_panel("rollback-check", self.rollback_check, "Rollback check")
+        # it takes the height left over: its preferred height would make a short window
+        # scroll the whole page (the page's scroll area asks for its content's preferred)
+        self.tabs.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.tabs.setMinimumHeight(140)
+        middle = _Column(self._on_middle_width)
+        self.middle = middle
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addWidget(self.hop_title)
         middle_layout.addWidget(self.window_label)
         middle_layout.addWidget(self.decide_label)
-        # beside the window: binary swap or restore only, the writes at risk, half done
-        self.rollback_cost = RollbackCostPanel(RollbackCostMonitor.of(self.model))
-        middle_layout.addWidget(self.rollback_cost)
-        self.prediction_panel = PredictionPanel(workspace)  # the hop's predicted durations
-        middle_layout.addWidget(self.prediction_panel)
-        middle_layout.addLayout(grid)
+        middle_layout.addLayout(self.step_grid)
         middle_layout.addLayout(second)
         middle_layout.addLayout(busy)
-        middle_layout.addWidget(self.preflight_panel)
-        # the hop's dress rehearsal on a copy: its gate holds the upgrade step
-        self.rehearsal_panel = RehearsalPanel(workspace, NoteDialog)
-        self.rehearsal_panel.sig_gate.connect(lambda _: self._update_buttons())
-        self.rehearsal_panel.sig_busy.connect(lambda _: self._update_buttons())
-        middle_layout.addWidget(self.rehearsal_panel)
-        # after a rollback: the restored cluster checked against the hop's baseline
-        self.rollback_check = RollbackCheckPanel(RollbackCheckModel(self.model, self))
-        middle_layout.addWidget(self.rollback_check)
-        middle_layout.addWidget(self.log, 1)
+        middle_layout.addWidget(self.tabs, 1)
+        spacing = self.step_grid.horizontalSpacing()
+        if spacing < 0:
+            spacing = middle.style().pixelMetric(QStyle.PixelMetric.PM_LayoutHorizontalSpacing)
+        self._step_spacing = max(spacing, 0)
+        middle.narrowest = self._widest_step
 
         self.panel = HealthPanel()
         self.panel.raise_button.clicked.connect(self.ask_trigger)
@@ -240,9 +290,11 @@ class SessionPage(QWidget):
         splitter.addWidget(self.stepper)
         splitter.addWidget(middle)
         splitter.addWidget(self.panel)
-        splitter.setStretchFactor(1, 3)
-        splitter.setStretchFactor(2, 1)
-        splitter.setSizes([240, 620, 300])  # the tree: its current hop's line whole
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)  # the room the window has: the steps and their tabs
+        splitter.setStretchFactor(2, 0)
+        # the tree: its current hop's line whole; the health panel: its kinds whole
+        splitter.setSizes([self.stepper.minimumWidth(), 620, self.panel.minimumWidth()])
         self.splitter = splitter
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -276,6 +328,56 @@ class SessionPage(QWidget):
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._tick)
         self._clock.start()
+
+    # -- the step buttons and the tabs ---------------------------------------------------
+
+    def _widest_step(self) -> int:
+        return max(b.sizeHint().width() for b in self.step_buttons)
+
+    def _on_middle_width(self, width: int) -> None:
+        """All six step buttons in a row when they fit, else three, two or one a row (the
+        order stays)."""
+        widest, spacing = self._widest_step(), self._step_spacing
+        fit = (width + spacing) // (widest + spacing)
+        columns = 6 if fit >= 6 else max(1, min(3, fit))
+        self._lay_out_steps(columns)
+        for column in range(6):  # each button as wide as the widest
+            self.step_grid.setColumnMinimumWidth(column, widest if column < columns else 0)
+
+    def _lay_out_steps(self, columns: int) -> None:
+        if columns == self._step_columns:
+            return
+        self._step_columns = columns
+        for button in self.step_buttons:
+            self.step_grid.removeWidget(button)
+        for index, button in enumerate(self.step_buttons):
+            self.step_grid.addWidget(button, index // columns, index % columns)
+        for column in range(7):  # the buttons as wide as the widest, the rest left over
+            self.step_grid.setColumnStretch(column, 1 if column == 6 else 0)
+
+    def _on_rehearsal_busy(self, busy: bool) -> None:
+        if busy:
+            self.tabs.select("rehearsal")  # its progress, time left and Cancel are there
+        self._update_buttons()
+        self._show_tab_titles()
+
+    def _show_tab_titles(self) -> None:
+        """Each tab's title carries its panel's state (its tooltip in whole words)."""
+        rehearsal = self.rehearsal_panel
+        parts = {
+            "preflight": ("Pre-flight", self.preflight_panel.short_state()),
+            "rehearsal": ("Rehearsal", rehearsal.short_state()),
+            "rollback-cost": ("Rollback cost", self.rollback_cost.short_state()),
+            "rollback-check": ("Rollback check", self.rollback_check.short),
+        }
+        tips = {
+            "preflight": self.preflight_panel.verdict.text().lstrip("● "),
+            "rehearsal": "Rehearsal running" if rehearsal.running else rehearsal.state.text(),
+        }
+        for key, (title, (state, colour)) in parts.items():
+            text = f"{title} {state}" if state else title
+            tip = QTextDocumentFragment.fromHtml(tips.get(key, "")).toPlainText()
+            self.tabs.set_title(key, text, colour if state else None, tip)
 
     # -- showing ---------------------------------------------------------------
 
@@ -319,7 +421,7 @@ class SessionPage(QWidget):
         if shown and preflight is not None and preflight.hop.id != hop.id:
             preflight = None  # another hop's (the session moved on, the reload follows)
         self.preflight_panel.setVisible(shown)
-        self.preflight_panel.show_preflight(preflight, self._can_run())
+        self.preflight_panel.show_preflight(preflight, shown and self._can_run())
         self._update_buttons()
 
     def _show_decide_by(self) -> None:
@@ -450,7 +552,11 @@ class SessionPage(QWidget):
         for step, button in self.buttons.items():
             tip, reason = _step_tip(button), steps.why_not(step)
             button.setEnabled(not busy and reason is None)
-            button.setToolTip(tip if reason is None else f"Not now: {reason}\n\n{tip}")
+            if reason is not None:
+                tab = self._gate_tab(reason)
+                where = f"\n(the {GATE_TABS[tab]} tab below says more)" if tab else ""
+                tip = f"Not now: {reason}{where}\n\n{tip}"
+            button.setToolTip(tip)
         target = hop_runner.rollback_hop(session) if session else None
         self.rollback_button.setEnabled(not busy and target is not None)
         self.rollback_button.setToolTip(
@@ -459,6 +565,8 @@ class SessionPage(QWidget):
             if target is not None
             else (hop_runner.nothing_to_roll_back(session) if session else "No session.")
         )
+        # the rollback's cost: once there is a hop to roll back
+        self.tabs.set_wanted("rollback-cost", target is not None)
         self.report_button.setEnabled(session is not None)
         self.new_button.setEnabled(
             not busy
@@ -468,7 +576,21 @@ class SessionPage(QWidget):
             and bool(self.workspace.plan.hops)
         )
         self.raise_button.setEnabled(not busy and session is not None)
-        self.preflight_panel.set_enabled(not busy)
+        self.preflight_panel.set_enabled(not busy and not self.preflight_panel.isHidden())
+        self._show_tab_titles()
+
+    def _gate_tab(self, reason: str) -> str | None:
+        """The tab of the gate that refuses a step for `reason`, if a gate does."""
+        gate, preflight = self.rehearsal_panel.gate_now, self.model.preflight
+        if gate is not None and reason == gate.refusal:
+            return "rehearsal"
+        if (
+            preflight is not None
+            and preflight.verdict == "blocked"
+            and reason == blocked_by(preflight)
+        ):
+            return "preflight"
+        return None
 
     # -- the live log -------------------------------------------------------------------
 
@@ -673,6 +795,8 @@ class SessionPage(QWidget):
     # -- reactions -------------------------------------------------------------------
 
     def _on_busy(self, step: str) -> None:
+        if step:  # its output, or the pre-flight's verdict, in front
+            self.tabs.select("preflight" if step == "pre-flight" else "output")
         self.progress.setVisible(bool(step))
         self.cancel_button.setVisible(bool(step))
         self._update_buttons()

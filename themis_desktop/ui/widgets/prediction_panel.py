@@ -1,18 +1,18 @@
-"""The session page's line of predicted durations for the current hop: the whole hop,
-each node's downtime, a rollback, and what the range rests on; its tooltip has every node's
-steps and, once they ran, what each took against its prediction
-(`core.upgrade.prediction.current`, asked in a worker whenever the session changes)."""
+"""The session page's predicted durations for the current hop, wrapped: the whole hop, each
+node's downtime, a rollback, and what the range rests on; its tooltip has every node's steps
+and, once they ran, what each took against its prediction (`core.upgrade.prediction.current`,
+asked in a worker whenever the session changes)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from themis_desktop.core.connection import profile_store
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.upgrade import prediction, prediction_text, step_timing
-from themis_desktop.ui.widgets.elided_label import ElidedLabel
 
 if TYPE_CHECKING:
     from themis_desktop.core.upgrade.session import UpgradeSession
@@ -37,11 +37,14 @@ def tooltip(found: prediction.HopPrediction, rows: list[prediction.Compared]) ->
     return "\n".join(lines)
 
 
-class PredictionPanel(ElidedLabel):
-    """One line; hidden without a hop to predict."""
+class PredictionPanel(QLabel):
+    """The whole line, wrapped; hidden without a hop to predict."""
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__("", mode=Qt.TextElideMode.ElideRight, objectName="muted")
+        super().__init__("")
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.workspace = workspace
         self.prediction: prediction.HopPrediction | None = None
         self.rows: list[prediction.Compared] = []

@@ -1,7 +1,8 @@
 """The pre-flight readiness of the current hop: one verdict (ready, ready with warnings,
 blocked), the suite's checks with their status, severity and message, the offending items
 of a failed check as its rows (the selected check's whole text below the list), Run
-pre-flight and a Rerun per check.
+pre-flight (`run_button`, which the page places among its step buttons) and a Rerun per
+check.
 
 It only shows what it is given (`show_preflight`) and says what was asked
 (`sig_run_all`, `sig_rerun`); the page runs the checks through the upgrade model."""
@@ -49,9 +50,9 @@ class PreflightPanel(QWidget):
             "Run every check of the hop's pre-flight now (the upgrade step runs them too)"
         )
         self.run_button.clicked.connect(self.sig_run_all)
+        # Run pre-flight is not in the panel's layout: the page places it among its steps
         top = QHBoxLayout()
         top.addWidget(self.verdict, 1)
-        top.addWidget(self.run_button)
         self.checks = QTreeWidget()
         self.checks.setColumnCount(4)
         self.checks.setHeaderLabels(["Check", "Severity", "Result", ""])
@@ -110,6 +111,13 @@ class PreflightPanel(QWidget):
             None,
         )
         self._show_detail(self._item(first) if first else None)
+
+    def short_state(self) -> tuple[str, str]:
+        """The verdict in a word and its colour, for a tab's title: "● blocked", "○" (not
+        run yet)."""
+        verdict = self.preflight.verdict if self.preflight is not None else None
+        words = {"ready": "● ready", "warnings": "● warnings", "blocked": "● blocked"}
+        return words.get(verdict or "", "○"), VERDICTS[verdict][1]
 
     def _item(self, name: str) -> QTreeWidgetItem | None:
         for index in range(self.checks.topLevelItemCount()):

@@ -1,9 +1,10 @@
 """The session page's dress rehearsal of the current hop: where the rehearsal gate stands
 (passed, failed and why, missing, stale, overridden with its note), Rehearse (the hop's
 target on a copy of the latest verified backups, `core.rehearsal.runner.rehearse`, in the
-background with progress, time left and Cancel) and Override with a note… (when it failed
-or is missing). The gate (`gate`, `sig_gate`) is what the page's Upgrade button follows.
-A review shows the gate and changes nothing."""
+background with progress, time left and Cancel; `rehearse_button` is the page's to place,
+among its step buttons) and Override with a note… (when it failed or is missing). The
+gate (`gate`, `sig_gate`) is what the page's Upgrade button follows. A review shows the
+gate and changes nothing."""
 
 from __future__ import annotations
 
@@ -46,6 +47,17 @@ STATES = {  # gate state → its words and colour
     "error": ("Rehearsal could not run", palette.BAD_RED),
     "stale": ("Rehearsal older than the latest backup", palette.WARN_AMBER),
     "missing": ("Not rehearsed yet", palette.SLATE),
+}
+SHORT = {  # gate state → its words in a tab's title
+    "passed": "● passed",
+    "overridden": "● overridden",
+    "failed": "● failed",
+    "fail": "● failed",
+    "inconclusive": "● inconclusive",
+    "cancelled": "· cancelled",
+    "error": "● could not run",
+    "stale": "● stale",
+    "missing": "○",
 }
 RELOAD_ON = (Topic.REHEARSALS, Topic.BACKUPS, Topic.SESSIONS)
 
@@ -91,11 +103,12 @@ class RehearsalPanel(QWidget):
             "shown in the report)"
         )
         self.override_button.clicked.connect(self.ask_override)
+        # Rehearse is not in the panel's layout: the page places it among its step buttons
         top = QHBoxLayout()
-        top.addWidget(self.state, 1)
+        top.addWidget(QLabel("Probe workload for"))
         top.addWidget(self.duration)
-        top.addWidget(self.rehearse_button)
         top.addWidget(self.override_button)
+        top.addStretch(1)
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
         self.detail.setObjectName("muted")
@@ -113,11 +126,25 @@ class RehearsalPanel(QWidget):
             widget.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top)
+        layout.addWidget(self.state)
         layout.addLayout(busy)
         layout.addWidget(self.detail)
+        layout.addLayout(top)
         workspace.sig_changed.connect(self._on_changed)
         self._show()
+
+    def short_state(self) -> tuple[str, str]:
+        """The gate in a few words and its colour, for a tab's title: "● passed", "○" (not
+        rehearsed yet)…"""
+        if self.running:
+            return "· running…", palette.BUSY_ORANGE
+        gate = self.gate
+        if gate is None:
+            return "", palette.SLATE
+        state = gate.state
+        if state == "failed" and gate.latest is not None:
+            state = gate.latest.verdict
+        return SHORT.get(state, f"· {state}"), STATES.get(state, ("", palette.SLATE))[1]
 
     @property
     def running(self) -> bool:
@@ -182,7 +209,8 @@ class RehearsalPanel(QWidget):
             words, colour = STATES.get(state, (state, palette.SLATE))
             self.state.setText(f"<b style='color:{colour}'>{words}</b>")
             self.detail.setText(_detail(gate))
-        can = not review and not self.running and self.session is not None
+        hop = self.session.current if self.session is not None else None
+        can = not review and not self.running and hop is not None and hop.started_at is None
         self.rehearse_button.setEnabled(can and gate is not None)
         self.duration.setEnabled(can)
         self.override_button.setEnabled(

@@ -57,6 +57,7 @@ class RollbackCheckPanel(QFrame):
         model.sig_progress.connect(self._on_progress)
         model.sig_outcome.connect(self.show_check)
         model.sig_failed.connect(self._on_failed)
+        self.short = ("", palette.SLATE)  # the check in a word and its colour, for a tab
         self._show_running(False)
         self.hide()
 
@@ -66,6 +67,7 @@ class RollbackCheckPanel(QFrame):
         self.again_button.setVisible(not running)
 
     def _on_running(self, seconds: float) -> None:
+        self.short = ("· running…", palette.BUSY_ORANGE)
         self.progress.setValue(0)
         self.left.setText(f"{human_duration(seconds)} left")
         self.outcome.setText(
@@ -81,6 +83,7 @@ class RollbackCheckPanel(QFrame):
         self.left.setText(f"{human_duration(max(0.0, total - done) + 0.5)} left")
 
     def _on_failed(self, message: str) -> None:
+        self.short = ("● could not run", palette.BAD_RED)
         self._show_running(False)
         self.outcome.setText(
             f"<span style='color:{palette.BAD_RED}'>The check could not run:</span> "
@@ -92,10 +95,12 @@ class RollbackCheckPanel(QFrame):
         """The check's outcome (None: no check, the panel hides)."""
         self._show_running(False)
         if check is None:
+            self.short = ("", palette.SLATE)
             self.outcome.setText("")
             self.hide()
             return
         colour = COLOUR.get(check.verdict, palette.WARN_AMBER)
+        self.short = (f"● {check.verdict}", colour)
         lines = [
             f"<b style='color:{colour}'>{escape(check.verdict.upper())}</b> — "
             f"{escape(check.summary)}",

@@ -41,6 +41,21 @@ class RollbackCostPanel(QWidget):
         monitor.sig_cost.connect(self.show_cost)
         self.show_cost(monitor.cost)
 
+    def short_state(self) -> tuple[str, str]:
+        """The way back in a few words and its colour, for a tab's title: "· restore only
+        ⚠"…"""
+        cost = self.monitor.cost
+        if cost is None:
+            return "", palette.SLATE
+        mode = cost.mode
+        text = f"· {mode.mode}" if mode is not None else ""
+        colour = palette.SLATE
+        if mode is not None:
+            colour = palette.BAD_RED if mode.mode == RESTORE_ONLY else palette.OK_GREEN
+        if cost.half_done is not None and cost.half_done.warning:
+            text, colour = f"{text} ⚠", palette.BAD_RED
+        return text, colour
+
     def show_cost(self, cost: RollbackCost | None) -> None:
         mode = cost.mode if cost else None
         if cost is None:
