@@ -2,6 +2,7 @@
 # Install everything Themis Desktop needs on Debian, then run the app or its tests.
 #   bash scripts/setup.sh demo   -> start the app on its demo instance
 #   bash scripts/setup.sh test   -> run the whole test suite (what CI runs)
+#   bash scripts/setup.sh none   -> install only
 set -euo pipefail
 mode="${1:-demo}"
 cd "$(dirname "$0")/.."
@@ -45,6 +46,8 @@ case "$mode" in
     set -e
     if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: failing the run" >&2; exit 1; fi
     exit "$rc" ;;
+  none)
+    exit 0 ;;
   *)
-    echo "usage: bash scripts/setup.sh demo|test" >&2; exit 2 ;;
+    echo "usage: bash scripts/setup.sh demo|test|none" >&2; exit 2 ;;
 esac

@@ -127,6 +127,7 @@ def test_pause_and_resume_across_an_app_restart(lab):
     runner.on_event = lambda e: e["event"] == "upgraded" and runner.pause()
     paused = runner.run()
     assert paused.status == "paused" and 0 < paused.position < len(paused.steps)
+    assert paused.reason.startswith("paused by the user before")  # the page says why
     with Journal(ctx.journal_path) as journal:  # the app restarted: only the journal is left
         again = rollouts.latest(journal, "lab")
     assert again is not None and again.position == paused.position and again.backups

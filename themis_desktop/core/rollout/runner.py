@@ -414,6 +414,7 @@ class RolloutRunner:
                     return self._aborted("aborted by the user")
                 if self._pause.is_set():
                     r.status = "paused"
+                    r.reason = f"paused by the user before “{r.current.title}”"
                     self._save("rollout.paused", f"Paused before: {r.current.title}")
                     return r
                 step = r.current
@@ -427,6 +428,7 @@ class RolloutRunner:
                 self._save("rollout.step", f"Done: {step.title}")
                 if verdict == "marginal":
                     r.status = "paused"
+                    r.reason = f"the gate of “{step.title}” is marginal: look, then resume"
                     self._save(
                         "rollout.paused",
                         f"The gate of “{step.title}” is marginal: look, then resume",
