@@ -143,3 +143,23 @@ def test_a_pid_file_stop_timeout_and_write_check_are_saved_and_shown(qtbot, main
     dialog.select_profile("pids")
     assert dialog.service.pid_file.text() == "/run/themis-{node}.pid"
     assert dialog.service.write_check.isChecked() and dialog.service.stop_timeout.value() == 5
+
+
+def test_an_ansible_profile_keeps_its_executor_when_saved_from_the_dialog(qtbot, main_window):
+    """Its settings come from the command line; the dialog shows and keeps them, and a new
+    profile cannot pick Ansible without them."""
+    service = ServiceConfig(
+        "ansible", ansible_control="systemd", unit="themisdb", ansible_soak=30.0
+    )
+    with Journal() as journal:
+        profile_store.save(
+            journal, Profile("fleet", (NodeEndpoint("http://10.0.0.3:8765"),), service=service)
+        )
+    dialog = _dialog(qtbot, main_window)
+    qtbot.waitUntil(lambda: dialog.profile_list.count() == 1)
+    dialog.select_profile("fleet")
+    assert dialog.service.current_kind() == "ansible"
+    assert dialog.profile_from_form().service == service
+    dialog.new_profile()
+    _choose(dialog, "ansible")
+    assert "command line" in dialog.service.error.text()

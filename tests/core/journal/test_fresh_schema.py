@@ -55,7 +55,8 @@ def test_an_old_journal_is_still_migrated_step_by_step(tmp_path):
 
 def test_opening_a_journal_imports_no_sqlite_utils(tmp_path):
     """Creating a journal and opening it again (as the window's start does) stays off
-    sqlite_utils (and the numpy it imports); the stores' first use imports it."""
+    sqlite_utils (and the numpy it imports), and so does appending an event (a command's
+    journal write); a store's query through sqlite_utils imports it then."""
     code = (
         "import sys\n"
         "from pathlib import Path\n"
@@ -68,8 +69,10 @@ def test_opening_a_journal_imports_no_sqlite_utils(tmp_path):
         "journal = Journal(path)\n"
         "journal.add_event('note', 'hello')\n"
         "print('sqlite_utils' in sys.modules)\n"
+        "assert [e.message for e in journal.events()] == ['hello']\n"
+        "print('sqlite_utils' in sys.modules)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    assert done.stdout.split("\n")[:2] == ["[]", "True"]
+    assert done.stdout.split("\n")[:3] == ["[]", "False", "True"]

@@ -12,7 +12,6 @@ from themis_desktop.core.journal.store import (
     Journal,
     JournalError,
     current_user,
-    inserted_id,
     utc_now,
 )
 from themis_desktop.core.util import temp_names
@@ -67,7 +66,7 @@ def record(
         "checkpoint": int(manifest.checkpoint),
     }
     with journal.transaction():
-        backup_id = inserted_id(journal.db.table("backups").insert(row))
+        backup_id = journal.insert_row("backups", row)
         journal.insert_event(
             session_id,
             "backup.created",
@@ -80,13 +79,19 @@ def record(
 
 
 def get(journal: Journal, backup_id: int) -> BackupRecord:
-    return _record(journal.db.table("backups").get(backup_id))
+    """The record of `backup_id` (sqlite_utils' NotFoundError when there is none)."""
+    row = journal.row_by_id("backups", backup_id)
+    if row is None:
+        from sqlite_utils.db import NotFoundError
+
+        raise NotFoundError(f"no backup {backup_id} in the catalogue")
+    return _record(row)
 
 
 def find(journal: Journal, backup_id: int) -> BackupRecord | None:
     """The record of `backup_id`, or None when the catalogue has none (deleted)."""
-    rows = list(journal.db["backups"].rows_where("id = ?", [backup_id]))
-    return _record(rows[0]) if rows else None
+    row = journal.row_by_id("backups", backup_id)
+    return _record(row) if row is not None else None
 
 
 def find_by_path(archive: Path) -> BackupRecord | None:
@@ -94,7 +99,8 @@ def find_by_path(archive: Path) -> BackupRecord | None:
     (verify and restore work without one; they just have one witness fewer)."""
     try:
         with Journal() as journal:
-            for row in journal.db["backups"].rows_where("path = ?", [str(archive.absolute())]):
+            rows = journal.select("SELECT * FROM backups WHERE path = ?", [str(archive.absolute())])
+            for row in rows:
                 return _record(row)
     except (JournalError, sqlite3.Error, OSError):
         return None

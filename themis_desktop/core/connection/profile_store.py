@@ -59,7 +59,7 @@ def _id(journal: Journal, name: str) -> int | None:
 
 def load_all(journal: Journal) -> list[Profile]:
     """Every saved profile, by name."""
-    return [_load(journal, row) for row in journal.db["profiles"].rows_where(order_by="name")]
+    return [_load(journal, row) for row in journal.select("SELECT * FROM profiles ORDER BY name")]
 
 
 def get(journal: Journal, name: str) -> Profile | None:
@@ -75,8 +75,8 @@ def name_of(journal: Journal, profile_id: int) -> str | None:
 
 
 def _load(journal: Journal, row: dict[str, Any]) -> Profile:
-    nodes = journal.db["profile_nodes"].rows_where(
-        "profile_id = ?", [row["id"]], order_by="position"
+    nodes = journal.select(
+        "SELECT * FROM profile_nodes WHERE profile_id = ? ORDER BY position", [row["id"]]
     )
     return Profile(
         name=row["name"],

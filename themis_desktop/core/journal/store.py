@@ -16,7 +16,7 @@ import getpass
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -621,19 +621,44 @@ class Journal:
         data: dict[str, Any] | None,
     ) -> int:
         """Append an event inside the caller's transaction (no commit of its own)."""
-        return inserted_id(
-            self.db.table("events").insert(
-                {
-                    "session_id": session_id,
-                    "ts": utc_now(),
-                    "type": type,
-                    "user": user,
-                    "node": node,
-                    "message": message,
-                    "data": json.dumps(data, sort_keys=True) if data is not None else None,
-                }
-            )
+        return self.insert_row(
+            "events",
+            {
+                "session_id": session_id,
+                "ts": utc_now(),
+                "type": type,
+                "user": user,
+                "node": node,
+                "message": message,
+                "data": json.dumps(data, sort_keys=True) if data is not None else None,
+            },
         )
+
+    def insert_row(self, table: str, row: Mapping[str, Any]) -> int:
+        """Insert `row` (plain values) into `table` on the sqlite3 connection, without
+        importing sqlite_utils (~0.1 s of a command's start); returns the new row's id."""
+        columns = ", ".join(f'"{name}"' for name in row)
+        marks = ", ".join("?" * len(row))
+        cursor = self.conn.execute(
+            f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', tuple(row.values())
+        )
+        if cursor.lastrowid is None:
+            raise JournalError(f"The journal did not say which row of {table} it added.")
+        return cursor.lastrowid
+
+    def select(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        """The rows a SELECT gives, as dicts (plain sqlite3, as `insert_row`)."""
+        cursor = self.conn.execute(sql, tuple(params))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def row_by_id(self, table: str, row_id: int) -> dict[str, Any] | None:
+        """The row of `table` whose id is `row_id`, or None (plain sqlite3, as `insert_row`)."""
+        cursor = self.conn.execute(f'SELECT * FROM "{table}" WHERE id = ?', (row_id,))
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        return dict(zip((column[0] for column in cursor.description), found, strict=True))
 
     def events(
         self, *, session_id: int | None = None, types: Iterable[str] | None = None

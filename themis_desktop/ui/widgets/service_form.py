@@ -19,13 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from themis_desktop.core.connection.service_config import KINDS, ServiceConfig
+from themis_desktop.core.connection.service_config import ALL_KINDS, ServiceConfig
 
 KIND_LABELS = {
     "manual": "Manual — the app asks you to do each step",
     "systemd": "systemd — systemctl stop/start on this computer",
     "commands": "Commands — your own shell commands",
     "demo": "Demo instance — its control API",
+    "ansible": "Ansible — plays run by ansible-runner (set on the command line)",
 }
 PLACEHOLDERS = "{node} {version} {data_dir} {config} {url} are filled in, shell-quoted."
 
@@ -39,8 +40,9 @@ class ServiceForm(QObject):
         super().__init__(parent)
         self.form: QFormLayout | None = None
         self.kind = QComboBox()
-        for kind in KINDS:
+        for kind in ALL_KINDS:
             self.kind.addItem(KIND_LABELS[kind], kind)
+        self._loaded = ServiceConfig()  # what set_config showed: an ansible setup is kept
         self.kind.setToolTip("How upgrades and rollbacks stop, start and install the nodes")
         self.unit = QLineEdit(placeholderText="themisdb")
         self.unit.setToolTip("The systemd unit, e.g. themisdb (themisdb.service)")
@@ -120,6 +122,7 @@ class ServiceForm(QObject):
         widgets += (self.binary, self.reload, self.pid_file, self.stop_timeout, self.write_check)
         for widget in widgets:
             widget.blockSignals(True)
+        self._loaded = config
         self.kind.setCurrentIndex(max(0, self.kind.findData(config.kind)))
         self.unit.setText(config.unit)
         self.stop.setText(config.stop)
@@ -169,6 +172,13 @@ class ServiceForm(QObject):
             )
         if kind == "demo":
             return ServiceConfig(kind, control_url=self.control_url.text().strip())
+        if kind == "ansible":  # its settings are the command line's: kept as they were
+            if self._loaded.kind != "ansible":
+                raise ValueError(
+                    "an Ansible executor is set up on the command line: themis-desktop "
+                    "profiles add NAME URL… --service ansible --ansible-control KIND …"
+                )
+            return self._loaded
         return ServiceConfig(kind)
 
     def _on_kind_changed(self, _index: int) -> None:
