@@ -16,6 +16,7 @@ import getpass
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -413,6 +414,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v11,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+WAL_SWITCH_WAIT_S = 5.0  # how long opening a new journal waits for the switch to WAL
 
 
 __all__ = [
@@ -497,13 +499,20 @@ class Journal:
     def _enable_wal(self) -> None:
         """`sqlite_utils.Database.enable_wal()` on the plain connection."""
         conn = self.conn
-        if conn.execute("PRAGMA journal_mode;").fetchone()[0] != "wal":
+        deadline = time.monotonic() + WAL_SWITCH_WAIT_S
+        while conn.execute("PRAGMA journal_mode;").fetchone()[0] != "wal":
             if conn.in_transaction:
                 raise JournalError(f"The journal {self.path} is in a transaction while opened.")
             level = conn.isolation_level
             conn.isolation_level = None
             try:
                 conn.execute("PRAGMA journal_mode=wal;")
+            except sqlite3.OperationalError as exc:
+                # the switch needs the file to itself and SQLite does not wait for it: another
+                # connection opening the new journal at the same moment makes it "locked"
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
             finally:
                 conn.isolation_level = level
 

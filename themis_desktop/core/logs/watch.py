@@ -12,6 +12,7 @@ warning-and-worse lines themselves (capped per message kind, so a flood stays bo
 from __future__ import annotations
 
 import shlex
+import sqlite3
 import threading
 import time
 from collections import Counter, OrderedDict, deque
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from themis_desktop.core.errors import ThemisDesktopError
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.logs import line_format as log_format
 from themis_desktop.core.logs import store as log_store
@@ -362,8 +364,19 @@ class LogWatch:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def _open_journal(self) -> Journal | None:
+        """The journal for this thread, waiting while it cannot be opened (said once)."""
+        while self.journal_path and not self._stop.is_set():
+            try:
+                return Journal(self.journal_path, durable=False)
+            except (ThemisDesktopError, sqlite3.Error, OSError) as exc:
+                if self.on_problem:
+                    self.on_problem("log watch", f"cannot open the journal yet ({exc}).")
+                self._stop.wait(RETRY_AFTER_S)
+        return None
+
     def _run(self) -> None:
-        journal = Journal(self.journal_path, durable=False) if self.journal_path else None
+        journal = self._open_journal()
         try:
             while not self._stop.is_set():
                 try:
