@@ -30,3 +30,20 @@ def test_flushing_the_staging_folder_writes_its_files_back(tmp_path):
 def test_a_missing_folder_is_an_error_not_a_silent_success(tmp_path):
     with pytest.raises(FileNotFoundError):
         swap.flush_to_disk(tmp_path / "gone")
+
+
+def _open_fds() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+def test_writeback_starts_while_the_restore_goes_on_and_keeps_no_file_open(tmp_path):
+    path = tmp_path / "SST-000002"
+    before = _open_fds()
+    with swap.Writeback() as writeback, path.open("wb") as f:
+        f.write(b"\2" * (64 << 20))
+        f.flush()
+        writeback.start(f.fileno())  # the caller closes its file right after
+    # once the restore's walk ends, every write-out it started has been handed to the disk
+    # and the duplicate descriptors are closed
+    assert _open_fds() == before
+    assert path.stat().st_size == 64 << 20

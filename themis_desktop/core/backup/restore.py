@@ -387,7 +387,8 @@ def _walk(
         # a restore hashes each piece in a helper thread while it writes the piece (both
         # release the GIL); a verify has nothing to overlap its hashing with
         hasher = ThreadPoolExecutor(1, thread_name_prefix="restore-hash") if staging else None
-        with raw, tar, hasher or contextlib.nullcontext():
+        writeback = restore_swap.Writeback() if staging else None
+        with raw, tar, hasher or contextlib.nullcontext(), writeback or contextlib.nullcontext():
             first = tar.next()
             if first is None or first.name != MANIFEST_NAME or not first.isfile():
                 report.problems.append("the archive does not start with its manifest")
@@ -424,7 +425,16 @@ def _walk(
                     _inside(staging, staging / member.name)
                 if member.isfile():
                     _check_file(
-                        raw, member, entry, report, staging, total, progress, policy, hasher
+                        raw,
+                        member,
+                        entry,
+                        report,
+                        staging,
+                        total,
+                        progress,
+                        policy,
+                        hasher,
+                        writeback,
                     )
                 elif staging is not None:
                     _stage_other(member, staging)
@@ -457,6 +467,7 @@ def _check_file(
     progress: Progress | None,
     policy: MemberPolicy,
     hasher: ThreadPoolExecutor | None = None,
+    writeback: restore_swap.Writeback | None = None,
 ) -> None:
     """Hash a member's content as it streams past (and, with `staging`, write it there):
     one pass, each decompressed piece hashed and written without a copy."""
@@ -503,6 +514,8 @@ def _check_file(
                     os.fchmod(fd, entry.mode & SAFE_MODE)
                     os.utime(fd, (entry.mtime, entry.mtime))
                     report.written[member.name] = _identity(os.fstat(fd))
+                    if writeback is not None:
+                        writeback.start(fd)
                 finally:
                     os.close(fd)
     report.files_checked += 1
