@@ -47,6 +47,12 @@ def child(kind: str) -> int:
     """Start ours or the bare window, print the phase marks on its first paint, exit."""
     t0 = float(os.environ[T0_ENV])
     marks = {"python": time.time() - t0}
+    launcher = None
+    if kind == "demo":  # as `themis-desktop --demo` (cli/main.py): the cluster first
+        from themis_desktop.demo.launcher import app_demo_launcher
+
+        launcher = app_demo_launcher("1.7.0")
+        launcher.spawn()
     if kind in ("ours", "demo"):
         from PySide6.QtCore import QSettings
 
@@ -83,7 +89,7 @@ def child(kind: str) -> int:
     watcher = FirstPaint()
     window.installEventFilter(watcher)
     demo = None
-    if kind == "demo":  # as `themis-desktop --demo` starts: the window, then the demo cluster
+    if launcher is not None:  # then the window, which connects once the cluster is ready
         from themis_desktop.ui.demo_mode import DemoMode
 
         def node_card(*_: object) -> None:
@@ -93,7 +99,7 @@ def child(kind: str) -> int:
                 QTimer.singleShot(0, app.quit)
 
         window.workspace.sig_node_status.connect(node_card)
-        demo = DemoMode(window.workspace, version="1.7.0", parent=window)
+        demo = DemoMode(window.workspace, parent=window, launcher=launcher)
     window.show()
     if demo is not None:
         demo.start()

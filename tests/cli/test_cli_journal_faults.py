@@ -139,3 +139,32 @@ def test_the_window_says_up_front_that_the_journal_is_read_only(planned, qapp):
         QTimer.singleShot(0, answer)
         assert run_gui() == 2
     assert len(shown) == 1 and f"The journal {planned} is read-only" in shown[0]
+
+
+def test_a_demo_started_for_a_window_that_cannot_open_is_stopped_and_removed(
+    planned, qapp, tmp_path
+):
+    """`--demo` starts the cluster before the window: when the window cannot open (a
+    read-only journal), the cluster's process and its temporary data go too."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    from themis_desktop.demo.launcher import DemoLauncher
+    from themis_desktop.ui.app import run_gui
+
+    def answer() -> None:
+        box = qapp.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            box.accept()
+        else:
+            QTimer.singleShot(20, answer)
+
+    launcher = DemoLauncher(tmp_path / "demo", 1, "1.7.0", "--data-size-mb", "1")
+    launcher.spawn()
+    process = launcher.process
+    assert process is not None
+    with unwritable(planned):
+        QTimer.singleShot(0, answer)
+        assert run_gui(launcher=launcher) == 2
+    assert process.poll() is not None, "the demo-server still runs"
+    assert not (tmp_path / "demo").exists()

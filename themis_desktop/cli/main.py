@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -162,7 +163,19 @@ def build_parser(groups: Sequence[str] = GROUP_NAMES) -> argparse.ArgumentParser
 
 def open_window(args: argparse.Namespace) -> int:
     """No command: the main window (or the self-test, or a journal to review)."""
-    from themis_desktop.ui.app import run_gui
+    launcher = None
+    if args.demo and not (args.self_test or args.review):
+        from themis_desktop.demo.launcher import app_demo_launcher
+
+        launcher = app_demo_launcher(args.demo_version)
+        launcher.spawn()  # before the GUI's imports: the cluster starts while they run
+    try:
+        from themis_desktop.ui.app import run_gui
+    except BaseException:
+        if launcher is not None:
+            launcher.stop()
+            shutil.rmtree(launcher.data_dir, ignore_errors=True)
+        raise
 
     if args.self_test:
         from themis_desktop.ui.self_test import run_self_test
@@ -172,7 +185,7 @@ def open_window(args: argparse.Namespace) -> int:
         from themis_desktop.ui.review import run_review
 
         return run_review(args.review)
-    return run_gui(demo=args.demo, profile=args.profile, demo_version=args.demo_version)
+    return run_gui(profile=args.profile, launcher=launcher)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import queue
+import secrets
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -75,7 +77,11 @@ class DemoLauncher:
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._reader: threading.Thread | None = None
 
-    def start(self, timeout: float = 60.0) -> list[LaunchedNode]:
+    def spawn(self) -> None:
+        """Start the demo-server process without waiting for it (`start` waits); once is
+        enough: a spawned launcher is not spawned again."""
+        if self.process is not None:
+            return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._stderr = (self.data_dir / "demo-server.stderr.log").open("w+", encoding="utf-8")
         self.process = subprocess.Popen(
@@ -88,6 +94,11 @@ class DemoLauncher:
         )
         self._reader = threading.Thread(target=self._read, name="demo-launcher", daemon=True)
         self._reader.start()
+
+    def start(self, timeout: float = 60.0) -> list[LaunchedNode]:
+        """Spawn the demo-server (unless `spawn` did) and wait until its nodes answer."""
+        self.spawn()
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -143,3 +154,25 @@ class DemoLauncher:
             if stream:
                 stream.close()
         self.process = None
+
+
+TOKEN_VARIABLE = "THEMIS_TOKEN_ADMIN"  # the demo-server's admin token
+MISBEHAVING_ERROR_RATE = 0.05  # of the demo's 1.9 requests fail (and are logged as errors)
+
+
+def app_demo_launcher(
+    version: str = "1.7.0", nodes: int = 3, data_size_mb: float = 64
+) -> DemoLauncher:
+    """The launcher of `themis-desktop --demo`'s cluster, in a temporary data dir with a
+    fresh admin token. The command line spawns it before it imports the GUI, so that the
+    cluster gets ready while the window is built."""
+    return DemoLauncher(
+        Path(tempfile.mkdtemp(prefix="themis-demo-")),
+        nodes,
+        version,
+        "--data-size-mb",
+        str(data_size_mb),
+        "--error-rate",  # a misbehaving version: its hop shows the log watch and triggers
+        f"1.9={MISBEHAVING_ERROR_RATE}",
+        env={TOKEN_VARIABLE: secrets.token_urlsafe(24)},
+    )

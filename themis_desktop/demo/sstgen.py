@@ -89,19 +89,21 @@ _FIELDS = [
 def _text_pool(rows: int = 4096, width: int = 59) -> np.ndarray:
     """Fixed JSON-ish snippets, the compressible part of values."""
     rng = np.random.default_rng(20251126)
-    out = np.empty((rows, width), np.uint8)
-    for i in range(rows):
-        w = rng.choice(_WORDS, 6)
-        text = f'{{"n":"{w[0]} {w[1]}","c":"{w[2]}","s":"{w[3]}","t":["{w[4]}","{w[5]}"]}}'
-        out[i] = np.frombuffer(text.encode()[:width].ljust(width, b" "), np.uint8)
-    return out
+    picks = rng.integers(0, len(_WORDS), (rows, 6)).tolist()  # one draw: cheap at import
+    texts = b"".join(
+        f'{{"n":"{_WORDS[a]} {_WORDS[b]}","c":"{_WORDS[c]}","s":"{_WORDS[d]}",'
+        f'"t":["{_WORDS[e]}","{_WORDS[f]}"]}}'.encode()[:width].ljust(width, b" ")
+        for a, b, c, d, e, f in picks
+    )
+    return np.frombuffer(texts, np.uint8).reshape(rows, width).copy()
 
 
 _POOL = _text_pool()
 _FIELD_ARR = np.frombuffer("".join(_FIELDS).encode(), np.uint8).reshape(len(_FIELDS), 10)
-_DIGITS5 = np.frombuffer("".join(f"{i:05d}" for i in range(100000)).encode(), np.uint8).reshape(
-    100000, 5
-)
+# the five ASCII digits of 0..99999, row i = f"{i:05d}"
+_DIGITS5 = (
+    np.arange(100000)[:, None] // np.array([10000, 1000, 100, 10, 1]) % 10 + ord("0")
+).astype(np.uint8)
 
 
 def records(first_key: int, count: int, seq: int, rng: np.random.Generator) -> bytes:

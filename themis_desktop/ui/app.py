@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import sys
 
@@ -16,7 +17,7 @@ from themis_desktop.core.journal.store import Journal, JournalError
 from themis_desktop.core.util.logging_setup import setup_logging, stop_logging
 from themis_desktop.core.util.paths import journal_path
 from themis_desktop.core.util.resources import resource
-from themis_desktop.ui.demo_mode import DemoMode
+from themis_desktop.ui.demo_mode import DemoLauncher, DemoMode
 from themis_desktop.ui.excepthook import install_excepthook
 from themis_desktop.ui.gc_timer import GarbageCollector
 from themis_desktop.ui.main_window import MainWindow
@@ -73,17 +74,25 @@ def _close_on_signals(app: QApplication) -> None:
     wake.start(250)
 
 
-def run_gui(demo: bool = False, profile: str | None = None, demo_version: str = "1.7.0") -> int:
-    """The window until it closes; the app's log file (`setup_logging`) meanwhile."""
-    app = application()
-    log = setup_logging()
+def run_gui(profile: str | None = None, launcher: DemoLauncher | None = None) -> int:
+    """The window until it closes; the app's log file (`setup_logging`) meanwhile.
+
+    `launcher`: the demo cluster to connect to (`--demo`), stopped and removed when the
+    window closes, or when it never opened."""
     try:
-        return _run(app, demo, profile, demo_version)
+        app = application()
+        log = setup_logging()
+        try:
+            return _run(app, launcher, profile)
+        finally:
+            stop_logging(log)
     finally:
-        stop_logging(log)
+        if launcher is not None:
+            launcher.stop()
+            shutil.rmtree(launcher.data_dir, ignore_errors=True)
 
 
-def _run(app: QApplication, demo: bool, profile: str | None, demo_version: str) -> int:
+def _run(app: QApplication, launcher: DemoLauncher | None, profile: str | None) -> int:
     logger.info("Themis Desktop starts (window)")
     try:
         with Journal() as journal:  # create or migrate it now: a broken or read-only
@@ -100,8 +109,8 @@ def _run(app: QApplication, demo: bool, profile: str | None, demo_version: str) 
     QTimer.singleShot(WARM_STATISTICS_MS, _warm_statistics)
     _close_on_signals(app)
     demo_mode = None
-    if demo:
-        demo_mode = DemoMode(window.workspace, version=demo_version, parent=window)
+    if launcher is not None:
+        demo_mode = DemoMode(window.workspace, parent=window, launcher=launcher)
         demo_mode.start()
     else:
         name = profile or settings().value("last_profile")

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import secrets
+import logging
 import shutil
-import tempfile
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from themis_desktop.core.connection.profiles import NodeEndpoint, Profile
 from themis_desktop.core.connection.router_config import RouterConfig
 from themis_desktop.core.connection.service_config import ServiceConfig
-from themis_desktop.demo.launcher import DemoLauncher, LaunchedNode
+from themis_desktop.demo.launcher import (
+    TOKEN_VARIABLE,
+    DemoLauncher,
+    LaunchedNode,
+    app_demo_launcher,
+)
 from themis_desktop.ui.models.workspace import Workspace
+
+logger = logging.getLogger(__name__)
 
 DEMO_PROFILE = "Demo instance"
 STARTING = "Starting the demo instance…"
-
-
-MISBEHAVING_ERROR_RATE = 0.05  # of the demo's 1.9 requests fail (and are logged as errors)
 
 
 class DemoMode(QObject):
@@ -35,21 +37,15 @@ class DemoMode(QObject):
         version: str = "1.7.0",
         data_size_mb: float = 64,
         parent: QObject | None = None,
+        *,
+        launcher: DemoLauncher | None = None,
     ) -> None:
+        """`launcher`: one already spawned (`app_demo_launcher`), else one is made here."""
         super().__init__(parent)
         self.workspace = workspace
-        self.data_dir = Path(tempfile.mkdtemp(prefix="themis-demo-"))
-        self.token = secrets.token_urlsafe(24)
-        self.launcher = DemoLauncher(
-            self.data_dir,
-            nodes,
-            version,
-            "--data-size-mb",
-            str(data_size_mb),
-            "--error-rate",  # a misbehaving version: its hop shows the log watch and triggers
-            f"1.9={MISBEHAVING_ERROR_RATE}",
-            env={"THEMIS_TOKEN_ADMIN": self.token},
-        )
+        self.launcher = launcher or app_demo_launcher(version, nodes, data_size_mb)
+        self.data_dir = self.launcher.data_dir
+        self.token = self.launcher.env[TOKEN_VARIABLE]
 
     def start(self) -> None:
         """Start the demo cluster in the background; the pages say so until it answers."""
@@ -62,6 +58,7 @@ class DemoMode(QObject):
         )
 
     def _on_launcher_started(self, nodes: list[LaunchedNode]) -> None:
+        logger.info("Demo instance started: %d nodes, data in %s", len(nodes), self.data_dir)
         control = self.launcher.control_url
         profile = Profile(
             DEMO_PROFILE,

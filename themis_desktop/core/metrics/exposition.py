@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from prometheus_client.metrics_core import Metric
-from prometheus_client.parser import text_fd_to_metric_families, text_string_to_metric_families
+if TYPE_CHECKING:  # prometheus_client (~50 ms): imported by the first parse, not at start
+    from prometheus_client.metrics_core import Metric
 
 LATENCY_BUCKETS = "vccdb_latency_bucket_microseconds"  # era A, untyped, cumulative
 
@@ -72,6 +73,11 @@ def _around_bad(lines: list[str], into: Samples) -> int:
     of one family, not of the page.
     Once the lines read again add up to the page (many bad lines in a large family), the
     rest is read line by line, each line on its own (untyped: no HELP or TYPE)."""
+    from prometheus_client.parser import (
+        text_fd_to_metric_families,
+        text_string_to_metric_families,
+    )
+
     skip: set[int] = set()
     start = 0
     position = [0]  # the line the parser read last

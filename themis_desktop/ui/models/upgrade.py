@@ -15,7 +15,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from themis_desktop.core.connection.profiles import Profile
 from themis_desktop.core.connection.secrets import TokenStore
-from themis_desktop.core.fleet import ansible_run
 from themis_desktop.core.journal.store import Journal
 from themis_desktop.core.upgrade import decide_by, health_state, hop_runner, preflight
 from themis_desktop.core.upgrade.hop_runner import hop_context
@@ -208,6 +207,8 @@ class UpgradeModel(QObject):
             log=self.tasks.to_gui(self.sig_log.emit),  # called in the step's worker
             cancelled=self._cancel,
         )
+        from themis_desktop.core.fleet import ansible_run  # ansible-runner: not at start
+
         ansible_run.attach(context)  # an `ansible` profile's upgrade/rollback: its plays
         work = {
             "pre-checks": lambda: hop_runner.pre_checks(context, session, hop),
