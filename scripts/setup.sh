@@ -41,7 +41,8 @@ case "$mode" in
     .venv/bin/mypy  # core/, as pyproject.toml [tool.mypy] says
     .venv/bin/lint-imports  # the layers and cycles of pyproject.toml [tool.importlinter]
     set +e
-    .venv/bin/python -m pytest -q -p no:cacheprovider "${@:2}"
+    # every core: most tests wait on servers and processes, so two workers halve the run
+    .venv/bin/python -m pytest -q -p no:cacheprovider -n auto "${@:2}"
     rc=$?
     set -e
     if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: failing the run" >&2; exit 1; fi

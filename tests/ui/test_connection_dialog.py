@@ -155,6 +155,19 @@ def test_delete_asks_first_no_keeps_the_profile_and_yes_deletes_it(qtbot, main_w
     assert "Deleted “lab”" in dialog.feedback.text()
 
 
+def test_new_profile_then_the_same_profile_again_shows_it(qtbot, main_window):
+    _save(Profile("lab", (NodeEndpoint("http://10.0.0.1:8765"),)))
+    dialog = _open_from_the_window(qtbot, main_window)
+    _click_profile(qtbot, dialog, "lab")
+    qtbot.mouseClick(dialog.new_button, Qt.MouseButton.LeftButton)
+    assert dialog.name.text() == ""
+    _click_profile(qtbot, dialog, "lab")  # the one shown before: shown again, not blank
+    assert dialog.nodes.item(0, 0).text() == "http://10.0.0.1:8765"
+    qtbot.mouseClick(dialog.new_button, Qt.MouseButton.LeftButton)
+    dialog.select_profile("lab")  # as the window asks for a profile by name
+    assert dialog.name.text() == "lab"
+
+
 def _shows_whole(metrics, text: str, width: int, margin: int) -> bool:
     return metrics.horizontalAdvance(text) + 2 * margin <= width
 

@@ -85,7 +85,7 @@ class ConnectionDialog(QDialog):
         self.profile_list = QListWidget()
         self.profile_list.setMaximumWidth(200)
         self.profile_list.currentTextChanged.connect(self._on_list_current_changed)
-        new_button = QPushButton("New profile")
+        self.new_button = new_button = QPushButton("New profile")
         new_button.clicked.connect(self.new_profile)
 
         self.name = QLineEdit(placeholderText="e.g. production")
@@ -235,8 +235,11 @@ class ConnectionDialog(QDialog):
 
     def _select_in_list(self, name: str) -> None:
         matches = self.profile_list.findItems(name, Qt.MatchFlag.MatchExactly)
-        if matches:
-            self.profile_list.setCurrentItem(matches[0])
+        if not matches:
+            return
+        if self.profile_list.currentItem() is matches[0]:  # no change signal: show it here
+            self._on_list_current_changed(name)
+        self.profile_list.setCurrentItem(matches[0])
 
     def _on_list_current_changed(self, name: str) -> None:
         if name in self.profiles:
@@ -255,6 +258,8 @@ class ConnectionDialog(QDialog):
         self.feedback.clear()
 
     def new_profile(self) -> None:
+        # no current item either: clicking the profile that was shown shows it again
+        self.profile_list.setCurrentRow(-1)
         self.profile_list.clearSelection()
         self.name.clear()
         self.nodes.setRowCount(0)
