@@ -18,12 +18,14 @@ from PySide6.QtWidgets import (
 from themis_desktop.core.guides.render import PAGE_STYLE, Rendered
 from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 
-DOCUMENTS_KEPT = 6  # laid-out guides kept: switching back to one is a pointer swap
+DOCUMENTS_KEPT = 6  # parsed guides kept: switching back to one parses no HTML
 
 
 class GuideView(QWidget):
-    """Shows one `Rendered` guide; `show_rendered` replaces it. The laid-out documents of the
-    last guides shown are kept, so showing one of them again costs no HTML parse and layout."""
+    """Shows one `Rendered` guide; `show_rendered` replaces it. The documents of the last
+    guides shown are kept, so showing one of them again costs no HTML parse; QTextBrowser
+    still lays it out again (the visible part at once, the rest in growing steps on the GUI
+    thread: bench/guides.py's "layout's longest stall")."""
 
     sig_copied = Signal(str)
 
