@@ -81,7 +81,7 @@ def switch_ms(text: str) -> tuple[float, float, float]:
     between), and to show it with a fresh `setHtml` (the reference); repaint included; and
     the longest event-loop stall after a switch (`_stall_after`)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QTextBrowser
 
     from themis_desktop.core.guides.library import parse_guide as parse
     from themis_desktop.ui.widgets.guide_view import GuideView
@@ -102,14 +102,19 @@ def switch_ms(text: str) -> tuple[float, float, float]:
         view.show_rendered(second, "second")
         view.browser.viewport().repaint()
 
+    plain_view = QTextBrowser()  # the reference: a browser of its own, none of the view's
+    plain_view.resize(view.browser.size())
+    plain_view.show()
+
     def fresh() -> None:
-        view.browser.setHtml(first.html)
-        view.browser.viewport().repaint()
+        plain_view.setHtml(first.html)
+        plain_view.viewport().repaint()
 
     switched, _ = best_ms(switch)
     reference, _ = best_ms(fresh, runs=3)
+    plain_view.close()
     view.show_rendered(second, "second")
-    app.processEvents()
+    _stall_after(app, lambda: None)  # the layouts started above end first
     stall = _stall_after(app, lambda: view.show_rendered(first, "first"))
     view.close()
     return switched / 2, reference, stall
@@ -117,8 +122,8 @@ def switch_ms(text: str) -> tuple[float, float, float]:
 
 def _stall_after(app, action) -> float:
     """The longest gap (ms) between the ticks of a 10 ms timer in the 1.5 s after `action`:
-    QTextBrowser lays a document out again after `setDocument`, the visible part at once
-    and the rest in growing steps on the GUI thread, which a timed `show_rendered` misses."""
+    QTextBrowser lays a new document out in growing steps on the GUI thread, which a timed
+    `show_rendered` would miss; a kept guide (a browser each) is laid out already."""
     from PySide6.QtCore import QEventLoop, QTimer
 
     ticks: list[float] = []

@@ -92,12 +92,12 @@ def test_a_large_guide_renders_in_the_background_and_the_newest_pick_wins(
 
 
 @pytest.mark.xfail(
-    strict=True,
-    reason="measured: the GUI thread's timer gaps grow 40 -> 80 -> 150 ms while the next "
-    "guide renders. Not the worker (it renders beside a QTimer with gaps < 30 ms, in a "
-    "thread or the pool): QTextBrowser lays the guide shown before out in growing steps "
-    "on the GUI thread, after every setDocument (bench/guides.py: 'then the layout's "
-    "longest stall'). One browser per kept guide would end it for switches",
+    strict=False,  # the first layout's steps may fall after the render: then it passes
+    reason="measured: the timer gaps grow 20 -> 45 -> 80 -> 150 ms while the next guide "
+    "renders. Not the worker (beside a QTimer it keeps gaps < 30 ms, in a thread or the "
+    "pool): QTextBrowser lays out the guide shown just before, for the first time, in "
+    "growing steps on the GUI thread. Switching to a kept guide no longer does (a browser "
+    "each: test_switching_back_to_a_kept_guide_lays_nothing_out)",
 )
 def test_the_gui_thread_keeps_answering_while_a_large_guide_renders(
     qtbot, workspace, alone, tmp_path
@@ -140,3 +140,26 @@ def test_the_combined_guide_renders_off_the_gui_thread(qtbot, workspace, alone):
     with qtbot.waitSignal(page.sig_guide_shown, timeout=1000, check_params_cb=lambda g: g is None):
         _click_row(qtbot, page, 0)  # the combined guide again, kept
     assert not page.rendering
+
+
+def test_switching_back_to_a_kept_guide_lays_nothing_out(qtbot, workspace, alone, tmp_path):
+    for name, word in (("a.md", "Alpha"), ("b.md", "Bravo")):
+        (tmp_path / name).write_text(_large_guide(300 * 1024, word), encoding="utf-8")
+    page = GuidesPage(workspace, tmp_path)
+    with qtbot.waitSignal(page.sig_guide_shown, timeout=30_000):  # a, at load
+        alone(page)
+    with qtbot.waitSignal(page.sig_guide_shown, timeout=30_000):
+        _click_row(qtbot, page, _row_of(page, "b.md"))
+    qtbot.wait(3000)  # both laid out (growing steps: ~1 s for 300 KiB)
+    ticks: list[float] = []
+    timer = QTimer(page)
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    with qtbot.waitSignal(page.sig_guide_shown, timeout=1000):  # kept: shown at once
+        _click_row(qtbot, page, _row_of(page, "a.md"))
+    qtbot.wait(1000)
+    timer.stop()
+    assert "Alpha" in page.view.browser.toPlainText()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(gaps) > 20 and max(gaps) < MAX_GAP_S, [round(g * 1000) for g in gaps]

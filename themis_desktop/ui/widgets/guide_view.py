@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStackedWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -18,14 +19,14 @@ from PySide6.QtWidgets import (
 from themis_desktop.core.guides.render import PAGE_STYLE, Rendered
 from themis_desktop.ui.widgets.eliding_combo import ElidingComboBox
 
-DOCUMENTS_KEPT = 6  # parsed guides kept: switching back to one parses no HTML
+DOCUMENTS_KEPT = 6  # guides kept laid out, a browser each: switching back is instant
 
 
 class GuideView(QWidget):
-    """Shows one `Rendered` guide; `show_rendered` replaces it. The documents of the last
-    guides shown are kept, so showing one of them again costs no HTML parse; QTextBrowser
-    still lays it out again (the visible part at once, the rest in growing steps on the GUI
-    thread: bench/guides.py's "layout's longest stall")."""
+    """Shows one `Rendered` guide; `show_rendered` replaces it. The last guides shown keep a
+    browser each, laid out, in a stack: showing one of them again parses and lays out
+    nothing (`setDocument` would lay the whole guide out again, in growing steps on the
+    GUI thread)."""
 
     sig_copied = Signal(str)
 
@@ -33,26 +34,22 @@ class GuideView(QWidget):
         super().__init__()
         self.rendered: Rendered | None = None
         self.title = ""
+        self._zoom = 0  # steps of zoomIn (negative: zoomOut), applied to every browser
         self.toc = ElidingComboBox(min_chars=12)  # a long title is elided, whole in the tip
         self.toc.setToolTip("Jump to a section")
         self.toc.activated.connect(self._on_toc_activated)
-        self.browser = QTextBrowser()
-        self.browser.setOpenLinks(False)
-        self.browser.anchorClicked.connect(self._on_browser_anchor)
-        self._documents: dict[str, QTextDocument] = {}  # by the rendered HTML, oldest first
-        # for messages, never a kept guide's; ours, not the browser's own (setDocument
-        # deletes a document the browser made itself)
-        self._scratch = QTextDocument(self.browser)
-        self._scratch.setDefaultStyleSheet(PAGE_STYLE)
-        self.browser.setDocument(self._scratch)
+        self.stack = QStackedWidget()
+        self._kept: dict[str, QTextBrowser] = {}  # by the rendered HTML, oldest first
+        self._scratch = self._new_browser()  # for messages, never a kept guide's
+        self.stack.setCurrentWidget(self._scratch)
         self.find = QLineEdit(placeholderText="Find in guide (Ctrl+F, Enter for next)")
         self.find.returnPressed.connect(self.find_next)
         self.find_status = QLabel("", objectName="muted")
         zoom_in, zoom_out = QPushButton("A+"), QPushButton("A−")
         zoom_in.setToolTip("Larger text (Ctrl++)")
         zoom_out.setToolTip("Smaller text (Ctrl+-)")
-        zoom_in.clicked.connect(lambda: self.browser.zoomIn(1))
-        zoom_out.clicked.connect(lambda: self.browser.zoomOut(1))
+        zoom_in.clicked.connect(lambda: self.zoom(1))
+        zoom_out.clicked.connect(lambda: self.zoom(-1))
 
         top = QHBoxLayout()  # where to read, and how large
         top.addWidget(self.toc, 1)
@@ -64,44 +61,66 @@ class GuideView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
-        layout.addWidget(self.browser, 1)
+        layout.addWidget(self.stack, 1)
         layout.addLayout(find_bar)
         for keys, slot in (
             (QKeySequence.StandardKey.Find, self._focus_find),
-            (QKeySequence.StandardKey.ZoomIn, lambda: self.browser.zoomIn(1)),
-            (QKeySequence.StandardKey.ZoomOut, lambda: self.browser.zoomOut(1)),
+            (QKeySequence.StandardKey.ZoomIn, lambda: self.zoom(1)),
+            (QKeySequence.StandardKey.ZoomOut, lambda: self.zoom(-1)),
             (QKeySequence.StandardKey.FindNext, self.find_next),
         ):
             QShortcut(QKeySequence(keys), self, activated=slot)
 
+    @property
+    def browser(self) -> QTextBrowser:
+        """The browser on show (a kept guide's, or the one for messages)."""
+        current = self.stack.currentWidget()
+        assert isinstance(current, QTextBrowser)
+        return current
+
+    def _new_browser(self) -> QTextBrowser:
+        browser = QTextBrowser()
+        browser.setOpenLinks(False)
+        browser.anchorClicked.connect(self._on_browser_anchor)
+        browser.document().setDefaultStyleSheet(PAGE_STYLE)
+        if self._zoom:
+            browser.zoomIn(self._zoom)
+        self.stack.addWidget(browser)
+        return browser
+
+    def zoom(self, steps: int) -> None:
+        """Larger (positive) or smaller text, in every browser alike."""
+        self._zoom += steps
+        for browser in (self._scratch, *self._kept.values()):
+            browser.zoomIn(steps)
+
     def show_rendered(self, rendered: Rendered, title: str) -> None:
         self.rendered, self.title = rendered, title
-        self.browser.setDocument(self._document(rendered.html))
+        self.stack.setCurrentWidget(self._browser_for(rendered.html))
         self.toc.blockSignals(True)
         self.toc.clear()
         for entry in rendered.toc:
             self.toc.addItem("    " * (entry.level - 1) + entry.title, entry.anchor)
         self.toc.blockSignals(False)
 
-    def _document(self, html: str) -> QTextDocument:
-        """The laid-out document of `html`: a kept one, else a new one (the oldest dropped)."""
-        document = self._documents.pop(html, None)
-        if document is None:
-            document = QTextDocument(self.browser)
-            document.setDefaultStyleSheet(PAGE_STYLE)
-            document.setDefaultFont(self.browser.font())
-            document.setHtml(html)
-            while len(self._documents) >= DOCUMENTS_KEPT:
-                oldest = next(iter(self._documents))
-                self._documents.pop(oldest).deleteLater()
-        self._documents[html] = document  # now the newest
-        return document
+    def _browser_for(self, html: str) -> QTextBrowser:
+        """The browser of `html`: a kept one, else a new one (the oldest dropped)."""
+        browser = self._kept.pop(html, None)
+        if browser is None:
+            browser = self._new_browser()
+            browser.setHtml(html)
+            while len(self._kept) >= DOCUMENTS_KEPT:
+                oldest = self._kept.pop(next(iter(self._kept)))
+                self.stack.removeWidget(oldest)
+                oldest.deleteLater()
+        self._kept[html] = browser  # now the newest
+        return browser
 
     def show_message(self, text: str) -> None:
         self.rendered, self.title = None, ""
         self.toc.clear()
-        self.browser.setDocument(self._scratch)
-        self.browser.setPlainText(text)
+        self.stack.setCurrentWidget(self._scratch)
+        self._scratch.setPlainText(text)
 
     def find_next(self) -> bool:
         """Find the next match of the find bar's text, wrapping around once."""
