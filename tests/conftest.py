@@ -12,6 +12,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -40,6 +41,30 @@ def poll(predicate: Callable[[], object], timeout: float, interval: float = 0.05
             return bool(predicate())  # one last look: the wait may have been cut short
         time.sleep(interval)  # noqa: TID251 - the poll of wait_until itself
     return True
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` is a process that is not a zombie (killed orphans wait to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def processes_with(*needles: str) -> set[int]:
+    """The live processes each of whose command lines has every one of `needles` as an
+    argument."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if all(n.encode() in argv for n in needles) and alive(int(entry.name)):
+                found.add(int(entry.name))
+    return found
 
 
 def _awaited(predicate: Callable[[], object]) -> str:

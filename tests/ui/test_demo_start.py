@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import wait_until
+from tests.conftest import alive, processes_with, wait_until
 from themis_desktop.core.util.logging_setup import log_path
 
 STARTED = re.compile(r"Demo instance started: 3 nodes, data in (\S+)")
@@ -46,34 +46,12 @@ def test_the_demo_starts_with_the_window_and_goes_with_it(tmp_path, isolated_hom
         assert data.parent == temp and data.is_dir()
         nodes = [p for p in data.iterdir() if p.name.startswith("node-")]
         assert len(nodes) == 3
-        demo_server = _demo_server_pids(data)
+        demo_server = processes_with(str(data), "demo-server")
         assert demo_server, "no demo-server process serves the data dir"
     finally:
         app.send_signal(signal.SIGTERM)  # what a logout sends: the window closes cleanly
         code = app.wait(30)
     assert code == 0
     assert not data.exists(), "the demo's temporary data was left behind"
-    wait_until(lambda: not any(_alive(pid) for pid in demo_server), timeout=10)
+    wait_until(lambda: not any(alive(pid) for pid in demo_server), timeout=10)
     assert "Themis Desktop starts (window)" in log.read_text()
-
-
-def _demo_server_pids(data: Path) -> list[int]:
-    """Processes whose command line names `data` (the demo-server of this app)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                command = (proc / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if str(data).encode() in command and b"demo-server" in command:
-                found.append(int(proc.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"

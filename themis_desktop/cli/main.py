@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -173,8 +172,7 @@ def open_window(args: argparse.Namespace) -> int:
         from themis_desktop.ui.app import run_gui
     except BaseException:
         if launcher is not None:
-            launcher.stop()
-            shutil.rmtree(launcher.data_dir, ignore_errors=True)
+            launcher.discard()
         raise
 
     if args.self_test:

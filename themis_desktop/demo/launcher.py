@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -154,6 +155,11 @@ class DemoLauncher:
             if stream:
                 stream.close()
         self.process = None
+
+    def discard(self) -> None:
+        """`stop`, then remove the data dir: a cluster nobody will use again."""
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 TOKEN_VARIABLE = "THEMIS_TOKEN_ADMIN"  # the demo-server's admin token

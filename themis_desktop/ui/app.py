@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import signal
 import sys
 
@@ -88,8 +87,7 @@ def run_gui(profile: str | None = None, launcher: DemoLauncher | None = None) ->
             stop_logging(log)
     finally:
         if launcher is not None:
-            launcher.stop()
-            shutil.rmtree(launcher.data_dir, ignore_errors=True)
+            launcher.discard()
 
 
 def _run(app: QApplication, launcher: DemoLauncher | None, profile: str | None) -> int:
@@ -108,7 +106,7 @@ def _run(app: QApplication, launcher: DemoLauncher | None, profile: str | None) 
     # first verdict then does not stall the GUI thread with its import
     QTimer.singleShot(WARM_STATISTICS_MS, _warm_statistics)
     _close_on_signals(app)
-    demo_mode = None
+    demo_mode = None  # held while the window runs; run_gui, which owns the launcher, stops it
     if launcher is not None:
         demo_mode = DemoMode(window.workspace, parent=window, launcher=launcher)
         demo_mode.start()
@@ -124,6 +122,4 @@ def _run(app: QApplication, launcher: DemoLauncher | None, profile: str | None) 
     try:
         return app.exec()
     finally:
-        if demo_mode:
-            demo_mode.stop()
         reporter.uninstall()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 
 from PySide6.QtCore import QObject, Signal
 
@@ -87,5 +86,4 @@ class DemoMode(QObject):
         self.sig_failed.emit(str(error))
 
     def stop(self) -> None:
-        self.launcher.stop()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.launcher.discard()

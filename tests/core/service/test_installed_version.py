@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_until
+from tests.conftest import alive, processes_with, wait_until
 from themis_desktop.core.connection.profiles import NodeEndpoint
 from themis_desktop.core.connection.service_config import ServiceConfig
 from themis_desktop.core.service.control import DemoController, installed_version
@@ -41,15 +41,6 @@ def own_tmp(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     monkeypatch.chdir(cwd)
     return tmp_path
-
-
-def _alive(pid: int) -> bool:
-    """Whether `pid` is a process that is not a zombie (killed orphans wait to be reaped)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
 
 
 def test_a_binary_that_prints_its_version(own_tmp):
@@ -117,33 +108,20 @@ def test_a_binary_that_starts_a_server_instead_is_killed_with_its_children(own_t
     assert reading.reason.endswith("stopped it")
     spawned = [int(line) for line in pids.read_text().split()]
     assert len(spawned) == 2
-    wait_until(lambda: not any(_alive(pid) for pid in spawned), what=f"the spawned {spawned} end")
+    wait_until(lambda: not any(alive(pid) for pid in spawned), what=f"the spawned {spawned} end")
     assert os.listdir(own_tmp / "scratch") == [] and os.listdir(own_tmp / "cwd") == []
-
-
-def _processes_with(needle: str) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if needle.encode() in cmdline and _alive(int(entry.name)):
-                found.add(int(entry.name))
-    return found
 
 
 @pytest.mark.skipif(not os.access(REAL_BINARY, os.X_OK), reason="no real era-A binary here")
 def test_the_real_era_a_binary_is_stopped_and_leaves_nothing(own_tmp):
-    before = _processes_with("--version")
+    before = processes_with("--version")
     reading = installed_version(_commands(str(REAL_BINARY)), NODE)
     if reading.reason.endswith(("exited with code 127", "exited with code 1")):
         pytest.skip(f"the real binary does not run on this machine: {reading.reason}")
     assert reading.version is None
     assert "did not print a version within 5 s" in reading.reason
     assert "an era-A binary (before 1.3) starts a server instead; stopped it" in reading.reason
-    assert _processes_with("--version") - before == set()
+    assert processes_with("--version") - before == set()
     # it wrote ./data/... into its temporary working dir only, which is gone
     assert os.listdir(own_tmp / "scratch") == [] and os.listdir(own_tmp / "cwd") == []
 
